@@ -1,0 +1,84 @@
+"""Configuration classes, read from the environment (see CONTRACT.md)."""
+
+import os
+import secrets
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def _env(name, default=None):
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+class Config:
+    """Settings shared by every environment."""
+
+    SECRET_KEY = _env("SECRET_KEY")
+    SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL")  # None: the factory puts SQLite under instance/
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SMTP_URL = _env("SMTP_URL")
+    MAIL_FROM = _env("MAIL_FROM", "vmeeting@localhost")
+    BASE_URL = _env("BASE_URL", "http://127.0.0.1:5000")
+    TIMEZONE = _env("TIMEZONE", "Asia/Ho_Chi_Minh")
+    SCHEDULER = _env("SCHEDULER", "off")
+
+    BABEL_DEFAULT_LOCALE = "vi"
+    BABEL_DEFAULT_TIMEZONE = TIMEZONE
+    LANGUAGES = ("vi", "en")
+    BOOTSTRAP_SERVE_LOCAL = True
+    BOOTSTRAP_BOOTSWATCH_THEME = None
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    WTF_CSRF_TIME_LIMIT = 8 * 3600
+
+    #: failed sign-ins allowed per user name or address within the window
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_FAILURE_WINDOW_MINUTES = 15
+
+    #: the set-up window reserved before a meeting for the test call
+    SETUP_MINUTES = 30
+    #: working hours for the slot finder (DOMAIN.md)
+    WORKING_HOURS = (("07:30", "11:30"), ("13:30", "17:00"))
+
+    MAX_CONTENT_LENGTH = 10 * 1024 * 1024
+
+
+class DevelopmentConfig(Config):
+    """`make run` and the CLI: a random key per run when none is given."""
+
+    SECRET_KEY = Config.SECRET_KEY or secrets.token_hex(32)
+
+
+class ProductionConfig(Config):
+    """gunicorn: SECRET_KEY is required, the scheduler runs as its own process."""
+
+    SESSION_COOKIE_SECURE = _env("SESSION_COOKIE_SECURE", "1") == "1"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+    @classmethod
+    def check(cls):
+        """Refuse to start without a secret key."""
+        if not cls.SECRET_KEY:
+            raise RuntimeError("SECRET_KEY must be set in production (see README)")
+
+
+class TestingConfig(Config):
+    """pytest: the database comes from the fixtures, mail and the scheduler stay off."""
+
+    TESTING = True
+    SECRET_KEY = "testing-secret-key"
+    SCHEDULER = "off"
+    SMTP_URL = None
+    # Hashing costs nothing in tests; production keeps werkzeug's default.
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "production": ProductionConfig,
+    "testing": TestingConfig,
+}

@@ -1,0 +1,207 @@
+"""Fixtures: an app per test on a database made once per run, on SQLite and PostgreSQL.
+
+Every test that uses `app` runs once per backend. The schema comes from the
+migrations (never `create_all`), and each test leaves empty tables behind.
+"""
+
+import os
+import re
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from config import TestingConfig
+from vmeeting import create_app
+from vmeeting.extensions import db
+
+BACKENDS = ("sqlite", "postgresql")
+PASSWORD = "mat-khau-thu-nghiem"
+
+
+def _postgres_base_url():
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        if os.environ.get("REQUIRE_POSTGRES") == "1":
+            pytest.fail("REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set")
+        pytest.skip("PostgreSQL tests need TEST_DATABASE_URL")
+    return sa.make_url(url).set(drivername="postgresql+psycopg")
+
+
+def _make_app(url, **overrides):
+    return create_app(TestingConfig, {"SQLALCHEMY_DATABASE_URI": url, **overrides})
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request, tmp_path_factory):
+    """Create a database for this run, upgraded by the migrations; drop it afterwards."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'vmeeting-test.db'}"
+    else:
+        base = _postgres_base_url()
+        name = f"vmeeting_test_{uuid.uuid4().hex[:12]}"
+        admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+
+        def drop():
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.dispose()
+
+        request.addfinalizer(drop)
+        url = base.set(database=name).render_as_string(hide_password=False)
+    app = _make_app(url)
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return url
+
+
+@pytest.fixture
+def app(database_url):
+    """An app bound to the run's database; the tables are emptied after the test."""
+    app = _make_app(database_url)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        _empty_tables()
+        db.engine.dispose()
+
+
+def _empty_tables():
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
+        else:
+            for table in tables:
+                conn.exec_driver_sql(f'DELETE FROM "{table}"')
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(client, path):
+    """Return the CSRF token of the form served at path."""
+    html = client.get(path).get_data(as_text=True)
+    match = CSRF_RE.search(html)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1) or match.group(2)
+
+
+@pytest.fixture
+def get_csrf(client):
+    return lambda path: csrf_token(client, path)
+
+
+@pytest.fixture
+def make_user(app):
+    """Create a user of a role (password PASSWORD) and return it."""
+    from vmeeting.auth import service
+
+    def make(role="viewer", username=None, **kwargs):
+        user = service.create_user(username or f"{role}-{uuid.uuid4().hex[:6]}", role, password=PASSWORD, **kwargs)
+        db.session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def login(client):
+    """Sign the test client in through the real form."""
+
+    def do_login(user, password=PASSWORD):
+        token = csrf_token(client, "/login")
+        response = client.post("/login", data={"username": user.username, "password": password, "csrf_token": token})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return user
+
+    return do_login
+
+
+@pytest.fixture
+def login_as(make_user, login):
+    """Create a user of the role and sign the test client in as them."""
+    return lambda role, **kwargs: login(make_user(role, **kwargs))
+
+
+@pytest.fixture
+def api_headers(make_user):
+    """Return Authorization headers for a new user of the role."""
+    from vmeeting.auth import service
+
+    def headers(role="viewer", user=None):
+        user = user or make_user(role)
+        token = service.issue_token(user)
+        db.session.commit()
+        return {"Authorization": f"Bearer {token}"}
+
+    return headers
+
+
+@pytest.fixture
+def make_unit(app):
+    """Create an administrative unit; kind decides its level."""
+    from vmeeting.registry import service
+
+    counter = iter(range(1, 100000))
+
+    def make(name="Huyện Chi Lăng", kind=None, parent=None, code=None, **extra):
+        kind = kind or ("tỉnh" if parent is None else "xã")
+        unit = service.save_unit(None, {"name": name, "kind": kind, "code": code or f"U{next(counter)}",
+                                        "parent_id": parent.id if parent else None, **extra})
+        db.session.commit()
+        return unit
+
+    return make
+
+
+@pytest.fixture
+def province(make_unit):
+    return make_unit("Tỉnh Lạng Sơn", "tỉnh", code="20")
+
+
+@pytest.fixture
+def make_bridge(app):
+    from vmeeting.registry import service
+
+    counter = iter(range(1, 100000))
+
+    def make(ports=50, **data):
+        n = next(counter)
+        bridge = service.save_bridge(None, {"code": f"MCU-{n}", "name": f"Cầu MCU {n}", "ports": ports, **data})
+        db.session.commit()
+        return bridge
+
+    return make
+
+
+@pytest.fixture
+def make_endpoint(app, province):
+    """Create an endpoint through the registry service, with defaults for what is not given."""
+    from vmeeting.registry import service
+
+    counter = iter(range(1, 100000))
+
+    def make(name=None, unit=None, **data):
+        n = next(counter)
+        values = {"code": f"EP{n:04d}", "name": name or f"Điểm cầu {n}", "unit_id": (unit or province).id,
+                  "sip_uri": f"sip:ep{n}@127.0.0.1:5060", **data}
+        endpoint = service.create_endpoint(values)
+        db.session.commit()
+        return endpoint
+
+    return make

@@ -1,0 +1,96 @@
+"""vmeeting: the video-conference network of a province, as a Flask app."""
+
+import os
+import sys
+from pathlib import Path
+
+from flask import Flask, request, session
+from flask_login import current_user
+
+from config import CONFIGS
+from vmeeting.extensions import babel, bootstrap, csrf, db, login_manager, migrate
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _config_name():
+    # gunicorn is production unless told otherwise; every other entry is development.
+    return os.environ.get("VMEETING_ENV") or ("production" if "gunicorn" in sys.modules else "development")
+
+
+def create_app(config_class=None, overrides=None):
+    """Build the app: configuration, extensions, blueprints, CLI, scheduler."""
+    app = Flask(
+        __name__,
+        template_folder=str(PACKAGE_DIR.parent / "templates"),
+        instance_path=os.environ.get("VMEETING_INSTANCE") or str(PACKAGE_DIR.parent / "instance"),
+    )
+    config_class = config_class or CONFIGS[_config_name()]
+    if hasattr(config_class, "check"):
+        config_class.check()
+    app.config.from_object(config_class)
+    app.config.from_mapping(overrides or {})
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        os.makedirs(app.instance_path, exist_ok=True)
+        app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "vmeeting.db")
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(PACKAGE_DIR / "translations"))
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PACKAGE_DIR.parent / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    bootstrap.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale, timezone_selector=lambda: app.config["TIMEZONE"])
+    _init_login(app)
+
+    from vmeeting import cli, errorpages, main, models, timefmt  # noqa: F401 (models: tables for Alembic)
+    from vmeeting.auth import views as auth_views
+    from vmeeting.database import enable_sqlite_pragmas
+    from vmeeting.registry import api as registry_api
+    from vmeeting.registry import views as registry_views
+
+    enable_sqlite_pragmas(app)
+    app.register_blueprint(main.bp)
+    app.register_blueprint(auth_views.bp)
+    app.register_blueprint(registry_views.bp)
+    app.register_blueprint(registry_api.bp)
+    errorpages.register(app)
+    timefmt.register(app)
+    cli.register(app)
+    app.after_request(_security_headers)
+    return app
+
+
+def _select_locale():
+    if current_user and current_user.is_authenticated and session.get("lang"):
+        return session["lang"]
+    return session.get("lang") or "vi"
+
+
+def _init_login(app):
+    from vmeeting.auth.models import User
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Vui lòng đăng nhập để tiếp tục."
+    login_manager.login_message_category = "warning"
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(user_id):
+        user = db.session.get(User, int(user_id))
+        return user if user is not None and user.is_enabled else None
+
+
+def _security_headers(response):
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if response.mimetype == "text/html":
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+            "frame-ancestors 'none'; form-action 'self'",
+        )
+    if request.path.startswith("/api/") or request.path.startswith("/calendar/"):
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response

@@ -1,0 +1,1 @@
+"""Users, roles, API tokens, sign-in and the permission checks."""

@@ -1,0 +1,74 @@
+"""Column types and helpers shared by every capability's models."""
+
+import contextvars
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+
+
+def utcnow():
+    """Return the current instant, timezone-aware, in UTC."""
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """An instant: refuses naive datetimes, stores UTC, reads back aware UTC.
+
+    PostgreSQL keeps the zone itself (timestamptz); SQLite keeps text, so the
+    value is normalised to UTC on the way in and marked UTC on the way out.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: instants must carry a zone")
+        value = value.astimezone(timezone.utc)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+#: set for requests that change data: SQLite then starts their transaction with
+#: BEGIN IMMEDIATE, so a check and the insert it guards run under one write lock
+write_intent = contextvars.ContextVar("write_intent", default=False)
+
+
+def enable_sqlite_pragmas(app):
+    """Give SQLite foreign keys, WAL, a busy timeout and serialized write transactions."""
+    from vmeeting.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name != "sqlite":
+        return
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        # Take transaction control from pysqlite, so that BEGIN is ours to emit.
+        dbapi_connection.isolation_level = None
+        dbapi_connection.execute("PRAGMA foreign_keys=ON")
+        dbapi_connection.execute("PRAGMA busy_timeout=30000")
+        if engine.url.database not in (None, "", ":memory:"):
+            dbapi_connection.execute("PRAGMA journal_mode=WAL")
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
+
+    @app.before_request
+    def _mark_write_intent():
+        from flask import request
+
+        write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS"))

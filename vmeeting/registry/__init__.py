@@ -1,0 +1,1 @@
+"""Administrative units, endpoints (conference sites), bridges and groups."""

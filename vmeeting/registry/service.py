@@ -1,0 +1,484 @@
+"""The registry's rules: validating, searching, creating and retiring records.
+
+Pages, the API, the importer and the CLI all call these; none of them commit.
+"""
+
+import re
+
+import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
+
+from vmeeting.audit import service as audit
+from vmeeting.auth.models import User
+from vmeeting.database import utcnow
+from vmeeting.errors import Conflict, ValidationError
+from vmeeting.extensions import db
+from vmeeting.registry.models import (
+    ENDPOINT_STATUSES,
+    PROBE_METHODS,
+    PROTOCOLS,
+    SITE_CATEGORIES,
+    TRANSPORTS,
+    AdminUnit,
+    Bridge,
+    Endpoint,
+    EndpointGroup,
+)
+from vmeeting.text import clean, fold
+
+#: the endpoint fields a person or a script may set, in the order exports list them
+ENDPOINT_FIELDS = (
+    "code", "name", "unit_id", "category", "address", "sip_uri", "probe", "bridge_id", "status",
+    "contact_name", "contact_phone", "contact_emails", "technician_id", "transport", "protocol",
+    "device_model", "device_serial", "platform_ref", "notes",
+)
+CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
+SIP_URI_RE = re.compile(r"^sips?:(?:[^@\s]+@)?(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?(?:;[^\s]*)?$")
+PHONE_RE = re.compile(r"^[0-9+().\s-]{6,40}$")
+TEXT_LIMITS = {"name": 200, "address": 300, "contact_name": 200, "device_model": 120,
+               "device_serial": 120, "platform_ref": 120, "notes": 5000}
+
+#: checks other capabilities add, each `guard(endpoint)` raising Conflict when the
+#: endpoint must not be retired (booking: it is in a future meeting)
+retire_guards = []
+
+CHOICE_LABELS = {
+    "status": {"active": "Hoạt động", "maintenance": "Bảo trì", "retired": "Ngừng sử dụng"},
+    "probe": {"sip-options": "SIP OPTIONS", "tcp": "Kết nối TCP", "none": "Không kiểm tra"},
+    "category": {"provincial": "Cấp tỉnh", "agency": "Sở, ngành", "district": "Cấp huyện",
+                 "commune": "Cấp xã", "other": "Khác"},
+    "transport": {"tslcd": "Mạng TSLCD", "wan": "WAN", "internet": "Internet"},
+    "protocol": {"sip": "SIP", "h323": "H.323", "webrtc": "WebRTC"},
+}
+CHOICES = {
+    "status": ENDPOINT_STATUSES, "probe": PROBE_METHODS, "category": SITE_CATEGORIES,
+    "transport": TRANSPORTS, "protocol": PROTOCOLS,
+}
+
+
+# -- units ---------------------------------------------------------------------------
+
+
+def units_select(on_day=None):
+    """Select units in official order (level, then listing position), valid on a day if given."""
+    query = sa.select(AdminUnit).order_by(
+        sa.case({"province": 0, "district": 1, "commune": 2}, value=AdminUnit.level),
+        AdminUnit.position, AdminUnit.id,
+    )
+    if on_day is not None:
+        query = query.where(
+            sa.or_(AdminUnit.valid_from.is_(None), AdminUnit.valid_from <= on_day),
+            sa.or_(AdminUnit.valid_to.is_(None), AdminUnit.valid_to >= on_day),
+        )
+    return query
+
+
+def unit_tree(on_day=None):
+    """Return [(unit, depth)] in tree order: each unit followed by its children."""
+    units = db.session.scalars(units_select(on_day)).all()
+    children = {}
+    for unit in units:
+        children.setdefault(unit.parent_id, []).append(unit)
+    ids = {u.id for u in units}
+    roots = [u for u in units if u.parent_id is None or u.parent_id not in ids]
+    ordered = []
+
+    def walk(unit, depth):
+        ordered.append((unit, depth))
+        for child in children.get(unit.id, []):
+            walk(child, depth + 1)
+
+    for root in roots:
+        walk(root, 0)
+    return ordered
+
+
+def descendant_ids_select(unit_id):
+    """Select the ids of a unit and every unit below it (a recursive query)."""
+    tree = sa.select(AdminUnit.id).where(AdminUnit.id == unit_id).cte("unit_tree", recursive=True)
+    tree = tree.union_all(sa.select(AdminUnit.id).where(AdminUnit.parent_id == tree.c.id))
+    return sa.select(tree.c.id)
+
+
+def get_unit(unit_id):
+    """Return the unit or raise ValidationError on the unit_id field."""
+    unit = db.session.get(AdminUnit, unit_id) if isinstance(unit_id, int) else None
+    if unit is None:
+        raise ValidationError({"unit_id": "Không có đơn vị này."})
+    return unit
+
+
+UNIT_LEVEL_OF_KIND = {"tỉnh": "province", "thành phố trực thuộc trung ương": "province",
+                      "thành phố": "district", "huyện": "district", "thị xã": "district",
+                      "xã": "commune", "phường": "commune", "thị trấn": "commune", "đặc khu": "commune"}
+
+
+def save_unit(unit, data, actor=None):
+    """Create (unit=None) or update a unit from name, code, kind, parent and validity dates."""
+    errors = {}
+    name = clean(data.get("name"))
+    code = clean(data.get("code"))
+    kind = clean(data.get("kind")).lower()
+    if not name or len(name) > 200:
+        errors["name"] = "Nhập tên đơn vị (tối đa 200 ký tự)."
+    if not code or len(code) > 20:
+        errors["code"] = "Nhập mã đơn vị (tối đa 20 ký tự)."
+    if kind not in UNIT_LEVEL_OF_KIND:
+        errors["kind"] = "Loại đơn vị không hợp lệ."
+    parent = None
+    if data.get("parent_id"):
+        parent = db.session.get(AdminUnit, data["parent_id"])
+        if parent is None:
+            errors["parent_id"] = "Không có đơn vị cấp trên này."
+        elif unit is not None and (parent.id == unit.id or parent.id in set(db.session.scalars(descendant_ids_select(unit.id)))):
+            errors["parent_id"] = "Đơn vị cấp trên không thể là chính nó hoặc đơn vị cấp dưới của nó."
+    valid_from, valid_to = data.get("valid_from"), data.get("valid_to")
+    if valid_from and valid_to and valid_to < valid_from:
+        errors["valid_to"] = "Ngày hết hiệu lực phải sau ngày có hiệu lực."
+    if errors:
+        raise ValidationError(errors)
+    fields = ("code", "name", "kind", "level", "parent_id", "valid_from", "valid_to")
+    before = audit.snapshot(unit, fields) if unit is not None else {}
+    if unit is None:
+        unit = AdminUnit(position=data.get("position") or 0)
+        db.session.add(unit)
+    unit.code, unit.name, unit.kind = code, name, kind
+    unit.level = UNIT_LEVEL_OF_KIND[kind]
+    unit.parent_id = parent.id if parent else None
+    unit.valid_from, unit.valid_to = valid_from, valid_to
+    unit.search_key = fold(f"{name} {code}")
+    db.session.flush()
+    changes = audit.diff(before, audit.snapshot(unit, fields))
+    audit.record(actor, "update" if before else "create", "unit", unit.id, changes, f"Đơn vị {name}")
+    return unit
+
+
+# -- endpoints -------------------------------------------------------------------------
+
+
+def search_endpoints(q=None, unit_id=None, status=None, bridge_id=None, technician_id=None):
+    """Select endpoints matching a search, sorted in Vietnamese order.
+
+    `q` ignores case and accents: every word must appear in the folded name or
+    code. Names whose accents also match rank first, since folding joins
+    different names (Tân Thanh / Tân Thành). `unit_id` includes the units below.
+    """
+    query = sa.select(Endpoint)
+    order = []
+    words = fold(q).split() if q else []
+    for word in words:
+        query = query.where(Endpoint.search_key.contains(word, autoescape=True))
+    if words:
+        exact = clean(q).casefold()
+        order.append(sa.case((Endpoint.name_casefold.contains(exact, autoescape=True), 0), else_=1))
+    if unit_id:
+        query = query.where(Endpoint.unit_id.in_(descendant_ids_select(unit_id)))
+    if status:
+        query = query.where(Endpoint.status == status)
+    if bridge_id:
+        query = query.where(Endpoint.bridge_id == bridge_id)
+    if technician_id:
+        query = query.where(Endpoint.technician_id == technician_id)
+    return query.order_by(*order, Endpoint.name_sort_key, Endpoint.code)
+
+
+def get_endpoint_by_code(code):
+    """Return the endpoint with that code, or None."""
+    return db.session.scalar(sa.select(Endpoint).where(Endpoint.code == clean(code)))
+
+
+def validate_endpoint(data, endpoint=None, *, partial=False, known_codes=None):
+    """Return the cleaned field values of data, or raise ValidationError naming each bad field.
+
+    `partial` checks only the fields present (PATCH); `known_codes` maps codes
+    taken by other rows of the same import to their row numbers.
+    """
+    errors, values = {}, {}
+    unknown = set(data) - set(ENDPOINT_FIELDS)
+    for name in sorted(unknown):
+        errors[name] = "Trường không được hỗ trợ."
+    present = [f for f in ENDPOINT_FIELDS if f in data] if partial else ENDPOINT_FIELDS
+
+    for field in present:
+        raw = data.get(field)
+        try:
+            values[field] = _FIELD_CHECKS.get(field, _check_text)(field, raw)
+        except ValueError as exc:
+            errors[field] = str(exc)
+
+    code = values.get("code")
+    if "code" in values and "code" not in errors:
+        other = get_endpoint_by_code(code)
+        if other is not None and (endpoint is None or other.id != endpoint.id):
+            errors["code"] = f"Mã «{code}» đã được dùng cho điểm cầu «{other.name}»."
+        elif known_codes and code in known_codes:
+            errors["code"] = f"Mã «{code}» trùng với dòng {known_codes[code]}."
+    probe = values.get("probe", endpoint.probe if endpoint else None)
+    sip_uri = values.get("sip_uri", endpoint.sip_uri if endpoint else "")
+    if probe in ("sip-options", "tcp") and not sip_uri and "sip_uri" not in errors and "probe" not in errors:
+        errors["sip_uri"] = "Cần địa chỉ SIP để kiểm tra tự động (hoặc chọn «Không kiểm tra»)."
+    if errors:
+        raise ValidationError(errors)
+    return values
+
+
+def _check_text(field, raw):
+    value = clean(raw) if field != "notes" else ("" if raw is None else str(raw).strip())
+    if len(value) > TEXT_LIMITS.get(field, 200):
+        raise ValueError(f"Tối đa {TEXT_LIMITS.get(field, 200)} ký tự.")
+    return value
+
+
+def _check_code(field, raw):
+    value = clean(raw)
+    if not value:
+        raise ValueError("Nhập mã điểm cầu.")
+    if not CODE_RE.match(value):
+        raise ValueError("Mã chỉ gồm chữ không dấu, số và . _ - (tối đa 40 ký tự).")
+    return value
+
+
+def _check_name(field, raw):
+    value = _check_text(field, raw)
+    if not value:
+        raise ValueError("Nhập tên điểm cầu.")
+    return value
+
+
+def _as_id(raw):
+    if raw in (None, ""):
+        return None
+    if isinstance(raw, bool):
+        raise ValueError
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, float) and raw.is_integer():
+        return int(raw)
+    if isinstance(raw, str) and raw.strip().isdigit():
+        return int(raw.strip())
+    raise ValueError
+
+
+def _check_unit(field, raw):
+    try:
+        unit_id = _as_id(raw)
+    except ValueError:
+        raise ValueError("Mã đơn vị phải là số.") from None
+    if unit_id is None:
+        raise ValueError("Chọn đơn vị.")
+    if db.session.get(AdminUnit, unit_id) is None:
+        raise ValueError("Không có đơn vị này.")
+    return unit_id
+
+
+def _check_bridge(field, raw):
+    try:
+        bridge_id = _as_id(raw)
+    except ValueError:
+        raise ValueError("Mã cầu MCU phải là số.") from None
+    if bridge_id is not None and db.session.get(Bridge, bridge_id) is None:
+        raise ValueError("Không có cầu MCU này.")
+    return bridge_id
+
+
+def _check_technician(field, raw):
+    try:
+        user_id = _as_id(raw)
+    except ValueError:
+        raise ValueError("Mã kỹ thuật viên phải là số.") from None
+    if user_id is None:
+        return None
+    user = db.session.get(User, user_id)
+    if user is None or user.role != "technician":
+        raise ValueError("Không có kỹ thuật viên này.")
+    return user_id
+
+
+def _choice_check(field, raw):
+    value = clean(raw) if raw is not None else None
+    if not value:
+        return Endpoint.__table__.c[field].default.arg
+    if value not in CHOICES[field]:
+        raise ValueError("Phải là một trong: " + ", ".join(CHOICES[field]) + ".")
+    return value
+
+
+def _check_sip_uri(field, raw):
+    value = clean(raw)
+    if value and not SIP_URI_RE.match(value):
+        raise ValueError("Địa chỉ SIP phải có dạng sip:phong-hop@may-chu[:cổng].")
+    return value
+
+
+def _check_phone(field, raw):
+    value = clean(raw)
+    if value and not PHONE_RE.match(value):
+        raise ValueError("Số điện thoại chỉ gồm số, dấu cách và + ( ) . -")
+    return value
+
+
+def _check_emails(field, raw):
+    if raw in (None, ""):
+        return []
+    items = re.split(r"[,;\s]+", raw) if isinstance(raw, str) else raw
+    if not isinstance(items, (list, tuple)):
+        raise ValueError("Cần một danh sách địa chỉ thư.")
+    emails = []
+    for item in items:
+        item = clean(item)
+        if not item:
+            continue
+        try:
+            emails.append(validate_email(item, check_deliverability=False).normalized)
+        except EmailNotValidError:
+            raise ValueError(f"Địa chỉ thư «{item}» không hợp lệ.") from None
+    return list(dict.fromkeys(emails))
+
+
+_FIELD_CHECKS = {
+    "code": _check_code,
+    "name": _check_name,
+    "unit_id": _check_unit,
+    "bridge_id": _check_bridge,
+    "technician_id": _check_technician,
+    "sip_uri": _check_sip_uri,
+    "contact_phone": _check_phone,
+    "contact_emails": _check_emails,
+    **{field: _choice_check for field in CHOICES},
+}
+
+
+def _apply(endpoint, values):
+    for field, value in values.items():
+        setattr(endpoint, field, value)
+    endpoint.refresh_keys()
+
+
+def create_endpoint(data, actor=None):
+    """Create an endpoint from data (validated here); return it."""
+    values = validate_endpoint(data)
+    if values.get("status") == "retired":
+        raise ValidationError({"status": "Không thể tạo điểm cầu ở trạng thái ngừng sử dụng."})
+    endpoint = Endpoint()
+    _apply(endpoint, values)
+    db.session.add(endpoint)
+    db.session.flush()
+    audit.record(actor, "create", "endpoint", endpoint.id,
+                 audit.diff({}, audit.snapshot(endpoint, ENDPOINT_FIELDS)), f"Tạo điểm cầu {endpoint.name}")
+    return endpoint
+
+
+def update_endpoint(endpoint, data, actor=None, *, partial=True):
+    """Change an endpoint's fields (validated here); retiring goes through retire_endpoint's checks."""
+    values = validate_endpoint(data, endpoint, partial=partial)
+    before = audit.snapshot(endpoint, ENDPOINT_FIELDS)
+    if values.get("status") == "retired" and endpoint.status != "retired":
+        _check_retire_guards(endpoint)
+        endpoint.retired_at = utcnow()
+    elif values.get("status") in ("active", "maintenance"):
+        endpoint.retired_at = None
+    _apply(endpoint, values)
+    db.session.flush()
+    changes = audit.diff(before, audit.snapshot(endpoint, ENDPOINT_FIELDS))
+    if changes:
+        audit.record(actor, "update", "endpoint", endpoint.id, changes, f"Sửa điểm cầu {endpoint.name}")
+    return endpoint
+
+
+def retire_endpoint(endpoint, actor=None):
+    """Retire an endpoint (it is never deleted); raise Conflict if a future meeting uses it."""
+    if endpoint.status == "retired":
+        return endpoint
+    _check_retire_guards(endpoint)
+    changes = {"status": [endpoint.status, "retired"]}
+    endpoint.status = "retired"
+    endpoint.retired_at = utcnow()
+    audit.record(actor, "retire", "endpoint", endpoint.id, changes, f"Ngừng sử dụng điểm cầu {endpoint.name}")
+    return endpoint
+
+
+def _check_retire_guards(endpoint):
+    for guard in retire_guards:
+        guard(endpoint)
+
+
+# -- bridges ---------------------------------------------------------------------------
+
+
+def bridges_select():
+    """Select bridges by code."""
+    return sa.select(Bridge).order_by(Bridge.code)
+
+
+def save_bridge(bridge, data, actor=None):
+    """Create (bridge=None) or update a bridge from code, name, ports, address, notes."""
+    errors = {}
+    code, name = clean(data.get("code")), clean(data.get("name"))
+    if not code or not CODE_RE.match(code):
+        errors["code"] = "Mã chỉ gồm chữ không dấu, số và . _ - (tối đa 40 ký tự)."
+    else:
+        other = db.session.scalar(sa.select(Bridge).where(Bridge.code == code))
+        if other is not None and (bridge is None or other.id != bridge.id):
+            errors["code"] = f"Mã «{code}» đã được dùng."
+    if not name:
+        errors["name"] = "Nhập tên cầu MCU."
+    try:
+        ports = _as_id(data.get("ports"))
+        if ports is None or ports < 1 or ports > 100000:
+            raise ValueError
+    except ValueError:
+        errors["ports"] = "Số cổng phải là số nguyên từ 1 đến 100000."
+        ports = None
+    if errors:
+        raise ValidationError(errors)
+    fields = ("code", "name", "ports", "address", "notes", "is_active")
+    before = audit.snapshot(bridge, fields) if bridge is not None else {}
+    if bridge is None:
+        bridge = Bridge()
+        db.session.add(bridge)
+    bridge.code, bridge.name, bridge.ports = code, name, ports
+    bridge.address = clean(data.get("address"))
+    bridge.notes = (data.get("notes") or "").strip()
+    bridge.is_active = bool(data.get("is_active", True))
+    db.session.flush()
+    changes = audit.diff(before, audit.snapshot(bridge, fields))
+    audit.record(actor, "update" if before else "create", "bridge", bridge.id, changes, f"Cầu MCU {name}")
+    return bridge
+
+
+# -- groups ----------------------------------------------------------------------------
+
+
+def groups_select():
+    """Select groups in Vietnamese order of their names."""
+    return sa.select(EndpointGroup).order_by(EndpointGroup.name)
+
+
+def save_group(group, name, description, endpoint_ids, actor=None):
+    """Create (group=None) or update a named selection of endpoints."""
+    errors = {}
+    name = clean(name)
+    if not name or len(name) > 200:
+        errors["name"] = "Nhập tên nhóm (tối đa 200 ký tự)."
+    else:
+        other = db.session.scalar(sa.select(EndpointGroup).where(EndpointGroup.name == name))
+        if other is not None and (group is None or other.id != group.id):
+            errors["name"] = f"Đã có nhóm «{name}»."
+    ids = {int(i) for i in endpoint_ids or []}
+    endpoints = db.session.scalars(sa.select(Endpoint).where(Endpoint.id.in_(ids))).all() if ids else []
+    if len(endpoints) != len(ids):
+        errors["endpoint_ids"] = "Có điểm cầu không tồn tại."
+    if errors:
+        raise ValidationError(errors)
+    before = {"name": group.name, "endpoints": sorted(e.id for e in group.endpoints)} if group else {}
+    if group is None:
+        group = EndpointGroup(created_by_id=getattr(actor, "id", None))
+        db.session.add(group)
+    group.name = name
+    group.description = (description or "").strip()
+    group.endpoints = list(endpoints)
+    db.session.flush()
+    after = {"name": group.name, "endpoints": sorted(e.id for e in endpoints)}
+    audit.record(actor, "update" if before else "create", "group", group.id, audit.diff(before, after), f"Nhóm {name}")
+    return group
+

@@ -1,0 +1,41 @@
+"""Vietnamese text: normal form, accent folding for search, collation for sorting."""
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import icu
+
+_SPACES = re.compile(r"\s+")
+# Unicode gives đ/Đ no decomposition, so folding would keep them; map by hand.
+_D_MAP = str.maketrans({"đ": "d", "Đ": "D"})
+
+
+def clean(value):
+    """Return text in NFC with runs of white space collapsed, or '' for None."""
+    if value is None:
+        return ""
+    return _SPACES.sub(" ", unicodedata.normalize("NFC", str(value))).strip()
+
+
+def fold(value):
+    """Return the search key of a text: no accents, no case (`Đình Lập` → `dinh lap`)."""
+    text = clean(value).translate(_D_MAP)
+    text = unicodedata.normalize("NFD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return text.casefold()
+
+
+@lru_cache(maxsize=1)
+def _collator():
+    return icu.Collator.createInstance(icu.Locale("vi_VN"))
+
+
+def sort_key(value):
+    """Return bytes that order texts as the Vietnamese alphabet does (a ă â b … đ …)."""
+    return bytes(_collator().getSortKey(clean(value)))
+
+
+def vi_sorted(items, key=lambda item: item):
+    """Return items sorted by the Vietnamese alphabet of key(item)."""
+    return sorted(items, key=lambda item: sort_key(key(item)))
