@@ -205,3 +205,93 @@ def make_endpoint(app, province):
         return endpoint
 
     return make
+
+
+# -- a live server and a real Chromium -------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+def pytest_collection_modifyitems(config, items):
+    """Run browser tests once, on SQLite: they test pages, not the database."""
+    kept, dropped = [], []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if item.get_closest_marker("browser") and params.get("database_url") == "postgresql":
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+class LiveServer:
+    """The app served by werkzeug in a thread, on a free loopback port."""
+
+    def __init__(self, app):
+        import threading
+
+        from werkzeug.serving import make_server
+
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(app, database_url):
+    """Serve a second app on the test's database over real HTTP; yields its base URL holder."""
+    served = _make_app(database_url, WTF_CSRF_SSL_STRICT=False)
+    server = LiveServer(served)
+    yield server
+    server.stop()
+    with served.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """A headless Debian Chromium under Playwright; skipped where there is none."""
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail(f"REQUIRE_BROWSER=1 but {CHROMIUM} is missing")
+        pytest.skip("browser tests need Debian's chromium")
+    from playwright.sync_api import sync_playwright
+
+    playwright = sync_playwright().start()
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+    playwright.stop()
+
+
+@pytest.fixture
+def page(chromium, live_server):
+    """A fresh browser page (desktop size) whose relative URLs go to the live server."""
+    context = chromium.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900}, locale="vi-VN")
+    context.set_default_timeout(15000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def phone_page(chromium, live_server):
+    """A fresh browser page at a phone's size and touch."""
+    context = chromium.new_context(base_url=live_server.url, viewport={"width": 390, "height": 844},
+                                   is_mobile=True, has_touch=True, locale="vi-VN")
+    context.set_default_timeout(15000)
+    page = context.new_page()
+    yield page
+    context.close()
