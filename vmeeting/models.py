@@ -2,4 +2,6 @@
 
 from vmeeting.audit.models import AuditEvent  # noqa: F401
 from vmeeting.auth.models import ApiToken, LoginAttempt, User  # noqa: F401
-from vmeeting.registry.models import AdminUnit, Bridge, Endpoint, EndpointGroup, UnitSuccession  # noqa: F401
+from vmeeting.registry.models import (  # noqa: F401
+    AdminUnit, Bridge, Endpoint, EndpointGroup, ImportBatch, UnitSuccession,
+)

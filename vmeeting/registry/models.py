@@ -1,7 +1,7 @@
 """The registry's tables: units, their succession, bridges, endpoints, groups."""
 
 from datetime import date, datetime
-from typing import Optional
+from typing import Any, Optional
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -189,3 +189,26 @@ class EndpointGroup(db.Model):
         secondary=endpoint_group_members, back_populates="groups", order_by=Endpoint.name_sort_key
     )
     created_by: Mapped[Optional[User]] = relationship()
+
+
+class ImportBatch(db.Model):
+    """An uploaded endpoint file, parsed and kept between the preview and its confirmation."""
+
+    __tablename__ = "import_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: unguessable; the confirm form carries it instead of the id
+    token: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    #: only this user may confirm the batch
+    created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    filename: Mapped[str] = mapped_column(sa.String(255), default="")
+    #: the rows as read from the file (column → text, plus "_row", the spreadsheet row number)
+    rows: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+    #: set once the batch has been applied; an applied batch cannot be applied again
+    applied_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+    created_by: Mapped[User] = relationship()
+
+    def __repr__(self):
+        return f"<ImportBatch {self.id} {self.filename}>"

@@ -1,0 +1,280 @@
+"""Endpoint import and export: CSV and XLSX, all-or-nothing, every bad row reported."""
+
+import csv
+import io
+from datetime import timedelta
+
+import openpyxl
+import pytest
+import sqlalchemy as sa
+
+from vmeeting.audit.models import AuditEvent
+from vmeeting.errors import NotFound, ValidationError
+from vmeeting.extensions import db
+from vmeeting.registry import transfer
+from vmeeting.registry.models import Endpoint, ImportBatch
+
+
+def count(model):
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def csv_bytes(lines, delimiter=",", bom=False):
+    out = io.StringIO(newline="")
+    csv.writer(out, delimiter=delimiter, lineterminator="\r\n").writerows(lines)
+    return out.getvalue().encode("utf-8-sig" if bom else "utf-8")
+
+
+def xlsx_bytes(lines):
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    for cells in lines:
+        sheet.append(cells)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def export_all(fmt="csv"):
+    rows = transfer.export_rows(sa.select(Endpoint).order_by(Endpoint.code))
+    return transfer.write_csv(rows) if fmt == "csv" else transfer.write_xlsx(rows)
+
+
+@pytest.fixture
+def district(make_unit, province):
+    return make_unit("Huyện Chi Lăng", "huyện", parent=province, code="187")
+
+
+@pytest.fixture
+def commune(make_unit, district):
+    return make_unit("Xã Hòa Bình", "xã", parent=district, code="187-05")
+
+
+@pytest.fixture
+def registry(make_endpoint, make_bridge, make_user, district, commune):
+    """Two endpoints with a bridge, a technician and contacts, ready to export."""
+    bridge = make_bridge(ports=20, code="MCU-LS-01")
+    tech = make_user("technician", username="kt-chi-lang")
+    first = make_endpoint("UBND huyện Chi Lăng", unit=district, code="LS-187", category="district",
+                          bridge_id=bridge.id, technician_id=tech.id,
+                          contact_emails=["vp@example.vn", "ld@example.vn"], contact_phone="0205 3820 123",
+                          notes="Phòng họp tầng 2\nChìa khoá ở bảo vệ")
+    second = make_endpoint("UBND xã Hòa Bình", unit=commune, code="LS-187-05", device_model="=Yealink")
+    return {"bridge": bridge, "technician": tech, "endpoints": [first, second]}
+
+
+def test_csv_export_round_trip_is_valid_and_changes_nothing(registry):
+    data = export_all("csv")
+    assert data.startswith(b"\xef\xbb\xbf")  # the BOM Excel needs to read UTF-8
+    audits = count(AuditEvent)
+    rows = transfer.read_rows("diem-cau.csv", io.BytesIO(data))
+    assert [r["code"] for r in rows] == ["LS-187", "LS-187-05"]
+    assert rows[0]["contact_emails"] == "vp@example.vn; ld@example.vn"
+    assert rows[0]["notes"] == "Phòng họp tầng 2\nChìa khoá ở bảo vệ"
+    assert rows[0]["unit_name"] == "Huyện Chi Lăng"
+    assert rows[1]["unit_name"] == "Xã Hòa Bình (Huyện Chi Lăng)"
+    report = transfer.check_rows(rows)
+    assert report.is_valid, report.error_fields()
+    assert [r.action for r in report.rows] == ["update", "update"]
+    assert (report.created, report.updated, report.unchanged) == (0, 0, 2)
+    transfer.apply_rows(rows)
+    db.session.commit()
+    assert count(AuditEvent) == audits
+
+
+def test_xlsx_export_round_trip_is_valid_and_changes_nothing(registry):
+    data = export_all("xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).worksheets[0]
+    assert [c.value for c in sheet[1]] == list(transfer.COLUMNS)
+    # text that starts with "=" stays text, not a formula
+    assert sheet.cell(row=3, column=transfer.COLUMNS.index("device_model") + 1).value == "=Yealink"
+    rows = transfer.read_rows("Diem-cau.XLSX", io.BytesIO(data))
+    report = transfer.check_rows(rows)
+    assert report.is_valid, report.error_fields()
+    assert (report.created, report.updated, report.unchanged) == (0, 0, 2)
+    assert rows[0]["unit_id"] == str(registry["endpoints"][0].unit_id)
+
+
+def test_good_file_creates_and_updates(registry, commune):
+    audits = count(AuditEvent)
+    data = csv_bytes([
+        ["code", "name", "unit_code", "bridge", "technician", "contact_emails", "status", "probe"],
+        ["LS-187", "UBND huyện Chi Lăng", "187", "MCU-LS-01", "kt-chi-lang", "vp@example.vn", "maintenance", ""],
+        ["LS-187-09", "UBND xã Vân Thủy", "187-05", "", "KT-Chi-Lang", "a@example.vn, b@example.vn", "", "none"],
+    ])
+    rows = transfer.read_rows("moi.csv", io.BytesIO(data))
+    report = transfer.check_rows(rows)
+    assert report.is_valid, report.error_fields()
+    assert [r.action for r in report.rows] == ["update", "create"]
+    assert report.rows[0].changes == {
+        "contact_emails": [["vp@example.vn", "ld@example.vn"], ["vp@example.vn"]],
+        "status": ["active", "maintenance"],
+    }
+    applied = transfer.apply_rows(rows)
+    db.session.commit()
+    assert (applied.created, applied.updated) == (1, 1)
+    first = db.session.scalar(sa.select(Endpoint).where(Endpoint.code == "LS-187"))
+    assert first.status == "maintenance" and first.contact_emails == ["vp@example.vn"]
+    assert first.notes == "Phòng họp tầng 2\nChìa khoá ở bảo vệ"  # a column absent from the file is kept
+    new = db.session.scalar(sa.select(Endpoint).where(Endpoint.code == "LS-187-09"))
+    assert new.unit_id == commune.id and new.technician_id == registry["technician"].id
+    assert new.contact_emails == ["a@example.vn", "b@example.vn"] and new.bridge_id is None
+    assert count(AuditEvent) == audits + 2
+
+
+def test_every_bad_row_is_reported_and_nothing_is_stored(registry):
+    endpoints_before, audits = count(Endpoint), count(AuditEvent)
+    data = csv_bytes([
+        ["code", "name", "unit_code", "contact_emails", "bridge", "technician", "probe"],
+        ["LS-OK-1", "UBND xã Tốt", "187-05", "tot@example.vn", "", "", "none"],
+        ["LS-BAD-1", "UBND xã Thư Sai", "187-05", "khong-phai-thu", "", "", "none"],
+        ["LS-BAD-2", "UBND xã Không Có", "999", "", "", "", "none"],
+        ["LS-OK-1", "UBND xã Trùng Mã", "187-05", "", "", "", "none"],
+        ["LS-BAD-3", "", "187-05", "", "MCU-KHONG-CO", "admin", "none"],
+    ])
+    rows = transfer.read_rows("loi.csv", io.BytesIO(data))
+    report = transfer.check_rows(rows)
+    assert not report.is_valid and report.invalid == 4
+    errors = {r.number: r.errors for r in report.rows if r.errors}
+    assert set(errors) == {3, 4, 5, 6}
+    assert "khong-phai-thu" in errors[3]["contact_emails"]
+    assert "999" in errors[4]["unit_code"] and "unit_id" not in errors[4]
+    assert "dòng 2" in errors[5]["code"]
+    assert set(errors[6]) == {"name", "bridge", "technician"}
+    with pytest.raises(ValidationError) as caught:
+        transfer.apply_rows(rows)
+    assert isinstance(caught.value, transfer.ImportRejected)
+    assert "Dòng 3, cột contact_emails" in caught.value.fields
+    assert len(caught.value.fields) == 6
+    db.session.commit()
+    assert count(Endpoint) == endpoints_before and count(AuditEvent) == audits
+
+
+def test_a_rule_checked_only_when_writing_undoes_every_row(registry):
+    """Creating a retired endpoint fails in create_endpoint; the rows before it are undone too."""
+    before = count(Endpoint)
+    data = csv_bytes([
+        ["code", "name", "unit_code", "status", "sip_uri"],
+        ["LS-NEW-1", "UBND xã Một", "187-05", "active", "sip:ls-new-1@vc.langson.example.vn"],
+        ["LS-NEW-2", "UBND xã Hai", "187-05", "retired", "sip:ls-new-2@vc.langson.example.vn"],
+    ])
+    rows = transfer.read_rows("a.csv", io.BytesIO(data))
+    with pytest.raises(transfer.ImportRejected) as caught:
+        transfer.apply_rows(rows)
+    assert list(caught.value.fields) == ["Dòng 3, cột status"]
+    db.session.commit()
+    assert count(Endpoint) == before
+
+
+def test_semicolon_csv_with_bom_and_nfd_text(district):
+    name_nfd = "UBND huyện Chi Lăng".replace("ă", "a\u0306")
+    data = csv_bytes([["Code", "Name", "Unit_ID", "Notes", "probe"], ["LS-X", name_nfd, str(district.id), "Ghi chú; có dấu chấm phẩy", "none"]],
+                     delimiter=";", bom=True)
+    assert data.startswith(b"\xef\xbb\xbfCode;Name;") and b'"Ghi ch' in data
+    rows = transfer.read_rows("excel.csv", io.BytesIO(data))
+    assert rows == [{"code": "LS-X", "name": "UBND huyện Chi Lăng", "unit_id": str(district.id),
+                     "notes": "Ghi chú; có dấu chấm phẩy", "probe": "none", "_row": 2}]
+    report = transfer.check_rows(rows)
+    assert report.is_valid and report.created == 1
+
+
+def test_unit_code_is_resolved_among_units_valid_today(make_unit, province):
+    from datetime import date
+
+    make_unit("Phường Vĩnh Trại", "phường", parent=province, code="05", valid_from=date(2020, 1, 1),
+              valid_to=date(2025, 6, 30))
+    today = make_unit("Phường Đông Kinh", "phường", parent=province, code="05", valid_from=date(2025, 7, 1))
+    make_unit("Xã A", "xã", parent=province, code="77")
+    make_unit("Xã B", "xã", parent=province, code="77")
+    rows = [{"code": "E1", "name": "Một", "unit_code": "05", "probe": "none", "_row": 2},
+            {"code": "E2", "name": "Hai", "unit_code": "77", "_row": 3},
+            {"code": "E3", "name": "Ba", "unit_id": str(today.id), "unit_code": "77", "_row": 4}]
+    report = transfer.check_rows(rows)
+    assert report.rows[0].is_valid and report.rows[0].data["unit_id"] == today.id
+    assert "nhiều đơn vị" in report.rows[1].errors["unit_code"]
+    assert "không khớp" in report.rows[2].errors["unit_code"]
+
+
+@pytest.mark.parametrize("filename, data, reason", [
+    ("a.txt", b"code,name\n", ".csv hoặc .xlsx"),
+    ("a.csv", b"", "trống"),
+    ("a.csv", b"code,name,unit_id\r\n", "không có dòng dữ liệu"),
+    ("a.csv", b"code,unit_id\r\nX,1\r\n", "Thiếu cột: name"),
+    ("a.csv", b"code,name\r\nX,Y\r\n", "unit_id hoặc unit_code"),
+    ("a.csv", b"code,name,unit_id,mau_sac\r\nX,Y,1,do\r\n", "mau_sac"),
+    ("a.csv", "code,name,unit_id\r\nX,Hòa,1\r\n".encode("cp1252"), "UTF-8"),
+    ("a.xlsx", b"PK\x03\x04 not really a workbook", "Excel"),
+])
+def test_unusable_files_are_refused_with_a_reason(app, filename, data, reason):
+    with pytest.raises(ValidationError) as caught:
+        transfer.read_rows(filename, io.BytesIO(data))
+    assert reason in caught.value.fields["file"]
+
+
+def test_xlsx_numbers_and_blank_rows(district):
+    data = xlsx_bytes([["code", "name", "unit_id", "contact_phone"], [], ["LS-1", "UBND huyện Chi Lăng", district.id, None],
+                       [None, None, None, None]])
+    rows = transfer.read_rows("a.xlsx", io.BytesIO(data))
+    assert rows == [{"code": "LS-1", "name": "UBND huyện Chi Lăng", "unit_id": str(district.id),
+                     "contact_phone": "", "_row": 3}]
+    assert transfer.check_rows(rows).rows[0].number == 3
+
+
+def test_staged_batch_is_loaded_only_by_its_uploader_once(registry, make_user, district):
+    scheduler, other = make_user("scheduler"), make_user("scheduler")
+    rows = [{"code": "LS-NEW", "name": "UBND xã Mới", "unit_id": str(district.id), "probe": "none", "_row": 2}]
+    batch = transfer.stage_import(rows, "moi.csv", scheduler)
+    db.session.commit()
+    assert len(batch.token) >= 40
+    with pytest.raises(NotFound):
+        transfer.load_batch(batch.token, other)
+    with pytest.raises(NotFound):
+        transfer.load_batch("khong-co", scheduler)
+    loaded = transfer.load_batch(batch.token, scheduler)
+    report = transfer.apply_batch(loaded, scheduler)
+    db.session.commit()
+    assert report.created == 1 and loaded.applied_at is not None
+    event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.entity_type == "endpoint",
+                                                          AuditEvent.action == "create")
+                              .order_by(AuditEvent.id.desc()))
+    assert event.actor_id == scheduler.id
+    with pytest.raises(NotFound):
+        transfer.load_batch(batch.token, scheduler)
+
+
+def test_staged_batch_expires_after_a_day(registry, make_user, district):
+    scheduler = make_user("scheduler")
+    batch = transfer.stage_import([{"code": "X", "name": "Y", "unit_id": "1", "_row": 2}], "x.csv", scheduler)
+    batch.created_at = batch.created_at - timedelta(hours=25)
+    db.session.commit()
+    with pytest.raises(NotFound):
+        transfer.load_batch(batch.token, scheduler)
+
+
+def test_bad_batch_applies_nothing_and_stays_open(registry, make_user):
+    scheduler = make_user("scheduler")
+    before = count(Endpoint)
+    batch = transfer.stage_import([{"code": "LS-NEW", "name": "", "unit_code": "187", "_row": 2}], "x.csv", scheduler)
+    db.session.commit()
+    with pytest.raises(ValidationError):
+        transfer.apply_batch(transfer.load_batch(batch.token, scheduler), scheduler)
+    db.session.rollback()
+    assert count(Endpoint) == before
+    assert db.session.get(ImportBatch, batch.id).applied_at is None
+
+
+def test_export_loads_relations_without_a_query_per_row(registry, make_endpoint, commune):
+    for _ in range(10):
+        make_endpoint(unit=commune, technician_id=registry["technician"].id, bridge_id=registry["bridge"].id)
+    db.session.expire_all()
+    statements = []
+
+    def remember(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", remember)
+    try:
+        rows = transfer.export_rows(sa.select(Endpoint))
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", remember)
+    assert len(rows) == 12 and len(statements) <= 6
