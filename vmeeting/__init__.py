@@ -44,6 +44,7 @@ def create_app(config_class=None, overrides=None):
 
     from vmeeting import cli, errorpages, main, models, timefmt  # noqa: F401 (models: tables for Alembic)
     from vmeeting.auth import views as auth_views
+    from vmeeting.booking import api as booking_api
     from vmeeting.database import enable_sqlite_pragmas
     from vmeeting.registry import api as registry_api
     from vmeeting.registry import views as registry_views
@@ -53,6 +54,7 @@ def create_app(config_class=None, overrides=None):
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(registry_views.bp)
     app.register_blueprint(registry_api.bp)
+    app.register_blueprint(booking_api.bp)
     errorpages.register(app)
     timefmt.register(app)
     cli.register(app)

@@ -5,3 +5,4 @@ from vmeeting.auth.models import ApiToken, LoginAttempt, User  # noqa: F401
 from vmeeting.registry.models import (  # noqa: F401
     AdminUnit, Bridge, Endpoint, EndpointGroup, ImportBatch, UnitSuccession,
 )
+from vmeeting.booking.models import Meeting, Occurrence, Reservation  # noqa: F401

@@ -1,0 +1,1 @@
+"""Meetings, their occurrences and the reservations that keep sites from double-booking."""

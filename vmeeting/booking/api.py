@@ -1,0 +1,231 @@
+"""JSON API for meetings and free slots (CONTRACT.md)."""
+
+from datetime import timedelta
+
+from flask import abort, g, jsonify, request
+
+from vmeeting.auth.guards import api_permission_required
+from vmeeting.booking import service, slots
+from vmeeting.booking.models import Meeting, Occurrence
+from vmeeting.database import utcnow
+from vmeeting.errors import ValidationError
+from vmeeting.extensions import db
+from vmeeting.jsonapi import api_blueprint, json_body, paginated
+from vmeeting.registry.models import Endpoint
+from vmeeting.timefmt import parse_api_instant
+
+bp = api_blueprint("booking_api", __name__)
+
+DEFAULT_WINDOW = timedelta(days=14)
+MAX_WINDOW = timedelta(days=400)
+
+
+def meeting_json(meeting):
+    return {
+        "id": meeting.id, "uid": meeting.uid, "title": meeting.title, "description": meeting.description,
+        "status": meeting.status, "sequence": meeting.sequence,
+        "starts_at": meeting.starts_at.isoformat(), "ends_at": meeting.ends_at.isoformat(),
+        "setup_minutes": meeting.setup_minutes, "recurrence": meeting.recurrence,
+        "chair_endpoint_id": meeting.chair_endpoint_id, "bridge_id": meeting.bridge_id,
+        "organizer_id": meeting.organizer_id, "attendees": meeting.attendees,
+        "endpoint_ids": [e.id for e in meeting.endpoints], "endpoint_count": meeting.endpoint_count,
+        "selection": meeting.selection,
+        "occurrences": [occurrence_json(o) for o in meeting.occurrences],
+        "created_at": meeting.created_at.isoformat(), "updated_at": meeting.updated_at.isoformat(),
+    }
+
+
+def occurrence_json(occurrence):
+    return {
+        "id": occurrence.id, "starts_at": occurrence.starts_at.isoformat(),
+        "ends_at": occurrence.ends_at.isoformat(), "status": occurrence.status,
+        "is_moved": occurrence.is_moved, "original_starts_at": occurrence.original_starts_at.isoformat(),
+    }
+
+
+def _instant(data, name, errors, required=True):
+    raw = data.get(name)
+    if raw in (None, ""):
+        if required:
+            errors[name] = "Nhập thời gian (ISO 8601 có múi giờ, ví dụ 2026-12-07T08:00:00+07:00)."
+        return None
+    try:
+        return parse_api_instant(raw)
+    except (TypeError, ValueError):
+        errors[name] = "Thời gian phải theo ISO 8601 và có múi giờ, ví dụ 2026-12-07T08:00:00+07:00."
+        return None
+
+
+def _meeting_input(data, *, partial=False):
+    """Split a request body into meeting fields and, if sites were named, a SiteChoice."""
+    errors = {}
+    fields = {k: data[k] for k in service.MEETING_FIELDS if k in data and k not in ("starts_at", "ends_at")}
+    for name in ("starts_at", "ends_at"):
+        if name in data or not partial:
+            fields[name] = _instant(data, name, errors)
+    for name in ("all_endpoints", "skip_busy"):
+        if name in data and not isinstance(data[name], bool):
+            errors[name] = "Phải là true hoặc false."
+    if errors:
+        raise ValidationError(errors)
+    choice = None
+    if not partial or any(k in data for k in ("endpoint_ids", "unit_ids", "group_ids", "all_endpoints")):
+        on_day = (fields.get("starts_at") or utcnow()).date()
+        choice = service.resolve_sites(
+            endpoint_ids=data.get("endpoint_ids") or (), unit_ids=data.get("unit_ids") or (),
+            group_ids=data.get("group_ids") or (), all_endpoints=bool(data.get("all_endpoints")), on_day=on_day,
+        )
+    return fields, choice, bool(data.get("skip_busy"))
+
+
+def _window():
+    errors = {}
+    window_from = _instant(request.args, "from", errors, required=False) or utcnow()
+    window_to = _instant(request.args, "to", errors, required=False) or window_from + DEFAULT_WINDOW
+    if not errors and window_to <= window_from:
+        errors["to"] = "Phải sau «from»."
+    if not errors and window_to - window_from > MAX_WINDOW:
+        errors["to"] = "Khoảng thời gian tối đa 400 ngày."
+    if errors:
+        raise ValidationError(errors)
+    return window_from, window_to
+
+
+def _int_arg(name, default=None, low=None, high=None):
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationError({name: "Phải là số nguyên."}) from None
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ValidationError({name: f"Phải từ {low} đến {high}."})
+    return value
+
+
+def _id_args(name):
+    values = []
+    for raw in request.args.getlist(name):
+        values += [part for part in raw.split(",") if part.strip()]
+    return values
+
+
+def _get_meeting(meeting_id):
+    meeting = db.session.get(Meeting, meeting_id)
+    if meeting is None:
+        abort(404)
+    return meeting
+
+
+@bp.post("/meetings")
+@api_permission_required("meetings.book")
+def create_meeting():
+    """Book a meeting; 409 with the conflicts or the capacity shortfall, nothing stored."""
+    fields, choice, skip_busy = _meeting_input(json_body())
+    meeting = service.book_meeting(fields, choice, actor=g.api_user, skip_busy=skip_busy)
+    db.session.commit()
+    return jsonify(meeting_json(meeting)), 201
+
+
+@bp.get("/meetings")
+@api_permission_required("meetings.view")
+def list_occurrences():
+    """List the occurrences in a window, series expanded, optionally for one endpoint."""
+    window_from, window_to = _window()
+    endpoint_id = _int_arg("endpoint_id", low=1)
+    if endpoint_id is not None and db.session.get(Endpoint, endpoint_id) is None:
+        raise ValidationError({"endpoint_id": "Không có điểm cầu này."})
+    query = service.occurrences_select(window_from, window_to, endpoint_id=endpoint_id,
+                                       include_cancelled=request.args.get("include_cancelled") == "1")
+
+    def item(occurrence):
+        meeting = occurrence.meeting
+        return {
+            "id": meeting.id, "occurrence_id": occurrence.id, "title": meeting.title,
+            "starts_at": occurrence.starts_at.isoformat(), "ends_at": occurrence.ends_at.isoformat(),
+            "status": "cancelled" if occurrence.is_cancelled else "scheduled",
+            "is_recurring": bool(meeting.recurrence), "chair_endpoint_id": meeting.chair_endpoint_id,
+            "endpoint_count": meeting.endpoint_count,
+        }
+
+    return paginated(query, item)
+
+
+@bp.get("/meetings/<int:meeting_id>")
+@api_permission_required("meetings.view")
+def get_meeting(meeting_id):
+    return jsonify(meeting_json(_get_meeting(meeting_id)))
+
+
+@bp.patch("/meetings/<int:meeting_id>")
+@api_permission_required("meetings.book")
+def update_meeting(meeting_id):
+    """Reschedule or change the sites; same conflict rules; bumps the sequence."""
+    meeting = _get_meeting(meeting_id)
+    fields, choice, skip_busy = _meeting_input(json_body(), partial=True)
+    service.update_meeting(meeting, fields, choice, actor=g.api_user, skip_busy=skip_busy)
+    db.session.commit()
+    return jsonify(meeting_json(meeting))
+
+
+@bp.post("/meetings/<int:meeting_id>/cancel")
+@api_permission_required("meetings.book")
+def cancel_meeting(meeting_id):
+    meeting = _get_meeting(meeting_id)
+    service.cancel_meeting(meeting, actor=g.api_user)
+    db.session.commit()
+    return jsonify(meeting_json(meeting))
+
+
+def _get_occurrence(meeting_id, occurrence_id):
+    occurrence = db.session.get(Occurrence, occurrence_id)
+    if occurrence is None or occurrence.meeting_id != meeting_id:
+        abort(404)
+    return occurrence
+
+
+@bp.patch("/meetings/<int:meeting_id>/occurrences/<int:occurrence_id>")
+@api_permission_required("meetings.book")
+def move_occurrence(meeting_id, occurrence_id):
+    """Move one sitting of a series."""
+    occurrence = _get_occurrence(meeting_id, occurrence_id)
+    data = json_body()
+    errors = {}
+    starts_at, ends_at = _instant(data, "starts_at", errors), _instant(data, "ends_at", errors)
+    if errors:
+        raise ValidationError(errors)
+    service.move_occurrence(occurrence, starts_at, ends_at, actor=g.api_user)
+    db.session.commit()
+    return jsonify(meeting_json(occurrence.meeting))
+
+
+@bp.post("/meetings/<int:meeting_id>/occurrences/<int:occurrence_id>/cancel")
+@api_permission_required("meetings.book")
+def cancel_occurrence(meeting_id, occurrence_id):
+    """Cancel one sitting of a series."""
+    occurrence = _get_occurrence(meeting_id, occurrence_id)
+    service.cancel_occurrence(occurrence, actor=g.api_user)
+    db.session.commit()
+    return jsonify(meeting_json(occurrence.meeting))
+
+
+@bp.get("/slots")
+@api_permission_required("meetings.view")
+def find_slots():
+    """The earliest slots in working hours when every named endpoint and its bridge are free."""
+    duration = _int_arg("duration_minutes", default=60, low=15, high=12 * 60)
+    limit = _int_arg("limit", default=5, low=1, high=50)
+    setup = _int_arg("setup_minutes", low=0, high=240)
+    window_from, window_to = _window()
+    choice = service.resolve_sites(
+        endpoint_ids=_id_args("endpoint_ids"), unit_ids=_id_args("unit_ids"), group_ids=_id_args("group_ids"),
+        all_endpoints=request.args.get("all_endpoints") in ("1", "true"), on_day=window_from.date(),
+    )
+    bridge_id = _int_arg("bridge_id", low=1)
+    found = slots.find_slots(choice.endpoints, timedelta(minutes=duration), window_from, window_to,
+                             limit=limit, setup_minutes=setup, meeting_bridge_id=bridge_id)
+    return jsonify({
+        "items": [{"starts_at": s.isoformat(), "ends_at": e.isoformat()} for s, e in found],
+        "total": len(found), "endpoint_count": len(choice.endpoints),
+    })

@@ -1,0 +1,165 @@
+"""Overlaps and capacity: which reservations a booking would collide with, and the lock.
+
+A busy interval is [start - set-up, end): touching intervals do not overlap.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from vmeeting.booking.models import Meeting, Occurrence, Reservation
+from vmeeting.extensions import db
+from vmeeting.registry.models import Bridge, Endpoint
+
+MAX_DURATION = timedelta(hours=12)
+MAX_SETUP_MINUTES = 240
+#: how far back an overlap query must look: the longest busy interval there can be
+MAX_BUSY = MAX_DURATION + timedelta(minutes=MAX_SETUP_MINUTES)
+
+@dataclass
+class PlannedSitting:
+    """One occurrence about to be stored, with the busy interval its sites need."""
+
+    original_starts_at: datetime
+    starts_at: datetime
+    ends_at: datetime
+    setup: timedelta
+
+    @property
+    def busy_from(self):
+        return self.starts_at - self.setup
+
+    @property
+    def busy_until(self):
+        return self.ends_at
+
+
+def bridge_of(endpoint, meeting_bridge_id):
+    """Return the bridge an endpoint joins through: the meeting's, else its own."""
+    return meeting_bridge_id if meeting_bridge_id is not None else endpoint.bridge_id
+
+
+def find_conflicts(sittings, endpoints, meeting_bridge_id=None, ignore_meeting_id=None):
+    """Return (conflicts, capacity) for booking endpoints at the sittings.
+
+    conflicts: [{endpoint_id, endpoint_name, meeting_id, meeting_title, starts_at, ends_at}]
+    for every endpoint already reserved in an overlapping busy interval (touching
+    intervals do not overlap). capacity: [{bridge_id, bridge_code, ports, in_use,
+    requested, starts_at, ends_at}] for every bridge the sittings would overfill.
+    """
+    if not sittings or not endpoints:
+        return [], []
+    endpoint_ids = [e.id for e in endpoints]
+    by_id = {e.id: e for e in endpoints}
+    conflicts = []
+    seen = set()
+    for chunk in _chunks(sittings, 100):
+        rows = db.session.execute(
+            _overlapping(sa.select(Reservation, Occurrence, Meeting), chunk, ignore_meeting_id)
+            .where(Reservation.endpoint_id.in_(endpoint_ids))
+            .order_by(Occurrence.starts_at)
+        ).all()
+        for reservation, occurrence, meeting in rows:
+            key = (reservation.endpoint_id, occurrence.id)
+            if key in seen:
+                continue
+            seen.add(key)
+            conflicts.append({
+                "endpoint_id": reservation.endpoint_id,
+                "endpoint_name": by_id[reservation.endpoint_id].name,
+                "meeting_id": meeting.id,
+                "meeting_title": meeting.title,
+                "occurrence_id": occurrence.id,
+                "starts_at": occurrence.starts_at.isoformat(),
+                "ends_at": occurrence.ends_at.isoformat(),
+            })
+
+    capacity = []
+    requested = defaultdict(int)
+    for endpoint in endpoints:
+        bridge_id = bridge_of(endpoint, meeting_bridge_id)
+        if bridge_id is not None:
+            requested[bridge_id] += 1
+    if requested:
+        bridges = {b.id: b for b in db.session.scalars(sa.select(Bridge).where(Bridge.id.in_(requested)))}
+        for chunk in _chunks(sittings, 100):
+            rows = db.session.execute(
+                _overlapping(sa.select(Reservation.bridge_id, Reservation.busy_from, Reservation.busy_until),
+                             chunk, ignore_meeting_id)
+                .where(Reservation.bridge_id.in_(requested))
+            ).all()
+            load = defaultdict(list)
+            for bridge_id, busy_from, busy_until in rows:
+                load[bridge_id].append((busy_from, busy_until))
+            for sitting in chunk:
+                for bridge_id, count in requested.items():
+                    in_use = peak(load[bridge_id], sitting.busy_from, sitting.busy_until)
+                    bridge = bridges[bridge_id]
+                    if in_use + count > bridge.ports:
+                        capacity.append({
+                            "bridge_id": bridge_id, "bridge_code": bridge.code, "ports": bridge.ports,
+                            "in_use": in_use, "requested": count,
+                            "starts_at": sitting.starts_at.isoformat(), "ends_at": sitting.ends_at.isoformat(),
+                        })
+    return conflicts, capacity
+
+
+def _overlapping(query, sittings, ignore_meeting_id):
+    """Restrict a reservation query to rows overlapping any sitting's busy interval."""
+    windows = [
+        sa.and_(Reservation.busy_from < s.busy_until, Reservation.busy_until > s.busy_from,
+                # bounds the index range scan: no busy interval is longer than MAX_BUSY
+                Reservation.busy_from > s.busy_from - MAX_BUSY)
+        for s in sittings
+    ]
+    query = (
+        query.select_from(Reservation)
+        .join(Occurrence, Reservation.occurrence_id == Occurrence.id)
+        .join(Meeting, Occurrence.meeting_id == Meeting.id)
+        .where(sa.or_(*windows))
+    )
+    if ignore_meeting_id is not None:
+        query = query.where(Occurrence.meeting_id != ignore_meeting_id)
+    return query
+
+
+def peak(intervals, start, end):
+    """Return the most intervals that overlap at one instant inside [start, end)."""
+    events = []
+    for busy_from, busy_until in intervals:
+        lo, hi = max(busy_from, start), min(busy_until, end)
+        if lo < hi:
+            events.append((lo, 1))
+            events.append((hi, -1))
+    events.sort(key=lambda e: (e[0], e[1]))  # an end at t frees the port before a start at t
+    peak = current = 0
+    for _, step in events:
+        current += step
+        peak = max(peak, current)
+    return peak
+
+
+def _chunks(items, size):
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def lock_sites(endpoints, meeting_bridge_id=None):
+    """Serialize bookings that touch the same endpoints or bridges until the caller commits.
+
+    Call it before writing anything. PostgreSQL: FOR NO KEY UPDATE row locks,
+    bridges then endpoints, each in id order, so two bookings never wait on each
+    other in a circle; NO KEY leaves foreign-key checks of other writers alone.
+    SQLite: the request's write transaction (BEGIN IMMEDIATE, see
+    vmeeting.database) already holds the database's one write lock.
+    """
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    bridge_ids = sorted({bridge_of(e, meeting_bridge_id) for e in endpoints} - {None})
+    if bridge_ids:
+        db.session.execute(sa.select(Bridge.id).where(Bridge.id.in_(bridge_ids))
+                           .order_by(Bridge.id).with_for_update(key_share=True))
+    db.session.execute(sa.select(Endpoint.id).where(Endpoint.id.in_(sorted(e.id for e in endpoints)))
+                       .order_by(Endpoint.id).with_for_update(key_share=True))

@@ -1,0 +1,632 @@
+"""Booking rules: choosing sites, expanding series, conflicts, capacity, locking.
+
+Every entry point (page, API) calls these. They flush and raise; the caller
+commits. `book_meeting` and the other changes take the booking lock
+(`conflicts.lock_sites`, before anything is written), which the caller's commit or rollback releases.
+"""
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+import sqlalchemy as sa
+from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrulestr
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from sqlalchemy.orm import selectinload
+
+from vmeeting.audit import service as audit
+from vmeeting.booking.conflicts import (
+    MAX_DURATION,
+    MAX_SETUP_MINUTES,
+    PlannedSitting,
+    bridge_of,
+    find_conflicts,
+    lock_sites,
+)
+from vmeeting.booking.models import Meeting, Occurrence, Reservation, meeting_endpoints
+from vmeeting.database import utcnow
+from vmeeting.errors import Conflict, ValidationError
+from vmeeting.extensions import db
+from vmeeting.registry import service as registry
+from vmeeting.registry.models import AdminUnit, Bridge, Endpoint, EndpointGroup
+from vmeeting.text import clean, fold
+from vmeeting.timefmt import format_datetime, local_zone
+
+MAX_OCCURRENCES = 520
+MAX_SERIES_DAYS = 2 * 366
+ALLOWED_FREQUENCIES = {DAILY: "daily", WEEKLY: "weekly", MONTHLY: "monthly", YEARLY: "yearly"}
+
+#: callables `listener(event, meeting, **details)` that other capabilities (invites,
+#: readiness) add; called inside the booking's transaction, after its rows are flushed.
+#: events: booked, updated (removed_endpoint_ids), cancelled, occurrence_cancelled,
+#: occurrence_moved (occurrence)
+change_listeners = []
+
+MEETING_FIELDS = ("title", "description", "starts_at", "ends_at", "chair_endpoint_id", "bridge_id",
+                  "recurrence", "attendees", "setup_minutes")
+
+
+@dataclass
+class SiteChoice:
+    """The endpoints a selection resolves to, and those it left out and why."""
+
+    endpoints: list = field(default_factory=list)
+    #: [(endpoint, reason)] for sites inside a chosen unit or group that cannot be booked
+    excluded: list = field(default_factory=list)
+    selection: dict = field(default_factory=dict)
+
+
+# -- choosing sites ----------------------------------------------------------------------
+
+
+def resolve_sites(*, endpoint_ids=(), unit_ids=(), group_ids=(), all_endpoints=False, on_day=None):
+    """Resolve a mix of whole province, units (with all below), groups and single endpoints.
+
+    Single endpoints must be bookable (active); inside units, groups and the
+    whole province, sites in maintenance or retired are left out and listed.
+    Units are taken as valid on `on_day` (reorganisations change the tree).
+    """
+    errors = {}
+    endpoint_ids = _id_list(endpoint_ids, "endpoint_ids", errors)
+    unit_ids = _id_list(unit_ids, "unit_ids", errors)
+    group_ids = _id_list(group_ids, "group_ids", errors)
+    if errors:
+        raise ValidationError(errors)
+    if not (endpoint_ids or unit_ids or group_ids or all_endpoints):
+        raise ValidationError({"endpoint_ids": "Chọn ít nhất một điểm cầu, đơn vị hoặc nhóm."})
+
+    chosen = {}
+    explicit = []
+    if endpoint_ids:
+        found = {e.id: e for e in db.session.scalars(sa.select(Endpoint).where(Endpoint.id.in_(endpoint_ids)))}
+        missing = [i for i in endpoint_ids if i not in found]
+        if missing:
+            errors["endpoint_ids"] = f"Không có điểm cầu mã số {', '.join(map(str, missing))}."
+        else:
+            not_bookable = [found[i] for i in endpoint_ids if not found[i].is_bookable]
+            if not_bookable:
+                names = ", ".join(f"{e.name} ({registry.CHOICE_LABELS['status'][e.status].lower()})" for e in not_bookable)
+                errors["endpoint_ids"] = f"Không thể đặt điểm cầu đang bảo trì hoặc ngừng sử dụng: {names}."
+            explicit = [found[i] for i in endpoint_ids]
+    if unit_ids:
+        known = set(db.session.scalars(sa.select(AdminUnit.id).where(AdminUnit.id.in_(unit_ids))))
+        if len(known) != len(set(unit_ids)):
+            errors["unit_ids"] = "Có đơn vị không tồn tại."
+    if group_ids:
+        known = set(db.session.scalars(sa.select(EndpointGroup.id).where(EndpointGroup.id.in_(group_ids))))
+        if len(known) != len(set(group_ids)):
+            errors["group_ids"] = "Có nhóm không tồn tại."
+    if errors:
+        raise ValidationError(errors)
+
+    for endpoint in explicit:
+        chosen[endpoint.id] = endpoint
+    wider = []
+    if all_endpoints:
+        wider = db.session.scalars(sa.select(Endpoint).where(Endpoint.status != "retired")).all()
+    else:
+        if unit_ids:
+            wider += db.session.scalars(
+                sa.select(Endpoint).where(Endpoint.unit_id.in_(_units_below(unit_ids, on_day)),
+                                          Endpoint.status != "retired")
+            ).all()
+        if group_ids:
+            wider += db.session.scalars(
+                sa.select(Endpoint).join(Endpoint.groups).where(EndpointGroup.id.in_(group_ids))
+            ).all()
+    excluded = {}
+    for endpoint in wider:
+        if endpoint.id in chosen:
+            continue
+        if endpoint.is_bookable:
+            chosen[endpoint.id] = endpoint
+        else:
+            excluded[endpoint.id] = (endpoint, registry.CHOICE_LABELS["status"][endpoint.status])
+    selection = {"all": bool(all_endpoints), "unit_ids": unit_ids, "group_ids": group_ids,
+                 "endpoint_ids": endpoint_ids}
+    return SiteChoice(endpoints=sorted(chosen.values(), key=lambda e: (e.name_sort_key, e.code)),
+                      excluded=list(excluded.values()), selection=selection)
+
+
+def _units_below(unit_ids, on_day):
+    ids = set()
+    for unit_id in unit_ids:
+        ids.update(db.session.scalars(registry.descendant_ids_select(unit_id)))
+    if on_day is None:
+        return ids
+    valid = sa.select(AdminUnit.id).where(
+        AdminUnit.id.in_(ids),
+        sa.or_(AdminUnit.valid_from.is_(None), AdminUnit.valid_from <= on_day),
+        sa.or_(AdminUnit.valid_to.is_(None), AdminUnit.valid_to >= on_day),
+    )
+    return set(db.session.scalars(valid))
+
+
+def _id_list(raw, name, errors):
+    if raw in (None, ""):
+        return []
+    if isinstance(raw, (int, str)):
+        raw = [raw]
+    if not isinstance(raw, (list, tuple, set)):
+        errors[name] = "Cần một danh sách mã số."
+        return []
+    ids = []
+    for item in raw:
+        if isinstance(item, bool):
+            errors[name] = "Mã số phải là số nguyên."
+            return []
+        try:
+            ids.append(int(item))
+        except (TypeError, ValueError):
+            errors[name] = "Mã số phải là số nguyên."
+            return []
+    return list(dict.fromkeys(ids))
+
+
+# -- validating a meeting ---------------------------------------------------------------
+
+
+def validate_meeting(data, meeting=None):
+    """Return the cleaned meeting fields of data, or raise ValidationError naming each bad field.
+
+    Instants must already be aware (forms convert local time, the API refuses
+    naive times). With `meeting`, fields absent from data keep its values.
+    """
+    errors = {}
+    current = {name: getattr(meeting, name) for name in MEETING_FIELDS} if meeting else {}
+    values = {**current, **{k: v for k, v in data.items() if k in MEETING_FIELDS}}
+
+    title = clean(values.get("title"))
+    if not title:
+        errors["title"] = "Nhập tên cuộc họp."
+    elif len(title) > 300:
+        errors["title"] = "Tên cuộc họp tối đa 300 ký tự."
+    description = (values.get("description") or "").strip()
+    if len(description) > 20000:
+        errors["description"] = "Nội dung tối đa 20000 ký tự."
+
+    starts_at, ends_at = values.get("starts_at"), values.get("ends_at")
+    for name, value in (("starts_at", starts_at), ("ends_at", ends_at)):
+        if not isinstance(value, datetime):
+            errors[name] = "Nhập thời gian."
+        elif value.tzinfo is None:
+            errors[name] = "Thời gian cần có múi giờ."
+    if "starts_at" not in errors and "ends_at" not in errors:
+        starts_at, ends_at = starts_at.astimezone(timezone.utc), ends_at.astimezone(timezone.utc)
+        if ends_at <= starts_at:
+            errors["ends_at"] = "Giờ kết thúc phải sau giờ bắt đầu."
+        elif ends_at - starts_at > MAX_DURATION:
+            errors["ends_at"] = "Một cuộc họp dài tối đa 12 giờ."
+
+    setup = values.get("setup_minutes")
+    if setup in (None, ""):
+        setup = current_app.config["SETUP_MINUTES"]
+    try:
+        setup = int(setup)
+        if not 0 <= setup <= MAX_SETUP_MINUTES:
+            raise ValueError
+    except (TypeError, ValueError):
+        errors["setup_minutes"] = f"Thời gian chuẩn bị phải từ 0 đến {MAX_SETUP_MINUTES} phút."
+
+    chair_id = values.get("chair_endpoint_id")
+    chair = None
+    if chair_id in (None, ""):
+        errors["chair_endpoint_id"] = "Chọn điểm cầu chủ tọa."
+    else:
+        try:
+            chair = db.session.get(Endpoint, int(chair_id))
+        except (TypeError, ValueError):
+            chair = None
+        if chair is None:
+            errors["chair_endpoint_id"] = "Không có điểm cầu này."
+        elif not chair.is_bookable and (meeting is None or chair.id != meeting.chair_endpoint_id):
+            errors["chair_endpoint_id"] = "Điểm cầu chủ tọa đang bảo trì hoặc ngừng sử dụng."
+
+    bridge_id = values.get("bridge_id")
+    if bridge_id not in (None, ""):
+        try:
+            bridge = db.session.get(Bridge, int(bridge_id))
+        except (TypeError, ValueError):
+            bridge = None
+        if bridge is None or not bridge.is_active:
+            errors["bridge_id"] = "Không có cầu MCU này (hoặc cầu đã ngừng)."
+        else:
+            bridge_id = bridge.id
+    else:
+        bridge_id = None
+
+    attendees = []
+    raw_attendees = values.get("attendees") or []
+    if isinstance(raw_attendees, str):
+        raw_attendees = [a for a in raw_attendees.replace(";", ",").replace("\n", ",").split(",")]
+    if not isinstance(raw_attendees, (list, tuple)):
+        errors["attendees"] = "Cần một danh sách địa chỉ thư."
+    else:
+        for item in raw_attendees:
+            item = clean(item)
+            if not item:
+                continue
+            try:
+                attendees.append(validate_email(item, check_deliverability=False).normalized)
+            except EmailNotValidError:
+                errors["attendees"] = f"Địa chỉ thư «{item}» không hợp lệ."
+                break
+
+    recurrence = clean(values.get("recurrence")) or None
+    if recurrence and not errors.get("starts_at") and isinstance(starts_at, datetime):
+        try:
+            recurrence = normalize_rrule(recurrence, starts_at)
+        except ValueError as exc:
+            errors["recurrence"] = str(exc)
+
+    if errors:
+        raise ValidationError(errors)
+    return {
+        "title": title, "description": description, "starts_at": starts_at, "ends_at": ends_at,
+        "chair_endpoint_id": chair.id, "bridge_id": bridge_id, "recurrence": recurrence,
+        "attendees": list(dict.fromkeys(attendees)), "setup_minutes": setup,
+    }
+
+
+def normalize_rrule(text, starts_at):
+    """Return a supported, bounded RRULE in the form iCalendar stores; raise ValueError in Vietnamese.
+
+    UNTIL is rewritten in UTC (RFC 5545 wants that beside a zoned DTSTART): a
+    bare date means the end of that local day, a floating time is local.
+    """
+    text = text.strip()
+    if text.upper().startswith("RRULE:"):
+        text = text[6:]
+    parts = []
+    for part in filter(None, text.split(";")):
+        key, _, value = part.partition("=")
+        key, value = key.strip().upper(), value.strip().upper()
+        if key == "UNTIL":
+            value = _until_utc(value)
+        parts.append(f"{key}={value}")
+    text = ";".join(parts)
+    try:
+        rule = rrulestr(text, dtstart=starts_at.astimezone(local_zone()))
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"Quy tắc lặp (RRULE) không hợp lệ: {exc}") from None
+    if rule._freq not in ALLOWED_FREQUENCIES:
+        raise ValueError("Chỉ hỗ trợ lặp hằng ngày, hằng tuần, hằng tháng hoặc hằng năm.")
+    if rule._count is None and rule._until is None:
+        raise ValueError("Lịch lặp cần ngày kết thúc (UNTIL) hoặc số lần (COUNT).")
+    return text
+
+
+def _until_utc(value):
+    try:
+        if len(value) == 8:
+            local = datetime.strptime(value, "%Y%m%d").replace(hour=23, minute=59, second=59, tzinfo=local_zone())
+        elif value.endswith("Z"):
+            return datetime.strptime(value, "%Y%m%dT%H%M%SZ").strftime("%Y%m%dT%H%M%SZ")
+        else:
+            local = datetime.strptime(value, "%Y%m%dT%H%M%S").replace(tzinfo=local_zone())
+    except ValueError:
+        raise ValueError("UNTIL phải có dạng YYYYMMDD hoặc YYYYMMDDTHHMMSSZ.") from None
+    return local.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+def expand_series(starts_at, ends_at, recurrence):
+    """Return [(original_start, start, end)] in UTC for a single meeting or a series.
+
+    The rule runs on local wall-clock time, so "every Monday 08:00" stays
+    08:00 in Asia/Ho_Chi_Minh whatever the offset.
+    """
+    if not recurrence:
+        return [(starts_at, starts_at, ends_at)]
+    duration = ends_at - starts_at
+    local_start = starts_at.astimezone(local_zone())
+    limit = local_start + timedelta(days=MAX_SERIES_DAYS)
+    result = []
+    for local in rrulestr(recurrence, dtstart=local_start):
+        if local > limit or len(result) >= MAX_OCCURRENCES:
+            raise ValidationError({"recurrence": f"Lịch lặp tối đa {MAX_OCCURRENCES} lần và 2 năm."})
+        start = local.astimezone(timezone.utc)
+        result.append((start, start, start + duration))
+    if not result:
+        raise ValidationError({"recurrence": "Quy tắc lặp không cho buổi họp nào."})
+    return result
+
+
+# -- reserving ------------------------------------------------------------------------------
+
+
+def _check_and_reserve(meeting, sittings_by_occurrence, endpoints, *, skip_busy=False):
+    """Check every sitting, then write the reservations; raise Conflict and write nothing.
+
+    The caller has taken `lock_sites` for these endpoints before writing anything.
+
+    With skip_busy, endpoints that are busy at any sitting are dropped from the
+    meeting instead (the "book without the busy sites" choice); returns them.
+    """
+    sittings = list(sittings_by_occurrence.values())
+    conflicts, capacity = find_conflicts(sittings, endpoints, meeting.bridge_id, ignore_meeting_id=meeting.id)
+    dropped = []
+    if conflicts and skip_busy:
+        busy_ids = {c["endpoint_id"] for c in conflicts}
+        if meeting.chair_endpoint_id in busy_ids:
+            raise Conflict("Điểm cầu chủ tọa bận vào thời gian này.", conflicts=conflicts, capacity=capacity)
+        dropped = [e for e in endpoints if e.id in busy_ids]
+        endpoints = [e for e in endpoints if e.id not in busy_ids]
+        conflicts, capacity = find_conflicts(sittings, endpoints, meeting.bridge_id, ignore_meeting_id=meeting.id)
+    if conflicts or capacity:
+        raise Conflict(_conflict_message(conflicts, capacity), conflicts=conflicts, capacity=capacity[0] if capacity else None)
+    rows = []
+    for occurrence, sitting in sittings_by_occurrence.items():
+        for endpoint in endpoints:
+            rows.append({"occurrence_id": occurrence.id, "endpoint_id": endpoint.id,
+                         "bridge_id": bridge_of(endpoint, meeting.bridge_id),
+                         "busy_from": sitting.busy_from, "busy_until": sitting.busy_until})
+    if rows:
+        try:
+            db.session.execute(sa.insert(Reservation), rows)
+        except sa.exc.IntegrityError as exc:
+            # PostgreSQL's exclusion constraint: the last word if a booking slipped past the lock
+            if "reservations_no_overlap" in str(exc.orig):
+                raise Conflict("Điểm cầu vừa được đặt cho cuộc họp khác; hãy thử lại.", conflicts=[]) from exc
+            raise
+    return endpoints, dropped
+
+
+def _conflict_message(conflicts, capacity):
+    if conflicts:
+        sites = sorted({c["endpoint_name"] for c in conflicts})
+        shown = ", ".join(sites[:5]) + (f" và {len(sites) - 5} điểm cầu khác" if len(sites) > 5 else "")
+        return f"{len(sites)} điểm cầu đã bận vào thời gian này: {shown}."
+    first = capacity[0]
+    return (f"Cầu MCU {first['bridge_code']} không đủ cổng: đang dùng {first['in_use']}/{first['ports']}, "
+            f"cuộc họp cần thêm {first['requested']}.")
+
+
+# -- booking and changing -----------------------------------------------------------------
+
+
+def book_meeting(data, choice, actor=None, *, skip_busy=False):
+    """Store a meeting, its occurrences and reservations; raise Conflict and store nothing.
+
+    data: fields of validate_meeting (validated here); choice: a SiteChoice.
+    The chair is always one of the sites.
+    """
+    values = validate_meeting(data)
+    endpoints = _with_chair(choice.endpoints, values["chair_endpoint_id"])
+    lock_sites(endpoints, values["bridge_id"])
+    meeting = Meeting(uid=f"{uuid.uuid4()}@vmeeting", organizer_id=getattr(actor, "id", None),
+                      selection=choice.selection, **values)
+    db.session.add(meeting)
+    db.session.flush()
+    sittings = _create_occurrences(meeting, expand_series(values["starts_at"], values["ends_at"], values["recurrence"]))
+    endpoints, dropped = _check_and_reserve(meeting, sittings, endpoints, skip_busy=skip_busy)
+    meeting.endpoints = endpoints
+    meeting.endpoint_count = len(endpoints)
+    db.session.flush()
+    audit.record(actor, "create", "meeting", meeting.id, {
+        "title": [None, meeting.title], "starts_at": [None, meeting.starts_at.isoformat()],
+        "endpoints": [None, len(endpoints)], "recurrence": [None, meeting.recurrence],
+    }, f"Đặt lịch họp «{meeting.title}» ({len(endpoints)} điểm cầu)"
+       + (f", bỏ {len(dropped)} điểm cầu bận" if dropped else ""))
+    _announce("booked", meeting)
+    return meeting
+
+
+def _announce(event, meeting, **details):
+    for listener in change_listeners:
+        listener(event, meeting, **details)
+
+
+def _with_chair(endpoints, chair_id):
+    if any(e.id == chair_id for e in endpoints):
+        return list(endpoints)
+    return [db.session.get(Endpoint, chair_id), *endpoints]
+
+
+def _create_occurrences(meeting, expanded):
+    setup = timedelta(minutes=meeting.setup_minutes)
+    sittings = {}
+    for original, start, end in expanded:
+        occurrence = Occurrence(meeting=meeting, original_starts_at=original, starts_at=start, ends_at=end)
+        db.session.add(occurrence)
+        sittings[occurrence] = PlannedSitting(original, start, end, setup)
+    db.session.flush()
+    return sittings
+
+
+def update_meeting(meeting, data, choice=None, actor=None, *, skip_busy=False):
+    """Change a meeting's details, times, series rule or sites under the same rules; bump SEQUENCE.
+
+    Past occurrences stay as they were. Future ones are laid out again from
+    the new times and rule; an occurrence keeps its row (and what hangs on it)
+    when the rule still produces its original start.
+    """
+    if meeting.is_cancelled:
+        raise Conflict("Cuộc họp đã bị hủy, không thể sửa.")
+    before = _meeting_snapshot(meeting)
+    values = validate_meeting(data, meeting)
+    new_endpoints = choice.endpoints if choice is not None else list(meeting.endpoints)
+    endpoints = _with_chair(new_endpoints, values["chair_endpoint_id"])
+    lock_sites(endpoints, values["bridge_id"])
+    for name, value in values.items():
+        setattr(meeting, name, value)
+    if choice is not None:
+        meeting.selection = choice.selection
+
+    now = utcnow()
+    future = [o for o in meeting.occurrences if o.ends_at > now]
+    for occurrence in future:
+        db.session.execute(sa.delete(Reservation).where(Reservation.occurrence_id == occurrence.id))
+    expanded = [item for item in expand_series(meeting.starts_at, meeting.ends_at, meeting.recurrence) if item[2] > now]
+    setup = timedelta(minutes=meeting.setup_minutes)
+    by_original = {o.original_starts_at: o for o in future}
+    if not meeting.recurrence and len(future) == 1 and expanded:
+        # a single meeting keeps its one occurrence (and what hangs on it) when moved
+        only = future[0]
+        by_original = {expanded[0][0]: only}
+        only.original_starts_at, only.is_moved = expanded[0][0], False
+    sittings = {}
+    for original, start, end in expanded:
+        occurrence = by_original.pop(original, None)
+        if occurrence is None:
+            occurrence = Occurrence(meeting=meeting, original_starts_at=original, starts_at=start, ends_at=end,
+                                    status="scheduled")
+            db.session.add(occurrence)
+        elif not occurrence.is_moved:
+            occurrence.starts_at, occurrence.ends_at = start, end
+        if occurrence.status == "scheduled":
+            sittings[occurrence] = PlannedSitting(original, occurrence.starts_at, occurrence.ends_at, setup)
+    for leftover in by_original.values():
+        # the new rule no longer produces this sitting: keep it, cancelled
+        leftover.status = "cancelled"
+    db.session.flush()
+    endpoints, dropped = _check_and_reserve(meeting, sittings, endpoints, skip_busy=skip_busy)
+    meeting.endpoints = endpoints
+    meeting.endpoint_count = len(endpoints)
+    changes = audit.diff(before, _meeting_snapshot(meeting))
+    if changes:
+        meeting.sequence += 1
+        db.session.flush()
+        audit.record(actor, "update", "meeting", meeting.id, changes, f"Sửa cuộc họp «{meeting.title}»")
+        removed = sorted(set(before["endpoints"]) - {e.id for e in endpoints})
+        _announce("updated", meeting, removed_endpoint_ids=removed)
+    return meeting
+
+
+def _meeting_snapshot(meeting):
+    snap = audit.snapshot(meeting, MEETING_FIELDS)
+    snap["endpoints"] = sorted(e.id for e in meeting.endpoints)
+    return snap
+
+
+def cancel_meeting(meeting, actor=None):
+    """Cancel a meeting: it stays, marked cancelled; its sites are free again."""
+    if meeting.is_cancelled:
+        return meeting
+    meeting.status = "cancelled"
+    meeting.cancelled_at = utcnow()
+    meeting.sequence += 1
+    occurrence_ids = [o.id for o in meeting.occurrences]
+    if occurrence_ids:
+        db.session.execute(sa.delete(Reservation).where(Reservation.occurrence_id.in_(occurrence_ids)))
+    db.session.flush()
+    audit.record(actor, "cancel", "meeting", meeting.id, {"status": ["scheduled", "cancelled"]},
+                 f"Hủy cuộc họp «{meeting.title}»")
+    _announce("cancelled", meeting)
+    return meeting
+
+
+def cancel_occurrence(occurrence, actor=None):
+    """Cancel one sitting of a series; the others stay."""
+    if occurrence.status == "cancelled":
+        return occurrence
+    occurrence.status = "cancelled"
+    occurrence.meeting.sequence += 1
+    db.session.execute(sa.delete(Reservation).where(Reservation.occurrence_id == occurrence.id))
+    db.session.flush()
+    audit.record(actor, "cancel", "occurrence", occurrence.id,
+                 {"starts_at": [occurrence.starts_at.isoformat(), None]},
+                 f"Hủy buổi {format_datetime(occurrence.starts_at)} của «{occurrence.meeting.title}»")
+    _announce("occurrence_cancelled", occurrence.meeting, occurrence=occurrence)
+    return occurrence
+
+
+def move_occurrence(occurrence, starts_at, ends_at, actor=None):
+    """Move one sitting of a series to another time, under the same rules."""
+    meeting = occurrence.meeting
+    if meeting.is_cancelled or occurrence.status == "cancelled":
+        raise Conflict("Buổi họp đã bị hủy, không thể dời.")
+    errors = {}
+    for name, value in (("starts_at", starts_at), ("ends_at", ends_at)):
+        if not isinstance(value, datetime) or value.tzinfo is None:
+            errors[name] = "Thời gian cần có múi giờ."
+    if not errors and ends_at <= starts_at:
+        errors["ends_at"] = "Giờ kết thúc phải sau giờ bắt đầu."
+    if not errors and ends_at - starts_at > MAX_DURATION:
+        errors["ends_at"] = "Một cuộc họp dài tối đa 12 giờ."
+    if errors:
+        raise ValidationError(errors)
+    lock_sites(meeting.endpoints, meeting.bridge_id)
+    before = {"starts_at": occurrence.starts_at.isoformat(), "ends_at": occurrence.ends_at.isoformat()}
+    db.session.execute(sa.delete(Reservation).where(Reservation.occurrence_id == occurrence.id))
+    occurrence.starts_at = starts_at.astimezone(timezone.utc)
+    occurrence.ends_at = ends_at.astimezone(timezone.utc)
+    occurrence.is_moved = True
+    db.session.flush()
+    sitting = PlannedSitting(occurrence.original_starts_at, occurrence.starts_at, occurrence.ends_at,
+                             timedelta(minutes=meeting.setup_minutes))
+    _check_and_reserve(meeting, {occurrence: sitting}, list(meeting.endpoints))
+    meeting.sequence += 1
+    after = {"starts_at": occurrence.starts_at.isoformat(), "ends_at": occurrence.ends_at.isoformat()}
+    audit.record(actor, "move", "occurrence", occurrence.id, audit.diff(before, after),
+                 f"Dời buổi họp «{meeting.title}» sang {format_datetime(occurrence.starts_at)}")
+    _announce("occurrence_moved", meeting, occurrence=occurrence)
+    return occurrence
+
+
+# -- reading --------------------------------------------------------------------------------
+
+
+def occurrences_select(window_from, window_to, *, endpoint_id=None, unit_id=None, include_cancelled=False):
+    """Select occurrences overlapping a window (series expanded), earliest first."""
+    query = (
+        sa.select(Occurrence)
+        .join(Occurrence.meeting)
+        .where(Occurrence.starts_at < window_to, Occurrence.ends_at > window_from)
+        .options(selectinload(Occurrence.meeting).selectinload(Meeting.chair))
+        .order_by(Occurrence.starts_at, Occurrence.id)
+    )
+    if not include_cancelled:
+        query = query.where(Occurrence.status == "scheduled", Meeting.status == "scheduled")
+    if endpoint_id is not None:
+        query = query.where(Occurrence.meeting_id.in_(
+            sa.select(meeting_endpoints.c.meeting_id).where(meeting_endpoints.c.endpoint_id == endpoint_id)))
+    if unit_id is not None:
+        query = query.where(Occurrence.meeting_id.in_(
+            sa.select(meeting_endpoints.c.meeting_id)
+            .join(Endpoint, Endpoint.id == meeting_endpoints.c.endpoint_id)
+            .where(Endpoint.unit_id.in_(registry.descendant_ids_select(unit_id)))))
+    return query
+
+
+def meetings_select(*, q=None, status=None, organizer_id=None, window_from=None, window_to=None):
+    """Select meetings for the list page, newest start first; q ignores accents and case."""
+    query = sa.select(Meeting).options(selectinload(Meeting.chair)).order_by(Meeting.starts_at.desc(), Meeting.id.desc())
+    if status:
+        query = query.where(Meeting.status == status)
+    if organizer_id:
+        query = query.where(Meeting.organizer_id == organizer_id)
+    if window_from is not None:
+        query = query.where(Meeting.id.in_(sa.select(Occurrence.meeting_id).where(Occurrence.ends_at > window_from)))
+    if window_to is not None:
+        query = query.where(Meeting.id.in_(sa.select(Occurrence.meeting_id).where(Occurrence.starts_at < window_to)))
+    for word in fold(q).split() if q else []:
+        query = query.where(Meeting.search_key.contains(word, autoescape=True))
+    return query
+
+
+def sites_by_district(meeting):
+    """Return [(district or province unit, [endpoints])] in official order, for the meeting page."""
+    groups = defaultdict(list)
+    for endpoint in meeting.endpoints:
+        unit = endpoint.unit
+        head = unit.parent if unit.level == "commune" and unit.parent is not None else unit
+        groups[head].append(endpoint)
+    level_order = {"province": 0, "district": 1, "commune": 2}
+    return sorted(groups.items(), key=lambda kv: (level_order[kv[0].level], kv[0].position, kv[0].id))
+
+
+def guard_retire(endpoint):
+    """Refuse to retire an endpoint booked in a meeting that has not ended."""
+    upcoming = db.session.scalar(
+        sa.select(Occurrence).join(Reservation).where(Reservation.endpoint_id == endpoint.id,
+                                                      Occurrence.ends_at > utcnow()).limit(1)
+    )
+    if upcoming is not None:
+        raise Conflict(f"Điểm cầu «{endpoint.name}» đang có lịch họp «{upcoming.meeting.title}» "
+                       f"lúc {format_datetime(upcoming.starts_at)}; hãy đổi điểm cầu của cuộc họp trước.",
+                       meeting_id=upcoming.meeting_id)
+
+
+registry.retire_guards.append(guard_retire)
