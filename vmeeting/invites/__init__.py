@@ -1,0 +1,1 @@
+"""Calendar invites: iCalendar building, the mail outbox, RSVP and calendar feeds."""

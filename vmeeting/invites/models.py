@@ -1,0 +1,124 @@
+"""The mail outbox, attendees' answers and calendar feed tokens."""
+
+from datetime import datetime
+from typing import Optional
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from vmeeting.auth.models import User
+from vmeeting.booking.models import Meeting
+from vmeeting.database import UTCDateTime, utcnow
+from vmeeting.extensions import db
+from vmeeting.registry.models import AdminUnit, Endpoint
+
+MAIL_STATUSES = ("pending", "sent", "failed", "superseded")
+MAIL_METHODS = ("REQUEST", "CANCEL")
+PARTSTATS = ("ACCEPTED", "DECLINED")
+FEED_KINDS = ("endpoint", "technician", "unit")
+
+
+class OutboxMail(db.Model):
+    """One e-mail to one person, written with the change it announces and delivered by the worker."""
+
+    __tablename__ = "outbox_mails"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: unique per piece of work (meeting uid, sequence, method, recipient): queued once
+    key: Mapped[str] = mapped_column(sa.String(400), unique=True)
+    meeting_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    recipient: Mapped[str] = mapped_column(sa.String(254))
+    recipient_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    #: the iTIP method of the calendar part
+    method: Mapped[str] = mapped_column(sa.String(10))
+    sequence: Mapped[int] = mapped_column(default=0)
+    subject: Mapped[str] = mapped_column(sa.String(400))
+    #: the whole RFC 5322 message, 7-bit, as it goes over the wire
+    message: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.String(20), default="pending")
+    attempt_count: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_error: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+    meeting: Mapped[Optional[Meeting]] = relationship()
+
+    __table_args__ = (
+        sa.CheckConstraint(sa.column("status").in_(MAIL_STATUSES), name="status"),
+        sa.CheckConstraint(sa.column("method").in_(MAIL_METHODS), name="method"),
+        # the worker's question every minute: what is pending and due?
+        sa.Index("ix_outbox_mails_due", "status", "next_attempt_at"),
+    )
+
+    @property
+    def is_pending(self):
+        return self.status == "pending"
+
+
+class InviteResponse(db.Model):
+    """An attendee's answer to a meeting's invite, given through their signed link."""
+
+    __tablename__ = "invite_responses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(sa.ForeignKey("meetings.id", ondelete="CASCADE"))
+    #: lower-case address, as the invite was sent
+    email: Mapped[str] = mapped_column(sa.String(254))
+    #: iCalendar PARTSTAT: ACCEPTED or DECLINED
+    partstat: Mapped[str] = mapped_column(sa.String(20))
+    comment: Mapped[str] = mapped_column(sa.String(500), default="")
+    #: the SEQUENCE the person answered
+    sequence: Mapped[int] = mapped_column(default=0)
+    responded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    meeting: Mapped[Meeting] = relationship()
+
+    __table_args__ = (
+        sa.UniqueConstraint("meeting_id", "email", name="uq_invite_responses_meeting_email"),
+        sa.CheckConstraint(sa.column("partstat").in_(PARTSTATS), name="partstat"),
+    )
+
+
+class CalendarFeed(db.Model):
+    """A subscribable calendar of an endpoint, a technician or a unit; only its token's hash is stored."""
+
+    __tablename__ = "calendar_feeds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    endpoint_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("endpoints.id"), index=True)
+    user_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    unit_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("admin_units.id"), index=True)
+    #: hex SHA-256 of the token; the token is shown once, in the feed's address
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    #: the first characters, so a person can tell their feeds apart
+    prefix: Mapped[str] = mapped_column(sa.String(12))
+    created_by_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+    endpoint: Mapped[Optional[Endpoint]] = relationship()
+    user: Mapped[Optional[User]] = relationship(foreign_keys=[user_id])
+    unit: Mapped[Optional[AdminUnit]] = relationship()
+    created_by: Mapped[Optional[User]] = relationship(foreign_keys=[created_by_id])
+
+    __table_args__ = (
+        sa.CheckConstraint(sa.column("kind").in_(FEED_KINDS), name="kind"),
+        sa.CheckConstraint(
+            "(kind = 'endpoint' AND endpoint_id IS NOT NULL) OR (kind = 'technician' AND user_id IS NOT NULL)"
+            " OR (kind = 'unit' AND unit_id IS NOT NULL)", name="target"),
+    )
+
+    @property
+    def is_revoked(self):
+        return self.revoked_at is not None
+
+    @property
+    def subject(self):
+        """What the feed covers, as a person reads it."""
+        if self.kind == "endpoint":
+            return self.endpoint.name
+        if self.kind == "technician":
+            return self.user.display_name
+        return self.unit.name

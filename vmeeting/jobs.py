@@ -1,0 +1,190 @@
+"""The background worker: which periodic ticks exist, the lease that keeps one worker running.
+
+A capability adds a tick with the `periodic` decorator in its own `jobs`
+module and names that module in `JOB_MODULES`:
+
+    from vmeeting.jobs import periodic
+
+    @periodic("readiness.probe", seconds=60)
+    def probe_due():
+        ...  # ask the database what is due, do it, commit
+
+A tick runs inside an app context, only in the process holding the lease, and
+must be idempotent: the database says what is due, never memory (DESIGN.md).
+"""
+
+import importlib
+import logging
+import os
+import socket
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from vmeeting.database import UTCDateTime, utcnow
+from vmeeting.extensions import db
+
+log = logging.getLogger(__name__)
+
+#: modules whose import registers their ticks
+JOB_MODULES = ["vmeeting.invites.jobs"]
+#: a holder that stops renewing loses the lease after this long (a crashed worker)
+LEASE_TTL = timedelta(seconds=90)
+LEASE_RENEW_SECONDS = 30
+LEASE_NAME = "scheduler"
+
+
+@dataclass(frozen=True)
+class Tick:
+    """A periodic job: its name, the function called, and how often."""
+
+    name: str
+    func: Callable
+    seconds: int
+
+
+TICKS: dict[str, Tick] = {}
+
+
+def periodic(name, seconds=60):
+    """Register the decorated function as a tick run every `seconds` by the worker holding the lease."""
+
+    def decorator(func):
+        TICKS[name] = Tick(name, func, seconds)
+        return func
+
+    return decorator
+
+
+def load_ticks():
+    """Import every module of JOB_MODULES and return the registered ticks."""
+    for module in JOB_MODULES:
+        importlib.import_module(module)
+    return dict(TICKS)
+
+
+class WorkerLease(db.Model):
+    """Who runs the scheduler, until when: a lease the holder renews and others may take once expired."""
+
+    __tablename__ = "worker_leases"
+
+    name: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    holder: Mapped[str] = mapped_column(sa.String(200))
+    acquired_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+def new_holder_id():
+    """Return an id for this worker process, unique across hosts and restarts."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def acquire_lease(holder, now=None, ttl=LEASE_TTL, name=LEASE_NAME):
+    """Take or renew the lease for holder and commit; return whether holder has it.
+
+    One conditional UPDATE (ours, or expired) or one INSERT decides, so two
+    workers racing cannot both win, on SQLite and PostgreSQL alike.
+    """
+    now = now or utcnow()
+    try:
+        taken = db.session.execute(
+            sa.update(WorkerLease)
+            .where(WorkerLease.name == name,
+                   sa.or_(WorkerLease.holder == holder, WorkerLease.expires_at < now))
+            .values(holder=holder, expires_at=now + ttl,
+                    acquired_at=sa.case((WorkerLease.holder == holder, WorkerLease.acquired_at), else_=now))
+        ).rowcount == 1
+        if not taken:
+            exists = db.session.scalar(sa.select(sa.func.count()).where(WorkerLease.name == name))
+            if not exists:
+                db.session.add(WorkerLease(name=name, holder=holder, acquired_at=now, expires_at=now + ttl))
+                db.session.flush()
+                taken = True
+        db.session.commit()
+        return taken
+    except sa.exc.IntegrityError:
+        # another worker inserted the lease between our UPDATE and INSERT: it won
+        db.session.rollback()
+        return False
+
+
+def release_lease(holder, name=LEASE_NAME):
+    """Give the lease up at once (a clean shutdown), so another worker need not wait for expiry."""
+    db.session.execute(sa.delete(WorkerLease).where(WorkerLease.name == name, WorkerLease.holder == holder))
+    db.session.commit()
+
+
+def run_tick(app, holder, tick):
+    """Run one tick in an app context if holder has the lease; log and roll back what fails."""
+    with app.app_context():
+        try:
+            if not acquire_lease(holder):
+                return False
+            tick.func()
+            return True
+        except Exception:
+            log.exception("tick %s failed", tick.name)
+            db.session.rollback()
+            return False
+        finally:
+            db.session.remove()
+
+
+def build_scheduler(app, holder, *, blocking=False):
+    """Return an APScheduler with every tick (and the lease heartbeat) added, not started."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone="UTC")
+    first = utcnow() + timedelta(seconds=5)
+    scheduler.add_job(_heartbeat, "interval", seconds=LEASE_RENEW_SECONDS, args=(app, holder),
+                      id="lease", next_run_time=utcnow(), coalesce=True, max_instances=1)
+    for tick in load_ticks().values():
+        scheduler.add_job(run_tick, "interval", seconds=tick.seconds, args=(app, holder, tick), id=tick.name,
+                          next_run_time=first, coalesce=True, max_instances=1, misfire_grace_time=tick.seconds)
+    return scheduler
+
+
+def _heartbeat(app, holder):
+    with app.app_context():
+        try:
+            acquire_lease(holder)
+        except Exception:
+            log.exception("could not renew the scheduler lease")
+            db.session.rollback()
+        finally:
+            db.session.remove()
+
+
+def run_forever(app):
+    """Run the worker in this process until interrupted (`flask scheduler run`)."""
+    holder = new_holder_id()
+    scheduler = build_scheduler(app, holder, blocking=True)
+    log.info("scheduler %s starting with ticks: %s", holder, ", ".join(TICKS))
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        with app.app_context():
+            release_lease(holder)
+
+
+_embedded_lock = threading.Lock()
+
+
+def start_embedded(app):
+    """Start the worker in a background thread of the web process (`make run`), once per app."""
+    with _embedded_lock:
+        if app.extensions.get("vmeeting_scheduler"):
+            return app.extensions["vmeeting_scheduler"]
+        holder = new_holder_id()
+        scheduler = build_scheduler(app, holder)
+        scheduler.start()
+        app.extensions["vmeeting_scheduler"] = scheduler
+        return scheduler
