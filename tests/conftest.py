@@ -295,3 +295,25 @@ def phone_page(chromium, live_server):
     page = context.new_page()
     yield page
     context.close()
+
+
+# -- each test request finds its signed-in user afresh ------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _fresh_g_per_request():
+    """Give every test request an empty `g`, as production does.
+
+    The `app` fixture keeps an app context open, so all requests of a test would
+    share one `g`, where Flask-Login caches the signed-in user and Flask-WTF the
+    CSRF token: a second client, or a request after the session changed, would
+    see the previous request's user and token.
+    """
+    from flask import g, request_started
+
+    def forget(sender, **extra):
+        g.__dict__.clear()
+
+    request_started.connect(forget)
+    yield
+    request_started.disconnect(forget)

@@ -49,6 +49,7 @@ NAV_ITEMS = [
     ("registry.units", _l("Đơn vị"), "registry.view"),
     ("registry.bridges", _l("Cầu MCU"), "registry.view"),
     ("registry.groups", _l("Nhóm"), "registry.view"),
+    ("auth.users", _l("Người dùng"), "users.manage"),
 ]
 
 

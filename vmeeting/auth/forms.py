@@ -1,29 +1,70 @@
-"""Sign-in and user forms."""
+"""Sign-in, user and account forms."""
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from vmeeting.auth.models import ROLES
+from vmeeting.auth.service import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
 ROLE_LABELS = {
-    "admin": "Quản trị",
-    "scheduler": "Văn phòng (đặt lịch)",
-    "technician": "Kỹ thuật viên",
-    "viewer": "Xem",
+    "admin": _l("Quản trị"),
+    "scheduler": _l("Văn phòng (đặt lịch)"),
+    "technician": _l("Kỹ thuật viên"),
+    "viewer": _l("Xem"),
 }
+
+_PASSWORD_LENGTH = Length(
+    min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH,
+    message=f"Mật khẩu cần từ {MIN_PASSWORD_LENGTH} đến {MAX_PASSWORD_LENGTH} ký tự.",
+)
 
 
 class LoginForm(FlaskForm):
+    """User name and password."""
+
     username = StringField(_l("Tên đăng nhập"), validators=[DataRequired("Nhập tên đăng nhập."), Length(max=64)])
-    password = PasswordField(_l("Mật khẩu"), validators=[DataRequired("Nhập mật khẩu.")])
+    password = PasswordField(
+        _l("Mật khẩu"), validators=[DataRequired("Nhập mật khẩu."), Length(max=MAX_PASSWORD_LENGTH)]
+    )
     remember = BooleanField(_l("Ghi nhớ trên máy này"))
 
 
-class UserForm(FlaskForm):
-    username = StringField(_l("Tên đăng nhập"), validators=[DataRequired("Nhập tên đăng nhập."), Length(max=64)])
-    full_name = StringField("Họ và tên", validators=[Length(max=200)])
-    email = EmailField("Thư điện tử", validators=[Optional(), Email("Địa chỉ thư không hợp lệ.")])
-    role = SelectField("Vai trò", choices=[(r, ROLE_LABELS[r]) for r in ROLES])
-    password = PasswordField(_l("Mật khẩu"), validators=[Optional(), Length(min=8, message="Mật khẩu cần ít nhất 8 ký tự.")])
+class _ProfileFields(FlaskForm):
+    full_name = StringField(_l("Họ và tên"), validators=[Length(max=200, message="Tối đa 200 ký tự.")])
+    email = EmailField(_l("Thư điện tử"), validators=[Optional(), Email("Địa chỉ thư không hợp lệ.")])
+    role = SelectField(_l("Vai trò"), choices=[(r, ROLE_LABELS[r]) for r in ROLES])
+
+
+class UserCreateForm(_ProfileFields):
+    """A new user: name, role, contact and a first password."""
+
+    username = StringField(
+        _l("Tên đăng nhập"),
+        validators=[DataRequired("Nhập tên đăng nhập."), Length(max=64, message="Tối đa 64 ký tự.")],
+    )
+    password = PasswordField(_l("Mật khẩu"), validators=[DataRequired("Nhập mật khẩu."), _PASSWORD_LENGTH])
+
+
+class UserEditForm(_ProfileFields):
+    """An existing user: role, contact, enabled, and optionally a new password."""
+
+    is_enabled = BooleanField(_l("Đang hoạt động"))
+    password = PasswordField(
+        _l("Mật khẩu mới"),
+        description=_l("Để trống nếu không đổi."),
+        validators=[Optional(), _PASSWORD_LENGTH],
+    )
+
+
+class PasswordChangeForm(FlaskForm):
+    """Change one's own password: the current one, then the new one twice."""
+
+    current_password = PasswordField(_l("Mật khẩu hiện tại"), validators=[DataRequired("Nhập mật khẩu hiện tại.")])
+    new_password = PasswordField(_l("Mật khẩu mới"), validators=[DataRequired("Nhập mật khẩu mới."), _PASSWORD_LENGTH])
+    confirm_password = PasswordField(
+        _l("Nhập lại mật khẩu mới"),
+        validators=[DataRequired("Nhập lại mật khẩu mới."), EqualTo("new_password", "Hai mật khẩu không khớp.")],
+    )
+

@@ -3,8 +3,10 @@
 import hashlib
 import secrets
 from datetime import timedelta
+from functools import lru_cache
 
 import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -16,14 +18,23 @@ from vmeeting.extensions import db
 from vmeeting.text import clean
 
 MIN_PASSWORD_LENGTH = 8
+#: long enough for any passphrase, short enough that hashing one costs nothing
+MAX_PASSWORD_LENGTH = 256
+MAX_FULL_NAME_LENGTH = 200
 
 
 class SignInRefused(Exception):
-    """A sign-in that failed; `is_throttled` says whether too many came before it."""
+    """A sign-in that failed.
 
-    def __init__(self, is_throttled=False):
-        super().__init__("throttled" if is_throttled else "bad credentials")
+    `is_throttled`: too many failures came before it; `is_disabled`: the
+    password was right but the account is disabled (told only to someone who
+    knows the password).
+    """
+
+    def __init__(self, is_throttled=False, is_disabled=False):
+        super().__init__("throttled" if is_throttled else "disabled" if is_disabled else "bad credentials")
         self.is_throttled = is_throttled
+        self.is_disabled = is_disabled
 
 
 def hash_password(password):
@@ -38,7 +49,7 @@ def get_user_by_name(username):
 
 
 def create_user(username, role, *, email=None, password=None, full_name="", actor=None):
-    """Create a user after checking the name, role and password; raise ValidationError."""
+    """Create a user after checking the name, role, e-mail and password; raise ValidationError."""
     username = clean(username).lower()
     errors = {}
     if not username or len(username) > 64 or not all(c.isalnum() or c in "._-" for c in username):
@@ -47,25 +58,148 @@ def create_user(username, role, *, email=None, password=None, full_name="", acto
         errors["username"] = f"Tên đăng nhập «{username}» đã có."
     if role not in ROLES:
         errors["role"] = "Vai trò phải là một trong: " + ", ".join(ROLES) + "."
-    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
-        errors["password"] = f"Mật khẩu cần ít nhất {MIN_PASSWORD_LENGTH} ký tự."
+    values = _check_profile(errors, email=email, full_name=full_name)
+    if password is not None:
+        _check_password(errors, password)
     if errors:
         raise ValidationError(errors)
-    user = User(username=username, role=role, email=email or None, full_name=clean(full_name))
+    user = User(username=username, role=role, email=values["email"], full_name=values["full_name"])
     if password:
         user.password_hash = hash_password(password)
     db.session.add(user)
     db.session.flush()
-    audit.record(actor, "create", "user", user.id, {"role": [None, role]}, f"Tạo người dùng {username}")
+    changes = audit.diff({}, {"role": role, "email": user.email, "full_name": user.full_name})
+    audit.record(actor, "create", "user", user.id, changes, f"Tạo người dùng {username}")
     return user
 
 
+def _check_profile(errors, **data):
+    """Return the cleaned e-mail and full name found in data; add reasons to errors."""
+    values = {}
+    if "email" in data:
+        email = clean(data["email"])
+        if email:
+            try:
+                email = validate_email(email, check_deliverability=False).normalized
+            except EmailNotValidError:
+                errors["email"] = f"Địa chỉ thư «{email}» không hợp lệ."
+        values["email"] = email or None
+    if "full_name" in data:
+        values["full_name"] = clean(data["full_name"])
+        if len(values["full_name"]) > MAX_FULL_NAME_LENGTH:
+            errors["full_name"] = f"Họ và tên tối đa {MAX_FULL_NAME_LENGTH} ký tự."
+    return values
+
+
+def _check_password(errors, password, field="password"):
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        errors[field] = f"Mật khẩu cần ít nhất {MIN_PASSWORD_LENGTH} ký tự."
+    elif len(password) > MAX_PASSWORD_LENGTH:
+        errors[field] = f"Mật khẩu tối đa {MAX_PASSWORD_LENGTH} ký tự."
+
+
+def users_select():
+    """Select every user, admins first, then by user name."""
+    return sa.select(User).order_by(
+        sa.case({role: i for i, role in enumerate(ROLES)}, value=User.role), User.username
+    )
+
+
+def update_user(user, data, actor=None):
+    """Change a user's role, full name, e-mail, enabled flag or password; raise ValidationError.
+
+    `data` holds only the fields to change. The province must keep one enabled
+    admin, so a change that would leave none is refused; the enabled admins are
+    locked (PostgreSQL) until the caller commits, so two admins demoting each
+    other at once cannot both succeed.
+    """
+    errors = {}
+    values = _check_profile(errors, **{k: data[k] for k in ("email", "full_name") if k in data})
+    if "role" in data:
+        if data["role"] not in ROLES:
+            errors["role"] = "Vai trò phải là một trong: " + ", ".join(ROLES) + "."
+        values["role"] = data["role"]
+    if "is_enabled" in data:
+        values["is_enabled"] = bool(data["is_enabled"])
+    password = data.get("password") or None
+    if password is not None:
+        _check_password(errors, password)
+    loses_admin = user.role == "admin" and user.is_enabled and (
+        values.get("role", "admin") != "admin" or not values.get("is_enabled", True)
+    )
+    if loses_admin and not errors and not _other_enabled_admins(user):
+        field = "role" if values.get("role", "admin") != "admin" else "is_enabled"
+        errors[field] = "Đây là quản trị viên duy nhất còn hoạt động: hãy cấp quyền quản trị cho người khác trước."
+    if errors:
+        raise ValidationError(errors)
+    fields = ("role", "full_name", "email", "is_enabled")
+    before = audit.snapshot(user, fields)
+    for field, value in values.items():
+        setattr(user, field, value)
+    changes = audit.diff(before, audit.snapshot(user, fields))
+    if password is not None:
+        user.password_hash = hash_password(password)
+        changes["password"] = ["***", "***"]
+    db.session.flush()
+    if changes:
+        audit.record(actor, "update", "user", user.id, changes, f"Sửa người dùng {user.username}")
+    return user
+
+
+def _other_enabled_admins(user):
+    # FOR UPDATE holds these rows until the caller commits (PostgreSQL); SQLite
+    # serialises the whole write transaction instead.
+    rows = db.session.scalars(
+        sa.select(User.id).where(User.role == "admin", User.is_enabled.is_(True), User.id != user.id).with_for_update()
+    ).all()
+    return len(rows)
+
+
 def set_password(user, password, actor=None):
-    """Replace a user's password; raise ValidationError if it is too short."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationError({"password": f"Mật khẩu cần ít nhất {MIN_PASSWORD_LENGTH} ký tự."})
+    """Replace a user's password; raise ValidationError if it is too short or too long."""
+    errors = {}
+    _check_password(errors, password)
+    if errors:
+        raise ValidationError(errors)
     user.password_hash = hash_password(password)
     audit.record(actor, "update", "user", user.id, {"password": ["***", "***"]}, "Đổi mật khẩu")
+
+
+def change_own_password(user, current_password, new_password):
+    """Replace the user's password after checking the current one; raise ValidationError."""
+    if not _password_matches(user, current_password):
+        raise ValidationError({"current_password": "Mật khẩu hiện tại không đúng."})
+    errors = {}
+    _check_password(errors, new_password, field="new_password")
+    if errors:
+        raise ValidationError(errors)
+    set_password(user, new_password, actor=user)
+
+
+def _password_matches(user, password):
+    # Hash even when there is nothing to compare with, so the answer takes as
+    # long for an unknown user name as for a wrong password.
+    stored = user.password_hash if user is not None and user.password_hash else _dummy_hash()
+    matches = check_password_hash(stored, password or "")
+    return matches and user is not None and user.password_hash is not None
+
+
+@lru_cache(maxsize=4)
+def _dummy_hash_for(method):
+    return generate_password_hash(secrets.token_hex(16), method=method)
+
+
+def _dummy_hash():
+    return _dummy_hash_for(current_app.config.get("PASSWORD_HASH_METHOD", "scrypt"))
+
+
+def session_stamp(user):
+    """Return a short fingerprint of the user's password hash, kept in the sign-in session.
+
+    A session whose stamp no longer matches was opened before the password
+    changed, and is ended.
+    """
+    return hashlib.sha256((user.password_hash or "").encode()).hexdigest()[:16]
 
 
 def authenticate(username, password, remote_addr):
@@ -82,15 +216,11 @@ def authenticate(username, password, remote_addr):
         session.add(LoginAttempt(username=name, remote_addr=addr, is_success=False))
         raise SignInRefused(is_throttled=True)
     user = get_user_by_name(name)
-    ok = (
-        user is not None
-        and user.is_enabled
-        and user.password_hash is not None
-        and check_password_hash(user.password_hash, password or "")
-    )
+    password_ok = _password_matches(user, password)
+    ok = password_ok and user.is_enabled
     session.add(LoginAttempt(username=name, remote_addr=addr, is_success=ok))
     if not ok:
-        raise SignInRefused()
+        raise SignInRefused(is_disabled=password_ok)
     user.last_login_at = utcnow()
     return user
 
@@ -99,23 +229,25 @@ def _is_throttled(name, addr):
     config = current_app.config
     since = utcnow() - timedelta(minutes=config["LOGIN_FAILURE_WINDOW_MINUTES"])
     limit = config["LOGIN_MAX_FAILURES"]
-    recent = sa.select(LoginAttempt).where(LoginAttempt.attempted_at >= since)
 
-    def failures_since_success(column, value):
-        last_success = db.session.scalar(
-            sa.select(sa.func.max(LoginAttempt.attempted_at)).where(
-                column == value, LoginAttempt.is_success.is_(True), LoginAttempt.attempted_at >= since
-            )
-        )
-        query = recent.where(column == value, LoginAttempt.is_success.is_(False))
-        if last_success is not None:
-            query = query.where(LoginAttempt.attempted_at > last_success)
+    def count(query):
         return db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
 
-    return (
-        failures_since_success(LoginAttempt.username, name) >= limit
-        or failures_since_success(LoginAttempt.remote_addr, addr) >= 4 * limit
+    failures = sa.select(LoginAttempt.id).where(LoginAttempt.attempted_at >= since, LoginAttempt.is_success.is_(False))
+    # A user name's count starts again after its own success: only someone who
+    # knows the password can reset it.
+    last_success = db.session.scalar(
+        sa.select(sa.func.max(LoginAttempt.attempted_at)).where(
+            LoginAttempt.username == name, LoginAttempt.is_success.is_(True), LoginAttempt.attempted_at >= since
+        )
     )
+    by_name = failures.where(LoginAttempt.username == name)
+    if last_success is not None:
+        by_name = by_name.where(LoginAttempt.attempted_at > last_success)
+    # An address's count never restarts early: otherwise signing in to one's own
+    # account between guesses would allow unlimited guessing across many names.
+    by_addr = failures.where(LoginAttempt.remote_addr == addr)
+    return count(by_name) >= limit or count(by_addr) >= 4 * limit
 
 
 def _token_hash(token):
@@ -125,20 +257,40 @@ def _token_hash(token):
 def issue_token(user, actor=None):
     """Create an API token for the user and return its text, which is never stored."""
     token = "vmt_" + secrets.token_urlsafe(32)
-    db.session.add(ApiToken(user=user, token_hash=_token_hash(token), prefix=token[:12]))
-    audit.record(actor, "create", "api_token", user.id, summary=f"Cấp mã API cho {user.username}")
+    api_token = ApiToken(user=user, token_hash=_token_hash(token), prefix=token[:12])
+    db.session.add(api_token)
+    db.session.flush()
+    audit.record(actor, "create", "api_token", api_token.id, {"user_id": [None, user.id]},
+                 f"Cấp mã API {api_token.prefix}… cho {user.username}")
     return token
+
+
+def tokens_select(user):
+    """Select the user's tokens that still work, newest first."""
+    return (
+        sa.select(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+    )
+
+
+def get_token(user, token_id):
+    """Return the user's unrevoked token with that id, or None (another user's token is None too)."""
+    return db.session.scalar(tokens_select(user).where(ApiToken.id == token_id))
 
 
 def revoke_token(api_token, actor=None):
     """Revoke a token; requests carrying it are refused from now on."""
+    if api_token.revoked_at is not None:
+        return
     api_token.revoked_at = utcnow()
-    audit.record(actor, "revoke", "api_token", api_token.user_id, summary=f"Thu hồi mã {api_token.prefix}…")
+    audit.record(actor, "revoke", "api_token", api_token.id, {"user_id": [api_token.user_id, api_token.user_id]},
+                 f"Thu hồi mã API {api_token.prefix}…")
 
 
 def user_for_token(token):
     """Return the enabled user owning a valid, unrevoked token, or None."""
-    if not token:
+    if not token or len(token) > 200:
         return None
     api_token = db.session.scalar(
         sa.select(ApiToken).where(ApiToken.token_hash == _token_hash(token), ApiToken.revoked_at.is_(None))

@@ -1,14 +1,36 @@
-"""Sign-in, sign-out and the account page."""
+"""Sign-in, sign-out, user management and the account page."""
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from vmeeting.auth import service
-from vmeeting.auth.forms import LoginForm
+from vmeeting.auth.forms import ROLE_LABELS, LoginForm, PasswordChangeForm, UserCreateForm, UserEditForm
+from vmeeting.auth.guards import permission_required
+from vmeeting.auth.models import User
+from vmeeting.errors import ValidationError
 from vmeeting.extensions import db
 from vmeeting.urls import safe_next_url
 
 bp = Blueprint("auth", __name__)
+
+#: the session key holding service.session_stamp of the signed-in user
+STAMP_KEY = "auth_stamp"
+
+
+@bp.before_app_request
+def end_stale_session():
+    """Sign out a browser whose session was opened before its password changed."""
+    if request.path.startswith(("/api/", "/static/")) or not current_user.is_authenticated:
+        return
+    stamp = service.session_stamp(current_user)
+    if session.get(STAMP_KEY) is None:
+        # Restored from the remember-me cookie, which carries no stamp.
+        session[STAMP_KEY] = stamp
+    elif session[STAMP_KEY] != stamp:
+        logout_user()
+        session.pop(STAMP_KEY, None)
+        flash(_("Mật khẩu đã được đổi. Vui lòng đăng nhập lại."), "warning")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -24,14 +46,16 @@ def login():
         except service.SignInRefused as refused:
             db.session.commit()  # the failed attempt must count
             if refused.is_throttled:
-                form.password.errors.append(
-                    "Đăng nhập sai quá nhiều lần. Vui lòng chờ vài phút rồi thử lại."
-                )
+                form.password.errors.append(_("Đăng nhập sai quá nhiều lần. Vui lòng chờ vài phút rồi thử lại."))
                 return render_template("auth/login.html", form=form, next=next_url), 429
-            form.password.errors.append("Tên đăng nhập hoặc mật khẩu không đúng.")
+            if refused.is_disabled:
+                form.password.errors.append(_("Tài khoản này đã bị khóa. Vui lòng liên hệ quản trị viên."))
+            else:
+                form.password.errors.append(_("Tên đăng nhập hoặc mật khẩu không đúng."))
         else:
             db.session.commit()
             login_user(user, remember=form.remember.data)
+            session[STAMP_KEY] = service.session_stamp(user)
             return redirect(next_url or url_for("main.index"))
     return render_template("auth/login.html", form=form, next=next_url)
 
@@ -41,5 +65,172 @@ def login():
 def logout():
     """Sign out."""
     logout_user()
-    flash("Đã đăng xuất.", "info")
+    session.pop(STAMP_KEY, None)
+    flash(_("Đã đăng xuất."), "info")
     return redirect(url_for("auth.login"))
+
+
+# -- user management (admins) -------------------------------------------------------
+
+
+@bp.get("/users")
+@permission_required("users.manage")
+def users():
+    """List every user with role, e-mail, state and last sign-in."""
+    rows = db.session.scalars(service.users_select()).all()
+    return render_template("auth/users.html", users=rows, role_labels=ROLE_LABELS)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@permission_required("users.manage")
+def create_user():
+    """Create a user with a role and a first password."""
+    form = UserCreateForm()
+    if form.validate_on_submit():
+        try:
+            user = service.create_user(
+                form.username.data, form.role.data, email=form.email.data, password=form.password.data,
+                full_name=form.full_name.data, actor=current_user,
+            )
+        except ValidationError as exc:
+            db.session.rollback()
+            _show_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Đã tạo người dùng %(name)s.", name=user.username), "success")
+            return redirect(url_for("auth.edit_user", user_id=user.id))
+    return render_template("auth/user_form.html", form=form, user=None)
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@permission_required("users.manage")
+def edit_user(user_id):
+    """Change a user's role, name, e-mail, enabled state or password; list their API tokens."""
+    user = _get_user_or_404(user_id)
+    form = UserEditForm(obj=user)
+    if form.validate_on_submit():
+        data = {"role": form.role.data, "full_name": form.full_name.data, "email": form.email.data,
+                "is_enabled": form.is_enabled.data, "password": form.password.data or None}
+        try:
+            service.update_user(user, data, actor=current_user)
+        except ValidationError as exc:
+            db.session.rollback()
+            _show_errors(form, exc)
+        else:
+            db.session.commit()
+            if user.id == current_user.id:  # a new password ends other sessions, not this one
+                session[STAMP_KEY] = service.session_stamp(user)
+            flash(_("Đã lưu người dùng %(name)s.", name=user.username), "success")
+            if not current_user.can("users.manage"):  # an admin who just stepped down
+                return redirect(url_for("auth.account"))
+            return redirect(url_for("auth.users"))
+    return _user_page(user, form)
+
+
+@bp.post("/users/<int:user_id>/tokens")
+@permission_required("users.manage")
+def issue_user_token(user_id):
+    """Issue an API token for a user and show it once."""
+    user = _get_user_or_404(user_id)
+    token = service.issue_token(user, actor=current_user)
+    db.session.commit()
+    return _no_store(_user_page(user, UserEditForm(obj=user, formdata=None), new_token=token))
+
+
+@bp.post("/users/<int:user_id>/tokens/<int:token_id>/revoke")
+@permission_required("users.manage")
+def revoke_user_token(user_id, token_id):
+    """Revoke one of a user's API tokens."""
+    user = _get_user_or_404(user_id)
+    _revoke(user, token_id)
+    return redirect(url_for("auth.edit_user", user_id=user.id))
+
+
+def _user_page(user, form, new_token=None):
+    tokens = db.session.scalars(service.tokens_select(user)).all()
+    return render_template("auth/user_form.html", form=form, user=user, tokens=tokens, new_token=new_token)
+
+
+def _get_user_or_404(user_id):
+    user = db.session.get(User, user_id) if 0 < user_id < 2**31 else None
+    if user is None:
+        abort(404)
+    return user
+
+
+# -- my account ---------------------------------------------------------------------
+
+
+@bp.get("/account")
+@login_required
+def account():
+    """Show the signed-in user's password form and API tokens."""
+    return _account_page(PasswordChangeForm())
+
+
+@bp.post("/account/password")
+@login_required
+def change_password():
+    """Change one's own password after giving the current one."""
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        try:
+            service.change_own_password(current_user, form.current_password.data, form.new_password.data)
+        except ValidationError as exc:
+            db.session.rollback()
+            _show_errors(form, exc)
+        else:
+            db.session.commit()
+            # This browser stays signed in; every other session of the user ends.
+            session[STAMP_KEY] = service.session_stamp(current_user)
+            flash(_("Đã đổi mật khẩu."), "success")
+            return redirect(url_for("auth.account"))
+    return _account_page(form)
+
+
+@bp.post("/account/tokens")
+@login_required
+def issue_token():
+    """Issue an API token for oneself and show it once."""
+    token = service.issue_token(current_user, actor=current_user)
+    db.session.commit()
+    return _no_store(_account_page(PasswordChangeForm(formdata=None), new_token=token))
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_token(token_id):
+    """Revoke one of one's own API tokens."""
+    _revoke(current_user, token_id)
+    return redirect(url_for("auth.account"))
+
+
+def _account_page(form, new_token=None):
+    tokens = db.session.scalars(service.tokens_select(current_user)).all()
+    return render_template("auth/account.html", form=form, tokens=tokens, new_token=new_token,
+                           role_labels=ROLE_LABELS)
+
+
+def _revoke(user, token_id):
+    api_token = service.get_token(user, token_id) if 0 < token_id < 2**31 else None
+    if api_token is None:
+        abort(404)
+    service.revoke_token(api_token, actor=current_user)
+    db.session.commit()
+    flash(_("Đã thu hồi mã %(prefix)s…", prefix=api_token.prefix), "success")
+
+
+def _show_errors(form, exc):
+    """Put a service's field errors under the form's fields, the rest at the top."""
+    for field, reason in exc.fields.items():
+        if field in form and field != "csrf_token":
+            form[field].errors = [*form[field].errors, reason]
+        else:
+            flash(reason, "danger")
+
+
+def _no_store(body):
+    # The page shows a secret once: no cache, no back-button copy.
+    response = make_response(body)
+    response.headers["Cache-Control"] = "no-store"
+    return response
