@@ -1,14 +1,23 @@
 """Flask commands of CONTRACT.md: users, demo, endpoints (and the scheduler, from jobs)."""
 
+import time
+from pathlib import Path
+
 import click
+import sqlalchemy as sa
 from flask.cli import AppGroup
 
+from vmeeting import demo
 from vmeeting.auth import service as auth_service
 from vmeeting.auth.models import ROLES
 from vmeeting.errors import ValidationError
 from vmeeting.extensions import db
+from vmeeting.registry import transfer
+from vmeeting.registry.models import Endpoint
 
 users_cli = AppGroup("users", help="Manage users and their API tokens.")
+endpoints_cli = AppGroup("endpoints", help="Import and export endpoints as CSV or XLSX.")
+demo_cli = AppGroup("demo", help="The Lạng Sơn demo province.")
 
 
 @users_cli.command("create")
@@ -44,6 +53,80 @@ def users_token(name):
     click.echo(token)
 
 
+@endpoints_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def endpoints_import(path):
+    """Create or update endpoints from a CSV or XLSX file, all rows or none."""
+    try:
+        with path.open("rb") as stream:
+            rows = transfer.read_rows(path.name, stream)
+        report = transfer.apply_rows(rows)
+    except transfer.ImportRejected as exc:
+        db.session.rollback()
+        for row in exc.report.rows:
+            for column, reason in row.errors.items():
+                click.echo(f"Dòng {row.number}, cột {column}: {reason}", err=True)
+        click.echo(f"Không nhập gì: {exc.report.invalid} trên {len(exc.report.rows)} dòng có lỗi.", err=True)
+        raise SystemExit(1) from None
+    except ValidationError as exc:
+        db.session.rollback()
+        for reason in exc.fields.values():
+            click.echo(f"{path.name}: {reason}", err=True)
+        raise SystemExit(1) from None
+    db.session.commit()
+    click.echo(f"Đã nhập {len(report.rows)} dòng: {report.created} tạo mới, {report.updated} cập nhật, "
+               f"{report.unchanged} không đổi.")
+
+
+@endpoints_cli.command("export")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+def endpoints_export(path):
+    """Write every endpoint, retired ones included, to a CSV or XLSX file."""
+    suffix = path.suffix.lower()
+    if suffix not in transfer.EXTENSIONS:
+        raise click.ClickException("the file name must end in .csv or .xlsx")
+    rows = transfer.export_rows(sa.select(Endpoint).order_by(Endpoint.code))
+    path.write_bytes(transfer.write_csv(rows) if suffix == ".csv" else transfer.write_xlsx(rows))
+    click.echo(f"Đã xuất {len(rows)} điểm cầu vào {path}.")
+
+
+@demo_cli.command("load")
+@click.option("--if-empty", is_flag=True, help="Load only into a database that has no unit yet.")
+def demo_load(if_empty):
+    """Load the Lạng Sơn demo province (idempotent) and print the demo logins."""
+    if if_empty and not demo.database_is_empty():
+        click.echo("The database already holds units; the demo province is not loaded.")
+        return
+    started = time.monotonic()
+    summary = demo.load_demo()
+    db.session.commit()
+    if summary.is_unchanged:
+        click.echo("The demo province is already loaded; nothing changed.")
+    else:
+        made = ", ".join(f"{count} {kind}" for kind, count in summary.created.items())
+        click.echo(f"Loaded the Lạng Sơn demo province in {time.monotonic() - started:.1f} s: {made}.")
+    click.echo("\nDemo logins (for local use only):")
+    for name, password, role, note in demo.demo_logins():
+        click.echo(f"  {name:<16} {password:<20} {role:<11} {note}".rstrip())
+
+
+scheduler_cli = AppGroup("scheduler", help="The background worker.")
+
+
+@scheduler_cli.command("run")
+def scheduler_run():
+    """Run the background worker until interrupted: outbox delivery, probes, escalations."""
+    from flask import current_app
+
+    from vmeeting import jobs
+
+    click.echo(f"Scheduler running with ticks: {', '.join(jobs.load_ticks())}. Ctrl+C stops it.")
+    jobs.run_forever(current_app._get_current_object())
+
+
 def register(app):
     """Attach the command groups to the app."""
     app.cli.add_command(users_cli)
+    app.cli.add_command(endpoints_cli)
+    app.cli.add_command(demo_cli)
+    app.cli.add_command(scheduler_cli)

@@ -59,10 +59,17 @@ def register(app):
         code = exc.code or 500
         message = MESSAGES.get(code, exc.description)
         if _is_api():
-            response = error_response(code, CODES.get(code, "error"), message)
+            response, status = error_response(code, CODES.get(code, "error"), message)
             if code == 401:
-                response[0].headers["WWW-Authenticate"] = 'Bearer realm="vmeeting"'
-            return response
+                challenge = 'Bearer realm="vmeeting"'
+                if request.headers.get("Authorization"):
+                    challenge += ', error="invalid_token"'  # RFC 6750: a token came, and was refused
+                response.headers["WWW-Authenticate"] = challenge
+            # A 405 must say which methods the path takes; the JSON body replaces werkzeug's answer.
+            for name, value in exc.get_headers():
+                if name.lower() == "allow":
+                    response.headers["Allow"] = value
+            return response, status
         return render_template("errors/error.html", code=code, message=message), code
 
     @app.errorhandler(500)

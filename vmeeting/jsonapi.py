@@ -1,7 +1,7 @@
 """What every JSON blueprint shares: token sign-in, the error shape, pagination."""
 
 import sqlalchemy as sa
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, abort, g, jsonify, request
 
 from vmeeting.auth.service import user_for_token
 from vmeeting.errors import ValidationError
@@ -9,6 +9,10 @@ from vmeeting.extensions import csrf, db
 
 MAX_PER_PAGE = 500
 DEFAULT_PER_PAGE = 50
+#: far beyond any real list, and keeps the row offset inside a 64-bit integer
+MAX_PAGE = 1_000_000
+#: ids are 32-bit integers on PostgreSQL; a bigger number would make the query fail
+MAX_ID = 2**31 - 1
 
 
 def api_blueprint(name, import_name):
@@ -39,30 +43,43 @@ def error_response(status, code, message, **extra):
 
 
 def json_body():
-    """Return the request's JSON object, or raise ValidationError."""
+    """Return the request's JSON object, or raise ValidationError naming `body`."""
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        raise ValidationError({"body": "Cần một đối tượng JSON (Content-Type: application/json)."})
+        raise ValidationError({"body": "Cần một đối tượng JSON hợp lệ (Content-Type: application/json)."})
     return data
 
 
+def int_arg(name, *, minimum=1, maximum=MAX_ID, default=None):
+    """Return the query parameter as an integer within bounds, default if absent; raise ValidationError."""
+    raw = request.args.get(name, "").strip()
+    if raw == "":
+        return default
+    # isdigit alone would let through "²" and other digits int() refuses.
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12 or not minimum <= int(raw) <= maximum:
+        raise ValidationError({name: f"Phải là số nguyên từ {minimum} đến {maximum}."})
+    return int(raw)
+
+
 def page_args():
-    """Return (page, per_page) from the query string, or raise ValidationError."""
-    errors = {}
-    values = {}
-    for name, default, upper in (("page", 1, None), ("per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE)):
-        raw = request.args.get(name, default)
+    """Return (page, per_page) from the query string, or raise ValidationError naming each bad one."""
+    errors, values = {}, {}
+    for name, default, maximum in (("page", 1, MAX_PAGE), ("per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE)):
         try:
-            value = int(raw)
-        except (TypeError, ValueError):
-            errors[name] = "Phải là số nguyên dương."
-            continue
-        if value < 1 or (upper is not None and value > upper):
-            errors[name] = f"Phải từ 1 đến {upper}." if upper else "Phải là số nguyên dương."
-        values[name] = value
+            values[name] = int_arg(name, maximum=maximum, default=default)
+        except ValidationError as exc:
+            errors.update(exc.fields)
     if errors:
         raise ValidationError(errors)
     return values["page"], values["per_page"]
+
+
+def get_or_404(model, ident):
+    """Return the row with that id, or answer 404 (ids beyond any row included)."""
+    row = db.session.get(model, ident) if 0 < ident <= MAX_ID else None
+    if row is None:
+        abort(404)
+    return row
 
 
 def paginated(select, serialize):

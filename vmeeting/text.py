@@ -8,7 +8,8 @@ import icu
 
 _SPACES = re.compile(r"\s+")
 # Unicode gives đ/Đ no decomposition, so folding would keep them; map by hand.
-_D_MAP = str.maketrans({"đ": "d", "Đ": "D"})
+# Ð (U+00D0, Icelandic eth) looks the same as Đ and arrives from old encodings.
+_D_MAP = str.maketrans({"đ": "d", "Đ": "D", "Ð": "D"})
 
 
 def clean(value):

@@ -1,18 +1,22 @@
 """JSON API for units, endpoints and bridges (CONTRACT.md)."""
 
-from flask import abort, g, jsonify, request
+from flask import g, jsonify, request, url_for
 
 from vmeeting.auth.guards import api_permission_required
 from vmeeting.errors import ValidationError
 from vmeeting.extensions import db
-from vmeeting.jsonapi import api_blueprint, json_body, paginated
+from vmeeting.jsonapi import api_blueprint, get_or_404, int_arg, json_body, paginated
 from vmeeting.registry import service
 from vmeeting.registry.models import ENDPOINT_STATUSES, AdminUnit, Bridge, Endpoint
 
 bp = api_blueprint("registry_api", __name__)
 
+#: a longer search is not a name; capping it bounds the query's size
+MAX_QUERY_LENGTH = 200
+
 
 def unit_json(unit):
+    """Return a unit as the API shows it."""
     return {
         "id": unit.id, "code": unit.code, "name": unit.name, "kind": unit.kind, "level": unit.level,
         "parent_id": unit.parent_id,
@@ -22,6 +26,7 @@ def unit_json(unit):
 
 
 def endpoint_json(endpoint):
+    """Return an endpoint as the API shows it: the writable fields, its id, unit name and dates."""
     body = {field: getattr(endpoint, field) for field in service.ENDPOINT_FIELDS}
     body["id"] = endpoint.id
     body["unit_name"] = endpoint.unit.full_name
@@ -32,24 +37,9 @@ def endpoint_json(endpoint):
 
 
 def bridge_json(bridge):
+    """Return a bridge as the API shows it, with its capacity in ports."""
     return {"id": bridge.id, "code": bridge.code, "name": bridge.name, "ports": bridge.ports,
             "address": bridge.address, "is_active": bridge.is_active}
-
-
-def _int_arg(name):
-    raw = request.args.get(name)
-    if raw in (None, ""):
-        return None
-    if not raw.isdigit():
-        raise ValidationError({name: "Phải là số nguyên."})
-    return int(raw)
-
-
-def _get_or_404(model, ident):
-    obj = db.session.get(model, ident)
-    if obj is None:
-        abort(404)
-    return obj
 
 
 @bp.get("/units")
@@ -62,41 +52,57 @@ def units():
 @bp.get("/units/<int:unit_id>")
 @api_permission_required("registry.view")
 def unit(unit_id):
-    return jsonify(unit_json(_get_or_404(AdminUnit, unit_id)))
+    """Show one unit."""
+    return jsonify(unit_json(get_or_404(AdminUnit, unit_id)))
 
 
 @bp.get("/endpoints")
 @api_permission_required("registry.view")
 def endpoints():
     """Search endpoints by text (accent-blind), unit (with descendants) and status."""
+    errors = {}
+    q = request.args.get("q", "")
+    if len(q) > MAX_QUERY_LENGTH:
+        errors["q"] = f"Tối đa {MAX_QUERY_LENGTH} ký tự."
     status = request.args.get("status") or None
     if status and status not in ENDPOINT_STATUSES:
-        raise ValidationError({"status": "Phải là một trong: " + ", ".join(ENDPOINT_STATUSES) + "."})
-    unit_id = _int_arg("unit_id")
+        errors["status"] = "Phải là một trong: " + ", ".join(ENDPOINT_STATUSES) + "."
+    unit_id = None
+    try:
+        unit_id = int_arg("unit_id")
+    except ValidationError as exc:
+        errors.update(exc.fields)
     if unit_id is not None and db.session.get(AdminUnit, unit_id) is None:
-        raise ValidationError({"unit_id": "Không có đơn vị này."})
-    query = service.search_endpoints(request.args.get("q"), unit_id, status)
+        errors["unit_id"] = "Không có đơn vị này."
+    if errors:
+        raise ValidationError(errors)
+    query = service.search_endpoints(q, unit_id, status)
     return paginated(query, endpoint_json)
 
 
 @bp.post("/endpoints")
 @api_permission_required("endpoints.edit")
 def create_endpoint():
+    """Create an endpoint; 201 with it and its address."""
     endpoint = service.create_endpoint(json_body(), actor=_actor())
     db.session.commit()
-    return jsonify(endpoint_json(endpoint)), 201
+    response = jsonify(endpoint_json(endpoint))
+    response.headers["Location"] = url_for(".endpoint", endpoint_id=endpoint.id)
+    return response, 201
 
 
 @bp.get("/endpoints/<int:endpoint_id>")
 @api_permission_required("registry.view")
 def endpoint(endpoint_id):
-    return jsonify(endpoint_json(_get_or_404(Endpoint, endpoint_id)))
+    """Show one endpoint."""
+    return jsonify(endpoint_json(get_or_404(Endpoint, endpoint_id)))
 
 
 @bp.patch("/endpoints/<int:endpoint_id>")
 @api_permission_required("endpoints.edit")
 def update_endpoint(endpoint_id):
-    endpoint = _get_or_404(Endpoint, endpoint_id)
+    """Change the fields given; the others stay."""
+    endpoint = get_or_404(Endpoint, endpoint_id)
     service.update_endpoint(endpoint, json_body(), actor=_actor())
     db.session.commit()
     return jsonify(endpoint_json(endpoint))
@@ -106,7 +112,7 @@ def update_endpoint(endpoint_id):
 @api_permission_required("endpoints.edit")
 def retire_endpoint(endpoint_id):
     """Retire the endpoint; its history stays."""
-    endpoint = _get_or_404(Endpoint, endpoint_id)
+    endpoint = get_or_404(Endpoint, endpoint_id)
     service.retire_endpoint(endpoint, actor=_actor())
     db.session.commit()
     return jsonify(endpoint_json(endpoint))
@@ -115,13 +121,15 @@ def retire_endpoint(endpoint_id):
 @bp.get("/bridges")
 @api_permission_required("registry.view")
 def bridges():
+    """List the MCU bridges with their ports."""
     return paginated(service.bridges_select(), bridge_json)
 
 
 @bp.get("/bridges/<int:bridge_id>")
 @api_permission_required("registry.view")
 def bridge(bridge_id):
-    return jsonify(bridge_json(_get_or_404(Bridge, bridge_id)))
+    """Show one bridge."""
+    return jsonify(bridge_json(get_or_404(Bridge, bridge_id)))
 
 
 def _actor():

@@ -102,7 +102,7 @@ def descendant_ids_select(unit_id):
 
 def get_unit(unit_id):
     """Return the unit or raise ValidationError on the unit_id field."""
-    unit = db.session.get(AdminUnit, unit_id) if isinstance(unit_id, int) else None
+    unit = db.session.get(AdminUnit, unit_id) if isinstance(unit_id, int) and 0 < unit_id <= MAX_ID else None
     if unit is None:
         raise ValidationError({"unit_id": "Không có đơn vị này."})
     return unit
@@ -245,18 +245,24 @@ def _check_name(field, raw):
     return value
 
 
+#: the largest id a row can have (32-bit on PostgreSQL); a bigger number must not reach a query
+MAX_ID = 2**31 - 1
+
+
 def _as_id(raw):
+    """Return raw as a whole number, None when empty, 0 when out of range; raise ValueError."""
     if raw in (None, ""):
         return None
     if isinstance(raw, bool):
         raise ValueError
-    if isinstance(raw, int):
-        return raw
     if isinstance(raw, float) and raw.is_integer():
-        return int(raw)
-    if isinstance(raw, str) and raw.strip().isdigit():
-        return int(raw.strip())
-    raise ValueError
+        raw = int(raw)
+    elif isinstance(raw, str) and raw.strip().isascii() and raw.strip().isdigit():
+        raw = int(raw.strip())
+    if not isinstance(raw, int):
+        raise ValueError
+    # No row has id 0: a lookup then answers "not found" where the database would fail.
+    return raw if 0 <= raw <= MAX_ID else 0
 
 
 def _check_unit(field, raw):
