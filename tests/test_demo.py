@@ -121,9 +121,13 @@ def test_if_empty_loads_only_into_an_empty_database(runner, make_unit):
     assert count(AdminUnit) == 1 and count(Endpoint) == 0
 
 
-def test_if_empty_loads_an_empty_database(runner, app):
+def test_if_empty_loads_an_empty_database_once(runner, app):
     result = runner.invoke(args=["demo", "load", "--if-empty"])
     assert result.exit_code == 0, result.output
+    assert count(Endpoint) == 213 and "vmeeting-admin" in result.output
+    result = runner.invoke(args=["demo", "load", "--if-empty"])
+    assert result.exit_code == 0, result.output
+    assert "not loaded" in result.output and "vmeeting-admin" in result.output
     assert count(Endpoint) == 213
 
 

@@ -96,6 +96,8 @@ def demo_load(if_empty):
     """Load the Lạng Sơn demo province (idempotent) and print the demo logins."""
     if if_empty and not demo.database_is_empty():
         click.echo("The database already holds units; the demo province is not loaded.")
+        if auth_service.get_user_by_name(demo.DEMO_LOGINS[0][0]) is not None:
+            _print_demo_logins("Demo logins (unless changed since they were loaded):")
         return
     started = time.monotonic()
     summary = demo.load_demo()
@@ -105,7 +107,11 @@ def demo_load(if_empty):
     else:
         made = ", ".join(f"{count} {kind}" for kind, count in summary.created.items())
         click.echo(f"Loaded the Lạng Sơn demo province in {time.monotonic() - started:.1f} s: {made}.")
-    click.echo("\nDemo logins (for local use only):")
+    _print_demo_logins("Demo logins (for local use only):")
+
+
+def _print_demo_logins(title):
+    click.echo("\n" + title)
     for name, password, role, note in demo.demo_logins():
         click.echo(f"  {name:<16} {password:<20} {role:<11} {note}".rstrip())
 
