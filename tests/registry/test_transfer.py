@@ -93,6 +93,7 @@ def test_xlsx_export_round_trip_is_valid_and_changes_nothing(registry):
     assert report.is_valid, report.error_fields()
     assert (report.created, report.updated, report.unchanged) == (0, 0, 2)
     assert rows[0]["unit_id"] == str(registry["endpoints"][0].unit_id)
+    assert report.rows[0].data["unit_id"] == registry["endpoints"][0].unit_id
 
 
 def test_good_file_creates_and_updates(registry, commune):
@@ -176,6 +177,13 @@ def test_semicolon_csv_with_bom_and_nfd_text(district):
                      "notes": "Ghi chú; có dấu chấm phẩy", "probe": "none", "_row": 2}]
     report = transfer.check_rows(rows)
     assert report.is_valid and report.created == 1
+
+
+def test_excel_separator_hint_line(district):
+    data = f"sep=;\r\ncode;name;unit_id;probe\r\nLS-X;UBND huyện Chi Lăng;{district.id};none\r\n".encode()
+    rows = transfer.read_rows("excel.csv", io.BytesIO(data))
+    assert rows == [{"code": "LS-X", "name": "UBND huyện Chi Lăng", "unit_id": str(district.id), "probe": "none",
+                     "_row": 3}]
 
 
 def test_unit_code_is_resolved_among_units_valid_today(make_unit, province):

@@ -147,13 +147,17 @@ def _csv_table(data):
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ValidationError({"file": "Tệp CSV phải mã hoá UTF-8 (trong Excel: Lưu thành «CSV UTF-8»)."}) from None
-    first_line = text.lstrip("\r\n").split("\n", 1)[0]
+    first_line = text.lstrip("\r\n").split("\n", 1)[0].strip()
     # Excel set to Vietnamese separates with ";" because "," is the decimal mark there.
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    skip = 0
+    if first_line.lower().startswith("sep=") and len(first_line) == 5:
+        delimiter, skip = first_line[4], 1  # Excel's own hint line names the separator
     try:
-        return list(enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), start=1))
+        table = list(enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), start=1))
     except csv.Error as exc:
         raise ValidationError({"file": f"Không đọc được tệp CSV: {exc}."}) from None
+    return table[skip:]
 
 
 def _xlsx_table(data):
@@ -312,12 +316,13 @@ class _Lookups:
     def _unit(self, raw):
         unit_id, code = clean(raw.get("unit_id")), clean(raw.get("unit_code"))
         if unit_id:
-            if code and unit_id.isdigit():
-                unit = db.session.get(AdminUnit, int(unit_id))
-                if unit is not None and unit.code != code:
-                    return unit_id, ("unit_code", f"Mã đơn vị «{code}» không khớp với đơn vị số {unit_id} "
-                                                  f"({unit.full_name}, mã {unit.code}); hãy xoá một trong hai.")
-            return unit_id, None
+            if not unit_id.isdigit():
+                return unit_id, None  # the service explains that an id is a number
+            unit = db.session.get(AdminUnit, int(unit_id))
+            if code and unit is not None and unit.code != code:
+                return int(unit_id), ("unit_code", f"Mã đơn vị «{code}» không khớp với đơn vị số {unit_id} "
+                                                       f"({unit.full_name}, mã {unit.code}); hãy xoá một trong hai.")
+            return int(unit_id), None
         if not code:
             return None, None  # the service reports the missing unit
         matches = self.units.get(code, [])
