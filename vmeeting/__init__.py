@@ -46,6 +46,8 @@ def create_app(config_class=None, overrides=None):
     from vmeeting.auth import views as auth_views
     from vmeeting.booking import api as booking_api
     from vmeeting.database import enable_sqlite_pragmas
+    from vmeeting.invites import api as invites_api
+    from vmeeting.invites import views as invites_views  # its service registers the booking listener
     from vmeeting.registry import api as registry_api
     from vmeeting.registry import views as registry_views
 
@@ -55,11 +57,32 @@ def create_app(config_class=None, overrides=None):
     app.register_blueprint(registry_views.bp)
     app.register_blueprint(registry_api.bp)
     app.register_blueprint(booking_api.bp)
+    app.register_blueprint(invites_views.bp)
+    app.register_blueprint(invites_api.bp)
     errorpages.register(app)
     timefmt.register(app)
     cli.register(app)
     app.after_request(_security_headers)
+    _start_scheduler(app)
     return app
+
+
+def _start_scheduler(app):
+    """Start the in-process worker when SCHEDULER=embedded, only in a process that serves pages."""
+    if app.config.get("SCHEDULER") != "embedded" or app.testing:
+        return
+    # Not under `flask db upgrade` and other commands, nor in the reloader's watcher process.
+    if os.environ.get("FLASK_RUN_FROM_CLI") == "true":
+        import click
+
+        ctx = click.get_current_context(silent=True)
+        if ctx is None or ctx.info_name != "run" or ctx.parent is None or ctx.parent.parent is not None:
+            return
+    if app.debug and os.environ.get("WERKZEUG_RUN_MAIN") != "true":
+        return
+    from vmeeting import jobs
+
+    jobs.start_embedded(app)
 
 
 def _select_locale():

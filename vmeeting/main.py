@@ -50,6 +50,7 @@ NAV_ITEMS = [
     ("registry.bridges", _l("Cầu MCU"), "registry.view"),
     ("registry.groups", _l("Nhóm"), "registry.view"),
     ("auth.users", _l("Người dùng"), "users.manage"),
+    ("invites.outbox", _l("Hộp thư đi"), "meetings.book"),
 ]
 
 

@@ -1,0 +1,151 @@
+"""Invite pages and routes: RSVP, feeds with ETag, the outbox, the .ics download, the API, roles."""
+
+import re
+
+import icalendar
+import pytest
+import sqlalchemy as sa
+
+from tests.booking.conftest import next_monday
+from vmeeting.booking import service as booking
+from vmeeting.extensions import db
+from vmeeting.invites import feeds, service
+from vmeeting.invites.models import InviteResponse, OutboxMail
+
+
+@pytest.fixture
+def meeting(invited, book):
+    return book([invited["hall"], *invited["communes"][:2]], next_monday(), attendees=["khach@example.com"])
+
+
+def _rsvp_path(meeting, email):
+    mail_row = db.session.scalar(sa.select(OutboxMail).where(OutboxMail.recipient == email))
+    text = mail_row.message.replace("=\r\n", "").replace("=\n", "")
+    token = re.search(r"/rsvp/([A-Za-z0-9_.\-]+)", text).group(1)
+    assert token == service.rsvp_token(meeting, email)
+    return f"/rsvp/{token}"
+
+
+def _form_token(html):
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def test_rsvp_accept_then_decline_without_signing_in(app, client, meeting, make_user, login):
+    path = _rsvp_path(meeting, "xa0@langson.gov.vn")
+    page = client.get(path)
+    assert page.status_code == 200 and db.session.scalar(sa.select(sa.func.count(InviteResponse.id))) == 0
+    html = page.get_data(as_text=True)
+    assert client.post(path, data={"partstat": "ACCEPTED"}).status_code == 400  # no CSRF token
+    answer = client.post(path, data={"partstat": "ACCEPTED", "csrf_token": _form_token(html)})
+    assert answer.status_code == 302
+    assert service.answers_of(meeting) == {"xa0@langson.gov.vn": "ACCEPTED"}
+    html = client.get(path).get_data(as_text=True)
+    client.post(path, data={"partstat": "DECLINED", "comment": "Bận họp HĐND", "csrf_token": _form_token(html)})
+    assert service.answers_of(meeting) == {"xa0@langson.gov.vn": "DECLINED"}
+    login(make_user("viewer"))
+    shown = client.get(f"/meetings/{meeting.id}").get_data(as_text=True)
+    assert 'data-testid="invite-answers"' in shown and "Không tham dự" in shown and "Bận họp HĐND" in shown
+
+
+def test_a_tampered_rsvp_link_is_refused(app, client, meeting):
+    path = _rsvp_path(meeting, "xa0@langson.gov.vn")
+    assert client.get(path[:-2] + ("AA" if not path.endswith("AA") else "BB")).status_code == 404
+    forged = service._serializer().dumps({"m": meeting.id, "u": "other@vmeeting", "e": "x@example.com"})
+    assert client.get(f"/rsvp/{forged}").status_code == 404
+    assert client.get("/rsvp/nonsense").status_code == 404
+
+
+@pytest.mark.parametrize("kind", ["endpoint", "technician", "unit"])
+def test_feed_etag_304_and_revocation(app, client, meeting, invited, district, kind):
+    target = {"endpoint": invited["communes"][0].id, "technician": invited["technician"].id,
+              "unit": district.id}[kind]
+    feed, token = feeds.create_feed(kind, target, None)
+    db.session.commit()
+    assert len(token) >= 40 and feed.token_hash != token
+    first = client.get(f"/calendar/{token}.ics")
+    assert first.status_code == 200 and first.mimetype == "text/calendar"
+    event = icalendar.Calendar.from_ical(first.data).walk("VEVENT")[0]
+    assert str(event["UID"]) == meeting.uid
+    etag = first.headers["ETag"]
+    assert client.get(f"/calendar/{token}.ics", headers={"If-None-Match": etag}).status_code == 304
+    assert client.get(f"/calendar/{token}.ics",
+                      headers={"If-Modified-Since": first.headers["Last-Modified"]}).status_code == 304
+    booking.update_meeting(meeting, {"title": "Giao ban đổi tên"})
+    db.session.commit()
+    changed = client.get(f"/calendar/{token}.ics", headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag and "Giao ban đổi tên" in changed.get_data(as_text=True)
+    feeds.revoke_feed(feed)
+    db.session.commit()
+    assert client.get(f"/calendar/{token}.ics").status_code == 404
+    assert client.get("/calendar/not-a-token.ics").status_code == 404
+
+
+def test_feed_pages_by_role(app, client, login_as, invited, make_user):
+    from tests.conftest import PASSWORD
+
+    viewer = app.test_client()
+    viewer.post("/login", data={"username": make_user("viewer").username, "password": PASSWORD,
+                                "csrf_token": _form_token(viewer.get("/login").get_data(as_text=True))})
+    assert viewer.get("/calendar-feeds").status_code == 403
+    scheduler = login_as("scheduler")
+    page = client.get("/calendar-feeds")
+    assert page.status_code == 200
+    created = client.post("/calendar-feeds", data={"kind": "endpoint", "target_id": invited["hall"].id,
+                                                   "csrf_token": _form_token(page.get_data(as_text=True))})
+    url = re.search(r'value="(http[^"]+/calendar/[^"]+\.ics)"', created.get_data(as_text=True)).group(1)
+    assert client.get(url.split("5000", 1)[1]).status_code == 200
+    assert scheduler
+
+
+def test_technician_manages_only_their_own_feed(app, client, login, invited, make_user):
+    other = make_user("technician")
+    feed_of_other, _token = feeds.create_feed("technician", other.id, None)
+    db.session.commit()
+    login(invited["technician"])
+    page = client.get("/calendar-feeds")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and feed_of_other.prefix not in html
+    csrf = _form_token(html)
+    assert client.post("/calendar-feeds", data={"kind": "unit", "target_id": 1, "csrf_token": csrf}).status_code == 403
+    assert client.post(f"/calendar-feeds/{feed_of_other.id}/revoke", data={"csrf_token": csrf}).status_code == 403
+    mine = client.post("/calendar-feeds", data={"kind": "technician", "csrf_token": csrf})
+    assert mine.status_code == 200 and "/calendar/" in mine.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("role,status", [("admin", 200), ("scheduler", 200), ("technician", 403), ("viewer", 403)])
+def test_outbox_pages_by_role(app, client, login_as, meeting, role, status):
+    login_as(role)
+    assert client.get("/outbox").status_code == status
+    mail_id = db.session.scalar(sa.select(OutboxMail.id).limit(1))
+    assert client.get(f"/outbox/{mail_id}").status_code == status
+    if status == 200:
+        html = client.get("/outbox").get_data(as_text=True)
+        assert 'data-testid="smtp-off"' in html and html.count('data-testid="outbox-row"') == 6
+
+
+def test_anonymous_is_sent_to_sign_in(app, client, meeting):
+    for path in ("/outbox", "/calendar-feeds", f"/meetings/{meeting.id}/invite.ics"):
+        assert client.get(path).status_code == 302
+
+
+def test_retry_a_failed_mail(app, client, login_as, meeting):
+    mail_row = db.session.scalar(sa.select(OutboxMail).limit(1))
+    service.mark_attempt_failed(mail_row, "550 no", permanent=True)
+    db.session.commit()
+    page = login_as("scheduler") and client.get("/outbox?status=failed")
+    response = client.post(f"/outbox/{mail_row.id}/retry", data={"csrf_token": _form_token(page.get_data(as_text=True))})
+    assert response.status_code == 302
+    db.session.refresh(mail_row)
+    assert mail_row.status == "pending" and mail_row.attempt_count == 0
+
+
+def test_meeting_ics_download_and_api(app, client, login_as, api_headers, meeting):
+    login_as("viewer")
+    download = client.get(f"/meetings/{meeting.id}/invite.ics")
+    assert download.status_code == 200 and download.mimetype == "text/calendar"
+    assert str(icalendar.Calendar.from_ical(download.data).walk("VEVENT")[0]["UID"]) == meeting.uid
+    api = client.get(f"/api/v1/meetings/{meeting.id}/invite.ics", headers=api_headers("viewer"))
+    assert api.status_code == 200 and api.mimetype == "text/calendar"
+    assert client.get(f"/api/v1/meetings/{meeting.id}/invite.ics").status_code == 401
+    missing = client.get("/api/v1/meetings/999999/invite.ics", headers=api_headers("viewer"))
+    assert missing.status_code == 404 and missing.get_json()["error"]["code"]

@@ -1,0 +1,17 @@
+"""JSON API of invites: the meeting's calendar file (CONTRACT.md)."""
+
+from vmeeting.auth.guards import api_permission_required
+from vmeeting.booking.models import Meeting
+from vmeeting.invites import service
+from vmeeting.invites.views import calendar_response
+from vmeeting.jsonapi import api_blueprint, get_or_404
+
+bp = api_blueprint("invites_api", __name__)
+
+
+@bp.get("/meetings/<int:meeting_id>/invite.ics")
+@api_permission_required("meetings.view")
+def meeting_ics(meeting_id):
+    """Answer the meeting as text/calendar."""
+    meeting = get_or_404(Meeting, meeting_id)
+    return calendar_response(service.download_calendar(meeting), f"cuoc-hop-{meeting.id}.ics")

@@ -1,0 +1,140 @@
+"""E-mail building (iMIP, RFC 6047) and sending over SMTP from SMTP_URL."""
+
+import hashlib
+import smtplib
+import ssl
+from dataclasses import dataclass
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, formataddr
+from urllib.parse import unquote, urlsplit
+
+from flask import current_app
+
+from vmeeting.database import utcnow
+
+SCHEMES = {"smtp": (25, False, False), "smtps": (465, True, False), "smtp+starttls": (587, False, True)}
+SMTP_TIMEOUT_SECONDS = 30
+
+
+def _mailbox(name, email):
+    # formataddr encodes a non-ASCII display name (RFC 2047) and leaves the address alone
+    return formataddr((name, email), charset="utf-8") if name else email
+
+
+def message_id(key):
+    """Return a Message-ID that is the same for every delivery of one outbox row, so receivers can drop a repeat."""
+    domain = current_app.config["MAIL_FROM"].rpartition("@")[2] or "vmeeting"
+    return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
+
+
+def build_message(*, key, recipient, recipient_name, subject, sections, calendar, method, reply_to=None):
+    """Return the whole message as 7-bit text: mixed → alternative (plain, HTML, calendar) + the .ics file."""
+    from vmeeting.invites.notice import plain_text
+
+    msg = EmailMessage(policy=SMTP)
+    msg["Subject"] = subject
+    msg["From"] = _mailbox("Hệ thống họp trực tuyến", current_app.config["MAIL_FROM"])
+    msg["To"] = _mailbox(recipient_name, recipient)
+    if reply_to:
+        msg["Reply-To"] = reply_to
+    msg["Date"] = format_datetime(utcnow())
+    msg["Message-ID"] = message_id(key)
+    msg["Auto-Submitted"] = "auto-generated"
+
+    text = plain_text(sections)
+    msg.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
+    # the bare template: mail is built outside requests, where the page context processors fail
+    html = current_app.jinja_env.get_template("invites/mail.html").render(sections=sections, subject=subject)
+    msg.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
+    # Outlook and Gmail read the calendar from this part; its method must match the calendar's METHOD.
+    msg.add_alternative(calendar, maintype="text", subtype="calendar", params={"method": method, "charset": "UTF-8"},
+                        cte="base64")
+    msg.make_mixed()
+    msg.add_attachment(calendar, maintype="application", subtype="ics", filename="invite.ics" if method == "REQUEST"
+                       else "cancel.ics", cte="base64")
+    return msg.as_string()
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where and how to send: parsed from SMTP_URL."""
+
+    host: str
+    port: int
+    use_ssl: bool
+    use_starttls: bool
+    username: str | None
+    password: str | None
+
+
+def parse_smtp_url(url):
+    """Parse smtp://user:pass@host:port, smtps://… or smtp+starttls://…; raise ValueError otherwise."""
+    parts = urlsplit(url)
+    if parts.scheme not in SCHEMES or not parts.hostname:
+        raise ValueError("SMTP_URL must look like smtp://user:pass@host:port, smtps://… or smtp+starttls://…")
+    port, use_ssl, use_starttls = SCHEMES[parts.scheme]
+    return SmtpSettings(parts.hostname, parts.port or port, use_ssl, use_starttls,
+                        unquote(parts.username) if parts.username else None,
+                        unquote(parts.password) if parts.password else None)
+
+
+class PermanentFailure(Exception):
+    """The server refused this mail for good (a 5xx answer): retrying will not help."""
+
+
+class SmtpConnection:
+    """One SMTP session for a batch of mails; a context manager."""
+
+    def __init__(self, settings):
+        self.settings = settings
+        self.client = None
+
+    def __enter__(self):
+        s = self.settings
+        if s.use_ssl:
+            self.client = smtplib.SMTP_SSL(s.host, s.port, timeout=SMTP_TIMEOUT_SECONDS,
+                                           context=ssl.create_default_context())
+        else:
+            self.client = smtplib.SMTP(s.host, s.port, timeout=SMTP_TIMEOUT_SECONDS)
+        try:
+            if s.use_starttls:
+                self.client.starttls(context=ssl.create_default_context())
+            if s.username:
+                self.client.login(s.username, s.password or "")
+        except Exception:
+            self.close()
+            raise
+        return self
+
+    def send(self, sender, recipient, message):
+        """Send one message; raise PermanentFailure on a 5xx refusal, other errors are worth a retry."""
+        try:
+            refused = self.client.sendmail(sender, [recipient], message.encode("ascii"))
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, reason = next(iter(exc.recipients.values()))
+            raise (PermanentFailure if code >= 500 else smtplib.SMTPResponseException)(
+                code, reason.decode(errors="replace") if isinstance(reason, bytes) else reason) from exc
+        except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
+            if exc.smtp_code >= 500:
+                raise PermanentFailure(exc.smtp_code, exc.smtp_error.decode(errors="replace")) from exc
+            raise
+        if refused:
+            raise PermanentFailure(str(refused))
+
+    def close(self):
+        if self.client is not None:
+            try:
+                self.client.quit()
+            except (smtplib.SMTPException, OSError):
+                self.client.close()
+            self.client = None
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+
+def sender_address():
+    """Return the envelope sender: MAIL_FROM."""
+    return Address(addr_spec=current_app.config["MAIL_FROM"]).addr_spec

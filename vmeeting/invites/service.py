@@ -1,0 +1,287 @@
+"""Invite rules: who is invited, what each change sends, the outbox, RSVP answers.
+
+`on_booking_change` is registered in booking's `change_listeners` and runs
+inside the booking's transaction: the outbox rows commit or roll back with the
+booking. These functions flush; the caller commits.
+"""
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy.orm import selectinload
+
+from vmeeting.booking import service as booking
+from vmeeting.booking.models import Meeting, meeting_endpoints
+from vmeeting.database import utcnow
+from vmeeting.errors import ValidationError
+from vmeeting.extensions import db
+from vmeeting.invites import ical, mail
+from vmeeting.invites.models import PARTSTATS, InviteResponse, OutboxMail
+from vmeeting.invites.notice import Person, notice_sections, plain_text, site_label
+from vmeeting.registry.models import Endpoint
+from vmeeting.timefmt import format_date, format_time, weekday_vi
+
+#: delays before the 2nd, 3rd… attempt; after the last one the mail is marked failed
+RETRY_DELAYS = [timedelta(minutes=m) for m in (1, 2, 5, 10, 20, 40, 60, 120, 240)]
+MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+RSVP_SALT = "invites.rsvp"
+SUBJECT_PREFIX = {"booked": "Mời họp", "updated": "Cập nhật lịch họp", "CANCEL": "Hủy lịch họp"}
+
+
+# -- who is invited ------------------------------------------------------------------------
+
+
+def _sites_select(endpoint_ids=None, meeting=None):
+    query = sa.select(Endpoint).options(selectinload(Endpoint.technician), selectinload(Endpoint.unit))
+    if meeting is not None:
+        query = query.join(meeting_endpoints, meeting_endpoints.c.endpoint_id == Endpoint.id).where(
+            meeting_endpoints.c.meeting_id == meeting.id)
+    else:
+        query = query.where(Endpoint.id.in_(endpoint_ids))
+    return query.order_by(Endpoint.name_sort_key, Endpoint.code)
+
+
+def people_of_sites(endpoints):
+    """Return {email: Person} for the contacts and technicians of the sites, one entry per address."""
+    people = {}
+
+    def add(email, name, endpoint, is_technician):
+        email = (email or "").strip().lower()
+        if not email:
+            return
+        person = people.setdefault(email, Person(email=email, name=name or ""))
+        person.name = person.name or name or ""
+        person.is_technician = person.is_technician or is_technician
+        if endpoint not in person.sites:
+            person.sites.append(endpoint)
+
+    for endpoint in endpoints:
+        for email in endpoint.contact_emails or []:
+            add(email, endpoint.contact_name, endpoint, False)
+        if endpoint.technician is not None and endpoint.technician.is_enabled:
+            add(endpoint.technician.email, endpoint.technician.display_name, endpoint, True)
+    return people
+
+
+def invitees(meeting, endpoints=None):
+    """Return ({email: Person} of everyone the meeting invites, its sites with technicians and units loaded)."""
+    endpoints = endpoints if endpoints is not None else db.session.scalars(_sites_select(meeting=meeting)).all()
+    people = people_of_sites(endpoints)
+    for email in meeting.attendees or []:
+        people.setdefault(email.strip().lower(), Person(email=email.strip().lower()))
+    return people, endpoints
+
+
+def answers_of(meeting):
+    """Return {email: PARTSTAT} of the answers given to the meeting."""
+    rows = db.session.execute(sa.select(InviteResponse.email, InviteResponse.partstat)
+                              .where(InviteResponse.meeting_id == meeting.id))
+    return dict(rows.all())
+
+
+def province_name(meeting):
+    """The place written before the date of the invite: the chair's province, without 'Tỉnh'."""
+    unit = meeting.chair.unit
+    seen = 0
+    while unit.parent is not None and seen < 5:
+        unit, seen = unit.parent, seen + 1
+    for prefix in ("Tỉnh ", "Thành phố "):
+        if unit.name.startswith(prefix):
+            return unit.name[len(prefix):]
+    return unit.name
+
+
+# -- what each change sends ----------------------------------------------------------------
+
+
+def on_booking_change(event, meeting, **details):
+    """Queue the mails a booking change calls for (a booking.service change listener)."""
+    people, endpoints = invitees(meeting)
+    if event == "cancelled":
+        queue_mails(meeting, "CANCEL", people, people, endpoints)
+        return
+    kind = "booked" if event == "booked" else "updated"
+    queue_mails(meeting, "REQUEST", people, people, endpoints, kind=kind)
+    removed_ids = details.get("removed_endpoint_ids") or []
+    if removed_ids:
+        removed = db.session.scalars(_sites_select(endpoint_ids=removed_ids)).all()
+        gone = {email: p for email, p in people_of_sites(removed).items() if email not in people}
+        queue_mails(meeting, "CANCEL", gone, gone, endpoints)
+
+
+def subject_for(meeting, method, kind):
+    """Return the mail subject: what happened, the title, and when."""
+    prefix = SUBJECT_PREFIX["CANCEL" if method == "CANCEL" else kind]
+    return (f"{prefix}: {meeting.title} — {weekday_vi(meeting.starts_at)} {format_time(meeting.starts_at)} "
+            f"ngày {format_date(meeting.starts_at)}")
+
+
+def queue_mails(meeting, method, recipients, listed, endpoints, *, kind="updated"):
+    """Write one outbox row per recipient for the meeting's current SEQUENCE; a row already queued stays.
+
+    listed: the people shown as ATTENDEEs. Older pending mails to the same
+    people are superseded: calendars keep only the highest SEQUENCE anyway.
+    """
+    if not recipients:
+        return []
+    keys = {email: f"{meeting.uid}/{meeting.sequence}/{method}/{email}" for email in recipients}
+    existing = set(db.session.scalars(sa.select(OutboxMail.key).where(OutboxMail.key.in_(keys.values()))))
+    db.session.execute(
+        sa.update(OutboxMail)
+        .where(OutboxMail.meeting_id == meeting.id, OutboxMail.status == "pending",
+               OutboxMail.sequence < meeting.sequence, OutboxMail.recipient.in_(list(recipients)))
+        .values(status="superseded", last_error="Đã có thư mới hơn cho người này.")
+    )
+    occurrences = list(meeting.occurrences)
+    answers = answers_of(meeting) if method == "REQUEST" else {}
+    place = province_name(meeting)
+    people = sorted(listed.values(), key=lambda p: p.email)
+    subject = subject_for(meeting, method, kind)
+    base_url = current_app.config["BASE_URL"].rstrip("/")
+    stamp = utcnow()
+    rows = []
+    for email, person in recipients.items():
+        if keys[email] in existing:
+            continue
+        rsvp_url = f"{base_url}/rsvp/{rsvp_token(meeting, email)}" if method == "REQUEST" else None
+        sections = notice_sections(meeting, endpoints, occurrences, person, place=place, rsvp_url=rsvp_url,
+                                   attendee_count=len(listed), issued_at=stamp)
+        description = plain_text(sections)
+        calendar = ical.invite_calendar(meeting, occurrences, method, person, people, description=description,
+                                        answers=answers, stamp=stamp)
+        organizer_email = meeting.organizer.email if meeting.organizer is not None else None
+        message = mail.build_message(key=keys[email], recipient=email, recipient_name=person.name, subject=subject,
+                                     sections=sections, calendar=calendar, method=method, reply_to=organizer_email)
+        rows.append(OutboxMail(key=keys[email], meeting_id=meeting.id, recipient=email,
+                               recipient_name=person.name[:200], method=method, sequence=meeting.sequence,
+                               subject=subject[:400], message=message, next_attempt_at=stamp))
+    db.session.add_all(rows)
+    db.session.flush()
+    return rows
+
+
+# -- the outbox ----------------------------------------------------------------------------
+
+
+def due_mails_select(now, limit=200):
+    """Select the pending mails whose attempt is due, oldest first."""
+    return (sa.select(OutboxMail).where(OutboxMail.status == "pending", OutboxMail.next_attempt_at <= now)
+            .order_by(OutboxMail.next_attempt_at, OutboxMail.id).limit(limit))
+
+
+def mark_sent(mail_row, now=None):
+    """Record that the server accepted the mail: it is never sent again."""
+    mail_row.status = "sent"
+    mail_row.sent_at = now or utcnow()
+    mail_row.attempt_count += 1
+    mail_row.last_error = ""
+
+
+def mark_attempt_failed(mail_row, error, *, permanent=False, now=None):
+    """Record a failed attempt: retry later with a growing delay, or fail for good."""
+    now = now or utcnow()
+    mail_row.attempt_count += 1
+    mail_row.last_error = str(error)[:2000] or error.__class__.__name__
+    if permanent or mail_row.attempt_count >= MAX_ATTEMPTS:
+        mail_row.status = "failed"
+    else:
+        mail_row.next_attempt_at = now + RETRY_DELAYS[mail_row.attempt_count - 1]
+
+
+def retry_now(mail_row):
+    """Put a failed mail back in the queue, due now (an administrator's choice)."""
+    if mail_row.status != "failed":
+        raise ValidationError({"mail": "Chỉ gửi lại được thư đã thất bại."})
+    mail_row.status = "pending"
+    mail_row.next_attempt_at = utcnow()
+    mail_row.attempt_count = 0
+
+
+def outbox_select(status=None, meeting_id=None):
+    """Select outbox mails for the outbox page, newest first."""
+    query = sa.select(OutboxMail).order_by(OutboxMail.created_at.desc(), OutboxMail.id.desc())
+    if status:
+        query = query.where(OutboxMail.status == status)
+    if meeting_id:
+        query = query.where(OutboxMail.meeting_id == meeting_id)
+    return query
+
+
+def outbox_counts():
+    """Return {status: count} over the whole outbox."""
+    rows = db.session.execute(sa.select(OutboxMail.status, sa.func.count()).group_by(OutboxMail.status))
+    return dict(rows.all())
+
+
+def failed_mails(meeting):
+    """Return the meeting's mails that failed for good, for its organizer to see."""
+    return db.session.scalars(sa.select(OutboxMail).where(OutboxMail.meeting_id == meeting.id,
+                                                          OutboxMail.status == "failed")
+                              .order_by(OutboxMail.recipient)).all()
+
+
+# -- RSVP ----------------------------------------------------------------------------------
+
+
+def _serializer():
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=RSVP_SALT)
+
+
+def rsvp_token(meeting, email):
+    """Return the signed token of one attendee's answer link."""
+    return _serializer().dumps({"m": meeting.id, "u": meeting.uid, "e": email})
+
+
+def read_rsvp_token(token):
+    """Return (meeting, email) of a signed answer link, or None when it is forged, altered or stale."""
+    try:
+        data = _serializer().loads(token)
+    except BadSignature:
+        return None
+    if not isinstance(data, dict):
+        return None
+    meeting = db.session.get(Meeting, data.get("m")) if isinstance(data.get("m"), int) else None
+    if meeting is None or meeting.uid != data.get("u"):
+        return None
+    return meeting, data.get("e")
+
+
+def record_answer(meeting, email, partstat, comment=""):
+    """Store (or change) an attendee's answer; raise ValidationError for a bad one."""
+    if partstat not in PARTSTATS:
+        raise ValidationError({"partstat": "Chọn tham dự hoặc không tham dự."})
+    if meeting.is_cancelled:
+        raise ValidationError({"partstat": "Cuộc họp đã bị hủy."})
+    answer = db.session.scalar(sa.select(InviteResponse).where(InviteResponse.meeting_id == meeting.id,
+                                                               InviteResponse.email == email))
+    if answer is None:
+        answer = InviteResponse(meeting_id=meeting.id, email=email)
+        db.session.add(answer)
+    answer.partstat, answer.comment = partstat, (comment or "").strip()[:500]
+    answer.sequence, answer.responded_at = meeting.sequence, utcnow()
+    db.session.flush()
+    return answer
+
+
+def answer_rows(meeting):
+    """Return [(Person, InviteResponse or None)] for everyone invited, answered first."""
+    people, _endpoints = invitees(meeting)
+    answers = {a.email: a for a in db.session.scalars(
+        sa.select(InviteResponse).where(InviteResponse.meeting_id == meeting.id))}
+    rows = [(person, answers.get(email)) for email, person in people.items()]
+    return sorted(rows, key=lambda r: (r[1] is None, r[0].label.casefold()))
+
+
+def download_calendar(meeting):
+    """Return the meeting's .ics for a download: PUBLISH, every sitting, no personal links."""
+    _people, endpoints = invitees(meeting)
+    occurrences = list(meeting.occurrences)
+    sections = notice_sections(meeting, endpoints, occurrences, place=province_name(meeting))
+    return ical.publish_calendar(meeting, occurrences, location=site_label(meeting.chair),
+                                 description=plain_text(sections))
+
+
+if on_booking_change not in booking.change_listeners:
+    booking.change_listeners.append(on_booking_change)

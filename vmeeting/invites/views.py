@@ -1,0 +1,232 @@
+"""Invite pages: RSVP by signed link, the outbox, calendar feeds and the meeting's .ics."""
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from vmeeting.auth.guards import permission_required
+from vmeeting.auth.models import User
+from vmeeting.booking.models import Meeting
+from vmeeting.errors import ValidationError
+from vmeeting.extensions import db
+from vmeeting.invites import feeds, service
+from vmeeting.invites.models import MAIL_STATUSES, OutboxMail
+from vmeeting.registry.models import AdminUnit, Endpoint
+
+bp = Blueprint("invites", __name__)
+
+PER_PAGE = 50
+STATUS_LABELS = {"pending": "Chờ gửi", "sent": "Đã gửi", "failed": "Thất bại", "superseded": "Đã thay thế"}
+ANSWER_LABELS = {"ACCEPTED": "Tham dự", "DECLINED": "Không tham dự"}
+
+
+def _get_meeting(meeting_id):
+    meeting = db.session.get(Meeting, meeting_id)
+    if meeting is None:
+        abort(404)
+    return meeting
+
+
+def calendar_response(body, filename):
+    """Answer iCalendar bytes as a download."""
+    return Response(body, mimetype="text/calendar",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.app_context_processor
+def inject_invite_panel():
+    """Give the meeting page the invites panel's data, computed only when the panel asks."""
+    return {"invite_panel": _panel_data, "invite_answer_labels": ANSWER_LABELS,
+            "invite_status_labels": STATUS_LABELS}
+
+
+def _panel_data(meeting):
+    counts = dict(db.session.execute(
+        sa.select(OutboxMail.status, sa.func.count()).where(OutboxMail.meeting_id == meeting.id)
+        .group_by(OutboxMail.status)).all())
+    may_see_failures = current_user.can("meetings.book") or current_user.id == meeting.organizer_id
+    return {"answers": service.answer_rows(meeting), "mail_counts": counts,
+            "failed": service.failed_mails(meeting) if may_see_failures else [],
+            "mail_is_configured": bool(current_app.config.get("SMTP_URL"))}
+
+
+# -- RSVP: no sign-in, the signed link is the credential ------------------------------------
+
+
+def _rsvp_target(token):
+    found = service.read_rsvp_token(token)
+    if found is None:
+        abort(404)
+    return found
+
+
+@bp.route("/rsvp/<token>", methods=["GET", "POST"])
+def rsvp(token):
+    """Show an attendee's answer form (GET changes nothing: mail scanners follow links); record it on POST."""
+    meeting, email = _rsvp_target(token)
+    error = None
+    if request.method == "POST":
+        try:
+            service.record_answer(meeting, email, request.form.get("partstat", ""), request.form.get("comment", ""))
+        except ValidationError as exc:
+            db.session.rollback()
+            error = next(iter(exc.fields.values()))
+        else:
+            db.session.commit()
+            flash("Đã ghi nhận trả lời của quý vị. Xin cảm ơn.", "success")
+            return redirect(url_for("invites.rsvp", token=token))
+    answer = service.answers_of(meeting).get(email)
+    return render_template("invites/rsvp.html", meeting=meeting, email=email, answer=answer, error=error,
+                           answer_labels=ANSWER_LABELS)
+
+
+# -- the meeting's calendar -----------------------------------------------------------------
+
+
+@bp.get("/meetings/<int:meeting_id>/invite.ics")
+@permission_required("meetings.view")
+def meeting_ics(meeting_id):
+    """Download the meeting as an .ics file to import into a calendar."""
+    meeting = _get_meeting(meeting_id)
+    return calendar_response(service.download_calendar(meeting), f"cuoc-hop-{meeting.id}.ics")
+
+
+# -- the outbox -----------------------------------------------------------------------------
+
+
+@bp.get("/outbox")
+@permission_required("meetings.book")
+def outbox():
+    """List the mail outbox: what waits, what went, what failed and why."""
+    status = request.args.get("status") if request.args.get("status") in MAIL_STATUSES else None
+    page = request.args.get("page", 1, type=int) or 1
+    pagination = db.paginate(service.outbox_select(status=status), page=max(page, 1), per_page=PER_PAGE,
+                             error_out=False)
+    return render_template("invites/outbox.html", pagination=pagination, status=status,
+                           counts=service.outbox_counts(), labels=STATUS_LABELS,
+                           mail_is_configured=bool(current_app.config.get("SMTP_URL")))
+
+
+@bp.get("/outbox/<int:mail_id>")
+@permission_required("meetings.book")
+def outbox_mail(mail_id):
+    """Show one mail as it will go (or went) over the wire."""
+    mail_row = db.session.get(OutboxMail, mail_id) or abort(404)
+    return render_template("invites/outbox_mail.html", mail=mail_row, labels=STATUS_LABELS)
+
+
+@bp.post("/outbox/<int:mail_id>/retry")
+@permission_required("meetings.book")
+def outbox_retry(mail_id):
+    """Queue a failed mail again, due now."""
+    mail_row = db.session.get(OutboxMail, mail_id) or abort(404)
+    try:
+        service.retry_now(mail_row)
+    except ValidationError as exc:
+        db.session.rollback()
+        flash(next(iter(exc.fields.values())), "danger")
+    else:
+        db.session.commit()
+        flash(f"Thư đến {mail_row.recipient} sẽ được gửi lại.", "success")
+    return redirect(request.referrer if request.referrer and request.referrer.startswith(request.host_url)
+                    else url_for("invites.outbox"))
+
+
+# -- calendar feeds -------------------------------------------------------------------------
+
+
+def _may_manage_all():
+    return current_user.can("meetings.book")
+
+
+def _guard_feed_pages():
+    if not (_may_manage_all() or current_user.role == "technician"):
+        abort(403)
+
+
+@bp.get("/calendar-feeds")
+@permission_required("meetings.view")
+def feed_list():
+    """List calendar feeds: all of them for office staff, their own for a technician."""
+    _guard_feed_pages()
+    rows = db.session.scalars(feeds.feeds_select(None if _may_manage_all() else current_user)).all()
+    choices = {}
+    if _may_manage_all():
+        choices = {
+            "endpoint": db.session.execute(sa.select(Endpoint.id, Endpoint.name).where(Endpoint.status != "retired")
+                                           .order_by(Endpoint.name_sort_key)).all(),
+            "technician": db.session.execute(sa.select(User.id, User.full_name, User.username)
+                                             .where(User.role == "technician").order_by(User.username)).all(),
+            "unit": db.session.execute(sa.select(AdminUnit.id, AdminUnit.name).where(AdminUnit.level != "commune")
+                                       .order_by(AdminUnit.level, AdminUnit.position, AdminUnit.id)).all(),
+        }
+    return render_template("invites/feeds.html", feeds=rows, choices=choices, kind_labels=feeds.KIND_LABELS,
+                           new_url=request.args.get("new"), may_manage_all=_may_manage_all())
+
+
+@bp.post("/calendar-feeds")
+@permission_required("meetings.view")
+def feed_create():
+    """Create a feed and show its address once."""
+    _guard_feed_pages()
+    kind = request.form.get("kind", "")
+    if _may_manage_all():
+        target_id = request.form.get("target_id", type=int)
+    elif kind == "technician":
+        target_id = current_user.id
+    else:
+        abort(403)
+    try:
+        _feed, token = feeds.create_feed(kind, target_id, current_user)
+    except ValidationError as exc:
+        db.session.rollback()
+        flash(next(iter(exc.fields.values())), "danger")
+        return redirect(url_for("invites.feed_list"))
+    db.session.commit()
+    url = current_app.config["BASE_URL"].rstrip("/") + url_for("invites.feed", token=token)
+    flash("Đã tạo lịch đăng ký. Địa chỉ chỉ hiện một lần: hãy sao chép ngay.", "success")
+    return render_template("invites/feed_created.html", url=url)
+
+
+@bp.post("/calendar-feeds/<int:feed_id>/revoke")
+@permission_required("meetings.view")
+def feed_revoke(feed_id):
+    """Revoke a feed; its address stops working."""
+    _guard_feed_pages()
+    feed = db.session.get(feeds.CalendarFeed, feed_id) or abort(404)
+    if not _may_manage_all() and not (feed.kind == "technician" and feed.user_id == current_user.id):
+        abort(403)
+    feeds.revoke_feed(feed)
+    db.session.commit()
+    flash("Đã thu hồi địa chỉ lịch.", "success")
+    return redirect(url_for("invites.feed_list"))
+
+
+@bp.get("/calendar/<token>.ics")
+def feed(token):
+    """Serve a subscribed calendar; the unguessable token is the credential. 304 when unchanged."""
+    found = feeds.feed_for_token(token)
+    if found is None:
+        abort(404)
+    etag, last_modified = feeds.fingerprint(found)
+    if _not_modified(etag, last_modified):
+        return _feed_headers(Response(status=304), etag, last_modified)
+    built = feeds.feed_body(found)
+    return _feed_headers(Response(built.body, mimetype="text/calendar"), built.etag, built.last_modified)
+
+
+def _not_modified(etag, last_modified):
+    if request.headers.get("If-None-Match"):
+        return etag in [t.strip() for t in request.headers["If-None-Match"].split(",")] or \
+            request.headers["If-None-Match"].strip() == "*"
+    since = request.if_modified_since
+    return since is not None and last_modified <= since
+
+
+def _feed_headers(response, etag, last_modified):
+    response.headers["ETag"] = etag
+    response.last_modified = last_modified
+    # private: the address is a secret; no-cache: revalidate with the ETag every time
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.headers["Content-Disposition"] = 'inline; filename="lich-hop.ics"'
+    return response
