@@ -74,10 +74,9 @@ def database_is_empty():
 
 def load_demo():
     """Add whatever part of the demo province is missing; return what was created."""
-    data = json.loads(DATA_FILE.read_text(encoding="utf-8"))
-    districts = [_district(d, position) for position, d in enumerate(data["districts"], start=1)]
+    province, districts = _read_plan()
     summary = DemoSummary()
-    units = _load_units(data["province"], districts, summary)  # {code: id}
+    units = _load_units(province, districts, summary)  # {code: id}
     users = _load_users(districts, summary)
     bridges = _load_bridges(summary)
     endpoints = _load_endpoints(districts, units, users, bridges, summary)
@@ -87,19 +86,23 @@ def load_demo():
 
 
 def demo_logins():
-    """Return (user name, password, role, note) of every demo login, district technicians included."""
-    data = json.loads(DATA_FILE.read_text(encoding="utf-8"))
-    logins = [(name, password, role, "") for name, password, role, _ in DEMO_LOGINS]
-    for position, raw in enumerate(data["districts"], start=1):
-        district = _district(raw, position)
-        if district["code"] == CITY_CODE:
-            logins[3] = (*logins[3][:3], district["name"])
-        else:
-            logins.append((district["technician"], TECHNICIAN_PASSWORD, "technician", district["name"]))
+    """Return (user name, password, role, district) of every demo login, district technicians included."""
+    _province, districts = _read_plan()
+    city = next(d for d in districts if d["code"] == CITY_CODE)
+    logins = [(name, password, role, city["name"] if name == "technician" else "")
+              for name, password, role, _full_name in DEMO_LOGINS]
+    logins += [(d["technician"], TECHNICIAN_PASSWORD, "technician", d["name"])
+               for d in districts if d["code"] != CITY_CODE]
     return logins
 
 
 # -- the plan, from the data file -----------------------------------------------------
+
+
+def _read_plan():
+    """Return the province and its districts (with their communes) from the data file."""
+    data = json.loads(DATA_FILE.read_text(encoding="utf-8"))
+    return data["province"], [_district(d, position) for position, d in enumerate(data["districts"], start=1)]
 
 
 def _district(raw, position):
