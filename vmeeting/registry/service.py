@@ -460,8 +460,12 @@ def groups_select():
     return sa.select(EndpointGroup).order_by(EndpointGroup.name)
 
 
-def save_group(group, name, description, endpoint_ids, actor=None):
-    """Create (group=None) or update a named selection of endpoints."""
+def save_group(group, name, description, endpoint_ids, actor=None, *, unit_ids=()):
+    """Create (group=None) or update a named selection of endpoints.
+
+    `unit_ids` adds, once, every endpoint not retired of those units and the
+    units below them: office staff pick "all of Huyện X" rather than 20 ticks.
+    """
     errors = {}
     name = clean(name)
     if not name or len(name) > 200:
@@ -471,6 +475,14 @@ def save_group(group, name, description, endpoint_ids, actor=None):
         if other is not None and (group is None or other.id != group.id):
             errors["name"] = f"Đã có nhóm «{name}»."
     ids = {int(i) for i in endpoint_ids or []}
+    unit_ids = {int(i) for i in unit_ids or ()}
+    if unit_ids:
+        found = set(db.session.scalars(sa.select(AdminUnit.id).where(AdminUnit.id.in_(unit_ids))))
+        if found != unit_ids:
+            errors["unit_ids"] = "Có đơn vị không tồn tại."
+        else:
+            in_units = sa.or_(*(Endpoint.unit_id.in_(descendant_ids_select(u)) for u in sorted(unit_ids)))
+            ids.update(db.session.scalars(sa.select(Endpoint.id).where(in_units, Endpoint.status != "retired")))
     endpoints = db.session.scalars(sa.select(Endpoint).where(Endpoint.id.in_(ids))).all() if ids else []
     if len(endpoints) != len(ids):
         errors["endpoint_ids"] = "Có điểm cầu không tồn tại."

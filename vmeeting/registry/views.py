@@ -1,35 +1,349 @@
-"""Registry pages: endpoints, units, bridges and groups."""
+"""Registry pages: endpoints, units, bridges and groups, with import and export.
+
+Each view parses its form, calls the registry service, commits, flashes and
+redirects; the rules live in `registry/service.py` (and `registry/transfer.py`
+for files).
+"""
+
+from datetime import date
 
 import sqlalchemy as sa
-from flask import Blueprint, render_template, request
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy.orm import joinedload, selectinload
 
+from vmeeting.audit import service as audit
+from vmeeting.audit.models import AuditEvent
 from vmeeting.auth.guards import permission_required
+from vmeeting.auth.models import User
+from vmeeting.errors import Conflict, NotFound, ValidationError
 from vmeeting.extensions import db
 from vmeeting.registry import service
-from vmeeting.registry.models import ENDPOINT_STATUSES
+from vmeeting.registry.forms import (
+    ENDPOINT_LABELS,
+    BridgeForm,
+    ConfirmForm,
+    EndpointForm,
+    GroupForm,
+    ImportConfirmForm,
+    ImportForm,
+    UnitForm,
+)
+from vmeeting.registry.models import ENDPOINT_STATUSES, AdminUnit, Bridge, Endpoint, EndpointGroup
+from vmeeting.text import fold, vi_sorted
 
 bp = Blueprint("registry", __name__)
 
 PER_PAGE = 50
+#: Vietnamese names of an import file's columns, for the preview
+IMPORT_COLUMN_LABELS = {
+    **ENDPOINT_LABELS,
+    "unit_code": _l("Mã đơn vị"), "unit_name": _l("Tên đơn vị"),
+    "bridge": ENDPOINT_LABELS["bridge_id"], "technician": ENDPOINT_LABELS["technician_id"],
+    "file": _l("Tệp"),
+}
+#: the endpoint fields whose stored value is an id or a code, shown by name in the history
+_REFERENCES = {"unit_id": AdminUnit, "bridge_id": Bridge, "technician_id": User}
+
+
+# -- helpers ---------------------------------------------------------------------------
+
+
+def _get_or_404(model, ident, *options):
+    """Return the row of model with that id, or answer 404."""
+    obj = db.session.get(model, ident, options=options) if options else db.session.get(model, ident)
+    if obj is None:
+        abort(404)
+    return obj
+
+
+def _show_errors(form, exc):
+    """Undo the failed change and put each of the service's reasons on its form field."""
+    db.session.rollback()
+    for name, reason in exc.fields.items():
+        field = form._fields.get(name)
+        if field is None or field.type in ("CSRFTokenField", "HiddenField"):
+            form.form_errors.append(reason)
+        else:
+            field.errors = [*field.errors, reason]
+
+
+def _render_form(template, form, status=200, **context):
+    """Render a form page; 400 when it comes back with errors, so scripts can tell."""
+    return render_template(template, form=form, **context), (400 if form.errors else status)
+
+
+def _list_filters():
+    """Return the endpoint list's filters from the query string (shared with the export)."""
+    status = request.args.get("status")
+    return {
+        "q": request.args.get("q", "").strip()[:200],
+        "unit_id": request.args.get("unit_id", type=int),
+        "status": status if status in ENDPOINT_STATUSES else None,
+    }
+
+
+def _technicians():
+    """Return the enabled technicians in Vietnamese order of their names."""
+    users = db.session.scalars(sa.select(User).where(User.role == "technician", User.is_enabled)).all()
+    return vi_sorted(users, key=lambda u: u.display_name)
+
+
+def _endpoint_form(endpoint=None):
+    """Build the endpoint form with its unit tree, bridges and technicians."""
+    return EndpointForm(
+        obj=endpoint,
+        unit_tree=service.unit_tree(),
+        bridges=db.session.scalars(service.bridges_select()).all(),
+        technicians=_technicians(),
+        is_new=endpoint is None,
+    )
+
+
+def _history_rows(entity_type, entity_id):
+    """Return the record's audit events with each change as (label, before, after) in words."""
+    events = db.session.scalars(
+        audit.history(entity_type, entity_id).options(joinedload(AuditEvent.actor))
+    ).all()
+    # One query per referenced table, not one per change.
+    wanted = {field: set() for field in _REFERENCES}
+    for event in events:
+        for field, values in event.changes.items():
+            if field in wanted:
+                wanted[field].update(v for v in values if isinstance(v, int))
+    names = {}
+    for field, ids in wanted.items():
+        if ids:
+            model = _REFERENCES[field]
+            query = sa.select(model).where(model.id.in_(ids))
+            if model is AdminUnit:
+                query = query.options(joinedload(AdminUnit.parent))
+            names[field] = {row.id: _reference_name(row) for row in db.session.scalars(query)}
+    rows = []
+    for event in events:
+        changes = [
+            (ENDPOINT_LABELS.get(field, field), _change_text(field, before, names),
+             _change_text(field, after, names))
+            for field, (before, after) in sorted(event.changes.items(), key=lambda item: _field_order(item[0]))
+        ]
+        rows.append({"event": event, "changes": changes})
+    return rows
+
+
+def _field_order(field):
+    return service.ENDPOINT_FIELDS.index(field) if field in service.ENDPOINT_FIELDS else len(service.ENDPOINT_FIELDS)
+
+
+def _reference_name(row):
+    if isinstance(row, AdminUnit):
+        return row.full_name
+    if isinstance(row, User):
+        return row.display_name
+    return row.name
+
+
+def _change_text(field, value, names):
+    if value is None or value == "" or value == []:
+        return "—"
+    if field in names:
+        return names[field].get(value, f"#{value}")
+    if field in service.CHOICE_LABELS:
+        return service.CHOICE_LABELS[field].get(value, value)
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+# -- endpoints -------------------------------------------------------------------------
 
 
 @bp.get("/endpoints")
 @permission_required("registry.view")
 def endpoints():
     """List endpoints with search, unit and status filters, in Vietnamese order."""
-    q = request.args.get("q", "").strip()
-    unit_id = request.args.get("unit_id", type=int)
-    status = request.args.get("status") if request.args.get("status") in ENDPOINT_STATUSES else None
+    filters = _list_filters()
     page = max(request.args.get("page", 1, type=int), 1)
-    query = service.search_endpoints(q, unit_id, status)
+    query = service.search_endpoints(**filters)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
-    rows = db.session.scalars(query.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
+    pages = max((total + PER_PAGE - 1) // PER_PAGE, 1)
+    page = min(page, pages)
+    rows = db.session.scalars(
+        query.options(joinedload(Endpoint.unit).joinedload(AdminUnit.parent))
+        .limit(PER_PAGE).offset((page - 1) * PER_PAGE)
+    ).all()
     return render_template(
         "registry/endpoints.html",
-        endpoints=rows, total=total, page=page, pages=max((total + PER_PAGE - 1) // PER_PAGE, 1),
-        q=q, unit_id=unit_id, status=status, unit_tree=service.unit_tree(),
-        labels=service.CHOICE_LABELS,
+        endpoints=rows, total=total, page=page, pages=pages, filters=filters,
+        args={key: value for key, value in filters.items() if value},
+        unit_tree=service.unit_tree(), labels=service.CHOICE_LABELS,
     )
+
+
+@bp.get("/endpoints/<int:endpoint_id>")
+@permission_required("registry.view")
+def endpoint(endpoint_id):
+    """Show one endpoint with every field and its history."""
+    item = _get_or_404(
+        Endpoint, endpoint_id,
+        joinedload(Endpoint.unit).joinedload(AdminUnit.parent),
+        joinedload(Endpoint.bridge), joinedload(Endpoint.technician), selectinload(Endpoint.groups),
+    )
+    return render_template(
+        "registry/endpoint.html", endpoint=item, labels=ENDPOINT_LABELS, choices=service.CHOICE_LABELS,
+        history=_history_rows("endpoint", item.id),
+    )
+
+
+@bp.route("/endpoints/new", methods=["GET", "POST"])
+@permission_required("endpoints.edit")
+def create_endpoint():
+    """Register a new endpoint."""
+    form = _endpoint_form()
+    if form.validate_on_submit():
+        try:
+            item = service.create_endpoint(form.endpoint_data(), actor=current_user)
+        except ValidationError as exc:
+            _show_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Đã thêm điểm cầu %(name)s.", name=item.name), "success")
+            return redirect(url_for(".endpoint", endpoint_id=item.id))
+    return _render_form("registry/endpoint_form.html", form, endpoint=None)
+
+
+@bp.route("/endpoints/<int:endpoint_id>/edit", methods=["GET", "POST"])
+@permission_required("endpoints.edit")
+def edit_endpoint(endpoint_id):
+    """Change an endpoint's fields."""
+    item = _get_or_404(Endpoint, endpoint_id)
+    form = _endpoint_form(item)
+    if form.validate_on_submit():
+        try:
+            service.update_endpoint(item, form.endpoint_data(), actor=current_user, partial=False)
+        except ValidationError as exc:
+            _show_errors(form, exc)
+        except Conflict as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return redirect(url_for(".endpoint", endpoint_id=endpoint_id))
+        else:
+            db.session.commit()
+            flash(_("Đã lưu điểm cầu %(name)s.", name=item.name), "success")
+            return redirect(url_for(".endpoint", endpoint_id=item.id))
+    return _render_form("registry/endpoint_form.html", form, endpoint=item)
+
+
+@bp.route("/endpoints/<int:endpoint_id>/retire", methods=["GET", "POST"])
+@permission_required("endpoints.edit")
+def retire_endpoint(endpoint_id):
+    """Ask for confirmation, then retire an endpoint (it is kept, with its history)."""
+    item = _get_or_404(Endpoint, endpoint_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            service.retire_endpoint(item, actor=current_user)
+        except Conflict as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash(_("Đã ngừng sử dụng điểm cầu %(name)s.", name=item.name), "success")
+        return redirect(url_for(".endpoint", endpoint_id=endpoint_id))
+    return render_template("registry/endpoint_retire.html", endpoint=item, form=form)
+
+
+# -- import and export -----------------------------------------------------------------
+
+
+@bp.route("/endpoints/import", methods=["GET", "POST"])
+@permission_required("endpoints.edit")
+def import_endpoints():
+    """Upload a file and preview it: every bad row with its reason, nothing saved yet."""
+    from vmeeting.registry import transfer
+
+    form = ImportForm()
+    report = batch = filename = None
+    if form.validate_on_submit():
+        upload = form.file.data
+        if upload is None or not upload.filename:
+            form.file.errors = [*form.file.errors, _("Chọn một tệp CSV hoặc XLSX.")]
+        else:
+            filename = upload.filename
+            try:
+                rows = transfer.read_rows(filename, upload.stream)
+            except ValidationError as exc:
+                _show_errors(form, exc)
+            else:
+                report = transfer.check_rows(rows)
+                if report.is_valid:
+                    # Only a clean file is kept for the confirm step; a bad one is shown, never stored.
+                    batch = transfer.stage_import(rows, filename, current_user)
+                    db.session.commit()
+                else:
+                    db.session.rollback()
+    return _import_page(form, report, batch, filename)
+
+
+def _import_page(form, report, batch=None, filename=None):
+    """Render the import page: the upload form, and the preview of a checked file."""
+    from vmeeting.registry import transfer
+
+    return _render_form(
+        "registry/endpoint_import.html", form, report=report, filename=filename,
+        confirm_form=ImportConfirmForm(token=batch.token) if batch else None,
+        columns=transfer.COLUMNS, column_labels=IMPORT_COLUMN_LABELS,
+    )
+
+
+@bp.post("/endpoints/import/confirm")
+@permission_required("endpoints.edit")
+def confirm_import():
+    """Apply a previewed import, all rows or none."""
+    from vmeeting.registry import transfer
+
+    form = ImportConfirmForm()
+    if not form.validate_on_submit() or not form.token.data:
+        abort(400)
+    try:
+        batch = transfer.load_batch(form.token.data, current_user)
+        filename = batch.filename
+        report = transfer.apply_batch(batch, current_user)
+    except NotFound:
+        db.session.rollback()
+        flash(_("Bản xem trước đã hết hạn hoặc đã được nhập. Hãy tải tệp lên lại."), "warning")
+        return redirect(url_for(".import_endpoints"))
+    except ValidationError as exc:
+        # The registry changed since the preview: show the rows again, nothing was written.
+        db.session.rollback()
+        flash(_("Không nhập gì: dữ liệu đã thay đổi từ lúc xem trước. Hãy sửa tệp rồi tải lên lại."), "error")
+        if getattr(exc, "report", None) is None:
+            return redirect(url_for(".import_endpoints"))
+        return _import_page(ImportForm(formdata=None), exc.report, filename=filename)[0], 400
+    db.session.commit()
+    flash(_("Đã nhập tệp %(filename)s: %(created)d điểm cầu mới, %(updated)d điểm cầu được cập nhật.",
+            filename=filename, created=report.created, updated=report.updated), "success")
+    return redirect(url_for(".endpoints"))
+
+
+@bp.get("/endpoints/export.<any(csv, xlsx):fmt>")
+@permission_required("registry.view")
+def export_endpoints(fmt):
+    """Download the endpoints of the list's current filters as CSV or XLSX."""
+    from vmeeting.registry import transfer
+
+    rows = transfer.export_rows(service.search_endpoints(**_list_filters()))
+    if fmt == "csv":
+        body, mimetype = transfer.write_csv(rows), "text/csv; charset=utf-8"
+    else:
+        body = transfer.write_xlsx(rows)
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    filename = f"diem-cau-{date.today():%Y%m%d}.{fmt}"
+    return body, 200, {"Content-Type": mimetype, "Content-Disposition": f'attachment; filename="{filename}"'}
+
+
+# -- units -----------------------------------------------------------------------------
 
 
 @bp.get("/units")
@@ -39,15 +353,157 @@ def units():
     return render_template("registry/units.html", unit_tree=service.unit_tree())
 
 
+@bp.route("/units/new", methods=["GET", "POST"])
+@permission_required("units.edit")
+def create_unit():
+    """Add an administrative unit."""
+    return _save_unit(None)
+
+
+@bp.route("/units/<int:unit_id>/edit", methods=["GET", "POST"])
+@permission_required("units.edit")
+def edit_unit(unit_id):
+    """Change an administrative unit."""
+    return _save_unit(_get_or_404(AdminUnit, unit_id))
+
+
+def _save_unit(unit):
+    form = UnitForm(obj=unit, unit_tree=service.unit_tree())
+    if form.validate_on_submit():
+        try:
+            unit = service.save_unit(unit, form.unit_data(), actor=current_user)
+        except ValidationError as exc:
+            _show_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Đã lưu đơn vị %(name)s.", name=unit.name), "success")
+            return redirect(url_for(".units", _anchor=f"unit-{unit.id}"))
+    return _render_form("registry/unit_form.html", form, unit=unit)
+
+
+# -- bridges ---------------------------------------------------------------------------
+
+
 @bp.get("/bridges")
 @permission_required("registry.view")
 def bridges():
-    """List the MCU bridges and their capacity."""
-    return render_template("registry/bridges.html", bridges=db.session.scalars(service.bridges_select()).all())
+    """List the MCU bridges, their capacity and how many endpoints use each."""
+    counts = dict(db.session.execute(
+        sa.select(Endpoint.bridge_id, sa.func.count()).where(Endpoint.status != "retired")
+        .group_by(Endpoint.bridge_id)
+    ).all())
+    return render_template(
+        "registry/bridges.html", bridges=db.session.scalars(service.bridges_select()).all(), counts=counts
+    )
+
+
+@bp.route("/bridges/new", methods=["GET", "POST"])
+@permission_required("bridges.edit")
+def create_bridge():
+    """Add an MCU bridge."""
+    return _save_bridge(None)
+
+
+@bp.route("/bridges/<int:bridge_id>/edit", methods=["GET", "POST"])
+@permission_required("bridges.edit")
+def edit_bridge(bridge_id):
+    """Change an MCU bridge."""
+    return _save_bridge(_get_or_404(Bridge, bridge_id))
+
+
+def _save_bridge(bridge):
+    form = BridgeForm(obj=bridge)
+    if form.validate_on_submit():
+        try:
+            bridge = service.save_bridge(bridge, form.bridge_data(), actor=current_user)
+        except ValidationError as exc:
+            _show_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Đã lưu cầu MCU %(name)s.", name=bridge.name), "success")
+            return redirect(url_for(".bridges"))
+    return _render_form("registry/bridge_form.html", form, bridge=bridge)
+
+
+# -- groups ----------------------------------------------------------------------------
 
 
 @bp.get("/groups")
 @permission_required("registry.view")
 def groups():
     """List saved endpoint groups."""
-    return render_template("registry/groups.html", groups=db.session.scalars(service.groups_select()).all())
+    counts = dict(db.session.execute(
+        sa.select(EndpointGroup.id, sa.func.count(Endpoint.id))
+        .outerjoin(EndpointGroup.endpoints).group_by(EndpointGroup.id)
+    ).all())
+    items = vi_sorted(db.session.scalars(service.groups_select()).all(), key=lambda g: g.name)
+    return render_template("registry/groups.html", groups=items, counts=counts)
+
+
+@bp.get("/groups/<int:group_id>")
+@permission_required("registry.view")
+def group(group_id):
+    """Show a group and its endpoints."""
+    item = _get_or_404(EndpointGroup, group_id, joinedload(EndpointGroup.created_by))
+    members = db.session.scalars(
+        sa.select(Endpoint).join(Endpoint.groups).where(EndpointGroup.id == item.id)
+        .options(joinedload(Endpoint.unit).joinedload(AdminUnit.parent))
+        .order_by(Endpoint.name_sort_key, Endpoint.code)
+    ).all()
+    return render_template("registry/group.html", group=item, members=members, labels=service.CHOICE_LABELS)
+
+
+@bp.route("/groups/new", methods=["GET", "POST"])
+@permission_required("groups.edit")
+def create_group():
+    """Save a new group of endpoints."""
+    return _save_group(None)
+
+
+@bp.route("/groups/<int:group_id>/edit", methods=["GET", "POST"])
+@permission_required("groups.edit")
+def edit_group(group_id):
+    """Change a group's name, description or endpoints."""
+    return _save_group(_get_or_404(EndpointGroup, group_id))
+
+
+def _save_group(group):
+    form = GroupForm(obj=group)
+    if request.method == "GET" and group is not None:
+        form.endpoint_ids.data = [e.id for e in group.endpoints]
+    if form.validate_on_submit():
+        try:
+            group = service.save_group(
+                group, form.name.data, form.description.data, form.endpoint_ids.data,
+                actor=current_user, unit_ids=form.unit_ids.data,
+            )
+        except ValidationError as exc:
+            _show_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Đã lưu nhóm %(name)s.", name=group.name), "success")
+            return redirect(url_for(".group", group_id=group.id))
+    chosen = set(form.endpoint_ids.data or [])
+    # Retired sites are offered only if the group already holds them, so they can be removed.
+    candidates = db.session.scalars(
+        service.search_endpoints()
+        .where(sa.or_(Endpoint.status != "retired", Endpoint.id.in_(chosen)))
+        .options(joinedload(Endpoint.unit).joinedload(AdminUnit.parent))
+    ).all()
+    return _render_form(
+        "registry/group_form.html", form, group=group, candidates=_by_district(candidates),
+        chosen=chosen, chosen_units=set(form.unit_ids.data or []),
+        pick_units=[(u, d) for u, d in service.unit_tree(date.today()) if u.level != "commune"],
+        fold=fold,
+    )
+
+
+def _by_district(endpoints):
+    """Group endpoints under their district-level unit (the province's own sites first)."""
+    sections = {}
+    for item in endpoints:
+        unit = item.unit
+        head = unit.parent if unit.level == "commune" and unit.parent is not None else unit
+        sections.setdefault(head.id, (head, []))[1].append(item)
+    levels = {"province": 0, "district": 1, "commune": 2}
+    return sorted(sections.values(), key=lambda s: (levels.get(s[0].level, 3), s[0].position, s[0].id))
