@@ -280,7 +280,7 @@ def chromium():
 def page(chromium, live_server):
     """A fresh browser page (desktop size) whose relative URLs go to the live server."""
     context = chromium.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900}, locale="vi-VN")
-    context.set_default_timeout(15000)
+    context.set_default_timeout(30000)
     page = context.new_page()
     yield page
     context.close()
@@ -291,7 +291,7 @@ def phone_page(chromium, live_server):
     """A fresh browser page at a phone's size and touch."""
     context = chromium.new_context(base_url=live_server.url, viewport={"width": 390, "height": 844},
                                    is_mobile=True, has_touch=True, locale="vi-VN")
-    context.set_default_timeout(15000)
+    context.set_default_timeout(30000)
     page = context.new_page()
     yield page
     context.close()

@@ -45,6 +45,7 @@ def create_app(config_class=None, overrides=None):
     from vmeeting import cli, errorpages, main, models, timefmt  # noqa: F401 (models: tables for Alembic)
     from vmeeting.auth import views as auth_views
     from vmeeting.booking import api as booking_api
+    from vmeeting.booking import views as booking_views
     from vmeeting.database import enable_sqlite_pragmas
     from vmeeting.invites import api as invites_api
     from vmeeting.invites import views as invites_views  # its service registers the booking listener
@@ -57,6 +58,7 @@ def create_app(config_class=None, overrides=None):
     app.register_blueprint(registry_views.bp)
     app.register_blueprint(registry_api.bp)
     app.register_blueprint(booking_api.bp)
+    app.register_blueprint(booking_views.bp)
     app.register_blueprint(invites_views.bp)
     app.register_blueprint(invites_api.bp)
     errorpages.register(app)

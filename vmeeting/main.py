@@ -14,8 +14,8 @@ bp = Blueprint("main", __name__)
 @bp.get("/")
 @login_required
 def index():
-    """Send people to the page they use most."""
-    return redirect(url_for("registry.endpoints"))
+    """Send people to the page they use most: the meeting calendar."""
+    return redirect(url_for("booking.calendar"))
 
 
 @bp.get("/healthz")
@@ -45,6 +45,8 @@ def inject_navigation():
 
 #: the menu: (endpoint, label, permission); capabilities add theirs in order
 NAV_ITEMS = [
+    ("booking.calendar", _l("Lịch họp"), "meetings.view"),
+    ("booking.meetings", _l("Cuộc họp"), "meetings.view"),
     ("registry.endpoints", _l("Điểm cầu"), "registry.view"),
     ("registry.units", _l("Đơn vị"), "registry.view"),
     ("registry.bridges", _l("Cầu MCU"), "registry.view"),

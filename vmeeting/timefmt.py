@@ -62,4 +62,5 @@ def register(app):
         datetime=format_datetime,
         time=format_time,
         weekday=weekday_vi,
+        isoinstant=datetime.fromisoformat,
     )

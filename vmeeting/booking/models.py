@@ -1,6 +1,6 @@
 """Meeting (what and who) → Occurrence (when) → Reservation (endpoint × busy interval)."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Optional
 
 import sqlalchemy as sa
@@ -73,6 +73,11 @@ class Meeting(db.Model):
     @property
     def is_cancelled(self):
         return self.status == "cancelled"
+
+    @property
+    def test_call_at(self):
+        """When the sites are held for the test call before the first sitting."""
+        return self.starts_at - timedelta(minutes=self.setup_minutes)
 
     @validates("title")
     def _fold_title(self, _key, title):

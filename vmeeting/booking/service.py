@@ -1,17 +1,17 @@
-"""Booking rules: choosing sites, expanding series, conflicts, capacity, locking.
+"""Booking rules: validating, booking, changing and cancelling meetings; reading them back.
 
-Every entry point (page, API) calls these. They flush and raise; the caller
-commits. `book_meeting` and the other changes take the booking lock
-(`conflicts.lock_sites`, before anything is written), which the caller's commit or rollback releases.
+Every entry point (page, API) calls these; sites come from `sites.resolve_sites`
+(re-exported here), series from `series`, overlaps and capacity from
+`conflicts`. They flush and raise; the caller commits. Every change takes the
+booking lock (`conflicts.lock_sites`) before writing anything, and the caller's
+commit or rollback releases it.
 """
 
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
-from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrulestr
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy.orm import selectinload
@@ -26,17 +26,15 @@ from vmeeting.booking.conflicts import (
     lock_sites,
 )
 from vmeeting.booking.models import Meeting, Occurrence, Reservation, meeting_endpoints
+from vmeeting.booking.series import expand_series, normalize_rrule
+from vmeeting.booking.sites import SiteChoice, resolve_sites  # noqa: F401 (part of this module's interface)
 from vmeeting.database import utcnow
 from vmeeting.errors import Conflict, ValidationError
 from vmeeting.extensions import db
 from vmeeting.registry import service as registry
-from vmeeting.registry.models import AdminUnit, Bridge, Endpoint, EndpointGroup
+from vmeeting.registry.models import Bridge, Endpoint
 from vmeeting.text import clean, fold
-from vmeeting.timefmt import format_datetime, local_zone
-
-MAX_OCCURRENCES = 520
-MAX_SERIES_DAYS = 2 * 366
-ALLOWED_FREQUENCIES = {DAILY: "daily", WEEKLY: "weekly", MONTHLY: "monthly", YEARLY: "yearly"}
+from vmeeting.timefmt import format_datetime
 
 #: callables `listener(event, meeting, **details)` that other capabilities (invites,
 #: readiness) add; called inside the booking's transaction, after its rows are flushed.
@@ -46,123 +44,6 @@ change_listeners = []
 
 MEETING_FIELDS = ("title", "description", "starts_at", "ends_at", "chair_endpoint_id", "bridge_id",
                   "recurrence", "attendees", "setup_minutes")
-
-
-@dataclass
-class SiteChoice:
-    """The endpoints a selection resolves to, and those it left out and why."""
-
-    endpoints: list = field(default_factory=list)
-    #: [(endpoint, reason)] for sites inside a chosen unit or group that cannot be booked
-    excluded: list = field(default_factory=list)
-    selection: dict = field(default_factory=dict)
-
-
-# -- choosing sites ----------------------------------------------------------------------
-
-
-def resolve_sites(*, endpoint_ids=(), unit_ids=(), group_ids=(), all_endpoints=False, on_day=None):
-    """Resolve a mix of whole province, units (with all below), groups and single endpoints.
-
-    Single endpoints must be bookable (active); inside units, groups and the
-    whole province, sites in maintenance or retired are left out and listed.
-    Units are taken as valid on `on_day` (reorganisations change the tree).
-    """
-    errors = {}
-    endpoint_ids = _id_list(endpoint_ids, "endpoint_ids", errors)
-    unit_ids = _id_list(unit_ids, "unit_ids", errors)
-    group_ids = _id_list(group_ids, "group_ids", errors)
-    if errors:
-        raise ValidationError(errors)
-    if not (endpoint_ids or unit_ids or group_ids or all_endpoints):
-        raise ValidationError({"endpoint_ids": "Chọn ít nhất một điểm cầu, đơn vị hoặc nhóm."})
-
-    chosen = {}
-    explicit = []
-    if endpoint_ids:
-        found = {e.id: e for e in db.session.scalars(sa.select(Endpoint).where(Endpoint.id.in_(endpoint_ids)))}
-        missing = [i for i in endpoint_ids if i not in found]
-        if missing:
-            errors["endpoint_ids"] = f"Không có điểm cầu mã số {', '.join(map(str, missing))}."
-        else:
-            not_bookable = [found[i] for i in endpoint_ids if not found[i].is_bookable]
-            if not_bookable:
-                names = ", ".join(f"{e.name} ({registry.CHOICE_LABELS['status'][e.status].lower()})" for e in not_bookable)
-                errors["endpoint_ids"] = f"Không thể đặt điểm cầu đang bảo trì hoặc ngừng sử dụng: {names}."
-            explicit = [found[i] for i in endpoint_ids]
-    if unit_ids:
-        known = set(db.session.scalars(sa.select(AdminUnit.id).where(AdminUnit.id.in_(unit_ids))))
-        if len(known) != len(set(unit_ids)):
-            errors["unit_ids"] = "Có đơn vị không tồn tại."
-    if group_ids:
-        known = set(db.session.scalars(sa.select(EndpointGroup.id).where(EndpointGroup.id.in_(group_ids))))
-        if len(known) != len(set(group_ids)):
-            errors["group_ids"] = "Có nhóm không tồn tại."
-    if errors:
-        raise ValidationError(errors)
-
-    for endpoint in explicit:
-        chosen[endpoint.id] = endpoint
-    wider = []
-    if all_endpoints:
-        wider = db.session.scalars(sa.select(Endpoint).where(Endpoint.status != "retired")).all()
-    else:
-        if unit_ids:
-            wider += db.session.scalars(
-                sa.select(Endpoint).where(Endpoint.unit_id.in_(_units_below(unit_ids, on_day)),
-                                          Endpoint.status != "retired")
-            ).all()
-        if group_ids:
-            wider += db.session.scalars(
-                sa.select(Endpoint).join(Endpoint.groups).where(EndpointGroup.id.in_(group_ids))
-            ).all()
-    excluded = {}
-    for endpoint in wider:
-        if endpoint.id in chosen:
-            continue
-        if endpoint.is_bookable:
-            chosen[endpoint.id] = endpoint
-        else:
-            excluded[endpoint.id] = (endpoint, registry.CHOICE_LABELS["status"][endpoint.status])
-    selection = {"all": bool(all_endpoints), "unit_ids": unit_ids, "group_ids": group_ids,
-                 "endpoint_ids": endpoint_ids}
-    return SiteChoice(endpoints=sorted(chosen.values(), key=lambda e: (e.name_sort_key, e.code)),
-                      excluded=list(excluded.values()), selection=selection)
-
-
-def _units_below(unit_ids, on_day):
-    ids = set()
-    for unit_id in unit_ids:
-        ids.update(db.session.scalars(registry.descendant_ids_select(unit_id)))
-    if on_day is None:
-        return ids
-    valid = sa.select(AdminUnit.id).where(
-        AdminUnit.id.in_(ids),
-        sa.or_(AdminUnit.valid_from.is_(None), AdminUnit.valid_from <= on_day),
-        sa.or_(AdminUnit.valid_to.is_(None), AdminUnit.valid_to >= on_day),
-    )
-    return set(db.session.scalars(valid))
-
-
-def _id_list(raw, name, errors):
-    if raw in (None, ""):
-        return []
-    if isinstance(raw, (int, str)):
-        raw = [raw]
-    if not isinstance(raw, (list, tuple, set)):
-        errors[name] = "Cần một danh sách mã số."
-        return []
-    ids = []
-    for item in raw:
-        if isinstance(item, bool):
-            errors[name] = "Mã số phải là số nguyên."
-            return []
-        try:
-            ids.append(int(item))
-        except (TypeError, ValueError):
-            errors[name] = "Mã số phải là số nguyên."
-            return []
-    return list(dict.fromkeys(ids))
 
 
 # -- validating a meeting ---------------------------------------------------------------
@@ -268,69 +149,6 @@ def validate_meeting(data, meeting=None):
         "chair_endpoint_id": chair.id, "bridge_id": bridge_id, "recurrence": recurrence,
         "attendees": list(dict.fromkeys(attendees)), "setup_minutes": setup,
     }
-
-
-def normalize_rrule(text, starts_at):
-    """Return a supported, bounded RRULE in the form iCalendar stores; raise ValueError in Vietnamese.
-
-    UNTIL is rewritten in UTC (RFC 5545 wants that beside a zoned DTSTART): a
-    bare date means the end of that local day, a floating time is local.
-    """
-    text = text.strip()
-    if text.upper().startswith("RRULE:"):
-        text = text[6:]
-    parts = []
-    for part in filter(None, text.split(";")):
-        key, _, value = part.partition("=")
-        key, value = key.strip().upper(), value.strip().upper()
-        if key == "UNTIL":
-            value = _until_utc(value)
-        parts.append(f"{key}={value}")
-    text = ";".join(parts)
-    try:
-        rule = rrulestr(text, dtstart=starts_at.astimezone(local_zone()))
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"Quy tắc lặp (RRULE) không hợp lệ: {exc}") from None
-    if rule._freq not in ALLOWED_FREQUENCIES:
-        raise ValueError("Chỉ hỗ trợ lặp hằng ngày, hằng tuần, hằng tháng hoặc hằng năm.")
-    if rule._count is None and rule._until is None:
-        raise ValueError("Lịch lặp cần ngày kết thúc (UNTIL) hoặc số lần (COUNT).")
-    return text
-
-
-def _until_utc(value):
-    try:
-        if len(value) == 8:
-            local = datetime.strptime(value, "%Y%m%d").replace(hour=23, minute=59, second=59, tzinfo=local_zone())
-        elif value.endswith("Z"):
-            return datetime.strptime(value, "%Y%m%dT%H%M%SZ").strftime("%Y%m%dT%H%M%SZ")
-        else:
-            local = datetime.strptime(value, "%Y%m%dT%H%M%S").replace(tzinfo=local_zone())
-    except ValueError:
-        raise ValueError("UNTIL phải có dạng YYYYMMDD hoặc YYYYMMDDTHHMMSSZ.") from None
-    return local.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-
-
-def expand_series(starts_at, ends_at, recurrence):
-    """Return [(original_start, start, end)] in UTC for a single meeting or a series.
-
-    The rule runs on local wall-clock time, so "every Monday 08:00" stays
-    08:00 in Asia/Ho_Chi_Minh whatever the offset.
-    """
-    if not recurrence:
-        return [(starts_at, starts_at, ends_at)]
-    duration = ends_at - starts_at
-    local_start = starts_at.astimezone(local_zone())
-    limit = local_start + timedelta(days=MAX_SERIES_DAYS)
-    result = []
-    for local in rrulestr(recurrence, dtstart=local_start):
-        if local > limit or len(result) >= MAX_OCCURRENCES:
-            raise ValidationError({"recurrence": f"Lịch lặp tối đa {MAX_OCCURRENCES} lần và 2 năm."})
-        start = local.astimezone(timezone.utc)
-        result.append((start, start, start + duration))
-    if not result:
-        raise ValidationError({"recurrence": "Quy tắc lặp không cho buổi họp nào."})
-    return result
 
 
 # -- reserving ------------------------------------------------------------------------------

@@ -121,8 +121,11 @@ def subject_for(meeting, method, kind):
 def queue_mails(meeting, method, recipients, listed, endpoints, *, kind="updated"):
     """Write one outbox row per recipient for the meeting's current SEQUENCE; a row already queued stays.
 
-    listed: the people shown as ATTENDEEs. Older pending mails to the same
-    people are superseded: calendars keep only the highest SEQUENCE anyway.
+    listed: everyone the meeting invites (counted in the notice). Each
+    calendar names only its own recipient as ATTENDEE: iTIP allows it, it keeps
+    hundreds of officials' addresses out of each other's mail, and it keeps a
+    province-wide booking linear in its attendees. Older pending mails to the
+    same people are superseded: calendars keep only the highest SEQUENCE anyway.
     """
     if not recipients:
         return []
@@ -137,7 +140,6 @@ def queue_mails(meeting, method, recipients, listed, endpoints, *, kind="updated
     occurrences = list(meeting.occurrences)
     answers = answers_of(meeting) if method == "REQUEST" else {}
     place = province_name(meeting)
-    people = sorted(listed.values(), key=lambda p: p.email)
     subject = subject_for(meeting, method, kind)
     base_url = current_app.config["BASE_URL"].rstrip("/")
     stamp = utcnow()
@@ -149,7 +151,7 @@ def queue_mails(meeting, method, recipients, listed, endpoints, *, kind="updated
         sections = notice_sections(meeting, endpoints, occurrences, person, place=place, rsvp_url=rsvp_url,
                                    attendee_count=len(listed), issued_at=stamp)
         description = plain_text(sections)
-        calendar = ical.invite_calendar(meeting, occurrences, method, person, people, description=description,
+        calendar = ical.invite_calendar(meeting, occurrences, method, person, [person], description=description,
                                         answers=answers, stamp=stamp)
         organizer_email = meeting.organizer.email if meeting.organizer is not None else None
         message = mail.build_message(key=keys[email], recipient=email, recipient_name=person.name, subject=subject,

@@ -1,0 +1,127 @@
+"""Choosing sites: the whole province, units with all below them, groups, single endpoints."""
+
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from vmeeting.errors import ValidationError
+from vmeeting.extensions import db
+from vmeeting.registry import service as registry
+from vmeeting.registry.models import AdminUnit, Endpoint, EndpointGroup
+
+
+@dataclass
+class SiteChoice:
+    """The endpoints a selection resolves to, and those it left out and why."""
+
+    endpoints: list = field(default_factory=list)
+    #: [(endpoint, reason)] for sites inside a chosen unit or group that cannot be booked
+    excluded: list = field(default_factory=list)
+    selection: dict = field(default_factory=dict)
+
+
+# -- choosing sites ----------------------------------------------------------------------
+
+
+def resolve_sites(*, endpoint_ids=(), unit_ids=(), group_ids=(), all_endpoints=False, on_day=None):
+    """Resolve a mix of whole province, units (with all below), groups and single endpoints.
+
+    Single endpoints must be bookable (active); inside units, groups and the
+    whole province, sites in maintenance or retired are left out and listed.
+    Units are taken as valid on `on_day` (reorganisations change the tree).
+    """
+    errors = {}
+    endpoint_ids = _id_list(endpoint_ids, "endpoint_ids", errors)
+    unit_ids = _id_list(unit_ids, "unit_ids", errors)
+    group_ids = _id_list(group_ids, "group_ids", errors)
+    if errors:
+        raise ValidationError(errors)
+    if not (endpoint_ids or unit_ids or group_ids or all_endpoints):
+        raise ValidationError({"endpoint_ids": "Chọn ít nhất một điểm cầu, đơn vị hoặc nhóm."})
+
+    chosen = {}
+    explicit = []
+    if endpoint_ids:
+        found = {e.id: e for e in db.session.scalars(sa.select(Endpoint).where(Endpoint.id.in_(endpoint_ids)))}
+        missing = [i for i in endpoint_ids if i not in found]
+        if missing:
+            errors["endpoint_ids"] = f"Không có điểm cầu mã số {', '.join(map(str, missing))}."
+        else:
+            not_bookable = [found[i] for i in endpoint_ids if not found[i].is_bookable]
+            if not_bookable:
+                names = ", ".join(f"{e.name} ({registry.CHOICE_LABELS['status'][e.status].lower()})" for e in not_bookable)
+                errors["endpoint_ids"] = f"Không thể đặt điểm cầu đang bảo trì hoặc ngừng sử dụng: {names}."
+            explicit = [found[i] for i in endpoint_ids]
+    if unit_ids:
+        known = set(db.session.scalars(sa.select(AdminUnit.id).where(AdminUnit.id.in_(unit_ids))))
+        if len(known) != len(set(unit_ids)):
+            errors["unit_ids"] = "Có đơn vị không tồn tại."
+    if group_ids:
+        known = set(db.session.scalars(sa.select(EndpointGroup.id).where(EndpointGroup.id.in_(group_ids))))
+        if len(known) != len(set(group_ids)):
+            errors["group_ids"] = "Có nhóm không tồn tại."
+    if errors:
+        raise ValidationError(errors)
+
+    for endpoint in explicit:
+        chosen[endpoint.id] = endpoint
+    wider = []
+    if all_endpoints:
+        wider = db.session.scalars(sa.select(Endpoint).where(Endpoint.status != "retired")).all()
+    else:
+        if unit_ids:
+            wider += db.session.scalars(
+                sa.select(Endpoint).where(Endpoint.unit_id.in_(_units_below(unit_ids, on_day)),
+                                          Endpoint.status != "retired")
+            ).all()
+        if group_ids:
+            wider += db.session.scalars(
+                sa.select(Endpoint).join(Endpoint.groups).where(EndpointGroup.id.in_(group_ids))
+            ).all()
+    excluded = {}
+    for endpoint in wider:
+        if endpoint.id in chosen:
+            continue
+        if endpoint.is_bookable:
+            chosen[endpoint.id] = endpoint
+        else:
+            excluded[endpoint.id] = (endpoint, registry.CHOICE_LABELS["status"][endpoint.status])
+    selection = {"all": bool(all_endpoints), "unit_ids": unit_ids, "group_ids": group_ids,
+                 "endpoint_ids": endpoint_ids}
+    return SiteChoice(endpoints=sorted(chosen.values(), key=lambda e: (e.name_sort_key, e.code)),
+                      excluded=list(excluded.values()), selection=selection)
+
+
+def _units_below(unit_ids, on_day):
+    ids = set()
+    for unit_id in unit_ids:
+        ids.update(db.session.scalars(registry.descendant_ids_select(unit_id)))
+    if on_day is None:
+        return ids
+    valid = sa.select(AdminUnit.id).where(
+        AdminUnit.id.in_(ids),
+        sa.or_(AdminUnit.valid_from.is_(None), AdminUnit.valid_from <= on_day),
+        sa.or_(AdminUnit.valid_to.is_(None), AdminUnit.valid_to >= on_day),
+    )
+    return set(db.session.scalars(valid))
+
+
+def _id_list(raw, name, errors):
+    if raw in (None, ""):
+        return []
+    if isinstance(raw, (int, str)):
+        raw = [raw]
+    if not isinstance(raw, (list, tuple, set)):
+        errors[name] = "Cần một danh sách mã số."
+        return []
+    ids = []
+    for item in raw:
+        if isinstance(item, bool):
+            errors[name] = "Mã số phải là số nguyên."
+            return []
+        try:
+            ids.append(int(item))
+        except (TypeError, ValueError):
+            errors[name] = "Mã số phải là số nguyên."
+            return []
+    return list(dict.fromkeys(ids))

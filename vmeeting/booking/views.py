@@ -1,0 +1,285 @@
+"""Booking pages: the list, the calendar, the booking form, the meeting page."""
+
+from datetime import date, datetime, time, timedelta
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from vmeeting.audit import service as audit
+from vmeeting.auth.guards import permission_required
+from vmeeting.booking import service, slots
+from vmeeting.booking.forms import MeetingForm, MoveOccurrenceForm
+from vmeeting.booking.models import Meeting, Occurrence
+from vmeeting.database import utcnow
+from vmeeting.errors import Conflict, ValidationError
+from vmeeting.extensions import db
+from vmeeting.registry.models import AdminUnit, Endpoint
+from vmeeting.timefmt import local_to_utc, local_zone, to_local
+
+bp = Blueprint("booking", __name__)
+
+PER_PAGE = 30
+SUGGESTION_DAYS = 30
+#: where a service field's error shows on the booking form
+FORM_FIELD_OF = {"starts_at": "start_time", "ends_at": "end_time", "recurrence": "frequency",
+                 "unit_ids": "unit_ids", "group_ids": "group_ids", "endpoint_ids": "endpoint_ids"}
+
+
+def _get_meeting(meeting_id):
+    meeting = db.session.get(Meeting, meeting_id)
+    if meeting is None:
+        abort(404)
+    return meeting
+
+
+def _get_occurrence(meeting, occurrence_id):
+    occurrence = db.session.get(Occurrence, occurrence_id)
+    if occurrence is None or occurrence.meeting_id != meeting.id:
+        abort(404)
+    return occurrence
+
+
+def _show_errors(form, exc):
+    """Put a service's field errors on the form fields a person sees."""
+    for name, reason in exc.fields.items():
+        field = getattr(form, FORM_FIELD_OF.get(name, name), None) or form.title
+        field.errors = list(field.errors) + [reason]
+
+
+def _apply_slot(form):
+    """If a suggested slot was picked, move the form's day and times to it, keeping the length."""
+    picked = request.form.get("slot")
+    if not picked or not (form.day.data and form.start_time.data and form.end_time.data):
+        return
+    try:
+        start = datetime.strptime(picked, "%Y-%m-%dT%H:%M")
+    except ValueError:
+        return
+    length = datetime.combine(date.min, form.end_time.data) - datetime.combine(date.min, form.start_time.data)
+    form.day.data, form.start_time.data = start.date(), start.time()
+    form.end_time.data = (start + length).time()
+
+
+def _suggestions(form, choice):
+    """The next free slots for the chosen sites, from the day asked for."""
+    starts_at, ends_at = form.instants()
+    day_start = local_to_utc(datetime.combine(form.day.data, time.min))
+    found = slots.find_slots(choice.endpoints, ends_at - starts_at, max(day_start, utcnow()),
+                             day_start + timedelta(days=SUGGESTION_DAYS), limit=6,
+                             setup_minutes=form.setup_minutes.data, meeting_bridge_id=form.bridge_id.data)
+    return [to_local(start) for start, _end in found]
+
+
+def _booking_form_page(form, meeting=None):
+    """Handle the booking form for a new meeting or an edit: preview, book, or pick a way on."""
+    context = {"form": form, "meeting": meeting, "choice": None,
+               "conflict": None, "suggestions": [], "searched_slots": False}
+    if request.method != "POST":
+        return render_template("booking/form.html", **context)
+    _apply_slot(form)
+    if not form.validate():
+        return render_template("booking/form.html", **context), 400
+    if not form.has_sites() and meeting is None:
+        form.endpoint_ids.errors = list(form.endpoint_ids.errors) + ["Chọn ít nhất một điểm cầu, đơn vị hoặc nhóm."]
+        return render_template("booking/form.html", **context), 400
+    action = request.form.get("action", "book")
+    try:
+        choice = service.resolve_sites(**form.site_args()) if form.has_sites() else None
+        context["choice"] = choice
+        if action == "preview":
+            return render_template("booking/form.html", **context)
+        if action == "slots" and choice is not None:
+            context["suggestions"] = _suggestions(form, choice)
+            context["searched_slots"] = True
+            return render_template("booking/form.html", **context)
+        skip_busy = action == "skip_busy" or bool(form.skip_busy.data)
+        if meeting is None:
+            meeting = service.book_meeting(form.meeting_fields(), choice, actor=current_user, skip_busy=skip_busy)
+            message = f"Đã đặt lịch «{meeting.title}» cho {meeting.endpoint_count} điểm cầu."
+        else:
+            service.update_meeting(meeting, form.meeting_fields(), choice, actor=current_user, skip_busy=skip_busy)
+            message = f"Đã cập nhật «{meeting.title}»."
+        db.session.commit()
+    except ValidationError as exc:
+        db.session.rollback()
+        _show_errors(form, exc)
+        return render_template("booking/form.html", **context), 400
+    except Conflict as exc:
+        db.session.rollback()
+        context["conflict"] = {"message": exc.message, **exc.details}
+        if context["choice"] is not None:
+            context["suggestions"] = _suggestions(form, context["choice"])
+        return render_template("booking/form.html", **context), 409
+    flash(message, "success")
+    return redirect(url_for("booking.show", meeting_id=meeting.id))
+
+
+@bp.route("/meetings/new", methods=["GET", "POST"])
+@permission_required("meetings.book")
+def create():
+    """Book a meeting across sites."""
+    form = MeetingForm()
+    if request.method == "GET":
+        form.setup_minutes.data = 30
+        if request.args.get("day"):
+            try:
+                form.day.data = datetime.strptime(request.args["day"], "%Y-%m-%d").date()
+            except ValueError:
+                pass
+    return _booking_form_page(form)
+
+
+@bp.route("/meetings/<int:meeting_id>/edit", methods=["GET", "POST"])
+@permission_required("meetings.book")
+def edit(meeting_id):
+    """Reschedule a meeting or change its sites, under the same rules."""
+    meeting = _get_meeting(meeting_id)
+    if meeting.is_cancelled:
+        flash("Cuộc họp đã bị hủy, không thể sửa.", "warning")
+        return redirect(url_for("booking.show", meeting_id=meeting.id))
+    form = MeetingForm()
+    if request.method == "GET":
+        form.fill_from(meeting)
+    return _booking_form_page(form, meeting)
+
+
+@bp.get("/meetings")
+@permission_required("meetings.view")
+def meetings():
+    """List meetings with a search and a status filter."""
+    q = request.args.get("q", "").strip()
+    status = request.args.get("status") if request.args.get("status") in ("scheduled", "cancelled") else None
+    upcoming = request.args.get("when", "upcoming") == "upcoming"
+    page = max(request.args.get("page", 1, type=int), 1)
+    query = service.meetings_select(q=q, status=status, window_from=utcnow() if upcoming else None)
+    if upcoming:
+        query = query.order_by(None).order_by(Meeting.starts_at, Meeting.id)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
+    rows = db.session.scalars(query.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
+    next_sittings = _next_sittings([m.id for m in rows])
+    return render_template("booking/list.html", meetings=rows, total=total, page=page,
+                           pages=max((total + PER_PAGE - 1) // PER_PAGE, 1), q=q, status=status,
+                           upcoming=upcoming, next_sittings=next_sittings)
+
+
+def _next_sittings(meeting_ids):
+    """Return {meeting_id: the next scheduled occurrence's start} in one query."""
+    if not meeting_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(Occurrence.meeting_id, sa.func.min(Occurrence.starts_at))
+        .where(Occurrence.meeting_id.in_(meeting_ids), Occurrence.status == "scheduled",
+               Occurrence.ends_at > utcnow())
+        .group_by(Occurrence.meeting_id)).all()
+    return dict(rows)
+
+
+@bp.get("/meetings/<int:meeting_id>")
+@permission_required("meetings.view")
+def show(meeting_id):
+    """The meeting: when, who chairs, its sites by district, its sittings and its history."""
+    meeting = _get_meeting(meeting_id)
+    history = db.session.scalars(audit.history("meeting", meeting.id).limit(50)).all()
+    return render_template("booking/show.html", meeting=meeting, districts=service.sites_by_district(meeting),
+                           history=history, now=utcnow())
+
+
+@bp.post("/meetings/<int:meeting_id>/cancel")
+@permission_required("meetings.book")
+def cancel(meeting_id):
+    """Cancel the meeting; it stays, marked cancelled."""
+    meeting = _get_meeting(meeting_id)
+    service.cancel_meeting(meeting, actor=current_user)
+    db.session.commit()
+    flash(f"Đã hủy cuộc họp «{meeting.title}».", "info")
+    return redirect(url_for("booking.show", meeting_id=meeting.id))
+
+
+@bp.post("/meetings/<int:meeting_id>/occurrences/<int:occurrence_id>/cancel")
+@permission_required("meetings.book")
+def cancel_occurrence(meeting_id, occurrence_id):
+    """Cancel one sitting of a series."""
+    meeting = _get_meeting(meeting_id)
+    service.cancel_occurrence(_get_occurrence(meeting, occurrence_id), actor=current_user)
+    db.session.commit()
+    flash("Đã hủy buổi họp.", "info")
+    return redirect(url_for("booking.show", meeting_id=meeting.id))
+
+
+@bp.route("/meetings/<int:meeting_id>/occurrences/<int:occurrence_id>/move", methods=["GET", "POST"])
+@permission_required("meetings.book")
+def move_occurrence(meeting_id, occurrence_id):
+    """Move one sitting of a series to another time."""
+    meeting = _get_meeting(meeting_id)
+    occurrence = _get_occurrence(meeting, occurrence_id)
+    form = MoveOccurrenceForm()
+    if request.method == "GET":
+        start = to_local(occurrence.starts_at)
+        form.day.data, form.start_time.data, form.end_time.data = start.date(), start.time(), to_local(occurrence.ends_at).time()
+    conflict = None
+    if form.validate_on_submit():
+        try:
+            service.move_occurrence(occurrence, *form.instants(), actor=current_user)
+            db.session.commit()
+        except ValidationError as exc:
+            db.session.rollback()
+            _show_errors(form, exc)
+        except Conflict as exc:
+            db.session.rollback()
+            conflict = {"message": exc.message, **exc.details}
+        else:
+            flash("Đã dời buổi họp.", "success")
+            return redirect(url_for("booking.show", meeting_id=meeting.id))
+    status = 409 if conflict else (400 if form.errors else 200)
+    return render_template("booking/move.html", form=form, meeting=meeting, occurrence=occurrence,
+                           conflict=conflict), status
+
+
+# -- the calendar ---------------------------------------------------------------------------
+
+VIEWS = ("month", "week", "day")
+
+
+@bp.get("/calendar")
+@permission_required("meetings.view")
+def calendar():
+    """Meetings by month, week or day; for everyone, one endpoint, or one unit and all below it."""
+    view = request.args.get("view") if request.args.get("view") in VIEWS else "week"
+    try:
+        anchor = datetime.strptime(request.args["date"], "%Y-%m-%d").date() if request.args.get("date") else None
+    except ValueError:
+        anchor = None
+    anchor = anchor or datetime.now(local_zone()).date()
+    endpoint = db.session.get(Endpoint, request.args.get("endpoint_id", type=int) or 0)
+    unit = db.session.get(AdminUnit, request.args.get("unit_id", type=int) or 0)
+
+    first, last, previous, following = _calendar_range(view, anchor)
+    window_from = local_to_utc(datetime.combine(first, time.min))
+    window_to = local_to_utc(datetime.combine(last + timedelta(days=1), time.min))
+    occurrences = db.session.scalars(service.occurrences_select(
+        window_from, window_to, endpoint_id=endpoint.id if endpoint else None,
+        unit_id=unit.id if unit else None)).all()
+    by_day = {}
+    for occurrence in occurrences:
+        by_day.setdefault(to_local(occurrence.starts_at).date(), []).append(occurrence)
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    return render_template("booking/calendar.html", view=view, anchor=anchor, days=days, by_day=by_day,
+                           previous=previous, following=following, endpoint=endpoint, unit=unit,
+                           today=datetime.now(local_zone()).date(), total=len(occurrences))
+
+
+def _calendar_range(view, anchor):
+    """Return (first day, last day, previous anchor, next anchor) of the view around anchor."""
+    if view == "day":
+        return anchor, anchor, anchor - timedelta(days=1), anchor + timedelta(days=1)
+    if view == "week":
+        monday = anchor - timedelta(days=anchor.weekday())
+        return monday, monday + timedelta(days=6), anchor - timedelta(weeks=1), anchor + timedelta(weeks=1)
+    month_first = anchor.replace(day=1)
+    next_month = (month_first + timedelta(days=32)).replace(day=1)
+    month_last = next_month - timedelta(days=1)
+    first = month_first - timedelta(days=month_first.weekday())
+    last = month_last + timedelta(days=6 - month_last.weekday())
+    previous = (month_first - timedelta(days=1)).replace(day=1)
+    return first, last, previous, next_month
