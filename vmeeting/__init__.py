@@ -1,10 +1,11 @@
 """vmeeting: the video-conference network of a province, as a Flask app."""
 
+import hmac
 import os
 import sys
 from pathlib import Path
 
-from flask import Flask, request, session
+from flask import Flask, g, request, session
 from flask_login import current_user
 
 from config import CONFIGS
@@ -103,9 +104,16 @@ def _init_login(app):
     login_manager.session_protection = "strong"
 
     @login_manager.user_loader
-    def load_user(user_id):
-        user = db.session.get(User, int(user_id))
-        return user if user is not None and user.is_enabled else None
+    def load_user(stamped_id):
+        """Load the signed-in user; a session or cookie from before a password change loads nobody."""
+        user_id, _, stamp = stamped_id.partition(":")
+        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        if user is None or not user.is_enabled:
+            return None
+        if not hmac.compare_digest(stamp, user.session_stamp):
+            g.stale_sign_in = True
+            return None
+        return user
 
 
 def _security_headers(response):

@@ -225,3 +225,21 @@ def test_each_attempt_is_recorded(make_user, sign_in):
     attempts = db.session.scalars(sa.select(LoginAttempt).order_by(LoginAttempt.id)).all()
     assert [(a.username, a.is_success) for a in attempts] == [("can-bo", False), ("can-bo", True)]
     assert all("sai-mat-khau" not in (a.username + a.remote_addr) for a in attempts)
+
+
+def test_the_worker_drops_attempts_older_than_ninety_days(app, make_user, sign_in):
+    from vmeeting.auth.jobs import prune_login_attempts
+    from vmeeting.database import utcnow
+    from vmeeting.jobs import load_ticks
+
+    assert "auth.prune_login_attempts" in load_ticks()
+    make_user("viewer", username="can-bo")
+    sign_in("can-bo", "sai-mat-khau")
+    sign_in("can-bo", PASSWORD)
+    old, recent = db.session.scalars(sa.select(LoginAttempt).order_by(LoginAttempt.id)).all()
+    old.attempted_at = utcnow() - timedelta(days=91)
+    db.session.commit()
+
+    assert prune_login_attempts() == 1
+    assert prune_login_attempts() == 0
+    assert db.session.scalars(sa.select(LoginAttempt.id)).all() == [recent.id]

@@ -341,3 +341,26 @@ def test_english_catalogue_translates_the_pages(client, login_as):
     assert "Add user" in html
     assert "Last sign-in" in html
     assert "My account" in client.get("/account").get_data(as_text=True)
+
+
+def test_a_remembered_browser_is_signed_out_by_a_password_reset(app, client, make_user, login_as):
+    """The remember-me cookie carries the password stamp, so a reset ends it too."""
+    user = make_user("scheduler")
+    remembered = app.test_client()
+    remembered.post("/login", data={"username": user.username, "password": PASSWORD, "remember": "y",
+                                    "csrf_token": csrf_token(remembered, "/login")})
+    assert remembered.get_cookie("remember_token") is not None
+    remembered.delete_cookie("session")  # the browser was closed; only the cookie remains
+    assert remembered.get("/account").status_code == 200  # the cookie alone signs in
+
+    login_as("admin")
+    response = client.post(f"/users/{user.id}", data={
+        "csrf_token": csrf_token(client, f"/users/{user.id}"), "role": "scheduler", "full_name": user.full_name,
+        "email": user.email or "", "is_enabled": "y", "password": "mat-khau-moi-1"})
+    assert response.status_code == 302
+
+    remembered.delete_cookie("session")
+    response = remembered.get("/account")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert remembered.get_cookie("remember_token") is None  # dropped, not just refused
+    assert "Mật khẩu đã được đổi" in remembered.get("/login").get_data(as_text=True)

@@ -1,5 +1,6 @@
 """Users, their API tokens and the record of sign-in attempts."""
 
+import hashlib
 from datetime import datetime
 from typing import Optional
 
@@ -51,6 +52,19 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self):
         return self.is_enabled
+
+    @property
+    def session_stamp(self):
+        """A short fingerprint of the password hash: a new password changes it."""
+        return hashlib.sha256((self.password_hash or "").encode()).hexdigest()[:16]
+
+    def get_id(self):
+        """The id Flask-Login keeps in the session and the remember-me cookie, stamped.
+
+        Carrying the stamp in both means a password change (or reset by an admin)
+        ends every session and every remembered browser opened before it.
+        """
+        return f"{self.id}:{self.session_stamp}"
 
     @property
     def display_name(self):

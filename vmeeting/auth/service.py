@@ -193,15 +193,6 @@ def _dummy_hash():
     return _dummy_hash_for(current_app.config.get("PASSWORD_HASH_METHOD", "scrypt"))
 
 
-def session_stamp(user):
-    """Return a short fingerprint of the user's password hash, kept in the sign-in session.
-
-    A session whose stamp no longer matches was opened before the password
-    changed, and is ended.
-    """
-    return hashlib.sha256((user.password_hash or "").encode()).hexdigest()[:16]
-
-
 def authenticate(username, password, remote_addr):
     """Return the user for valid credentials, or raise SignInRefused.
 

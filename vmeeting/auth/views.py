@@ -1,6 +1,6 @@
 """Sign-in, sign-out, user management and the account page."""
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -14,23 +14,20 @@ from vmeeting.urls import safe_next_url
 
 bp = Blueprint("auth", __name__)
 
-#: the session key holding service.session_stamp of the signed-in user
-STAMP_KEY = "auth_stamp"
-
-
 @bp.before_app_request
 def end_stale_session():
-    """Sign out a browser whose session was opened before its password changed."""
-    if request.path.startswith(("/api/", "/static/")) or not current_user.is_authenticated:
+    """Say why a browser signed in before a password change is asked to sign in again."""
+    if request.path.startswith(("/api/", "/static/")) or current_user.is_authenticated:
         return
-    stamp = service.session_stamp(current_user)
-    if session.get(STAMP_KEY) is None:
-        # Restored from the remember-me cookie, which carries no stamp.
-        session[STAMP_KEY] = stamp
-    elif session[STAMP_KEY] != stamp:
-        logout_user()
-        session.pop(STAMP_KEY, None)
+    if g.pop("stale_sign_in", False):
+        logout_user()  # also drops the remember-me cookie
         flash(_("Mật khẩu đã được đổi. Vui lòng đăng nhập lại."), "warning")
+
+
+def _keep_this_browser_signed_in(user):
+    """After one's own password change, re-stamp this browser's session (and its remember-me cookie)."""
+    remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
+    login_user(user, remember=remembered)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -55,7 +52,6 @@ def login():
         else:
             db.session.commit()
             login_user(user, remember=form.remember.data)
-            session[STAMP_KEY] = service.session_stamp(user)
             return redirect(next_url or url_for("main.index"))
     return render_template("auth/login.html", form=form, next=next_url)
 
@@ -65,7 +61,6 @@ def login():
 def logout():
     """Sign out."""
     logout_user()
-    session.pop(STAMP_KEY, None)
     flash(_("Đã đăng xuất."), "info")
     return redirect(url_for("auth.login"))
 
@@ -119,7 +114,7 @@ def edit_user(user_id):
         else:
             db.session.commit()
             if user.id == current_user.id:  # a new password ends other sessions, not this one
-                session[STAMP_KEY] = service.session_stamp(user)
+                _keep_this_browser_signed_in(user)
             flash(_("Đã lưu người dùng %(name)s.", name=user.username), "success")
             if not current_user.can("users.manage"):  # an admin who just stepped down
                 return redirect(url_for("auth.account"))
@@ -182,7 +177,7 @@ def change_password():
         else:
             db.session.commit()
             # This browser stays signed in; every other session of the user ends.
-            session[STAMP_KEY] = service.session_stamp(current_user)
+            _keep_this_browser_signed_in(current_user._get_current_object())
             flash(_("Đã đổi mật khẩu."), "success")
             return redirect(url_for("auth.account"))
     return _account_page(form)

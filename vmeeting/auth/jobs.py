@@ -1,0 +1,22 @@
+"""The sign-in record's housekeeping: old attempts are dropped once nothing reads them."""
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from vmeeting.auth.models import LoginAttempt
+from vmeeting.database import utcnow
+from vmeeting.extensions import db
+from vmeeting.jobs import periodic
+
+#: attempts are kept this long for anyone looking into a break-in, far beyond the throttling window
+KEEP_ATTEMPTS = timedelta(days=90)
+
+
+@periodic("auth.prune_login_attempts", seconds=3600)
+def prune_login_attempts(now=None):
+    """Delete sign-in attempts older than KEEP_ATTEMPTS; return how many went."""
+    cutoff = (now or utcnow()) - KEEP_ATTEMPTS
+    deleted = db.session.execute(sa.delete(LoginAttempt).where(LoginAttempt.attempted_at < cutoff)).rowcount
+    db.session.commit()
+    return deleted
