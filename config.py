@@ -12,6 +12,14 @@ def _env(name, default=None):
     return value if value not in (None, "") else default
 
 
+def _minutes(text):
+    """Parse "60,30,10" into (60, 30, 10): whole minutes, each at least 1."""
+    values = tuple(int(part) for part in text.replace(" ", "").split(",") if part)
+    if any(value < 1 for value in values):
+        raise ValueError(f"minutes must be whole numbers above 0: {text!r}")
+    return values
+
+
 class Config:
     """Settings shared by every environment."""
 
@@ -45,6 +53,17 @@ class Config:
     WORKING_HOURS = (("07:30", "11:30"), ("13:30", "17:00"))
 
     MAX_CONTENT_LENGTH = 10 * 1024 * 1024
+
+    #: readiness: the worker probes every site of a sitting this many minutes before its start
+    PROBE_MINUTES_BEFORE = _minutes(_env("PROBE_MINUTES_BEFORE", "60,30,10"))
+    #: readiness: the mail listing the sites not ready goes out this many minutes before the start
+    ESCALATION_MINUTES_BEFORE = int(_env("ESCALATION_MINUTES_BEFORE", "15"))
+    #: readiness: how long one probe waits for an answer; a whole sweep lasts about this long
+    PROBE_TIMEOUT_SECONDS = float(_env("PROBE_TIMEOUT_SECONDS", "3"))
+    #: readiness: probes in flight at once (each holds a socket)
+    PROBE_CONCURRENCY = 256
+    #: readiness: how often the board asks for fresh data
+    BOARD_REFRESH_SECONDS = 5
 
 
 class DevelopmentConfig(Config):

@@ -23,3 +23,27 @@ def test_migrations_are_at_head(app):
         current = MigrationContext.configure(conn).get_current_heads()
     assert set(current) == set(heads)
     assert Migrate
+
+
+def test_plain_outbox_mails_migrate_down_and_up(app):
+    """0006 lets an outbox row go without an iTIP method; going back drops those rows and keeps the invites."""
+    import sqlalchemy as sa
+    from flask_migrate import downgrade, upgrade
+
+    rows = [{"key": "invite", "method": "REQUEST"}, {"key": "plain", "method": None}]
+    columns = ("recipient, recipient_name, sequence, subject, message, status, attempt_count, next_attempt_at,"
+               " last_error, created_at")
+    with db.engine.begin() as conn:
+        for row in rows:
+            conn.execute(sa.text(f'INSERT INTO outbox_mails ("key", method, {columns}) VALUES (:key, :method,'
+                                 " 'a@b.vn', '', 0, 's', 'm', 'pending', 0, :now, '', :now)"),
+                         {**row, "now": "2026-01-01 00:00:00"})
+    db.session.remove()
+    try:
+        downgrade(revision="0005")
+        with db.engine.connect() as conn:
+            assert conn.execute(sa.text('SELECT "key" FROM outbox_mails')).scalars().all() == ["invite"]
+    finally:
+        upgrade()
+    method = next(c for c in sa.inspect(db.engine).get_columns("outbox_mails") if c["name"] == "method")
+    assert method["nullable"] is True

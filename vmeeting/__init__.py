@@ -50,6 +50,8 @@ def create_app(config_class=None, overrides=None):
     from vmeeting.database import enable_sqlite_pragmas
     from vmeeting.invites import api as invites_api
     from vmeeting.invites import views as invites_views  # its service registers the booking listener
+    from vmeeting.readiness import api as readiness_api
+    from vmeeting.readiness import views as readiness_views
     from vmeeting.registry import api as registry_api
     from vmeeting.registry import views as registry_views
 
@@ -62,6 +64,8 @@ def create_app(config_class=None, overrides=None):
     app.register_blueprint(booking_views.bp)
     app.register_blueprint(invites_views.bp)
     app.register_blueprint(invites_api.bp)
+    app.register_blueprint(readiness_views.bp)
+    app.register_blueprint(readiness_api.bp)
     errorpages.register(app)
     timefmt.register(app)
     cli.register(app)

@@ -72,3 +72,9 @@ def enable_sqlite_pragmas(app):
         from flask import request
 
         write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS"))
+
+    @app.teardown_request
+    def _forget_write_intent(_exc):
+        # A thread serves more than its request (a worker thread, a test calling the app):
+        # what follows must not take the write lock at every BEGIN.
+        write_intent.set(False)

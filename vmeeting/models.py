@@ -8,3 +8,4 @@ from vmeeting.registry.models import (  # noqa: F401
 from vmeeting.booking.models import Meeting, Occurrence, Reservation  # noqa: F401
 from vmeeting.invites.models import CalendarFeed, InviteResponse, OutboxMail  # noqa: F401
 from vmeeting.jobs import WorkerLease  # noqa: F401
+from vmeeting.readiness.models import Readiness, ReadinessEvent, ReadinessJob  # noqa: F401

@@ -24,6 +24,9 @@ UNREACHABLE = (OSError, smtplib.SMTPConnectError, smtplib.SMTPServerDisconnected
 def deliver_outbox(now=None, limit=200):
     """Send the pending mails that are due; return how many the server accepted.
 
+    Each row holds its whole message, built when it was queued: an invite with
+    its calendar, a plain mail (method None: the readiness escalation) text only.
+
     Without SMTP_URL nothing is sent: the outbox page shows the mails. Each
     accepted mail is committed as sent before the next is tried, so a crash
     or restart repeats at most the one mail in flight. Run only by the worker

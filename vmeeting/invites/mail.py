@@ -29,10 +29,7 @@ def message_id(key):
     return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
 
 
-def build_message(*, key, recipient, recipient_name, subject, sections, calendar, method, reply_to=None):
-    """Return the whole message as 7-bit text: mixed → alternative (plain, HTML, calendar) + the .ics file."""
-    from vmeeting.invites.notice import plain_text
-
+def _headers(*, key, recipient, recipient_name, subject, reply_to):
     msg = EmailMessage(policy=SMTP)
     msg["Subject"] = subject
     msg["From"] = _mailbox("Hệ thống họp trực tuyến", current_app.config["MAIL_FROM"])
@@ -42,7 +39,14 @@ def build_message(*, key, recipient, recipient_name, subject, sections, calendar
     msg["Date"] = format_datetime(utcnow())
     msg["Message-ID"] = message_id(key)
     msg["Auto-Submitted"] = "auto-generated"
+    return msg
 
+
+def build_message(*, key, recipient, recipient_name, subject, sections, calendar, method, reply_to=None):
+    """Return the whole message as 7-bit text: mixed → alternative (plain, HTML, calendar) + the .ics file."""
+    from vmeeting.invites.notice import plain_text
+
+    msg = _headers(key=key, recipient=recipient, recipient_name=recipient_name, subject=subject, reply_to=reply_to)
     text = plain_text(sections)
     msg.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
     # the bare template: mail is built outside requests, where the page context processors fail
@@ -54,6 +58,15 @@ def build_message(*, key, recipient, recipient_name, subject, sections, calendar
     msg.make_mixed()
     msg.add_attachment(calendar, maintype="application", subtype="ics", filename="invite.ics" if method == "REQUEST"
                        else "cancel.ics", cte="base64")
+    return msg.as_string()
+
+
+def build_plain_message(*, key, recipient, recipient_name, subject, text, html=None, reply_to=None):
+    """Return a mail without a calendar as 7-bit text: plain, or alternative (plain, HTML) when html is given."""
+    msg = _headers(key=key, recipient=recipient, recipient_name=recipient_name, subject=subject, reply_to=reply_to)
+    msg.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
+    if html:
+        msg.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
     return msg.as_string()
 
 

@@ -24,13 +24,13 @@ class OutboxMail(db.Model):
     __tablename__ = "outbox_mails"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    #: unique per piece of work (meeting uid, sequence, method, recipient): queued once
+    #: unique per piece of work (for an invite: meeting uid, sequence, method, recipient): queued once
     key: Mapped[str] = mapped_column(sa.String(400), unique=True)
     meeting_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
     recipient: Mapped[str] = mapped_column(sa.String(254))
     recipient_name: Mapped[str] = mapped_column(sa.String(200), default="")
-    #: the iTIP method of the calendar part
-    method: Mapped[str] = mapped_column(sa.String(10))
+    #: the iTIP method of the calendar part; None for a plain mail without one (a readiness escalation)
+    method: Mapped[Optional[str]] = mapped_column(sa.String(10))
     sequence: Mapped[int] = mapped_column(default=0)
     subject: Mapped[str] = mapped_column(sa.String(400))
     #: the whole RFC 5322 message, 7-bit, as it goes over the wire
@@ -54,6 +54,11 @@ class OutboxMail(db.Model):
     @property
     def is_pending(self):
         return self.status == "pending"
+
+    @property
+    def is_invite(self):
+        """Tell whether the mail carries a calendar (REQUEST or CANCEL), rather than plain text."""
+        return self.method is not None
 
 
 class InviteResponse(db.Model):

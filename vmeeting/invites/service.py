@@ -133,7 +133,7 @@ def queue_mails(meeting, method, recipients, listed, endpoints, *, kind="updated
     existing = set(db.session.scalars(sa.select(OutboxMail.key).where(OutboxMail.key.in_(keys.values()))))
     db.session.execute(
         sa.update(OutboxMail)
-        .where(OutboxMail.meeting_id == meeting.id, OutboxMail.status == "pending",
+        .where(OutboxMail.meeting_id == meeting.id, OutboxMail.status == "pending", OutboxMail.method.is_not(None),
                OutboxMail.sequence < meeting.sequence, OutboxMail.recipient.in_(list(recipients)))
         .values(status="superseded", last_error="Đã có thư mới hơn cho người này.")
     )
@@ -162,6 +162,29 @@ def queue_mails(meeting, method, recipients, listed, endpoints, *, kind="updated
     db.session.add_all(rows)
     db.session.flush()
     return rows
+
+
+def queue_plain_mail(key, meeting_id, recipient, recipient_name, subject, text, html=None, reply_to=None):
+    """Queue one mail without a calendar part, once per key; return its outbox row (the earlier one if queued).
+
+    Written in the caller's transaction, delivered by the outbox tick with the
+    same retries as an invite. A new invite to the same person never supersedes
+    it. The key names the piece of work (e.g. `readiness-escalation:…`); a
+    second call with it, from a rerun or a retry, queues nothing.
+    """
+    existing = db.session.scalar(sa.select(OutboxMail).where(OutboxMail.key == key))
+    if existing is not None:
+        return existing
+    recipient = recipient.strip().lower()
+    sequence = db.session.scalar(sa.select(Meeting.sequence).where(Meeting.id == meeting_id)) if meeting_id else 0
+    message = mail.build_plain_message(key=key, recipient=recipient, recipient_name=recipient_name,
+                                       subject=subject, text=text, html=html, reply_to=reply_to)
+    row = OutboxMail(key=key, meeting_id=meeting_id, recipient=recipient, recipient_name=(recipient_name or "")[:200],
+                     method=None, sequence=sequence or 0, subject=subject[:400], message=message,
+                     next_attempt_at=utcnow())
+    db.session.add(row)
+    db.session.flush()
+    return row
 
 
 # -- the outbox ----------------------------------------------------------------------------

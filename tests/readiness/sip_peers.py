@@ -1,0 +1,114 @@
+"""Real SIP peers for the probe tests: `sipp` (Debian's sip-tester) answering OPTIONS on loopback ports."""
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from vmeeting.readiness.probes import ProbeTarget, probe_many
+
+SCENARIO = Path(__file__).with_name("options_uas.xml")
+STATUS_LINES = {200: "200 OK", 503: "503 Service Unavailable", 404: "404 Not Found"}
+
+
+def sipp_path():
+    """Return sipp's path; skip without it, unless REQUIRE_SIPP=1 makes that a failure."""
+    path = shutil.which("sipp")
+    if path is None:
+        if os.environ.get("REQUIRE_SIPP") == "1":
+            pytest.fail("REQUIRE_SIPP=1 but sipp (Debian package sip-tester) is not installed")
+        pytest.skip("the SIP probe tests need sipp (Debian package sip-tester)")
+    return path
+
+
+def free_ports(count, kind=socket.SOCK_DGRAM):
+    """Return count distinct loopback ports that were free a moment ago."""
+    held = []
+    try:
+        for _ in range(count):
+            sock = socket.socket(socket.AF_INET, kind)
+            sock.bind(("127.0.0.1", 0))
+            held.append(sock)
+        return [sock.getsockname()[1] for sock in held]
+    finally:
+        for sock in held:
+            sock.close()
+
+
+class SipPeer:
+    """A sipp UAS on its own loopback port that answers each OPTIONS with the given status."""
+
+    def __init__(self, sipp, workdir, port, transport="udp", status=200):
+        scenario = Path(workdir) / f"options_{status}.xml"
+        if not scenario.exists():
+            scenario.write_text(SCENARIO.read_text().replace("STATUS", STATUS_LINES[status]))
+        self.port, self.transport, self.status = port, transport, status
+        self.process = subprocess.Popen(
+            [sipp, "-sf", str(scenario), "-i", "127.0.0.1", "-p", str(port),
+             "-t", "u1" if transport == "udp" else "t1", "-nostdin"],
+            cwd=workdir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+
+    @property
+    def uri(self):
+        suffix = "" if self.transport == "udp" else ";transport=tcp"
+        return f"sip:room{self.port}@127.0.0.1:{self.port}{suffix}"
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process.stderr:
+            self.process.stderr.close()
+
+
+def start_peers(sipp, workdir, count, transport="udp", status=200):
+    """Start count sipp peers and wait until every one answers; fail if any cannot run."""
+    kind = socket.SOCK_DGRAM if transport == "udp" else socket.SOCK_STREAM
+    peers = [SipPeer(sipp, workdir, port, transport, status) for port in free_ports(count, kind)]
+    deadline = time.monotonic() + 10
+    waiting = list(peers)
+    while waiting:
+        dead = [p for p in waiting if p.process.poll() is not None]
+        if dead:
+            message = dead[0].process.stderr.read().decode(errors="replace")
+            stop_peers(peers)
+            pytest.fail(f"sipp could not run on port {dead[0].port}: {message.strip()}")
+        results = probe_many([ProbeTarget(i, "sip-options", p.uri) for i, p in enumerate(waiting)], timeout=0.5)
+        waiting = [p for p, r in zip(waiting, results) if not r.reachable]
+        if waiting and time.monotonic() > deadline:
+            stop_peers(peers)
+            pytest.fail(f"{len(waiting)} sipp peers never answered OPTIONS")
+        if waiting:
+            time.sleep(0.1)
+    return peers
+
+
+def stop_peers(peers):
+    """Stop every peer."""
+    for peer in peers:
+        peer.stop()
+
+
+class BlackHole:
+    """A UDP port that is bound but never answers: a device whose SIP stack hangs (no ICMP refusal)."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+
+    @property
+    def uri(self):
+        return f"sip:silent@127.0.0.1:{self.port}"
+
+    def close(self):
+        self.sock.close()

@@ -1,0 +1,58 @@
+"""On a phone, a technician confirms a site; on a desktop, the organizer's board turns green by itself."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.conftest import PASSWORD
+from vmeeting.extensions import db
+from vmeeting.registry import service as registry
+
+pytestmark = pytest.mark.browser
+
+
+def sign_in(page, username, landing):
+    page.goto("/login")
+    page.get_by_label("Tên đăng nhập").fill(username)
+    page.get_by_label("Mật khẩu").fill(PASSWORD)
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.wait_for_url(landing)
+
+
+def test_technician_confirms_on_a_phone_and_the_board_follows(page, phone_page, sitting):
+    registry.update_endpoint(sitting.hall, {"probe": "none"})
+    db.session.commit()
+    site = sitting.communes[0]
+
+    sign_in(page, sitting.organizer.username, "**/calendar")
+    page.goto(f"/meetings/{sitting.meeting.id}")
+    page.get_by_test_id("readiness-board-link").click()
+    tile = page.locator(f'[data-testid=tile][data-endpoint-id="{site.id}"]')
+    expect(tile).to_have_attribute("data-state", "pending")
+    expect(page.locator('[data-count="ready"]')).to_have_text("0")
+    page.get_by_test_id("filter-not-ready").check()
+    page.evaluate("window.__notReloaded = true")
+
+    sign_in(phone_page, sitting.tech_a.username, "**/calendar")
+    phone_page.get_by_role("button", name="Menu").click()
+    phone_page.get_by_role("link", name="Sẵn sàng").click()
+    card = phone_page.locator(f'[data-testid=my-site][data-endpoint-id="{site.id}"]')
+    expect(phone_page.get_by_test_id("my-site")).to_have_count(2)
+    ready_button = card.get_by_test_id("confirm-ready")
+    box = ready_button.bounding_box()
+    assert box["height"] >= 44 and box["width"] >= 120  # a thumb can hit it
+    for name in ("camera", "microphone", "display", "network", "test_call"):
+        card.get_by_test_id(f"check-{name}").tap()
+    ready_button.tap()
+    expect(phone_page.get_by_role("alert")).to_contain_text(f"Đã ghi nhận: {site.name} – Sẵn sàng")
+    expect(phone_page.locator(f'[data-testid=my-site][data-endpoint-id="{site.id}"] [data-testid=site-status]')
+           ).to_have_text("Sẵn sàng")
+
+    # the organizer's page was never reloaded: the tile and the counts change in place
+    expect(tile).to_have_attribute("data-state", "ready", timeout=15000)
+    expect(tile).to_have_class(re.compile(r"text-bg-success"))
+    expect(page.locator('[data-count="ready"]')).to_have_text("1")
+    expect(page.locator('[data-count="pending"]')).to_have_text("4")
+    expect(tile.locator("xpath=..")).to_be_hidden()  # the filter hides what is ready now
+    assert page.evaluate("window.__notReloaded") is True

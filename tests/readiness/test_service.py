@@ -1,0 +1,138 @@
+"""The readiness rules: who confirms what, what a confirmation needs, the board, probing a sitting."""
+
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from tests.readiness.conftest import ALL_CHECKS, soon
+from tests.readiness.sip_peers import BlackHole, free_ports
+from vmeeting.errors import Conflict, ValidationError
+from vmeeting.extensions import db
+from vmeeting.readiness import service
+from vmeeting.readiness.models import Readiness, ReadinessEvent
+from vmeeting.registry import service as registry
+
+#: a sweep waits out one timeout for the silent devices, plus the bookkeeping; in turn it would take 5 or 10
+TIMEOUT_FACTOR_LOW, TIMEOUT_FACTOR_HIGH = 0.9, 1.6
+
+
+def test_permission_rule(sitting, make_user):
+    own, other = sitting.communes[0], sitting.communes[2]
+    assert service.can_confirm(sitting.tech_a, own)
+    assert not service.can_confirm(sitting.tech_a, other)
+    assert not service.can_confirm(sitting.tech_a, sitting.hall)  # nobody's site: office staff only
+    for role in ("scheduler", "admin"):
+        assert service.can_confirm(make_user(role), other)
+    assert not service.can_confirm(make_user("viewer"), own)
+    with pytest.raises(service.NotAllowed):
+        service.confirm(sitting.occurrence, other, sitting.tech_a, {"status": "ready", "checks": ALL_CHECKS})
+
+
+def test_confirm_keeps_state_and_history(sitting):
+    site = sitting.communes[0]
+    service.confirm(sitting.occurrence, site, sitting.tech_a, {"status": "issue", "note": "  Mất   tiếng "})
+    service.confirm(sitting.occurrence, site, sitting.tech_a, {"status": "ready", "checks": ALL_CHECKS})
+    db.session.commit()
+    row = db.session.scalar(service.readiness_select(sitting.occurrence.id, site.id))
+    assert (row.status, row.checks, row.confirmed_by_id) == ("ready", ALL_CHECKS, sitting.tech_a.id)
+    history = db.session.scalars(sa.select(ReadinessEvent).order_by(ReadinessEvent.id)).all()
+    assert [(e.kind, e.status, e.note) for e in history] == [
+        ("confirmation", "issue", "Mất tiếng"), ("confirmation", "ready", "")]
+
+
+@pytest.mark.parametrize("data, field", [
+    ({"status": "maybe"}, "status"),
+    ({"status": "ready", "checks": {**ALL_CHECKS, "test_call": False}}, "checks"),
+    ({"status": "ready", "checks": {"camera": "yes"}}, "checks"),
+    ({"status": "ready", "checks": {**ALL_CHECKS, "smell": True}}, "checks"),
+    ({"status": "issue", "note": ""}, "note"),
+    ({"status": "issue", "note": "x" * 2001}, "note"),
+])
+def test_confirmation_input_is_checked(sitting, data, field):
+    with pytest.raises(ValidationError) as caught:
+        service.confirm(sitting.occurrence, sitting.communes[0], sitting.tech_a, data)
+    assert field in caught.value.fields
+
+
+def test_no_confirmation_for_a_cancelled_sitting(sitting):
+    from vmeeting.booking import service as booking
+
+    booking.cancel_meeting(sitting.meeting)
+    db.session.commit()
+    with pytest.raises(Conflict):
+        service.confirm(sitting.occurrence, sitting.communes[0], sitting.tech_a, {"status": "issue", "note": "x"})
+
+
+def test_board_groups_by_district_and_counts(sitting):
+    service.confirm(sitting.occurrence, sitting.communes[0], sitting.tech_a, {"status": "ready", "checks": ALL_CHECKS})
+    service.confirm(sitting.occurrence, sitting.communes[2], sitting.tech_b, {"status": "issue", "note": "Hỏng camera"})
+    db.session.commit()
+    board = service.board(sitting.occurrence)
+    assert board["summary"] == {"ready": 1, "issue": 1, "pending": 3, "unreachable": 0, "total": 5}
+    assert [d["name"] for d in board["districts"]] == ["Tỉnh Lạng Sơn", "Huyện Chi Lăng"]
+    first = board["items"][0]
+    assert first["endpoint_id"] == sitting.hall.id and first["status"] == "pending"
+    assert set(first["checks"]) == set(ALL_CHECKS) and first["probe"]["reachable"] is None
+
+
+def test_probe_sitting_marks_exactly_the_live_sites(sitting, sip_peers, app):
+    app.config["PROBE_TIMEOUT_SECONDS"] = 1.0
+    hole = BlackHole()
+    [closed] = free_ports(1)
+    uris = [sip_peers[0].uri, sip_peers[1].uri, f"sip:dead@127.0.0.1:{closed}", hole.uri]
+    for endpoint, uri in zip(sitting.communes, uris):
+        registry.update_endpoint(endpoint, {"sip_uri": uri})
+    registry.update_endpoint(sitting.hall, {"probe": "none"})
+    db.session.commit()
+    try:
+        results = service.probe_sittings([sitting.occurrence.id])
+    finally:
+        hole.close()
+    assert len(results) == 4  # the hall is not probed
+    rows = {r.endpoint_id: r for r in db.session.scalars(sa.select(Readiness))}
+    reachable = {eid for eid, r in rows.items() if r.is_reachable}
+    assert reachable == {sitting.communes[0].id, sitting.communes[1].id}
+    assert rows[sitting.communes[0].id].rtt_ms is not None and rows[sitting.communes[0].id].probe_method == "sip-udp"
+    assert rows[sitting.communes[3].id].probe_error.startswith("Không phản hồi")
+    assert sitting.hall.id not in rows
+    assert db.session.scalar(sa.select(sa.func.count()).where(ReadinessEvent.kind == "probe")) == 4
+    summary = service.board(db.session.get(type(sitting.occurrence), sitting.occurrence.id))["summary"]
+    assert summary["unreachable"] == 2 and summary["pending"] == 5
+
+
+def test_a_meeting_of_fifty_sites_with_ten_dead_is_probed_in_about_one_timeout(
+        app, sip_peers, book, make_endpoint, make_bridge, district):
+    """Through the service and the database: 40 sipp peers, 5 closed ports, 5 silent devices."""
+    timeout = app.config["PROBE_TIMEOUT_SECONDS"] = 1.5
+    bridge = make_bridge(ports=60)
+    holes = [BlackHole() for _ in range(5)]
+    uris = [p.uri for p in sip_peers] + [f"sip:dead@127.0.0.1:{port}" for port in free_ports(5)]
+    uris += [h.uri for h in holes]
+    endpoints = [make_endpoint(f"Điểm cầu {n:02d}", unit=district, bridge_id=bridge.id, sip_uri=uri)
+                 for n, uri in enumerate(uris)]
+    meeting = book(endpoints, soon(), title="Hội nghị toàn tỉnh")
+    occurrence_id = meeting.occurrences[0].id
+    try:
+        started = time.monotonic()
+        results = service.probe_sittings([occurrence_id])
+        elapsed = time.monotonic() - started
+    finally:
+        for hole in holes:
+            hole.close()
+    assert len(results) == 50
+    rows = db.session.scalars(sa.select(Readiness).where(Readiness.occurrence_id == occurrence_id)).all()
+    assert {r.endpoint_id for r in rows if r.is_reachable} == {e.id for e in endpoints[:40]}
+    assert {r.endpoint_id for r in rows if r.is_reachable is False} == {e.id for e in endpoints[40:]}
+    assert TIMEOUT_FACTOR_LOW * timeout <= elapsed < TIMEOUT_FACTOR_HIGH * timeout, f"{elapsed:.2f}s"
+    summary = service.board(meeting.occurrences[0])["summary"]
+    assert summary["unreachable"] == 10 and summary["total"] == 50
+
+
+def test_probing_now_is_refused_once_the_sitting_is_cancelled(sitting):
+    from vmeeting.booking import service as booking
+
+    booking.cancel_meeting(sitting.meeting)
+    db.session.commit()
+    with pytest.raises(Conflict):
+        service.probe_now(sitting.occurrence)

@@ -1,0 +1,69 @@
+"""The technician's confirmation form and the report's period."""
+
+from datetime import datetime, time, timedelta
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, HiddenField, SubmitField, TextAreaField
+from wtforms.validators import Optional
+from wtforms.validators import ValidationError as FieldError
+from wtforms.widgets import TextInput
+
+from vmeeting.readiness.models import CHECKS
+from vmeeting.readiness.service import CHECK_LABELS
+from vmeeting.timefmt import local_to_utc
+
+DATE_INPUT = {"widget": TextInput(), "format": ["%d/%m/%Y", "%Y-%m-%d"],
+              "render_kw": {"placeholder": "dd/mm/yyyy", "inputmode": "numeric"}}
+MAX_REPORT_DAYS = 400
+
+
+class ConfirmForm(FlaskForm):
+    """A site's checklist and note, with one button for ready and one for a problem."""
+
+    camera = BooleanField(_l(CHECK_LABELS["camera"]))
+    microphone = BooleanField(_l(CHECK_LABELS["microphone"]))
+    display = BooleanField(_l(CHECK_LABELS["display"]))
+    network = BooleanField(_l(CHECK_LABELS["network"]))
+    test_call = BooleanField(_l(CHECK_LABELS["test_call"]))
+    note = TextAreaField(_l("Ghi chú / mô tả sự cố"), render_kw={"rows": 2, "maxlength": 2000})
+    next = HiddenField()
+    ready = SubmitField(_l("Sẵn sàng"))
+    issue = SubmitField(_l("Có sự cố"))
+
+    def fill(self, readiness):
+        """Show what was last confirmed."""
+        if readiness is not None:
+            for name in CHECKS:
+                getattr(self, name).data = bool((readiness.checks or {}).get(name))
+            self.note.data = readiness.note
+
+    def values(self):
+        """Return the service's input: status from the button pressed, checks, note."""
+        return {"status": "issue" if self.issue.data else "ready",
+                "checks": {name: bool(getattr(self, name).data) for name in CHECKS},
+                "note": self.note.data or ""}
+
+
+class ReportForm(FlaskForm):
+    """The report's period, as local days (both included)."""
+
+    class Meta:
+        csrf = False  # a GET filter changes nothing
+
+    date_from = DateField(_l("Từ ngày"), validators=[Optional()], **DATE_INPUT)
+    date_to = DateField(_l("Đến ngày"), validators=[Optional()], **DATE_INPUT)
+
+    def validate_date_to(self, field):
+        if field.data and self.date_from.data:
+            if field.data < self.date_from.data:
+                raise FieldError("Ngày kết thúc phải sau ngày bắt đầu.")
+            if (field.data - self.date_from.data).days > MAX_REPORT_DAYS:
+                raise FieldError(f"Khoảng thời gian tối đa {MAX_REPORT_DAYS} ngày.")
+
+    def period(self, today):
+        """Return (from, to) UTC instants; the last 30 days up to today when not given."""
+        day_to = self.date_to.data or today
+        day_from = self.date_from.data or day_to - timedelta(days=29)
+        return (local_to_utc(datetime.combine(day_from, time.min)),
+                local_to_utc(datetime.combine(day_to + timedelta(days=1), time.min)))

@@ -1,0 +1,99 @@
+"""The readiness report: how often each site and district was ready for its sittings, and who fails most."""
+
+import csv
+import io
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from vmeeting.booking.models import Meeting, Occurrence, Reservation
+from vmeeting.database import utcnow
+from vmeeting.extensions import db
+from vmeeting.readiness.models import Readiness
+from vmeeting.readiness.service import LEVEL_ORDER, district_of
+from vmeeting.registry.models import AdminUnit, Endpoint
+
+FAILING_SHOWN = 10
+CSV_COLUMNS = ("code", "name", "district", "sittings", "ready", "issue", "unreachable", "pending", "ready_rate")
+DISTRICT_CSV_COLUMNS = ("district", "endpoints", "sittings", "ready", "issue", "unreachable", "pending", "ready_rate")
+CSV_KINDS = ("endpoint", "district")
+
+
+def _count(condition):
+    return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+
+
+def _rate(ready, sittings):
+    return round(100.0 * ready / sittings, 1) if sittings else None
+
+
+def readiness_report(period_from, period_to, now=None):
+    """Return {districts, endpoints, failing, sittings} for the sittings that started in the period.
+
+    A site counts as ready for a sitting when it was confirmed ready and its
+    last probe did not fail; a sitting not yet started is not counted.
+    """
+    until = min(period_to, now or utcnow())
+    is_ready = sa.and_(Readiness.status == "ready", sa.or_(Readiness.is_reachable.is_(None),
+                                                           Readiness.is_reachable.is_(True)))
+    rows = db.session.execute(
+        sa.select(Reservation.endpoint_id, sa.func.count(), _count(is_ready), _count(Readiness.status == "issue"),
+                  _count(Readiness.is_reachable.is_(False)),
+                  _count(sa.or_(Readiness.id.is_(None), Readiness.status == "pending")))
+        .join(Occurrence, Occurrence.id == Reservation.occurrence_id)
+        .join(Meeting, Meeting.id == Occurrence.meeting_id)
+        .outerjoin(Readiness, sa.and_(Readiness.occurrence_id == Reservation.occurrence_id,
+                                      Readiness.endpoint_id == Reservation.endpoint_id))
+        .where(Occurrence.starts_at >= period_from, Occurrence.starts_at < until,
+               Occurrence.status == "scheduled", Meeting.status == "scheduled")
+        .group_by(Reservation.endpoint_id)
+    ).all()
+    endpoints = {e.id: e for e in db.session.scalars(
+        sa.select(Endpoint).where(Endpoint.id.in_([r[0] for r in rows]))
+        .options(selectinload(Endpoint.unit).selectinload(AdminUnit.parent)))}
+    per_endpoint, per_district = [], {}
+    for endpoint_id, sittings, ready, issue, unreachable, pending in rows:
+        endpoint = endpoints[endpoint_id]
+        head = district_of(endpoint.unit)
+        line = {"endpoint": endpoint, "district": head, "sittings": sittings, "ready": ready, "issue": issue,
+                "unreachable": unreachable, "pending": pending, "failures": sittings - ready,
+                "ready_rate": _rate(ready, sittings)}
+        per_endpoint.append(line)
+        total = per_district.setdefault(head.id, {"district": head, "endpoints": 0, "sittings": 0, "ready": 0,
+                                                  "issue": 0, "unreachable": 0, "pending": 0})
+        total["endpoints"] += 1
+        for name in ("sittings", "ready", "issue", "unreachable", "pending"):
+            total[name] += line[name]
+    for total in per_district.values():
+        total["ready_rate"] = _rate(total["ready"], total["sittings"])
+    per_endpoint.sort(key=lambda l: (LEVEL_ORDER[l["district"].level], l["district"].position, l["district"].id,
+                                     l["endpoint"].name_sort_key))
+    districts = sorted(per_district.values(), key=lambda d: (LEVEL_ORDER[d["district"].level],
+                                                             d["district"].position, d["district"].id))
+    failing = sorted((l for l in per_endpoint if l["failures"]),
+                     key=lambda l: (-l["failures"], l["ready_rate"], l["endpoint"].code))[:FAILING_SHOWN]
+    return {"districts": districts, "endpoints": per_endpoint, "failing": failing,
+            "sittings": sum(d["sittings"] for d in districts)}
+
+
+def report_csv(report, by="endpoint"):
+    """Return the report per endpoint (or per district) as CSV text, UTF-8 with a BOM for spreadsheet programs."""
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer)
+    if by == "district":
+        writer.writerow(DISTRICT_CSV_COLUMNS)
+        for total in report["districts"]:
+            writer.writerow([total["district"].name, total["endpoints"], total["sittings"], total["ready"],
+                             total["issue"], total["unreachable"], total["pending"], _rate_text(total["ready_rate"])])
+        return buffer.getvalue()
+    writer.writerow(CSV_COLUMNS)
+    for line in report["endpoints"]:
+        writer.writerow([line["endpoint"].code, line["endpoint"].name, line["district"].name, line["sittings"],
+                         line["ready"], line["issue"], line["unreachable"], line["pending"],
+                         _rate_text(line["ready_rate"])])
+    return buffer.getvalue()
+
+
+def _rate_text(rate):
+    return "" if rate is None else f"{rate:.1f}"

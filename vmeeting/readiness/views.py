@@ -1,0 +1,179 @@
+"""Readiness pages: the technician's day (phone first), confirming a site, the board, the report."""
+
+from datetime import datetime, time, timedelta
+
+from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from vmeeting.auth.guards import permission_required
+from vmeeting.booking import service as booking
+from vmeeting.booking.models import Meeting, Occurrence
+from vmeeting.database import utcnow
+from vmeeting.errors import Conflict, NotFound, ValidationError
+from vmeeting.extensions import db
+from vmeeting.readiness import service
+from vmeeting.readiness.forms import ConfirmForm, ReportForm
+from vmeeting.readiness.report import CSV_KINDS, readiness_report, report_csv
+from vmeeting.timefmt import local_to_utc, to_local
+from vmeeting.urls import safe_next_url
+
+bp = Blueprint("readiness", __name__)
+
+
+def _sitting(meeting_id):
+    """Return the meeting and the sitting named by ?occurrence_id=, else its current one; 404 otherwise."""
+    meeting = db.session.get(Meeting, meeting_id)
+    if meeting is None:
+        abort(404)
+    raw = request.args.get("occurrence_id", "")
+    if raw and not (raw.isascii() and raw.isdigit() and len(raw) < 12):
+        abort(404)
+    try:
+        return meeting, service.occurrence_of(meeting, int(raw) if raw else None)
+    except NotFound:
+        abort(404)
+
+
+def _confirm_form(occurrence, endpoint, readiness=None, formdata=None, next_url=None):
+    # Each site's card on the day page is its own form: a prefix keeps their fields apart.
+    form = ConfirmForm(formdata=formdata, prefix=f"o{occurrence.id}e{endpoint.id}")
+    if formdata is None:
+        form.fill(readiness)
+        form.next.data = next_url or ""
+    return form
+
+
+@bp.get("/readiness")
+@permission_required("readiness.confirm")
+def mine():
+    """List today's and tomorrow's sittings: the user's own sites to confirm, and every board."""
+    today = to_local(utcnow()).date()
+    window_from = local_to_utc(datetime.combine(today, time.min))
+    window_to = window_from + timedelta(days=2)
+    here = url_for("readiness.mine")
+    mine = [(occurrence, [(endpoint, readiness,
+                           _confirm_form(occurrence, endpoint, readiness,
+                                         next_url=f"{here}#site-{occurrence.id}-{endpoint.id}"))
+                          for endpoint, readiness in sites])
+            for occurrence, sites in service.sittings_for(current_user, window_from, window_to)]
+    everything = db.session.scalars(booking.occurrences_select(window_from, window_to)).all()
+    return render_template("readiness/mine.html", mine=mine, everything=everything, today=today)
+
+
+@bp.route("/readiness/<int:occurrence_id>/<int:endpoint_id>", methods=["GET", "POST"])
+@permission_required("readiness.confirm")
+def confirm(occurrence_id, endpoint_id):
+    """Show one site's checklist, or record the technician's answer from it."""
+    occurrence = db.session.get(Occurrence, occurrence_id)
+    if occurrence is None:
+        abort(404)
+    try:
+        endpoint = service.site_of(occurrence, endpoint_id)
+    except NotFound:
+        abort(404)
+    service.require_confirm(current_user, endpoint)
+    readiness = db.session.scalar(service.readiness_select(occurrence.id, endpoint.id))
+    form = _confirm_form(occurrence, endpoint, readiness, request.form if request.method == "POST" else None,
+                         next_url=safe_next_url(request.args.get("next")))
+    back = safe_next_url(form.next.data) or url_for("readiness.mine")
+    status = 200
+    if request.method == "POST" and form.validate():
+        try:
+            service.confirm(occurrence, endpoint, current_user, form.values())
+            db.session.commit()
+            flash(_("Đã ghi nhận: %(site)s – %(status)s.", site=endpoint.name,
+                    status=_(service.STATUS_LABELS["issue" if form.issue.data else "ready"])), "success")
+            return redirect(back)
+        except ValidationError as exc:
+            db.session.rollback()
+            for name, reason in exc.fields.items():
+                field = form.note if name == "note" else None
+                if field is not None:
+                    field.errors = [*field.errors, reason]
+                else:
+                    form.form_errors.append(reason)
+            status = 400
+        except Conflict as exc:
+            db.session.rollback()
+            form.form_errors.append(exc.message)
+            status = 409
+    elif request.method == "POST":
+        status = 400
+    return render_template("readiness/confirm.html", form=form, occurrence=occurrence, endpoint=endpoint,
+                           readiness=readiness, back=back), status
+
+
+@bp.get("/meetings/<int:meeting_id>/readiness")
+@permission_required("meetings.view")
+def board(meeting_id):
+    """Show a sitting's board: every site as a tile by district, refreshed in place."""
+    meeting, occurrence = _sitting(meeting_id)
+    data = service.board(occurrence)
+    groups = {}
+    for item in data["items"]:
+        groups.setdefault(item["district_id"], []).append(item)
+    confirmable = {i["endpoint_id"] for i in data["items"] if service.may_confirm(current_user, i["technician_id"])}
+    return render_template("readiness/board.html", meeting=meeting, occurrence=occurrence, board=data,
+                           groups=[(d, groups[d["id"]]) for d in data["districts"]], confirmable=confirmable,
+                           refresh_seconds=current_app.config["BOARD_REFRESH_SECONDS"])
+
+
+@bp.get("/meetings/<int:meeting_id>/readiness.json")
+@permission_required("meetings.view")
+def board_json(meeting_id):
+    """Return the board's data for the page's own refresh (signed in by session, unlike the API)."""
+    _meeting, occurrence = _sitting(meeting_id)
+    response = jsonify(service.board(occurrence))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/meetings/<int:meeting_id>/readiness/probe")
+@permission_required("readiness.confirm")
+def probe(meeting_id):
+    """Probe every site of the sitting now, then show the board again."""
+    _meeting, occurrence = _sitting(meeting_id)
+    occurrence_id = occurrence.id
+    try:
+        results = service.probe_now(occurrence)
+    except Conflict as exc:
+        db.session.rollback()
+        flash(exc.message, "warning")
+    else:
+        reachable = sum(1 for r in results if r.reachable)
+        flash(_("Đã kiểm tra %(n)s điểm cầu: %(up)s kết nối được, %(down)s không kết nối được.",
+                n=len(results), up=reachable, down=len(results) - reachable), "info")
+    return redirect(url_for("readiness.board", meeting_id=meeting_id, occurrence_id=occurrence_id))
+
+
+def _report_period():
+    form = ReportForm(request.args)
+    if request.args and not form.validate():
+        return form, None
+    return form, form.period(to_local(utcnow()).date())
+
+
+@bp.get("/readiness/report")
+@permission_required("meetings.view")
+def report():
+    """Show how often sites and districts were ready over a period, and the sites failing most."""
+    form, period = _report_period()
+    data = readiness_report(*period) if period else None
+    days = (to_local(period[0]).strftime("%d/%m/%Y"), to_local(period[1] - timedelta(days=1)).strftime("%d/%m/%Y")) \
+        if period else None
+    return render_template("readiness/report.html", form=form, report=data, period_days=days), 200 if period else 400
+
+
+@bp.get("/readiness/report.csv")
+@permission_required("meetings.view")
+def report_download():
+    """Download the report as CSV: per site, or per district with ?by=district."""
+    form, period = _report_period()
+    by = request.args.get("by", "endpoint")
+    if period is None or by not in CSV_KINDS:
+        abort(400)
+    prefix = "san-sang-huyen" if by == "district" else "san-sang"
+    name = f"{prefix}-{to_local(period[0]):%Y%m%d}-{to_local(period[1] - timedelta(days=1)):%Y%m%d}.csv"
+    return Response(report_csv(readiness_report(*period), by=by), mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename={name}"})
