@@ -26,13 +26,6 @@ FORM_FIELD_OF = {"starts_at": "start_time", "ends_at": "end_time", "recurrence":
                  "unit_ids": "unit_ids", "group_ids": "group_ids", "endpoint_ids": "endpoint_ids"}
 
 
-def _get_meeting(meeting_id):
-    meeting = db.session.get(Meeting, meeting_id)
-    if meeting is None:
-        abort(404)
-    return meeting
-
-
 def _get_occurrence(meeting, occurrence_id):
     occurrence = db.session.get(Occurrence, occurrence_id)
     if occurrence is None or occurrence.meeting_id != meeting.id:
@@ -134,7 +127,7 @@ def create():
 @permission_required("meetings.book")
 def edit(meeting_id):
     """Reschedule a meeting or change its sites, under the same rules."""
-    meeting = _get_meeting(meeting_id)
+    meeting = db.get_or_404(Meeting, meeting_id)
     if meeting.is_cancelled:
         flash("Cuộc họp đã bị hủy, không thể sửa.", "warning")
         return redirect(url_for("booking.show", meeting_id=meeting.id))
@@ -179,7 +172,7 @@ def _next_sittings(meeting_ids):
 @permission_required("meetings.view")
 def show(meeting_id):
     """The meeting: when, who chairs, its sites by district, its sittings and its history."""
-    meeting = _get_meeting(meeting_id)
+    meeting = db.get_or_404(Meeting, meeting_id)
     history = db.session.scalars(audit.history("meeting", meeting.id).limit(50)).all()
     return render_template("booking/show.html", meeting=meeting, districts=service.sites_by_district(meeting),
                            history=history, now=utcnow())
@@ -189,7 +182,7 @@ def show(meeting_id):
 @permission_required("meetings.book")
 def cancel(meeting_id):
     """Cancel the meeting; it stays, marked cancelled."""
-    meeting = _get_meeting(meeting_id)
+    meeting = db.get_or_404(Meeting, meeting_id)
     service.cancel_meeting(meeting, actor=current_user)
     db.session.commit()
     flash(f"Đã hủy cuộc họp «{meeting.title}».", "info")
@@ -200,7 +193,7 @@ def cancel(meeting_id):
 @permission_required("meetings.book")
 def cancel_occurrence(meeting_id, occurrence_id):
     """Cancel one sitting of a series."""
-    meeting = _get_meeting(meeting_id)
+    meeting = db.get_or_404(Meeting, meeting_id)
     service.cancel_occurrence(_get_occurrence(meeting, occurrence_id), actor=current_user)
     db.session.commit()
     flash("Đã hủy buổi họp.", "info")
@@ -211,7 +204,7 @@ def cancel_occurrence(meeting_id, occurrence_id):
 @permission_required("meetings.book")
 def move_occurrence(meeting_id, occurrence_id):
     """Move one sitting of a series to another time."""
-    meeting = _get_meeting(meeting_id)
+    meeting = db.get_or_404(Meeting, meeting_id)
     occurrence = _get_occurrence(meeting, occurrence_id)
     form = MoveOccurrenceForm()
     if request.method == "GET":

@@ -20,13 +20,6 @@ STATUS_LABELS = {"pending": "Chờ gửi", "sent": "Đã gửi", "failed": "Th�
 ANSWER_LABELS = {"ACCEPTED": "Tham dự", "DECLINED": "Không tham dự"}
 
 
-def _get_meeting(meeting_id):
-    meeting = db.session.get(Meeting, meeting_id)
-    if meeting is None:
-        abort(404)
-    return meeting
-
-
 def calendar_response(body, filename):
     """Answer iCalendar bytes as a download."""
     return Response(body, mimetype="text/calendar",
@@ -87,7 +80,7 @@ def rsvp(token):
 @permission_required("meetings.view")
 def meeting_ics(meeting_id):
     """Download the meeting as an .ics file to import into a calendar."""
-    meeting = _get_meeting(meeting_id)
+    meeting = db.get_or_404(Meeting, meeting_id)
     return calendar_response(service.download_calendar(meeting), f"cuoc-hop-{meeting.id}.ics")
 
 
