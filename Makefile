@@ -5,7 +5,7 @@ PORT ?= 5000
 BIN = $(VENV)/bin
 FLASK = $(BIN)/flask --app wsgi
 
-.PHONY: run test bench install install-test translations clean
+.PHONY: run test bench install install-test translations messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,12 @@ install-test: $(VENV)/.installed-test translations
 
 translations:
 	$(BIN)/pybabel -q compile -f -d vmeeting/translations
+
+# After changing user-facing text: gather it into the English catalogue, then translate the empty entries.
+messages: install
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -o vmeeting/translations/messages.pot .
+	$(BIN)/pybabel update -i vmeeting/translations/messages.pot -d vmeeting/translations -l en --no-fuzzy-matching
+	rm vmeeting/translations/messages.pot
 
 run: install
 	$(FLASK) db upgrade

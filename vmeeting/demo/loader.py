@@ -1,4 +1,4 @@
-"""Load the demo province: units, bridges, users, 213 endpoints and a few groups.
+"""Load the demo province: units, bridges, users, 213 endpoints, a few groups and a week of meetings.
 
 Every record has a natural key (unit code, bridge code, user name, endpoint
 code, group name); a record whose key exists already is left as it is, so the
@@ -18,6 +18,8 @@ from vmeeting.audit import service as audit
 from vmeeting.audit.models import AuditEvent
 from vmeeting.auth import service as auth_service
 from vmeeting.auth.models import User
+from vmeeting.database import utcnow
+from vmeeting.demo.meetings import load_meetings
 from vmeeting.extensions import db
 from vmeeting.registry import service as registry
 from vmeeting.registry.models import AdminUnit, Bridge, Endpoint, EndpointGroup
@@ -81,6 +83,7 @@ def load_demo():
     bridges = _load_bridges(summary)
     endpoints = _load_endpoints(districts, units, users, bridges, summary)
     _load_groups(districts, endpoints, summary)
+    load_meetings(summary, utcnow())
     db.session.flush()
     return summary
 

@@ -10,7 +10,6 @@ from wtforms.validators import ValidationError as FieldError
 from wtforms.widgets import TextInput
 
 from vmeeting.readiness.models import CHECKS
-from vmeeting.readiness.service import CHECK_LABELS
 from vmeeting.timefmt import local_to_utc
 
 DATE_INPUT = {"widget": TextInput(), "format": ["%d/%m/%Y", "%Y-%m-%d"],
@@ -21,11 +20,12 @@ MAX_REPORT_DAYS = 400
 class ConfirmForm(FlaskForm):
     """A site's checklist and note, with one button for ready and one for a problem."""
 
-    camera = BooleanField(_l(CHECK_LABELS["camera"]))
-    microphone = BooleanField(_l(CHECK_LABELS["microphone"]))
-    display = BooleanField(_l(CHECK_LABELS["display"]))
-    network = BooleanField(_l(CHECK_LABELS["network"]))
-    test_call = BooleanField(_l(CHECK_LABELS["test_call"]))
+    # the labels of service.CHECK_LABELS, written out so the translation tools find them
+    camera = BooleanField(_l("Camera"))
+    microphone = BooleanField(_l("Micro, loa"))
+    display = BooleanField(_l("Màn hình"))
+    network = BooleanField(_l("Đường truyền"))
+    test_call = BooleanField(_l("Kết nối thử với điểm chủ tọa"))
     note = TextAreaField(_l("Ghi chú / mô tả sự cố"), render_kw={"rows": 2, "maxlength": 2000})
     next = HiddenField()
     ready = SubmitField(_l("Sẵn sàng"))

@@ -83,7 +83,7 @@ def confirm(occurrence_id, endpoint_id):
             service.confirm(occurrence, endpoint, current_user, form.values())
             db.session.commit()
             flash(_("Đã ghi nhận: %(site)s – %(status)s.", site=endpoint.name,
-                    status=_(service.STATUS_LABELS["issue" if form.issue.data else "ready"])), "success")
+                    status=_("Có sự cố") if form.issue.data else _("Sẵn sàng")), "success")
             return redirect(back)
         except ValidationError as exc:
             db.session.rollback()
