@@ -32,7 +32,7 @@ from vmeeting.database import utcnow
 from vmeeting.errors import Conflict, ValidationError
 from vmeeting.extensions import db
 from vmeeting.registry import service as registry
-from vmeeting.registry.models import Bridge, Endpoint
+from vmeeting.registry.models import AdminUnit, Bridge, Endpoint
 from vmeeting.text import clean, fold
 from vmeeting.timefmt import format_datetime
 
@@ -391,7 +391,9 @@ def occurrences_select(window_from, window_to, *, endpoint_id=None, unit_id=None
     query = (
         sa.select(Occurrence)
         .join(Occurrence.meeting)
-        .where(Occurrence.starts_at < window_to, Occurrence.ends_at > window_from)
+        # the lower bound on starts_at keeps the index range to the window: no sitting is longer than MAX_DURATION
+        .where(Occurrence.starts_at < window_to, Occurrence.ends_at > window_from,
+               Occurrence.starts_at > window_from - MAX_DURATION)
         .options(selectinload(Occurrence.meeting).selectinload(Meeting.chair))
         .order_by(Occurrence.starts_at, Occurrence.id)
     )
@@ -426,8 +428,15 @@ def meetings_select(*, q=None, status=None, organizer_id=None, window_from=None,
 
 def sites_by_district(meeting):
     """Return [(district or province unit, [endpoints])] in official order, for the meeting page."""
+    # units and their parents in two queries, not one per site: a national meeting has 10,000 sites
+    endpoints = db.session.scalars(
+        sa.select(Endpoint).join(meeting_endpoints, meeting_endpoints.c.endpoint_id == Endpoint.id)
+        .where(meeting_endpoints.c.meeting_id == meeting.id)
+        .options(selectinload(Endpoint.unit).selectinload(AdminUnit.parent))
+        .order_by(Endpoint.name_sort_key, Endpoint.id)
+    ).all()
     groups = defaultdict(list)
-    for endpoint in meeting.endpoints:
+    for endpoint in endpoints:
         unit = endpoint.unit
         head = unit.parent if unit.level == "commune" and unit.parent is not None else unit
         groups[head].append(endpoint)

@@ -121,9 +121,13 @@ def fingerprint(feed, now=None):
     return f'"{hashlib.sha256(raw.encode()).hexdigest()[:32]}"', last.replace(microsecond=0)
 
 
-def feed_body(feed, now=None):
-    """Return the feed's FeedBody, built again only if its meetings changed since the last build."""
-    etag, last_modified = fingerprint(feed, now)
+def feed_body(feed, now=None, known_fingerprint=None):
+    """Return the feed's FeedBody, built again only if its meetings changed since the last build.
+
+    known_fingerprint: `fingerprint(feed, now)` when the caller has just computed it (the view
+    does, to answer 304), so a warm request runs its aggregate queries once, not twice.
+    """
+    etag, last_modified = known_fingerprint or fingerprint(feed, now)
     with _cache_lock:
         cached = _cache.get(feed.id)
         if cached is not None and cached.etag == etag:

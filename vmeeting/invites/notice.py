@@ -70,7 +70,12 @@ def _when(meeting, occurrences):
     return text
 
 
-def _places(meeting, endpoints):
+def places_text(meeting, endpoints):
+    """The 'Địa điểm' section: the chair, then the sites counted by level with the first few names.
+
+    It walks every site, so a caller writing one notice per attendee builds it
+    once and passes it to each `notice_sections` call.
+    """
     lines = [f"Điểm cầu chủ tọa: {site_label(meeting.chair)}"]
     by_level = {}
     for endpoint in endpoints:
@@ -98,8 +103,11 @@ def _contact(meeting, person):
 
 
 def notice_sections(meeting, endpoints, occurrences, person=None, *, place="Lạng Sơn", rsvp_url=None,
-                    attendee_count=0, issued_at=None):
-    """Return the invite's [(heading, text)] for one person (or for a feed when person is None)."""
+                    attendee_count=0, issued_at=None, places=None):
+    """Return the invite's [(heading, text)] for one person (or for a feed when person is None).
+
+    places: `places_text(meeting, endpoints)`, when the caller already built it.
+    """
     organizer = meeting.organizer.display_name if meeting.organizer else "Văn phòng tổ chức cuộc họp"
     sections = [
         ("Cơ quan mời", organizer),
@@ -112,7 +120,7 @@ def notice_sections(meeting, endpoints, occurrences, person=None, *, place="Lạ
         sections.append(("Kính mời", f"{person.label} ({role.lower()}), dự họp tại: {where}"))
     sections += [
         ("Thời gian", _when(meeting, occurrences)),
-        ("Địa điểm", _places(meeting, endpoints)),
+        ("Địa điểm", places if places is not None else places_text(meeting, endpoints)),
     ]
     if meeting.description:
         sections.append(("Nội dung, chương trình", meeting.description))

@@ -19,7 +19,7 @@ from vmeeting.errors import ValidationError
 from vmeeting.extensions import db
 from vmeeting.invites import ical, mail
 from vmeeting.invites.models import PARTSTATS, InviteResponse, OutboxMail
-from vmeeting.invites.notice import Person, notice_sections, plain_text, site_label
+from vmeeting.invites.notice import Person, notice_sections, places_text, plain_text, site_label
 from vmeeting.registry.models import Endpoint
 from vmeeting.timefmt import format_date, format_time, weekday_vi
 
@@ -140,6 +140,7 @@ def queue_mails(meeting, method, recipients, listed, endpoints, *, kind="updated
     occurrences = list(meeting.occurrences)
     answers = answers_of(meeting) if method == "REQUEST" else {}
     place = province_name(meeting)
+    places = places_text(meeting, endpoints)  # the same for every recipient: walk the sites once
     subject = subject_for(meeting, method, kind)
     base_url = current_app.config["BASE_URL"].rstrip("/")
     stamp = utcnow()
@@ -149,7 +150,7 @@ def queue_mails(meeting, method, recipients, listed, endpoints, *, kind="updated
             continue
         rsvp_url = f"{base_url}/rsvp/{rsvp_token(meeting, email)}" if method == "REQUEST" else None
         sections = notice_sections(meeting, endpoints, occurrences, person, place=place, rsvp_url=rsvp_url,
-                                   attendee_count=len(listed), issued_at=stamp)
+                                   attendee_count=len(listed), issued_at=stamp, places=places)
         description = plain_text(sections)
         calendar = ical.invite_calendar(meeting, occurrences, method, person, [person], description=description,
                                         answers=answers, stamp=stamp)

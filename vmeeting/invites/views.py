@@ -204,7 +204,7 @@ def feed(token):
     etag, last_modified = feeds.fingerprint(found)
     if _not_modified(etag, last_modified):
         return _feed_headers(Response(status=304), etag, last_modified)
-    built = feeds.feed_body(found)
+    built = feeds.feed_body(found, known_fingerprint=(etag, last_modified))
     return _feed_headers(Response(built.body, mimetype="text/calendar"), built.etag, built.last_modified)
 
 

@@ -1,0 +1,45 @@
+"""The benchmark's data generator, run small on SQLite, so that it keeps working as the schema moves."""
+
+import sys
+from pathlib import Path
+
+import sqlalchemy as sa
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+
+
+def _generate_module():
+    if str(BENCH) not in sys.path:
+        sys.path.insert(0, str(BENCH))
+    import generate
+
+    return generate
+
+
+def test_generator_makes_a_consistent_country(tmp_path):
+    generate = _generate_module()
+    url = f"sqlite:///{tmp_path / 'country.db'}"
+    country = generate.main([url, "--endpoints", "300", "--provinces", "3", "--days", "28",
+                             "--small-meetings", "200"])
+
+    assert country.counts["endpoints"] == 300
+    assert len(country.endpoint_ids) == 300
+    assert country.province_meeting_id and country.feed_endpoint_id in country.reference_endpoint_ids
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        def count(sql):
+            return conn.exec_driver_sql(sql).scalar()
+
+        assert count("SELECT count(*) FROM admin_units WHERE level = 'province'") == 3
+        assert count("SELECT count(*) FROM occurrences") == country.counts["occurrences"] > 200
+        assert count("SELECT count(*) FROM reservations") == country.counts["reservations"]
+        # what the exclusion constraint enforces on PostgreSQL: no endpoint busy twice at once
+        assert count("SELECT count(*) FROM reservations a JOIN reservations b ON a.endpoint_id = b.endpoint_id "
+                     "AND a.id < b.id AND a.busy_from < b.busy_until AND b.busy_from < a.busy_until") == 0
+        # nor a bridge over its ports: each site reserves its own province's bridge, sized for all its sites
+        assert count("SELECT count(*) FROM endpoints e JOIN bridges b ON b.id = e.bridge_id "
+                     "GROUP BY b.id HAVING count(*) > max(b.ports)") is None
+        # a series' first sitting is its DTSTART, as iCalendar reads it
+        assert count("SELECT count(*) FROM meetings m WHERE m.recurrence IS NOT NULL AND m.starts_at != "
+                     "(SELECT min(o.starts_at) FROM occurrences o WHERE o.meeting_id = m.id)") == 0
+    engine.dispose()
