@@ -43,6 +43,10 @@ def test_booking_invites_every_attendee(app, smtp, invited, book):
     assert [p.get_content_type() for p in alternative.get_payload()] == ["text/plain", "text/html", "text/calendar"]
     assert alternative.get_payload()[2].get_param("method") == "REQUEST"
     assert message.get_payload()[1].get_filename() == "invite.ics"
+    stored = db.session.scalar(sa.select(OutboxMail.message).where(OutboxMail.recipient == "xa1@langson.gov.vn"))
+    head = stored.split("\r\n\r\n", 1)[0]
+    assert stored.isascii() and "\n" not in stored.replace("\r\n", "")  # 7-bit, CRLF as on the wire
+    assert max(len(line) for line in head.split("\r\n")) <= 78  # headers folded, names RFC 2047-encoded
     cal, event = _event(message)
     assert cal["METHOD"] == "REQUEST"
     assert str(event["UID"]) == meeting.uid and int(event["SEQUENCE"]) == 0

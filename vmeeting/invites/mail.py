@@ -4,9 +4,14 @@ import hashlib
 import smtplib
 import ssl
 from dataclasses import dataclass
+from email.charset import BASE64, QP, Charset
+from email.encoders import encode_base64
+from email.header import Header
 from email.headerregistry import Address
-from email.message import EmailMessage
-from email.policy import SMTP
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
 from email.utils import format_datetime, formataddr
 from urllib.parse import unquote, urlsplit
 
@@ -29,9 +34,24 @@ def message_id(key):
     return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
 
 
-def _headers(*, key, recipient, recipient_name, subject, reply_to):
-    msg = EmailMessage(policy=SMTP)
-    msg["Subject"] = subject
+def _utf8(body_encoding):
+    charset = Charset("utf-8")
+    charset.header_encoding = BASE64
+    charset.body_encoding = body_encoding
+    return charset
+
+
+# The classic MIME classes (policy compat32) build a mail about five times faster than
+# EmailMessage, whose header objects parse and refold every header: a national booking
+# writes thousands of mails inside its transaction. Every header is set here already
+# encoded, so nothing depends on the policy's folding.
+TEXT_CHARSET = _utf8(QP)
+#: CRLF line ends and headers folded at 78 characters, as mail travels
+WIRE = compat32.clone(linesep="\r\n", max_line_length=78)
+
+
+def _headers(msg, *, key, recipient, recipient_name, subject, reply_to):
+    msg["Subject"] = Header(subject, TEXT_CHARSET, header_name="Subject")
     msg["From"] = _mailbox("Hệ thống họp trực tuyến", current_app.config["MAIL_FROM"])
     msg["To"] = _mailbox(recipient_name, recipient)
     if reply_to:
@@ -39,35 +59,55 @@ def _headers(*, key, recipient, recipient_name, subject, reply_to):
     msg["Date"] = format_datetime(utcnow())
     msg["Message-ID"] = message_id(key)
     msg["Auto-Submitted"] = "auto-generated"
+    msg["MIME-Version"] = "1.0"
     return msg
+
+
+def _text(body, subtype):
+    part = MIMEText(body, subtype, TEXT_CHARSET)
+    del part["MIME-Version"]
+    return part
+
+
+def _calendar_part(calendar, maintype, subtype, method=None, filename=None):
+    part = MIMEBase(maintype, subtype, **({"method": method, "charset": "UTF-8"} if method else {}))
+    del part["MIME-Version"]
+    part.set_payload(calendar)
+    encode_base64(part)
+    if filename:
+        part.add_header("Content-Disposition", "attachment", filename=filename)
+    return part
+
+
+def _alternative(*parts):
+    alternative = MIMEMultipart("alternative", _subparts=parts)
+    del alternative["MIME-Version"]
+    return alternative
 
 
 def build_message(*, key, recipient, recipient_name, subject, sections, calendar, method, reply_to=None):
     """Return the whole message as 7-bit text: mixed → alternative (plain, HTML, calendar) + the .ics file."""
     from vmeeting.invites.notice import plain_text
 
-    msg = _headers(key=key, recipient=recipient, recipient_name=recipient_name, subject=subject, reply_to=reply_to)
     text = plain_text(sections)
-    msg.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
     # the bare template: mail is built outside requests, where the page context processors fail
     html = current_app.jinja_env.get_template("invites/mail.html").render(sections=sections, subject=subject)
-    msg.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
-    # Outlook and Gmail read the calendar from this part; its method must match the calendar's METHOD.
-    msg.add_alternative(calendar, maintype="text", subtype="calendar", params={"method": method, "charset": "UTF-8"},
-                        cte="base64")
-    msg.make_mixed()
-    msg.add_attachment(calendar, maintype="application", subtype="ics", filename="invite.ics" if method == "REQUEST"
-                       else "cancel.ics", cte="base64")
-    return msg.as_string()
+    # Outlook and Gmail read the calendar from the third part; its method must match the calendar's METHOD.
+    body = _alternative(_text(text, "plain"), _text(html, "html"),
+                        _calendar_part(calendar, "text", "calendar", method=method))
+    attachment = _calendar_part(calendar, "application", "ics",
+                                filename="invite.ics" if method == "REQUEST" else "cancel.ics")
+    msg = MIMEMultipart("mixed", _subparts=[body, attachment])
+    del msg["MIME-Version"]
+    _headers(msg, key=key, recipient=recipient, recipient_name=recipient_name, subject=subject, reply_to=reply_to)
+    return msg.as_string(maxheaderlen=78, policy=WIRE)
 
 
 def build_plain_message(*, key, recipient, recipient_name, subject, text, html=None, reply_to=None):
     """Return a mail without a calendar as 7-bit text: plain, or alternative (plain, HTML) when html is given."""
-    msg = _headers(key=key, recipient=recipient, recipient_name=recipient_name, subject=subject, reply_to=reply_to)
-    msg.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
-    if html:
-        msg.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
-    return msg.as_string()
+    msg = _alternative(_text(text, "plain"), _text(html, "html")) if html else _text(text, "plain")
+    _headers(msg, key=key, recipient=recipient, recipient_name=recipient_name, subject=subject, reply_to=reply_to)
+    return msg.as_string(maxheaderlen=78, policy=WIRE)
 
 
 @dataclass(frozen=True)
