@@ -31,6 +31,9 @@ class Config:
     BASE_URL = _env("BASE_URL", "http://127.0.0.1:5000")
     TIMEZONE = _env("TIMEZONE", "Asia/Ho_Chi_Minh")
     SCHEDULER = _env("SCHEDULER", "off")
+    #: how many reverse proxies stand in front (0: none); their X-Forwarded-For/-Proto are then believed,
+    #: so sign-in throttling counts the real client's address
+    TRUSTED_PROXIES = int(_env("TRUSTED_PROXIES", "0"))
 
     BABEL_DEFAULT_LOCALE = "vi"
     BABEL_DEFAULT_TIMEZONE = TIMEZONE

@@ -243,3 +243,17 @@ def test_the_worker_drops_attempts_older_than_ninety_days(app, make_user, sign_i
     assert prune_login_attempts() == 1
     assert prune_login_attempts() == 0
     assert db.session.scalars(sa.select(LoginAttempt.id)).all() == [recent.id]
+
+
+def test_behind_a_trusted_proxy_attempts_count_the_clients_address(database_url, make_user):
+    from tests.conftest import _make_app, csrf_token
+
+    for proxies, expected in ((0, "127.0.0.1"), (1, "203.0.113.7")):
+        proxied = _make_app(database_url, TRUSTED_PROXIES=proxies)
+        browser = proxied.test_client()
+        with proxied.app_context():
+            token = csrf_token(browser, "/login")
+            browser.post("/login", data={"username": "ai-do", "password": "sai", "csrf_token": token},
+                         headers={"X-Forwarded-For": "203.0.113.7"}, environ_base={"REMOTE_ADDR": "127.0.0.1"})
+            attempt = db.session.scalars(sa.select(LoginAttempt).order_by(LoginAttempt.id.desc())).first()
+            assert attempt.remote_addr == expected
