@@ -48,6 +48,10 @@ def test_technician_confirms_on_a_phone_and_the_board_follows(page, phone_page, 
     expect(phone_page.get_by_role("alert")).to_contain_text(f"Đã ghi nhận: {site.name} – Sẵn sàng")
     expect(phone_page.locator(f'[data-testid=my-site][data-endpoint-id="{site.id}"] [data-testid=site-status]')
            ).to_have_text("Sẵn sàng")
+    # the confirmed site folds to its header; the one still to do stays open
+    expect(card.get_by_test_id("confirm-ready")).to_be_hidden()
+    other = phone_page.locator(f'[data-testid=my-site]:not([data-endpoint-id="{site.id}"])')
+    expect(other.get_by_test_id("confirm-ready")).to_be_visible()
 
     # the organizer's page was never reloaded: the tile and the counts change in place
     expect(tile).to_have_attribute("data-state", "ready", timeout=15000)
