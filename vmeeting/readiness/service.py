@@ -248,8 +248,8 @@ def confirm(occurrence, endpoint, user, data, now=None):
     return readiness
 
 
-def _ensure_rows(occurrence_id, endpoint_ids):
-    """Return {endpoint_id: Readiness} for the sitting, creating missing rows without racing other writers."""
+def _insert_missing_rows(occurrence_id, endpoint_ids):
+    """Create the sitting's readiness rows that do not exist yet, without racing other writers."""
     if endpoint_ids:
         insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
         db.session.execute(
@@ -257,9 +257,21 @@ def _ensure_rows(occurrence_id, endpoint_ids):
                                        "checks": {}, "note": ""} for eid in endpoint_ids])
             .on_conflict_do_nothing(index_elements=["occurrence_id", "endpoint_id"])
         )
+
+
+def _ensure_rows(occurrence_id, endpoint_ids):
+    """Return {endpoint_id: Readiness} for the sitting, creating missing rows."""
+    _insert_missing_rows(occurrence_id, endpoint_ids)
     rows = db.session.scalars(sa.select(Readiness).where(Readiness.occurrence_id == occurrence_id,
                                                          Readiness.endpoint_id.in_(endpoint_ids)))
     return {row.endpoint_id: row for row in rows}
+
+
+def _ensure_row_ids(occurrence_id, endpoint_ids):
+    """Return {endpoint_id: readiness id} for the sitting, creating missing rows; loads no objects."""
+    _insert_missing_rows(occurrence_id, endpoint_ids)
+    return dict(db.session.execute(sa.select(Readiness.endpoint_id, Readiness.id).where(
+        Readiness.occurrence_id == occurrence_id, Readiness.endpoint_id.in_(endpoint_ids))).all())
 
 
 # -- probing -----------------------------------------------------------------------------------
@@ -292,21 +304,31 @@ def probe_sittings(occurrence_ids, *, done_jobs=()):
     config = current_app.config
     results = probes.probe_many(list(unique.values()), timeout=config["PROBE_TIMEOUT_SECONDS"],
                                 concurrency=config["PROBE_CONCURRENCY"])
+    record_probe_results(targets, results, done_jobs)
+    return results
+
+
+def record_probe_results(targets, results, done_jobs=()):
+    """Write the probe results onto the sittings' readiness rows and their history; commit.
+
+    targets: {occurrence_id: [ProbeTarget]}; results: [ProbeResult] by endpoint.
+    """
     by_endpoint = {r.endpoint_id: r for r in results}
     token = write_intent.set(True)  # on SQLite, take the write lock at BEGIN: no upgrade from a read
     try:
-        events = []
+        updates, events = [], []
         for occurrence_id, group in targets.items():
-            rows = _ensure_rows(occurrence_id, [t.endpoint_id for t in group])
+            row_ids = _ensure_row_ids(occurrence_id, [t.endpoint_id for t in group])
             for target in group:
-                result, row = by_endpoint[target.endpoint_id], rows[target.endpoint_id]
-                row.is_reachable, row.rtt_ms, row.probe_method = result.reachable, result.rtt_ms, result.method
-                row.checked_at, row.probe_error = result.checked_at, result.error
+                result = by_endpoint[target.endpoint_id]
+                probe = {"is_reachable": result.reachable, "rtt_ms": result.rtt_ms, "probe_method": result.method,
+                         "probe_error": result.error}
+                updates.append({"id": row_ids[target.endpoint_id], "checked_at": result.checked_at, **probe})
                 events.append({"occurrence_id": occurrence_id, "endpoint_id": target.endpoint_id, "kind": "probe",
-                               "occurred_at": result.checked_at, "is_reachable": result.reachable,
-                               "rtt_ms": result.rtt_ms, "probe_method": result.method,
-                               "probe_error": result.error})
-        if events:
+                               "occurred_at": result.checked_at, **probe})
+        if updates:
+            # by primary key in one executemany: the ORM need not load thousands of rows to set five columns
+            db.session.execute(sa.update(Readiness), updates)
             db.session.execute(sa.insert(ReadinessEvent), events)
         for occurrence_id, minutes_before, starts_at in done_jobs:
             mark_done(occurrence_id, "probe", minutes_before, starts_at,
@@ -314,7 +336,6 @@ def probe_sittings(occurrence_ids, *, done_jobs=()):
         db.session.commit()
     finally:
         write_intent.reset(token)
-    return results
 
 
 def probe_now(occurrence, now=None):
