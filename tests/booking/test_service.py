@@ -239,3 +239,41 @@ def test_slots_are_never_on_weekends(sites):
     found = slots.find_slots([sites["hall"]], timedelta(minutes=60), saturday.astimezone(timezone.utc),
                              (saturday + timedelta(days=2)).astimezone(timezone.utc))
     assert found == []
+
+
+def test_a_sitting_cannot_be_moved_onto_its_sibling(sites, book):
+    hall, a = sites["hall"], sites["communes"][0]
+    start = next_monday(8)
+    series = book([hall, a], start, recurrence="FREQ=DAILY;COUNT=3", title="Tập huấn")
+    second, third = series.occurrences[1], series.occurrences[2]
+    with pytest.raises(Conflict) as raised:
+        service.move_occurrence(second, third.starts_at, third.ends_at)
+    assert {c["occurrence_id"] for c in raised.value.details["conflicts"]} == {third.id}
+    db.session.rollback()
+    # nothing moved, nothing doubled
+    assert db.session.get(Occurrence, second.id).starts_at == (start + timedelta(days=1)).astimezone(timezone.utc)
+    assert count(Reservation) == 6
+    # moved half an hour after its sibling's end it fits: the set-up window touches the end
+    service.move_occurrence(second, third.ends_at + timedelta(minutes=30), third.ends_at + timedelta(minutes=90))
+    db.session.commit()
+    assert count(Reservation) == 6
+
+
+def test_a_meeting_that_has_ended_keeps_its_times(sites, book):
+    hall = sites["hall"]
+    meeting = book([hall], next_monday(8), title="Đã họp")
+    # time passes: the sitting is over
+    past = next_monday(8) - timedelta(weeks=2)
+    meeting.starts_at, meeting.ends_at = past, past + timedelta(hours=1)
+    only = meeting.occurrences[0]
+    only.starts_at, only.ends_at, only.original_starts_at = meeting.starts_at, meeting.ends_at, meeting.starts_at
+    db.session.commit()
+
+    later = next_monday(14)
+    with pytest.raises(ValidationError) as raised:
+        service.update_meeting(meeting, {"starts_at": later, "ends_at": later + timedelta(hours=1)})
+    assert "đã kết thúc" in raised.value.fields["starts_at"]
+    db.session.rollback()
+    service.update_meeting(meeting, {"title": "Đã họp (biên bản)"})  # its details may still be corrected
+    db.session.commit()
+    assert count(Occurrence) == 1 and meeting.title == "Đã họp (biên bản)"

@@ -64,3 +64,25 @@ def test_a_new_invite_does_not_supersede_a_pending_plain_mail(app, invited, book
                                                                    OutboxMail.sequence == 0,
                                                                    OutboxMail.method == "REQUEST")).all()
     assert {m.status for m in older_invites} == {"superseded"}
+
+
+def test_long_vietnamese_names_and_subjects_fold_into_short_encoded_words(app):
+    from email import message_from_string
+    from email.header import decode_header, make_header
+    from email.utils import parseaddr
+
+    from vmeeting.invites import mail
+
+    name = "Ủy ban nhân dân xã Đồng Tâm, huyện Bình Gia – Phòng họp trực tuyến số hai, tầng ba"
+    subject = "[Cảnh báo] 12/213 điểm cầu chưa sẵn sàng – Hội nghị trực tuyến toàn tỉnh triển khai nhiệm vụ"
+    wire = mail.build_plain_message(key="k", recipient="xa@langson.gov.vn", recipient_name=name, subject=subject,
+                                    text=TEXT)
+    head = wire.split("\r\n\r\n", 1)[0]
+    assert wire.isascii() and max(len(line) for line in head.split("\r\n")) <= 78
+    words = [w for line in head.split("\r\n") for w in line.split() if w.startswith("=?")]
+    assert words and max(len(w.rstrip(",")) for w in words) <= 75  # RFC 2047's limit per encoded word
+    parsed = message_from_string(wire)
+    assert str(make_header(decode_header(parsed["Subject"]))) == subject
+    # the comma sits inside the encoded words, where it is text, not a list separator
+    assert parseaddr(parsed["To"])[1] == "xa@langson.gov.vn"
+    assert str(make_header(decode_header(parsed["To"]))) == f"{name} <xa@langson.gov.vn>"

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from tests.booking.conftest import next_monday
 from vmeeting.booking import service as booking
+from vmeeting.errors import ValidationError
 from vmeeting.extensions import db
 from vmeeting.invites import feeds, service
 from vmeeting.invites.models import InviteResponse, OutboxMail
@@ -53,6 +54,28 @@ def test_a_tampered_rsvp_link_is_refused(app, client, meeting):
     forged = service._serializer().dumps({"m": meeting.id, "u": "other@vmeeting", "e": "x@example.com"})
     assert client.get(f"/rsvp/{forged}").status_code == 404
     assert client.get("/rsvp/nonsense").status_code == 404
+
+
+def test_rsvp_only_from_someone_still_invited_to_a_meeting_ahead(app, meeting, invited):
+    removed = "xa1@langson.gov.vn"
+    assert service.read_rsvp_token(service.rsvp_token(meeting, removed)) == (meeting, removed)
+    booking.update_meeting(meeting, {}, booking.resolve_sites(endpoint_ids=[invited["hall"].id,
+                                                                             invited["communes"][0].id]))
+    db.session.commit()
+    with pytest.raises(ValidationError) as raised:
+        service.record_answer(meeting, removed, "ACCEPTED")
+    assert "không còn trong danh sách mời" in raised.value.fields["partstat"]
+    db.session.rollback()
+    service.record_answer(meeting, "xa0@langson.gov.vn", "ACCEPTED")  # still invited
+    db.session.commit()
+
+    for occurrence in meeting.occurrences:  # time passes
+        occurrence.starts_at, occurrence.ends_at = (occurrence.starts_at.replace(year=2020),
+                                                    occurrence.ends_at.replace(year=2020))
+    db.session.commit()
+    with pytest.raises(ValidationError) as raised:
+        service.record_answer(meeting, "xa0@langson.gov.vn", "DECLINED")
+    assert "đã kết thúc" in raised.value.fields["partstat"]
 
 
 @pytest.mark.parametrize("kind", ["endpoint", "technician", "unit"])

@@ -163,7 +163,10 @@ def _check_and_reserve(meeting, sittings_by_occurrence, endpoints, *, skip_busy=
     meeting instead (the "book without the busy sites" choice); returns them.
     """
     sittings = list(sittings_by_occurrence.values())
-    conflicts, capacity = find_conflicts(sittings, endpoints, meeting.bridge_id, ignore_meeting_id=meeting.id)
+    _refuse_overlapping_sittings(sittings)
+    # The sittings being written have lost their reservations already; the meeting's other
+    # sittings keep theirs and count like anyone's: a sitting may not be moved onto its sibling.
+    conflicts, capacity = find_conflicts(sittings, endpoints, meeting.bridge_id)
     dropped = []
     if conflicts and skip_busy:
         busy_ids = {c["endpoint_id"] for c in conflicts}
@@ -171,7 +174,7 @@ def _check_and_reserve(meeting, sittings_by_occurrence, endpoints, *, skip_busy=
             raise Conflict("Điểm cầu chủ tọa bận vào thời gian này.", conflicts=conflicts, capacity=capacity)
         dropped = [e for e in endpoints if e.id in busy_ids]
         endpoints = [e for e in endpoints if e.id not in busy_ids]
-        conflicts, capacity = find_conflicts(sittings, endpoints, meeting.bridge_id, ignore_meeting_id=meeting.id)
+        conflicts, capacity = find_conflicts(sittings, endpoints, meeting.bridge_id)
     if conflicts or capacity:
         raise Conflict(_conflict_message(conflicts, capacity), conflicts=conflicts, capacity=capacity[0] if capacity else None)
     rows = []
@@ -189,6 +192,15 @@ def _check_and_reserve(meeting, sittings_by_occurrence, endpoints, *, skip_busy=
                 raise Conflict("Điểm cầu vừa được đặt cho cuộc họp khác; hãy thử lại.", conflicts=[]) from exc
             raise
     return endpoints, dropped
+
+
+def _refuse_overlapping_sittings(sittings):
+    """Raise Conflict when two sittings written together would hold the same sites at once."""
+    ordered = sorted(sittings, key=lambda sitting: sitting.busy_from)
+    for earlier, later in zip(ordered, ordered[1:]):
+        if later.busy_from < earlier.busy_until:
+            raise Conflict(f"Hai buổi của cuộc họp trùng giờ nhau (lúc {format_datetime(later.starts_at)}, "
+                           "tính cả thời gian chuẩn bị).", conflicts=[])
 
 
 def _conflict_message(conflicts, capacity):
@@ -264,6 +276,11 @@ def update_meeting(meeting, data, choice=None, actor=None, *, skip_busy=False):
         raise Conflict("Cuộc họp đã bị hủy, không thể sửa.")
     before = _meeting_snapshot(meeting)
     values = validate_meeting(data, meeting)
+    now = utcnow()
+    future = [o for o in meeting.occurrences if o.ends_at > now]
+    if not future and any(values[name] != getattr(meeting, name) for name in ("starts_at", "ends_at", "recurrence")):
+        # its sittings are the record of what happened; a new time is a new meeting
+        raise ValidationError({"starts_at": "Cuộc họp đã kết thúc, không đổi được thời gian; hãy đặt cuộc họp mới."})
     new_endpoints = choice.endpoints if choice is not None else list(meeting.endpoints)
     endpoints = _with_chair(new_endpoints, values["chair_endpoint_id"])
     lock_sites(endpoints, values["bridge_id"])
@@ -272,8 +289,6 @@ def update_meeting(meeting, data, choice=None, actor=None, *, skip_busy=False):
     if choice is not None:
         meeting.selection = choice.selection
 
-    now = utcnow()
-    future = [o for o in meeting.occurrences if o.ends_at > now]
     for occurrence in future:
         db.session.execute(sa.delete(Reservation).where(Reservation.occurrence_id == occurrence.id))
     expanded = [item for item in expand_series(meeting.starts_at, meeting.ends_at, meeting.recurrence) if item[2] > now]

@@ -113,7 +113,9 @@ def meeting_events(meeting, occurrences, *, location, description, people=(), an
         return event
 
     if not meeting.recurrence:
-        first = occurrences[0] if occurrences else meeting
+        # normally its one sitting; after a series became a single meeting, the one still scheduled
+        scheduled = [o for o in occurrences if o.status == "scheduled"]
+        first = (scheduled or occurrences or [meeting])[-1]
         return [dress(_event(meeting, first.starts_at, first.ends_at, stamp=stamp, location=location,
                              description=description, status=status))]
     master = _event(meeting, meeting.starts_at, meeting.ends_at, stamp=stamp, location=location,

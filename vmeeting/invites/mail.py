@@ -23,9 +23,16 @@ SCHEMES = {"smtp": (25, False, False), "smtps": (465, True, False), "smtp+startt
 SMTP_TIMEOUT_SECONDS = 30
 
 
-def _mailbox(name, email):
-    # formataddr encodes a non-ASCII display name (RFC 2047) and leaves the address alone
-    return formataddr((name, email), charset="utf-8") if name else email
+def _mailbox(name, email, header_name):
+    """Return a mailbox for a header: an ASCII name quoted where needed; any other name
+    as encoded words of at most 75 characters each (RFC 2047), so a long site name folds."""
+    if not name:
+        return email
+    if name.isascii():
+        return formataddr((name, email))
+    mailbox = Header(name, TEXT_CHARSET, header_name=header_name)
+    mailbox.append(f"<{email}>", "us-ascii")
+    return mailbox
 
 
 def message_id(key):
@@ -46,14 +53,15 @@ def _utf8(body_encoding):
 # writes thousands of mails inside its transaction. Every header is set here already
 # encoded, so nothing depends on the policy's folding.
 TEXT_CHARSET = _utf8(QP)
-#: CRLF line ends and headers folded at 78 characters, as mail travels
-WIRE = compat32.clone(linesep="\r\n", max_line_length=78)
+#: CRLF line ends; headers folded at 76, which keeps each encoded word within RFC 2047's 75 characters
+HEADER_WIDTH = 76
+WIRE = compat32.clone(linesep="\r\n", max_line_length=HEADER_WIDTH)
 
 
 def _headers(msg, *, key, recipient, recipient_name, subject, reply_to):
     msg["Subject"] = Header(subject, TEXT_CHARSET, header_name="Subject")
-    msg["From"] = _mailbox("Hệ thống họp trực tuyến", current_app.config["MAIL_FROM"])
-    msg["To"] = _mailbox(recipient_name, recipient)
+    msg["From"] = _mailbox("Hệ thống họp trực tuyến", current_app.config["MAIL_FROM"], "From")
+    msg["To"] = _mailbox(recipient_name, recipient, "To")
     if reply_to:
         msg["Reply-To"] = reply_to
     msg["Date"] = format_datetime(utcnow())
@@ -100,14 +108,14 @@ def build_message(*, key, recipient, recipient_name, subject, sections, calendar
     msg = MIMEMultipart("mixed", _subparts=[body, attachment])
     del msg["MIME-Version"]
     _headers(msg, key=key, recipient=recipient, recipient_name=recipient_name, subject=subject, reply_to=reply_to)
-    return msg.as_string(maxheaderlen=78, policy=WIRE)
+    return msg.as_string(maxheaderlen=HEADER_WIDTH, policy=WIRE)
 
 
 def build_plain_message(*, key, recipient, recipient_name, subject, text, html=None, reply_to=None):
     """Return a mail without a calendar as 7-bit text: plain, or alternative (plain, HTML) when html is given."""
     msg = _alternative(_text(text, "plain"), _text(html, "html")) if html else _text(text, "plain")
     _headers(msg, key=key, recipient=recipient, recipient_name=recipient_name, subject=subject, reply_to=reply_to)
-    return msg.as_string(maxheaderlen=78, policy=WIRE)
+    return msg.as_string(maxheaderlen=HEADER_WIDTH, policy=WIRE)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import selectinload
 
 from vmeeting.booking import service as booking
-from vmeeting.booking.models import Meeting, meeting_endpoints
+from vmeeting.booking.models import Meeting, Occurrence, meeting_endpoints
 from vmeeting.database import utcnow
 from vmeeting.errors import ValidationError
 from vmeeting.extensions import db
@@ -280,6 +280,13 @@ def record_answer(meeting, email, partstat, comment=""):
         raise ValidationError({"partstat": "Chọn tham dự hoặc không tham dự."})
     if meeting.is_cancelled:
         raise ValidationError({"partstat": "Cuộc họp đã bị hủy."})
+    last_end = db.session.scalar(sa.select(sa.func.max(Occurrence.ends_at)).where(
+        Occurrence.meeting_id == meeting.id, Occurrence.status == "scheduled"))
+    if last_end is None or last_end <= utcnow():
+        raise ValidationError({"partstat": "Cuộc họp đã kết thúc."})
+    # a link stays valid, but only for someone the meeting still invites (a removed site got a CANCEL)
+    if email not in invitees(meeting)[0]:
+        raise ValidationError({"partstat": "Địa chỉ này không còn trong danh sách mời của cuộc họp."})
     answer = db.session.scalar(sa.select(InviteResponse).where(InviteResponse.meeting_id == meeting.id,
                                                                InviteResponse.email == email))
     if answer is None:
