@@ -277,3 +277,21 @@ def test_a_meeting_that_has_ended_keeps_its_times(sites, book):
     service.update_meeting(meeting, {"title": "Đã họp (biên bản)"})  # its details may still be corrected
     db.session.commit()
     assert count(Occurrence) == 1 and meeting.title == "Đã họp (biên bản)"
+
+
+def test_a_new_hour_for_a_series_leaves_its_moved_and_cancelled_sittings_alone(sites, book):
+    hall, a = sites["hall"], sites["communes"][0]
+    start = next_monday(8)
+    series = book([hall, a], start, recurrence="FREQ=DAILY;COUNT=3", title="Trực ban")
+    first, second, third = series.occurrences
+    service.move_occurrence(second, start + timedelta(days=1, hours=6), start + timedelta(days=1, hours=7))
+    service.cancel_occurrence(third)
+    db.session.commit()
+
+    service.update_meeting(series, {"starts_at": start + timedelta(hours=1), "ends_at": start + timedelta(hours=2)})
+    db.session.commit()
+    rows = db.session.scalars(sa.select(Occurrence).order_by(Occurrence.id)).all()
+    assert [o.id for o in rows] == [first.id, second.id, third.id]  # the same rows, nothing added
+    local = [(o.starts_at.astimezone(start.tzinfo).hour, o.status, o.is_moved) for o in rows]
+    assert local == [(9, "scheduled", False), (14, "scheduled", True), (9, "cancelled", False)]
+    assert count(Reservation) == 4  # two sites at two scheduled sittings

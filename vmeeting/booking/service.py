@@ -34,7 +34,7 @@ from vmeeting.extensions import db
 from vmeeting.registry import service as registry
 from vmeeting.registry.models import AdminUnit, Bridge, Endpoint
 from vmeeting.text import clean, fold
-from vmeeting.timefmt import format_datetime
+from vmeeting.timefmt import format_datetime, to_local
 
 #: callables `listener(event, meeting, **details)` that other capabilities (invites,
 #: readiness) add; called inside the booking's transaction, after its rows are flushed.
@@ -269,8 +269,10 @@ def update_meeting(meeting, data, choice=None, actor=None, *, skip_busy=False):
     """Change a meeting's details, times, series rule or sites under the same rules; bump SEQUENCE.
 
     Past occurrences stay as they were. Future ones are laid out again from
-    the new times and rule; an occurrence keeps its row (and what hangs on it)
-    when the rule still produces its original start.
+    the new times and rule; an occurrence keeps its row (and what hangs on it,
+    its readiness, a move, a cancellation) when the rule still produces a
+    sitting on its day: a series holds at most one sitting a day, so a new hour
+    for the series leaves a moved sitting where it was moved to.
     """
     if meeting.is_cancelled:
         raise Conflict("Cuộc họp đã bị hủy, không thể sửa.")
@@ -293,24 +295,26 @@ def update_meeting(meeting, data, choice=None, actor=None, *, skip_busy=False):
         db.session.execute(sa.delete(Reservation).where(Reservation.occurrence_id == occurrence.id))
     expanded = [item for item in expand_series(meeting.starts_at, meeting.ends_at, meeting.recurrence) if item[2] > now]
     setup = timedelta(minutes=meeting.setup_minutes)
-    by_original = {o.original_starts_at: o for o in future}
+    by_day = {to_local(o.original_starts_at).date(): o for o in future}
     if not meeting.recurrence and len(future) == 1 and expanded:
-        # a single meeting keeps its one occurrence (and what hangs on it) when moved
+        # a single meeting keeps its one occurrence (and what hangs on it) when moved, to any day
         only = future[0]
-        by_original = {expanded[0][0]: only}
-        only.original_starts_at, only.is_moved = expanded[0][0], False
+        by_day = {to_local(expanded[0][0]).date(): only}
+        only.is_moved = False
     sittings = {}
     for original, start, end in expanded:
-        occurrence = by_original.pop(original, None)
+        occurrence = by_day.pop(to_local(original).date(), None)
         if occurrence is None:
             occurrence = Occurrence(meeting=meeting, original_starts_at=original, starts_at=start, ends_at=end,
                                     status="scheduled")
             db.session.add(occurrence)
-        elif not occurrence.is_moved:
-            occurrence.starts_at, occurrence.ends_at = start, end
+        else:
+            occurrence.original_starts_at = original
+            if not occurrence.is_moved:
+                occurrence.starts_at, occurrence.ends_at = start, end
         if occurrence.status == "scheduled":
             sittings[occurrence] = PlannedSitting(original, occurrence.starts_at, occurrence.ends_at, setup)
-    for leftover in by_original.values():
+    for leftover in by_day.values():
         # the new rule no longer produces this sitting: keep it, cancelled
         leftover.status = "cancelled"
     db.session.flush()
