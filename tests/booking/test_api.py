@@ -98,6 +98,22 @@ def test_list_window_patch_and_cancel(client, api_headers, sites):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Reservation)) == 0
 
 
+def test_a_patch_keeps_the_meetings_own_sites_in_maintenance_but_adds_none(client, api_headers, sites):
+    headers = api_headers("scheduler")
+    hall, kept, other = sites["hall"], sites["communes"][0], sites["communes"][1]
+    meeting = client.post("/api/v1/meetings", headers=headers, json=body(
+        sites, next_monday(8), endpoint_ids=[hall.id, kept.id])).get_json()
+    kept.status = other.status = "maintenance"
+    db.session.commit()
+    patched = client.patch(f"/api/v1/meetings/{meeting['id']}", headers=headers,
+                           json={"endpoint_ids": [hall.id, kept.id], "title": "Giao ban (đổi tên)"})
+    assert patched.status_code == 200, patched.get_json()
+    assert sorted(patched.get_json()["endpoint_ids"]) == sorted([hall.id, kept.id])
+    refused = client.patch(f"/api/v1/meetings/{meeting['id']}", headers=headers,
+                           json={"endpoint_ids": [hall.id, kept.id, other.id]})
+    assert refused.status_code == 400 and "endpoint_ids" in refused.get_json()["error"]["fields"]
+
+
 def test_move_and_cancel_one_occurrence(client, api_headers, sites):
     headers = api_headers("scheduler")
     start = next_monday(8)

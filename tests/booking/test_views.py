@@ -1,9 +1,11 @@
 """Booking pages: access per role, the form's preview, conflicts and their ways on, the calendar."""
 
 from datetime import timedelta
+from html.parser import HTMLParser
 
 import pytest
 import sqlalchemy as sa
+from werkzeug.datastructures import MultiDict
 
 from tests.booking.conftest import next_monday
 from vmeeting.booking.models import Meeting, Occurrence
@@ -175,3 +177,204 @@ def test_find_free_times_on_the_booking_page(client, login_as, sites, book, get_
     assert response.status_code == 200 and 'data-testid="free-slots"' in html
     assert 'value="' + start.strftime("%Y-%m-%d") + 'T10:30"' in html
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Meeting)) == 1
+
+
+# -- editing: the page sends back what it showed ----------------------------------------------
+
+
+class _FormValues(HTMLParser):
+    """The values a browser would send for the booking form as served (no button pressed)."""
+
+    def __init__(self):
+        super().__init__()
+        self.values, self._select, self._textarea = [], None, None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if attrs.get("form") or (attrs.get("disabled") is not None and "disabled" in attrs):
+            return
+        if tag == "input" and attrs.get("name") and attrs.get("type") not in ("submit", "button"):
+            if attrs.get("type") in ("checkbox", "radio") and "checked" not in attrs:
+                return
+            self.values.append((attrs["name"], attrs.get("value", "y" if attrs.get("type") == "checkbox" else "")))
+        elif tag == "select":
+            self._select = attrs.get("name")
+        elif tag == "option" and self._select and "selected" in attrs:
+            self.values.append((self._select, attrs.get("value", "")))
+        elif tag == "textarea":
+            self._textarea = attrs.get("name")
+            self.values.append((self._textarea, ""))
+
+    def handle_endtag(self, tag):
+        if tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+    def handle_data(self, data):
+        if self._textarea:
+            name, text = self.values.pop()
+            self.values.append((name, text + data.lstrip("\n") if not text else text + data))
+
+
+def shown_form(client, path, **changes):
+    """The form at path as a browser would submit it untouched, then with changes (a value, or a list)."""
+    parser = _FormValues()
+    parser.feed(client.get(path).get_data(as_text=True))
+    data = MultiDict(parser.values)
+    for name, value in changes.items():
+        data.setlist(name, value if isinstance(value, list) else [value])
+    data.setdefault("action", "book")
+    return data
+
+
+@pytest.mark.parametrize("rule", [
+    "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO;COUNT=4",
+    "FREQ=MONTHLY;BYDAY=1MO;COUNT=3",
+    "FREQ=YEARLY;COUNT=2",
+    "FREQ=WEEKLY;COUNT=2",
+])
+def test_editing_a_series_in_the_page_keeps_its_rule(client, login_as, sites, book, rule):
+    """A rule booked through the API survives an edit of something else in the page."""
+    meeting = book([sites["hall"]], next_monday(8), recurrence=rule)
+    sittings = [o.starts_at for o in meeting.occurrences]
+    login_as("scheduler")
+    path = f"/meetings/{meeting.id}/edit"
+    response = client.post(path, data=shown_form(client, path, title="Giao ban (sửa tên)"))
+    assert response.status_code == 302, response.get_data(as_text=True)
+    db.session.expire_all()
+    meeting = db.session.get(Meeting, meeting.id)
+    assert meeting.title == "Giao ban (sửa tên)" and meeting.recurrence == rule
+    assert sorted(o.starts_at for o in meeting.occurrences if o.status == "scheduled") == sorted(sittings)
+
+
+def test_a_rule_the_form_cannot_show_is_shown_read_only_and_can_be_replaced(client, login_as, sites, book):
+    meeting = book([sites["hall"]], next_monday(8), recurrence="FREQ=MONTHLY;BYDAY=1MO;COUNT=3")
+    login_as("scheduler")
+    path = f"/meetings/{meeting.id}/edit"
+    html = client.get(path).get_data(as_text=True)
+    assert 'data-testid="stored-rule"' in html and "FREQ=MONTHLY;BYDAY=1MO;COUNT=3" in html and "readonly" in html
+    assert "qua API" in html and "chọn kiểu lặp mới" in html
+
+    response = client.post(path, data=shown_form(client, path, frequency="WEEKLY", weekdays=["MO"], repeat_count="2"))
+    assert response.status_code == 302, response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Meeting, meeting.id).recurrence == "FREQ=WEEKLY;BYDAY=MO;COUNT=2"
+
+
+def test_changing_the_repeat_fields_rebuilds_the_rule_with_its_interval(client, login_as, sites, book):
+    meeting = book([sites["hall"]], next_monday(8), recurrence="FREQ=WEEKLY;INTERVAL=2;BYDAY=MO;COUNT=4")
+    login_as("scheduler")
+    path = f"/meetings/{meeting.id}/edit"
+    html = client.get(path).get_data(as_text=True)
+    assert 'data-testid="stored-rule"' not in html and 'name="repeat_interval"' in html
+    response = client.post(path, data=shown_form(client, path, repeat_interval="3", repeat_count="2"))
+    assert response.status_code == 302, response.get_data(as_text=True)
+    db.session.expire_all()
+    meeting = db.session.get(Meeting, meeting.id)
+    assert meeting.recurrence == "FREQ=WEEKLY;INTERVAL=3;BYDAY=MO;COUNT=2"
+    first, second = sorted(o.starts_at for o in meeting.occurrences if o.status == "scheduled")
+    assert second - first == timedelta(weeks=3)
+
+
+def test_an_edit_keeps_sites_and_chair_now_in_maintenance(client, login_as, sites, book):
+    hall, commune = sites["hall"], sites["communes"][0]
+    meeting = book([hall, commune, sites["communes"][1]], next_monday(8), chair=hall)
+    for endpoint in (hall, commune):
+        endpoint.status = "maintenance"
+    db.session.commit()
+    login_as("scheduler")
+    path = f"/meetings/{meeting.id}/edit"
+    html = client.get(path).get_data(as_text=True)
+    assert f"{commune.name} ({commune.code}) (bảo trì)" in html and f"{hall.name} ({hall.code}) (bảo trì)" in html
+    assert "(bảo trì)" not in client.get("/meetings/new").get_data(as_text=True)
+
+    response = client.post(path, data=shown_form(client, path, title="Giao ban tháng"))
+    assert response.status_code == 302, response.get_data(as_text=True)
+    db.session.expire_all()
+    meeting = db.session.get(Meeting, meeting.id)
+    assert meeting.title == "Giao ban tháng" and meeting.chair_endpoint_id == hall.id
+    assert {e.id for e in meeting.endpoints} == {hall.id, commune.id, sites["communes"][1].id}
+
+
+def test_an_edit_cannot_add_a_site_in_maintenance(client, login_as, sites, book):
+    meeting = book([sites["hall"]], next_monday(8))
+    other = sites["communes"][0]
+    other.status = "maintenance"
+    db.session.commit()
+    login_as("scheduler")
+    path = f"/meetings/{meeting.id}/edit"
+    response = client.post(path, data=shown_form(client, path, endpoint_ids=[str(sites["hall"].id), str(other.id)]))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and "«Điểm cầu riêng lẻ»" in html
+    db.session.expire_all()
+    assert {e.id for e in db.session.get(Meeting, meeting.id).endpoints} == {sites["hall"].id}
+
+
+@pytest.mark.parametrize("field, value, reason", [
+    ("day", "31/02/2026", "«Ngày họp» không phải ngày hợp lệ; hãy nhập theo dạng dd/mm/yyyy."),
+    ("start_time", "25:99", "«Bắt đầu» không phải giờ hợp lệ; hãy nhập theo dạng HH:MM."),
+    ("setup_minutes", "ba mươi", "«Thời gian chuẩn bị, kiểm tra trước (phút)» phải là một số nguyên."),
+    ("repeat_count", "4.5", "«Hoặc số buổi» phải là một số nguyên."),
+    ("endpoint_ids", "abc", "«Điểm cầu riêng lẻ»: có lựa chọn không có trong danh sách."),
+    ("endpoint_ids", "999999", "«Điểm cầu riêng lẻ»: &#39;999999&#39; không có trong danh sách."),
+    ("chair_endpoint_id", "999999", "«Điểm cầu chủ tọa»: lựa chọn không có trong danh sách."),
+    ("chair_endpoint_id", "abc", "«Điểm cầu chủ tọa»: lựa chọn không có trong danh sách."),
+    ("frequency", "HOURLY", "«Lặp lại»: lựa chọn không có trong danh sách."),
+])
+def test_parse_errors_are_vietnamese_and_name_the_field(client, login_as, sites, get_csrf, field, value, reason):
+    login_as("scheduler")
+    data = form_data(sites, next_monday(8), get_csrf("/meetings/new"), endpoint_ids=str(sites["hall"].id),
+                     attendees="a@example.vn")
+    data[field] = value
+    response = client.post("/meetings/new", data=data)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert reason in html, html[html.find("invalid-feedback") - 300:html.find("invalid-feedback") + 300]
+    assert "Not a valid" not in html and "Invalid choice" not in html
+    # what was typed stays on the page
+    assert f'value="{value}"' in html or value in ("999999", "abc", "HOURLY")
+    assert "a@example.vn" in html
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Meeting)) == 0
+
+
+def test_finding_free_times_while_editing_counts_the_meetings_own_time_as_free(client, login_as, sites, book):
+    a = sites["communes"][0]
+    start = next_monday(8)
+    meeting = book([a], start, chair=a)
+    login_as("scheduler")
+    path = f"/meetings/{meeting.id}/edit"
+    response = client.post(path, data=shown_form(client, path, action="slots"))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and 'data-testid="free-slots"' in html
+    assert 'value="' + start.strftime("%Y-%m-%dT%H:%M") + '"' in html
+
+
+def test_a_picked_slot_that_is_taken_shows_the_picked_time(client, login_as, sites, book, get_csrf):
+    a = sites["communes"][0]
+    start = next_monday(8)
+    taken = start + timedelta(hours=2)
+    book([a], taken, chair=a, title="Họp xã")
+    login_as("scheduler")
+    response = client.post("/meetings/new", data=form_data(
+        sites, start, get_csrf("/meetings/new"), endpoint_ids=str(a.id), slot=taken.strftime("%Y-%m-%dT%H:%M")))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 409 and 'data-testid="conflict"' in html
+    assert f'value="{taken.strftime("%d/%m/%Y")}"' in html
+    assert 'name="start_time"' in html and 'value="10:00"' in html and 'value="11:00"' in html
+    assert 'value="08:00"' not in html
+
+
+@pytest.mark.parametrize("module", ["vmeeting.auth.forms", "vmeeting.booking.forms", "vmeeting.registry.forms"])
+def test_the_apps_forms_build_on_the_vietnamese_base(module):
+    """WTForms' own messages (bad date, choice not offered) reach people in Vietnamese on every page."""
+    import importlib
+    import inspect
+
+    from flask_wtf import FlaskForm
+
+    from vmeeting.forms_i18n import AppForm
+
+    forms = [cls for _name, cls in inspect.getmembers(importlib.import_module(module), inspect.isclass)
+             if issubclass(cls, FlaskForm) and cls.__module__ == module]
+    assert forms and all(issubclass(cls, AppForm) for cls in forms), forms

@@ -1,12 +1,12 @@
 """Sign-in, user and account forms."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from vmeeting.auth.models import ROLES
 from vmeeting.auth.service import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from vmeeting.forms_i18n import AppForm
 
 ROLE_LABELS = {
     "admin": _l("Quản trị"),
@@ -21,7 +21,7 @@ _PASSWORD_LENGTH = Length(
 )
 
 
-class LoginForm(FlaskForm):
+class LoginForm(AppForm):
     """User name and password."""
 
     username = StringField(_l("Tên đăng nhập"), validators=[DataRequired("Nhập tên đăng nhập."), Length(max=64)])
@@ -31,7 +31,7 @@ class LoginForm(FlaskForm):
     remember = BooleanField(_l("Ghi nhớ trên máy này"))
 
 
-class _ProfileFields(FlaskForm):
+class _ProfileFields(AppForm):
     full_name = StringField(_l("Họ và tên"), validators=[Length(max=200, message="Tối đa 200 ký tự.")])
     email = EmailField(_l("Thư điện tử"), validators=[Optional(), Email("Địa chỉ thư không hợp lệ.")])
     role = SelectField(_l("Vai trò"), choices=[(r, ROLE_LABELS[r]) for r in ROLES])
@@ -58,7 +58,7 @@ class UserEditForm(_ProfileFields):
     )
 
 
-class PasswordChangeForm(FlaskForm):
+class PasswordChangeForm(AppForm):
     """Change one's own password: the current one, then the new one twice."""
 
     current_password = PasswordField(_l("Mật khẩu hiện tại"), validators=[DataRequired("Nhập mật khẩu hiện tại.")])

@@ -56,8 +56,13 @@ def _instant(data, name, errors, required=True):
         return None
 
 
-def _meeting_input(data, *, partial=False):
-    """Split a request body into meeting fields and, if sites were named, a SiteChoice."""
+def _meeting_input(data, *, meeting=None):
+    """Split a request body into meeting fields and, if sites were named, a SiteChoice.
+
+    With `meeting` (a PATCH) fields may be left out, and the meeting's own sites
+    stay choosable while in maintenance.
+    """
+    partial = meeting is not None
     errors = {}
     fields = {k: data[k] for k in service.MEETING_FIELDS if k in data and k not in ("starts_at", "ends_at")}
     for name in ("starts_at", "ends_at"):
@@ -74,6 +79,7 @@ def _meeting_input(data, *, partial=False):
         choice = service.resolve_sites(
             endpoint_ids=data.get("endpoint_ids") or (), unit_ids=data.get("unit_ids") or (),
             group_ids=data.get("group_ids") or (), all_endpoints=bool(data.get("all_endpoints")), on_day=on_day,
+            meeting=meeting,
         )
     return fields, choice, bool(data.get("skip_busy"))
 
@@ -163,7 +169,7 @@ def get_meeting(meeting_id):
 def update_meeting(meeting_id):
     """Reschedule or change the sites; same conflict rules; bumps the sequence."""
     meeting = _get_meeting(meeting_id)
-    fields, choice, skip_busy = _meeting_input(json_body(), partial=True)
+    fields, choice, skip_busy = _meeting_input(json_body(), meeting=meeting)
     service.update_meeting(meeting, fields, choice, actor=g.api_user, skip_busy=skip_busy)
     db.session.commit()
     return jsonify(meeting_json(meeting))

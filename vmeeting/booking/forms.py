@@ -4,10 +4,10 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
+    HiddenField,
     IntegerField,
     SelectField,
     SelectMultipleField,
@@ -20,12 +20,17 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.validators import ValidationError as FieldError
 
 from vmeeting.extensions import db
+from vmeeting.forms_i18n import AppForm
 from vmeeting.registry import service as registry
 from vmeeting.registry.models import Bridge, Endpoint, EndpointGroup
 from vmeeting.timefmt import local_to_utc, to_local
 
 FREQUENCIES = [("", _l("Không lặp")), ("DAILY", _l("Hằng ngày")), ("WEEKLY", _l("Hằng tuần")),
                ("MONTHLY", _l("Hằng tháng"))]
+#: the frequency choice that keeps a stored rule the form cannot show
+KEEP_RULE = "KEEP"
+#: the most "every N days/weeks/months" the form offers (the series' 2-year bound comes first anyway)
+MAX_INTERVAL = 99
 WEEKDAYS = [("MO", "Thứ Hai"), ("TU", "Thứ Ba"), ("WE", "Thứ Tư"), ("TH", "Thứ Năm"), ("FR", "Thứ Sáu"),
             ("SA", "Thứ Bảy"), ("SU", "Chủ Nhật")]
 DATE_FORMATS = ["%d/%m/%Y", "%Y-%m-%d"]
@@ -36,17 +41,59 @@ TIME_INPUT = {"format": "%H:%M", "widget": TextInput(),
               "render_kw": {"placeholder": "HH:MM", "inputmode": "numeric", "pattern": "[0-2][0-9]:[0-5][0-9]"}}
 
 
+#: WTForms' message id for choices not offered (forms_i18n says it in Vietnamese, naming the field)
+NOT_OFFERED = "'%(value)s' is not a valid choice for this field."
+
+
 class MultiIdField(SelectMultipleField):
     """A multiple select of ids that accepts only the offered choices."""
 
     def pre_validate(self, form):
         offered = {str(value) for value, _label in self.choices or []}
-        bad = [v for v in self.data or [] if str(v) not in offered]
+        bad = [str(v) for v in self.data or [] if str(v) not in offered]
         if bad:
-            raise FieldError("Có lựa chọn không hợp lệ.")
+            raise FieldError(self.gettext(NOT_OFFERED) % {"value": "', '".join(bad)})
 
 
-class MeetingForm(FlaskForm):
+def repeat_fields(rule, start):
+    """What the form's repeat fields show for a stored RRULE, or None when they cannot show all of it.
+
+    start: the series' first local start (a weekly rule without BYDAY repeats on its weekday).
+    """
+    try:
+        parts = dict(part.split("=", 1) for part in rule.upper().split(";") if part)
+    except ValueError:
+        return None
+    if not set(parts) <= {"FREQ", "INTERVAL", "BYDAY", "COUNT", "UNTIL"} or ("COUNT" in parts) == ("UNTIL" in parts):
+        return None
+    frequency = parts.get("FREQ")
+    if frequency not in {code for code, _label in FREQUENCIES if code}:
+        return None
+    codes = [code for code, _name in WEEKDAYS]
+    weekdays = parts["BYDAY"].split(",") if "BYDAY" in parts else []
+    if weekdays and (frequency != "WEEKLY" or not set(weekdays) <= set(codes) or len(set(weekdays)) < len(weekdays)):
+        return None
+    if frequency == "WEEKLY" and not weekdays:
+        weekdays = [codes[start.weekday()]]
+    fields = {"frequency": frequency, "weekdays": [c for c in codes if c in weekdays], "count": None, "until": None}
+    try:
+        fields["interval"] = int(parts.get("INTERVAL", "1"))
+        if "COUNT" in parts:
+            fields["count"] = int(parts["COUNT"])
+        else:
+            until = to_local(datetime.strptime(parts["UNTIL"], "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc))
+            # the form's until is a whole local day (service.normalize_rrule: end of that day)
+            if (until.hour, until.minute, until.second) != (23, 59, 59):
+                return None
+            fields["until"] = until.date()
+    except ValueError:
+        return None
+    if not 1 <= fields["interval"] <= MAX_INTERVAL or not 1 <= (fields["count"] or 1) <= 520:
+        return None
+    return fields
+
+
+class MeetingForm(AppForm):
     title = StringField(_l("Tên cuộc họp"), validators=[DataRequired("Nhập tên cuộc họp."), Length(max=300)])
     description = TextAreaField(_l("Nội dung, chương trình"), validators=[Length(max=20000)])
     day = DateField(_l("Ngày họp"), format=DATE_FORMATS,
@@ -63,25 +110,59 @@ class MeetingForm(FlaskForm):
     setup_minutes = IntegerField(_l("Thời gian chuẩn bị, kiểm tra trước (phút)"), default=30,
                                  validators=[Optional(), NumberRange(0, 240, "Từ 0 đến 240 phút.")])
     frequency = SelectField(_l("Lặp lại"), choices=FREQUENCIES, default="")
+    repeat_interval = IntegerField(_l("Cách nhau (số ngày, tuần, tháng)"), default=1, validators=[
+        Optional(), NumberRange(1, MAX_INTERVAL, f"Cách nhau: từ 1 đến {MAX_INTERVAL} ngày, tuần hoặc tháng.")])
     weekdays = SelectMultipleField(_l("Vào các ngày"), choices=WEEKDAYS,
                                    widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
     repeat_until = DateField(_l("Đến ngày"), format=DATE_FORMATS, validators=[Optional()], **DATE_INPUT)
     repeat_count = IntegerField(_l("Hoặc số buổi"), validators=[Optional(), NumberRange(1, 520, "Từ 1 đến 520 buổi.")])
     attendees = TextAreaField(_l("Người dự khác (thư điện tử, mỗi dòng một địa chỉ)"))
     skip_busy = BooleanField(_l("Bỏ các điểm cầu bận"))
+    #: an edited series' rule as stored, and the repeat fields as first shown (see rrule)
+    stored_rule = HiddenField()
+    repeat_shown = HiddenField()
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, meeting=None, **kwargs):
+        """meeting: the meeting being edited; its sites stay on offer though no longer bookable."""
         super().__init__(*args, **kwargs)
+        own = {e.id for e in meeting.endpoints} | {meeting.chair_endpoint_id} if meeting is not None else set()
         endpoints = db.session.execute(
-            sa.select(Endpoint.id, Endpoint.name, Endpoint.code).where(Endpoint.status == "active")
+            sa.select(Endpoint.id, Endpoint.name, Endpoint.code, Endpoint.status)
+            .where(sa.or_(Endpoint.status == "active", Endpoint.id.in_(own)))
             .order_by(Endpoint.name_sort_key)).all()
-        self.endpoint_ids.choices = [(i, f"{name} ({code})") for i, name, code in endpoints]
+        self.endpoint_ids.choices = [
+            (i, f"{name} ({code})" if status == "active"
+             else f"{name} ({code}) ({registry.CHOICE_LABELS['status'][status].lower()})")
+            for i, name, code, status in endpoints]
         self.chair_endpoint_id.choices = [(0, "— Chọn —")] + self.endpoint_ids.choices
         self.unit_ids.choices = [(u.id, "— " * depth + u.name) for u, depth in registry.unit_tree()]
         self.group_ids.choices = [(g.id, g.name) for g in db.session.scalars(sa.select(EndpointGroup).order_by(EndpointGroup.name))]
         self.bridge_id.choices = [("", "Theo cầu MCU của từng điểm cầu")] + [
             (b.id, f"{b.name} ({b.ports} cổng)") for b in db.session.scalars(
                 sa.select(Bridge).where(Bridge.is_active.is_(True)).order_by(Bridge.code))]
+        self._offer_keeping_the_rule()
+
+    def _offer_keeping_the_rule(self):
+        """A stored rule the repeat fields cannot show may be kept as it is, read-only."""
+        if self.shows_stored_rule_read_only and KEEP_RULE not in dict(self.frequency.choices):
+            self.frequency.choices = [(KEEP_RULE, _l("Giữ quy tắc lặp hiện tại (xem bên dưới)")), *FREQUENCIES]
+
+    @property
+    def shows_stored_rule_read_only(self):
+        """True when the meeting's stored rule says more than the repeat fields can show."""
+        return bool(self.stored_rule.data) and repeat_fields(self.stored_rule.data, self._start() or datetime.now()) is None
+
+    def _start(self):
+        if self.day.data and self.start_time.data:
+            return datetime.combine(self.day.data, self.start_time.data)
+        return None
+
+    def repeat_fingerprint(self):
+        """The repeat fields (and the day they hang on) as one string, to tell whether they were changed."""
+        return "|".join(str(value) for value in (
+            self.frequency.data or "", self.repeat_interval.data or 1,
+            ",".join(d for d, _ in WEEKDAYS if d in (self.weekdays.data or [])),
+            self.repeat_until.data or "", self.repeat_count.data or "", self.day.data or ""))
 
     def validate_chair_endpoint_id(self, field):
         if not field.data:
@@ -96,7 +177,7 @@ class MeetingForm(FlaskForm):
             raise FieldError("Chọn ít nhất một ngày trong tuần.")
 
     def validate_repeat_until(self, field):
-        if self.frequency.data and not field.data and not self.repeat_count.data:
+        if self.frequency.data not in ("", KEEP_RULE) and not field.data and not self.repeat_count.data:
             raise FieldError("Cho biết ngày kết thúc hoặc số buổi.")
         if field.data and self.day.data and field.data < self.day.data:
             raise FieldError("Ngày kết thúc lặp phải sau ngày họp.")
@@ -117,10 +198,19 @@ class MeetingForm(FlaskForm):
         return starts, ends
 
     def rrule(self):
-        """Build the RRULE the choices describe, or None."""
+        """Build the RRULE the choices describe, or None.
+
+        An edited series whose repeat fields were left as shown keeps its stored rule
+        word for word: the fields cannot say all a rule may (BYDAY=1MO, YEARLY...).
+        """
+        stored = self.stored_rule.data
+        if stored and (self.frequency.data == KEEP_RULE or self.repeat_fingerprint() == self.repeat_shown.data):
+            return stored
         if not self.frequency.data:
             return None
         parts = [f"FREQ={self.frequency.data}"]
+        if self.repeat_interval.data and self.repeat_interval.data > 1:
+            parts.append(f"INTERVAL={self.repeat_interval.data}")
         if self.frequency.data == "WEEKLY":
             parts.append("BYDAY=" + ",".join(d for d, _ in WEEKDAYS if d in self.weekdays.data))
         if self.repeat_count.data:
@@ -150,17 +240,19 @@ class MeetingForm(FlaskForm):
         self.attendees.data = "\n".join(meeting.attendees or [])
         self.endpoint_ids.data = [e.id for e in meeting.endpoints]
         if meeting.recurrence:
-            rule = dict(part.split("=", 1) for part in meeting.recurrence.split(";"))
-            self.frequency.data = rule.get("FREQ", "")
-            self.weekdays.data = rule.get("BYDAY", "").split(",") if rule.get("BYDAY") else []
-            if "COUNT" in rule:
-                self.repeat_count.data = int(rule["COUNT"])
-            if "UNTIL" in rule:
-                until = datetime.strptime(rule["UNTIL"], "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
-                self.repeat_until.data = to_local(until).date()
+            self.stored_rule.data = meeting.recurrence
+            shown = repeat_fields(meeting.recurrence, start)
+            if shown is None:
+                self.frequency.data = KEEP_RULE
+                self._offer_keeping_the_rule()
+            else:
+                self.frequency.data, self.repeat_interval.data = shown["frequency"], shown["interval"]
+                self.weekdays.data = shown["weekdays"]
+                self.repeat_count.data, self.repeat_until.data = shown["count"], shown["until"]
+            self.repeat_shown.data = self.repeat_fingerprint()
 
 
-class MoveOccurrenceForm(FlaskForm):
+class MoveOccurrenceForm(AppForm):
     day = DateField(_l("Ngày mới"), format=DATE_FORMATS, validators=[InputRequired("Nhập ngày (dd/mm/yyyy).")],
                     **DATE_INPUT)
     start_time = TimeField(_l("Bắt đầu"), validators=[InputRequired("Nhập giờ bắt đầu (HH:MM).")], **TIME_INPUT)

@@ -23,12 +23,14 @@ class SiteChoice:
 # -- choosing sites ----------------------------------------------------------------------
 
 
-def resolve_sites(*, endpoint_ids=(), unit_ids=(), group_ids=(), all_endpoints=False, on_day=None):
+def resolve_sites(*, endpoint_ids=(), unit_ids=(), group_ids=(), all_endpoints=False, on_day=None, meeting=None):
     """Resolve a mix of whole province, units (with all below), groups and single endpoints.
 
     Single endpoints must be bookable (active); inside units, groups and the
     whole province, sites in maintenance or retired are left out and listed.
     Units are taken as valid on `on_day` (reorganisations change the tree).
+    With `meeting` (a change to it), the sites it already has may stay though no
+    longer bookable: a site going into maintenance must not drop out unasked.
     """
     errors = {}
     endpoint_ids = _id_list(endpoint_ids, "endpoint_ids", errors)
@@ -47,7 +49,8 @@ def resolve_sites(*, endpoint_ids=(), unit_ids=(), group_ids=(), all_endpoints=F
         if missing:
             errors["endpoint_ids"] = f"Không có điểm cầu mã số {', '.join(map(str, missing))}."
         else:
-            not_bookable = [found[i] for i in endpoint_ids if not found[i].is_bookable]
+            kept = {e.id for e in meeting.endpoints} | {meeting.chair_endpoint_id} if meeting is not None else set()
+            not_bookable = [found[i] for i in endpoint_ids if not found[i].is_bookable and i not in kept]
             if not_bookable:
                 names = ", ".join(f"{e.name} ({registry.CHOICE_LABELS['status'][e.status].lower()})" for e in not_bookable)
                 errors["endpoint_ids"] = f"Không thể đặt điểm cầu đang bảo trì hoặc ngừng sử dụng: {names}."

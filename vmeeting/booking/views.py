@@ -41,7 +41,10 @@ def _show_errors(form, exc):
 
 
 def _apply_slot(form):
-    """If a suggested slot was picked, move the form's day and times to it, keeping the length."""
+    """If a suggested slot was picked, move the form's day and times to it, keeping the length.
+
+    The typed text (raw_data) moves too: it is what the page shows again if the slot is refused.
+    """
     picked = request.form.get("slot")
     if not picked or not (form.day.data and form.start_time.data and form.end_time.data):
         return
@@ -50,17 +53,23 @@ def _apply_slot(form):
     except ValueError:
         return
     length = datetime.combine(date.min, form.end_time.data) - datetime.combine(date.min, form.start_time.data)
-    form.day.data, form.start_time.data = start.date(), start.time()
-    form.end_time.data = (start + length).time()
+    end = start + length
+    form.day.data, form.start_time.data, form.end_time.data = start.date(), start.time(), end.time()
+    form.day.raw_data = [start.strftime("%d/%m/%Y")]
+    form.start_time.raw_data, form.end_time.raw_data = [start.strftime("%H:%M")], [end.strftime("%H:%M")]
 
 
-def _suggestions(form, choice):
-    """The next free slots for the chosen sites, from the day asked for."""
+def _suggestions(form, choice, meeting=None):
+    """The next free slots for the chosen sites, from the day asked for.
+
+    When editing, the meeting's own reservations do not count: its own time is free for it.
+    """
     starts_at, ends_at = form.instants()
     day_start = local_to_utc(datetime.combine(form.day.data, time.min))
     found = slots.find_slots(choice.endpoints, ends_at - starts_at, max(day_start, utcnow()),
                              day_start + timedelta(days=SUGGESTION_DAYS), limit=6,
-                             setup_minutes=form.setup_minutes.data, meeting_bridge_id=form.bridge_id.data)
+                             setup_minutes=form.setup_minutes.data, meeting_bridge_id=form.bridge_id.data,
+                             ignore_meeting_id=meeting.id if meeting is not None else None)
     return [to_local(start) for start, _end in found]
 
 
@@ -78,12 +87,12 @@ def _booking_form_page(form, meeting=None):
         return render_template("booking/form.html", **context), 400
     action = request.form.get("action", "book")
     try:
-        choice = service.resolve_sites(**form.site_args()) if form.has_sites() else None
+        choice = service.resolve_sites(**form.site_args(), meeting=meeting) if form.has_sites() else None
         context["choice"] = choice
         if action == "preview":
             return render_template("booking/form.html", **context)
         if action == "slots" and choice is not None:
-            context["suggestions"] = _suggestions(form, choice)
+            context["suggestions"] = _suggestions(form, choice, meeting)
             context["searched_slots"] = True
             return render_template("booking/form.html", **context)
         skip_busy = action == "skip_busy" or bool(form.skip_busy.data)
@@ -102,7 +111,7 @@ def _booking_form_page(form, meeting=None):
         db.session.rollback()
         context["conflict"] = {"message": exc.message, **exc.details}
         if context["choice"] is not None:
-            context["suggestions"] = _suggestions(form, context["choice"])
+            context["suggestions"] = _suggestions(form, context["choice"], meeting)
         return render_template("booking/form.html", **context), 409
     flash(message, "success")
     return redirect(url_for("booking.show", meeting_id=meeting.id))
@@ -131,7 +140,7 @@ def edit(meeting_id):
     if meeting.is_cancelled:
         flash("Cuộc họp đã bị hủy, không thể sửa.", "warning")
         return redirect(url_for("booking.show", meeting_id=meeting.id))
-    form = MeetingForm()
+    form = MeetingForm(meeting=meeting)
     if request.method == "GET":
         form.fill_from(meeting)
     return _booking_form_page(form, meeting)

@@ -9,7 +9,6 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, Field, HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -20,6 +19,7 @@ except ImportError:  # WTForms before 3.3 takes (value, label) tuples
     def SelectChoice(value, label):  # noqa: N802 (stands in for the class)
         return value, label
 
+from vmeeting.forms_i18n import AppForm
 from vmeeting.registry.service import CHOICE_LABELS, ENDPOINT_FIELDS, UNIT_LEVEL_OF_KIND
 
 DATE_FORMAT = "%d/%m/%Y"
@@ -134,7 +134,7 @@ ENDPOINT_LABELS = {
 }
 
 
-class EndpointForm(FlaskForm):
+class EndpointForm(AppForm):
     """Create or edit an endpoint; the same form serves both pages."""
 
     code = StringField(ENDPOINT_LABELS["code"], render_kw={"maxlength": 40, "autocomplete": "off"})
@@ -180,7 +180,7 @@ class EndpointForm(FlaskForm):
 UNIT_KINDS = tuple(UNIT_LEVEL_OF_KIND)
 
 
-class UnitForm(FlaskForm):
+class UnitForm(AppForm):
     """Create or edit an administrative unit."""
 
     name = StringField(_l("Tên đơn vị"), description=_l("Tên đầy đủ, ví dụ «Xã Hòa Bình»."),
@@ -200,7 +200,7 @@ class UnitForm(FlaskForm):
         return {name: self[name].data for name in ("name", "code", "kind", "parent_id", "valid_from", "valid_to")}
 
 
-class BridgeForm(FlaskForm):
+class BridgeForm(AppForm):
     """Create or edit an MCU bridge."""
 
     code = StringField(_l("Mã cầu"), render_kw={"maxlength": 40})
@@ -216,7 +216,7 @@ class BridgeForm(FlaskForm):
         return {name: self[name].data for name in ("code", "name", "ports", "address", "notes", "is_active")}
 
 
-class GroupForm(FlaskForm):
+class GroupForm(AppForm):
     """Create or edit a group: whole units and single endpoints."""
 
     name = StringField(_l("Tên nhóm"), render_kw={"maxlength": 200})
@@ -228,17 +228,17 @@ class GroupForm(FlaskForm):
     endpoint_ids = IdCheckboxField(_l("Điểm cầu"))
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(AppForm):
     """A form with nothing but its CSRF token, for confirmed actions (retire)."""
 
 
-class ImportForm(FlaskForm):
+class ImportForm(AppForm):
     """Upload a CSV or XLSX file of endpoints."""
 
     file = FileField(_l("Tệp CSV hoặc XLSX"))
 
 
-class ImportConfirmForm(FlaskForm):
+class ImportConfirmForm(AppForm):
     """Confirm a previewed import."""
 
     token = HiddenField()
