@@ -365,7 +365,8 @@ def test_a_picked_slot_that_is_taken_shows_the_picked_time(client, login_as, sit
     assert 'value="08:00"' not in html
 
 
-@pytest.mark.parametrize("module", ["vmeeting.auth.forms", "vmeeting.booking.forms", "vmeeting.registry.forms"])
+@pytest.mark.parametrize("module", ["vmeeting.auth.forms", "vmeeting.booking.forms", "vmeeting.registry.forms",
+                                    "vmeeting.readiness.forms"])
 def test_the_apps_forms_build_on_the_vietnamese_base(module):
     """WTForms' own messages (bad date, choice not offered) reach people in Vietnamese on every page."""
     import importlib

@@ -39,16 +39,45 @@ def free_ports(count, kind=socket.SOCK_DGRAM):
             sock.close()
 
 
+def media_ports(count, avoid=()):
+    """Return count loopback ports p, each with p + 2, all free a moment ago, none overlapping nor in avoid.
+
+    sipp binds an RTP echo port and that port + 2; left to itself it takes them from 6000 up, a hundred
+    tries in all, which forty peers of this run and forty of another run at the same time use up.
+    """
+    held, found = [], []
+    try:
+        while len(found) < count:
+            first = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            first.bind(("127.0.0.1", 0))
+            held.append(first)
+            port = first.getsockname()[1]
+            if port in avoid or port + 2 in avoid:
+                continue
+            second = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                second.bind(("127.0.0.1", port + 2))
+            except (OSError, OverflowError):  # taken, or past 65535
+                second.close()
+                continue
+            held.append(second)
+            found.append(port)
+        return found
+    finally:
+        for sock in held:
+            sock.close()
+
+
 class SipPeer:
     """A sipp UAS on its own loopback port that answers each OPTIONS with the given status."""
 
-    def __init__(self, sipp, workdir, port, transport="udp", status=200):
+    def __init__(self, sipp, workdir, port, media_port, transport="udp", status=200):
         scenario = Path(workdir) / f"options_{status}.xml"
         if not scenario.exists():
             scenario.write_text(SCENARIO.read_text().replace("STATUS", STATUS_LINES[status]))
         self.port, self.transport, self.status = port, transport, status
         self.process = subprocess.Popen(
-            [sipp, "-sf", str(scenario), "-i", "127.0.0.1", "-p", str(port),
+            [sipp, "-sf", str(scenario), "-i", "127.0.0.1", "-p", str(port), "-mp", str(media_port),
              "-t", "u1" if transport == "udp" else "t1", "-nostdin"],
             cwd=workdir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
@@ -73,7 +102,9 @@ class SipPeer:
 def start_peers(sipp, workdir, count, transport="udp", status=200):
     """Start count sipp peers and wait until every one answers; fail if any cannot run."""
     kind = socket.SOCK_DGRAM if transport == "udp" else socket.SOCK_STREAM
-    peers = [SipPeer(sipp, workdir, port, transport, status) for port in free_ports(count, kind)]
+    ports = free_ports(count, kind)
+    peers = [SipPeer(sipp, workdir, port, media, transport, status)
+             for port, media in zip(ports, media_ports(count, avoid=set(ports)))]
     deadline = time.monotonic() + 10
     waiting = list(peers)
     while waiting:

@@ -75,3 +75,38 @@ def test_probe_refused_for_a_cancelled_meeting(client, api_headers, sitting):
     db.session.commit()
     response = client.post(f"/api/v1/meetings/{sitting.meeting.id}/probe", headers=api_headers("scheduler"))
     assert response.status_code == 409 and response.get_json()["error"]["code"] == "conflict"
+
+
+def test_an_occurrence_id_beyond_any_row_is_400_on_that_field(client, api_headers, sitting):
+    for value in (10**30, 2**31):
+        response = client.put(url(sitting, sitting.communes[0]), headers=api_headers("scheduler"),
+                              json={"occurrence_id": value, "status": "issue", "note": "Mất tiếng"})
+        assert response.status_code == 400, response.get_json()
+        assert "occurrence_id" in response.get_json()["error"]["fields"]
+    too_big = client.get(url(sitting) + f"?occurrence_id={10**30}", headers=api_headers("viewer"))
+    assert too_big.status_code == 400 and "occurrence_id" in too_big.get_json()["error"]["fields"]
+
+
+@pytest.mark.parametrize("checks", [[], "", 0, False, "camera"])
+def test_checks_of_the_wrong_type_are_400_on_checks(client, api_headers, sitting, checks):
+    response = client.put(url(sitting, sitting.communes[0]), headers=api_headers("scheduler"),
+                          json={"status": "issue", "note": "Mất tiếng", "checks": checks})
+    assert response.status_code == 400
+    assert set(response.get_json()["error"]["fields"]) == {"checks"}
+
+
+def test_probe_now_with_addresses_older_rows_may_hold(client, api_headers, sitting, app, sip_peers):
+    """Addresses the registry now refuses, written before it did: each is that site's error, not a 500."""
+    app.config["PROBE_TIMEOUT_SECONDS"] = 1.0
+    registry.update_endpoint(sitting.communes[0], {"sip_uri": sip_peers[0].uri})
+    sitting.communes[1].sip_uri = "sip:phònghọp@127.0.0.1"  # straight onto the row, as an old import left it
+    sitting.communes[2].sip_uri = "sip:room@ubnd..langson.gov.vn"
+    sitting.communes[3].sip_uri = "sip:room@ubnd.langson.invalid"
+    db.session.commit()
+    response = client.post(f"/api/v1/meetings/{sitting.meeting.id}/probe", headers=api_headers("scheduler"))
+    assert response.status_code == 200, response.get_data(as_text=True)
+    by_id = {i["endpoint_id"]: i["probe"] for i in response.get_json()["items"]}
+    assert by_id[sitting.communes[0].id]["reachable"] is True
+    assert by_id[sitting.communes[1].id]["error"].startswith("Địa chỉ SIP chỉ được gồm chữ không dấu")
+    assert "ubnd..langson.gov.vn" in by_id[sitting.communes[2].id]["error"]
+    assert by_id[sitting.communes[3].id]["error"].startswith("Không phân giải được tên miền «ubnd.langson.invalid»")

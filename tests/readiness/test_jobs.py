@@ -115,3 +115,63 @@ def test_no_escalation_when_every_site_is_ready(sitting, make_user):
     assert jobs.run_due_escalations(sitting.occurrence.starts_at - timedelta(minutes=10)) == 1
     job = db.session.scalar(sa.select(ReadinessJob))
     assert job.detail == {"not_ready": 0, "total": 5, "recipients": []}
+
+
+def test_a_probe_round_with_a_bad_address_is_recorded_and_marked_done(sitting, app, sip_peers):
+    """An address the resolver chokes on once killed the sweep: nothing recorded, no marker, retried forever."""
+    app.config.update(PROBE_TIMEOUT_SECONDS=0.5, PROBE_MINUTES_BEFORE=(60,))
+    sitting.communes[0].sip_uri = sip_peers[0].uri
+    sitting.communes[1].sip_uri = "sip:room@ubnd..langson.gov.vn"  # as an old import left it
+    sitting.communes[2].sip_uri = "sip:phònghọp@127.0.0.1"
+    db.session.commit()
+    start = sitting.occurrence.starts_at
+    assert jobs.run_due_probes(start - timedelta(minutes=60)) == 1
+    assert jobs.run_due_probes(start - timedelta(minutes=59)) == 0
+    assert probe_rounds() == 5
+    rows = {r.endpoint_id: r for r in db.session.scalars(sa.select(service.Readiness))}
+    assert rows[sitting.communes[0].id].is_reachable is True
+    assert rows[sitting.communes[1].id].is_reachable is False and rows[sitting.communes[1].id].probe_error
+
+
+def escalation_marks():
+    return db.session.scalar(sa.select(sa.func.count()).where(ReadinessJob.kind == "escalation"))
+
+
+def plain_mails():
+    return db.session.scalar(sa.select(sa.func.count()).where(OutboxMail.method.is_(None)))
+
+
+def test_no_escalation_for_a_meeting_cancelled_after_the_due_list_was_read(sitting, app):
+    app.config.update(ESCALATION_MINUTES_BEFORE=15)
+    now = sitting.occurrence.starts_at - timedelta(minutes=15)
+    assert jobs.due_escalations(now, 15) == [sitting.occurrence.id]
+    booking.cancel_meeting(db.session.get(type(sitting.meeting), sitting.meeting.id))  # in the gap
+    db.session.commit()
+    assert jobs.escalate(sitting.occurrence.id, 15, now) == 0
+    db.session.commit()
+    assert escalation_marks() == 0 and plain_mails() == 0
+
+
+def test_no_escalation_for_a_sitting_cancelled_after_the_due_list_was_read(sitting, app):
+    app.config.update(ESCALATION_MINUTES_BEFORE=15)
+    now = sitting.occurrence.starts_at - timedelta(minutes=15)
+    assert jobs.due_escalations(now, 15) == [sitting.occurrence.id]
+    booking.cancel_occurrence(db.session.get(type(sitting.occurrence), sitting.occurrence.id))  # in the gap
+    db.session.commit()
+    assert jobs.escalate(sitting.occurrence.id, 15, now) == 0
+    db.session.commit()
+    assert escalation_marks() == 0 and plain_mails() == 0
+
+
+def test_a_sitting_moved_later_in_the_gap_escalates_at_its_new_time(sitting, app):
+    app.config.update(ESCALATION_MINUTES_BEFORE=15)
+    start = sitting.occurrence.starts_at
+    now = start - timedelta(minutes=15)
+    assert jobs.due_escalations(now, 15) == [sitting.occurrence.id]
+    occurrence = db.session.get(type(sitting.occurrence), sitting.occurrence.id)
+    booking.move_occurrence(occurrence, start + timedelta(hours=2), occurrence.ends_at + timedelta(hours=2))
+    db.session.commit()
+    assert jobs.escalate(sitting.occurrence.id, 15, now) == 0  # not now: two hours early
+    db.session.commit()
+    assert escalation_marks() == 0
+    assert jobs.run_due_escalations(start + timedelta(hours=2) - timedelta(minutes=15)) == 1

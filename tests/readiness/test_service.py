@@ -48,6 +48,10 @@ def test_confirm_keeps_state_and_history(sitting):
     ({"status": "ready", "checks": {**ALL_CHECKS, "smell": True}}, "checks"),
     ({"status": "issue", "note": ""}, "note"),
     ({"status": "issue", "note": "x" * 2001}, "note"),
+    ({"status": "issue", "note": "x", "checks": []}, "checks"),
+    ({"status": "issue", "note": "x", "checks": ""}, "checks"),
+    ({"status": "issue", "note": "x", "checks": 0}, "checks"),
+    ({"status": "issue", "note": "x", "checks": False}, "checks"),
 ])
 def test_confirmation_input_is_checked(sitting, data, field):
     with pytest.raises(ValidationError) as caught:
@@ -136,3 +140,9 @@ def test_probing_now_is_refused_once_the_sitting_is_cancelled(sitting):
     db.session.commit()
     with pytest.raises(Conflict):
         service.probe_now(sitting.occurrence)
+
+
+def test_checks_may_be_left_out_or_null_when_reporting_an_issue(sitting):
+    for data in ({"status": "issue", "note": "Mất tiếng"}, {"status": "issue", "note": "Mất tiếng", "checks": None}):
+        readiness = service.confirm(sitting.occurrence, sitting.communes[0], sitting.tech_a, data)
+        assert readiness.status == "issue" and not any(readiness.checks.values())

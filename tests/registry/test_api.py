@@ -164,6 +164,10 @@ def test_wrong_method_is_405_in_json_with_allow(client, headers):
     ({"bridge_id": 2**40}, "bridge_id"),
     ({"technician_id": 999999}, "technician_id"),
     ({"sip_uri": "http://not-sip"}, "sip_uri"),
+    ({"sip_uri": "sip:room@ubnd..langson.gov.vn"}, "sip_uri"),
+    ({"sip_uri": f"sip:room@{'x' * 64}.langson.gov.vn"}, "sip_uri"),
+    ({"sip_uri": "sip:phònghọp@vc.langson.example.vn"}, "sip_uri"),
+    ({"sip_uri": "sip:room@-vc.langson.example.vn"}, "sip_uri"),
     ({"colour": "blue"}, "colour"),
 ])
 def test_bad_field_is_400_naming_it_and_stores_nothing(client, headers, district, change, field):
@@ -173,6 +177,26 @@ def test_bad_field_is_400_naming_it_and_stores_nothing(client, headers, district
     assert field in error["fields"], error
     assert isinstance(error["fields"][field], str) and error["fields"][field]
     assert count_endpoints() == 0
+
+
+@pytest.mark.parametrize("uri, message", [
+    ("sip:phònghọp@vc.langson.example.vn", "Địa chỉ SIP chỉ được gồm chữ không dấu"),
+    ("sip:room@ubnd..langson.gov.vn", "mỗi phần tên máy giữa hai dấu chấm dài 1–63 ký tự"),
+    (f"sip:room@{'x' * 64}.langson.gov.vn", "mỗi phần tên máy giữa hai dấu chấm dài 1–63 ký tự"),
+    ("sip:room@" + ".".join(["a" * 60] * 5), "Tên máy trong địa chỉ SIP dài tối đa 253 ký tự."),
+])
+def test_sip_uris_the_probe_could_not_use_are_refused_at_entry(client, headers, district, uri, message):
+    """What once broke a whole probe sweep (the resolver or the ASCII request choking on it) stops here."""
+    body = new_endpoint(district, sip_uri=uri)
+    fields = error_of(client.post("/api/v1/endpoints", json=body, headers=headers), 400)["fields"]
+    assert list(fields) == ["sip_uri"] and message in fields["sip_uri"]
+
+
+@pytest.mark.parametrize("uri", ["sip:ls-178@vc.langson.example.vn", "sips:ls-178@vc.langson.example.vn:5061",
+                                 "sip:dinhlap@10.20.0.5;transport=tcp", "sip:[2001:db8::1]:5062", "sip:room@localhost"])
+def test_ordinary_sip_uris_are_accepted(client, headers, district, uri):
+    response = client.post("/api/v1/endpoints", json=new_endpoint(district, sip_uri=uri), headers=headers)
+    assert response.status_code == 201, response.get_json()
 
 
 def test_every_bad_field_is_named_at_once(client, headers, district):

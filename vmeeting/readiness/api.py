@@ -6,7 +6,7 @@ from vmeeting.auth.guards import api_permission_required
 from vmeeting.booking.models import Meeting
 from vmeeting.errors import ValidationError
 from vmeeting.extensions import db
-from vmeeting.jsonapi import api_blueprint, get_or_404, int_arg, json_body
+from vmeeting.jsonapi import MAX_ID, api_blueprint, get_or_404, int_arg, json_body
 from vmeeting.readiness import service
 
 bp = api_blueprint("readiness_api", __name__)
@@ -18,8 +18,9 @@ def _sitting(meeting_id, data=None):
     occurrence_id = int_arg("occurrence_id")
     if occurrence_id is None and data is not None and "occurrence_id" in data:
         occurrence_id = data["occurrence_id"]
-        if isinstance(occurrence_id, bool) or not isinstance(occurrence_id, int) or occurrence_id < 1:
-            raise ValidationError({"occurrence_id": "Phải là số nguyên dương."})
+        # beyond MAX_ID the lookup itself would fail (an OverflowError, a 500) instead of finding nothing
+        if isinstance(occurrence_id, bool) or not isinstance(occurrence_id, int) or not 1 <= occurrence_id <= MAX_ID:
+            raise ValidationError({"occurrence_id": f"Mã buổi họp phải là số nguyên từ 1 đến {MAX_ID}."})
     return service.occurrence_of(meeting, occurrence_id)
 
 

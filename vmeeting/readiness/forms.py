@@ -3,7 +3,7 @@
 from datetime import datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from vmeeting.forms_i18n import AppForm
 from wtforms import BooleanField, DateField, HiddenField, SubmitField, TextAreaField
 from wtforms.validators import Optional
 from wtforms.validators import ValidationError as FieldError
@@ -17,7 +17,7 @@ DATE_INPUT = {"widget": TextInput(), "format": ["%d/%m/%Y", "%Y-%m-%d"],
 MAX_REPORT_DAYS = 400
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(AppForm):
     """A site's checklist and note, with one button for ready and one for a problem."""
 
     # the labels of service.CHECK_LABELS, written out so the translation tools find them
@@ -45,7 +45,7 @@ class ConfirmForm(FlaskForm):
                 "note": self.note.data or ""}
 
 
-class ReportForm(FlaskForm):
+class ReportForm(AppForm):
     """The report's period, as local days (both included)."""
 
     class Meta:

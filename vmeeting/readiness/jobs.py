@@ -60,28 +60,44 @@ def run_due_probes(now=None):
     return len(occurrence_ids)
 
 
-def run_due_escalations(now=None):
-    """Queue the escalation mail of every sitting whose time has come, once each; return how many sittings."""
-    now = now or utcnow()
-    minutes = current_app.config["ESCALATION_MINUTES_BEFORE"]
+def due_escalations(now, minutes):
+    """Return the ids of live sittings starting within `minutes` whose escalation is not done; ends the read."""
     done = (sa.select(ReadinessJob.id)
             .where(ReadinessJob.occurrence_id == Occurrence.id, ReadinessJob.kind == "escalation",
                    ReadinessJob.minutes_before == minutes, ReadinessJob.for_starts_at == Occurrence.starts_at))
     due = db.session.execute(_upcoming(now, minutes).where(~done.exists())).all()
     db.session.commit()
+    return [occurrence_id for occurrence_id, _starts_at in due]
+
+
+def run_due_escalations(now=None):
+    """Queue the escalation mail of every sitting whose time has come, once each; return how many sittings."""
+    now = now or utcnow()
+    minutes = current_app.config["ESCALATION_MINUTES_BEFORE"]
     count = 0
-    for occurrence_id, _starts_at in due:
+    for occurrence_id in due_escalations(now, minutes):
         token = write_intent.set(True)  # SQLite: hold the write lock from BEGIN, the marker decides who sends
         try:
-            count += _escalate(occurrence_id, minutes)
+            count += escalate(occurrence_id, minutes, now)
             db.session.commit()
         finally:
             write_intent.reset(token)
     return count
 
 
-def _escalate(occurrence_id, minutes):
-    occurrence = db.session.get(Occurrence, occurrence_id)
+def escalate(occurrence_id, minutes, now):
+    """Queue one sitting's escalation mail and its marker, if it is still due; return 1 if queued, else 0.
+
+    The due list was read in an earlier transaction: the sitting may since have
+    been cancelled or moved. Its meeting row is locked (PostgreSQL; SQLite holds
+    the write lock) so a cancellation either came first and is seen here, or waits.
+    """
+    db.session.execute(sa.select(Meeting.id).join(Meeting.occurrences).where(Occurrence.id == occurrence_id)
+                       .with_for_update(of=Meeting))
+    occurrence = db.session.execute(sa.select(Occurrence).where(Occurrence.id == occurrence_id)
+                                    .execution_options(populate_existing=True)).scalar_one_or_none()
+    if occurrence is None or not _still_due(occurrence, minutes, now):
+        return 0
     rows = service.sites(occurrence.id)
     mails = escalation.escalation_mails(occurrence, rows)
     detail = {"not_ready": len(escalation.not_ready_sites(rows)), "total": len(rows),
@@ -94,6 +110,13 @@ def _escalate(occurrence_id, minutes):
     log.info("readiness escalation for sitting %s: %d of %d sites not ready, %d mails queued",
              occurrence.id, detail["not_ready"], detail["total"], len(mails))
     return 1
+
+
+def _still_due(occurrence, minutes, now):
+    meeting = db.session.execute(sa.select(Meeting).where(Meeting.id == occurrence.meeting_id)
+                                 .execution_options(populate_existing=True)).scalar_one()
+    return (occurrence.status == "scheduled" and meeting.status == "scheduled"
+            and now < occurrence.starts_at <= now + timedelta(minutes=minutes))
 
 
 def _queue(meeting, mail):

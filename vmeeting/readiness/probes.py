@@ -3,10 +3,14 @@
 No database here: the service reads the targets, ends its transaction, calls
 `probe_many`, and writes the results. Every probe of a sweep runs at once on one
 asyncio loop with its own timeout, so a sweep of the whole province lasts about
-one timeout, however many devices are silent.
+one timeout, however many devices are silent, and however slow their names are
+to look up: the lookups run at once too, on threads of the sweep's own, within
+that same timeout.
 """
 
 import asyncio
+import ipaddress
+import logging
 import re
 import secrets
 import socket
@@ -18,6 +22,8 @@ from datetime import datetime
 from typing import Optional
 
 from vmeeting.database import utcnow
+
+log = logging.getLogger(__name__)
 
 #: RFC 3261 timers: UDP retransmits at T1, doubling up to T2, until the timeout
 T1_SECONDS = 0.5
@@ -67,10 +73,24 @@ class SipAddress:
 
 
 def parse_sip_uri(uri):
-    """Return the SipAddress of a sip: or sips: URI; raise ValueError for anything else."""
-    match = URI_RE.match((uri or "").strip())
+    """Return the SipAddress of a sip: or sips: URI; raise ValueError for anything else.
+
+    Refuses what the registry now refuses but older rows may hold: letters with
+    diacritics (the request goes out in ASCII) and host names the resolver
+    would choke on (an empty label, one longer than 63 characters).
+    """
+    if uri is not None and not isinstance(uri, str):
+        raise ValueError("Địa chỉ SIP không hợp lệ.")
+    uri = (uri or "").strip()
+    if not uri.isascii():
+        raise ValueError("Địa chỉ SIP chỉ được gồm chữ không dấu, số và ký hiệu.")
+    match = URI_RE.match(uri)
     if not match:
         raise ValueError("Địa chỉ SIP không hợp lệ.")
+    host = match["host"].strip("[]")
+    if not match["host"].startswith("[") and not _valid_host_name(host):
+        raise ValueError(f"Tên máy «{host}» trong địa chỉ SIP không hợp lệ "
+                         "(mỗi phần giữa hai dấu chấm dài 1–63 ký tự).")
     params = {}
     for part in (match["params"] or "").split(";"):
         name, _, value = part.partition("=")
@@ -83,7 +103,16 @@ def parse_sip_uri(uri):
     port = int(match["port"]) if match["port"] else (5061 if transport == "tls" else 5060)
     if not 0 < port < 65536:
         raise ValueError("Cổng phải từ 1 đến 65535.")
-    return SipAddress(transport, match["host"].strip("[]"), port, match.group(0))
+    return SipAddress(transport, host, port, match.group(0))
+
+
+def _valid_host_name(host):
+    # The same check the resolver makes, made here so that it fails as a bad address and not mid-sweep.
+    try:
+        host.encode("idna")
+    except UnicodeError:
+        return False
+    return 0 < len(host.rstrip(".")) <= 253
 
 
 def options_request(uri, transport, local_host, local_port, *, call_id, branch, tag):
@@ -138,12 +167,12 @@ class _UdpResponse(asyncio.DatagramProtocol):
             self.answered.set_exception(exc)
 
 
-async def _sip_udp(address, deadline):
+async def _sip_udp(address, ip, deadline):
     loop = asyncio.get_running_loop()
     ids = _ids()
     answered = loop.create_future()
     transport, _ = await loop.create_datagram_endpoint(
-        lambda: _UdpResponse(ids["call_id"], answered), remote_addr=(address.host, address.port))
+        lambda: _UdpResponse(ids["call_id"], answered), remote_addr=(ip, address.port))
     try:
         local_host, local_port = transport.get_extra_info("sockname")[:2]
         request = options_request(address.uri, "udp", local_host, local_port, **ids)
@@ -163,7 +192,7 @@ async def _sip_udp(address, deadline):
         transport.close()
 
 
-async def _sip_stream(address, deadline, secure):
+async def _sip_stream(address, ip, secure):
     context = None
     if secure:
         # Room systems present self-signed certificates; the probe asks "does it answer", not "who is it".
@@ -171,7 +200,9 @@ async def _sip_stream(address, deadline, secure):
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     started = time.perf_counter()
-    reader, writer = await asyncio.open_connection(address.host, address.port, ssl=context)
+    # SNI names the host of the URI, not the address it resolved to
+    reader, writer = await asyncio.open_connection(ip, address.port, ssl=context,
+                                                   server_hostname=address.host if secure else None)
     try:
         local_host, local_port = writer.get_extra_info("sockname")[:2]
         ids = _ids()
@@ -191,19 +222,75 @@ async def _sip_stream(address, deadline, secure):
         writer.close()
 
 
-async def _tcp_connect(address):
+async def _tcp_connect(address, ip):
     started = time.perf_counter()
-    _reader, writer = await asyncio.open_connection(address.host, address.port)
+    _reader, writer = await asyncio.open_connection(ip, address.port)
     rtt_ms = (time.perf_counter() - started) * 1000
     writer.close()
     return None, rtt_ms
 
 
+class LookupFailed(Exception):
+    """A host name did not resolve, or not within the probe's time; the message says so to the user."""
+
+
+def _lookup(host):
+    """Return the addresses of host, in the resolver's order of preference (runs on a resolver thread)."""
+    infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(info[4][0] for info in infos))
+
+
+class Resolver:
+    """Looks up every distinct host name of a sweep once, all at once, on threads of the sweep's own.
+
+    Not on asyncio's default pool: it has min(32, CPUs + 4) threads, so a
+    few slow names would hold up every other lookup until live sites timed out
+    as silent, and asyncio.run waits for its threads, so the sweep would last as
+    long as the slowest lookup. `close` does not wait for a stuck lookup.
+    """
+
+    def __init__(self, hosts, concurrency=DEFAULT_CONCURRENCY):
+        names = {h for h in hosts if not _is_ip(h)}
+        self.pool = ThreadPoolExecutor(max_workers=max(1, min(len(names), concurrency)),
+                                       thread_name_prefix="probe-dns")
+        loop = asyncio.get_running_loop()
+        self.lookups = {name: loop.run_in_executor(self.pool, _lookup, name) for name in names}
+
+    async def addresses(self, host, deadline):
+        """Return host's addresses by the deadline (an address is its own); raise LookupFailed."""
+        lookup = self.lookups.get(host)
+        if lookup is None:
+            return [host]
+        try:
+            # shield: a probe giving up must not cancel the lookup another probe of the same host awaits
+            return await asyncio.wait_for(asyncio.shield(lookup), max(deadline - time.perf_counter(), 0))
+        except TimeoutError:
+            raise LookupFailed(f"Không phân giải được tên miền «{host}» trong thời gian chờ.") from None
+        except Exception as exc:  # gaierror, or anything else the resolver raises: the name is no good
+            raise LookupFailed(f"Không phân giải được tên miền «{host}».") from exc
+
+    def close(self):
+        """Let go of the lookups still running; their threads end on their own, nobody waits for them."""
+        for lookup in self.lookups.values():
+            lookup.cancel()  # nor is a failure nobody awaited logged as "never retrieved"
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _is_ip(host):
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 def _describe(exc, timeout):
+    if isinstance(exc, LookupFailed):
+        return str(exc)
     if isinstance(exc, TimeoutError):
         return f"Không phản hồi sau {timeout:g} giây."
     if isinstance(exc, socket.gaierror):
-        return "Không phân giải được tên máy."
+        return "Không phân giải được tên miền."
     if isinstance(exc, ConnectionRefusedError):
         return "Thiết bị từ chối kết nối (cổng đóng)."
     if isinstance(exc, ssl.SSLError):
@@ -215,39 +302,92 @@ def _describe(exc, timeout):
     return f"Lỗi: {exc}."
 
 
-async def probe_one(target, timeout=DEFAULT_TIMEOUT_SECONDS):
-    """Probe one target within timeout seconds; never raise, return a ProbeResult."""
+def _failed(target, method, error):
+    return ProbeResult(target.endpoint_id, False, method, utcnow(), error=error)
+
+
+async def _exchange(target, address, ip, deadline):
+    if target.method == "tcp":
+        return await _tcp_connect(address, ip)
+    if address.transport == "udp":
+        return await _sip_udp(address, ip, deadline)
+    return await _sip_stream(address, ip, secure=address.transport == "tls")
+
+
+async def _first_answer(target, address, ips, deadline):
+    """Try the host's addresses in turn, as asyncio would with a name: the next one when a connection fails."""
+    for n, ip in enumerate(ips):
+        try:
+            return await _exchange(target, address, ip, deadline)
+        except TimeoutError:
+            raise
+        except OSError:
+            if n == len(ips) - 1 or time.perf_counter() >= deadline:
+                raise
+
+
+async def probe_one(target, timeout=DEFAULT_TIMEOUT_SECONDS, resolver=None):
+    """Probe one target within timeout seconds, its name lookup included; never raise, return a ProbeResult.
+
+    Whatever goes wrong with one device (an address the resolver chokes on, a
+    bug of ours) is that device's result: it must not cost the sweep the
+    results of every other site. A cancelled sweep still stops.
+    """
     try:
         address = parse_sip_uri(target.uri)
     except ValueError as exc:
-        return ProbeResult(target.endpoint_id, False, target.method, utcnow(), error=str(exc))
+        return _failed(target, target.method, str(exc))
+    except Exception:
+        log.exception("probe of endpoint %s: address %r", target.endpoint_id, target.uri)
+        return _failed(target, target.method, "Địa chỉ SIP không hợp lệ.")
     method = "tcp" if target.method == "tcp" else f"sip-{address.transport}"
     deadline = time.perf_counter() + timeout
+    own_resolver = resolver is None
     try:
-        if target.method == "tcp":
-            work = _tcp_connect(address)
-        elif address.transport == "udp":
-            work = _sip_udp(address, deadline)
-        else:
-            work = _sip_stream(address, deadline, secure=address.transport == "tls")
-        status, rtt_ms = await asyncio.wait_for(work, timeout)
-    except (OSError, TimeoutError, ssl.SSLError) as exc:
-        return ProbeResult(target.endpoint_id, False, method, utcnow(), error=_describe(exc, timeout))
+        if own_resolver:
+            resolver = Resolver([address.host])
+        ips = await resolver.addresses(address.host, deadline)
+        status, rtt_ms = await asyncio.wait_for(_first_answer(target, address, ips, deadline),
+                                                max(deadline - time.perf_counter(), 0))
+    except (LookupFailed, OSError, TimeoutError, ssl.SSLError) as exc:
+        return _failed(target, method, _describe(exc, timeout))
+    except Exception as exc:
+        log.exception("probe of endpoint %s (%s) failed", target.endpoint_id, target.uri)
+        return _failed(target, method, f"Lỗi không lường trước khi kiểm tra ({type(exc).__name__}).")
+    finally:
+        if own_resolver and resolver is not None:
+            resolver.close()
     # Any SIP answer, 4xx and 5xx included, proves the device is up and listening.
     return ProbeResult(target.endpoint_id, True, method, utcnow(), rtt_ms=round(rtt_ms, 1), status_code=status)
 
 
 async def probe_all(targets, timeout=DEFAULT_TIMEOUT_SECONDS, concurrency=DEFAULT_CONCURRENCY):
-    """Probe every target at once (at most `concurrency` in flight); results in the targets' order."""
+    """Probe every target at once (at most `concurrency` in flight); results in the targets' order.
+
+    The distinct host names are looked up first, all at once; each probe waits
+    for its own within its timeout.
+    """
     gate = asyncio.Semaphore(concurrency)
+    hosts = set()
+    for target in targets:
+        try:
+            hosts.add(parse_sip_uri(target.uri).host)
+        except Exception:  # probe_one reports it, as that site's result
+            pass
+    resolver = Resolver(hosts, concurrency)
 
     async def guarded(target):
         async with gate:
-            return await probe_one(target, timeout)
+            return await probe_one(target, timeout, resolver)
 
-    return list(await asyncio.gather(*(guarded(t) for t in targets)))
-
-
+    try:
+        # return_exceptions: should a probe raise after all, the others' results are still kept
+        outcomes = await asyncio.gather(*(guarded(t) for t in targets), return_exceptions=True)
+    finally:
+        resolver.close()
+    return [outcome if isinstance(outcome, ProbeResult)
+            else _failed(target, target.method, f"Lỗi không lường trước khi kiểm tra ({type(outcome).__name__}).")
+            for target, outcome in zip(targets, outcomes)]
 def probe_many(targets, timeout=DEFAULT_TIMEOUT_SECONDS, concurrency=DEFAULT_CONCURRENCY):
     """Probe targets concurrently from synchronous code; skip those whose method is `none`."""
     targets = [t for t in targets if t.method != "none"]

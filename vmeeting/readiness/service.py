@@ -193,10 +193,13 @@ def validate_confirmation(data):
     status = data.get("status")
     if status not in ("ready", "issue"):
         errors["status"] = "Chọn «ready» (sẵn sàng) hoặc «issue» (có sự cố)."
-    raw = data.get("checks") or {}
+    raw = data.get("checks")
+    if raw is None:  # absent or null: nothing checked yet; [], "", 0 or false are a client's mistake, not that
+        raw = {}
     checks = {}
     if not isinstance(raw, dict):
-        errors["checks"] = "Cần một đối tượng {camera, microphone, display, network, test_call: true/false}."
+        errors["checks"] = ("Danh sách kiểm tra (checks) phải là một đối tượng "
+                            "{camera, microphone, display, network, test_call: true/false}.")
     else:
         unknown = sorted(set(raw) - set(CHECKS))
         if unknown or any(not isinstance(v, bool) for v in raw.values()):
