@@ -5,21 +5,10 @@ import subprocess
 import time
 from pathlib import Path
 
+# the test suite's port pickers: sipp binds its RTP port and that port + 2, both must be free
+from tests.readiness.sip_peers import free_ports, media_ports
+
 SCENARIO = Path(__file__).with_name("options_uas.xml")
-
-
-def free_udp_ports(count):
-    """Return count distinct loopback UDP ports that were free a moment ago."""
-    held = []
-    try:
-        for _ in range(count):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            sock.bind(("127.0.0.1", 0))
-            held.append(sock)
-        return [sock.getsockname()[1] for sock in held]
-    finally:
-        for sock in held:
-            sock.close()
 
 
 def _answers(port):
@@ -40,16 +29,15 @@ class Peers:
     """count sipp UAS processes, each on its own UDP port; stop() ends exactly those."""
 
     def __init__(self, sipp, workdir, count):
-        ports = free_udp_ports(2 * count)
-        self.ports = ports[:count]
-        # sipp also binds an RTP port, 6000 unless told: give each its own, so that
+        self.ports = free_ports(count)
+        # sipp also binds RTP ports, from 6000 unless told: give each its own, so that
         # other sipp processes on the machine (a test run) do not make it fail
         self.processes = [
             subprocess.Popen([sipp, "-sf", str(SCENARIO), "-i", "127.0.0.1", "-p", str(port), "-t", "u1",
                               "-mp", str(media_port), "-nostdin"],
                              cwd=workdir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
-            for port, media_port in zip(self.ports, ports[count:])
+            for port, media_port in zip(self.ports, media_ports(count, avoid=set(self.ports)))
         ]
         deadline = time.monotonic() + 15
         waiting = list(self.ports)
