@@ -7,6 +7,10 @@ import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 
 
+#: the largest id a row can have (32-bit on PostgreSQL); a bigger number must not reach a query
+MAX_ID = 2**31 - 1
+
+
 def utcnow():
     """Return the current instant, timezone-aware, in UTC."""
     return datetime.now(timezone.utc)

@@ -4,6 +4,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, g, jsonify, request
 
 from vmeeting.auth.service import user_for_token
+from vmeeting.database import MAX_ID
 from vmeeting.errors import ValidationError
 from vmeeting.extensions import csrf, db
 
@@ -11,8 +12,6 @@ MAX_PER_PAGE = 500
 DEFAULT_PER_PAGE = 50
 #: far beyond any real list, and keeps the row offset inside a 64-bit integer
 MAX_PAGE = 1_000_000
-#: ids are 32-bit integers on PostgreSQL; a bigger number would make the query fail
-MAX_ID = 2**31 - 1
 
 
 def api_blueprint(name, import_name):

@@ -3,27 +3,15 @@
 Pages, the API, the importer and the CLI all call these; none of them commit.
 """
 
-import re
-
 import sqlalchemy as sa
-from email_validator import EmailNotValidError, validate_email
 
 from vmeeting.audit import service as audit
-from vmeeting.auth.models import User
-from vmeeting.database import utcnow
-from vmeeting.errors import Conflict, ValidationError
+from vmeeting.database import MAX_ID, utcnow
+from vmeeting.errors import ValidationError
 from vmeeting.extensions import db
-from vmeeting.registry.models import (
-    ENDPOINT_STATUSES,
-    PROBE_METHODS,
-    PROTOCOLS,
-    SITE_CATEGORIES,
-    TRANSPORTS,
-    AdminUnit,
-    Bridge,
-    Endpoint,
-    EndpointGroup,
-)
+# CHOICE_LABELS: the registry's words for its choices, which pages and other capabilities show
+from vmeeting.registry.fields import CHOICE_LABELS, CODE_RE, FIELD_CHECKS, as_id, check_text  # noqa: F401
+from vmeeting.registry.models import AdminUnit, Bridge, Endpoint, EndpointGroup
 from vmeeting.text import clean, fold
 
 #: the endpoint fields a person or a script may set, in the order exports list them
@@ -32,36 +20,9 @@ ENDPOINT_FIELDS = (
     "contact_name", "contact_phone", "contact_emails", "technician_id", "transport", "protocol",
     "device_model", "device_serial", "platform_ref", "notes",
 )
-CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
-#: sip:user@host[:port][;params], in ASCII only: the probe sends it as is and the resolver takes the host
-#: label by label (1 to 63 letters, digits or hyphens, not starting or ending with a hyphen)
-SIP_URI_RE = re.compile(
-    r"^sips?:(?:[!-?A-~]+@)?"
-    r"(?P<host>(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?"
-    r"|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?(?:;[!-~]*)?$"
-)
-HOST_MAX = 253
-PHONE_RE = re.compile(r"^[0-9+().\s-]{6,40}$")
-TEXT_LIMITS = {"name": 200, "address": 300, "contact_name": 200, "device_model": 120,
-               "device_serial": 120, "platform_ref": 120, "notes": 5000}
-
 #: checks other capabilities add, each `guard(endpoint)` raising Conflict when the
 #: endpoint must not be retired (booking: it is in a future meeting)
 retire_guards = []
-
-CHOICE_LABELS = {
-    "status": {"active": "Hoạt động", "maintenance": "Bảo trì", "retired": "Ngừng sử dụng"},
-    "probe": {"sip-options": "SIP OPTIONS", "tcp": "Kết nối TCP", "none": "Không kiểm tra"},
-    "category": {"provincial": "Cấp tỉnh", "agency": "Sở, ngành", "district": "Cấp huyện",
-                 "commune": "Cấp xã", "other": "Khác"},
-    "transport": {"tslcd": "Mạng TSLCD", "wan": "WAN", "internet": "Internet"},
-    "protocol": {"sip": "SIP", "h323": "H.323", "webrtc": "WebRTC"},
-}
-CHOICES = {
-    "status": ENDPOINT_STATUSES, "probe": PROBE_METHODS, "category": SITE_CATEGORIES,
-    "transport": TRANSPORTS, "protocol": PROTOCOLS,
-}
-
 
 # -- units ---------------------------------------------------------------------------
 
@@ -209,7 +170,7 @@ def validate_endpoint(data, endpoint=None, *, partial=False, known_codes=None):
     for field in present:
         raw = data.get(field)
         try:
-            values[field] = _FIELD_CHECKS.get(field, _check_text)(field, raw)
+            values[field] = FIELD_CHECKS.get(field, check_text)(field, raw)
         except ValueError as exc:
             errors[field] = str(exc)
 
@@ -227,146 +188,6 @@ def validate_endpoint(data, endpoint=None, *, partial=False, known_codes=None):
     if errors:
         raise ValidationError(errors)
     return values
-
-
-def _check_text(field, raw):
-    value = clean(raw) if field != "notes" else ("" if raw is None else str(raw).strip())
-    if len(value) > TEXT_LIMITS.get(field, 200):
-        raise ValueError(f"Tối đa {TEXT_LIMITS.get(field, 200)} ký tự.")
-    return value
-
-
-def _check_code(field, raw):
-    value = clean(raw)
-    if not value:
-        raise ValueError("Nhập mã điểm cầu.")
-    if not CODE_RE.match(value):
-        raise ValueError("Mã chỉ gồm chữ không dấu, số và . _ - (tối đa 40 ký tự).")
-    return value
-
-
-def _check_name(field, raw):
-    value = _check_text(field, raw)
-    if not value:
-        raise ValueError("Nhập tên điểm cầu.")
-    return value
-
-
-#: the largest id a row can have (32-bit on PostgreSQL); a bigger number must not reach a query
-MAX_ID = 2**31 - 1
-
-
-def _as_id(raw):
-    """Return raw as a whole number, None when empty, 0 when out of range; raise ValueError."""
-    if raw in (None, ""):
-        return None
-    if isinstance(raw, bool):
-        raise ValueError
-    if isinstance(raw, float) and raw.is_integer():
-        raw = int(raw)
-    elif isinstance(raw, str) and raw.strip().isascii() and raw.strip().isdigit():
-        raw = int(raw.strip())
-    if not isinstance(raw, int):
-        raise ValueError
-    # No row has id 0: a lookup then answers "not found" where the database would fail.
-    return raw if 0 <= raw <= MAX_ID else 0
-
-
-def _check_unit(field, raw):
-    try:
-        unit_id = _as_id(raw)
-    except ValueError:
-        raise ValueError("Mã đơn vị phải là số.") from None
-    if unit_id is None:
-        raise ValueError("Chọn đơn vị.")
-    if db.session.get(AdminUnit, unit_id) is None:
-        raise ValueError("Không có đơn vị này.")
-    return unit_id
-
-
-def _check_bridge(field, raw):
-    try:
-        bridge_id = _as_id(raw)
-    except ValueError:
-        raise ValueError("Mã cầu MCU phải là số.") from None
-    if bridge_id is not None and db.session.get(Bridge, bridge_id) is None:
-        raise ValueError("Không có cầu MCU này.")
-    return bridge_id
-
-
-def _check_technician(field, raw):
-    try:
-        user_id = _as_id(raw)
-    except ValueError:
-        raise ValueError("Mã kỹ thuật viên phải là số.") from None
-    if user_id is None:
-        return None
-    user = db.session.get(User, user_id)
-    if user is None or user.role != "technician":
-        raise ValueError("Không có kỹ thuật viên này.")
-    return user_id
-
-
-def _choice_check(field, raw):
-    value = clean(raw) if raw is not None else None
-    if not value:
-        return Endpoint.__table__.c[field].default.arg
-    if value not in CHOICES[field]:
-        raise ValueError("Phải là một trong: " + ", ".join(CHOICES[field]) + ".")
-    return value
-
-
-def _check_sip_uri(field, raw):
-    value = clean(raw)
-    if not value:
-        return value
-    if not value.isascii():
-        raise ValueError("Địa chỉ SIP chỉ được gồm chữ không dấu, số và ký hiệu (ví dụ sip:phong-hop@may-chu).")
-    match = SIP_URI_RE.match(value)
-    if match and match["host"] and len(match["host"]) > HOST_MAX:
-        raise ValueError(f"Tên máy trong địa chỉ SIP dài tối đa {HOST_MAX} ký tự.")
-    if not match:
-        raise ValueError("Địa chỉ SIP phải có dạng sip:phong-hop@may-chu[:cổng]; "
-                         "mỗi phần tên máy giữa hai dấu chấm dài 1–63 ký tự.")
-    return value
-
-
-def _check_phone(field, raw):
-    value = clean(raw)
-    if value and not PHONE_RE.match(value):
-        raise ValueError("Số điện thoại chỉ gồm số, dấu cách và + ( ) . -")
-    return value
-
-
-def _check_emails(field, raw):
-    if raw in (None, ""):
-        return []
-    items = re.split(r"[,;\s]+", raw) if isinstance(raw, str) else raw
-    if not isinstance(items, (list, tuple)):
-        raise ValueError("Cần một danh sách địa chỉ thư.")
-    emails = []
-    for item in items:
-        item = clean(item)
-        if not item:
-            continue
-        try:
-            emails.append(validate_email(item, check_deliverability=False).normalized)
-        except EmailNotValidError:
-            raise ValueError(f"Địa chỉ thư «{item}» không hợp lệ.") from None
-    return list(dict.fromkeys(emails))
-
-
-_FIELD_CHECKS = {
-    "code": _check_code,
-    "name": _check_name,
-    "unit_id": _check_unit,
-    "bridge_id": _check_bridge,
-    "technician_id": _check_technician,
-    "sip_uri": _check_sip_uri,
-    "contact_phone": _check_phone,
-    "contact_emails": _check_emails,
-    **{field: _choice_check for field in CHOICES},
-}
 
 
 def _apply(endpoint, values):
@@ -444,7 +265,7 @@ def save_bridge(bridge, data, actor=None):
     if not name:
         errors["name"] = "Nhập tên cầu MCU."
     try:
-        ports = _as_id(data.get("ports"))
+        ports = as_id(data.get("ports"))
         if ports is None or ports < 1 or ports > 100000:
             raise ValueError
     except ValueError:

@@ -1,4 +1,4 @@
-"""Registry pages: endpoints, units, bridges and groups, with import and export.
+"""Registry pages: endpoints, units, bridges and groups (import and export in transfer_views).
 
 Each view parses its form, calls the registry service, commits, flashes and
 redirects; the rules live in `registry/service.py` (and `registry/transfer.py`
@@ -10,7 +10,6 @@ from datetime import date
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -18,7 +17,7 @@ from vmeeting.audit import service as audit
 from vmeeting.audit.models import AuditEvent
 from vmeeting.auth.guards import permission_required
 from vmeeting.auth.models import User
-from vmeeting.errors import Conflict, NotFound, ValidationError
+from vmeeting.errors import Conflict, ValidationError
 from vmeeting.extensions import db
 from vmeeting.registry import service
 from vmeeting.registry.forms import (
@@ -27,8 +26,6 @@ from vmeeting.registry.forms import (
     ConfirmForm,
     EndpointForm,
     GroupForm,
-    ImportConfirmForm,
-    ImportForm,
     UnitForm,
 )
 from vmeeting.registry.models import ENDPOINT_STATUSES, AdminUnit, Bridge, Endpoint, EndpointGroup
@@ -37,13 +34,6 @@ from vmeeting.text import fold, vi_sorted
 bp = Blueprint("registry", __name__)
 
 PER_PAGE = 50
-#: Vietnamese names of an import file's columns, for the preview
-IMPORT_COLUMN_LABELS = {
-    **ENDPOINT_LABELS,
-    "unit_code": _l("Mã đơn vị"), "unit_name": _l("Tên đơn vị"),
-    "bridge": ENDPOINT_LABELS["bridge_id"], "technician": ENDPOINT_LABELS["technician_id"],
-    "file": _l("Tệp"),
-}
 #: the endpoint fields whose stored value is an id or a code, shown by name in the history
 _REFERENCES = {"unit_id": AdminUnit, "bridge_id": Bridge, "technician_id": User}
 
@@ -59,7 +49,7 @@ def _get_or_404(model, ident, *options):
     return obj
 
 
-def _show_errors(form, exc):
+def show_errors(form, exc):
     """Undo the failed change and put each of the service's reasons on its form field."""
     db.session.rollback()
     for name, reason in exc.fields.items():
@@ -70,12 +60,12 @@ def _show_errors(form, exc):
             field.errors = [*field.errors, reason]
 
 
-def _render_form(template, form, status=200, **context):
+def render_form(template, form, status=200, **context):
     """Render a form page; 400 when it comes back with errors, so scripts can tell."""
     return render_template(template, form=form, **context), (400 if form.errors else status)
 
 
-def _list_filters():
+def list_filters():
     """Return the endpoint list's filters from the query string (shared with the export)."""
     status = request.args.get("status")
     return {
@@ -163,7 +153,7 @@ def _change_text(field, value, names):
 @permission_required("registry.view")
 def endpoints():
     """List endpoints with search, unit and status filters, in Vietnamese order."""
-    filters = _list_filters()
+    filters = list_filters()
     page = max(request.args.get("page", 1, type=int), 1)
     query = service.search_endpoints(**filters)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
@@ -205,12 +195,12 @@ def create_endpoint():
         try:
             item = service.create_endpoint(form.endpoint_data(), actor=current_user)
         except ValidationError as exc:
-            _show_errors(form, exc)
+            show_errors(form, exc)
         else:
             db.session.commit()
             flash(_("Đã thêm điểm cầu %(name)s.", name=item.name), "success")
             return redirect(url_for(".endpoint", endpoint_id=item.id))
-    return _render_form("registry/endpoint_form.html", form, endpoint=None)
+    return render_form("registry/endpoint_form.html", form, endpoint=None)
 
 
 @bp.route("/endpoints/<int:endpoint_id>/edit", methods=["GET", "POST"])
@@ -223,7 +213,7 @@ def edit_endpoint(endpoint_id):
         try:
             service.update_endpoint(item, form.endpoint_data(), actor=current_user, partial=False)
         except ValidationError as exc:
-            _show_errors(form, exc)
+            show_errors(form, exc)
         except Conflict as exc:
             db.session.rollback()
             flash(exc.message, "error")
@@ -232,7 +222,7 @@ def edit_endpoint(endpoint_id):
             db.session.commit()
             flash(_("Đã lưu điểm cầu %(name)s.", name=item.name), "success")
             return redirect(url_for(".endpoint", endpoint_id=item.id))
-    return _render_form("registry/endpoint_form.html", form, endpoint=item)
+    return render_form("registry/endpoint_form.html", form, endpoint=item)
 
 
 @bp.route("/endpoints/<int:endpoint_id>/retire", methods=["GET", "POST"])
@@ -252,95 +242,6 @@ def retire_endpoint(endpoint_id):
             flash(_("Đã ngừng sử dụng điểm cầu %(name)s.", name=item.name), "success")
         return redirect(url_for(".endpoint", endpoint_id=endpoint_id))
     return render_template("registry/endpoint_retire.html", endpoint=item, form=form)
-
-
-# -- import and export -----------------------------------------------------------------
-
-
-@bp.route("/endpoints/import", methods=["GET", "POST"])
-@permission_required("endpoints.edit")
-def import_endpoints():
-    """Upload a file and preview it: every bad row with its reason, nothing saved yet."""
-    from vmeeting.registry import transfer
-
-    form = ImportForm()
-    report = batch = filename = None
-    if form.validate_on_submit():
-        upload = form.file.data
-        if upload is None or not upload.filename:
-            form.file.errors = [*form.file.errors, _("Chọn một tệp CSV hoặc XLSX.")]
-        else:
-            filename = upload.filename
-            try:
-                rows = transfer.read_rows(filename, upload.stream)
-            except ValidationError as exc:
-                _show_errors(form, exc)
-            else:
-                report = transfer.check_rows(rows)
-                if report.is_valid:
-                    # Only a clean file is kept for the confirm step; a bad one is shown, never stored.
-                    batch = transfer.stage_import(rows, filename, current_user)
-                    db.session.commit()
-                else:
-                    db.session.rollback()
-    return _import_page(form, report, batch, filename)
-
-
-def _import_page(form, report, batch=None, filename=None):
-    """Render the import page: the upload form, and the preview of a checked file."""
-    from vmeeting.registry import transfer
-
-    return _render_form(
-        "registry/endpoint_import.html", form, report=report, filename=filename,
-        confirm_form=ImportConfirmForm(token=batch.token) if batch else None,
-        columns=transfer.COLUMNS, column_labels=IMPORT_COLUMN_LABELS,
-    )
-
-
-@bp.post("/endpoints/import/confirm")
-@permission_required("endpoints.edit")
-def confirm_import():
-    """Apply a previewed import, all rows or none."""
-    from vmeeting.registry import transfer
-
-    form = ImportConfirmForm()
-    if not form.validate_on_submit() or not form.token.data:
-        abort(400)
-    try:
-        batch = transfer.load_batch(form.token.data, current_user)
-        filename = batch.filename
-        report = transfer.apply_batch(batch, current_user)
-    except NotFound:
-        db.session.rollback()
-        flash(_("Bản xem trước đã hết hạn hoặc đã được nhập. Hãy tải tệp lên lại."), "warning")
-        return redirect(url_for(".import_endpoints"))
-    except ValidationError as exc:
-        # The registry changed since the preview: show the rows again, nothing was written.
-        db.session.rollback()
-        flash(_("Không nhập gì: dữ liệu đã thay đổi từ lúc xem trước. Hãy sửa tệp rồi tải lên lại."), "error")
-        if getattr(exc, "report", None) is None:
-            return redirect(url_for(".import_endpoints"))
-        return _import_page(ImportForm(formdata=None), exc.report, filename=filename)[0], 400
-    db.session.commit()
-    flash(_("Đã nhập tệp %(filename)s: %(created)d điểm cầu mới, %(updated)d điểm cầu được cập nhật.",
-            filename=filename, created=report.created, updated=report.updated), "success")
-    return redirect(url_for(".endpoints"))
-
-
-@bp.get("/endpoints/export.<any(csv, xlsx):fmt>")
-@permission_required("registry.view")
-def export_endpoints(fmt):
-    """Download the endpoints of the list's current filters as CSV or XLSX."""
-    from vmeeting.registry import transfer
-
-    rows = transfer.export_rows(service.search_endpoints(**_list_filters()))
-    if fmt == "csv":
-        body, mimetype = transfer.write_csv(rows), "text/csv; charset=utf-8"
-    else:
-        body = transfer.write_xlsx(rows)
-        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    filename = f"diem-cau-{date.today():%Y%m%d}.{fmt}"
-    return body, 200, {"Content-Type": mimetype, "Content-Disposition": f'attachment; filename="{filename}"'}
 
 
 # -- units -----------------------------------------------------------------------------
@@ -373,12 +274,12 @@ def _save_unit(unit):
         try:
             unit = service.save_unit(unit, form.unit_data(), actor=current_user)
         except ValidationError as exc:
-            _show_errors(form, exc)
+            show_errors(form, exc)
         else:
             db.session.commit()
             flash(_("Đã lưu đơn vị %(name)s.", name=unit.name), "success")
             return redirect(url_for(".units", _anchor=f"unit-{unit.id}"))
-    return _render_form("registry/unit_form.html", form, unit=unit)
+    return render_form("registry/unit_form.html", form, unit=unit)
 
 
 # -- bridges ---------------------------------------------------------------------------
@@ -417,12 +318,12 @@ def _save_bridge(bridge):
         try:
             bridge = service.save_bridge(bridge, form.bridge_data(), actor=current_user)
         except ValidationError as exc:
-            _show_errors(form, exc)
+            show_errors(form, exc)
         else:
             db.session.commit()
             flash(_("Đã lưu cầu MCU %(name)s.", name=bridge.name), "success")
             return redirect(url_for(".bridges"))
-    return _render_form("registry/bridge_form.html", form, bridge=bridge)
+    return render_form("registry/bridge_form.html", form, bridge=bridge)
 
 
 # -- groups ----------------------------------------------------------------------------
@@ -478,7 +379,7 @@ def _save_group(group):
                 actor=current_user, unit_ids=form.unit_ids.data,
             )
         except ValidationError as exc:
-            _show_errors(form, exc)
+            show_errors(form, exc)
         else:
             db.session.commit()
             flash(_("Đã lưu nhóm %(name)s.", name=group.name), "success")
@@ -490,7 +391,7 @@ def _save_group(group):
         .where(sa.or_(Endpoint.status != "retired", Endpoint.id.in_(chosen)))
         .options(joinedload(Endpoint.unit).joinedload(AdminUnit.parent))
     ).all()
-    return _render_form(
+    return render_form(
         "registry/group_form.html", form, group=group, candidates=_by_district(candidates),
         chosen=chosen, chosen_units=set(form.unit_ids.data or []),
         pick_units=[(u, d) for u, d in service.unit_tree(date.today()) if u.level != "commune"],
@@ -507,3 +408,7 @@ def _by_district(endpoints):
         sections.setdefault(head.id, (head, []))[1].append(item)
     levels = {"province": 0, "district": 1, "commune": 2}
     return sorted(sections.values(), key=lambda s: (levels.get(s[0].level, 3), s[0].position, s[0].id))
+
+
+# the import and export pages join this blueprint
+from vmeeting.registry import transfer_views  # noqa: E402,F401
