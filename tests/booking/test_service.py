@@ -161,7 +161,7 @@ def test_weekly_series_with_a_cancelled_and_a_moved_sitting(sites, book):
 
 def test_series_needs_an_end_and_a_supported_rule(sites, book):
     for rule, fragment in (("FREQ=WEEKLY;BYDAY=MO", "UNTIL"), ("FREQ=HOURLY;COUNT=3", "hằng ngày"),
-                           ("FREQ=WEEKLY;BYDAY=XX;COUNT=2", "RRULE")):
+                           ("FREQ=WEEKLY;BYDAY=XX;COUNT=2", "RRULE"), ("FREQ=DAILY;BYHOUR=8,14;COUNT=4", "BYHOUR")):
         with pytest.raises(ValidationError) as raised:
             book([sites["hall"]], next_monday(8), recurrence=rule)
         assert fragment in raised.value.fields["recurrence"]

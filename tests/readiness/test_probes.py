@@ -35,6 +35,8 @@ def test_parse_sip_uri(uri, expected):
 @pytest.mark.parametrize("uri", [
     "", "http://x", "sip:room@host:99999", "sip:room@host;transport=sctp",
     "sip:room@ubnd..langson.gov.vn", f"sip:room@{'x' * 64}.langson.gov.vn", "sip:phònghọp@langson.gov.vn",
+    # read to the end, not to the first thing that looks like a host
+    "sip:room@ho_st", "sip:room@[fe80::1%25eth0]", "sip:room@-bad", "sip:room@host:0", "sip:room@host;transport=ws",
 ])
 def test_parse_sip_uri_refuses(uri):
     with pytest.raises(ValueError):
@@ -139,7 +141,7 @@ def test_tcp_connect_probe_listening_versus_closed():
 def test_unparseable_uri_and_unprobed_endpoints():
     results = probe_many([ProbeTarget(1, "sip-options", "not a uri"), ProbeTarget(2, "none", "sip:x@127.0.0.1")])
     assert [(r.endpoint_id, r.reachable) for r in results] == [(1, False)]
-    assert results[0].error == "Địa chỉ SIP không hợp lệ."
+    assert results[0].error == "Địa chỉ SIP phải có dạng sip:phong-hop@may-chu[:cổng][;transport=tcp]."
 
 
 #: addresses the registry refuses now but older rows may hold; each once killed the whole sweep

@@ -184,6 +184,9 @@ def test_bad_field_is_400_naming_it_and_stores_nothing(client, headers, district
     ("sip:room@ubnd..langson.gov.vn", "mỗi phần tên máy giữa hai dấu chấm dài 1–63 ký tự"),
     (f"sip:room@{'x' * 64}.langson.gov.vn", "mỗi phần tên máy giữa hai dấu chấm dài 1–63 ký tự"),
     ("sip:room@" + ".".join(["a" * 60] * 5), "Tên máy trong địa chỉ SIP dài tối đa 253 ký tự."),
+    ("sip:room@vc.langson.example.vn:99999", "Cổng trong địa chỉ SIP phải từ 1 đến 65535."),
+    ("sip:room@vc.langson.example.vn;transport=ws", "Không hỗ trợ giao thức truyền «ws»"),
+    ("sip:room@ho_st", "mỗi phần tên máy giữa hai dấu chấm dài 1–63 ký tự"),
 ])
 def test_sip_uris_the_probe_could_not_use_are_refused_at_entry(client, headers, district, uri, message):
     """What once broke a whole probe sweep (the resolver or the ASCII request choking on it) stops here."""

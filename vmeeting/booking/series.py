@@ -37,6 +37,10 @@ def normalize_rrule(text, starts_at):
         raise ValueError("Chỉ hỗ trợ lặp hằng ngày, hằng tuần, hằng tháng hoặc hằng năm.")
     if rule._count is None and rule._until is None:
         raise ValueError("Lịch lặp cần ngày kết thúc (UNTIL) hoặc số lần (COUNT).")
+    if any(part.split("=")[0] in ("BYHOUR", "BYMINUTE", "BYSECOND") for part in parts):
+        # a series sits at most once a day, at the meeting's own hour: a change finds each sitting by its day
+        raise ValueError("Một chuỗi họp chỉ họp một buổi mỗi ngày, vào giờ của cuộc họp; "
+                         "không dùng BYHOUR, BYMINUTE hay BYSECOND.")
     return text
 
 

@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Optional
 
 from vmeeting.database import utcnow
+from vmeeting.sipuri import parse_sip_uri
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +33,6 @@ DEFAULT_TIMEOUT_SECONDS = 2.0
 DEFAULT_CONCURRENCY = 256
 MAX_RESPONSE_BYTES = 65536
 
-URI_RE = re.compile(
-    r"^(?P<scheme>sips?):(?:(?P<user>[^@\s]+)@)?(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)"
-    r"(?::(?P<port>\d{1,5}))?(?P<params>;[^\s?]*)?"
-)
 STATUS_RE = re.compile(rb"^SIP/2\.0 (\d{3})[^\r\n]*\r?\n")
 CALL_ID_RE = re.compile(rb"^(?:call-id|i)[ \t]*:[ \t]*(\S+)", re.IGNORECASE | re.MULTILINE)
 
@@ -60,59 +57,6 @@ class ProbeResult:
     rtt_ms: Optional[float] = None
     status_code: Optional[int] = None
     error: Optional[str] = None
-
-
-@dataclass(frozen=True)
-class SipAddress:
-    """Where a SIP URI says to send: transport, host, port, and the URI itself for the request line."""
-
-    transport: str
-    host: str
-    port: int
-    uri: str
-
-
-def parse_sip_uri(uri):
-    """Return the SipAddress of a sip: or sips: URI; raise ValueError for anything else.
-
-    Refuses what the registry now refuses but older rows may hold: letters with
-    diacritics (the request goes out in ASCII) and host names the resolver
-    would choke on (an empty label, one longer than 63 characters).
-    """
-    if uri is not None and not isinstance(uri, str):
-        raise ValueError("Địa chỉ SIP không hợp lệ.")
-    uri = (uri or "").strip()
-    if not uri.isascii():
-        raise ValueError("Địa chỉ SIP chỉ được gồm chữ không dấu, số và ký hiệu.")
-    match = URI_RE.match(uri)
-    if not match:
-        raise ValueError("Địa chỉ SIP không hợp lệ.")
-    host = match["host"].strip("[]")
-    if not match["host"].startswith("[") and not _valid_host_name(host):
-        raise ValueError(f"Tên máy «{host}» trong địa chỉ SIP không hợp lệ "
-                         "(mỗi phần giữa hai dấu chấm dài 1–63 ký tự).")
-    params = {}
-    for part in (match["params"] or "").split(";"):
-        name, _, value = part.partition("=")
-        if name:
-            params[name.lower()] = value.lower()
-    secure = match["scheme"] == "sips"
-    transport = "tls" if secure else params.get("transport", "udp")
-    if transport not in ("udp", "tcp", "tls"):
-        raise ValueError(f"Không hỗ trợ giao thức truyền «{transport}».")
-    port = int(match["port"]) if match["port"] else (5061 if transport == "tls" else 5060)
-    if not 0 < port < 65536:
-        raise ValueError("Cổng phải từ 1 đến 65535.")
-    return SipAddress(transport, host, port, match.group(0))
-
-
-def _valid_host_name(host):
-    # The same check the resolver makes, made here so that it fails as a bad address and not mid-sweep.
-    try:
-        host.encode("idna")
-    except UnicodeError:
-        return False
-    return 0 < len(host.rstrip(".")) <= 253
 
 
 def options_request(uri, transport, local_host, local_port, *, call_id, branch, tag):
