@@ -37,6 +37,7 @@ import generate  # noqa: E402
 from config import Config  # noqa: E402
 from client import Client, expect, load, median_ms, timed  # noqa: E402
 from peers import Peers  # noqa: E402
+from tests.pg import create_postgres_database  # noqa: E402
 
 PG_SERVER = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 RESULTS = BENCH / "results"
@@ -56,17 +57,7 @@ def create_database(backend, workdir):
     """Return (url, drop) of a fresh, empty database for this run."""
     if backend == "sqlite":
         return f"sqlite:///{workdir / 'bench.db'}", lambda: None
-    name = f"vmeeting_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-
-    def drop():
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-    return sa.make_url(PG_SERVER).set(database=name).render_as_string(hide_password=False), drop
+    return create_postgres_database(PG_SERVER, "vmeeting_bench")
 
 
 class Server:

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from flask_migrate import upgrade
 
 from config import TestingConfig
+from tests.pg import create_postgres_database
 from vmeeting import create_app
 from vmeeting.extensions import db
 
@@ -39,19 +40,8 @@ def database_url(request, tmp_path_factory):
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'vmeeting-test.db'}"
     else:
-        base = _postgres_base_url()
-        name = f"vmeeting_test_{uuid.uuid4().hex[:12]}"
-        admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-
-        def drop():
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.dispose()
-
+        url, drop = create_postgres_database(_postgres_base_url(), "vmeeting_test")
         request.addfinalizer(drop)
-        url = base.set(database=name).render_as_string(hide_password=False)
     app = _make_app(url)
     with app.app_context():
         upgrade()
