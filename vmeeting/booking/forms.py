@@ -20,7 +20,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.validators import ValidationError as FieldError
 
 from vmeeting.extensions import db
-from vmeeting.forms_i18n import AppForm
+from vmeeting.forms_i18n import DATE_FORMATS, DATE_INPUT, AppForm
 from vmeeting.registry import service as registry
 from vmeeting.registry.models import Bridge, Endpoint, EndpointGroup
 from vmeeting.timefmt import local_to_utc, to_local
@@ -33,9 +33,6 @@ KEEP_RULE = "KEEP"
 MAX_INTERVAL = 99
 WEEKDAYS = [("MO", "Thứ Hai"), ("TU", "Thứ Ba"), ("WE", "Thứ Tư"), ("TH", "Thứ Năm"), ("FR", "Thứ Sáu"),
             ("SA", "Thứ Bảy"), ("SU", "Chủ Nhật")]
-DATE_FORMATS = ["%d/%m/%Y", "%Y-%m-%d"]
-#: dates are typed and read dd/mm/yyyy (DOMAIN.md), whatever the browser's locale
-DATE_INPUT = {"widget": TextInput(), "render_kw": {"placeholder": "dd/mm/yyyy", "inputmode": "numeric"}}
 #: times are typed HH:MM, 24-hour, whatever the browser's locale would show in a time picker
 TIME_INPUT = {"format": "%H:%M", "widget": TextInput(),
               "render_kw": {"placeholder": "HH:MM", "inputmode": "numeric", "pattern": "[0-2][0-9]:[0-5][0-9]"}}
