@@ -88,7 +88,7 @@ class WorkingCalendar:
         return self.day(day).is_working
 
     def reason_outside(self, starts_at, ends_at):
-        """Why [starts_at, ends_at) is not working time, in Vietnamese; '' when it is.
+        """Why [starts_at, ends_at) is not working time, in Vietnamese, without the date; '' when it is.
 
         Working time: the whole interval inside one block of working hours of a
         working day (a sitting through the lunch break is outside the hours).
@@ -96,13 +96,13 @@ class WorkingCalendar:
         local_start, local_end = to_local(starts_at), to_local(ends_at)
         info = self.day(local_start.date())
         if not info.is_working:
-            return f"{info.reason} ({local_start:%d/%m/%Y}) không phải ngày làm việc"
+            return f"{info.reason}, không phải ngày làm việc"
         for block_start, block_end in self.blocks:
             opens = datetime.combine(local_start.date(), block_start, tzinfo=local_zone())
             closes = datetime.combine(local_start.date(), block_end, tzinfo=local_zone())
             if opens <= local_start and local_end <= closes:
                 return ""
-        return f"{local_start:%H:%M}–{local_end:%H:%M} ngày {local_start:%d/%m/%Y} ngoài giờ làm việc ({hours_text()})"
+        return f"ngoài giờ làm việc ({hours_text()})"
 
     def working_days(self):
         """Yield the working days of the span, in order."""
@@ -132,22 +132,6 @@ def is_working_time(starts_at, ends_at=None):
     """True when the instant (or the whole interval) is working time."""
     ends_at = ends_at or starts_at
     return not calendar_between(starts_at, ends_at).reason_outside(starts_at, ends_at)
-
-
-def non_working_sittings(sittings):
-    """Return [(starts_at, ends_at, reason)] for the sittings that are not working time.
-
-    sittings: [(starts_at, ends_at)] aware instants; one read of the calendar for all.
-    """
-    if not sittings:
-        return []
-    calendar = calendar_between(min(s for s, _ in sittings), max(e for _, e in sittings))
-    found = []
-    for starts_at, ends_at in sittings:
-        reason = calendar.reason_outside(starts_at, ends_at)
-        if reason:
-            found.append((starts_at, ends_at, reason))
-    return found
 
 
 def next_working_days(after_day, count):
