@@ -5,7 +5,7 @@ import os
 import sys
 from pathlib import Path
 
-from flask import Flask, g, request, session
+from flask import Flask, g, has_request_context, request, session
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -101,6 +101,8 @@ def _start_scheduler(app):
 
 
 def _select_locale():
+    if not has_request_context():
+        return "vi"  # the worker and the CLI write Vietnamese
     if current_user and current_user.is_authenticated and session.get("lang"):
         return session["lang"]
     return session.get("lang") or "vi"
