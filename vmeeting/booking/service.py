@@ -84,11 +84,9 @@ def validate_meeting(data, meeting=None):
         if values.get(name) is not None and not isinstance(values[name], str):
             errors[name] = "Phải là một chuỗi ký tự."
     title = clean(values.get("title")) if "title" not in errors else None
-    if "title" in errors:
-        pass
-    elif not title:
+    if "title" not in errors and not title:
         errors["title"] = "Nhập tên cuộc họp."
-    elif len(title) > 300:
+    elif title and len(title) > 300:
         errors["title"] = "Tên cuộc họp tối đa 300 ký tự."
     description = (values.get("description") or "").strip() if "description" not in errors else ""
     if len(description) > 20000:
@@ -176,7 +174,7 @@ def validate_meeting(data, meeting=None):
                 errors["attendees"] = f"Địa chỉ thư «{item}» không hợp lệ."
                 break
 
-    recurrence = clean(values.get("recurrence")) or None if "recurrence" not in errors else None
+    recurrence = (clean(values.get("recurrence")) or None) if "recurrence" not in errors else None
     if recurrence and not errors.get("starts_at") and isinstance(starts_at, datetime):
         try:
             recurrence = normalize_rrule(recurrence, starts_at)
