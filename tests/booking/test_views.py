@@ -288,6 +288,7 @@ def test_a_rule_the_form_cannot_show_is_shown_read_only_and_can_be_replaced(clie
     path = f"/meetings/{meeting.id}/edit"
     html = client.get(path).get_data(as_text=True)
     assert 'data-testid="stored-rule"' in html and "FREQ=MONTHLY;BYDAY=2MO;COUNT=3" in html and "readonly" in html
+    assert "Hằng tháng vào Thứ Hai thứ hai, 3 buổi" in html  # and in words
     assert "qua API" in html and "chọn kiểu lặp mới" in html
 
     response = client.post(path, data=shown_form(client, path, frequency="WEEKLY", weekdays=["MO"], repeat_count="2"))

@@ -81,7 +81,8 @@ def _booking_form_page(form, meeting=None):
     person has seen the list and confirmed (action "confirm").
     """
     context = {"form": form, "meeting": meeting, "choice": None, "conflict": None, "suggestions": [],
-               "searched_slots": False, "plan": None, "non_working": None, "stale": None}
+               "searched_slots": False, "plan": None, "non_working": None, "stale": None,
+               "recurrence_text": service.recurrence_text(meeting) if meeting is not None else ""}
     if request.method != "POST":
         return render_template("booking/form.html", **context)
     _apply_slot(form)
