@@ -20,6 +20,22 @@ def _minutes(text):
     return values
 
 
+def _hours(text):
+    """Parse "07:30-11:30,13:30-17:00" into (("07:30", "11:30"), ("13:30", "17:00")): ordered, not overlapping."""
+    from datetime import time
+
+    blocks = []
+    for part in text.replace(" ", "").split(","):
+        start, _, end = part.partition("-")
+        if time.fromisoformat(start) >= time.fromisoformat(end):
+            raise ValueError(f"working hours must run forward: {part!r}")
+        blocks.append((start, end))
+    blocks.sort()
+    if any(a[1] > b[0] for a, b in zip(blocks, blocks[1:])) or not blocks:
+        raise ValueError(f"working hours must not overlap: {text!r}")
+    return tuple(blocks)
+
+
 class Config:
     """Settings shared by every environment."""
 
@@ -52,8 +68,9 @@ class Config:
 
     #: the set-up window reserved before a meeting for the test call
     SETUP_MINUTES = 30
-    #: working hours for the slot finder (DOMAIN.md)
-    WORKING_HOURS = (("07:30", "11:30"), ("13:30", "17:00"))
+    #: working hours, local wall-clock blocks (DOMAIN.md: Vietnamese public offices); a sitting outside
+    #: them needs an explicit choice, and the slot finder offers none outside them
+    WORKING_HOURS = _hours(_env("WORKING_HOURS", "07:30-11:30,13:30-17:00"))
 
     MAX_CONTENT_LENGTH = 10 * 1024 * 1024
 

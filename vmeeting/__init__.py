@@ -5,7 +5,7 @@ import os
 import sys
 from pathlib import Path
 
-from flask import Flask, g, request, session
+from flask import Flask, g, has_request_context, request, session
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -58,12 +58,16 @@ def create_app(config_class=None, overrides=None):
     from vmeeting.readiness import views as readiness_views
     from vmeeting.registry import api as registry_api
     from vmeeting.registry import views as registry_views
+    from vmeeting.working_time import api as working_time_api
+    from vmeeting.working_time import views as working_time_views
 
     enable_sqlite_pragmas(app)
     app.register_blueprint(main.bp)
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(registry_views.bp)
     app.register_blueprint(registry_api.bp)
+    app.register_blueprint(working_time_views.bp)
+    app.register_blueprint(working_time_api.bp)
     app.register_blueprint(booking_api.bp)
     app.register_blueprint(booking_views.bp)
     app.register_blueprint(invites_views.bp)
@@ -97,6 +101,8 @@ def _start_scheduler(app):
 
 
 def _select_locale():
+    if not has_request_context():
+        return "vi"  # the worker and the CLI write Vietnamese
     if current_user and current_user.is_authenticated and session.get("lang"):
         return session["lang"]
     return session.get("lang") or "vi"

@@ -15,12 +15,13 @@ MESSAGES = {
     404: "Không tìm thấy.",
     405: "Phương thức không được hỗ trợ.",
     409: "Xung đột với dữ liệu hiện có.",
+    412: "Dữ liệu đã bị người khác thay đổi; hãy tải lại rồi thử lại.",
     413: "Tệp quá lớn.",
     429: "Quá nhiều yêu cầu, vui lòng thử lại sau.",
     500: "Lỗi máy chủ.",
 }
 CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-         405: "method_not_allowed", 409: "conflict", 413: "too_large", 429: "too_many_requests",
+         405: "method_not_allowed", 409: "conflict", 412: "precondition_failed", 413: "too_large", 429: "too_many_requests",
          500: "server_error"}
 
 
@@ -42,8 +43,8 @@ def register(app):
     def on_conflict(exc):
         db.session.rollback()
         if _is_api():
-            return error_response(409, "conflict", exc.message, **exc.details)
-        return render_template("errors/error.html", code=409, message=exc.message), 409
+            return error_response(exc.status, exc.code, exc.message, **exc.details)
+        return render_template("errors/error.html", code=exc.status, message=exc.message), exc.status
 
     @app.errorhandler(NotFound)
     def on_not_found(exc):

@@ -13,10 +13,33 @@ class ValidationError(Exception):
 class Conflict(Exception):
     """The change would break a rule about other records (busy site, full bridge, in use)."""
 
+    #: the API's status and error.code for it
+    status = 409
+    code = "conflict"
+
     def __init__(self, message, **details):
         super().__init__(message)
         self.message = message
         self.details = details
+
+
+class NonWorkingTime(Conflict):
+    """Sittings on a non-working day or outside working hours, not explicitly allowed.
+
+    details: sittings [{starts_at, ends_at, reason}].
+    """
+
+    code = "non_working_time"
+
+
+class StaleEdit(Conflict):
+    """The record changed since the client read it (a stale If-Match or form): nothing was changed.
+
+    details: changes [{field, summary, at, by}] made meanwhile, when known.
+    """
+
+    status = 412
+    code = "precondition_failed"
 
 
 class NotFound(Exception):

@@ -7,6 +7,11 @@ which field they are about, while ours do.
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from wtforms.widgets import TextInput
+
+DATE_FORMATS = ["%d/%m/%Y", "%Y-%m-%d"]
+#: dates are typed and read dd/mm/yyyy (DOMAIN.md), whatever the browser's locale
+DATE_INPUT = {"widget": TextInput(), "render_kw": {"placeholder": "dd/mm/yyyy", "inputmode": "numeric"}}
 
 #: WTForms' message ids and what we say instead; `%(field)s` is the field's label,
 #: other placeholders are filled by WTForms afterwards. Vietnamese has no plural.

@@ -5,6 +5,7 @@ from vmeeting.auth.models import ApiToken, LoginAttempt, User  # noqa: F401
 from vmeeting.registry.models import (  # noqa: F401
     AdminUnit, Bridge, Endpoint, EndpointGroup, ImportBatch, UnitSuccession,
 )
+from vmeeting.working_time.models import DeclaredDay  # noqa: F401
 from vmeeting.booking.models import Meeting, Occurrence, Reservation  # noqa: F401
 from vmeeting.invites.models import CalendarFeed, InviteResponse, OutboxMail  # noqa: F401
 from vmeeting.jobs import WorkerLease  # noqa: F401

@@ -92,7 +92,7 @@ def test_list_window_patch_and_cancel(client, api_headers, sites):
     assert patched.status_code == 200
     assert patched.get_json()["sequence"] == 1 and len(patched.get_json()["endpoint_ids"]) == 2
 
-    cancelled = client.post(f"/api/v1/meetings/{meeting['id']}/cancel", headers=headers)
+    cancelled = client.post(f"/api/v1/meetings/{meeting['id']}/cancel", headers=headers, json={"confirm": True})
     assert cancelled.get_json()["status"] == "cancelled"
     assert client.get(f"/api/v1/meetings/{meeting['id']}", headers=headers).get_json()["status"] == "cancelled"
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Reservation)) == 0
@@ -124,9 +124,11 @@ def test_move_and_cancel_one_occurrence(client, api_headers, sites):
         "starts_at": (start + timedelta(hours=6)).isoformat(), "ends_at": (start + timedelta(hours=7)).isoformat()})
     assert moved.status_code == 200
     assert moved.get_json()["occurrences"][0]["is_moved"] is True
-    cancelled = client.post(f"/api/v1/meetings/{meeting['id']}/occurrences/{second['id']}/cancel", headers=headers)
+    cancelled = client.post(f"/api/v1/meetings/{meeting['id']}/occurrences/{second['id']}/cancel", headers=headers,
+                            json={"confirm": True})
     assert [o["status"] for o in cancelled.get_json()["occurrences"]] == ["scheduled", "cancelled", "scheduled"]
-    assert client.post(f"/api/v1/meetings/{meeting['id']}/occurrences/999999/cancel", headers=headers).status_code == 404
+    assert client.post(f"/api/v1/meetings/{meeting['id']}/occurrences/999999/cancel", headers=headers,
+                       json={"confirm": True}).status_code == 404
 
 
 def test_slots(client, api_headers, sites):
@@ -139,7 +141,7 @@ def test_slots(client, api_headers, sites):
     assert response.status_code == 200, response.get_json()
     starts = [item["starts_at"] for item in response.get_json()["items"]]
     assert starts == [monday.replace(hour=10, minute=30).isoformat().replace("+07:00", "+00:00").replace("T10:30", "T03:30"),
-                      monday.replace(hour=13, minute=30).isoformat().replace("+07:00", "+00:00").replace("T13:30", "T06:30")]
+                      monday.replace(hour=14, minute=0).isoformat().replace("+07:00", "+00:00").replace("T14:00", "T07:00")]
     bad = client.get("/api/v1/slots", headers=headers, query_string={"endpoint_ids": "x", "from": "2026-12-01T08:00"})
     assert bad.status_code == 400
 

@@ -1,6 +1,6 @@
 """Booking rules: overlaps at the edges, the set-up window, capacity, series, zones."""
 
-from datetime import timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -219,9 +219,10 @@ def test_slot_finder_skips_busy_time_lunch_and_weekends(sites, book):
     found = slots.find_slots([hall, a], timedelta(minutes=60), window_from.astimezone(timezone.utc),
                              (window_from + timedelta(days=7)).astimezone(timezone.utc), limit=4)
     local = [s.astimezone(monday.tzinfo) for s, _e in found]
-    # the first hour that is free with its set-up window: 10:00–11:30 busy → 10:30; lunch skipped
+    # the first hour that is free with its set-up window: 10:00–11:30 busy → 10:30; lunch skipped, and the
+    # afternoon's set-up window starts at 13:30 with the working hours, so its first sitting is at 14:00
     assert [(t.weekday(), t.strftime("%H:%M")) for t in local] == [
-        (0, "10:30"), (0, "13:30"), (0, "14:00"), (0, "14:30")]
+        (0, "10:30"), (0, "14:00"), (0, "14:30"), (0, "15:00")]
 
 
 def test_slot_finder_respects_bridge_capacity(book, make_endpoint, make_bridge, province):
@@ -231,7 +232,7 @@ def test_slot_finder_respects_bridge_capacity(book, make_endpoint, make_bridge, 
     book(eps[:2], monday.replace(hour=7, minute=30), minutes=240)  # the whole morning block
     found = slots.find_slots([eps[2]], timedelta(minutes=60), monday.replace(hour=0).astimezone(timezone.utc),
                              (monday + timedelta(days=1)).astimezone(timezone.utc), limit=1)
-    assert found[0][0].astimezone(monday.tzinfo).strftime("%H:%M") == "13:30"
+    assert found[0][0].astimezone(monday.tzinfo).strftime("%H:%M") == "14:00"  # set-up from 13:30
 
 
 def test_slots_are_never_on_weekends(sites):
@@ -263,7 +264,7 @@ def test_a_meeting_that_has_ended_keeps_its_times(sites, book):
     hall = sites["hall"]
     meeting = book([hall], next_monday(8), title="Đã họp")
     # time passes: the sitting is over
-    past = next_monday(8) - timedelta(weeks=2)
+    past = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(weeks=2)
     meeting.starts_at, meeting.ends_at = past, past + timedelta(hours=1)
     only = meeting.occurrences[0]
     only.starts_at, only.ends_at, only.original_starts_at = meeting.starts_at, meeting.ends_at, meeting.starts_at

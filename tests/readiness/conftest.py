@@ -27,7 +27,9 @@ def sitting(sites, book, make_user):
     for endpoint, tech in zip(communes, (tech_a, tech_a, tech_b, tech_b)):
         registry.update_endpoint(endpoint, {"technician_id": tech.id})
     db.session.commit()
-    meeting = book([sites["hall"], *communes], soon(), actor=organizer, title="Giao ban trực tuyến")
+    # whatever the hour the suite runs at: an urgent meeting, booked outside working time on purpose
+    meeting = book([sites["hall"], *communes], soon(), actor=organizer, title="Giao ban trực tuyến",
+                   allow_non_working_time=True)
     return SimpleNamespace(meeting=meeting, occurrence=meeting.occurrences[0], organizer=organizer,
                            tech_a=tech_a, tech_b=tech_b, hall=sites["hall"], communes=communes)
 

@@ -45,7 +45,8 @@ def test_a_moved_sitting_is_probed_again_at_its_new_time(sitting, app):
     start = sitting.occurrence.starts_at
     assert jobs.run_due_probes(start - timedelta(minutes=60)) == 1
     occurrence = db.session.get(type(sitting.occurrence), sitting.occurrence.id)
-    booking.move_occurrence(occurrence, start + timedelta(hours=2), occurrence.ends_at + timedelta(hours=2))
+    booking.move_occurrence(occurrence, start + timedelta(hours=2), occurrence.ends_at + timedelta(hours=2),
+                            choices=booking.BookingChoices(allow_non_working_time=True))
     db.session.commit()
     assert jobs.run_due_probes(start + timedelta(minutes=60)) == 1
 
@@ -169,7 +170,8 @@ def test_a_sitting_moved_later_in_the_gap_escalates_at_its_new_time(sitting, app
     now = start - timedelta(minutes=15)
     assert jobs.due_escalations(now, 15) == [sitting.occurrence.id]
     occurrence = db.session.get(type(sitting.occurrence), sitting.occurrence.id)
-    booking.move_occurrence(occurrence, start + timedelta(hours=2), occurrence.ends_at + timedelta(hours=2))
+    booking.move_occurrence(occurrence, start + timedelta(hours=2), occurrence.ends_at + timedelta(hours=2),
+                            choices=booking.BookingChoices(allow_non_working_time=True))
     db.session.commit()
     assert jobs.escalate(sitting.occurrence.id, 15, now) == 0  # not now: two hours early
     db.session.commit()

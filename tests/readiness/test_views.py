@@ -5,6 +5,8 @@ from datetime import timedelta
 
 import pytest
 
+from tests.booking.conftest import move_into_the_past, next_working_day
+
 from tests.readiness.conftest import ALL_CHECKS
 from vmeeting.database import utcnow
 from vmeeting.extensions import db
@@ -120,7 +122,8 @@ def test_board_page_and_json(client, login_as, sitting):
 
 
 def test_report_rates_and_csv(client, login_as, sitting, book, sites):
-    past = book([sites["hall"], *sites["communes"][:2]], utcnow() - timedelta(days=3), title="Họp tuần trước")
+    past = book([sites["hall"], *sites["communes"][:2]], next_working_day(8), title="Họp tuần trước")
+    move_into_the_past(past, (utcnow() - timedelta(days=3)) - past.starts_at)
     occurrence = past.occurrences[0]
     login_as("admin")
     service._ensure_rows(occurrence.id, [sites["hall"].id])

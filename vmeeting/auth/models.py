@@ -22,6 +22,7 @@ PERMISSIONS = {
     "bridges.edit": {"admin"},
     "users.manage": {"admin"},
     "audit.view": {"admin", "scheduler"},
+    "calendar.edit": {"admin"},
     "meetings.view": {"admin", "scheduler", "technician", "viewer"},
     "meetings.book": {"admin", "scheduler"},
     "readiness.confirm": {"admin", "scheduler", "technician"},

@@ -12,20 +12,27 @@ from vmeeting.errors import ValidationError
 from vmeeting.extensions import db
 from vmeeting.jsonapi import api_blueprint, json_body, paginated
 from vmeeting.registry.models import Endpoint
-from vmeeting.timefmt import parse_api_instant
+from vmeeting.timefmt import parse_api_instant, to_local
+from vmeeting.working_time.service import FIRST_YEAR, LAST_YEAR
 
 bp = api_blueprint("booking_api", __name__)
 
 DEFAULT_WINDOW = timedelta(days=14)
+#: the body's booleans that are a BookingChoices
+CHOICE_FLAGS = ("allow_non_working_time", "skip_non_working", "skip_conflicting", "skip_busy")
 MAX_WINDOW = timedelta(days=400)
 
 
 def meeting_json(meeting):
-    return {
+    """Return a meeting as the API shows it; `skipped` when a booking just left sittings out."""
+    body = {
         "id": meeting.id, "uid": meeting.uid, "title": meeting.title, "description": meeting.description,
         "status": meeting.status, "sequence": meeting.sequence,
         "starts_at": meeting.starts_at.isoformat(), "ends_at": meeting.ends_at.isoformat(),
         "setup_minutes": meeting.setup_minutes, "recurrence": meeting.recurrence,
+        "recurrence_text": service.recurrence_text(meeting) or None,
+        "recurrence_warning": service.recurrence_warning(meeting) or None,
+        "cancel_reason": meeting.cancel_reason,
         "chair_endpoint_id": meeting.chair_endpoint_id, "bridge_id": meeting.bridge_id,
         "organizer_id": meeting.organizer_id, "attendees": meeting.attendees,
         "endpoint_ids": [e.id for e in meeting.endpoints], "endpoint_count": meeting.endpoint_count,
@@ -33,6 +40,35 @@ def meeting_json(meeting):
         "occurrences": [occurrence_json(o) for o in meeting.occurrences],
         "created_at": meeting.created_at.isoformat(), "updated_at": meeting.updated_at.isoformat(),
     }
+    if getattr(meeting, "skipped", None) is not None:
+        body["skipped"] = meeting.skipped
+    return body
+
+
+def meeting_response(meeting, status=200):
+    """The meeting's JSON with its ETag (the version a later PATCH names in If-Match)."""
+    response = jsonify(meeting_json(meeting))
+    response.status_code = status
+    response.set_etag(etag_of(meeting))
+    return response
+
+
+def etag_of(meeting):
+    return f"meeting-{meeting.id}-v{service.version_of(meeting)}"
+
+
+def _expected_version(meeting):
+    """The version the client's If-Match names (None without one): the current one if any tag matches."""
+    if not request.headers.get("If-Match"):
+        return None
+    tags = request.if_match
+    if tags.star_tag or tags.contains(etag_of(meeting)):
+        return service.version_of(meeting)
+    prefix = f"meeting-{meeting.id}-v"
+    for tag in tags.as_set():
+        if tag.startswith(prefix):
+            return tag[len(prefix):]
+    return "unknown"
 
 
 def occurrence_json(occurrence):
@@ -40,6 +76,7 @@ def occurrence_json(occurrence):
         "id": occurrence.id, "starts_at": occurrence.starts_at.isoformat(),
         "ends_at": occurrence.ends_at.isoformat(), "status": occurrence.status,
         "is_moved": occurrence.is_moved, "original_starts_at": occurrence.original_starts_at.isoformat(),
+        "cancel_reason": occurrence.cancel_reason,
     }
 
 
@@ -49,11 +86,27 @@ def _instant(data, name, errors, required=True):
         if required:
             errors[name] = "Nhập thời gian (ISO 8601 có múi giờ, ví dụ 2026-12-07T08:00:00+07:00)."
         return None
+    if not isinstance(raw, str):
+        errors[name] = "Thời gian phải là chuỗi ISO 8601 có múi giờ, ví dụ 2026-12-07T08:00:00+07:00."
+        return None
     try:
-        return parse_api_instant(raw)
-    except (TypeError, ValueError):
+        value = parse_api_instant(raw)
+    except (TypeError, ValueError, OverflowError):
         errors[name] = "Thời gian phải theo ISO 8601 và có múi giờ, ví dụ 2026-12-07T08:00:00+07:00."
         return None
+    if not FIRST_YEAR <= to_local(value).year <= LAST_YEAR:
+        errors[name] = f"Thời gian phải trong các năm {FIRST_YEAR}–{LAST_YEAR}."
+        return None
+    return value
+
+
+def _flag(data, name, errors):
+    """A boolean field of the body: true or false, nothing else (absent: false)."""
+    value = data.get(name, False)
+    if not isinstance(value, bool):
+        errors[name] = "Phải là true hoặc false."
+        return False
+    return value
 
 
 def _meeting_input(data, *, meeting=None):
@@ -68,20 +121,19 @@ def _meeting_input(data, *, meeting=None):
     for name in ("starts_at", "ends_at"):
         if name in data or not partial:
             fields[name] = _instant(data, name, errors)
-    for name in ("all_endpoints", "skip_busy"):
-        if name in data and not isinstance(data[name], bool):
-            errors[name] = "Phải là true hoặc false."
+    flags = {name: _flag(data, name, errors) for name in ("all_endpoints", *CHOICE_FLAGS)}
     if errors:
         raise ValidationError(errors)
     choice = None
     if not partial or any(k in data for k in ("endpoint_ids", "unit_ids", "group_ids", "all_endpoints")):
-        on_day = (fields.get("starts_at") or utcnow()).date()
+        # units are valid on the meeting's local day: a 06:00 sitting in Hà Nội is the previous day in UTC
+        on_day = to_local(fields.get("starts_at") or (meeting.starts_at if meeting else utcnow())).date()
         choice = service.resolve_sites(
             endpoint_ids=data.get("endpoint_ids") or (), unit_ids=data.get("unit_ids") or (),
-            group_ids=data.get("group_ids") or (), all_endpoints=bool(data.get("all_endpoints")), on_day=on_day,
+            group_ids=data.get("group_ids") or (), all_endpoints=flags["all_endpoints"], on_day=on_day,
             meeting=meeting,
         )
-    return fields, choice, bool(data.get("skip_busy"))
+    return fields, choice, service.BookingChoices(**{name: flags[name] for name in CHOICE_FLAGS})
 
 
 def _window():
@@ -128,10 +180,10 @@ def _get_meeting(meeting_id):
 @api_permission_required("meetings.book")
 def create_meeting():
     """Book a meeting; 409 with the conflicts or the capacity shortfall, nothing stored."""
-    fields, choice, skip_busy = _meeting_input(json_body())
-    meeting = service.book_meeting(fields, choice, actor=g.api_user, skip_busy=skip_busy)
+    fields, choice, choices = _meeting_input(json_body())
+    meeting = service.book_meeting(fields, choice, actor=g.api_user, choices=choices)
     db.session.commit()
-    return jsonify(meeting_json(meeting)), 201
+    return meeting_response(meeting, 201)
 
 
 @bp.get("/meetings")
@@ -161,27 +213,49 @@ def list_occurrences():
 @bp.get("/meetings/<int:meeting_id>")
 @api_permission_required("meetings.view")
 def get_meeting(meeting_id):
-    return jsonify(meeting_json(_get_meeting(meeting_id)))
+    """The meeting, with its ETag."""
+    return meeting_response(_get_meeting(meeting_id))
 
 
 @bp.patch("/meetings/<int:meeting_id>")
 @api_permission_required("meetings.book")
 def update_meeting(meeting_id):
-    """Reschedule or change the sites; same conflict rules; bumps the sequence."""
+    """Reschedule or change the sites; same rules; bumps the sequence; 412 on a stale If-Match."""
     meeting = _get_meeting(meeting_id)
-    fields, choice, skip_busy = _meeting_input(json_body(), meeting=meeting)
-    service.update_meeting(meeting, fields, choice, actor=g.api_user, skip_busy=skip_busy)
+    expected = _expected_version(meeting)
+    fields, choice, choices = _meeting_input(json_body(), meeting=meeting)
+    service.update_meeting(meeting, fields, choice, actor=g.api_user, choices=choices, expected_version=expected)
     db.session.commit()
-    return jsonify(meeting_json(meeting))
+    return meeting_response(meeting)
 
 
 @bp.post("/meetings/<int:meeting_id>/cancel")
 @api_permission_required("meetings.book")
 def cancel_meeting(meeting_id):
+    """Cancel the meeting: the body must say {"confirm": true}, and may give a `reason` for the CANCEL mail."""
     meeting = _get_meeting(meeting_id)
-    service.cancel_meeting(meeting, actor=g.api_user)
+    reason = _cancel_body()
+    service.cancel_meeting(meeting, actor=g.api_user, reason=reason)
     db.session.commit()
-    return jsonify(meeting_json(meeting))
+    return meeting_response(meeting)
+
+
+def _cancel_body():
+    """Return the reason of a cancel's body; raise ValidationError without {"confirm": true}.
+
+    One call must never cancel a 213-site meeting by accident: the client says so.
+    """
+    data = request.get_json(silent=True)
+    data = data if isinstance(data, dict) else {}
+    errors = {}
+    if data.get("confirm") is not True:
+        errors["confirm"] = 'Hủy cần xác nhận: gửi {"confirm": true} (và "reason": lý do hủy).'
+    reason = data.get("reason")
+    if reason is not None and not isinstance(reason, str):
+        errors["reason"] = "Lý do phải là một chuỗi ký tự."
+    if errors:
+        raise ValidationError(errors)
+    return reason
 
 
 def _get_occurrence(meeting_id, occurrence_id):
@@ -199,11 +273,13 @@ def move_occurrence(meeting_id, occurrence_id):
     data = json_body()
     errors = {}
     starts_at, ends_at = _instant(data, "starts_at", errors), _instant(data, "ends_at", errors)
+    allowed = _flag(data, "allow_non_working_time", errors)
     if errors:
         raise ValidationError(errors)
-    service.move_occurrence(occurrence, starts_at, ends_at, actor=g.api_user)
+    service.move_occurrence(occurrence, starts_at, ends_at, actor=g.api_user,
+                            choices=service.BookingChoices(allow_non_working_time=allowed))
     db.session.commit()
-    return jsonify(meeting_json(occurrence.meeting))
+    return meeting_response(occurrence.meeting)
 
 
 @bp.post("/meetings/<int:meeting_id>/occurrences/<int:occurrence_id>/cancel")
@@ -211,9 +287,10 @@ def move_occurrence(meeting_id, occurrence_id):
 def cancel_occurrence(meeting_id, occurrence_id):
     """Cancel one sitting of a series."""
     occurrence = _get_occurrence(meeting_id, occurrence_id)
-    service.cancel_occurrence(occurrence, actor=g.api_user)
+    reason = _cancel_body()
+    service.cancel_occurrence(occurrence, actor=g.api_user, reason=reason)
     db.session.commit()
-    return jsonify(meeting_json(occurrence.meeting))
+    return meeting_response(occurrence.meeting)
 
 
 @bp.get("/slots")
@@ -226,7 +303,7 @@ def find_slots():
     window_from, window_to = _window()
     choice = service.resolve_sites(
         endpoint_ids=_id_args("endpoint_ids"), unit_ids=_id_args("unit_ids"), group_ids=_id_args("group_ids"),
-        all_endpoints=request.args.get("all_endpoints") in ("1", "true"), on_day=window_from.date(),
+        all_endpoints=request.args.get("all_endpoints") in ("1", "true"), on_day=to_local(window_from).date(),
     )
     bridge_id = _int_arg("bridge_id", low=1)
     found = slots.find_slots(choice.endpoints, timedelta(minutes=duration), window_from, window_to,

@@ -20,22 +20,23 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.validators import ValidationError as FieldError
 
 from vmeeting.extensions import db
-from vmeeting.forms_i18n import AppForm
+from vmeeting.forms_i18n import DATE_FORMATS, DATE_INPUT, AppForm
 from vmeeting.registry import service as registry
 from vmeeting.registry.models import Bridge, Endpoint, EndpointGroup
 from vmeeting.timefmt import local_to_utc, to_local
 
 FREQUENCIES = [("", _l("Không lặp")), ("DAILY", _l("Hằng ngày")), ("WEEKLY", _l("Hằng tuần")),
                ("MONTHLY", _l("Hằng tháng"))]
+#: how a monthly series picks its day, and the RRULE part each adds (None: the meeting day's number)
+MONTHLY_BY = [("day", _l("Cùng ngày trong tháng")), ("last_day", _l("Ngày cuối tháng")),
+              ("first_weekday", _l("Thứ (của ngày họp) đầu tiên trong tháng")),
+              ("last_weekday", _l("Thứ (của ngày họp) cuối cùng trong tháng"))]
 #: the frequency choice that keeps a stored rule the form cannot show
 KEEP_RULE = "KEEP"
 #: the most "every N days/weeks/months" the form offers (the series' 2-year bound comes first anyway)
 MAX_INTERVAL = 99
 WEEKDAYS = [("MO", "Thứ Hai"), ("TU", "Thứ Ba"), ("WE", "Thứ Tư"), ("TH", "Thứ Năm"), ("FR", "Thứ Sáu"),
             ("SA", "Thứ Bảy"), ("SU", "Chủ Nhật")]
-DATE_FORMATS = ["%d/%m/%Y", "%Y-%m-%d"]
-#: dates are typed and read dd/mm/yyyy (DOMAIN.md), whatever the browser's locale
-DATE_INPUT = {"widget": TextInput(), "render_kw": {"placeholder": "dd/mm/yyyy", "inputmode": "numeric"}}
 #: times are typed HH:MM, 24-hour, whatever the browser's locale would show in a time picker
 TIME_INPUT = {"format": "%H:%M", "widget": TextInput(),
               "render_kw": {"placeholder": "HH:MM", "inputmode": "numeric", "pattern": "[0-2][0-9]:[0-5][0-9]"}}
@@ -64,18 +65,29 @@ def repeat_fields(rule, start):
         parts = dict(part.split("=", 1) for part in rule.upper().split(";") if part)
     except ValueError:
         return None
-    if not set(parts) <= {"FREQ", "INTERVAL", "BYDAY", "COUNT", "UNTIL"} or ("COUNT" in parts) == ("UNTIL" in parts):
+    if (not set(parts) <= {"FREQ", "INTERVAL", "BYDAY", "BYMONTHDAY", "COUNT", "UNTIL"}
+            or ("COUNT" in parts) == ("UNTIL" in parts)):
         return None
     frequency = parts.get("FREQ")
     if frequency not in {code for code, _label in FREQUENCIES if code}:
         return None
     codes = [code for code, _name in WEEKDAYS]
-    weekdays = parts["BYDAY"].split(",") if "BYDAY" in parts else []
+    monthly_by = "day"
+    if frequency == "MONTHLY":
+        monthly_by = _monthly_by(parts, codes[start.weekday()])
+        if monthly_by is None:
+            return None
+        weekdays = []
+    else:
+        if "BYMONTHDAY" in parts:
+            return None
+        weekdays = parts["BYDAY"].split(",") if "BYDAY" in parts else []
     if weekdays and (frequency != "WEEKLY" or not set(weekdays) <= set(codes) or len(set(weekdays)) < len(weekdays)):
         return None
     if frequency == "WEEKLY" and not weekdays:
         weekdays = [codes[start.weekday()]]
-    fields = {"frequency": frequency, "weekdays": [c for c in codes if c in weekdays], "count": None, "until": None}
+    fields = {"frequency": frequency, "weekdays": [c for c in codes if c in weekdays], "count": None, "until": None,
+              "monthly_by": monthly_by}
     try:
         fields["interval"] = int(parts.get("INTERVAL", "1"))
         if "COUNT" in parts:
@@ -91,6 +103,15 @@ def repeat_fields(rule, start):
     if not 1 <= fields["interval"] <= MAX_INTERVAL or not 1 <= (fields["count"] or 1) <= 520:
         return None
     return fields
+
+
+def _monthly_by(parts, weekday_code):
+    """Which MONTHLY_BY choice a monthly rule is, or None when the form cannot show it."""
+    if "BYMONTHDAY" in parts:
+        return "last_day" if parts["BYMONTHDAY"] == "-1" and "BYDAY" not in parts else None
+    if "BYDAY" not in parts:
+        return "day"
+    return {f"1{weekday_code}": "first_weekday", f"-1{weekday_code}": "last_weekday"}.get(parts["BYDAY"])
 
 
 class MeetingForm(AppForm):
@@ -117,7 +138,13 @@ class MeetingForm(AppForm):
     repeat_until = DateField(_l("Đến ngày"), format=DATE_FORMATS, validators=[Optional()], **DATE_INPUT)
     repeat_count = IntegerField(_l("Hoặc số buổi"), validators=[Optional(), NumberRange(1, 520, "Từ 1 đến 520 buổi.")])
     attendees = TextAreaField(_l("Người dự khác (thư điện tử, mỗi dòng một địa chỉ)"))
+    monthly_by = SelectField(_l("Họp vào"), choices=MONTHLY_BY, default="day")
+    skip_non_working = BooleanField(_l("Bỏ các buổi rơi vào ngày nghỉ, ngày lễ, Tết"), default=True)
+    skip_conflicting = BooleanField(_l("Bỏ các buổi có điểm cầu đã bận"), default=False)
+    allow_non_working_time = BooleanField(_l("Tôi xác nhận họp ngoài giờ hoặc ngoài ngày làm việc"))
     skip_busy = BooleanField(_l("Bỏ các điểm cầu bận"))
+    #: the meeting's version when the form was opened: a save over someone else's change is refused
+    version = HiddenField()
     #: an edited series' rule as stored, and the repeat fields as first shown (see rrule)
     stored_rule = HiddenField()
     repeat_shown = HiddenField()
@@ -160,7 +187,7 @@ class MeetingForm(AppForm):
     def repeat_fingerprint(self):
         """The repeat fields (and the day they hang on) as one string, to tell whether they were changed."""
         return "|".join(str(value) for value in (
-            self.frequency.data or "", self.repeat_interval.data or 1,
+            self.frequency.data or "", self.repeat_interval.data or 1, self.monthly_by.data or "day",
             ",".join(d for d, _ in WEEKDAYS if d in (self.weekdays.data or [])),
             self.repeat_until.data or "", self.repeat_count.data or "", self.day.data or ""))
 
@@ -213,11 +240,24 @@ class MeetingForm(AppForm):
             parts.append(f"INTERVAL={self.repeat_interval.data}")
         if self.frequency.data == "WEEKLY":
             parts.append("BYDAY=" + ",".join(d for d, _ in WEEKDAYS if d in self.weekdays.data))
+        if self.frequency.data == "MONTHLY":
+            weekday = WEEKDAYS[self.day.data.weekday()][0]
+            parts += {"last_day": ["BYMONTHDAY=-1"], "first_weekday": [f"BYDAY=1{weekday}"],
+                      "last_weekday": [f"BYDAY=-1{weekday}"]}.get(self.monthly_by.data, [])
         if self.repeat_count.data:
             parts.append(f"COUNT={self.repeat_count.data}")
         else:
             parts.append("UNTIL=" + self.repeat_until.data.strftime("%Y%m%d"))
         return ";".join(parts)
+
+    def booking_choices(self, action):
+        """The BookingChoices the form's boxes and the button pressed say."""
+        from vmeeting.booking.service import BookingChoices
+
+        return BookingChoices(
+            allow_non_working_time=bool(self.allow_non_working_time.data) or action == "book_non_working",
+            skip_non_working=bool(self.skip_non_working.data), skip_conflicting=bool(self.skip_conflicting.data),
+            skip_busy=action == "skip_busy" or bool(self.skip_busy.data))
 
     def meeting_fields(self):
         """The fields booking.service.validate_meeting takes."""
@@ -247,9 +287,17 @@ class MeetingForm(AppForm):
                 self._offer_keeping_the_rule()
             else:
                 self.frequency.data, self.repeat_interval.data = shown["frequency"], shown["interval"]
-                self.weekdays.data = shown["weekdays"]
+                self.weekdays.data, self.monthly_by.data = shown["weekdays"], shown["monthly_by"]
                 self.repeat_count.data, self.repeat_until.data = shown["count"], shown["until"]
             self.repeat_shown.data = self.repeat_fingerprint()
+
+
+class CancelForm(AppForm):
+    """Cancelling asks twice: the box must be ticked, so one click never cancels a 213-site meeting."""
+
+    confirm = BooleanField(_l("Tôi xác nhận hủy; mọi điểm cầu và người dự sẽ nhận thư báo hủy"),
+                           validators=[DataRequired("Đánh dấu ô xác nhận để hủy.")])
+    reason = TextAreaField(_l("Lý do hủy (ghi trong thư báo hủy)"), validators=[Length(max=500)])
 
 
 class MoveOccurrenceForm(AppForm):
@@ -257,6 +305,7 @@ class MoveOccurrenceForm(AppForm):
                     **DATE_INPUT)
     start_time = TimeField(_l("Bắt đầu"), validators=[InputRequired("Nhập giờ bắt đầu (HH:MM).")], **TIME_INPUT)
     end_time = TimeField(_l("Kết thúc"), validators=[InputRequired("Nhập giờ kết thúc (HH:MM).")], **TIME_INPUT)
+    allow_non_working_time = BooleanField(_l("Tôi xác nhận họp ngoài giờ hoặc ngoài ngày làm việc"))
 
     def validate_end_time(self, field):
         if self.start_time.data and field.data and field.data <= self.start_time.data:

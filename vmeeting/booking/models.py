@@ -59,6 +59,8 @@ class Meeting(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     cancelled_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    #: why it was cancelled, as the CANCEL mail tells it
+    cancel_reason: Mapped[Optional[str]] = mapped_column(sa.String(500))
 
     organizer: Mapped[Optional[User]] = relationship()
     chair: Mapped[Endpoint] = relationship(foreign_keys=[chair_endpoint_id])
@@ -101,6 +103,8 @@ class Occurrence(db.Model):
     original_starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(sa.String(20), default="scheduled")
     is_moved: Mapped[bool] = mapped_column(default=False)
+    #: why this sitting does not take place (a cancel's reason, or the holiday a series skipped)
+    cancel_reason: Mapped[Optional[str]] = mapped_column(sa.String(500))
 
     meeting: Mapped[Meeting] = relationship(back_populates="occurrences")
     reservations: Mapped[list["Reservation"]] = relationship(

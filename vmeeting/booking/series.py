@@ -3,6 +3,9 @@
 from datetime import datetime, timedelta, timezone
 
 from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrulestr
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from vmeeting.errors import ValidationError
 from vmeeting.timefmt import local_zone
@@ -77,3 +80,89 @@ def expand_series(starts_at, ends_at, recurrence):
     if not result:
         raise ValidationError({"recurrence": "Quy tắc lặp không cho buổi họp nào."})
     return result
+
+
+# -- a series in words ----------------------------------------------------------------------
+
+WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+WEEKDAY_NAMES = (_l("Thứ Hai"), _l("Thứ Ba"), _l("Thứ Tư"), _l("Thứ Năm"), _l("Thứ Sáu"), _l("Thứ Bảy"),
+                 _l("Chủ Nhật"))
+ORDINALS = {1: _l("đầu tiên"), 2: _l("thứ hai"), 3: _l("thứ ba"), 4: _l("thứ tư"), -1: _l("cuối cùng")}
+
+
+def rule_parts(rule):
+    """Return {KEY: VALUE} of an RRULE text (upper case, without 'RRULE:')."""
+    text = rule.strip()
+    if text.upper().startswith("RRULE:"):
+        text = text[6:]
+    return dict(part.upper().split("=", 1) for part in text.split(";") if "=" in part)
+
+
+def _by_day(value):
+    """'1MO' -> (1, 0); 'FR' -> (None, 4); raise ValueError for anything else."""
+    ordinal, code = value[:-2], value[-2:]
+    return (int(ordinal) if ordinal else None), WEEKDAY_CODES.index(code)
+
+
+def _pattern(parts, first_local):
+    """The repeat, in words, without the count and dates: 'Hằng tuần vào Thứ Sáu'."""
+    frequency = parts.get("FREQ")
+    interval = int(parts.get("INTERVAL", "1"))
+    if frequency == "DAILY":
+        return _("Hằng ngày") if interval == 1 else _("%(n)s ngày một lần", n=interval)
+    if frequency == "WEEKLY":
+        codes = parts["BYDAY"].split(",") if "BYDAY" in parts else [WEEKDAY_CODES[first_local.weekday()]]
+        days = ", ".join(str(WEEKDAY_NAMES[_by_day(code)[1]]) for code in codes)
+        if interval == 1:
+            return _("Hằng tuần vào %(days)s", days=days)
+        return _("%(n)s tuần một lần vào %(days)s", n=interval, days=days)
+    if frequency == "MONTHLY":
+        every = _("Hằng tháng") if interval == 1 else _("%(n)s tháng một lần", n=interval)
+        if parts.get("BYMONTHDAY") == "-1":
+            return _("%(every)s vào ngày cuối tháng", every=every)
+        if "BYDAY" in parts and "," not in parts["BYDAY"]:
+            ordinal, weekday = _by_day(parts["BYDAY"])
+            if ordinal in ORDINALS:
+                return _("%(every)s vào %(day)s %(nth)s", every=every, day=WEEKDAY_NAMES[weekday],
+                         nth=ORDINALS[ordinal])
+        day = parts.get("BYMONTHDAY", str(first_local.day))
+        return _("%(every)s vào ngày %(day)s", every=every, day=day)
+    if frequency == "YEARLY":
+        return _("Hằng năm vào ngày %(day)s", day=first_local.strftime("%d/%m"))
+    return _("Lặp lại")
+
+
+def describe_series(rule, sittings):
+    """The series in words, in the reader's language: 'Hằng tuần vào Thứ Sáu, 8 buổi (11/12/2026 – 29/01/2027)'.
+
+    sittings: the starts (aware) of the sittings that take place, in any order.
+    Returns '' for a single meeting.
+    """
+    if not rule:
+        return ""
+    starts = sorted(start.astimezone(local_zone()) for start in sittings)
+    try:
+        pattern = _pattern(rule_parts(rule), starts[0] if starts else datetime.now(local_zone()))
+    except (ValueError, KeyError, IndexError):
+        pattern = _("Lặp lại")
+    if not starts:
+        return pattern
+    count = ngettext("%(num)s buổi", "%(num)s buổi", len(starts))
+    return f"{pattern}, {count} ({starts[0]:%d/%m/%Y} – {starts[-1]:%d/%m/%Y})"
+
+
+def short_month_warning(rule, starts_at):
+    """Warn, in words, when a plain monthly rule on the 29th–31st meets months without that day; '' otherwise.
+
+    dateutil (like RFC 5545, section 3.3.10) leaves those months out rather than moving the sitting.
+    """
+    if not rule:
+        return ""
+    parts = rule_parts(rule)
+    if parts.get("FREQ") != "MONTHLY" or "BYDAY" in parts or "BYSETPOS" in parts:
+        return ""
+    day = int(parts["BYMONTHDAY"]) if parts.get("BYMONTHDAY", "").isdigit() else starts_at.astimezone(local_zone()).day
+    if day < 29:
+        return ""
+    return _("Tháng nào không có ngày %(day)s sẽ không họp (ví dụ tháng 2). Muốn họp mọi tháng, hãy chọn "
+             "«ngày cuối tháng».", day=day)

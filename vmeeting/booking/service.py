@@ -9,6 +9,7 @@ commit or rollback releases it.
 
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
@@ -26,15 +27,16 @@ from vmeeting.booking.conflicts import (
     lock_sites,
 )
 from vmeeting.booking.models import Meeting, Occurrence, Reservation, meeting_endpoints
-from vmeeting.booking.series import expand_series, normalize_rrule
+from vmeeting.booking.series import describe_series, expand_series, normalize_rrule, short_month_warning
 from vmeeting.booking.sites import SiteChoice, resolve_sites  # noqa: F401 (part of this module's interface)
-from vmeeting.database import utcnow
-from vmeeting.errors import Conflict, ValidationError
+from vmeeting.database import parse_id, utcnow
+from vmeeting.errors import Conflict, NonWorkingTime, StaleEdit, ValidationError
 from vmeeting.extensions import db
 from vmeeting.registry import service as registry
 from vmeeting.registry.models import AdminUnit, Bridge, Endpoint
 from vmeeting.text import clean, fold
 from vmeeting.timefmt import format_datetime, to_local
+from vmeeting.working_time import service as working_time
 
 #: callables `listener(event, meeting, **details)` that other capabilities (invites,
 #: readiness) add; called inside the booking's transaction, after its rows are flushed.
@@ -44,6 +46,25 @@ change_listeners = []
 
 MEETING_FIELDS = ("title", "description", "starts_at", "ends_at", "chair_endpoint_id", "bridge_id",
                   "recurrence", "attendees", "setup_minutes")
+#: more extra attendees than this is a mailing list, not a meeting's guests
+MAX_ATTENDEES = 500
+#: a cancel's reason is told in the CANCEL mail; longer is a letter, not a reason
+MAX_REASON_LENGTH = 500
+
+
+@dataclass
+class BookingChoices:
+    """What the person booking chose about the working calendar and busy sites (CONTRACT.md).
+
+    allow_non_working_time: book sittings on non-working days or outside working hours;
+    skip_non_working / skip_conflicting: a series leaves out the sittings on non-working
+    days / at which a chosen site is busy; skip_busy: book without the busy sites.
+    """
+
+    allow_non_working_time: bool = False
+    skip_non_working: bool = False
+    skip_conflicting: bool = False
+    skip_busy: bool = False
 
 
 # -- validating a meeting ---------------------------------------------------------------
@@ -59,12 +80,15 @@ def validate_meeting(data, meeting=None):
     current = {name: getattr(meeting, name) for name in MEETING_FIELDS} if meeting else {}
     values = {**current, **{k: v for k, v in data.items() if k in MEETING_FIELDS}}
 
-    title = clean(values.get("title"))
-    if not title:
+    for name in ("title", "description", "recurrence"):
+        if values.get(name) is not None and not isinstance(values[name], str):
+            errors[name] = "Phải là một chuỗi ký tự."
+    title = clean(values.get("title")) if "title" not in errors else None
+    if "title" not in errors and not title:
         errors["title"] = "Nhập tên cuộc họp."
-    elif len(title) > 300:
+    elif title and len(title) > 300:
         errors["title"] = "Tên cuộc họp tối đa 300 ký tự."
-    description = (values.get("description") or "").strip()
+    description = (values.get("description") or "").strip() if "description" not in errors else ""
     if len(description) > 20000:
         errors["description"] = "Nội dung tối đa 20000 ký tự."
 
@@ -80,11 +104,17 @@ def validate_meeting(data, meeting=None):
             errors["ends_at"] = "Giờ kết thúc phải sau giờ bắt đầu."
         elif ends_at - starts_at > MAX_DURATION:
             errors["ends_at"] = "Một cuộc họp dài tối đa 12 giờ."
+        for name, value in (("starts_at", starts_at), ("ends_at", ends_at)):
+            if not working_time.FIRST_YEAR <= to_local(value).year <= working_time.LAST_YEAR:
+                errors[name] = (f"Thời gian phải trong các năm {working_time.FIRST_YEAR}–"
+                                f"{working_time.LAST_YEAR}.")
 
     setup = values.get("setup_minutes")
     if setup in (None, ""):
         setup = current_app.config["SETUP_MINUTES"]
     try:
+        if isinstance(setup, (bool, float)):
+            raise ValueError
         setup = int(setup)
         if not 0 <= setup <= MAX_SETUP_MINUTES:
             raise ValueError
@@ -97,10 +127,12 @@ def validate_meeting(data, meeting=None):
         errors["chair_endpoint_id"] = "Chọn điểm cầu chủ tọa."
     else:
         try:
-            chair = db.session.get(Endpoint, int(chair_id))
-        except (TypeError, ValueError):
-            chair = None
-        if chair is None:
+            chair = db.session.get(Endpoint, parse_id(chair_id))
+        except ValueError:
+            chair = False
+        if chair is False:
+            errors["chair_endpoint_id"] = "Mã số điểm cầu phải là số nguyên dương."
+        elif chair is None:
             errors["chair_endpoint_id"] = "Không có điểm cầu này."
         elif not chair.is_bookable and (meeting is None or chair.id != meeting.chair_endpoint_id):
             errors["chair_endpoint_id"] = "Điểm cầu chủ tọa đang bảo trì hoặc ngừng sử dụng."
@@ -108,10 +140,12 @@ def validate_meeting(data, meeting=None):
     bridge_id = values.get("bridge_id")
     if bridge_id not in (None, ""):
         try:
-            bridge = db.session.get(Bridge, int(bridge_id))
-        except (TypeError, ValueError):
-            bridge = None
-        if bridge is None or not bridge.is_active:
+            bridge = db.session.get(Bridge, parse_id(bridge_id))
+        except ValueError:
+            bridge = False
+        if bridge is False:
+            errors["bridge_id"] = "Mã số cầu MCU phải là số nguyên dương."
+        elif bridge is None or not bridge.is_active:
             errors["bridge_id"] = "Không có cầu MCU này (hoặc cầu đã ngừng)."
         else:
             bridge_id = bridge.id
@@ -124,8 +158,13 @@ def validate_meeting(data, meeting=None):
         raw_attendees = [a for a in raw_attendees.replace(";", ",").replace("\n", ",").split(",")]
     if not isinstance(raw_attendees, (list, tuple)):
         errors["attendees"] = "Cần một danh sách địa chỉ thư."
+    elif len(raw_attendees) > MAX_ATTENDEES:
+        errors["attendees"] = f"Tối đa {MAX_ATTENDEES} người dự khác; hãy gửi cho cả danh sách qua một địa chỉ chung."
     else:
         for item in raw_attendees:
+            if not isinstance(item, str):
+                errors["attendees"] = "Mỗi người dự là một địa chỉ thư (chuỗi ký tự)."
+                break
             item = clean(item)
             if not item:
                 continue
@@ -135,7 +174,7 @@ def validate_meeting(data, meeting=None):
                 errors["attendees"] = f"Địa chỉ thư «{item}» không hợp lệ."
                 break
 
-    recurrence = clean(values.get("recurrence")) or None
+    recurrence = (clean(values.get("recurrence")) or None) if "recurrence" not in errors else None
     if recurrence and not errors.get("starts_at") and isinstance(starts_at, datetime):
         try:
             recurrence = normalize_rrule(recurrence, starts_at)
@@ -216,21 +255,31 @@ def _conflict_message(conflicts, capacity):
 # -- booking and changing -----------------------------------------------------------------
 
 
-def book_meeting(data, choice, actor=None, *, skip_busy=False):
-    """Store a meeting, its occurrences and reservations; raise Conflict and store nothing.
+def book_meeting(data, choice, actor=None, *, skip_busy=False, choices=None):
+    """Store a meeting, its occurrences and reservations; raise and store nothing.
 
-    data: fields of validate_meeting (validated here); choice: a SiteChoice.
-    The chair is always one of the sites.
+    data: fields of validate_meeting (validated here); choice: a SiteChoice;
+    choices: a BookingChoices (skip_busy is its shorthand). The chair is always
+    one of the sites. Raises ValidationError (a sitting in the past: starts_at),
+    NonWorkingTime (sittings outside working time, not allowed), Conflict.
+    A series' first sitting becomes its start (RFC 5545, 3.8.5.3: DTSTART is the
+    first instance). The meeting returned carries `skipped`: [{starts_at, reason}]
+    for the sittings a series left out; they are kept as cancelled occurrences
+    (an EXDATE in the invite).
     """
+    choices = choices or BookingChoices(skip_busy=skip_busy)
     values = validate_meeting(data)
+    expanded = expand_series(values["starts_at"], values["ends_at"], values["recurrence"])
+    values["starts_at"], values["ends_at"] = expanded[0][1], expanded[0][2]
     endpoints = _with_chair(choice.endpoints, values["chair_endpoint_id"])
     lock_sites(endpoints, values["bridge_id"])
     meeting = Meeting(uid=f"{uuid.uuid4()}@vmeeting", organizer_id=getattr(actor, "id", None),
                       selection=choice.selection, **values)
     db.session.add(meeting)
     db.session.flush()
-    sittings = _create_occurrences(meeting, expand_series(values["starts_at"], values["ends_at"], values["recurrence"]))
-    endpoints, dropped = _check_and_reserve(meeting, sittings, endpoints, skip_busy=skip_busy)
+    sittings = _create_occurrences(meeting, expanded)
+    meeting.skipped = _screen_sittings(meeting, sittings, endpoints, set(sittings), choices)
+    endpoints, dropped = _check_and_reserve(meeting, sittings, endpoints, skip_busy=choices.skip_busy)
     meeting.endpoints = endpoints
     meeting.endpoint_count = len(endpoints)
     db.session.flush()
@@ -238,9 +287,64 @@ def book_meeting(data, choice, actor=None, *, skip_busy=False):
         "title": [None, meeting.title], "starts_at": [None, meeting.starts_at.isoformat()],
         "endpoints": [None, len(endpoints)], "recurrence": [None, meeting.recurrence],
     }, f"Đặt lịch họp «{meeting.title}» ({len(endpoints)} điểm cầu)"
-       + (f", bỏ {len(dropped)} điểm cầu bận" if dropped else ""))
+       + (f", bỏ {len(dropped)} điểm cầu bận" if dropped else "")
+       + (f", bỏ {len(meeting.skipped)} buổi" if meeting.skipped else ""))
     _announce("booked", meeting)
     return meeting
+
+
+def _screen_sittings(meeting, sittings, endpoints, touched, choices):
+    """Apply the rules of time to the sittings about to be written; return the ones skipped.
+
+    sittings: {occurrence: PlannedSitting}, changed in place (a skipped one leaves
+    it and its occurrence is cancelled with the reason); touched: the occurrences
+    that are new or get a new time, the only ones these rules judge (a meeting's
+    text may change after it began). Raises ValidationError for a sitting in the
+    past, NonWorkingTime for sittings outside working time not allowed.
+    """
+    now = utcnow()
+    judged = [o for o in sittings if o in touched]
+    past = [o for o in judged if sittings[o].starts_at < now]
+    if past:
+        raise ValidationError({"starts_at": f"Buổi họp lúc {format_datetime(past[0].starts_at)} đã qua; "
+                                            "không đặt hay dời lịch họp vào quá khứ."})
+    skipped = []
+
+    def skip(occurrence, reason):
+        occurrence.status, occurrence.cancel_reason = "cancelled", reason[:MAX_REASON_LENGTH]
+        del sittings[occurrence]
+        skipped.append({"starts_at": occurrence.starts_at.isoformat(), "reason": reason})
+
+    outside = {}
+    if judged:
+        calendar = working_time.calendar_between(min(sittings[o].starts_at for o in judged),
+                                                 max(sittings[o].ends_at for o in judged))
+        for occurrence in judged:
+            reason = calendar.reason_outside(sittings[occurrence].starts_at, sittings[occurrence].ends_at)
+            if not reason:
+                continue
+            if (meeting.recurrence and choices.skip_non_working
+                    and not calendar.is_working_day(to_local(occurrence.starts_at).date())):
+                skip(occurrence, reason)
+            else:
+                outside[occurrence] = reason
+    remaining = outside
+    if remaining and not choices.allow_non_working_time:
+        listed = [{"starts_at": o.starts_at.isoformat(), "ends_at": o.ends_at.isoformat(), "reason": r}
+                  for o, r in sorted(remaining.items(), key=lambda item: item[0].starts_at)]
+        first = min(remaining, key=lambda o: o.starts_at)
+        more = f" (và {len(listed) - 1} buổi khác)" if len(listed) > 1 else ""
+        raise NonWorkingTime(f"Buổi họp {format_datetime(first.starts_at)}: {remaining[first]}{more}. "
+                             "Muốn họp vào thời gian này, hãy xác nhận rõ (allow_non_working_time).", sittings=listed)
+    if meeting.recurrence and choices.skip_conflicting:
+        for occurrence in [o for o in sittings if o in touched]:
+            conflicts, capacity = find_conflicts([sittings[occurrence]], endpoints, meeting.bridge_id)
+            if conflicts or capacity:
+                skip(occurrence, _conflict_message(conflicts, capacity))
+    if meeting.recurrence and skipped and not sittings:
+        raise ValidationError({"recurrence": "Mọi buổi của chuỗi họp đều bị bỏ qua; hãy chọn ngày giờ khác."})
+    skipped.sort(key=lambda item: item["starts_at"])
+    return skipped
 
 
 def _announce(event, meeting, **details):
@@ -265,7 +369,7 @@ def _create_occurrences(meeting, expanded):
     return sittings
 
 
-def update_meeting(meeting, data, choice=None, actor=None, *, skip_busy=False):
+def update_meeting(meeting, data, choice=None, actor=None, *, skip_busy=False, choices=None, expected_version=None):
     """Change a meeting's details, times, series rule or sites under the same rules; bump SEQUENCE.
 
     Past occurrences stay as they were. Future ones are laid out again from
@@ -276,8 +380,13 @@ def update_meeting(meeting, data, choice=None, actor=None, *, skip_busy=False):
     """
     if meeting.is_cancelled:
         raise Conflict("Cuộc họp đã bị hủy, không thể sửa.")
+    check_version(meeting, expected_version)
+    choices = choices or BookingChoices(skip_busy=skip_busy)
     before = _meeting_snapshot(meeting)
     values = validate_meeting(data, meeting)
+    if values["recurrence"] and (values["starts_at"], values["recurrence"]) != (meeting.starts_at, meeting.recurrence):
+        first = expand_series(values["starts_at"], values["ends_at"], values["recurrence"])[0]
+        values["starts_at"], values["ends_at"] = first[1], first[2]
     now = utcnow()
     future = [o for o in meeting.occurrences if o.ends_at > now]
     if not future and any(values[name] != getattr(meeting, name) for name in ("starts_at", "ends_at", "recurrence")):
@@ -302,23 +411,27 @@ def update_meeting(meeting, data, choice=None, actor=None, *, skip_busy=False):
         by_day = {to_local(expanded[0][0]).date(): only}
         only.is_moved = False
     sittings = {}
+    touched = set()
     for original, start, end in expanded:
         occurrence = by_day.pop(to_local(original).date(), None)
         if occurrence is None:
             occurrence = Occurrence(meeting=meeting, original_starts_at=original, starts_at=start, ends_at=end,
                                     status="scheduled")
             db.session.add(occurrence)
+            touched.add(occurrence)
         else:
             occurrence.original_starts_at = original
-            if not occurrence.is_moved:
+            if not occurrence.is_moved and (occurrence.starts_at, occurrence.ends_at) != (start, end):
                 occurrence.starts_at, occurrence.ends_at = start, end
+                touched.add(occurrence)
         if occurrence.status == "scheduled":
             sittings[occurrence] = PlannedSitting(original, occurrence.starts_at, occurrence.ends_at, setup)
     for leftover in by_day.values():
         # the new rule no longer produces this sitting: keep it, cancelled
         leftover.status = "cancelled"
     db.session.flush()
-    endpoints, dropped = _check_and_reserve(meeting, sittings, endpoints, skip_busy=skip_busy)
+    meeting.skipped = _screen_sittings(meeting, sittings, endpoints, touched, choices)
+    endpoints, dropped = _check_and_reserve(meeting, sittings, endpoints, skip_busy=choices.skip_busy)
     meeting.endpoints = endpoints
     meeting.endpoint_count = len(endpoints)
     changes = audit.diff(before, _meeting_snapshot(meeting))
@@ -331,17 +444,61 @@ def update_meeting(meeting, data, choice=None, actor=None, *, skip_busy=False):
     return meeting
 
 
+def version_of(meeting):
+    """The meeting's version as clients see it (an ETag's content): its SEQUENCE.
+
+    Every change that matters bumps SEQUENCE (RFC 5546), so two readers of the
+    same version saw the same meeting.
+    """
+    return str(meeting.sequence)
+
+
+def check_version(meeting, expected_version):
+    """Raise StaleEdit, with what changed since, when the caller read an older version of the meeting.
+
+    expected_version: what version_of answered when the caller read the
+    meeting (an If-Match, a form's hidden field), or None for no check.
+    """
+    if expected_version is None or str(expected_version) == version_of(meeting):
+        return
+    events = db.session.scalars(audit.history("meeting", meeting.id).limit(20)).all()
+    try:
+        seen = int(expected_version)
+    except ValueError:
+        seen = -1
+    changes = [{"at": e.occurred_at.isoformat(), "by": e.actor.display_name if e.actor else None,
+                "summary": e.summary, "fields": sorted(e.changes or {})}
+               for e in events if e.action != "create"][: max(meeting.sequence - seen, 1) if seen >= 0 else 20]
+    raise StaleEdit("Cuộc họp đã được người khác sửa sau khi bạn mở nó; thay đổi của bạn chưa được lưu.",
+                    changes=changes, version=version_of(meeting))
+
+
 def _meeting_snapshot(meeting):
     snap = audit.snapshot(meeting, MEETING_FIELDS)
     snap["endpoints"] = sorted(e.id for e in meeting.endpoints)
     return snap
 
 
-def cancel_meeting(meeting, actor=None):
-    """Cancel a meeting: it stays, marked cancelled; its sites are free again."""
+def clean_reason(reason):
+    """Return a cancel's reason, cleaned; raise ValidationError naming `reason`."""
+    if reason is not None and not isinstance(reason, str):
+        raise ValidationError({"reason": "Lý do phải là một chuỗi ký tự."})
+    reason = clean(reason or "")
+    if len(reason) > MAX_REASON_LENGTH:
+        raise ValidationError({"reason": f"Lý do tối đa {MAX_REASON_LENGTH} ký tự."})
+    return reason or None
+
+
+def cancel_meeting(meeting, actor=None, *, reason=None):
+    """Cancel a meeting: it stays, marked cancelled; its sites are free again.
+
+    reason: why, told in the CANCEL mail (optional, up to MAX_REASON_LENGTH).
+    """
+    reason = clean_reason(reason)
     if meeting.is_cancelled:
         return meeting
     meeting.status = "cancelled"
+    meeting.cancel_reason = reason
     meeting.cancelled_at = utcnow()
     meeting.sequence += 1
     occurrence_ids = [o.id for o in meeting.occurrences]
@@ -349,28 +506,32 @@ def cancel_meeting(meeting, actor=None):
         db.session.execute(sa.delete(Reservation).where(Reservation.occurrence_id.in_(occurrence_ids)))
     db.session.flush()
     audit.record(actor, "cancel", "meeting", meeting.id, {"status": ["scheduled", "cancelled"]},
-                 f"Hủy cuộc họp «{meeting.title}»")
+                 f"Hủy cuộc họp «{meeting.title}»" + (f": {reason}" if reason else ""))
     _announce("cancelled", meeting)
     return meeting
 
 
-def cancel_occurrence(occurrence, actor=None):
-    """Cancel one sitting of a series; the others stay."""
+def cancel_occurrence(occurrence, actor=None, *, reason=None):
+    """Cancel one sitting of a series; the others stay. reason: as for cancel_meeting."""
+    reason = clean_reason(reason)
     if occurrence.status == "cancelled":
         return occurrence
     occurrence.status = "cancelled"
+    occurrence.cancel_reason = reason
     occurrence.meeting.sequence += 1
     db.session.execute(sa.delete(Reservation).where(Reservation.occurrence_id == occurrence.id))
     db.session.flush()
     audit.record(actor, "cancel", "occurrence", occurrence.id,
                  {"starts_at": [occurrence.starts_at.isoformat(), None]},
-                 f"Hủy buổi {format_datetime(occurrence.starts_at)} của «{occurrence.meeting.title}»")
+                 f"Hủy buổi {format_datetime(occurrence.starts_at)} của «{occurrence.meeting.title}»"
+                 + (f": {reason}" if reason else ""))
     _announce("occurrence_cancelled", occurrence.meeting, occurrence=occurrence)
     return occurrence
 
 
-def move_occurrence(occurrence, starts_at, ends_at, actor=None):
-    """Move one sitting of a series to another time, under the same rules."""
+def move_occurrence(occurrence, starts_at, ends_at, actor=None, *, choices=None):
+    """Move one sitting of a series to another time, under the same rules (the working calendar's too)."""
+    choices = choices or BookingChoices()
     meeting = occurrence.meeting
     if meeting.is_cancelled or occurrence.status == "cancelled":
         raise Conflict("Buổi họp đã bị hủy, không thể dời.")
@@ -382,6 +543,9 @@ def move_occurrence(occurrence, starts_at, ends_at, actor=None):
         errors["ends_at"] = "Giờ kết thúc phải sau giờ bắt đầu."
     if not errors and ends_at - starts_at > MAX_DURATION:
         errors["ends_at"] = "Một cuộc họp dài tối đa 12 giờ."
+    for name, value in (("starts_at", starts_at), ("ends_at", ends_at)):
+        if name not in errors and not working_time.FIRST_YEAR <= to_local(value).year <= working_time.LAST_YEAR:
+            errors[name] = f"Thời gian phải trong các năm {working_time.FIRST_YEAR}–{working_time.LAST_YEAR}."
     if errors:
         raise ValidationError(errors)
     lock_sites(meeting.endpoints, meeting.bridge_id)
@@ -393,6 +557,9 @@ def move_occurrence(occurrence, starts_at, ends_at, actor=None):
     db.session.flush()
     sitting = PlannedSitting(occurrence.original_starts_at, occurrence.starts_at, occurrence.ends_at,
                              timedelta(minutes=meeting.setup_minutes))
+    # a single sitting is judged as a single meeting: skipping it is cancelling it, not moving it
+    _screen_sittings(meeting, {occurrence: sitting}, [], {occurrence},
+                     BookingChoices(allow_non_working_time=choices.allow_non_working_time))
     _check_and_reserve(meeting, {occurrence: sitting}, list(meeting.endpoints))
     meeting.sequence += 1
     after = {"starts_at": occurrence.starts_at.isoformat(), "ends_at": occurrence.ends_at.isoformat()}
@@ -403,6 +570,17 @@ def move_occurrence(occurrence, starts_at, ends_at, actor=None):
 
 
 # -- reading --------------------------------------------------------------------------------
+
+
+def recurrence_text(meeting):
+    """The meeting's series in words, in the reader's language ('' for a single meeting)."""
+    return describe_series(meeting.recurrence, [o.starts_at for o in meeting.occurrences if o.status == "scheduled"])
+
+
+def recurrence_warning(meeting):
+    """A warning about the series' rule that people should see ('' when none): months without its day."""
+    return short_month_warning(meeting.recurrence, meeting.starts_at)
+
 
 
 def occurrences_select(window_from, window_to, *, endpoint_id=None, unit_id=None, include_cancelled=False):

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from vmeeting.database import parse_id
 from vmeeting.errors import ValidationError
 from vmeeting.extensions import db
 from vmeeting.registry import service as registry
@@ -119,12 +120,9 @@ def _id_list(raw, name, errors):
         return []
     ids = []
     for item in raw:
-        if isinstance(item, bool):
-            errors[name] = "Mã số phải là số nguyên."
-            return []
         try:
-            ids.append(int(item))
-        except (TypeError, ValueError):
-            errors[name] = "Mã số phải là số nguyên."
+            ids.append(parse_id(item))
+        except ValueError:
+            errors[name] = "Mã số phải là số nguyên dương (không phải true, 30.5 hay chuỗi chữ)."
             return []
     return list(dict.fromkeys(ids))

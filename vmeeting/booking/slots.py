@@ -2,36 +2,37 @@
 
 from bisect import bisect_left
 from collections import defaultdict
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 from flask import current_app
 
 from vmeeting.booking.conflicts import MAX_BUSY, bridge_of, peak
 from vmeeting.booking.models import Occurrence, Reservation
+from vmeeting.database import utcnow
 from vmeeting.extensions import db
 from vmeeting.registry.models import Bridge
 from vmeeting.timefmt import local_zone
+from vmeeting.working_time import service as working_time
 
 STEP_MINUTES = 30
 
 
-def working_blocks():
-    """Return the configured working hours as [(time, time)] of local wall-clock time."""
-    return [(time.fromisoformat(a), time.fromisoformat(b)) for a, b in current_app.config["WORKING_HOURS"]]
-
-
 def find_slots(endpoints, duration, window_from, window_to, *, limit=5, setup_minutes=None,
                meeting_bridge_id=None, ignore_meeting_id=None, step_minutes=STEP_MINUTES):
-    """Return up to `limit` earliest (start, end) in UTC, inside working hours on weekdays,
-    when no endpoint is reserved in [start - set-up, end) and no bridge lacks ports.
+    """Return up to `limit` earliest (start, end) in UTC, never before now, on working days with
+    the set-up window and the sitting inside one block of working hours (working_time), when no
+    endpoint is reserved in [start - set-up, end) and no bridge lacks ports.
 
-    Two queries whatever the window's length: the endpoints' reservations and
-    the bridges' load; the candidates are then checked in memory.
+    A few queries whatever the window's length: the endpoints' reservations, the
+    bridges' load, the declared days; the candidates are then checked in memory.
     """
     if setup_minutes is None:
         setup_minutes = current_app.config["SETUP_MINUTES"]
     setup = timedelta(minutes=setup_minutes)
+    window_from = max(window_from, utcnow())
+    if window_to <= window_from:
+        return []
     endpoint_ids = [e.id for e in endpoints]
     margin_from, margin_to = window_from - setup - MAX_BUSY, window_to + MAX_BUSY
 
@@ -73,7 +74,7 @@ def find_slots(endpoints, duration, window_from, window_to, *, limit=5, setup_mi
         return True
 
     found = []
-    for start, end in _candidates(window_from, window_to, duration, step_minutes):
+    for start, end in _candidates(window_from, window_to, duration, setup, step_minutes):
         if is_free(start, end):
             found.append((start, end))
             if len(found) >= limit:
@@ -81,25 +82,21 @@ def find_slots(endpoints, duration, window_from, window_to, *, limit=5, setup_mi
     return found
 
 
-def _candidates(window_from, window_to, duration, step_minutes):
-    """Yield (start, end) on the step grid, inside working blocks on Monday to Friday."""
+def _candidates(window_from, window_to, duration, setup, step_minutes):
+    """Yield (start, end) on the step grid of each working day, set-up window and sitting inside one block."""
     zone = local_zone()
     step = timedelta(minutes=step_minutes)
-    day = window_from.astimezone(zone).date()
-    last_day = window_to.astimezone(zone).date()
-    blocks = working_blocks()
-    while day <= last_day:
-        if day.weekday() < 5:
-            for block_start, block_end in blocks:
-                start = datetime.combine(day, block_start, tzinfo=zone)
-                block_close = datetime.combine(day, block_end, tzinfo=zone)
-                while start + duration <= block_close:
-                    utc_start = start.astimezone(timezone.utc)
-                    utc_end = utc_start + duration
-                    if utc_start >= window_from and utc_end <= window_to:
-                        yield utc_start, utc_end
-                    start += step
-        day += timedelta(days=1)
+    calendar = working_time.calendar_between(window_from, window_to)
+    for day in calendar.working_days():
+        for block_start, block_end in calendar.blocks:
+            start = datetime.combine(day, block_start, tzinfo=zone) + setup
+            block_close = datetime.combine(day, block_end, tzinfo=zone)
+            while start + duration <= block_close:
+                utc_start = start.astimezone(timezone.utc)
+                utc_end = utc_start + duration
+                if utc_start >= window_from and utc_end <= window_to:
+                    yield utc_start, utc_end
+                start += step
 
 
 def _merge(intervals):

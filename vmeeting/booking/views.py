@@ -9,10 +9,10 @@ from flask_login import current_user
 from vmeeting.audit import service as audit
 from vmeeting.auth.guards import permission_required
 from vmeeting.booking import service, slots
-from vmeeting.booking.forms import MeetingForm, MoveOccurrenceForm
+from vmeeting.booking.forms import CancelForm, MeetingForm, MoveOccurrenceForm
 from vmeeting.booking.models import Meeting, Occurrence
 from vmeeting.database import utcnow
-from vmeeting.errors import Conflict, ValidationError
+from vmeeting.errors import Conflict, NonWorkingTime, StaleEdit, ValidationError
 from vmeeting.extensions import db
 from vmeeting.registry.models import AdminUnit, Endpoint
 from vmeeting.timefmt import local_to_utc, local_zone, to_local
@@ -74,9 +74,15 @@ def _suggestions(form, choice, meeting=None):
 
 
 def _booking_form_page(form, meeting=None):
-    """Handle the booking form for a new meeting or an edit: preview, book, or pick a way on."""
-    context = {"form": form, "meeting": meeting, "choice": None,
-               "conflict": None, "suggestions": [], "searched_slots": False}
+    """Handle the booking form for a new meeting or an edit: preview, book, or pick a way on.
+
+    Booking runs the service's rules once; when they leave sittings of a series
+    out (holidays, busy sites) or warn about the rule, nothing is kept until the
+    person has seen the list and confirmed (action "confirm").
+    """
+    context = {"form": form, "meeting": meeting, "choice": None, "conflict": None, "suggestions": [],
+               "searched_slots": False, "plan": None, "non_working": None, "stale": None,
+               "recurrence_text": service.recurrence_text(meeting) if meeting is not None else ""}
     if request.method != "POST":
         return render_template("booking/form.html", **context)
     _apply_slot(form)
@@ -95,21 +101,47 @@ def _booking_form_page(form, meeting=None):
             context["suggestions"] = _suggestions(form, choice, meeting)
             context["searched_slots"] = True
             return render_template("booking/form.html", **context)
-        skip_busy = action == "skip_busy" or bool(form.skip_busy.data)
+        choices = form.booking_choices(action)
+        if choices.allow_non_working_time:
+            form.allow_non_working_time.data = True  # kept ticked through the confirmation
         if meeting is None:
-            meeting = service.book_meeting(form.meeting_fields(), choice, actor=current_user, skip_busy=skip_busy)
+            meeting = service.book_meeting(form.meeting_fields(), choice, actor=current_user, choices=choices)
             message = f"Đã đặt lịch «{meeting.title}» cho {meeting.endpoint_count} điểm cầu."
         else:
-            service.update_meeting(meeting, form.meeting_fields(), choice, actor=current_user, skip_busy=skip_busy)
+            service.update_meeting(meeting, form.meeting_fields(), choice, actor=current_user, choices=choices,
+                                   expected_version=form.version.data or None)
             message = f"Đã cập nhật «{meeting.title}»."
+        warning = service.recurrence_warning(meeting)
+        if (meeting.skipped or warning) and action != "confirm":
+            # shown before anything is kept: the person confirms the series as it will be
+            context["plan"] = {"skipped": meeting.skipped, "warning": warning,
+                               "text": service.recurrence_text(meeting),
+                               "sittings": [o.starts_at for o in meeting.occurrences if o.status == "scheduled"]}
+            db.session.rollback()
+            if context["meeting"] is not None:
+                db.session.refresh(context["meeting"])
+            return render_template("booking/form.html", **context)
         db.session.commit()
     except ValidationError as exc:
         db.session.rollback()
         _show_errors(form, exc)
         return render_template("booking/form.html", **context), 400
+    except StaleEdit as exc:
+        db.session.rollback()
+        # the next save is the person's choice, made knowing what changed
+        form.version.data = exc.details.get("version")
+        context["stale"] = {"message": exc.message, **exc.details}
+        return render_template("booking/form.html", **context), 409
+    except NonWorkingTime as exc:
+        db.session.rollback()
+        context["non_working"] = {"message": exc.message, **exc.details}
+        return render_template("booking/form.html", **context), 409
     except Conflict as exc:
         db.session.rollback()
+        meeting = context["meeting"]
         context["conflict"] = {"message": exc.message, **exc.details}
+        busy = {c["endpoint_id"] for c in exc.details.get("conflicts") or []}
+        context["conflict"]["chair_busy"] = form.chair_endpoint_id.data in busy
         if context["choice"] is not None:
             context["suggestions"] = _suggestions(form, context["choice"], meeting)
         return render_template("booking/form.html", **context), 409
@@ -143,6 +175,7 @@ def edit(meeting_id):
     form = MeetingForm(meeting=meeting)
     if request.method == "GET":
         form.fill_from(meeting)
+        form.version.data = service.version_of(meeting)
     return _booking_form_page(form, meeting)
 
 
@@ -184,29 +217,45 @@ def show(meeting_id):
     meeting = db.get_or_404(Meeting, meeting_id)
     history = db.session.scalars(audit.history("meeting", meeting.id).limit(50)).all()
     return render_template("booking/show.html", meeting=meeting, districts=service.sites_by_district(meeting),
-                           history=history, now=utcnow())
+                           history=history, now=utcnow(), recurrence_text=service.recurrence_text(meeting),
+                           recurrence_warning=service.recurrence_warning(meeting))
 
 
-@bp.post("/meetings/<int:meeting_id>/cancel")
+@bp.route("/meetings/<int:meeting_id>/cancel", methods=["GET", "POST"])
 @permission_required("meetings.book")
 def cancel(meeting_id):
-    """Cancel the meeting; it stays, marked cancelled."""
+    """Cancel the meeting after a confirmation, with a reason the CANCEL mail tells; it stays, marked cancelled."""
     meeting = db.get_or_404(Meeting, meeting_id)
-    service.cancel_meeting(meeting, actor=current_user)
-    db.session.commit()
-    flash(f"Đã hủy cuộc họp «{meeting.title}».", "info")
-    return redirect(url_for("booking.show", meeting_id=meeting.id))
+    return _cancel_page(meeting, None)
 
 
-@bp.post("/meetings/<int:meeting_id>/occurrences/<int:occurrence_id>/cancel")
+@bp.route("/meetings/<int:meeting_id>/occurrences/<int:occurrence_id>/cancel", methods=["GET", "POST"])
 @permission_required("meetings.book")
 def cancel_occurrence(meeting_id, occurrence_id):
-    """Cancel one sitting of a series."""
+    """Cancel one sitting of a series after a confirmation, with a reason."""
     meeting = db.get_or_404(Meeting, meeting_id)
-    service.cancel_occurrence(_get_occurrence(meeting, occurrence_id), actor=current_user)
-    db.session.commit()
-    flash("Đã hủy buổi họp.", "info")
-    return redirect(url_for("booking.show", meeting_id=meeting.id))
+    return _cancel_page(meeting, _get_occurrence(meeting, occurrence_id))
+
+
+def _cancel_page(meeting, occurrence):
+    """Ask for the confirmation and the reason; cancel only when the box is ticked."""
+    form = CancelForm()
+    if form.validate_on_submit():
+        try:
+            if occurrence is None:
+                service.cancel_meeting(meeting, actor=current_user, reason=form.reason.data)
+            else:
+                service.cancel_occurrence(occurrence, actor=current_user, reason=form.reason.data)
+            db.session.commit()
+        except ValidationError as exc:
+            db.session.rollback()
+            _show_errors(form, exc)
+        else:
+            flash(f"Đã hủy cuộc họp «{meeting.title}»." if occurrence is None else "Đã hủy buổi họp.", "info")
+            return redirect(url_for("booking.show", meeting_id=meeting.id))
+    return render_template("booking/cancel.html", form=form, meeting=meeting, occurrence=occurrence,
+                           districts=service.sites_by_district(meeting),
+                           recurrence_text=service.recurrence_text(meeting)), 400 if form.errors else 200
 
 
 @bp.route("/meetings/<int:meeting_id>/occurrences/<int:occurrence_id>/move", methods=["GET", "POST"])
@@ -222,7 +271,8 @@ def move_occurrence(meeting_id, occurrence_id):
     conflict = None
     if form.validate_on_submit():
         try:
-            service.move_occurrence(occurrence, *form.instants(), actor=current_user)
+            service.move_occurrence(occurrence, *form.instants(), actor=current_user, choices=service.BookingChoices(
+                allow_non_working_time=bool(form.allow_non_working_time.data)))
             db.session.commit()
         except ValidationError as exc:
             db.session.rollback()

@@ -18,12 +18,13 @@ from vmeeting.booking.models import Meeting
 from vmeeting.extensions import db
 from vmeeting.registry.models import AdminUnit, Endpoint, EndpointGroup
 from vmeeting.timefmt import local_zone
+from vmeeting.working_time import service as working_time
 
 
 @dataclass(frozen=True)
 class DemoMeeting:
     """One booking at local wall-clock times: on the `workday`-th working day after
-    the day of loading, or (a weekly series) on the next Monday."""
+    the day of loading, or (a weekly series) from the next Monday, holidays left out."""
 
     title: str
     description: str
@@ -61,13 +62,8 @@ DEMO_MEETINGS = (
 
 
 def working_day(today, n):
-    """Return the n-th Monday-to-Friday date after today."""
-    day = today
-    while n:
-        day += timedelta(days=1)
-        if day.weekday() < 5:
-            n -= 1
-    return day
+    """Return the n-th working day after today (the working calendar: weekends, holidays, Tết, declared days)."""
+    return working_time.next_working_days(today, n)[-1]
 
 
 def load_meetings(summary, now):
@@ -94,6 +90,8 @@ def load_meetings(summary, now):
                 "starts_at": datetime.combine(day, plan.start, zone).astimezone(timezone.utc),
                 "ends_at": datetime.combine(day, plan.end, zone).astimezone(timezone.utc),
                 "recurrence": plan.recurrence}
-        booking.book_meeting(data, choice, actor=organizer)
+        # a weekly series leaves out the Mondays that are holidays, as an office would
+        booking.book_meeting(data, choice, actor=organizer,
+                             choices=booking.BookingChoices(skip_non_working=bool(plan.recurrence)))
         booked += 1
     summary.created["meetings"] = booked

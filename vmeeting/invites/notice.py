@@ -8,13 +8,15 @@ Room passwords and join links never appear here: the text travels widely.
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from flask_babel import force_locale
+
+from vmeeting.booking.series import describe_series
 from vmeeting.timefmt import format_date, format_time, to_local, weekday_vi
 
 #: technicians are on site at least this long before the start (DOMAIN.md)
 TECHNICIAN_LEAD_MINUTES = 60
 #: participants arrive this long before the start
 PARTICIPANT_LEAD_MINUTES = 15
-FREQUENCIES = {"DAILY": "hằng ngày", "WEEKLY": "hằng tuần", "MONTHLY": "hằng tháng", "YEARLY": "hằng năm"}
 LEVELS = (("province", "Cấp tỉnh"), ("district", "Cấp huyện"), ("commune", "Cấp xã"))
 NAMES_SHOWN = 6
 
@@ -55,18 +57,18 @@ def _when(meeting, occurrences):
     text = (f"{weekday_vi(meeting.starts_at)}, từ {format_time(meeting.starts_at)} đến "
             f"{format_time(meeting.ends_at)} ngày {format_date(meeting.starts_at)}")
     if meeting.recurrence:
-        rule = dict(part.split("=", 1) for part in meeting.recurrence.split(";") if "=" in part)
         live = [o for o in occurrences if o.status == "scheduled"]
-        last = max((o.starts_at for o in live), default=meeting.starts_at)
-        text += (f"; lặp lại {FREQUENCIES.get(rule.get('FREQ'), 'định kỳ')}, {len(live)} buổi, "
-                 f"đến ngày {format_date(last)}")
+        with force_locale("vi"):  # the invite is Vietnamese whoever booked it
+            text += "; " + describe_series(meeting.recurrence, [o.starts_at for o in live])
         moved = [o for o in live if o.is_moved]
         for o in moved:
             text += (f"; buổi ngày {format_date(o.original_starts_at)} dời sang {weekday_vi(o.starts_at)} "
                      f"{format_time(o.starts_at)} ngày {format_date(o.starts_at)}")
         cancelled = [o for o in occurrences if o.status == "cancelled"]
         if cancelled:
-            text += "; không họp các ngày " + ", ".join(format_date(o.original_starts_at) for o in cancelled)
+            text += "; không họp các ngày " + ", ".join(
+                format_date(o.original_starts_at) + (f" ({o.cancel_reason})" if o.cancel_reason else "")
+                for o in cancelled)
     return text
 
 
@@ -114,6 +116,8 @@ def notice_sections(meeting, endpoints, occurrences, person=None, *, place="Lạ
         ("", formal_date(issued_at or meeting.updated_at or meeting.created_at, place)),
         ("Về việc", meeting.title),
     ]
+    if meeting.is_cancelled and meeting.cancel_reason:
+        sections.append(("Lý do hủy", meeting.cancel_reason))
     if person is not None:
         where = "; ".join(site_label(e) for e in person.sites) or f"điểm cầu chủ tọa ({meeting.chair.name})"
         role = "Kỹ thuật viên" if person.is_technician else "Đại biểu"

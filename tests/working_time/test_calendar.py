@@ -1,0 +1,166 @@
+"""The working calendar: public holidays, declared days, working hours; its API and its page."""
+
+from datetime import date, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from tests.working_time.dates import at, coming, tet_working_days
+from vmeeting.errors import Conflict, ValidationError
+from vmeeting.extensions import db
+from vmeeting.working_time import service
+from vmeeting.working_time.models import DeclaredDay
+
+
+def test_public_holidays_tet_and_the_hung_kings_day(app):
+    items = {item["date"]: item for item in service.year_items(2027)}
+    for day in ("2027-02-04", "2027-02-05", "2027-02-08", "2027-02-09", "2027-02-10"):
+        assert items[day]["kind"] == "holiday" and "Tết" in items[day]["name"]
+    assert "Hùng Vương" in items["2027-04-16"]["name"]  # 10/3 âm lịch
+    assert items["2027-04-30"]["kind"] == items["2027-09-02"]["kind"] == "holiday"
+    assert not service.is_working_day(date(2027, 2, 8)) and not service.is_working_day(date(2027, 2, 6))
+    assert service.is_working_day(date(2027, 2, 11))
+
+
+def test_working_hours_and_the_reason_outside(app):
+    monday = date(2027, 3, 1)
+    assert service.is_working_time(at(monday, 8), at(monday, 11, 30))
+    assert service.is_working_time(at(monday, 13, 30), at(monday, 17))
+    calendar = service.calendar_between(at(monday, 0), at(monday, 23))
+    assert "ngoài giờ làm việc" in calendar.reason_outside(at(monday, 6), at(monday, 7))
+    assert "ngoài giờ làm việc" in calendar.reason_outside(at(monday, 11), at(monday, 12))  # into lunch
+    assert "ngoài giờ làm việc" in calendar.reason_outside(at(monday, 16, 30), at(monday, 17, 30))
+    saturday = date(2027, 3, 6)
+    assert "Thứ Bảy" in service.calendar_between(at(saturday, 8), at(saturday, 9)).reason_outside(
+        at(saturday, 8), at(saturday, 9))
+
+
+def test_the_hours_come_from_configuration(app):
+    app.config["WORKING_HOURS"] = (("08:00", "12:00"), ("13:00", "17:00"))
+    monday = date(2027, 3, 1)
+    assert not service.is_working_time(at(monday, 7, 30), at(monday, 8))
+    assert service.is_working_time(at(monday, 11), at(monday, 12))
+    assert service.hours_text() == "08:00–12:00, 13:00–17:00"
+
+
+def test_config_refuses_hours_that_run_backwards_or_overlap():
+    from config import _hours
+
+    assert _hours("13:30-17:00, 07:30-11:30") == (("07:30", "11:30"), ("13:30", "17:00"))
+    for bad in ("11:30-07:30", "07:30-12:00,11:00-17:00", "7h-11h"):
+        with pytest.raises(ValueError):
+            _hours(bad)
+
+
+def test_declared_days_turn_a_saturday_into_work_and_a_weekday_into_rest(app):
+    saturday, friday = date(2027, 3, 6), date(2027, 3, 12)
+    service.declare_day({"date": "2027-03-06", "kind": "working_day", "name": "Làm bù cho ngày 12/3"})
+    service.declare_day({"date": friday, "kind": "day_off", "name": "Nghỉ bù"})
+    db.session.commit()
+    assert service.is_working_day(saturday) and not service.is_working_day(friday)
+    assert service.is_working_time(at(saturday, 8), at(saturday, 9))
+    kinds = {item["date"]: item["kind"] for item in service.year_items(2027)}
+    assert kinds["2027-03-06"] == "working_day" and kinds["2027-03-12"] == "day_off"
+    service.remove_day("2027-03-06")
+    db.session.commit()
+    assert not service.is_working_day(saturday)
+
+
+@pytest.mark.parametrize("data, field", [
+    ({"date": "2027-03-08", "kind": "working_day", "name": "x"}, "date"),   # a Monday works anyway
+    ({"date": "2027-03-06", "kind": "day_off", "name": "x"}, "date"),       # a Saturday rests anyway
+    ({"date": "2027-09-02", "kind": "day_off", "name": "x"}, "date"),       # a holiday already
+    ({"date": "06/03/2027", "kind": "working_day", "name": "x"}, "date"),
+    ({"date": "2027-03-06", "kind": "holiday", "name": "x"}, "kind"),
+    ({"date": "2027-03-06", "kind": "working_day", "name": ""}, "name"),
+    ({"date": "9999-03-06", "kind": "working_day", "name": "x"}, "date"),
+])
+def test_bad_declarations_name_the_field(app, data, field):
+    with pytest.raises(ValidationError) as raised:
+        service.declare_day(data)
+    assert field in raised.value.fields
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(DeclaredDay)) == 0
+
+
+def test_a_day_is_declared_once(app):
+    service.declare_day({"date": "2027-03-06", "kind": "working_day", "name": "Làm bù"})
+    with pytest.raises(Conflict):
+        service.declare_day({"date": "2027-03-06", "kind": "working_day", "name": "Làm bù"})
+
+
+def test_next_working_days_skip_tet(app):
+    year, tet = tet_working_days()
+    days = service.next_working_days(tet[0] - timedelta(days=1), 3)
+    assert not set(days) & set(tet) and all(d.weekday() < 5 for d in days)
+
+
+# -- the API ----------------------------------------------------------------------------------
+
+
+def test_api_lists_declares_and_removes(client, api_headers):
+    admin, viewer = api_headers("admin"), api_headers("viewer")
+    listed = client.get("/api/v1/holidays?year=2027", headers=viewer)
+    assert listed.status_code == 200
+    items = listed.get_json()["items"]
+    assert {"date": "2027-02-08", "name": "Mùng ba Tết Nguyên Đán", "kind": "holiday"} in items
+    body = {"date": "2027-03-06", "kind": "working_day", "name": "Làm bù"}
+    assert client.post("/api/v1/holidays", headers=viewer, json=body).status_code == 403
+    assert client.post("/api/v1/holidays", headers=api_headers("scheduler"), json=body).status_code == 403
+    created = client.post("/api/v1/holidays", headers=admin, json=body)
+    assert created.status_code == 201 and created.get_json() == body
+    assert client.post("/api/v1/holidays", headers=admin, json=body).status_code == 409
+    assert body in client.get("/api/v1/holidays?year=2027", headers=viewer).get_json()["items"]
+    assert client.delete("/api/v1/holidays/2027-03-06", headers=admin).status_code == 204
+    assert client.delete("/api/v1/holidays/2027-03-06", headers=admin).status_code == 404
+    assert client.delete("/api/v1/holidays/2027-02-08", headers=admin).status_code == 404  # a public holiday stays
+    assert client.delete("/api/v1/holidays/nonsense", headers=admin).status_code == 400
+
+
+@pytest.mark.parametrize("query", ["year=abc", "year=1970", "year=99999", "year=2027.5"])
+def test_api_refuses_a_bad_year(client, api_headers, query):
+    response = client.get(f"/api/v1/holidays?{query}", headers=api_headers("viewer"))
+    assert response.status_code == 400 and "year" in response.get_json()["error"]["fields"]
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"date": 20270306, "kind": "working_day", "name": "x"}, "date"),
+    ({"date": "2027-03-06", "kind": True, "name": "x"}, "kind"),
+    ({"date": "2027-03-06", "kind": "working_day", "name": 5}, "name"),
+])
+def test_api_refuses_wrong_types(client, api_headers, body, field):
+    response = client.post("/api/v1/holidays", headers=api_headers("admin"), json=body)
+    assert response.status_code == 400 and field in response.get_json()["error"]["fields"]
+
+
+# -- the page ---------------------------------------------------------------------------------
+
+
+def test_everyone_reads_the_year(client, login_as):
+    login_as("viewer")
+    html = client.get("/working-calendar?year=2027").get_data(as_text=True)
+    assert "Mùng ba Tết Nguyên Đán" in html and "Khai báo ngày" not in html
+    assert client.post("/working-calendar?year=2027", data={}).status_code in (400, 403)
+
+
+def test_admins_declare_on_the_page(client, login_as, get_csrf):
+    login_as("admin")
+    token = get_csrf("/working-calendar?year=2027")
+    refused = client.post("/working-calendar?year=2027", data={
+        "csrf_token": token, "day": "08/03/2027", "kind": "working_day", "name": "Làm bù"})
+    assert refused.status_code == 400 and "Thứ Bảy hoặc Chủ Nhật" in refused.get_data(as_text=True)
+    done = client.post("/working-calendar?year=2027", data={
+        "csrf_token": token, "day": "06/03/2027", "kind": "working_day", "name": "Làm bù cho ngày 12/3"})
+    assert done.status_code == 302
+    assert "Làm bù cho ngày 12/3" in client.get("/working-calendar?year=2027").get_data(as_text=True)
+    assert client.post("/working-calendar/2027-03-06/delete", data={"csrf_token": token}).status_code == 302
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(DeclaredDay)) == 0
+
+
+def test_only_admins_change_the_calendar_page(client, login_as, get_csrf):
+    login_as("scheduler")
+    token = get_csrf("/working-calendar")
+    response = client.post("/working-calendar", data={"csrf_token": token, "day": "06/03/2027",
+                                                      "kind": "working_day", "name": "x"})
+    assert response.status_code == 403
+    assert client.post("/working-calendar/2027-03-06/delete", data={"csrf_token": token}).status_code == 403
+    assert coming(9, 2) > date.today()

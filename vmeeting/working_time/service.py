@@ -1,0 +1,240 @@
+"""The working calendar: is this day a working day, is this instant working time?
+
+One place answers it for every rule that asks (the booking rules, the slot
+finder, the demo loader). A day is a working day when it is Monday to Friday,
+not a public holiday and not declared off, or when it is declared a working
+day. Public holidays come from the `holidays` package (Bộ luật Lao động 2019,
+Điều 112: Tết Dương lịch, Tết Âm lịch, Giỗ Tổ Hùng Vương, 30/4, 1/5, Quốc
+khánh), whose lunar dates follow the Vietnamese calendar; what the government
+declares each year beside them (nghỉ bù, làm bù) is kept in `declared_days`.
+Working hours are the configured blocks (`WORKING_HOURS`, local wall-clock
+time; DOMAIN.md: 07:30–11:30 and 13:30–17:00).
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+
+import holidays
+import sqlalchemy as sa
+from flask import current_app
+
+from vmeeting.audit import service as audit
+from vmeeting.errors import Conflict, ValidationError
+from vmeeting.extensions import db
+from vmeeting.text import clean
+from vmeeting.timefmt import WEEKDAYS_VI, local_zone, to_local
+from vmeeting.working_time.models import DECLARED_KINDS, DeclaredDay
+
+KINDS = ("holiday", *DECLARED_KINDS)
+KIND_LABELS = {"holiday": "Ngày lễ, Tết", "day_off": "Ngày nghỉ (nghỉ bù)", "working_day": "Ngày làm việc bù"}
+#: the years the calendar answers for; far outside them nothing is booked anyway
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
+@lru_cache(maxsize=256)
+def public_holidays(year):
+    """Return {date: Vietnamese name} of Vietnam's public holidays in a year (the `holidays` package)."""
+    return dict(holidays.country_holidays("VN", years=year, language="vi"))
+
+
+def working_blocks():
+    """Return the working hours as [(time, time)] of local wall-clock time, earliest first."""
+    return sorted((time.fromisoformat(a), time.fromisoformat(b)) for a, b in current_app.config["WORKING_HOURS"])
+
+
+@dataclass(frozen=True)
+class DayInfo:
+    """What the calendar says of one local day."""
+
+    day: date
+    is_working: bool
+    #: holiday, day_off, working_day, weekend, or None for an ordinary working day
+    kind: str = None
+    name: str = ""
+
+    @property
+    def reason(self):
+        """Why the day is not a working day, in Vietnamese ('' for a working day)."""
+        if self.is_working:
+            return ""
+        if self.kind == "weekend":
+            return WEEKDAYS_VI[self.day.weekday()]
+        return self.name
+
+
+class WorkingCalendar:
+    """The calendar over a span of days, read once: public holidays and the declared days in it."""
+
+    def __init__(self, first_day, last_day):
+        self.first_day, self.last_day = first_day, last_day
+        self.declared = {row.day: row for row in db.session.scalars(
+            sa.select(DeclaredDay).where(DeclaredDay.day >= first_day, DeclaredDay.day <= last_day))}
+        self.blocks = working_blocks()
+
+    def day(self, day):
+        """Return the DayInfo of a local day (inside the span read)."""
+        declared = self.declared.get(day)
+        if declared is not None:
+            return DayInfo(day, declared.kind == "working_day", declared.kind, declared.name)
+        name = public_holidays(day.year).get(day) if FIRST_YEAR <= day.year <= LAST_YEAR else None
+        if name:
+            return DayInfo(day, False, "holiday", name)
+        if day.weekday() >= 5:
+            return DayInfo(day, False, "weekend")
+        return DayInfo(day, True)
+
+    def is_working_day(self, day):
+        return self.day(day).is_working
+
+    def reason_outside(self, starts_at, ends_at):
+        """Why [starts_at, ends_at) is not working time, in Vietnamese, without the date; '' when it is.
+
+        Working time: the whole interval inside one block of working hours of a
+        working day (a sitting through the lunch break is outside the hours).
+        """
+        local_start, local_end = to_local(starts_at), to_local(ends_at)
+        info = self.day(local_start.date())
+        if not info.is_working:
+            return f"{info.reason}, không phải ngày làm việc"
+        for block_start, block_end in self.blocks:
+            opens = datetime.combine(local_start.date(), block_start, tzinfo=local_zone())
+            closes = datetime.combine(local_start.date(), block_end, tzinfo=local_zone())
+            if opens <= local_start and local_end <= closes:
+                return ""
+        return f"ngoài giờ làm việc ({hours_text()})"
+
+    def working_days(self):
+        """Yield the working days of the span, in order."""
+        day = self.first_day
+        while day <= self.last_day:
+            if self.is_working_day(day):
+                yield day
+            day += timedelta(days=1)
+
+
+def calendar_between(starts_at, ends_at):
+    """Return the WorkingCalendar covering the local days of two instants (a day of margin each side)."""
+    return WorkingCalendar(to_local(starts_at).date() - timedelta(days=1), to_local(ends_at).date() + timedelta(days=1))
+
+
+def day_info(day):
+    """Return the DayInfo of one local day."""
+    return WorkingCalendar(day, day).day(day)
+
+
+def is_working_day(day):
+    """True when the local day is a working day."""
+    return day_info(day).is_working
+
+
+def is_working_time(starts_at, ends_at=None):
+    """True when the instant (or the whole interval) is working time."""
+    ends_at = ends_at or starts_at
+    return not calendar_between(starts_at, ends_at).reason_outside(starts_at, ends_at)
+
+
+def next_working_days(after_day, count):
+    """Return the next `count` working days after a local day."""
+    found, first = [], after_day + timedelta(days=1)
+    while len(found) < count:
+        span = WorkingCalendar(first, first + timedelta(days=60))
+        found += list(span.working_days())[: count - len(found)]
+        first += timedelta(days=61)
+    return found
+
+
+def hours_text():
+    """The working hours as people read them: '07:30–11:30, 13:30–17:00'."""
+    return ", ".join(f"{a:%H:%M}–{b:%H:%M}" for a, b in working_blocks())
+
+
+# -- the year's calendar and its declared days ---------------------------------------------
+
+
+def year_items(year):
+    """Return the year's non-ordinary days: [{date, name, kind}] by date.
+
+    kind: holiday (public holiday, Tết included), day_off (declared), working_day
+    (declared). A declared day replaces a public holiday on the same date.
+    """
+    check_year(year)
+    calendar = WorkingCalendar(date(year, 1, 1), date(year, 12, 31))
+    days = {day: ("holiday", name) for day, name in public_holidays(year).items()}
+    days.update({day: (row.kind, row.name) for day, row in calendar.declared.items()})
+    return [{"date": day.isoformat(), "name": name, "kind": kind} for day, (kind, name) in sorted(days.items())]
+
+
+def check_year(year):
+    """Raise ValidationError unless the year is one the calendar answers for."""
+    if not isinstance(year, int) or isinstance(year, bool) or not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ValidationError({"year": f"Năm từ {FIRST_YEAR} đến {LAST_YEAR}."})
+
+
+def parse_day(value, field="date"):
+    """Return the date of 'YYYY-MM-DD' (or a date), or raise ValidationError naming the field."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        day = value
+    else:
+        try:
+            day = date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 else None
+        except ValueError:
+            day = None
+    if day is None or not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise ValidationError({field: f"Ngày theo dạng YYYY-MM-DD, năm từ {FIRST_YEAR} đến {LAST_YEAR}."})
+    return day
+
+
+def declare_day(data, actor=None):
+    """Declare a day off (nghỉ bù) or a working day (làm bù); raise ValidationError or Conflict.
+
+    data: {date: 'YYYY-MM-DD' or date, kind: day_off|working_day, name}. A day
+    off must be a weekday that is not already a holiday; a working day must be a
+    Saturday or Sunday (Bộ luật Lao động 2019, Điều 112: a day off in lieu is
+    made up on a weekend). Flushes; the caller commits.
+    """
+    errors = {}
+    try:
+        day = parse_day(data.get("date"))
+    except ValidationError as exc:
+        errors.update(exc.fields)
+        day = None
+    kind = data.get("kind")
+    if kind not in DECLARED_KINDS:
+        errors["kind"] = "Chọn «day_off» (ngày nghỉ) hoặc «working_day» (ngày làm việc bù)."
+    name = data.get("name")
+    name = clean(name) if isinstance(name, str) else None
+    if not name:
+        errors["name"] = "Nhập tên, ví dụ «Nghỉ bù Quốc khánh»."
+    elif len(name) > 200:
+        errors["name"] = "Tên tối đa 200 ký tự."
+    if day is not None and kind in DECLARED_KINDS:
+        if kind == "working_day" and day.weekday() < 5:
+            errors["date"] = "Ngày làm việc bù phải là Thứ Bảy hoặc Chủ Nhật."
+        elif kind == "day_off" and day.weekday() >= 5:
+            errors["date"] = "Thứ Bảy, Chủ Nhật vốn đã là ngày nghỉ."
+        elif kind == "day_off" and day in public_holidays(day.year):
+            errors["date"] = f"Ngày này đã là ngày lễ ({public_holidays(day.year)[day]})."
+    if errors:
+        raise ValidationError(errors)
+    if db.session.get(DeclaredDay, day) is not None:
+        raise Conflict(f"Ngày {day:%d/%m/%Y} đã được khai báo; xóa khai báo cũ trước.", date=day.isoformat())
+    row = DeclaredDay(day=day, kind=kind, name=name, created_by_id=getattr(actor, "id", None))
+    db.session.add(row)
+    db.session.flush()
+    audit.record(actor, "create", "declared_day", None, {"date": [None, day.isoformat()], "kind": [None, kind]},
+                 f"Khai báo {KIND_LABELS[kind].lower()} {day:%d/%m/%Y}: {name}")
+    return row
+
+
+def remove_day(day, actor=None):
+    """Remove a declared day; raise ValidationError for a bad date, LookupError when none is declared."""
+    day = parse_day(day)
+    row = db.session.get(DeclaredDay, day)
+    if row is None:
+        raise LookupError(day)
+    db.session.delete(row)
+    db.session.flush()
+    audit.record(actor, "delete", "declared_day", None, {"date": [day.isoformat(), None], "kind": [row.kind, None]},
+                 f"Xóa khai báo {KIND_LABELS[row.kind].lower()} {day:%d/%m/%Y}: {row.name}")
+    return row

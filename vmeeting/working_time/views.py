@@ -1,0 +1,64 @@
+"""The working calendar page: the year's holidays, and the admin's declared days off and working days."""
+
+from datetime import date, datetime
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from vmeeting.auth.guards import permission_required
+from vmeeting.errors import Conflict, ValidationError
+from vmeeting.extensions import db
+from vmeeting.timefmt import WEEKDAYS_VI, local_zone
+from vmeeting.working_time import service
+from vmeeting.working_time.forms import DeclaredDayForm
+
+bp = Blueprint("working_time", __name__)
+
+
+def _year():
+    year = request.args.get("year", type=int) or datetime.now(local_zone()).year
+    return min(max(year, service.FIRST_YEAR), service.LAST_YEAR)
+
+
+@bp.route("/working-calendar", methods=["GET", "POST"])
+@permission_required("meetings.view")
+def calendar():
+    """The year's non-working and declared days; admins declare and remove days here."""
+    year = _year()
+    form = DeclaredDayForm()
+    status = 200
+    if request.method == "POST":
+        if not current_user.can("calendar.edit"):
+            abort(403)
+        if form.validate_on_submit():
+            try:
+                row = service.declare_day(form.data_for_service(), actor=current_user)
+                db.session.commit()
+            except ValidationError as exc:
+                db.session.rollback()
+                for name, reason in exc.fields.items():
+                    field = form.day if name == "date" else form._fields.get(name, form.name)
+                    field.errors = [*field.errors, reason]
+            except Conflict as exc:
+                db.session.rollback()
+                form.day.errors = [*form.day.errors, exc.message]
+            else:
+                flash(f"Đã khai báo {service.KIND_LABELS[row.kind].lower()} {row.day:%d/%m/%Y}.", "success")
+                return redirect(url_for("working_time.calendar", year=row.day.year))
+        status = 400
+    items = [{**item, "day": date.fromisoformat(item["date"])} for item in service.year_items(year)]
+    return render_template("working_time/calendar.html", year=year, items=items, form=form, weekdays=WEEKDAYS_VI,
+                           labels=service.KIND_LABELS, hours=service.hours_text()), status
+
+
+@bp.post("/working-calendar/<day>/delete")
+@permission_required("calendar.edit")
+def remove(day):
+    """Remove a declared day (public holidays cannot be removed)."""
+    try:
+        row = service.remove_day(day, actor=current_user)
+    except (LookupError, ValidationError):
+        abort(404)
+    db.session.commit()
+    flash(f"Đã xóa khai báo ngày {row.day:%d/%m/%Y}.", "info")
+    return redirect(url_for("working_time.calendar", year=row.day.year))
