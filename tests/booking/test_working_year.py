@@ -51,7 +51,7 @@ def test_holidays_are_refused_through_the_api_unless_allowed(client, api_headers
 def test_outside_working_hours_is_refused_unless_allowed(client, api_headers, sites):
     headers = api_headers("scheduler")
     day = next_working_day(6)
-    for start, minutes in ((day, 60), (day.replace(hour=17), 60), (day.replace(hour=11), 60)):
+    for start, minutes in ((day, 60), (day.replace(hour=17), 60), (day.replace(hour=12), 60), (day.replace(hour=16, minute=30), 60)):
         refused = client.post("/api/v1/meetings", headers=headers, json=body(sites, start, minutes=minutes,
                                                                             endpoint_ids=[sites["hall"].id]))
         assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "non_working_time", start
@@ -154,6 +154,21 @@ def test_a_declared_working_saturday_is_offered(app, sites):
     window = (at(saturday, 0).astimezone(timezone.utc), at(saturday + timedelta(days=1), 0).astimezone(timezone.utc))
     found = slots.find_slots([sites["hall"]], timedelta(minutes=60), *window, limit=3)
     assert found and found[0][0] == at(saturday, 8).astimezone(timezone.utc)
+
+
+def test_a_full_day_conference_runs_through_lunch_and_is_offered_a_whole_day(client, api_headers, sites):
+    """08:00-17:00 is ordinary work: booked without a confirmation, and the finder offers whole days for it."""
+    day = next_working_day().date()
+    booked = client.post("/api/v1/meetings", headers=api_headers("scheduler"),
+                         json=body(sites, at(day, 8), minutes=9 * 60, endpoint_ids=[sites["hall"].id]))
+    assert booked.status_code == 201, booked.get_json()
+    window = (at(day + timedelta(days=1), 0).astimezone(timezone.utc),
+              at(day + timedelta(days=10), 0).astimezone(timezone.utc))
+    found = slots.find_slots([sites["hall"]], timedelta(hours=8), *window, limit=3)
+    assert [s.astimezone(VN).strftime("%H:%M") for s, _ in found] == ["08:00", "08:30", "09:00"]
+    assert all(end.astimezone(VN).strftime("%H:%M") <= "17:00" for _, end in found)
+    one_hour = slots.find_slots([sites["hall"]], timedelta(hours=1), *window, limit=50)
+    assert not any(s.astimezone(VN).strftime("%H:%M") in ("11:00", "12:00") for s, _ in one_hour)  # not into lunch
 
 
 def test_the_booking_page_suggests_no_past_and_no_holiday(client, login_as, sites, get_csrf):

@@ -28,7 +28,10 @@ def test_working_hours_and_the_reason_outside(app):
     assert service.is_working_time(at(monday, 13, 30), at(monday, 17))
     calendar = service.calendar_between(at(monday, 0), at(monday, 23))
     assert "ngoài giờ làm việc" in calendar.reason_outside(at(monday, 6), at(monday, 7))
-    assert "ngoài giờ làm việc" in calendar.reason_outside(at(monday, 11), at(monday, 12))  # into lunch
+    assert not calendar.reason_outside(at(monday, 8), at(monday, 17))  # a full day, through lunch
+    assert not calendar.reason_outside(at(monday, 10), at(monday, 12))  # running into lunch
+    assert "ngoài giờ làm việc" in calendar.reason_outside(at(monday, 12), at(monday, 13))  # starts at lunch
+    assert "ngoài giờ làm việc" in calendar.reason_outside(at(monday, 11, 30), at(monday, 12))  # at the break
     assert "ngoài giờ làm việc" in calendar.reason_outside(at(monday, 16, 30), at(monday, 17, 30))
     saturday = date(2027, 3, 6)
     assert "Thứ Bảy" in service.calendar_between(at(saturday, 8), at(saturday, 9)).reason_outside(

@@ -2,7 +2,7 @@
 
 from bisect import bisect_left
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import sqlalchemy as sa
 from flask import current_app
@@ -83,15 +83,24 @@ def find_slots(endpoints, duration, window_from, window_to, *, limit=5, setup_mi
 
 
 def _candidates(window_from, window_to, duration, setup, step_minutes):
-    """Yield (start, end) on the step grid of each working day, set-up window and sitting inside one block."""
+    """Yield (start, end) on the step grid of each working day, the set-up window inside a block.
+
+    A sitting that fits in one block of working hours is offered only inside one
+    (no one is offered a meeting that runs into lunch); a longer one, a full-day
+    conference, may run through the break and ends by the day's closing time,
+    as the booking rule (working_time) allows.
+    """
     zone = local_zone()
     step = timedelta(minutes=step_minutes)
     calendar = working_time.calendar_between(window_from, window_to)
+    longest_block = max(datetime.combine(date.min, b) - datetime.combine(date.min, a) for a, b in calendar.blocks)
+    spans_break = duration > longest_block
     for day in calendar.working_days():
+        day_close = datetime.combine(day, calendar.blocks[-1][1], tzinfo=zone)
         for block_start, block_end in calendar.blocks:
             start = datetime.combine(day, block_start, tzinfo=zone) + setup
             block_close = datetime.combine(day, block_end, tzinfo=zone)
-            while start + duration <= block_close:
+            while start < block_close and start + duration <= (day_close if spans_break else block_close):
                 utc_start = start.astimezone(timezone.utc)
                 utc_end = utc_start + duration
                 if utc_start >= window_from and utc_end <= window_to:

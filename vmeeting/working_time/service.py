@@ -90,18 +90,24 @@ class WorkingCalendar:
     def reason_outside(self, starts_at, ends_at):
         """Why [starts_at, ends_at) is not working time, in Vietnamese, without the date; '' when it is.
 
-        Working time: the whole interval inside one block of working hours of a
-        working day (a sitting through the lunch break is outside the hours).
+        Working time: a working day's sitting that starts inside a block of
+        working hours and ends by the day's last closing time. A sitting may run
+        through the lunch break (a full-day conference, 08:00-17:00, is ordinary
+        work), but one that starts during the break, before opening, or ends
+        after closing or on another day is outside the hours.
         """
         local_start, local_end = to_local(starts_at), to_local(ends_at)
         info = self.day(local_start.date())
         if not info.is_working:
             return f"{info.reason}, không phải ngày làm việc"
-        for block_start, block_end in self.blocks:
-            opens = datetime.combine(local_start.date(), block_start, tzinfo=local_zone())
-            closes = datetime.combine(local_start.date(), block_end, tzinfo=local_zone())
-            if opens <= local_start and local_end <= closes:
-                return ""
+        day = local_start.date()
+        closing = datetime.combine(day, self.blocks[-1][1], tzinfo=local_zone())
+        starts_inside = any(
+            datetime.combine(day, opens, tzinfo=local_zone()) <= local_start
+            < datetime.combine(day, closes, tzinfo=local_zone())
+            for opens, closes in self.blocks)
+        if starts_inside and local_end <= closing:
+            return ""
         return f"ngoài giờ làm việc ({hours_text()})"
 
     def working_days(self):
