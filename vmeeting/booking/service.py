@@ -355,8 +355,21 @@ def cancel_meeting(meeting, actor=None):
 
 
 def cancel_occurrence(occurrence, actor=None):
-    """Cancel one sitting of a series; the others stay."""
-    if occurrence.status == "cancelled":
+    """Cancel one sitting of a series; the others stay. Return the occurrence.
+
+    Cancelling the only sitting still scheduled cancels the meeting (CONTRACT.md):
+    its status becomes cancelled and everyone is told with a whole-meeting
+    CANCEL, as `cancel_meeting` does. Sittings that have already taken place
+    count as still scheduled: they happened, so the meeting was not cancelled,
+    and the last sitting's cancellation goes out for that sitting alone.
+    """
+    meeting = occurrence.meeting
+    if occurrence.status == "cancelled" or meeting.is_cancelled:
+        return occurrence
+    others = [o for o in meeting.occurrences if o is not occurrence and o.status == "scheduled"]
+    if not others:
+        occurrence.status = "cancelled"
+        cancel_meeting(meeting, actor)
         return occurrence
     occurrence.status = "cancelled"
     occurrence.meeting.sequence += 1

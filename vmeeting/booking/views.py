@@ -205,7 +205,8 @@ def cancel_occurrence(meeting_id, occurrence_id):
     meeting = db.get_or_404(Meeting, meeting_id)
     service.cancel_occurrence(_get_occurrence(meeting, occurrence_id), actor=current_user)
     db.session.commit()
-    flash("Đã hủy buổi họp.", "info")
+    flash(f"Đã hủy buổi họp cuối cùng: cuộc họp «{meeting.title}» đã bị hủy." if meeting.is_cancelled
+          else "Đã hủy buổi họp.", "info")
     return redirect(url_for("booking.show", meeting_id=meeting.id))
 
 
