@@ -311,19 +311,30 @@ def read_rsvp_token(token):
     return meeting, data.get("e")
 
 
-def record_answer(meeting, email, partstat, comment=""):
-    """Store (or change) an attendee's answer; raise ValidationError for a bad one."""
-    if partstat not in PARTSTATS:
-        raise ValidationError({"partstat": "Chọn tham dự hoặc không tham dự."})
+def answer_refusal(meeting, email):
+    """Return why this person can no longer answer the meeting's invite, in Vietnamese, or None if they can.
+
+    An answer counts only from someone the meeting still invites (a site taken
+    off got a CANCEL), to a meeting neither cancelled nor over.
+    """
     if meeting.is_cancelled:
-        raise ValidationError({"partstat": "Cuộc họp đã bị hủy."})
+        return "Cuộc họp đã bị hủy."
     last_end = db.session.scalar(sa.select(sa.func.max(Occurrence.ends_at)).where(
         Occurrence.meeting_id == meeting.id, Occurrence.status == "scheduled"))
     if last_end is None or last_end <= utcnow():
-        raise ValidationError({"partstat": "Cuộc họp đã kết thúc."})
-    # a link stays valid, but only for someone the meeting still invites (a removed site got a CANCEL)
+        return "Cuộc họp đã kết thúc."
     if email not in invitees(meeting)[0]:
-        raise ValidationError({"partstat": "Địa chỉ này không còn trong danh sách mời của cuộc họp."})
+        return "Địa chỉ này không còn trong danh sách mời của cuộc họp."
+    return None
+
+
+def record_answer(meeting, email, partstat, comment=""):
+    """Store (or change) an attendee's answer; raise ValidationError for a bad one or a refused one."""
+    if partstat not in PARTSTATS:
+        raise ValidationError({"partstat": "Chọn tham dự hoặc không tham dự."})
+    refusal = answer_refusal(meeting, email)
+    if refusal:
+        raise ValidationError({"partstat": refusal})
     answer = db.session.scalar(sa.select(InviteResponse).where(InviteResponse.meeting_id == meeting.id,
                                                                InviteResponse.email == email))
     if answer is None:

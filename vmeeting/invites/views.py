@@ -55,10 +55,14 @@ def _rsvp_target(token):
 
 @bp.route("/rsvp/<token>", methods=["GET", "POST"])
 def rsvp(token):
-    """Show an attendee's answer form (GET changes nothing: mail scanners follow links); record it on POST."""
+    """Show an attendee's answer form (GET changes nothing: mail scanners follow links); record it on POST.
+
+    A link to a meeting cancelled or over, or of someone no longer invited, answers 410 with the reason.
+    """
     meeting, email = _rsvp_target(token)
     error = None
-    if request.method == "POST":
+    closed = service.answer_refusal(meeting, email)
+    if request.method == "POST" and closed is None:
         try:
             service.record_answer(meeting, email, request.form.get("partstat", ""), request.form.get("comment", ""))
         except ValidationError as exc:
@@ -69,8 +73,9 @@ def rsvp(token):
             flash("Đã ghi nhận trả lời của quý vị. Xin cảm ơn.", "success")
             return redirect(url_for("invites.rsvp", token=token))
     answer = service.answers_of(meeting).get(email)
-    return render_template("invites/rsvp.html", meeting=meeting, email=email, answer=answer, error=error,
-                           answer_labels=ANSWER_LABELS)
+    page = render_template("invites/rsvp.html", meeting=meeting, email=email, answer=answer, error=error,
+                           closed=closed, answer_labels=ANSWER_LABELS)
+    return page, 410 if closed else 200
 
 
 # -- the meeting's calendar -----------------------------------------------------------------
