@@ -32,10 +32,13 @@ messages: install
 	$(BIN)/pybabel update -i vmeeting/translations/messages.pot -d vmeeting/translations -l en --no-fuzzy-matching
 	rm vmeeting/translations/messages.pot
 
+# Links in mail and feeds point at the port served, unless BASE_URL says otherwise (CONTRACT.md).
+RUN_ENV = BASE_URL="$${BASE_URL:-http://127.0.0.1:$(PORT)}"
+
 run: install
-	$(FLASK) db upgrade
-	$(FLASK) demo load --if-empty
-	SCHEDULER=$${SCHEDULER:-embedded} VMEETING_ENV=$${VMEETING_ENV:-development} $(FLASK) run --host 127.0.0.1 --port $(PORT)
+	$(RUN_ENV) $(FLASK) db upgrade
+	$(RUN_ENV) $(FLASK) demo load --if-empty
+	$(RUN_ENV) SCHEDULER=$${SCHEDULER:-embedded} VMEETING_ENV=$${VMEETING_ENV:-development} $(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 test: install-test
 	$(BIN)/python -m pytest

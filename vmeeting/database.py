@@ -1,6 +1,7 @@
 """Column types and helpers shared by every capability's models."""
 
 import contextvars
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
@@ -47,6 +48,25 @@ class UTCDateTime(TypeDecorator):
 #: set for requests that change data: SQLite then starts their transaction with
 #: BEGIN IMMEDIATE, so a check and the insert it guards run under one write lock
 write_intent = contextvars.ContextVar("write_intent", default=False)
+
+
+@contextmanager
+def writing():
+    """Start every transaction begun inside the block with SQLite's write lock (BEGIN IMMEDIATE).
+
+    A deferred BEGIN that reads and then writes cannot wait for the lock: when
+    another connection committed after its read, SQLite refuses the upgrade at
+    once ("database is locked", SQLITE_BUSY_SNAPSHOT) whatever the busy timeout.
+    Taken up front, the lock is waited for (busy_timeout) and never refused
+    midway. Web requests that change data get this from `_mark_write_intent`;
+    the worker runs every tick and lease renewal inside this block. A no-op on
+    PostgreSQL, whose row locks need nothing of the kind.
+    """
+    token = write_intent.set(True)
+    try:
+        yield
+    finally:
+        write_intent.reset(token)
 
 
 def enable_sqlite_pragmas(app):

@@ -11,6 +11,10 @@ module and names that module in `JOB_MODULES`:
 
 A tick runs inside an app context, only in the process holding the lease, and
 must be idempotent: the database says what is due, never memory (DESIGN.md).
+Every transaction a tick or the lease makes takes SQLite's write lock at BEGIN
+(`database.writing`), so the worker never loses a write to the web process's
+writers; a tick keeps its transactions short (none open while it waits on the
+network).
 """
 
 import importlib
@@ -26,7 +30,7 @@ from typing import Callable
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from vmeeting.database import UTCDateTime, utcnow
+from vmeeting.database import UTCDateTime, utcnow, writing
 from vmeeting.extensions import db
 
 log = logging.getLogger(__name__)
@@ -121,7 +125,7 @@ def release_lease(holder, name=LEASE_NAME):
 
 def run_tick(app, holder, tick):
     """Run one tick in an app context if holder has the lease; log and roll back what fails."""
-    with app.app_context():
+    with app.app_context(), writing():
         try:
             if not acquire_lease(holder):
                 return False
@@ -136,7 +140,11 @@ def run_tick(app, holder, tick):
 
 
 def build_scheduler(app, holder, *, blocking=False):
-    """Return an APScheduler with every tick (and the lease heartbeat) added, not started."""
+    """Return an APScheduler with every tick (and the lease heartbeat) added, not started.
+
+    app.config["SCHEDULER_TICK_SECONDS"] ({tick name: seconds}) may run a tick
+    more often than its own interval: the tests' live worker uses it.
+    """
     from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.schedulers.blocking import BlockingScheduler
 
@@ -144,14 +152,16 @@ def build_scheduler(app, holder, *, blocking=False):
     first = utcnow() + timedelta(seconds=5)
     scheduler.add_job(_heartbeat, "interval", seconds=LEASE_RENEW_SECONDS, args=(app, holder),
                       id="lease", next_run_time=utcnow(), coalesce=True, max_instances=1)
+    intervals = app.config.get("SCHEDULER_TICK_SECONDS") or {}
     for tick in load_ticks().values():
-        scheduler.add_job(run_tick, "interval", seconds=tick.seconds, args=(app, holder, tick), id=tick.name,
-                          next_run_time=first, coalesce=True, max_instances=1, misfire_grace_time=tick.seconds)
+        seconds = intervals.get(tick.name, tick.seconds)
+        scheduler.add_job(run_tick, "interval", seconds=seconds, args=(app, holder, tick), id=tick.name,
+                          next_run_time=first, coalesce=True, max_instances=1, misfire_grace_time=seconds)
     return scheduler
 
 
 def _heartbeat(app, holder):
-    with app.app_context():
+    with app.app_context(), writing():
         try:
             acquire_lease(holder)
         except Exception:
@@ -171,7 +181,7 @@ def run_forever(app):
     except (KeyboardInterrupt, SystemExit):
         pass
     finally:
-        with app.app_context():
+        with app.app_context(), writing():
             release_lease(holder)
 
 

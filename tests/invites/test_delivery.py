@@ -195,3 +195,38 @@ def test_a_change_rolled_back_queues_nothing(app, invited):
     db.session.rollback()
     subjects = db.session.scalars(sa.select(OutboxMail.subject)).all()
     assert subjects and all(": A —" in s for s in subjects)
+
+
+def test_an_accepted_mail_is_recorded_sent_though_the_database_is_busy(app, smtp, invited, book, database_url,
+                                                                      caplog):
+    """The record of an acceptance waits out a writer holding the database; it is never rolled back to pending."""
+    from vmeeting.invites import jobs as outbox_jobs
+
+    _book(book, invited)
+    mail_id = db.session.scalar(sa.select(OutboxMail.id).order_by(OutboxMail.id).limit(1))
+    claimed = outbox_jobs.claim(mail_id, utcnow())
+    assert claimed is not None and outbox_jobs.claim(mail_id, utcnow()) is None  # one claim wins
+    holder = sa.create_engine(database_url).connect()
+    blocker = holder.begin()
+    holder.execute(sa.update(OutboxMail).where(OutboxMail.id == mail_id).values(last_error="held"))
+    if db.engine.dialect.name == "sqlite":
+        # refuse at once rather than wait, as SQLite does to a transaction that read before another's commit
+        db.session.connection().exec_driver_sql("PRAGMA busy_timeout=0")
+    else:
+        db.session.connection().exec_driver_sql("SET lock_timeout = '50ms'")
+    db.session.commit()
+    import threading
+    release = threading.Timer(1.0, lambda: (blocker.commit(), holder.close()))
+    release.start()
+    try:
+        assert outbox_jobs.record(mail_id, lambda row: outbox_jobs.service.mark_sent(row), patience=60)
+    finally:
+        release.join()
+    assert "waits for the database" in caplog.text  # refused at least once, recorded all the same
+    row = db.session.get(OutboxMail, mail_id, populate_existing=True)
+    assert row.status == "sent" and row.attempt_count == 1
+    smtp_before = len(smtp.messages)
+    _due_everything()
+    deliver_outbox()
+    assert mail_id not in {r.id for r in db.session.scalars(sa.select(OutboxMail).where(OutboxMail.status == "pending"))}
+    assert len(smtp.messages) == smtp_before + len(_everyone(invited)) - 1  # the recorded one is not sent

@@ -1,6 +1,10 @@
-"""Every calendar we make parses in three independent parsers, and series expand right."""
+"""Every calendar we make parses in independent parsers (libical strictly), and series expand right."""
 
+import json
+import os
+import subprocess
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -14,9 +18,31 @@ from tests.booking.conftest import next_monday
 from vmeeting.booking import service as booking
 from vmeeting.extensions import db
 from vmeeting.invites import feeds, service
+from vmeeting.invites.jobs import deliver_outbox
 from vmeeting.invites.models import OutboxMail
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
+#: libical reaches Python through GObject introspection: Debian's python3-gi, outside the virtualenv
+SYSTEM_PYTHON = "/usr/bin/python3"
+LIBICAL_CHECK = Path(__file__).with_name("libical_check.py")
+
+
+def libical_problems(texts):
+    """Return, for each calendar text, what libical's strict check found (parse errors, iTIP restrictions).
+
+    Skipped where Debian's gir1.2-ical-3.0 and python3-gi are missing, unless
+    REQUIRE_LIBICAL=1 (CI sets it).
+    """
+    probe = subprocess.run([SYSTEM_PYTHON, "-c", "import gi; gi.require_version('ICalGLib', '3.0')"],
+                           capture_output=True) if os.path.exists(SYSTEM_PYTHON) else None
+    if probe is None or probe.returncode != 0:
+        if os.environ.get("REQUIRE_LIBICAL") == "1":
+            pytest.fail("REQUIRE_LIBICAL=1 but libical's bindings (gir1.2-ical-3.0, python3-gi) are missing")
+        pytest.skip("the libical check needs Debian's gir1.2-ical-3.0 and python3-gi")
+    texts = [t.decode() if isinstance(t, bytes) else t for t in texts]
+    result = subprocess.run([SYSTEM_PYTHON, str(LIBICAL_CHECK)], input=json.dumps(texts), capture_output=True,
+                            text=True, timeout=300, check=True)
+    return json.loads(result.stdout)
 
 
 def _calendars_in_outbox():
@@ -39,6 +65,7 @@ def _parses_everywhere(text):
     assert vcal.vevent.uid.value
     parsed = ics.Calendar(text)
     assert len(parsed.events) >= 1 or not cal.walk("VEVENT")
+    recurring_ical_events.of(cal).between(datetime(2000, 1, 1, tzinfo=VN), datetime(2100, 1, 1, tzinfo=VN))
     return cal
 
 
@@ -133,3 +160,63 @@ def test_rrule_until_is_utc_beside_a_zoned_start(app, invited, book):
     assert rule["UNTIL"][0].tzinfo is not None
     assert len(recurring_ical_events.of(cal).between(datetime(2000, 1, 1, tzinfo=VN),
                                                      datetime(2100, 1, 1, tzinfo=VN))) == 3
+
+
+def test_every_message_kind_parses_everywhere_and_passes_libical_strictly(app, smtp, invited, book, district):
+    """REQUEST, CANCEL of the meeting, CANCEL of one sitting (a moved one too), CANCEL to a site taken off,
+    a moved sitting, the feeds and the downloads: icalendar, vobject, ics, recurring-ical-events, libical."""
+    single = book([invited["hall"], *invited["communes"][:2]], next_monday(), attendees=["khach@example.com"])
+    booking.update_meeting(single, {"title": "Giao ban tháng"},
+                           booking.resolve_sites(endpoint_ids=[invited["hall"].id, invited["communes"][0].id]))
+    db.session.commit()
+    booking.cancel_meeting(single)
+    db.session.commit()
+    start = next_monday() + timedelta(days=1)
+    series = book([invited["hall"], invited["communes"][2]], start, recurrence="FREQ=WEEKLY;COUNT=4",
+                  title="Giao ban tuần")
+    third = series.occurrences[2]
+    booking.move_occurrence(third, third.starts_at + timedelta(days=1), third.ends_at + timedelta(days=1))
+    db.session.commit()
+    deliver_outbox()  # what went out is what a sitting's CANCEL refers to
+    booking.cancel_occurrence(series.occurrences[1])
+    booking.cancel_occurrence(third)
+    db.session.commit()
+
+    texts = {}
+    for key, text in _calendars_in_outbox().items():
+        cal = icalendar.Calendar.from_ical(text)
+        event = cal.walk("VEVENT")[0]
+        kind = (str(cal["METHOD"]), "RECURRENCE-ID" in event and "RRULE" not in event,
+                any("RECURRENCE-ID" in e for e in cal.walk("VEVENT")[1:]))
+        texts.setdefault(kind, (key, text))
+    assert set(texts) == {("REQUEST", False, False), ("REQUEST", False, True), ("CANCEL", False, False),
+                          ("CANCEL", True, False)}
+    removed = _calendars_in_outbox()[("CANCEL", "xa1@langson.gov.vn", 1)]  # the site taken off
+    every = [text for _key, text in texts.values()] + [removed]
+    for kind in ("endpoint", "technician", "unit"):
+        target = {"endpoint": invited["communes"][2].id, "technician": invited["technician"].id,
+                  "unit": district.id}[kind]
+        feed, _token = feeds.create_feed(kind, target, None)
+        db.session.commit()
+        every.append(feeds.feed_body(feed).body)
+    every += [service.download_calendar(series), service.download_calendar(single)]
+    for text in every:
+        _parses_everywhere(text)
+    assert libical_problems(every) == [[] for _text in every]
+
+
+def test_libical_check_is_strict(app):
+    """The check itself: a VTIMEZONE with a COMMENT, a property without a name and a REQUEST without
+    ORGANIZER are each refused."""
+    zone = ("BEGIN:VTIMEZONE\r\nTZID:Asia/Ho_Chi_Minh\r\n{comment}BEGIN:STANDARD\r\nDTSTART:20000101T000000\r\n"
+            "TZOFFSETFROM:+0700\r\nTZOFFSETTO:+0700\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n")
+    event = ("BEGIN:VEVENT\r\nUID:1@x\r\nDTSTAMP:20300101T000000Z\r\nDTSTART:20300101T010000Z\r\nSUMMARY:s\r\n"
+             "SEQUENCE:0\r\n{extra}END:VEVENT\r\n")
+    head = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//VI\r\n"
+    good = head + zone.format(comment="") + event.format(extra="") + "END:VCALENDAR\r\n"
+    commented = head + zone.format(comment="COMMENT:x\r\n") + event.format(extra="") + "END:VCALENDAR\r\n"
+    broken = head + event.format(extra="NOT A PROPERTY\r\n") + "END:VCALENDAR\r\n"
+    request = head + "METHOD:REQUEST\r\n" + event.format(extra="ATTENDEE:mailto:a@b.vn\r\n") + "END:VCALENDAR\r\n"
+    found = libical_problems([good, commented, broken, request])
+    assert found[0] == [] and all(found[1:]), found
+    assert "COMMENT" in found[1][0] and "ORGANIZER" in " ".join(found[3])

@@ -172,3 +172,36 @@ def test_meeting_ics_download_and_api(app, client, login_as, api_headers, meetin
     assert client.get(f"/api/v1/meetings/{meeting.id}/invite.ics").status_code == 401
     missing = client.get("/api/v1/meetings/999999/invite.ics", headers=api_headers("viewer"))
     assert missing.status_code == 404 and missing.get_json()["error"]["code"]
+
+
+def _rsvp_page_refuses(client, path, reason):
+    page = client.get(path)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 410 and 'data-testid="rsvp-closed"' in html and reason in html
+    assert 'data-testid="rsvp-accept"' not in html  # no form to fill in vain
+    from tests.conftest import csrf_token
+
+    posted = client.post(path, data={"partstat": "DECLINED", "csrf_token": csrf_token(client, "/login")})
+    assert posted.status_code == 410
+
+
+@pytest.mark.parametrize("how", ["cancelled", "ended", "site taken off"])
+def test_an_rsvp_link_that_can_no_longer_answer_shows_why(app, client, meeting, invited, how):
+    path = _rsvp_path(meeting, "xa1@langson.gov.vn")
+    service.record_answer(meeting, "xa1@langson.gov.vn", "ACCEPTED")
+    db.session.commit()
+    if how == "cancelled":
+        booking.cancel_meeting(meeting)
+        reason = "Cuộc họp đã bị hủy."
+    elif how == "ended":
+        for occurrence in meeting.occurrences:
+            occurrence.starts_at, occurrence.ends_at = (occurrence.starts_at.replace(year=2020),
+                                                        occurrence.ends_at.replace(year=2020))
+        reason = "Cuộc họp đã kết thúc."
+    else:
+        booking.update_meeting(meeting, {}, booking.resolve_sites(
+            endpoint_ids=[invited["hall"].id, invited["communes"][0].id]))
+        reason = "không còn trong danh sách mời"
+    db.session.commit()
+    _rsvp_page_refuses(client, path, reason)
+    assert service.answers_of(meeting) == {"xa1@langson.gov.vn": "ACCEPTED"}  # the answer given stays

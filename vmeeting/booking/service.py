@@ -512,9 +512,24 @@ def cancel_meeting(meeting, actor=None, *, reason=None):
 
 
 def cancel_occurrence(occurrence, actor=None, *, reason=None):
-    """Cancel one sitting of a series; the others stay. reason: as for cancel_meeting."""
+    """Cancel one sitting of a series; the others stay. Return the occurrence.
+
+    reason: as for cancel_meeting. Cancelling the only sitting still scheduled
+    cancels the meeting (CONTRACT.md): its status becomes cancelled and everyone
+    is told with a whole-meeting CANCEL, as `cancel_meeting` does. Sittings that
+    have already taken place count as still scheduled: they happened, so the
+    meeting was not cancelled, and the last sitting's cancellation goes out for
+    that sitting alone.
+    """
     reason = clean_reason(reason)
-    if occurrence.status == "cancelled":
+    meeting = occurrence.meeting
+    if occurrence.status == "cancelled" or meeting.is_cancelled:
+        return occurrence
+    others = [o for o in meeting.occurrences if o is not occurrence and o.status == "scheduled"]
+    if not others:
+        occurrence.status = "cancelled"
+        occurrence.cancel_reason = reason
+        cancel_meeting(meeting, actor, reason=reason)
         return occurrence
     occurrence.status = "cancelled"
     occurrence.cancel_reason = reason

@@ -251,7 +251,12 @@ def _cancel_page(meeting, occurrence):
             db.session.rollback()
             _show_errors(form, exc)
         else:
-            flash(f"Đã hủy cuộc họp «{meeting.title}»." if occurrence is None else "Đã hủy buổi họp.", "info")
+            if occurrence is None:
+                flash(f"Đã hủy cuộc họp «{meeting.title}».", "info")
+            elif meeting.is_cancelled:
+                flash(f"Đã hủy buổi họp cuối cùng: cuộc họp «{meeting.title}» đã bị hủy.", "info")
+            else:
+                flash("Đã hủy buổi họp.", "info")
             return redirect(url_for("booking.show", meeting_id=meeting.id))
     return render_template("booking/cancel.html", form=form, meeting=meeting, occurrence=occurrence,
                            districts=service.sites_by_district(meeting),

@@ -27,7 +27,8 @@ from vmeeting.timefmt import format_date, format_time, weekday_vi
 RETRY_DELAYS = [timedelta(minutes=m) for m in (1, 2, 5, 10, 20, 40, 60, 120, 240)]
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 RSVP_SALT = "invites.rsvp"
-SUBJECT_PREFIX = {"booked": "Mời họp", "updated": "Cập nhật lịch họp", "CANCEL": "Hủy lịch họp"}
+SUBJECT_PREFIX = {"booked": "Mời họp", "updated": "Cập nhật lịch họp", "CANCEL": "Hủy lịch họp",
+                  "sitting": "Hủy buổi họp"}
 
 
 # -- who is invited ------------------------------------------------------------------------
@@ -102,6 +103,9 @@ def on_booking_change(event, meeting, **details):
     if event == "cancelled":
         queue_mails(meeting, "CANCEL", people, people, endpoints)
         return
+    if event == "occurrence_cancelled":
+        queue_sitting_cancel(meeting, details["occurrence"], people, endpoints)
+        return
     kind = "booked" if event == "booked" else "updated"
     queue_mails(meeting, "REQUEST", people, people, endpoints, kind=kind)
     removed_ids = details.get("removed_endpoint_ids") or []
@@ -111,37 +115,64 @@ def on_booking_change(event, meeting, **details):
         queue_mails(meeting, "CANCEL", gone, gone, endpoints)
 
 
-def subject_for(meeting, method, kind):
-    """Return the mail subject: what happened, the title, and when."""
-    prefix = SUBJECT_PREFIX["CANCEL" if method == "CANCEL" else kind]
-    return (f"{prefix}: {meeting.title} — {weekday_vi(meeting.starts_at)} {format_time(meeting.starts_at)} "
-            f"ngày {format_date(meeting.starts_at)}")
+def queue_sitting_cancel(meeting, occurrence, people, endpoints):
+    """Tell everyone invited that one sitting of a series is cancelled; the series stays.
+
+    Those who have the series get a CANCEL naming that sitting (RECURRENCE-ID,
+    RFC 5546 §3.2.5), which supersedes nothing: each such CANCEL is news of its
+    own. Those whose series invite has not gone out yet get that invite afresh
+    instead, with the sitting left out (EXDATE): a CANCEL of one sitting of a
+    series they do not have would tell their calendar nothing.
+    """
+    awaiting = set(db.session.scalars(sa.select(OutboxMail.recipient).where(
+        OutboxMail.meeting_id == meeting.id, OutboxMail.status == "pending", OutboxMail.method == "REQUEST",
+        OutboxMail.recipient.in_(list(people)))))
+    queue_mails(meeting, "REQUEST", {e: p for e, p in people.items() if e in awaiting}, people, endpoints)
+    queue_mails(meeting, "CANCEL", {e: p for e, p in people.items() if e not in awaiting}, people, endpoints,
+                sitting=occurrence)
 
 
-def queue_mails(meeting, method, recipients, listed, endpoints, *, kind="updated"):
+def subject_for(meeting, method, kind, sitting=None):
+    """Return the mail subject: what happened, the title, and when (the sitting's time for a sitting)."""
+    prefix = SUBJECT_PREFIX["sitting" if sitting is not None else "CANCEL" if method == "CANCEL" else kind]
+    at = sitting.starts_at if sitting is not None else meeting.starts_at
+    return f"{prefix}: {meeting.title} — {weekday_vi(at)} {format_time(at)} ngày {format_date(at)}"
+
+
+def sitting_cancelled_text(sitting):
+    """The lines that open the notice of a cancelled sitting: which one, and that the others stay."""
+    return (f"Không họp buổi {weekday_vi(sitting.starts_at)} {format_time(sitting.starts_at)} ngày "
+            f"{format_date(sitting.starts_at)}; các buổi khác của cuộc họp giữ nguyên.")
+
+
+def queue_mails(meeting, method, recipients, listed, endpoints, *, kind="updated", sitting=None):
     """Write one outbox row per recipient for the meeting's current SEQUENCE; a row already queued stays.
 
+    sitting: with CANCEL, the one cancelled sitting of a series (an Occurrence).
     listed: everyone the meeting invites (counted in the notice). Each
     calendar names only its own recipient as ATTENDEE: iTIP allows it, it keeps
     hundreds of officials' addresses out of each other's mail, and it keeps a
     province-wide booking linear in its attendees. Older pending mails to the
-    same people are superseded: calendars keep only the highest SEQUENCE anyway.
+    same people are superseded by a REQUEST or a whole-meeting CANCEL, which
+    carry everything those said: calendars keep only the highest SEQUENCE anyway.
     """
     if not recipients:
         return []
     keys = {email: f"{meeting.uid}/{meeting.sequence}/{method}/{email}" for email in recipients}
     existing = set(db.session.scalars(sa.select(OutboxMail.key).where(OutboxMail.key.in_(keys.values()))))
-    db.session.execute(
-        sa.update(OutboxMail)
-        .where(OutboxMail.meeting_id == meeting.id, OutboxMail.status == "pending", OutboxMail.method.is_not(None),
-               OutboxMail.sequence < meeting.sequence, OutboxMail.recipient.in_(list(recipients)))
-        .values(status="superseded", last_error="Đã có thư mới hơn cho người này.")
-    )
+    if sitting is None:
+        db.session.execute(
+            sa.update(OutboxMail)
+            .where(OutboxMail.meeting_id == meeting.id, OutboxMail.status == "pending",
+                   OutboxMail.method.is_not(None), OutboxMail.sequence < meeting.sequence,
+                   OutboxMail.recipient.in_(list(recipients)))
+            .values(status="superseded", last_error="Đã có thư mới hơn cho người này.")
+        )
     occurrences = list(meeting.occurrences)
     answers = answers_of(meeting) if method == "REQUEST" else {}
     place = province_name(meeting)
     places = places_text(meeting, endpoints)  # the same for every recipient: walk the sites once
-    subject = subject_for(meeting, method, kind)
+    subject = subject_for(meeting, method, kind, sitting)
     base_url = current_app.config["BASE_URL"].rstrip("/")
     stamp = utcnow()
     rows = []
@@ -151,9 +182,15 @@ def queue_mails(meeting, method, recipients, listed, endpoints, *, kind="updated
         rsvp_url = f"{base_url}/rsvp/{rsvp_token(meeting, email)}" if method == "REQUEST" else None
         sections = notice_sections(meeting, endpoints, occurrences, person, place=place, rsvp_url=rsvp_url,
                                    attendee_count=len(listed), issued_at=stamp, places=places)
+        if sitting is not None:
+            sections = [("Hủy buổi họp", sitting_cancelled_text(sitting)), *sections]
         description = plain_text(sections)
-        calendar = ical.invite_calendar(meeting, occurrences, method, person, [person], description=description,
-                                        answers=answers, stamp=stamp)
+        if sitting is not None:
+            calendar = ical.sitting_cancel_calendar(meeting, sitting, person, [person], description=description,
+                                                    stamp=stamp)
+        else:
+            calendar = ical.invite_calendar(meeting, occurrences, method, person, [person],
+                                            description=description, answers=answers, stamp=stamp)
         organizer_email = meeting.organizer.email if meeting.organizer is not None else None
         message = mail.build_message(key=keys[email], recipient=email, recipient_name=person.name, subject=subject,
                                      sections=sections, calendar=calendar, method=method, reply_to=organizer_email)
@@ -274,19 +311,30 @@ def read_rsvp_token(token):
     return meeting, data.get("e")
 
 
-def record_answer(meeting, email, partstat, comment=""):
-    """Store (or change) an attendee's answer; raise ValidationError for a bad one."""
-    if partstat not in PARTSTATS:
-        raise ValidationError({"partstat": "Chọn tham dự hoặc không tham dự."})
+def answer_refusal(meeting, email):
+    """Return why this person can no longer answer the meeting's invite, in Vietnamese, or None if they can.
+
+    An answer counts only from someone the meeting still invites (a site taken
+    off got a CANCEL), to a meeting neither cancelled nor over.
+    """
     if meeting.is_cancelled:
-        raise ValidationError({"partstat": "Cuộc họp đã bị hủy."})
+        return "Cuộc họp đã bị hủy."
     last_end = db.session.scalar(sa.select(sa.func.max(Occurrence.ends_at)).where(
         Occurrence.meeting_id == meeting.id, Occurrence.status == "scheduled"))
     if last_end is None or last_end <= utcnow():
-        raise ValidationError({"partstat": "Cuộc họp đã kết thúc."})
-    # a link stays valid, but only for someone the meeting still invites (a removed site got a CANCEL)
+        return "Cuộc họp đã kết thúc."
     if email not in invitees(meeting)[0]:
-        raise ValidationError({"partstat": "Địa chỉ này không còn trong danh sách mời của cuộc họp."})
+        return "Địa chỉ này không còn trong danh sách mời của cuộc họp."
+    return None
+
+
+def record_answer(meeting, email, partstat, comment=""):
+    """Store (or change) an attendee's answer; raise ValidationError for a bad one or a refused one."""
+    if partstat not in PARTSTATS:
+        raise ValidationError({"partstat": "Chọn tham dự hoặc không tham dự."})
+    refusal = answer_refusal(meeting, email)
+    if refusal:
+        raise ValidationError({"partstat": refusal})
     answer = db.session.scalar(sa.select(InviteResponse).where(InviteResponse.meeting_id == meeting.id,
                                                                InviteResponse.email == email))
     if answer is None:

@@ -9,7 +9,7 @@ from vmeeting.auth.models import User
 from vmeeting.booking.models import Meeting
 from vmeeting.errors import ValidationError
 from vmeeting.extensions import db
-from vmeeting.invites import feeds, service
+from vmeeting.invites import feeds, preview, service
 from vmeeting.invites.models import MAIL_STATUSES, OutboxMail
 from vmeeting.registry.models import AdminUnit, Endpoint
 
@@ -55,10 +55,14 @@ def _rsvp_target(token):
 
 @bp.route("/rsvp/<token>", methods=["GET", "POST"])
 def rsvp(token):
-    """Show an attendee's answer form (GET changes nothing: mail scanners follow links); record it on POST."""
+    """Show an attendee's answer form (GET changes nothing: mail scanners follow links); record it on POST.
+
+    A link to a meeting cancelled or over, or of someone no longer invited, answers 410 with the reason.
+    """
     meeting, email = _rsvp_target(token)
     error = None
-    if request.method == "POST":
+    closed = service.answer_refusal(meeting, email)
+    if request.method == "POST" and closed is None:
         try:
             service.record_answer(meeting, email, request.form.get("partstat", ""), request.form.get("comment", ""))
         except ValidationError as exc:
@@ -69,8 +73,9 @@ def rsvp(token):
             flash("Đã ghi nhận trả lời của quý vị. Xin cảm ơn.", "success")
             return redirect(url_for("invites.rsvp", token=token))
     answer = service.answers_of(meeting).get(email)
-    return render_template("invites/rsvp.html", meeting=meeting, email=email, answer=answer, error=error,
-                           answer_labels=ANSWER_LABELS)
+    page = render_template("invites/rsvp.html", meeting=meeting, email=email, answer=answer, error=error,
+                           closed=closed, answer_labels=ANSWER_LABELS)
+    return page, 410 if closed else 200
 
 
 # -- the meeting's calendar -----------------------------------------------------------------
@@ -100,12 +105,33 @@ def outbox():
                            mail_is_configured=bool(current_app.config.get("SMTP_URL")))
 
 
+def _read_outbox_mail(mail_id):
+    mail_row = db.session.get(OutboxMail, mail_id) or abort(404)
+    return mail_row, preview.read_mail(mail_row.message, show_rsvp_links=current_user.can("invites.rsvp_links"))
+
+
 @bp.get("/outbox/<int:mail_id>")
 @permission_required("meetings.book")
 def outbox_mail(mail_id):
-    """Show one mail as it will go (or went) over the wire."""
-    mail_row = db.session.get(OutboxMail, mail_id) or abort(404)
-    return render_template("invites/outbox_mail.html", mail=mail_row, labels=STATUS_LABELS)
+    """Show one mail as its reader sees it (the HTML part, the event summarised), its source behind a toggle."""
+    mail_row, view = _read_outbox_mail(mail_id)
+    return render_template("invites/outbox_mail.html", mail=mail_row, view=view, labels=STATUS_LABELS)
+
+
+#: the HTML part runs nothing and loads nothing: a sandbox without scripts, in a frame of our own page only
+MAIL_HTML_POLICY = ("sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+                    "frame-ancestors 'self'; form-action 'none'")
+
+
+@bp.get("/outbox/<int:mail_id>/html")
+@permission_required("meetings.book")
+def outbox_mail_html(mail_id):
+    """Serve a mail's HTML part for the outbox page's sandboxed frame."""
+    _mail_row, view = _read_outbox_mail(mail_id)
+    if view.html is None:
+        abort(404)
+    return Response(view.html, mimetype="text/html", headers={
+        "Content-Security-Policy": MAIL_HTML_POLICY, "X-Frame-Options": "SAMEORIGIN", "Cache-Control": "no-store"})
 
 
 @bp.post("/outbox/<int:mail_id>/retry")
