@@ -1,4 +1,4 @@
-"""The outbox tick: deliver the mails that are due, each marked sent in its own commit."""
+"""The invites' ticks: deliver the mails that are due, each marked sent in its own commit; read the replies."""
 
 import logging
 import smtplib
@@ -8,7 +8,7 @@ from flask import current_app
 
 from vmeeting.database import utcnow
 from vmeeting.extensions import db
-from vmeeting.invites import service
+from vmeeting.invites import replies, service
 from vmeeting.invites.mail import PermanentFailure, SmtpConnection, parse_smtp_url, sender_address
 from vmeeting.invites.models import OutboxMail
 from vmeeting.jobs import periodic
@@ -76,3 +76,9 @@ def _postpone(mail_ids, error, now):
     for row in rows:
         service.mark_attempt_failed(row, f"Không kết nối được máy chủ thư: {error}", now=now)
     db.session.commit()
+
+
+@periodic("invites.read_replies", seconds=60)
+def read_replies():
+    """Count the answers calendars sent to the organizer mailbox (IMAP_URL); see invites.replies."""
+    return replies.read_replies()
