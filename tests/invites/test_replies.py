@@ -326,7 +326,11 @@ def test_a_wrong_password_or_a_server_down_waits_for_the_next_tick(app, meeting,
             assert replies.read_replies() is None
             app.config["IMAP_URL"] = "imap://u:p@127.0.0.1:1/INBOX"
             assert replies.read_replies() is None
-        assert caplog.text.count("cannot read replies") == 2
+            assert caplog.text.count("cannot read replies") == 2
+        app.config["IMAP_URL"] = "pop3://u:p@127.0.0.1/INBOX"
+        with caplog.at_level(logging.WARNING, logger="vmeeting.invites.replies"):
+            assert replies.read_replies() is None
+        assert "IMAP_URL must look like" in caplog.text
         assert server.count(user, password, "INBOX") == 1
     finally:
         server.stop()

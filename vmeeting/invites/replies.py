@@ -239,7 +239,10 @@ def _folder_names(mailbox):
 def _login(settings):
     mailbox = _connect(settings)
     try:
-        mailbox.login(settings.username, settings.password, initial_folder=None)
+        if (settings.username + settings.password).isascii():
+            mailbox.login(settings.username, settings.password, initial_folder=None)
+        else:  # LOGIN's quoted strings are ASCII; SASL PLAIN carries UTF-8
+            mailbox.login_utf8(settings.username, settings.password, initial_folder=None)
     except Exception:
         mailbox.client.shutdown()
         raise
@@ -253,14 +256,18 @@ def _login(settings):
 def read_replies(limit=BATCH_SIZE):
     """Read the REPLY mails waiting in IMAP_URL's folder, count the valid ones, file every mail read.
 
-    Return {PROCESSED: n, REJECTED: n, UNUSABLE: n}, or None without IMAP_URL
-    (or with the mailbox unreachable: logged, tried again next tick). Raises
-    ValueError for an IMAP_URL that cannot be read.
+    Return {PROCESSED: n, REJECTED: n, UNUSABLE: n}, or None without IMAP_URL,
+    with an IMAP_URL that cannot be read, or with the mailbox unreachable
+    (each logged; the next tick tries again).
     """
     url = current_app.config.get("IMAP_URL")
     if not url:
         return None
-    settings = parse_imap_url(url)
+    try:
+        settings = parse_imap_url(url)
+    except ValueError as exc:
+        log.error("replies are not read: %s", exc)
+        return None
     filed = {PROCESSED: [], REJECTED: [], UNUSABLE: []}
     try:
         with _login(settings) as mailbox:
