@@ -233,10 +233,17 @@ def test_a_mail_without_a_reply_is_filed_as_unusable(app, mailbox, meeting):
                f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//y//EN\r\nMETHOD:COUNTER\r\nBEGIN:VEVENT\r\n"
                f"UID:{meeting.uid}\r\nDTSTAMP:20261130T000000Z\r\nATTENDEE;PARTSTAT=ACCEPTED:mailto:{ATTENDEE}\r\n"
                "END:VEVENT\r\nEND:VCALENDAR\r\n")
+    broken = (f"From: <{ATTENDEE}>\r\nTo: {ORGANIZER}\r\nSubject: Accepted\r\nContent-Type: multipart/mixed; "
+              'boundary="b"\r\n\r\n--b\r\nContent-Type: text/calendar; method=REPLY; charset=x-no-such-charset\r\n'
+              "Content-Transfer-Encoding: base64\r\n\r\n!!not base64 at all\r\n--b\r\n"
+              'Content-Type: application/octet-stream; name="invite.ics"\r\n\r\n'
+              "BEGIN:VCALENDAR\r\nMETHOD:REPLY\r\nBEGIN:VEVENT\r\nATTENDEE;PARTSTAT=ACCEPTED:mailto:x@y\r\n--b--\r\n")
     mailbox.deliver(bounce)
     mailbox.deliver(counter)  # a new time proposed: not an answer this app counts
-    assert replies.read_replies() == {"processed": 0, "rejected": 0, "unusable": 2}
-    assert _folders(mailbox) == {"INBOX": 0, PROCESSED: 0, REJECTED: 0, UNUSABLE: 2}
+    mailbox.deliver(broken)  # a calendar cut short, in a charset no one knows
+    mailbox.deliver(_reply(meeting, "gmail"))  # and a good one behind them still counts
+    assert replies.read_replies() == {"processed": 1, "rejected": 0, "unusable": 3}
+    assert _folders(mailbox) == {"INBOX": 0, PROCESSED: 1, REJECTED: 0, UNUSABLE: 3}
 
 
 # -- idempotent: read twice, crash, restart ------------------------------------------------

@@ -159,13 +159,14 @@ def replies_in(message):
     for text in _calendar_texts(message):
         try:
             calendar = icalendar.Calendar.from_ical(text)
-        except ValueError:
+            if str(calendar.get("METHOD", "")).strip().upper() != "REPLY":
+                continue
+            events = calendar.walk("VEVENT")
+            masters = [e for e in events if "RECURRENCE-ID" not in e]
+            replies = [_reply_of(e, sender) for e in (masters or events)]
+        except Exception as exc:  # noqa: BLE001 - whatever a sender wrote, one mail must not stop the reader
+            log.info("unreadable calendar in a mail from %s: %r", sender, exc)
             continue
-        if str(calendar.get("METHOD", "")).strip().upper() != "REPLY":
-            continue
-        events = calendar.walk("VEVENT")
-        masters = [e for e in events if "RECURRENCE-ID" not in e]
-        replies = [_reply_of(e, sender) for e in (masters or events)]
         return [r for r in replies if r is not None]
     return []
 
