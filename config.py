@@ -44,6 +44,8 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     SMTP_URL = _env("SMTP_URL")
     MAIL_FROM = _env("MAIL_FROM", "vmeeting@localhost")
+    #: the MAIL_FROM mailbox, read for the calendars' iTIP REPLY mails; unset: replies are not read
+    IMAP_URL = _env("IMAP_URL")
     BASE_URL = _env("BASE_URL", "http://127.0.0.1:5000")
     TIMEZONE = _env("TIMEZONE", "Asia/Ho_Chi_Minh")
     SCHEDULER = _env("SCHEDULER", "off")
@@ -112,6 +114,7 @@ class TestingConfig(Config):
     SECRET_KEY = "testing-secret-key"
     SCHEDULER = "off"
     SMTP_URL = None
+    IMAP_URL = None
     # Hashing costs nothing in tests; production keeps werkzeug's default.
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
 

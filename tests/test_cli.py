@@ -26,6 +26,17 @@ def test_users_create(runner):
     assert user.password_hash and "mat-khau-dai" not in user.password_hash
 
 
+def test_users_create_with_an_agency(runner):
+    result = runner.invoke(args=["users", "create", "vp-tinh", "--role", "scheduler", "--password", "mat-khau-dai",
+                                 "--agency", "Văn phòng UBND tỉnh Lạng Sơn"])
+    assert result.exit_code == 0, result.output
+    assert db.session.scalar(sa.select(User.agency).where(User.username == "vp-tinh")) == "Văn phòng UBND tỉnh Lạng Sơn"
+    result = runner.invoke(args=["users", "create", "dai-qua", "--role", "viewer", "--password", "mat-khau-dai",
+                                 "--agency", "x" * 201])
+    assert result.exit_code == 1 and "agency: Tên cơ quan tối đa 200 ký tự." in result.output
+    assert count(User) == 1
+
+
 def test_users_create_refuses_a_short_password_and_a_taken_name(runner, make_user):
     make_user("viewer", username="da-co")
     result = runner.invoke(args=["users", "create", "da-co", "--role", "viewer", "--password", "ngan"])

@@ -99,6 +99,21 @@ def test_demo_users_and_their_roles(demo):
         assert line in demo
 
 
+def test_demo_users_belong_to_agencies(demo, runner):
+    """The invites a demo user books name their agency; a demo loaded before agencies existed gets them."""
+    agencies = dict(db.session.execute(sa.select(User.username, User.agency)).all())
+    assert agencies["scheduler"] == "Văn phòng UBND tỉnh Lạng Sơn"
+    assert agencies["technician"] == agencies["kt-dinh-lap"] == "VNPT Lạng Sơn"
+    assert all(agencies.values())
+    db.session.execute(sa.update(User).where(User.username == "scheduler").values(agency=""))
+    db.session.execute(sa.update(User).where(User.username == "viewer").values(agency="Sở Nội vụ"))
+    db.session.commit()
+    assert runner.invoke(args=["demo", "load"]).exit_code == 0
+    db.session.expire_all()
+    agencies = dict(db.session.execute(sa.select(User.username, User.agency)).all())
+    assert (agencies["scheduler"], agencies["viewer"]) == ("Văn phòng UBND tỉnh Lạng Sơn", "Sở Nội vụ")
+
+
 def test_demo_groups(demo):
     group = db.session.scalar(sa.select(EndpointGroup).where(EndpointGroup.name == "Khối huyện, thành phố"))
     assert sorted(e.code for e in group.endpoints) == sorted(["LS-TINH"] + [f"LS-{c}" for c in range(178, 190) if c != 179])

@@ -3,6 +3,7 @@
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from tests.booking.conftest import book, district, sites  # noqa: F401 (fixtures reused here)
 from vmeeting.extensions import db
 
 
@@ -47,3 +48,33 @@ def test_plain_outbox_mails_migrate_down_and_up(app):
         upgrade()
     method = next(c for c in sa.inspect(db.engine).get_columns("outbox_mails") if c["name"] == "method")
     assert method["nullable"] is True
+
+
+def test_agency_and_tentative_answers_migrate_down_and_up(app, book, sites, make_user):
+    """0008 adds users' agency and answers that are TENTATIVE or come by mail; going back drops the tentative ones."""
+    import sqlalchemy as sa
+    from alembic.script import ScriptDirectory
+    from flask_migrate import downgrade, upgrade
+
+    from tests.booking.conftest import next_monday
+
+    make_user("scheduler", username="vp", agency="Văn phòng UBND tỉnh Lạng Sơn")
+    meeting = book([sites["hall"], sites["communes"][0]], next_monday())
+    with db.engine.begin() as conn:
+        for email, partstat in (("a@langson.gov.vn", "ACCEPTED"), ("b@langson.gov.vn", "TENTATIVE")):
+            conn.execute(sa.text("INSERT INTO invite_responses (meeting_id, email, partstat, comment, sequence,"
+                                 " responded_at, source) VALUES (:m, :e, :p, '', 0, :now, 'mail')"),
+                         {"m": meeting.id, "e": email, "p": partstat, "now": "2026-01-01 00:00:00"})
+    db.session.remove()
+    config = app.extensions["migrate"].migrate.get_config(app.extensions["migrate"].directory)
+    before = ScriptDirectory.from_config(config).get_revision("0008").down_revision
+    try:
+        downgrade(revision=before)
+        with db.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT partstat FROM invite_responses")).scalars().all() == ["ACCEPTED"]
+        assert "agency" not in {c["name"] for c in sa.inspect(db.engine).get_columns("users")}
+    finally:
+        upgrade()
+    with db.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT source FROM invite_responses")).scalars().all() == ["link"]
+        assert conn.execute(sa.text("SELECT agency FROM users")).scalars().all() == [""]

@@ -25,13 +25,15 @@ demo_cli = AppGroup("demo", help="The Lạng Sơn demo province.")
 @click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--email", default=None)
 @click.option("--full-name", default="")
+@click.option("--agency", default="", help="The agency the user books for, named in invites.")
 @click.option("--password", default=None, help="Asked for when omitted.")
-def users_create(name, role, email, full_name, password):
+def users_create(name, role, email, full_name, agency, password):
     """Create a user."""
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        user = auth_service.create_user(name, role, email=email, password=password, full_name=full_name)
+        user = auth_service.create_user(name, role, email=email, password=password, full_name=full_name,
+                                        agency=agency)
     except ValidationError as exc:
         db.session.rollback()
         for field, reason in exc.fields.items():

@@ -10,6 +10,7 @@ from tests.conftest import PASSWORD, csrf_token
 from vmeeting.audit.models import AuditEvent
 from vmeeting.auth import service
 from vmeeting.auth.models import ApiToken, User
+from vmeeting.errors import ValidationError
 from vmeeting.extensions import db
 
 ROLES = ("admin", "scheduler", "technician", "viewer")
@@ -104,6 +105,40 @@ def test_admin_creates_a_user(client, login_as):
     event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.entity_type == "user",
                                                           AuditEvent.entity_id == str(user.id)))
     assert (event.action, event.actor_id) == ("create", admin.id)
+
+
+def test_a_user_belongs_to_an_agency_set_in_the_admin_pages(client, login_as, make_user):
+    """The agency is named as the organizer of the user's invites ("Cơ quan mời")."""
+    login_as("admin")
+    response = client.post("/users/new", data={
+        "csrf_token": csrf_token(client, "/users/new"), "username": "vp-huyen", "full_name": "Đinh Văn Tú",
+        "agency": "  Văn phòng HĐND và UBND huyện Chi Lăng ", "role": "scheduler", "password": "mat-khau-moi-1",
+    })
+    assert response.status_code == 302
+    user = service.get_user_by_name("vp-huyen")
+    assert user.agency == "Văn phòng HĐND và UBND huyện Chi Lăng"
+    assert "Văn phòng HĐND và UBND huyện Chi Lăng" in client.get("/users").get_data(as_text=True)
+    page = client.get(f"/users/{user.id}").get_data(as_text=True)
+    assert 'value="Văn phòng HĐND và UBND huyện Chi Lăng"' in page
+    response = client.post(f"/users/{user.id}", data={
+        "csrf_token": csrf_token(client, f"/users/{user.id}"), "full_name": "Đinh Văn Tú", "role": "scheduler",
+        "agency": "Văn phòng UBND tỉnh Lạng Sơn", "is_enabled": "y"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(User, user.id).agency == "Văn phòng UBND tỉnh Lạng Sơn"
+    event = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.entity_type == "user",
+                                                           AuditEvent.action == "update")).one()
+    assert event.changes["agency"] == ["Văn phòng HĐND và UBND huyện Chi Lăng", "Văn phòng UBND tỉnh Lạng Sơn"]
+    response = client.post(f"/users/{user.id}", data={
+        "csrf_token": csrf_token(client, f"/users/{user.id}"), "role": "scheduler", "agency": "x" * 201,
+        "is_enabled": "y"})
+    assert response.status_code == 200 and "Tối đa 200 ký tự." in response.get_data(as_text=True)
+    with pytest.raises(ValidationError) as caught:
+        service.update_user(user, {"agency": "x" * 201})
+    assert caught.value.fields == {"agency": "Tên cơ quan tối đa 200 ký tự."}
+    db.session.rollback()
+    db.session.expire_all()
+    assert db.session.get(User, user.id).agency == "Văn phòng UBND tỉnh Lạng Sơn"
 
 
 def test_create_names_each_bad_field(client, login_as, make_user):

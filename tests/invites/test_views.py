@@ -48,6 +48,21 @@ def test_rsvp_accept_then_decline_without_signing_in(app, client, meeting, make_
     assert 'data-testid="invite-answers"' in shown and "Không tham dự" in shown and "Bận họp HĐND" in shown
 
 
+def test_rsvp_tentative_and_a_bad_answer(app, client, meeting):
+    path = _rsvp_path(meeting, "xa0@langson.gov.vn")
+    html = client.get(path).get_data(as_text=True)
+    assert 'data-testid="rsvp-tentative"' in html
+    client.post(path, data={"partstat": "TENTATIVE", "comment": "Có thể đến muộn", "csrf_token": _form_token(html)})
+    answer = db.session.scalar(sa.select(InviteResponse))
+    assert (answer.partstat, answer.source, answer.comment) == ("TENTATIVE", "link", "Có thể đến muộn")
+    assert "Chưa chắc chắn" in client.get(path).get_data(as_text=True)
+    refused = client.post(path, data={"partstat": "NEEDS-ACTION", "csrf_token": _form_token(html)})
+    assert refused.status_code == 200 and "Chọn tham dự, chưa chắc chắn hoặc không tham dự." in refused.get_data(
+        as_text=True)
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(InviteResponse.partstat)) == "TENTATIVE"
+
+
 def test_a_tampered_rsvp_link_is_refused(app, client, meeting):
     path = _rsvp_path(meeting, "xa0@langson.gov.vn")
     assert client.get(path[:-2] + ("AA" if not path.endswith("AA") else "BB")).status_code == 404

@@ -33,6 +33,8 @@ class LoginForm(AppForm):
 
 class _ProfileFields(AppForm):
     full_name = StringField(_l("Họ và tên"), validators=[Length(max=200, message="Tối đa 200 ký tự.")])
+    agency = StringField(_l("Cơ quan"), description=_l("Cơ quan mời ghi trên thư mời họp, ví dụ Văn phòng UBND tỉnh."),
+                         validators=[Length(max=200, message="Tối đa 200 ký tự.")])
     email = EmailField(_l("Thư điện tử"), validators=[Optional(), Email("Địa chỉ thư không hợp lệ.")])
     role = SelectField(_l("Vai trò"), choices=[(r, ROLE_LABELS[r]) for r in ROLES])
 

@@ -40,6 +40,8 @@ class User(UserMixin, db.Model):
     #: stored lower-case; sign-in ignores case
     username: Mapped[str] = mapped_column(sa.String(64), unique=True)
     full_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    #: the agency the person books for (e.g. "Văn phòng UBND tỉnh Lạng Sơn"): named as the invites' organizer
+    agency: Mapped[str] = mapped_column(sa.String(200), default="")
     email: Mapped[Optional[str]] = mapped_column(sa.String(254))
     phone: Mapped[Optional[str]] = mapped_column(sa.String(40))
     role: Mapped[str] = mapped_column(sa.String(20))

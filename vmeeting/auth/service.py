@@ -21,6 +21,7 @@ MIN_PASSWORD_LENGTH = 8
 #: long enough for any passphrase, short enough that hashing one costs nothing
 MAX_PASSWORD_LENGTH = 256
 MAX_FULL_NAME_LENGTH = 200
+MAX_AGENCY_LENGTH = 200
 
 
 class SignInRefused(Exception):
@@ -48,8 +49,8 @@ def get_user_by_name(username):
     return db.session.scalar(sa.select(User).where(User.username == clean(username).lower()))
 
 
-def create_user(username, role, *, email=None, password=None, full_name="", actor=None):
-    """Create a user after checking the name, role, e-mail and password; raise ValidationError."""
+def create_user(username, role, *, email=None, password=None, full_name="", agency="", actor=None):
+    """Create a user after checking the name, role, e-mail, agency and password; raise ValidationError."""
     username = clean(username).lower()
     errors = {}
     if not username or len(username) > 64 or not all(c.isalnum() or c in "._-" for c in username):
@@ -58,23 +59,24 @@ def create_user(username, role, *, email=None, password=None, full_name="", acto
         errors["username"] = f"Tên đăng nhập «{username}» đã có."
     if role not in ROLES:
         errors["role"] = "Vai trò phải là một trong: " + ", ".join(ROLES) + "."
-    values = _check_profile(errors, email=email, full_name=full_name)
+    values = _check_profile(errors, email=email, full_name=full_name, agency=agency)
     if password is not None:
         _check_password(errors, password)
     if errors:
         raise ValidationError(errors)
-    user = User(username=username, role=role, email=values["email"], full_name=values["full_name"])
+    user = User(username=username, role=role, email=values["email"], full_name=values["full_name"],
+                agency=values["agency"])
     if password:
         user.password_hash = hash_password(password)
     db.session.add(user)
     db.session.flush()
-    changes = audit.diff({}, {"role": role, "email": user.email, "full_name": user.full_name})
+    changes = audit.diff({}, {"role": role, "email": user.email, "full_name": user.full_name, "agency": user.agency})
     audit.record(actor, "create", "user", user.id, changes, f"Tạo người dùng {username}")
     return user
 
 
 def _check_profile(errors, **data):
-    """Return the cleaned e-mail and full name found in data; add reasons to errors."""
+    """Return the cleaned e-mail, full name and agency found in data; add reasons to errors."""
     values = {}
     if "email" in data:
         email = clean(data["email"])
@@ -88,6 +90,10 @@ def _check_profile(errors, **data):
         values["full_name"] = clean(data["full_name"])
         if len(values["full_name"]) > MAX_FULL_NAME_LENGTH:
             errors["full_name"] = f"Họ và tên tối đa {MAX_FULL_NAME_LENGTH} ký tự."
+    if "agency" in data:
+        values["agency"] = clean(data["agency"])
+        if len(values["agency"]) > MAX_AGENCY_LENGTH:
+            errors["agency"] = f"Tên cơ quan tối đa {MAX_AGENCY_LENGTH} ký tự."
     return values
 
 
@@ -106,7 +112,7 @@ def users_select():
 
 
 def update_user(user, data, actor=None):
-    """Change a user's role, full name, e-mail, enabled flag or password; raise ValidationError.
+    """Change a user's role, full name, agency, e-mail, enabled flag or password; raise ValidationError.
 
     `data` holds only the fields to change. The province must keep one enabled
     admin, so a change that would leave none is refused; the enabled admins are
@@ -114,7 +120,7 @@ def update_user(user, data, actor=None):
     other at once cannot both succeed.
     """
     errors = {}
-    values = _check_profile(errors, **{k: data[k] for k in ("email", "full_name") if k in data})
+    values = _check_profile(errors, **{k: data[k] for k in ("email", "full_name", "agency") if k in data})
     if "role" in data:
         if data["role"] not in ROLES:
             errors["role"] = "Vai trò phải là một trong: " + ", ".join(ROLES) + "."
@@ -132,7 +138,7 @@ def update_user(user, data, actor=None):
         errors[field] = "Đây là quản trị viên duy nhất còn hoạt động: hãy cấp quyền quản trị cho người khác trước."
     if errors:
         raise ValidationError(errors)
-    fields = ("role", "full_name", "email", "is_enabled")
+    fields = ("role", "full_name", "agency", "email", "is_enabled")
     before = audit.snapshot(user, fields)
     for field, value in values.items():
         setattr(user, field, value)

@@ -85,7 +85,7 @@ def create_user():
         try:
             user = service.create_user(
                 form.username.data, form.role.data, email=form.email.data, password=form.password.data,
-                full_name=form.full_name.data, actor=current_user,
+                full_name=form.full_name.data, agency=form.agency.data, actor=current_user,
             )
         except ValidationError as exc:
             db.session.rollback()
@@ -100,12 +100,12 @@ def create_user():
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 @permission_required("users.manage")
 def edit_user(user_id):
-    """Change a user's role, name, e-mail, enabled state or password; list their API tokens."""
+    """Change a user's role, name, agency, e-mail, enabled state or password; list their API tokens."""
     user = _get_user_or_404(user_id)
     form = UserEditForm(obj=user)
     if form.validate_on_submit():
-        data = {"role": form.role.data, "full_name": form.full_name.data, "email": form.email.data,
-                "is_enabled": form.is_enabled.data, "password": form.password.data or None}
+        data = {"role": form.role.data, "full_name": form.full_name.data, "agency": form.agency.data,
+                "email": form.email.data, "is_enabled": form.is_enabled.data, "password": form.password.data or None}
         try:
             service.update_user(user, data, actor=current_user)
         except ValidationError as exc:

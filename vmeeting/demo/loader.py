@@ -38,6 +38,13 @@ DEMO_LOGINS = (
     ("viewer", "vmeeting-viewer", "viewer", "Hoàng Văn Nam"),
     ("technician", TECHNICIAN_PASSWORD, "technician", "Lương Văn Minh"),
 )
+#: the agency each demo role books or works for; invites name it as the organizer (Cơ quan mời)
+DEMO_AGENCIES = {
+    "admin": "Sở Thông tin và Truyền thông tỉnh Lạng Sơn",
+    "scheduler": "Văn phòng UBND tỉnh Lạng Sơn",
+    "viewer": "Văn phòng UBND tỉnh Lạng Sơn",
+    "technician": "VNPT Lạng Sơn",
+}
 #: the district whose sites (and the provincial halls in it) the user `technician` looks after
 CITY_CODE = "178"
 
@@ -191,8 +198,11 @@ def _load_users(districts, summary):
     created, hashes = 0, {}
     for index, (name, password, role, full_name) in enumerate(wanted):
         if name in users:
+            # a demo loaded before users had an agency gets one; one set by hand stays
+            users[name].agency = users[name].agency or DEMO_AGENCIES[role]
             continue
-        user = auth_service.create_user(name, role, email=f"{name}@{MAIL_DOMAIN}", full_name=full_name)
+        user = auth_service.create_user(name, role, email=f"{name}@{MAIL_DOMAIN}", full_name=full_name,
+                                        agency=DEMO_AGENCIES[role])
         # The eleven technicians share one published password; hashing it once keeps the
         # load fast (scrypt costs a quarter second per hash), and a shared hash tells
         # nothing the README does not.

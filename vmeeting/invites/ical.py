@@ -12,7 +12,7 @@ import icalendar
 from flask import current_app
 
 from vmeeting.database import utcnow
-from vmeeting.invites.notice import PARTICIPANT_LEAD_MINUTES, TECHNICIAN_LEAD_MINUTES, site_label
+from vmeeting.invites.notice import PARTICIPANT_LEAD_MINUTES, TECHNICIAN_LEAD_MINUTES, organizer_label, site_label
 from vmeeting.timefmt import local_zone
 
 PRODID = "-//vmeeting//Hop truc tuyen//VI"
@@ -61,9 +61,9 @@ def _address(email, name=None, **params):
 
 
 def _organizer(meeting):
-    organizer = meeting.organizer
-    email = (organizer.email if organizer is not None and organizer.email else None) or current_app.config["MAIL_FROM"]
-    return _address(email, organizer.display_name if organizer is not None else "Văn phòng tổ chức cuộc họp")
+    # The system mailbox, not the clerk's: calendars send their REPLY there, where the worker
+    # reads it (IMAP_URL); the mail's Reply-To reaches the clerk.
+    return _address(current_app.config["MAIL_FROM"], organizer_label(meeting))
 
 
 def _attendee(person, partstat, *, rsvp=True):

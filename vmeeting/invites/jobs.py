@@ -1,4 +1,4 @@
-"""The outbox tick: deliver the mails that are due, each claimed, sent, then recorded in its own commit.
+"""The invites' ticks: deliver the mails that are due (each claimed, sent, then recorded in its own commit) and read the replies.
 
 A mail the SMTP server accepted is never sent again (CONTRACT.md, Mail):
 
@@ -26,7 +26,7 @@ from flask import current_app
 
 from vmeeting.database import utcnow
 from vmeeting.extensions import db
-from vmeeting.invites import service
+from vmeeting.invites import replies, service
 from vmeeting.invites.mail import PermanentFailure, SmtpConnection, parse_smtp_url, sender_address
 from vmeeting.invites.models import OutboxMail
 from vmeeting.jobs import periodic
@@ -187,3 +187,9 @@ def _postpone(claimed_ids, other_ids, error, now):
     for row in rows:
         service.mark_attempt_failed(row, f"Không kết nối được máy chủ thư: {error}", now=now)
     db.session.commit()
+
+
+@periodic("invites.read_replies", seconds=60)
+def read_replies():
+    """Count the answers calendars sent to the organizer mailbox (IMAP_URL); see invites.replies."""
+    return replies.read_replies()

@@ -14,7 +14,10 @@ from vmeeting.registry.models import AdminUnit, Endpoint
 
 MAIL_STATUSES = ("pending", "sent", "failed", "superseded")
 MAIL_METHODS = ("REQUEST", "CANCEL")
-PARTSTATS = ("ACCEPTED", "DECLINED")
+#: the answers an attendee can give (RFC 5545 §3.2.12, for a VEVENT)
+PARTSTATS = ("ACCEPTED", "DECLINED", "TENTATIVE")
+#: how an answer came: the signed RSVP link, or an iTIP REPLY read from the organizer mailbox (IMAP_URL)
+ANSWER_SOURCES = ("link", "mail")
 FEED_KINDS = ("endpoint", "technician", "unit")
 
 
@@ -62,7 +65,7 @@ class OutboxMail(db.Model):
 
 
 class InviteResponse(db.Model):
-    """An attendee's answer to a meeting's invite, given through their signed link."""
+    """An attendee's answer to a meeting's invite: through their signed link, or their calendar's iTIP REPLY."""
 
     __tablename__ = "invite_responses"
 
@@ -70,18 +73,21 @@ class InviteResponse(db.Model):
     meeting_id: Mapped[int] = mapped_column(sa.ForeignKey("meetings.id", ondelete="CASCADE"))
     #: lower-case address, as the invite was sent
     email: Mapped[str] = mapped_column(sa.String(254))
-    #: iCalendar PARTSTAT: ACCEPTED or DECLINED
+    #: iCalendar PARTSTAT: ACCEPTED, DECLINED or TENTATIVE
     partstat: Mapped[str] = mapped_column(sa.String(20))
     comment: Mapped[str] = mapped_column(sa.String(500), default="")
     #: the SEQUENCE the person answered
     sequence: Mapped[int] = mapped_column(default=0)
+    #: when the person answered: the click, or the REPLY's DTSTAMP; an older answer never overwrites a newer one
     responded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    source: Mapped[str] = mapped_column(sa.String(10), default="link")
 
     meeting: Mapped[Meeting] = relationship()
 
     __table_args__ = (
         sa.UniqueConstraint("meeting_id", "email", name="uq_invite_responses_meeting_email"),
         sa.CheckConstraint(sa.column("partstat").in_(PARTSTATS), name="partstat"),
+        sa.CheckConstraint(sa.column("source").in_(ANSWER_SOURCES), name="source"),
     )
 
 

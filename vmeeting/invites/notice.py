@@ -19,6 +19,8 @@ TECHNICIAN_LEAD_MINUTES = 60
 PARTICIPANT_LEAD_MINUTES = 15
 LEVELS = (("province", "Cấp tỉnh"), ("district", "Cấp huyện"), ("commune", "Cấp xã"))
 NAMES_SHOWN = 6
+#: who invites when the booking user is gone
+NO_ORGANIZER = "Văn phòng tổ chức cuộc họp"
 
 
 @dataclass
@@ -34,6 +36,19 @@ class Person:
     @property
     def label(self):
         return self.name or self.email
+
+
+def organizer_label(meeting):
+    """Who invites, as the invite names them: 'agency (person)', the person alone without an agency.
+
+    The same words head the notice ("Cơ quan mời") and are the ORGANIZER's CN,
+    whose address is the system mailbox (CONTRACT.md, Mail).
+    """
+    user = meeting.organizer
+    if user is None:
+        return NO_ORGANIZER
+    agency = (user.agency or "").strip()
+    return f"{agency} ({user.display_name})" if agency else user.display_name
 
 
 def formal_date(instant, place):
@@ -101,7 +116,7 @@ def _contact(meeting, person):
         if endpoint.contact_name or endpoint.contact_phone:
             parts = [endpoint.contact_name, endpoint.contact_phone]
             return ", ".join(p for p in parts if p) + f" (điểm cầu {endpoint.name})"
-    return "Văn phòng tổ chức cuộc họp"
+    return NO_ORGANIZER
 
 
 def notice_sections(meeting, endpoints, occurrences, person=None, *, place="Lạng Sơn", rsvp_url=None,
@@ -110,9 +125,8 @@ def notice_sections(meeting, endpoints, occurrences, person=None, *, place="Lạ
 
     places: `places_text(meeting, endpoints)`, when the caller already built it.
     """
-    organizer = meeting.organizer.display_name if meeting.organizer else "Văn phòng tổ chức cuộc họp"
     sections = [
-        ("Cơ quan mời", organizer),
+        ("Cơ quan mời", organizer_label(meeting)),
         ("", formal_date(issued_at or meeting.updated_at or meeting.created_at, place)),
         ("Về việc", meeting.title),
     ]

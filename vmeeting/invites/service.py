@@ -1,10 +1,11 @@
-"""Invite rules: who is invited, what each change sends, the outbox, RSVP answers.
+"""Invite rules: who is invited, what each change sends, the outbox, answers (RSVP link and iTIP REPLY).
 
 `on_booking_change` is registered in booking's `change_listeners` and runs
 inside the booking's transaction: the outbox rows commit or roll back with the
 booking. These functions flush; the caller commits.
 """
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -328,22 +329,83 @@ def answer_refusal(meeting, email):
     return None
 
 
-def record_answer(meeting, email, partstat, comment=""):
-    """Store (or change) an attendee's answer; raise ValidationError for a bad one or a refused one."""
+def record_answer(meeting, email, partstat, comment="", *, answered_at=None, source="link"):
+    """Store (or change) an attendee's answer; return it, or None when nothing changed; raise ValidationError.
+
+    answered_at: when the person answered (a REPLY's DTSTAMP), aware UTC;
+    now by default, and never later than now (a skewed clock cannot block the
+    next answer). The most recent answer wins (RFC 5546 §2.1.5): one given
+    before the answer on record, or the very same answer again, changes
+    nothing, so reading a REPLY twice is harmless. source: "link" or "mail".
+    A refused answer (answer_refusal) raises ValidationError naming `partstat`.
+    """
     if partstat not in PARTSTATS:
-        raise ValidationError({"partstat": "Chọn tham dự hoặc không tham dự."})
+        raise ValidationError({"partstat": "Chọn tham dự, chưa chắc chắn hoặc không tham dự."})
     refusal = answer_refusal(meeting, email)
     if refusal:
         raise ValidationError({"partstat": refusal})
+    now = utcnow()
+    answered_at = min(answered_at or now, now)
+    comment = (comment or "").strip()[:500]
     answer = db.session.scalar(sa.select(InviteResponse).where(InviteResponse.meeting_id == meeting.id,
                                                                InviteResponse.email == email))
     if answer is None:
         answer = InviteResponse(meeting_id=meeting.id, email=email)
         db.session.add(answer)
-    answer.partstat, answer.comment = partstat, (comment or "").strip()[:500]
-    answer.sequence, answer.responded_at = meeting.sequence, utcnow()
+    elif answered_at < answer.responded_at or (answer.partstat, answer.comment, answer.sequence) == (
+            partstat, comment, meeting.sequence):
+        return None
+    answer.partstat, answer.comment, answer.source = partstat, comment, source
+    answer.sequence, answer.responded_at = meeting.sequence, answered_at
     db.session.flush()
     return answer
+
+
+@dataclass(frozen=True)
+class ReplyOutcome:
+    """What one iTIP REPLY did: `applied`, `unchanged` (that answer or a later one is on record) or `rejected`."""
+
+    status: str
+    reason: str = ""
+    meeting_id: int | None = None
+
+    @property
+    def is_rejected(self):
+        return self.status == "rejected"
+
+
+def apply_reply(*, uid, attendee, sender, partstat, sequence, stamp=None, recurrence_id=None, comment=""):
+    """Count an iTIP REPLY read from the organizer mailbox as the attendee's answer; return a ReplyOutcome.
+
+    The rules of RFC 5546 §3.2.3 as the organizer applies them, then the RSVP
+    link's own (`record_answer`): the UID names a meeting; the mail's sender
+    (From, lower-case) is the ATTENDEE who answers, since anyone can write
+    any ATTENDEE into a calendar; the SEQUENCE is the meeting's current one
+    (an answer to an older version changes nothing, a newer one was never
+    sent); the answer is for the whole meeting. A REPLY for one sitting of a
+    series (RECURRENCE-ID) changes nothing: the meeting keeps one answer per
+    person, as the link does, and one sitting declined must not read as the
+    series declined. PARTSTAT: ACCEPTED, TENTATIVE or DECLINED. stamp: the
+    REPLY's DTSTAMP, aware UTC. Flushes; the caller commits.
+    """
+    meeting = db.session.scalar(sa.select(Meeting).where(Meeting.uid == uid)) if uid else None
+    attendee, sender = (attendee or "").strip().lower(), (sender or "").strip().lower()
+    if meeting is None:
+        return ReplyOutcome("rejected", "Không có cuộc họp với UID này.")
+    if not attendee or attendee != sender:
+        return ReplyOutcome("rejected", f"Người gửi {sender or '(không rõ)'} không phải người trả lời "
+                                        f"{attendee or '(không rõ)'}.", meeting.id)
+    if sequence != meeting.sequence:
+        return ReplyOutcome("rejected", f"Trả lời cho phiên bản {sequence}, thư mời hiện tại là phiên bản "
+                                        f"{meeting.sequence}.", meeting.id)
+    if recurrence_id is not None:
+        return ReplyOutcome("rejected", "Trả lời cho một buổi của chuỗi họp: chỉ ghi nhận trả lời cho cả cuộc họp.",
+                            meeting.id)
+    try:
+        answer = record_answer(meeting, attendee, partstat, comment, answered_at=stamp, source="mail")
+    except ValidationError as exc:
+        return ReplyOutcome("rejected", next(iter(exc.fields.values())), meeting.id)
+    return ReplyOutcome("unchanged" if answer is None else "applied", meeting_id=meeting.id)
 
 
 def answer_rows(meeting):

@@ -17,7 +17,7 @@ bp = Blueprint("invites", __name__)
 
 PER_PAGE = 50
 STATUS_LABELS = {"pending": "Chờ gửi", "sent": "Đã gửi", "failed": "Thất bại", "superseded": "Đã thay thế"}
-ANSWER_LABELS = {"ACCEPTED": "Tham dự", "DECLINED": "Không tham dự"}
+ANSWER_LABELS = {"ACCEPTED": "Tham dự", "TENTATIVE": "Chưa chắc chắn", "DECLINED": "Không tham dự"}
 
 
 def calendar_response(body, filename):
