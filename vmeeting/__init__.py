@@ -40,6 +40,10 @@ def create_app(config_class=None, overrides=None):
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
+    # Every <int:…> of every route is a row id: one bounded reading, so a number too large is a 404.
+    from vmeeting.bounds import IdConverter
+
+    app.url_map.converters["int"] = IdConverter
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PACKAGE_DIR.parent / "migrations"), render_as_batch=True)
     csrf.init_app(app)

@@ -147,7 +147,7 @@ def _user_page(user, form, new_token=None):
 
 
 def _get_user_or_404(user_id):
-    user = db.session.get(User, user_id) if 0 < user_id < 2**31 else None
+    user = db.session.get(User, user_id)
     if user is None:
         abort(404)
     return user
@@ -207,7 +207,7 @@ def _account_page(form, new_token=None):
 
 
 def _revoke(user, token_id):
-    api_token = service.get_token(user, token_id) if 0 < token_id < 2**31 else None
+    api_token = service.get_token(user, token_id)
     if api_token is None:
         abort(404)
     service.revoke_token(api_token, actor=current_user)

@@ -28,6 +28,7 @@ from vmeeting.booking.conflicts import (
 from vmeeting.booking.models import Meeting, Occurrence, Reservation, meeting_endpoints
 from vmeeting.booking.series import expand_series, normalize_rrule
 from vmeeting.booking.sites import SiteChoice, resolve_sites  # noqa: F401 (part of this module's interface)
+from vmeeting.bounds import as_id
 from vmeeting.database import utcnow
 from vmeeting.errors import Conflict, ValidationError
 from vmeeting.extensions import db
@@ -97,7 +98,7 @@ def validate_meeting(data, meeting=None):
         errors["chair_endpoint_id"] = "Chọn điểm cầu chủ tọa."
     else:
         try:
-            chair = db.session.get(Endpoint, int(chair_id))
+            chair = db.session.get(Endpoint, as_id(chair_id))
         except (TypeError, ValueError):
             chair = None
         if chair is None:
@@ -108,7 +109,7 @@ def validate_meeting(data, meeting=None):
     bridge_id = values.get("bridge_id")
     if bridge_id not in (None, ""):
         try:
-            bridge = db.session.get(Bridge, int(bridge_id))
+            bridge = db.session.get(Bridge, as_id(bridge_id))
         except (TypeError, ValueError):
             bridge = None
         if bridge is None or not bridge.is_active:

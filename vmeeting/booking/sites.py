@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from vmeeting.bounds import as_id
 from vmeeting.errors import ValidationError
 from vmeeting.extensions import db
 from vmeeting.registry import service as registry
@@ -123,7 +124,10 @@ def _id_list(raw, name, errors):
             errors[name] = "Mã số phải là số nguyên."
             return []
         try:
-            ids.append(int(item))
+            value = as_id(item)  # out of range reads as 0, which no row has: "not found"
+            if value is None:
+                raise ValueError
+            ids.append(value)
         except (TypeError, ValueError):
             errors[name] = "Mã số phải là số nguyên."
             return []

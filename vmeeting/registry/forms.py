@@ -19,6 +19,7 @@ except ImportError:  # WTForms before 3.3 takes (value, label) tuples
     def SelectChoice(value, label):  # noqa: N802 (stands in for the class)
         return value, label
 
+from vmeeting.bounds import as_id
 from vmeeting.forms_i18n import AppForm
 from vmeeting.registry.service import CHOICE_LABELS, ENDPOINT_FIELDS, UNIT_LEVEL_OF_KIND
 
@@ -32,7 +33,7 @@ def id_or_raw(value):
     if isinstance(value, int):
         return value
     text = str(value).strip()
-    return int(text) if text.isdigit() else text
+    return as_id(text) if text.isascii() and text.isdigit() else text
 
 
 def choices_of(field, *, exclude=()):
@@ -106,7 +107,7 @@ class IdCheckboxField(SelectMultipleField):
             if not str(value).strip().isdigit():
                 self.data = []
                 raise ValueError("Lựa chọn không hợp lệ.")
-            ids.append(int(value))
+            ids.append(as_id(value))  # out of range reads as 0, which no row has
         self.data = list(dict.fromkeys(ids))
 
 

@@ -95,7 +95,10 @@ def save_unit(unit, data, actor=None):
         errors["kind"] = "Loại đơn vị không hợp lệ."
     parent = None
     if data.get("parent_id"):
-        parent = db.session.get(AdminUnit, data["parent_id"])
+        try:
+            parent = db.session.get(AdminUnit, as_id(data["parent_id"]))
+        except ValueError:
+            parent = None
         if parent is None:
             errors["parent_id"] = "Không có đơn vị cấp trên này."
         elif unit is not None and (parent.id == unit.id or parent.id in set(db.session.scalars(descendant_ids_select(unit.id)))):
@@ -310,8 +313,9 @@ def save_group(group, name, description, endpoint_ids, actor=None, *, unit_ids=(
         other = db.session.scalar(sa.select(EndpointGroup).where(EndpointGroup.name == name))
         if other is not None and (group is None or other.id != group.id):
             errors["name"] = f"Đã có nhóm «{name}»."
-    ids = {int(i) for i in endpoint_ids or []}
-    unit_ids = {int(i) for i in unit_ids or ()}
+    # out of range reads as 0, which no row has: "does not exist" below
+    ids = {as_id(i) for i in endpoint_ids or []}
+    unit_ids = {as_id(i) for i in unit_ids or ()}
     if unit_ids:
         found = set(db.session.scalars(sa.select(AdminUnit.id).where(AdminUnit.id.in_(unit_ids))))
         if found != unit_ids:
