@@ -2,6 +2,7 @@
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -44,11 +45,18 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    #: how long "remember me" lasts, and the longest any signed-in session is honoured on the server
+    REMEMBER_COOKIE_DURATION = timedelta(days=30)
     WTF_CSRF_TIME_LIMIT = 8 * 3600
 
-    #: failed sign-ins allowed per user name or address within the window
-    LOGIN_MAX_FAILURES = 5
-    LOGIN_FAILURE_WINDOW_MINUTES = 15
+    #: sign-in throttling (auth.service.sign_in_delay): failures of one user name from one address, and
+    #: of one address over any names, that pass free within the window; each one after doubles the wait
+    LOGIN_FREE_FAILURES = 5
+    LOGIN_ADDRESS_FREE_FAILURES = 20
+    LOGIN_FIRST_DELAY_SECONDS = 30
+    LOGIN_MAX_DELAY_SECONDS = 15 * 60
+    LOGIN_FAILURE_WINDOW_MINUTES = 24 * 60
 
     #: the set-up window reserved before a meeting for the test call
     SETUP_MINUTES = 30

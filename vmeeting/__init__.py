@@ -117,14 +117,29 @@ def _init_login(app):
 
     @login_manager.user_loader
     def load_user(stamped_id):
-        """Load the signed-in user; a session or cookie from before a password change loads nobody."""
-        user_id, _, stamp = stamped_id.partition(":")
-        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        """Load the signed-in user from `id:stamp:key` (User.get_id).
+
+        A cookie from before a password change loads nobody (the stamp), nor
+        one whose server-side session has ended: signed out, "sign out
+        everywhere", or expired.
+        """
+        from vmeeting.auth.service import has_session
+        from vmeeting.bounds import query_id
+
+        user_id, _, rest = stamped_id.partition(":")
+        stamp, _, key = rest.partition(":")
+        try:
+            user = db.session.get(User, query_id(user_id))
+        except ValueError:
+            return None
         if user is None or not user.is_enabled:
             return None
         if not hmac.compare_digest(stamp, user.session_stamp):
             g.stale_sign_in = True
             return None
+        if not has_session(user, key):
+            return None
+        user.session_key = key
         return user
 
 
