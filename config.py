@@ -13,6 +13,12 @@ def _env(name, default=None):
     return value if value not in (None, "") else default
 
 
+def _flag(name, default):
+    """Read an on/off setting: 1, true, yes, on (any case) are on; unset keeps the default."""
+    value = _env(name)
+    return default if value is None else value.strip().lower() in ("1", "true", "yes", "on")
+
+
 def _minutes(text):
     """Parse "60,30,10" into (60, 30, 10): whole minutes, each at least 1."""
     values = tuple(int(part) for part in text.replace(" ", "").split(",") if part)
@@ -73,6 +79,8 @@ class Config:
     PROBE_TIMEOUT_SECONDS = float(_env("PROBE_TIMEOUT_SECONDS", "3"))
     #: readiness: probes in flight at once (each holds a socket)
     PROBE_CONCURRENCY = 256
+    #: readiness: whether probes may dial 127.0.0.0/8 and ::1 (the server itself); off unless a class turns it on
+    PROBE_ALLOW_LOOPBACK = _flag("PROBE_ALLOW_LOOPBACK", False)
     #: readiness: how often the board asks for fresh data
     BOARD_REFRESH_SECONDS = 5
 
@@ -81,6 +89,8 @@ class DevelopmentConfig(Config):
     """`make run` and the CLI: a random key per run when none is given."""
 
     SECRET_KEY = Config.SECRET_KEY or secrets.token_hex(32)
+    #: the demo's devices and a developer's SIP peers answer on this machine
+    PROBE_ALLOW_LOOPBACK = _flag("PROBE_ALLOW_LOOPBACK", True)
 
 
 class ProductionConfig(Config):
@@ -103,6 +113,8 @@ class TestingConfig(Config):
     SECRET_KEY = "testing-secret-key"
     SCHEDULER = "off"
     SMTP_URL = None
+    #: the tests' SIP peers (sipp) answer on loopback
+    PROBE_ALLOW_LOOPBACK = True
     # Hashing costs nothing in tests; production keeps werkzeug's default.
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
 

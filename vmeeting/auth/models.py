@@ -17,6 +17,9 @@ ROLES = ("admin", "scheduler", "technician", "viewer")
 PERMISSIONS = {
     "registry.view": {"admin", "scheduler", "technician", "viewer"},
     "endpoints.edit": {"admin", "scheduler"},
+    #: set where the probes dial (an endpoint's SIP address and probe kind): whoever may, can make the
+    #: server knock on any host and port and read the answer from the board, so only admins
+    "endpoints.dial": {"admin"},
     "groups.edit": {"admin", "scheduler"},
     "units.edit": {"admin"},
     "bridges.edit": {"admin"},

@@ -199,9 +199,44 @@ def _apply(endpoint, values):
     endpoint.refresh_keys()
 
 
+#: the fields that say where the probes dial, and their values that dial nothing
+DIAL_FIELDS = {"sip_uri": "", "probe": "none"}
+
+
+def may_direct_probes(actor):
+    """Tell whether actor may set where the probes dial; None (the CLI, the demo, a job) may."""
+    return actor is None or actor.can("endpoints.dial")
+
+
+def _check_dial_fields(values, endpoint, actor):
+    """Refuse a change of an endpoint's SIP address or probe kind by someone who may not direct the probes.
+
+    Every path that writes an endpoint (page, API, import) comes through here,
+    so none of them lets a scheduler point the probes at a host and port of
+    their choosing and read open or closed from the board.
+    """
+    if may_direct_probes(actor):
+        return
+    errors = {}
+    for field, inert in DIAL_FIELDS.items():
+        current = getattr(endpoint, field) if endpoint is not None else inert
+        if field in values and values[field] != current:
+            errors[field] = ("Chỉ quản trị viên được đặt địa chỉ SIP và cách kiểm tra tự động của điểm cầu "
+                             "(máy chủ sẽ kết nối tới đó).")
+    if errors:
+        raise ValidationError(errors)
+
+
 def create_endpoint(data, actor=None):
-    """Create an endpoint from data (validated here); return it."""
+    """Create an endpoint from data (validated here); return it.
+
+    Someone who may not direct the probes creates it with no SIP address and
+    no probe; an admin adds them.
+    """
+    if not may_direct_probes(actor) and not data.get("probe"):
+        data = {**data, "probe": "none"}
     values = validate_endpoint(data)
+    _check_dial_fields(values, None, actor)
     if values.get("status") == "retired":
         raise ValidationError({"status": "Không thể tạo điểm cầu ở trạng thái ngừng sử dụng."})
     endpoint = Endpoint()
@@ -215,7 +250,10 @@ def create_endpoint(data, actor=None):
 
 def update_endpoint(endpoint, data, actor=None, *, partial=True):
     """Change an endpoint's fields (validated here); retiring goes through retire_endpoint's checks."""
+    if not partial:  # a form that may not show them (DIAL_FIELDS) leaves them as they are
+        data = {**{field: getattr(endpoint, field) for field in DIAL_FIELDS if field not in data}, **data}
     values = validate_endpoint(data, endpoint, partial=partial)
+    _check_dial_fields(values, endpoint, actor)
     before = audit.snapshot(endpoint, ENDPOINT_FIELDS)
     if values.get("status") == "retired" and endpoint.status != "retired":
         _check_retire_guards(endpoint)

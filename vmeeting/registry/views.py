@@ -90,6 +90,7 @@ def _endpoint_form(endpoint=None):
         bridges=db.session.scalars(service.bridges_select()).all(),
         technicians=_technicians(),
         is_new=endpoint is None,
+        may_dial=service.may_direct_probes(current_user),
     )
 
 
