@@ -138,6 +138,7 @@ def _init_login(app):
             g.stale_sign_in = True
             return None
         if not has_session(user, key):
+            g.ended_sign_in = True
             return None
         user.session_key = key
         return user

@@ -68,14 +68,24 @@ def test_sign_out_everywhere_ends_every_browser_of_the_user_only(app, make_user,
     user, other = make_user("viewer"), make_user("viewer")
     office, phone = browser(user), browser(user, remember=True)
     stranger = browser(other)
+    thief = copy_of(phone, app.config.get("REMEMBER_COOKIE_NAME", "remember_token"))
     assert "Đăng xuất khỏi mọi nơi" in office.get("/account").get_data(as_text=True)
 
     response = office.post("/account/sessions/end", data={"csrf_token": csrf_token(office, "/account")})
     assert response.status_code == 302 and response.headers["Location"] == "/login"
     assert not is_signed_in(office)
     assert not is_signed_in(phone)
-    assert not is_signed_in(copy_of(phone, app.config.get("REMEMBER_COOKIE_NAME", "remember_token")))
+    assert not is_signed_in(thief)
     assert is_signed_in(stranger)
+
+
+def test_a_browser_whose_session_ended_elsewhere_is_told_and_forgets_its_cookie(app, make_user, browser):
+    user = make_user("viewer")
+    office, phone = browser(user), browser(user, remember=True)
+    office.post("/account/sessions/end", data={"csrf_token": csrf_token(office, "/account")})
+    response = phone.get("/account", follow_redirects=True)
+    assert "Phiên đăng nhập đã kết thúc" in response.get_data(as_text=True)
+    assert phone.get_cookie(app.config.get("REMEMBER_COOKIE_NAME", "remember_token")) is None
 
 
 def test_sign_out_everywhere_needs_csrf(make_user, browser):

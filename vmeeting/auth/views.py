@@ -16,12 +16,16 @@ bp = Blueprint("auth", __name__)
 
 @bp.before_app_request
 def end_stale_session():
-    """Say why a browser signed in before a password change is asked to sign in again."""
+    """Say why a browser is asked to sign in again: a password change, or its session ended elsewhere."""
     if request.path.startswith(("/api/", "/static/")) or current_user.is_authenticated:
         return
     if g.pop("stale_sign_in", False):
         logout_user()  # also drops the remember-me cookie
         flash(_("Mật khẩu đã được đổi. Vui lòng đăng nhập lại."), "warning")
+    elif g.pop("ended_sign_in", False):
+        logout_user()
+        flash(_("Phiên đăng nhập đã kết thúc (đã đăng xuất ở nơi khác hoặc quá hạn). Vui lòng đăng nhập lại."),
+              "warning")
 
 
 def _keep_this_browser_signed_in(user):
