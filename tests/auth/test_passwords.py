@@ -32,9 +32,15 @@ def test_passwords_built_from_ones_own_names_are_refused(app, password):
     assert refused.value.fields["password"].startswith(OWN_NAMES)
 
 
-@pytest.mark.parametrize("password", [PASSWORD, STRONG, "correct horse battery staple", "Tr0ub4dor&3-lang"])
+@pytest.mark.parametrize("password", [PASSWORD, STRONG, "correct horse battery staple", "Tr0ub4dor&3-lang",
+                                      "mây trắng bay qua bến đò " * 10, "k7#Qz!pL2@vN9$" * 18])
 def test_passphrases_pass(app, password):
     assert password_weakness(password, ("nguyenvana", "Nguyễn Văn An", "an@langson.gov.vn")) is None
+
+
+def test_the_longest_password_allowed_is_judged_on_its_beginning(app):
+    assert password_weakness("1" * 256) is not None
+    assert password_weakness(STRONG * 12) is None
 
 
 def test_the_admin_page_refuses_a_weak_first_password_and_names_the_field(client, login_as):

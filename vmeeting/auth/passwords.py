@@ -19,8 +19,9 @@ from zxcvbn import zxcvbn
 from vmeeting.text import fold
 
 MIN_SCORE = 3
-#: zxcvbn's time grows with the length; past this the rest adds nothing to its estimate
-CHECKED_LENGTH = 100
+#: zxcvbn's time grows with the length, so it refuses to read past 72 characters; what follows adds
+#: nothing to its estimate (a passphrase that long is judged on its beginning)
+CHECKED_LENGTH = 72
 #: a part of a name or address shorter than this is too common a syllable to refuse ("an", "van", "nghi")
 MIN_NAME_PART = 5
 #: what the service is called, which is no secret either
