@@ -158,11 +158,13 @@ def get_endpoint_by_code(code):
     return db.session.scalar(sa.select(Endpoint).where(Endpoint.code == clean(code)))
 
 
-def validate_endpoint(data, endpoint=None, *, partial=False, known_codes=None):
+def validate_endpoint(data, endpoint=None, *, partial=False, known_codes=None, actor=None):
     """Return the cleaned field values of data, or raise ValidationError naming each bad field.
 
     `partial` checks only the fields present (PATCH); `known_codes` maps codes
-    taken by other rows of the same import to their row numbers.
+    taken by other rows of the same import to their row numbers; `actor`, when
+    given, must be allowed to set what it changes of where the probes dial
+    (an import's preview passes it, to say so before the import is confirmed).
     """
     errors, values = {}, {}
     unknown = set(data) - set(ENDPOINT_FIELDS)
@@ -188,6 +190,7 @@ def validate_endpoint(data, endpoint=None, *, partial=False, known_codes=None):
     sip_uri = values.get("sip_uri", endpoint.sip_uri if endpoint else "")
     if probe in ("sip-options", "tcp") and not sip_uri and "sip_uri" not in errors and "probe" not in errors:
         errors["sip_uri"] = "Cần địa chỉ SIP để kiểm tra tự động (hoặc chọn «Không kiểm tra»)."
+    errors.update(_dial_errors(values, endpoint, actor))
     if errors:
         raise ValidationError(errors)
     return values
@@ -208,23 +211,23 @@ def may_direct_probes(actor):
     return actor is None or actor.can("endpoints.dial")
 
 
-def _check_dial_fields(values, endpoint, actor):
-    """Refuse a change of an endpoint's SIP address or probe kind by someone who may not direct the probes.
+def _dial_errors(values, endpoint, actor):
+    """Return a reason for each change of an endpoint's SIP address or probe kind by someone who may not
+    direct the probes.
 
-    Every path that writes an endpoint (page, API, import) comes through here,
-    so none of them lets a scheduler point the probes at a host and port of
-    their choosing and read open or closed from the board.
+    Every path that writes an endpoint (page, API, import) comes through
+    validate_endpoint with its actor, so none of them lets a scheduler point the
+    probes at a host and port of their choosing and read open or closed from the board.
     """
-    if may_direct_probes(actor):
-        return
     errors = {}
+    if may_direct_probes(actor):
+        return errors
     for field, inert in DIAL_FIELDS.items():
         current = getattr(endpoint, field) if endpoint is not None else inert
         if field in values and values[field] != current:
             errors[field] = ("Chỉ quản trị viên được đặt địa chỉ SIP và cách kiểm tra tự động của điểm cầu "
                              "(máy chủ sẽ kết nối tới đó).")
-    if errors:
-        raise ValidationError(errors)
+    return errors
 
 
 def create_endpoint(data, actor=None):
@@ -235,8 +238,7 @@ def create_endpoint(data, actor=None):
     """
     if not may_direct_probes(actor) and not data.get("probe"):
         data = {**data, "probe": "none"}
-    values = validate_endpoint(data)
-    _check_dial_fields(values, None, actor)
+    values = validate_endpoint(data, actor=actor)
     if values.get("status") == "retired":
         raise ValidationError({"status": "Không thể tạo điểm cầu ở trạng thái ngừng sử dụng."})
     endpoint = Endpoint()
@@ -252,8 +254,7 @@ def update_endpoint(endpoint, data, actor=None, *, partial=True):
     """Change an endpoint's fields (validated here); retiring goes through retire_endpoint's checks."""
     if not partial:  # a form that may not show them (DIAL_FIELDS) leaves them as they are
         data = {**{field: getattr(endpoint, field) for field in DIAL_FIELDS if field not in data}, **data}
-    values = validate_endpoint(data, endpoint, partial=partial)
-    _check_dial_fields(values, endpoint, actor)
+    values = validate_endpoint(data, endpoint, partial=partial, actor=actor)
     before = audit.snapshot(endpoint, ENDPOINT_FIELDS)
     if values.get("status") == "retired" and endpoint.status != "retired":
         _check_retire_guards(endpoint)
