@@ -6,12 +6,12 @@ PostgreSQL's 32-bit integers and past 64 bits (path segments, query strings,
 JSON bodies and form fields) and dates at the edges of the calendar.
 """
 
-from datetime import timedelta
-
 import re
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from flask import got_request_exception
+from werkzeug.routing import IntegerConverter
 
 from vmeeting.extensions import db
 
@@ -50,7 +50,7 @@ def _converter_spec(rule, name):
 def _requests(app, existing, signed_in):
     """Yield (method, path, kwargs) for every route: huge ids in the path, then bad query and body values."""
     for rule, method in _rules(app, signed_in):
-        int_args = [n for n in rule.arguments if type(rule._converters[n]).__name__ in ("IntegerConverter", "IdConverter")]
+        int_args = [n for n in rule.arguments if isinstance(rule._converters[n], IntegerConverter)]
         for huge in HUGE_IDS:
             for name in int_args:
                 values = {n: str(existing.get(n, 1)) for n in rule.arguments}
@@ -81,6 +81,7 @@ def _requests(app, existing, signed_in):
 
 
 def _fill(rule, values):
+    """The rule's path with the given text in each converter (url_for would refuse what is out of range)."""
     path = rule.rule
     for name in rule.arguments:
         path = path.replace(f"<{_converter_spec(rule, name)}>", values.get(name, "x"))
@@ -90,8 +91,6 @@ def _fill(rule, values):
 @pytest.fixture
 def seeded(app, make_user, make_endpoint, make_bridge, province):
     """A few real rows, so that routes get past their first 404 to read the rest of the request."""
-    from datetime import datetime, timezone
-
     from vmeeting.booking import service as booking
 
     admin = make_user("admin", username="walker")
