@@ -105,9 +105,9 @@ def register(app):
         """503 while the database is away (the pool reconnects by itself once it is back); a 400 for a
         value the database cannot hold (a bounds check missed it: logged, so it gets one)."""
         _forget_session()
-        # Pages must not ask the database who is signed in while showing that it is away.
-        g._login_user = AnonymousUserMixin()
         if is_outage(exc):
+            # The page must not ask the database who is signed in while saying that it is away.
+            g._login_user = AnonymousUserMixin()
             log.warning("database unavailable on %s %s: %s", request.method, request.path, exc.orig)
             if _is_api():
                 response, status = error_response(503, CODES[503], MESSAGES[503])
