@@ -128,6 +128,16 @@ def test_one_address_guessing_across_many_names_is_slowed(app, make_user, sign_i
     assert sign_in("nan-nhan", PASSWORD, addr=AWAY).status_code == 302
 
 
+def test_an_office_behind_one_address_is_not_slowed_by_its_peoples_typos(app, make_user, sign_in, sign_out):
+    staff = [make_user("viewer", username=f"can-bo-{i}") for i in range(app.config["LOGIN_ADDRESS_FREE_FAILURES"] + 5)]
+    for person in staff:
+        assert sign_in(person.username, "go-nham").status_code == 200
+        assert sign_in(person.username, PASSWORD).status_code == 302
+        sign_out()
+    late = make_user("viewer", username="den-muon")
+    assert sign_in(late.username, PASSWORD).status_code == 302
+
+
 def test_the_window_forgets_old_failures(app, make_user, sign_in):
     make_user("viewer", username="can-bo")
     for _ in range(app.config["LOGIN_FREE_FAILURES"] + 2):

@@ -9,6 +9,7 @@ from functools import lru_cache
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
+from sqlalchemy.orm import aliased
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from vmeeting.audit import service as audit
@@ -254,8 +255,10 @@ def sign_in_delay(name, addr, now=None):
     - this name from this address, since this pair's last success
       (LOGIN_FREE_FAILURES): a person who mistypes, then gets it right, starts afresh;
     - this address, whatever the name (LOGIN_ADDRESS_FREE_FAILURES): guessing
-      across many names; a success never restarts it, or signing in to one's
-      own account between guesses would allow guessing without end.
+      across many names. A failure is forgiven here once the same name later
+      signs in from the same address (an office behind one NAT address, its
+      people's typos), but only that name's: signing in to one's own account
+      between guesses at others forgives none of them.
 
     The name alone counts nothing, so a wrong password from one address never
     slows the right one from another: nobody can lock an account out. A delay
@@ -274,7 +277,10 @@ def sign_in_delay(name, addr, now=None):
     by_pair = sa.and_(counted, pair)
     if last_success is not None:
         by_pair = sa.and_(by_pair, LoginAttempt.attempted_at > last_success)
-    by_addr = sa.and_(counted, LoginAttempt.remote_addr == addr)
+    later = aliased(LoginAttempt)
+    forgiven = sa.exists().where(later.username == LoginAttempt.username, later.remote_addr == addr,
+                                 later.is_success.is_(True), later.attempted_at > LoginAttempt.attempted_at)
+    by_addr = sa.and_(counted, LoginAttempt.remote_addr == addr, ~forgiven)
     wait = 0.0
     for condition, free in ((by_pair, config["LOGIN_FREE_FAILURES"]), (by_addr, config["LOGIN_ADDRESS_FREE_FAILURES"])):
         failures, latest = db.session.execute(
