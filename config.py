@@ -2,6 +2,7 @@
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -10,6 +11,12 @@ BASE_DIR = Path(__file__).resolve().parent
 def _env(name, default=None):
     value = os.environ.get(name)
     return value if value not in (None, "") else default
+
+
+def _flag(name, default):
+    """Read an on/off setting: 1, true, yes, on (any case) are on; unset keeps the default."""
+    value = _env(name)
+    return default if value is None else value.strip().lower() in ("1", "true", "yes", "on")
 
 
 def _minutes(text):
@@ -62,11 +69,18 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    #: how long "remember me" lasts, and the longest any signed-in session is honoured on the server
+    REMEMBER_COOKIE_DURATION = timedelta(days=30)
     WTF_CSRF_TIME_LIMIT = 8 * 3600
 
-    #: failed sign-ins allowed per user name or address within the window
-    LOGIN_MAX_FAILURES = 5
-    LOGIN_FAILURE_WINDOW_MINUTES = 15
+    #: sign-in throttling (auth.service.sign_in_delay): failures of one user name from one address, and
+    #: of one address over any names, that pass free within the window; each one after doubles the wait
+    LOGIN_FREE_FAILURES = 5
+    LOGIN_ADDRESS_FREE_FAILURES = 20
+    LOGIN_FIRST_DELAY_SECONDS = 30
+    LOGIN_MAX_DELAY_SECONDS = 15 * 60
+    LOGIN_FAILURE_WINDOW_MINUTES = 24 * 60
 
     #: the set-up window reserved before a meeting for the test call
     SETUP_MINUTES = 30
@@ -84,6 +98,8 @@ class Config:
     PROBE_TIMEOUT_SECONDS = float(_env("PROBE_TIMEOUT_SECONDS", "3"))
     #: readiness: probes in flight at once (each holds a socket)
     PROBE_CONCURRENCY = 256
+    #: readiness: whether probes may dial 127.0.0.0/8 and ::1 (the server itself); off unless a class turns it on
+    PROBE_ALLOW_LOOPBACK = _flag("PROBE_ALLOW_LOOPBACK", False)
     #: readiness: how often the board asks for fresh data
     BOARD_REFRESH_SECONDS = 5
 
@@ -92,6 +108,8 @@ class DevelopmentConfig(Config):
     """`make run` and the CLI: a random key per run when none is given."""
 
     SECRET_KEY = Config.SECRET_KEY or secrets.token_hex(32)
+    #: the demo's devices and a developer's SIP peers answer on this machine
+    PROBE_ALLOW_LOOPBACK = _flag("PROBE_ALLOW_LOOPBACK", True)
 
 
 class ProductionConfig(Config):
@@ -115,6 +133,8 @@ class TestingConfig(Config):
     SCHEDULER = "off"
     SMTP_URL = None
     IMAP_URL = None
+    #: the tests' SIP peers (sipp) answer on loopback
+    PROBE_ALLOW_LOOPBACK = True
     # Hashing costs nothing in tests; production keeps werkzeug's default.
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
 

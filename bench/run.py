@@ -41,7 +41,7 @@ from tests.pg import create_postgres_database  # noqa: E402
 
 PG_SERVER = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 RESULTS = BENCH / "results"
-ADMIN, PASSWORD = "bench-admin", "bench-mat-khau-dai-1"
+ADMIN, PASSWORD = "bench-admin", "cau-vong-bay-sac-1"
 SIP_PEERS = 4
 PROBE_SIZES = (213, 2000, 10_000)
 BOOK_SAMPLES = {213: 5, 2000: 3, 10_000: 3}

@@ -40,6 +40,10 @@ def create_app(config_class=None, overrides=None):
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
+    # Every <int:…> of every route is a row id: one bounded reading, so a number too large is a 404.
+    from vmeeting.bounds import IdConverter
+
+    app.url_map.converters["int"] = IdConverter
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PACKAGE_DIR.parent / "migrations"), render_as_batch=True)
     csrf.init_app(app)
@@ -119,14 +123,30 @@ def _init_login(app):
 
     @login_manager.user_loader
     def load_user(stamped_id):
-        """Load the signed-in user; a session or cookie from before a password change loads nobody."""
-        user_id, _, stamp = stamped_id.partition(":")
-        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        """Load the signed-in user from `id:stamp:key` (User.get_id).
+
+        A cookie from before a password change loads nobody (the stamp), nor
+        one whose server-side session has ended: signed out, "sign out
+        everywhere", or expired.
+        """
+        from vmeeting.auth.service import has_session
+        from vmeeting.bounds import query_id
+
+        user_id, _, rest = stamped_id.partition(":")
+        stamp, _, key = rest.partition(":")
+        try:
+            user = db.session.get(User, query_id(user_id))
+        except ValueError:
+            return None
         if user is None or not user.is_enabled:
             return None
         if not hmac.compare_digest(stamp, user.session_stamp):
             g.stale_sign_in = True
             return None
+        if not has_session(user, key):
+            g.ended_sign_in = True
+            return None
+        user.session_key = key
         return user
 
 

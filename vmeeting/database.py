@@ -102,20 +102,3 @@ def enable_sqlite_pragmas(app):
         # A thread serves more than its request (a worker thread, a test calling the app):
         # what follows must not take the write lock at every BEGIN.
         write_intent.set(False)
-
-
-def parse_id(value):
-    """Return value as a row id: an int (not a bool, not 30.5) or a string of ASCII digits, 1..MAX_ID.
-
-    Raise ValueError otherwise, so a caller names the field.
-    """
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise ValueError(value)
-    if isinstance(value, str):
-        text = value.strip()
-        if not (text.isascii() and text.isdigit()) or len(text) > 12:
-            raise ValueError(value)
-        value = int(text)
-    if not 0 < value <= MAX_ID:
-        raise ValueError(value)
-    return value

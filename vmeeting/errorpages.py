@@ -1,6 +1,10 @@
 """Error answers: JSON under /api/, a page elsewhere."""
 
-from flask import render_template, request
+import logging
+
+import sqlalchemy as sa
+from flask import g, render_template, request
+from flask_login import AnonymousUserMixin
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -19,18 +23,42 @@ MESSAGES = {
     413: "Tệp quá lớn.",
     429: "Quá nhiều yêu cầu, vui lòng thử lại sau.",
     500: "Lỗi máy chủ.",
+    503: "Không kết nối được cơ sở dữ liệu. Vui lòng thử lại sau ít phút.",
 }
 CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
          405: "method_not_allowed", 409: "conflict", 412: "precondition_failed", 413: "too_large", 429: "too_many_requests",
-         500: "server_error"}
+         500: "server_error", 503: "database_unavailable"}
+#: how long a client should wait before trying again while the database is away
+RETRY_AFTER_SECONDS = 30
+
+
+log = logging.getLogger(__name__)
 
 
 def _is_api():
     return request.path.startswith("/api/")
 
 
+def is_outage(exc):
+    """Tell whether a database error means the database cannot be reached (or is too busy), not a bad query.
+
+    OperationalError covers a refused or dropped connection, a server shutting
+    down, a database that refuses connections, SQLite's "unable to open" and
+    "database is locked"; InterfaceError a connection already closed; a
+    DBAPIError marked connection_invalidated, a connection lost mid-query.
+    """
+    return isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError)) or (
+        isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated)
+
+
 def register(app):
     """Install the handlers on the app."""
+
+    def _forget_session():
+        try:
+            db.session.rollback()
+        except sa.exc.SQLAlchemyError:  # the connection itself is gone: drop it, the pool gives a new one
+            db.session.close()
 
     @app.errorhandler(ValidationError)
     def on_validation(exc):
@@ -72,6 +100,38 @@ def register(app):
                     response.headers["Allow"] = value
             return response, status
         return render_template("errors/error.html", code=code, message=message), code
+
+    @app.errorhandler(sa.exc.DBAPIError)
+    def on_database_error(exc):
+        """503 while the database is away (the pool reconnects by itself once it is back); a 400 for a
+        value the database cannot hold (a bounds check missed it: logged, so it gets one)."""
+        _forget_session()
+        if is_outage(exc):
+            # The page must not ask the database who is signed in while saying that it is away.
+            g._login_user = AnonymousUserMixin()
+            log.warning("database unavailable on %s %s: %s", request.method, request.path, exc.orig)
+            if _is_api():
+                response, status = error_response(503, CODES[503], MESSAGES[503])
+            else:
+                response, status = render_template("errors/error.html", code=503, message=MESSAGES[503]), 503
+            return response, status, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        if isinstance(exc, sa.exc.DataError):
+            log.warning("value out of the database's range on %s %s: %s", request.method, request.path, exc.orig)
+            return _bad_value()
+        raise exc
+
+    @app.errorhandler(OverflowError)
+    def on_overflow(exc):
+        """A number or date too large for the driver or for date arithmetic: the client's value, a 400."""
+        _forget_session()
+        log.warning("value out of range on %s %s: %s", request.method, request.path, exc)
+        return _bad_value()
+
+    def _bad_value():
+        message = "Có số hoặc ngày nằm ngoài phạm vi cho phép."
+        if _is_api():
+            return error_response(400, "bad_request", message)
+        return render_template("errors/error.html", code=400, message=message), 400
 
     @app.errorhandler(500)
     def on_server_error(exc):

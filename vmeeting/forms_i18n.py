@@ -5,6 +5,8 @@ choice not offered) would reach people in English; and its messages never say
 which field they are about, while ours do.
 """
 
+from datetime import date, datetime
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms.widgets import TextInput
@@ -12,6 +14,8 @@ from wtforms.widgets import TextInput
 DATE_FORMATS = ["%d/%m/%Y", "%Y-%m-%d"]
 #: dates are typed and read dd/mm/yyyy (DOMAIN.md), whatever the browser's locale
 DATE_INPUT = {"widget": TextInput(), "render_kw": {"placeholder": "dd/mm/yyyy", "inputmode": "numeric"}}
+
+from vmeeting.bounds import check_day
 
 #: WTForms' message ids and what we say instead; `%(field)s` is the field's label,
 #: other placeholders are filled by WTForms afterwards. Vietnamese has no plural.
@@ -63,7 +67,22 @@ class FieldTranslations:
 
 
 class AppForm(FlaskForm):
-    """Every form of the app: Flask-WTF's CSRF, and WTForms' messages in Vietnamese naming the field."""
+    """Every form of the app: Flask-WTF's CSRF, WTForms' messages in Vietnamese naming the field,
+    and every date within bounds.MIN_DAY..MAX_DAY (what date arithmetic near year 1 or 9999 could not do).
+    """
+
+    def validate(self, extra_validators=None):
+        """Validate every field, then refuse any date outside the calendar the app computes with."""
+        is_valid = super().validate(extra_validators)
+        for field in self:
+            day = field.data.date() if isinstance(field.data, datetime) else field.data
+            if isinstance(day, date) and not field.errors:
+                try:
+                    check_day(day)
+                except ValueError as exc:
+                    field.errors = [*field.errors, f"«{field.label.text}»: {exc}"]
+                    is_valid = False
+        return is_valid
 
     class Meta:
         def bind_field(self, form, unbound_field, options):

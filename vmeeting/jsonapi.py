@@ -4,14 +4,13 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, g, jsonify, request
 
 from vmeeting.auth.service import user_for_token
+from vmeeting.bounds import MAX_PAGE
 from vmeeting.database import MAX_ID
 from vmeeting.errors import ValidationError
 from vmeeting.extensions import csrf, db
 
 MAX_PER_PAGE = 500
 DEFAULT_PER_PAGE = 50
-#: far beyond any real list, and keeps the row offset inside a 64-bit integer
-MAX_PAGE = 1_000_000
 
 
 def api_blueprint(name, import_name):

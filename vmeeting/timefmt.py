@@ -5,6 +5,8 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 
+from vmeeting.bounds import check_instant
+
 WEEKDAYS_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
 
 
@@ -48,11 +50,11 @@ def weekday_vi(instant):
 
 
 def parse_api_instant(text):
-    """Parse ISO 8601 with an offset; raise ValueError for a naive or malformed value."""
+    """Parse ISO 8601 with an offset, within bounds.MIN_DAY..MAX_DAY; raise ValueError for anything else."""
     value = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
     if value.tzinfo is None:
         raise ValueError("the time needs an offset, e.g. 2026-03-02T08:00:00+07:00")
-    return value.astimezone(timezone.utc)
+    return check_instant(value).astimezone(timezone.utc)
 
 
 def register(app):

@@ -113,7 +113,8 @@ def start_peers(sipp, workdir, count, transport="udp", status=200):
             message = dead[0].process.stderr.read().decode(errors="replace")
             stop_peers(peers)
             pytest.fail(f"sipp could not run on port {dead[0].port}: {message.strip()}")
-        results = probe_many([ProbeTarget(i, "sip-options", p.uri) for i, p in enumerate(waiting)], timeout=0.5)
+        results = probe_many([ProbeTarget(i, "sip-options", p.uri) for i, p in enumerate(waiting)], timeout=0.5,
+                             allow_loopback=True)
         waiting = [p for p, r in zip(waiting, results) if not r.reachable]
         if waiting and time.monotonic() > deadline:
             stop_peers(peers)

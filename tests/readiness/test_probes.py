@@ -1,6 +1,7 @@
 """The probes against real SIP peers (sipp) and real sockets; no database needed."""
 
 import asyncio
+import functools
 import socket
 import threading
 import time
@@ -9,9 +10,11 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from tests.readiness.sip_peers import BlackHole, free_ports, sipp_path, start_peers, stop_peers
-from vmeeting.readiness.probes import (
-    ProbeTarget, options_request, parse_sip_uri, probe_many, probe_one, response_status,
-)
+from vmeeting.readiness import probes
+from vmeeting.readiness.probes import ProbeTarget, options_request, parse_sip_uri, probe_one, response_status
+
+#: the peers here answer on loopback, which tests allow as development does (PROBE_ALLOW_LOOPBACK)
+probe_many = functools.partial(probes.probe_many, allow_loopback=True)
 
 TIMEOUT = 1.5
 

@@ -270,7 +270,7 @@ def test_edit_form_shows_the_stored_values(client, login_as, make_endpoint, dist
     ("contact_phone", "gọi tôi", "Số điện thoại chỉ gồm số"),
 ])
 def test_create_with_a_bad_field_shows_the_reason_on_it_and_stores_nothing(client, login_as, get_csrf, district, field, value, reason):
-    login_as("scheduler")
+    login_as("admin")  # the one role that may set a SIP address
     events = count(AuditEvent)
     data = endpoint_form_data(district, **{field: value})
     response = client.post("/endpoints/new", data={**data, "csrf_token": get_csrf("/endpoints/new")})
@@ -507,7 +507,7 @@ def test_unusable_file_is_refused_on_the_file_field(client, login_as, get_csrf):
 
 def test_good_import_commits_after_confirmation(client, login_as, get_csrf, make_endpoint, district, commune):
     existing = make_endpoint("UBND huyện Đình Lập", unit=district, code="LS-186")
-    login_as("scheduler")
+    login_as("admin")  # the one role that may set a SIP address
     response = upload(client, get_csrf, csv_upload([
         ["code", "name", "unit_code", "sip_uri", "contact_phone"],
         ["LS-186", "UBND huyện Đình Lập", "186", existing.sip_uri, "0205 3845 000"],

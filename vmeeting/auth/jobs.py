@@ -1,10 +1,10 @@
-"""The sign-in record's housekeeping: old attempts are dropped once nothing reads them."""
+"""The sign-in record's housekeeping: old attempts and sessions are dropped once nothing reads them."""
 
 from datetime import timedelta
 
 import sqlalchemy as sa
 
-from vmeeting.auth.models import LoginAttempt
+from vmeeting.auth.models import LoginAttempt, UserSession
 from vmeeting.database import utcnow
 from vmeeting.extensions import db
 from vmeeting.jobs import periodic
@@ -18,5 +18,15 @@ def prune_login_attempts(now=None):
     """Delete sign-in attempts older than KEEP_ATTEMPTS; return how many went."""
     cutoff = (now or utcnow()) - KEEP_ATTEMPTS
     deleted = db.session.execute(sa.delete(LoginAttempt).where(LoginAttempt.attempted_at < cutoff)).rowcount
+    db.session.commit()
+    return deleted
+
+
+@periodic("auth.prune_sessions", seconds=3600)
+def prune_sessions(now=None):
+    """Delete sessions ended or expired more than KEEP_ATTEMPTS ago; return how many went."""
+    cutoff = (now or utcnow()) - KEEP_ATTEMPTS
+    deleted = db.session.execute(sa.delete(UserSession).where(
+        sa.or_(UserSession.ended_at < cutoff, UserSession.expires_at < cutoff))).rowcount
     db.session.commit()
     return deleted

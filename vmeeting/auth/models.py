@@ -17,6 +17,9 @@ ROLES = ("admin", "scheduler", "technician", "viewer")
 PERMISSIONS = {
     "registry.view": {"admin", "scheduler", "technician", "viewer"},
     "endpoints.edit": {"admin", "scheduler"},
+    #: set where the probes dial (an endpoint's SIP address and probe kind): whoever may, can make the
+    #: server knock on any host and port and read the answer from the board, so only admins
+    "endpoints.dial": {"admin"},
     "groups.edit": {"admin", "scheduler"},
     "units.edit": {"admin"},
     "bridges.edit": {"admin"},
@@ -52,6 +55,9 @@ class User(UserMixin, db.Model):
 
     tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user")
 
+    #: the key of the signed-in browser's UserSession, set at sign-in and when a request loads the user
+    session_key = None
+
     __table_args__ = (sa.CheckConstraint(sa.column("role").in_(ROLES), name="role"),)
 
     @property
@@ -64,12 +70,14 @@ class User(UserMixin, db.Model):
         return hashlib.sha256((self.password_hash or "").encode()).hexdigest()[:16]
 
     def get_id(self):
-        """The id Flask-Login keeps in the session and the remember-me cookie, stamped.
+        """The id Flask-Login keeps in the session and the remember-me cookie: `id:stamp:key`.
 
-        Carrying the stamp in both means a password change (or reset by an admin)
-        ends every session and every remembered browser opened before it.
+        The stamp means a password change (or reset by an admin) ends every
+        session and every remembered browser opened before it; the key names this
+        browser's UserSession, which sign-out ends on the server, so a copy of the
+        cookie taken before is worth nothing after.
         """
-        return f"{self.id}:{self.session_stamp}"
+        return f"{self.id}:{self.session_stamp}:{self.session_key or ''}"
 
     @property
     def display_name(self):
@@ -101,6 +109,26 @@ class ApiToken(db.Model):
     user: Mapped[User] = relationship(back_populates="tokens")
 
 
+class UserSession(db.Model):
+    """One signed-in browser, from sign-in to sign-out (or its expiry); only the key's SHA-256 is kept."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    #: hex SHA-256 of the key the browser's cookies carry
+    key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: the latest moment the session is honoured, remembered or not (REMEMBER_COOKIE_DURATION after sign-in)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    #: set by sign-out, "sign out everywhere", a password change or an admin disabling the user
+    ended_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    remote_addr: Mapped[str] = mapped_column(sa.String(64), default="")
+    user_agent: Mapped[str] = mapped_column(sa.String(200), default="")
+
+    user: Mapped[User] = relationship()
+
+
 class LoginAttempt(db.Model):
     """One sign-in attempt; recent failures slow down guessing."""
 
@@ -111,3 +139,5 @@ class LoginAttempt(db.Model):
     remote_addr: Mapped[str] = mapped_column(sa.String(64), index=True)
     attempted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     is_success: Mapped[bool] = mapped_column(default=False)
+    #: refused unread while a delay was running: not a guess, so it neither counts nor lengthens the delay
+    is_throttled: Mapped[bool] = mapped_column(default=False, server_default=sa.false())

@@ -1,6 +1,7 @@
 """Users, passwords, sign-in throttling and API tokens."""
 
 import hashlib
+import math
 import secrets
 from datetime import timedelta
 from functools import lru_cache
@@ -8,10 +9,12 @@ from functools import lru_cache
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
+from sqlalchemy.orm import aliased
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from vmeeting.audit import service as audit
-from vmeeting.auth.models import ROLES, ApiToken, LoginAttempt, User
+from vmeeting.auth.models import ROLES, ApiToken, LoginAttempt, User, UserSession
+from vmeeting.auth.passwords import password_weakness
 from vmeeting.database import utcnow
 from vmeeting.errors import ValidationError
 from vmeeting.extensions import db
@@ -27,15 +30,16 @@ MAX_AGENCY_LENGTH = 200
 class SignInRefused(Exception):
     """A sign-in that failed.
 
-    `is_throttled`: too many failures came before it; `is_disabled`: the
-    password was right but the account is disabled (told only to someone who
-    knows the password).
+    `is_throttled`: too many failures came before it, and `retry_after` tells
+    the seconds left to wait; `is_disabled`: the password was right but the
+    account is disabled (told only to someone who knows the password).
     """
 
-    def __init__(self, is_throttled=False, is_disabled=False):
+    def __init__(self, is_throttled=False, is_disabled=False, retry_after=0):
         super().__init__("throttled" if is_throttled else "disabled" if is_disabled else "bad credentials")
         self.is_throttled = is_throttled
         self.is_disabled = is_disabled
+        self.retry_after = retry_after
 
 
 def hash_password(password):
@@ -61,7 +65,7 @@ def create_user(username, role, *, email=None, password=None, full_name="", agen
         errors["role"] = "Vai trò phải là một trong: " + ", ".join(ROLES) + "."
     values = _check_profile(errors, email=email, full_name=full_name, agency=agency)
     if password is not None:
-        _check_password(errors, password)
+        _check_password(errors, password, context=(username, full_name, email))
     if errors:
         raise ValidationError(errors)
     user = User(username=username, role=role, email=values["email"], full_name=values["full_name"],
@@ -97,11 +101,26 @@ def _check_profile(errors, **data):
     return values
 
 
-def _check_password(errors, password, field="password"):
+def _check_password(errors, password, field="password", context=()):
+    """Add the reason a password is refused to errors: its length, or how easily it is guessed.
+
+    `context` holds what an attacker knows of the person (user name, full name,
+    e-mail), which the password must not be built from.
+    """
     if len(password or "") < MIN_PASSWORD_LENGTH:
         errors[field] = f"Mật khẩu cần ít nhất {MIN_PASSWORD_LENGTH} ký tự."
     elif len(password) > MAX_PASSWORD_LENGTH:
         errors[field] = f"Mật khẩu tối đa {MAX_PASSWORD_LENGTH} ký tự."
+    else:
+        weakness = password_weakness(password, context)
+        if weakness:
+            errors[field] = weakness
+
+
+def _context(user, values=None):
+    """What is known of a user, for the password check: the values being saved, else the stored ones."""
+    values = values or {}
+    return (user.username, values.get("full_name", user.full_name), values.get("email", user.email))
 
 
 def users_select():
@@ -129,7 +148,7 @@ def update_user(user, data, actor=None):
         values["is_enabled"] = bool(data["is_enabled"])
     password = data.get("password") or None
     if password is not None:
-        _check_password(errors, password)
+        _check_password(errors, password, context=_context(user, values))
     loses_admin = user.role == "admin" and user.is_enabled and (
         values.get("role", "admin") != "admin" or not values.get("is_enabled", True)
     )
@@ -146,6 +165,9 @@ def update_user(user, data, actor=None):
     if password is not None:
         user.password_hash = hash_password(password)
         changes["password"] = ["***", "***"]
+        end_sessions(user, keep_key=user.session_key)
+    if not user.is_enabled:
+        end_sessions(user)
     db.session.flush()
     if changes:
         audit.record(actor, "update", "user", user.id, changes, f"Sửa người dùng {user.username}")
@@ -162,12 +184,17 @@ def _other_enabled_admins(user):
 
 
 def set_password(user, password, actor=None):
-    """Replace a user's password; raise ValidationError if it is too short or too long."""
+    """Replace a user's password and end their other sessions; raise ValidationError if it is refused.
+
+    The session of the browser that loaded `user` (its session_key) is kept: a
+    person changing their own password stays signed in there.
+    """
     errors = {}
-    _check_password(errors, password)
+    _check_password(errors, password, context=_context(user))
     if errors:
         raise ValidationError(errors)
     user.password_hash = hash_password(password)
+    end_sessions(user, keep_key=user.session_key)
     audit.record(actor, "update", "user", user.id, {"password": ["***", "***"]}, "Đổi mật khẩu")
 
 
@@ -176,7 +203,7 @@ def change_own_password(user, current_password, new_password):
     if not _password_matches(user, current_password):
         raise ValidationError({"current_password": "Mật khẩu hiện tại không đúng."})
     errors = {}
-    _check_password(errors, new_password, field="new_password")
+    _check_password(errors, new_password, field="new_password", context=_context(user))
     if errors:
         raise ValidationError(errors)
     set_password(user, new_password, actor=user)
@@ -202,16 +229,17 @@ def _dummy_hash():
 def authenticate(username, password, remote_addr):
     """Return the user for valid credentials, or raise SignInRefused.
 
-    Failures are counted per user name and per address over a sliding window;
-    past the limit every attempt is refused without checking the password, so
-    guessing gains nothing until the window has passed.
+    While sign_in_delay says this address must wait for this name, the attempt
+    is refused unread (so guessing gains nothing) and recorded as throttled
+    (so it does not lengthen the wait).
     """
     session = db.session
     name = clean(username).lower()[:64]
     addr = (remote_addr or "?")[:64]
-    if _is_throttled(name, addr):
-        session.add(LoginAttempt(username=name, remote_addr=addr, is_success=False))
-        raise SignInRefused(is_throttled=True)
+    wait = sign_in_delay(name, addr)
+    if wait:
+        session.add(LoginAttempt(username=name, remote_addr=addr, is_success=False, is_throttled=True))
+        raise SignInRefused(is_throttled=True, retry_after=wait)
     user = get_user_by_name(name)
     password_ok = _password_matches(user, password)
     ok = password_ok and user.is_enabled
@@ -222,29 +250,110 @@ def authenticate(username, password, remote_addr):
     return user
 
 
-def _is_throttled(name, addr):
+def sign_in_delay(name, addr, now=None):
+    """Return the whole seconds this address must still wait before trying this user name (0: none).
+
+    Two counts of failed guesses within LOGIN_FAILURE_WINDOW_MINUTES, each with
+    a free allowance and then a delay that doubles with every further failure,
+    from LOGIN_FIRST_DELAY_SECONDS up to LOGIN_MAX_DELAY_SECONDS (OWASP
+    Authentication Cheat Sheet, "Login Throttling"):
+
+    - this name from this address, since this pair's last success
+      (LOGIN_FREE_FAILURES): a person who mistypes, then gets it right, starts afresh;
+    - this address, whatever the name (LOGIN_ADDRESS_FREE_FAILURES): guessing
+      across many names. A failure is forgiven here once the same name later
+      signs in from the same address (an office behind one NAT address, its
+      people's typos), but only that name's: signing in to one's own account
+      between guesses at others forgives none of them.
+
+    The name alone counts nothing, so a wrong password from one address never
+    slows the right one from another: nobody can lock an account out. A delay
+    runs from the latest counted failure; attempts refused meanwhile are not
+    counted, so it ends when it said it would.
+    """
     config = current_app.config
-    since = utcnow() - timedelta(minutes=config["LOGIN_FAILURE_WINDOW_MINUTES"])
-    limit = config["LOGIN_MAX_FAILURES"]
-
-    def count(query):
-        return db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-
-    failures = sa.select(LoginAttempt.id).where(LoginAttempt.attempted_at >= since, LoginAttempt.is_success.is_(False))
-    # A user name's count starts again after its own success: only someone who
-    # knows the password can reset it.
+    now = now or utcnow()
+    since = now - timedelta(minutes=config["LOGIN_FAILURE_WINDOW_MINUTES"])
+    counted = sa.and_(LoginAttempt.attempted_at >= since, LoginAttempt.is_success.is_(False),
+                      LoginAttempt.is_throttled.is_(False))
+    pair = sa.and_(LoginAttempt.username == name, LoginAttempt.remote_addr == addr)
     last_success = db.session.scalar(
-        sa.select(sa.func.max(LoginAttempt.attempted_at)).where(
-            LoginAttempt.username == name, LoginAttempt.is_success.is_(True), LoginAttempt.attempted_at >= since
-        )
-    )
-    by_name = failures.where(LoginAttempt.username == name)
+        sa.select(sa.func.max(LoginAttempt.attempted_at)).where(pair, LoginAttempt.is_success.is_(True),
+                                                                LoginAttempt.attempted_at >= since))
+    by_pair = sa.and_(counted, pair)
     if last_success is not None:
-        by_name = by_name.where(LoginAttempt.attempted_at > last_success)
-    # An address's count never restarts early: otherwise signing in to one's own
-    # account between guesses would allow unlimited guessing across many names.
-    by_addr = failures.where(LoginAttempt.remote_addr == addr)
-    return count(by_name) >= limit or count(by_addr) >= 4 * limit
+        by_pair = sa.and_(by_pair, LoginAttempt.attempted_at > last_success)
+    later = aliased(LoginAttempt)
+    forgiven = sa.exists().where(later.username == LoginAttempt.username, later.remote_addr == addr,
+                                 later.is_success.is_(True), later.attempted_at > LoginAttempt.attempted_at)
+    by_addr = sa.and_(counted, LoginAttempt.remote_addr == addr, ~forgiven)
+    wait = 0.0
+    for condition, free in ((by_pair, config["LOGIN_FREE_FAILURES"]), (by_addr, config["LOGIN_ADDRESS_FREE_FAILURES"])):
+        failures, latest = db.session.execute(
+            sa.select(sa.func.count(), sa.func.max(LoginAttempt.attempted_at)).where(condition)).one()
+        if failures < free:
+            continue
+        delay = min(config["LOGIN_FIRST_DELAY_SECONDS"] * 2 ** min(failures - free, 32), config["LOGIN_MAX_DELAY_SECONDS"])
+        wait = max(wait, (latest + timedelta(seconds=delay) - now).total_seconds())
+    return math.ceil(wait) if wait > 0 else 0
+
+
+# -- sessions --------------------------------------------------------------------------
+
+
+def start_session(user, remote_addr, user_agent):
+    """Open a server-side session for a browser that just signed in; return its key (kept hashed only).
+
+    The key travels in the browser's session and remember-me cookies through
+    `User.get_id`; the session is honoured until sign-out or its expiry,
+    REMEMBER_COOKIE_DURATION after sign-in, whichever comes first.
+    """
+    key = secrets.token_urlsafe(32)
+    now = utcnow()
+    db.session.add(UserSession(user_id=user.id, key_hash=_token_hash(key), created_at=now,
+                               expires_at=now + current_app.config["REMEMBER_COOKIE_DURATION"],
+                               remote_addr=(remote_addr or "")[:64], user_agent=(user_agent or "")[:200]))
+    user.session_key = key
+    return key
+
+
+def has_session(user, key):
+    """Tell whether key names an open, unexpired session of this user."""
+    if not key or len(key) > 100:
+        return False
+    found = db.session.scalar(sa.select(UserSession.id).where(
+        UserSession.key_hash == _token_hash(key), UserSession.user_id == user.id,
+        UserSession.ended_at.is_(None), UserSession.expires_at > utcnow()))
+    return found is not None
+
+
+def end_session(key):
+    """End the session key names (sign-out); a copy of its cookies is worth nothing afterwards."""
+    if key:
+        db.session.execute(sa.update(UserSession).where(UserSession.key_hash == _token_hash(key),
+                                                        UserSession.ended_at.is_(None)).values(ended_at=utcnow()))
+
+
+def end_sessions(user, keep_key=None):
+    """End every open session of the user but the one keep_key names; return how many ended."""
+    if user.id is None:
+        return 0
+    query = sa.update(UserSession).where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
+    if keep_key:
+        query = query.where(UserSession.key_hash != _token_hash(keep_key))
+    return db.session.execute(query.values(ended_at=utcnow())).rowcount
+
+
+def sessions_select(user):
+    """Select the user's open, unexpired sessions, newest first."""
+    return (sa.select(UserSession)
+            .where(UserSession.user_id == user.id, UserSession.ended_at.is_(None), UserSession.expires_at > utcnow())
+            .order_by(UserSession.created_at.desc(), UserSession.id.desc()))
+
+
+def session_key_hash(key):
+    """Return the stored form of a session key, to tell the current browser's session in a list."""
+    return _token_hash(key) if key else None
 
 
 def _token_hash(token):

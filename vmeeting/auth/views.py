@@ -16,12 +16,16 @@ bp = Blueprint("auth", __name__)
 
 @bp.before_app_request
 def end_stale_session():
-    """Say why a browser signed in before a password change is asked to sign in again."""
+    """Say why a browser is asked to sign in again: a password change, or its session ended elsewhere."""
     if request.path.startswith(("/api/", "/static/")) or current_user.is_authenticated:
         return
     if g.pop("stale_sign_in", False):
         logout_user()  # also drops the remember-me cookie
         flash(_("Mật khẩu đã được đổi. Vui lòng đăng nhập lại."), "warning")
+    elif g.pop("ended_sign_in", False):
+        logout_user()
+        flash(_("Phiên đăng nhập đã kết thúc (đã đăng xuất ở nơi khác hoặc quá hạn). Vui lòng đăng nhập lại."),
+              "warning")
 
 
 def _keep_this_browser_signed_in(user):
@@ -43,25 +47,48 @@ def login():
         except service.SignInRefused as refused:
             db.session.commit()  # the failed attempt must count
             if refused.is_throttled:
-                form.password.errors.append(_("Đăng nhập sai quá nhiều lần. Vui lòng chờ vài phút rồi thử lại."))
-                return render_template("auth/login.html", form=form, next=next_url), 429
+                form.password.errors.append(_(
+                    "Đăng nhập sai quá nhiều lần từ máy này. Vui lòng chờ %(wait)s rồi thử lại.",
+                    wait=_wait_text(refused.retry_after)))
+                page = render_template("auth/login.html", form=form, next=next_url)
+                return page, 429, {"Retry-After": str(refused.retry_after)}
             if refused.is_disabled:
                 form.password.errors.append(_("Tài khoản này đã bị khóa. Vui lòng liên hệ quản trị viên."))
             else:
                 form.password.errors.append(_("Tên đăng nhập hoặc mật khẩu không đúng."))
         else:
+            service.start_session(user, request.remote_addr, request.user_agent.string)
             db.session.commit()
             login_user(user, remember=form.remember.data)
             return redirect(next_url or url_for("main.index"))
     return render_template("auth/login.html", form=form, next=next_url)
 
 
+def _wait_text(seconds):
+    if seconds < 90:
+        return _("%(n)s giây", n=seconds)
+    return _("%(n)s phút", n=-(-seconds // 60))
+
+
 @bp.post("/logout")
 @login_required
 def logout():
-    """Sign out."""
+    """Sign out: this browser's session ends on the server, so a copy of its cookies no longer works."""
+    service.end_session(current_user.session_key)
+    db.session.commit()
     logout_user()
     flash(_("Đã đăng xuất."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.post("/account/sessions/end")
+@login_required
+def logout_everywhere():
+    """Sign out everywhere: end every session of one's own, on every browser and device, this one included."""
+    count = service.end_sessions(current_user)
+    db.session.commit()
+    logout_user()
+    flash(_("Đã đăng xuất khỏi %(n)s phiên trên mọi thiết bị.", n=count), "info")
     return redirect(url_for("auth.login"))
 
 
@@ -147,7 +174,7 @@ def _user_page(user, form, new_token=None):
 
 
 def _get_user_or_404(user_id):
-    user = db.session.get(User, user_id) if 0 < user_id < 2**31 else None
+    user = db.session.get(User, user_id)
     if user is None:
         abort(404)
     return user
@@ -202,12 +229,14 @@ def revoke_token(token_id):
 
 def _account_page(form, new_token=None):
     tokens = db.session.scalars(service.tokens_select(current_user)).all()
+    sessions = db.session.scalars(service.sessions_select(current_user)).all()
     return render_template("auth/account.html", form=form, tokens=tokens, new_token=new_token,
-                           role_labels=ROLE_LABELS)
+                           role_labels=ROLE_LABELS, sessions=sessions,
+                           this_session=service.session_key_hash(current_user.session_key))
 
 
 def _revoke(user, token_id):
-    api_token = service.get_token(user, token_id) if 0 < token_id < 2**31 else None
+    api_token = service.get_token(user, token_id)
     if api_token is None:
         abort(404)
     service.revoke_token(api_token, actor=current_user)

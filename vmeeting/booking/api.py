@@ -7,7 +7,7 @@ from flask import abort, g, jsonify, request
 from vmeeting.auth.guards import api_permission_required
 from vmeeting.booking import service, slots
 from vmeeting.booking.models import Meeting, Occurrence
-from vmeeting.database import utcnow
+from vmeeting.database import MAX_ID, utcnow
 from vmeeting.errors import ValidationError
 from vmeeting.extensions import db
 from vmeeting.jsonapi import api_blueprint, json_body, paginated
@@ -191,7 +191,7 @@ def create_meeting():
 def list_occurrences():
     """List the occurrences in a window, series expanded, optionally for one endpoint."""
     window_from, window_to = _window()
-    endpoint_id = _int_arg("endpoint_id", low=1)
+    endpoint_id = _int_arg("endpoint_id", low=1, high=MAX_ID)
     if endpoint_id is not None and db.session.get(Endpoint, endpoint_id) is None:
         raise ValidationError({"endpoint_id": "Không có điểm cầu này."})
     query = service.occurrences_select(window_from, window_to, endpoint_id=endpoint_id,
@@ -305,7 +305,7 @@ def find_slots():
         endpoint_ids=_id_args("endpoint_ids"), unit_ids=_id_args("unit_ids"), group_ids=_id_args("group_ids"),
         all_endpoints=request.args.get("all_endpoints") in ("1", "true"), on_day=to_local(window_from).date(),
     )
-    bridge_id = _int_arg("bridge_id", low=1)
+    bridge_id = _int_arg("bridge_id", low=1, high=MAX_ID)
     found = slots.find_slots(choice.endpoints, timedelta(minutes=duration), window_from, window_to,
                              limit=limit, setup_minutes=setup, meeting_bridge_id=bridge_id)
     return jsonify({

@@ -29,7 +29,8 @@ from vmeeting.booking.conflicts import (
 from vmeeting.booking.models import Meeting, Occurrence, Reservation, meeting_endpoints
 from vmeeting.booking.series import describe_series, expand_series, normalize_rrule, short_month_warning
 from vmeeting.booking.sites import SiteChoice, resolve_sites  # noqa: F401 (part of this module's interface)
-from vmeeting.database import parse_id, utcnow
+from vmeeting.bounds import as_id
+from vmeeting.database import utcnow
 from vmeeting.errors import Conflict, NonWorkingTime, StaleEdit, ValidationError
 from vmeeting.extensions import db
 from vmeeting.registry import service as registry
@@ -127,7 +128,7 @@ def validate_meeting(data, meeting=None):
         errors["chair_endpoint_id"] = "Chọn điểm cầu chủ tọa."
     else:
         try:
-            chair = db.session.get(Endpoint, parse_id(chair_id))
+            chair = db.session.get(Endpoint, as_id(chair_id))
         except ValueError:
             chair = False
         if chair is False:
@@ -140,7 +141,7 @@ def validate_meeting(data, meeting=None):
     bridge_id = values.get("bridge_id")
     if bridge_id not in (None, ""):
         try:
-            bridge = db.session.get(Bridge, parse_id(bridge_id))
+            bridge = db.session.get(Bridge, as_id(bridge_id))
         except ValueError:
             bridge = False
         if bridge is False:

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from vmeeting.database import parse_id
+from vmeeting.bounds import as_id
 from vmeeting.errors import ValidationError
 from vmeeting.extensions import db
 from vmeeting.registry import service as registry
@@ -121,7 +121,10 @@ def _id_list(raw, name, errors):
     ids = []
     for item in raw:
         try:
-            ids.append(parse_id(item))
+            value = as_id(item)  # out of range reads as 0, which no row has: "not found"
+            if value is None:
+                raise ValueError(item)
+            ids.append(value)
         except ValueError:
             errors[name] = "Mã số phải là số nguyên dương (không phải true, 30.5 hay chuỗi chữ)."
             return []

@@ -11,6 +11,7 @@ from vmeeting.auth.guards import permission_required
 from vmeeting.booking import service, slots
 from vmeeting.booking.forms import CancelForm, MeetingForm, MoveOccurrenceForm
 from vmeeting.booking.models import Meeting, Occurrence
+from vmeeting.bounds import query_date, query_id, query_page
 from vmeeting.database import utcnow
 from vmeeting.errors import Conflict, NonWorkingTime, StaleEdit, ValidationError
 from vmeeting.extensions import db
@@ -156,11 +157,7 @@ def create():
     form = MeetingForm()
     if request.method == "GET":
         form.setup_minutes.data = 30
-        if request.args.get("day"):
-            try:
-                form.day.data = datetime.strptime(request.args["day"], "%Y-%m-%d").date()
-            except ValueError:
-                pass
+        form.day.data = request.args.get("day", type=query_date) or form.day.data
     return _booking_form_page(form)
 
 
@@ -186,7 +183,7 @@ def meetings():
     q = request.args.get("q", "").strip()
     status = request.args.get("status") if request.args.get("status") in ("scheduled", "cancelled") else None
     upcoming = request.args.get("when", "upcoming") == "upcoming"
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = request.args.get("page", 1, type=query_page)
     query = service.meetings_select(q=q, status=status, window_from=utcnow() if upcoming else None)
     if upcoming:
         query = query.order_by(None).order_by(Meeting.starts_at, Meeting.id)
@@ -303,13 +300,9 @@ VIEWS = ("month", "week", "day")
 def calendar():
     """Meetings by month, week or day; for everyone, one endpoint, or one unit and all below it."""
     view = request.args.get("view") if request.args.get("view") in VIEWS else "week"
-    try:
-        anchor = datetime.strptime(request.args["date"], "%Y-%m-%d").date() if request.args.get("date") else None
-    except ValueError:
-        anchor = None
-    anchor = anchor or datetime.now(local_zone()).date()
-    endpoint = db.session.get(Endpoint, request.args.get("endpoint_id", type=int) or 0)
-    unit = db.session.get(AdminUnit, request.args.get("unit_id", type=int) or 0)
+    anchor = request.args.get("date", type=query_date) or datetime.now(local_zone()).date()
+    endpoint = db.session.get(Endpoint, request.args.get("endpoint_id", type=query_id) or 0)
+    unit = db.session.get(AdminUnit, request.args.get("unit_id", type=query_id) or 0)
 
     first, last, previous, following = _calendar_range(view, anchor)
     window_from = local_to_utc(datetime.combine(first, time.min))

@@ -7,6 +7,7 @@ from flask_login import current_user
 from vmeeting.auth.guards import permission_required
 from vmeeting.auth.models import User
 from vmeeting.booking.models import Meeting
+from vmeeting.bounds import query_id, query_page
 from vmeeting.errors import ValidationError
 from vmeeting.extensions import db
 from vmeeting.invites import feeds, preview, service
@@ -97,7 +98,7 @@ def meeting_ics(meeting_id):
 def outbox():
     """List the mail outbox: what waits, what went, what failed and why."""
     status = request.args.get("status") if request.args.get("status") in MAIL_STATUSES else None
-    page = request.args.get("page", 1, type=int) or 1
+    page = request.args.get("page", 1, type=query_page)
     pagination = db.paginate(service.outbox_select(status=status), page=max(page, 1), per_page=PER_PAGE,
                              error_out=False)
     return render_template("invites/outbox.html", pagination=pagination, status=status,
@@ -190,7 +191,7 @@ def feed_create():
     _guard_feed_pages()
     kind = request.form.get("kind", "")
     if _may_manage_all():
-        target_id = request.form.get("target_id", type=int)
+        target_id = request.form.get("target_id", type=query_id)
     elif kind == "technician":
         target_id = current_user.id
     else:

@@ -6,6 +6,13 @@ asyncio loop with its own timeout, so a sweep of the whole province lasts about
 one timeout, however many devices are silent, and however slow their names are
 to look up: the lookups run at once too, on threads of the sweep's own, within
 that same timeout.
+
+Where a probe may dial is decided at dial time, on each address a name
+resolved to (`dial_refusal`): never a link-local, multicast, broadcast or
+unspecified address, and loopback only when allowed (PROBE_ALLOW_LOOPBACK),
+so a SIP address cannot turn the probes against the server's own services or
+its network's neighbours, whether written as an address or as a name that
+resolves to one.
 """
 
 import asyncio
@@ -174,6 +181,35 @@ async def _tcp_connect(address, ip):
     return None, rtt_ms
 
 
+class DialRefused(Exception):
+    """Every address of the target is one the probes never dial; the message says why, in Vietnamese."""
+
+
+def dial_refusal(ip, allow_loopback):
+    """Return why the probes must not dial ip (text, in Vietnamese), or None when they may.
+
+    Link-local (169.254.0.0/16, fe80::/10: cloud metadata services, the
+    neighbours' devices), multicast, broadcast and unspecified addresses are
+    never dialled; loopback (127.0.0.0/8, ::1: the server's own services) only
+    under allow_loopback. IPv4 written inside IPv6 (::ffff:127.0.0.1) is judged as IPv4.
+    """
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return f"«{ip}» không phải địa chỉ IP."
+    if address.version == 6 and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if address.is_unspecified:
+        return f"Không kiểm tra địa chỉ không xác định {ip}."
+    if address.is_link_local:
+        return f"Không kiểm tra địa chỉ liên kết cục bộ {ip} (169.254.0.0/16, fe80::/10)."
+    if address.is_multicast or address == ipaddress.IPv4Address("255.255.255.255"):
+        return f"Không kiểm tra địa chỉ multicast hay broadcast {ip}."
+    if address.is_loopback and not allow_loopback:
+        return f"Không kiểm tra địa chỉ của chính máy chủ {ip} (loopback)."
+    return None
+
+
 class LookupFailed(Exception):
     """A host name did not resolve, or not within the probe's time; the message says so to the user."""
 
@@ -229,7 +265,7 @@ def _is_ip(host):
 
 
 def _describe(exc, timeout):
-    if isinstance(exc, LookupFailed):
+    if isinstance(exc, (LookupFailed, DialRefused)):
         return str(exc)
     if isinstance(exc, TimeoutError):
         return f"Không phản hồi sau {timeout:g} giây."
@@ -258,8 +294,15 @@ async def _exchange(target, address, ip, deadline):
     return await _sip_stream(address, ip, secure=address.transport == "tls")
 
 
-async def _first_answer(target, address, ips, deadline):
-    """Try the host's addresses in turn, as asyncio would with a name: the next one when a connection fails."""
+async def _first_answer(target, address, ips, deadline, allow_loopback):
+    """Try the host's addresses in turn, as asyncio would with a name: the next one when a connection fails.
+
+    Only the addresses the policy allows are tried; none left is a DialRefused.
+    """
+    refusals = [dial_refusal(ip, allow_loopback) for ip in ips]
+    ips = [ip for ip, refusal in zip(ips, refusals) if refusal is None]
+    if not ips:
+        raise DialRefused(next((r for r in refusals if r), "Không có địa chỉ nào để kiểm tra."))
     for n, ip in enumerate(ips):
         try:
             return await _exchange(target, address, ip, deadline)
@@ -270,8 +313,10 @@ async def _first_answer(target, address, ips, deadline):
                 raise
 
 
-async def probe_one(target, timeout=DEFAULT_TIMEOUT_SECONDS, resolver=None):
+async def probe_one(target, timeout=DEFAULT_TIMEOUT_SECONDS, resolver=None, allow_loopback=False):
     """Probe one target within timeout seconds, its name lookup included; never raise, return a ProbeResult.
+
+    `allow_loopback`: whether 127.0.0.0/8 and ::1 may be dialled (dial_refusal).
 
     Whatever goes wrong with one device (an address the resolver chokes on, a
     bug of ours) is that device's result: it must not cost the sweep the
@@ -291,9 +336,9 @@ async def probe_one(target, timeout=DEFAULT_TIMEOUT_SECONDS, resolver=None):
         if own_resolver:
             resolver = Resolver([address.host])
         ips = await resolver.addresses(address.host, deadline)
-        status, rtt_ms = await asyncio.wait_for(_first_answer(target, address, ips, deadline),
+        status, rtt_ms = await asyncio.wait_for(_first_answer(target, address, ips, deadline, allow_loopback),
                                                 max(deadline - time.perf_counter(), 0))
-    except (LookupFailed, OSError, TimeoutError, ssl.SSLError) as exc:
+    except (LookupFailed, DialRefused, OSError, TimeoutError, ssl.SSLError) as exc:
         return _failed(target, method, _describe(exc, timeout))
     except Exception as exc:
         log.exception("probe of endpoint %s (%s) failed", target.endpoint_id, target.uri)
@@ -305,7 +350,7 @@ async def probe_one(target, timeout=DEFAULT_TIMEOUT_SECONDS, resolver=None):
     return ProbeResult(target.endpoint_id, True, method, utcnow(), rtt_ms=round(rtt_ms, 1), status_code=status)
 
 
-async def probe_all(targets, timeout=DEFAULT_TIMEOUT_SECONDS, concurrency=DEFAULT_CONCURRENCY):
+async def probe_all(targets, timeout=DEFAULT_TIMEOUT_SECONDS, concurrency=DEFAULT_CONCURRENCY, allow_loopback=False):
     """Probe every target at once (at most `concurrency` in flight); results in the targets' order.
 
     The distinct host names are looked up first, all at once; each probe waits
@@ -322,7 +367,7 @@ async def probe_all(targets, timeout=DEFAULT_TIMEOUT_SECONDS, concurrency=DEFAUL
 
     async def guarded(target):
         async with gate:
-            return await probe_one(target, timeout, resolver)
+            return await probe_one(target, timeout, resolver, allow_loopback)
 
     try:
         # return_exceptions: should a probe raise after all, the others' results are still kept
@@ -332,16 +377,19 @@ async def probe_all(targets, timeout=DEFAULT_TIMEOUT_SECONDS, concurrency=DEFAUL
     return [outcome if isinstance(outcome, ProbeResult)
             else _failed(target, target.method, f"Lỗi không lường trước khi kiểm tra ({type(outcome).__name__}).")
             for target, outcome in zip(targets, outcomes)]
-def probe_many(targets, timeout=DEFAULT_TIMEOUT_SECONDS, concurrency=DEFAULT_CONCURRENCY):
-    """Probe targets concurrently from synchronous code; skip those whose method is `none`."""
+def probe_many(targets, timeout=DEFAULT_TIMEOUT_SECONDS, concurrency=DEFAULT_CONCURRENCY, allow_loopback=False):
+    """Probe targets concurrently from synchronous code; skip those whose method is `none`.
+
+    `allow_loopback`: whether 127.0.0.0/8 and ::1 may be dialled (PROBE_ALLOW_LOOPBACK; dial_refusal).
+    """
     targets = [t for t in targets if t.method != "none"]
     if not targets:
         return []
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(probe_all(targets, timeout, concurrency))
+        return asyncio.run(probe_all(targets, timeout, concurrency, allow_loopback))
     # Called where this thread already runs an event loop (an async host, a browser driver in the tests):
     # the sweep gets a loop of its own on a thread of its own.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(lambda: asyncio.run(probe_all(targets, timeout, concurrency))).result()
+        return pool.submit(lambda: asyncio.run(probe_all(targets, timeout, concurrency, allow_loopback))).result()

@@ -9,6 +9,7 @@ from flask_login import current_user
 from vmeeting.auth.guards import permission_required
 from vmeeting.booking import service as booking
 from vmeeting.booking.models import Meeting, Occurrence
+from vmeeting.bounds import query_id
 from vmeeting.database import utcnow
 from vmeeting.errors import Conflict, NotFound, ValidationError
 from vmeeting.extensions import db
@@ -26,11 +27,11 @@ def _sitting(meeting_id):
     meeting = db.session.get(Meeting, meeting_id)
     if meeting is None:
         abort(404)
-    raw = request.args.get("occurrence_id", "")
-    if raw and not (raw.isascii() and raw.isdigit() and len(raw) < 12):
+    occurrence_id = request.args.get("occurrence_id", type=query_id)
+    if request.args.get("occurrence_id") and occurrence_id is None:
         abort(404)
     try:
-        return meeting, service.occurrence_of(meeting, int(raw) if raw else None)
+        return meeting, service.occurrence_of(meeting, occurrence_id)
     except NotFound:
         abort(404)
 

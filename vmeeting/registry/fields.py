@@ -9,7 +9,7 @@ import re
 from email_validator import EmailNotValidError, validate_email
 
 from vmeeting.auth.models import User
-from vmeeting.database import MAX_ID
+from vmeeting.bounds import as_id
 from vmeeting.extensions import db
 from vmeeting.registry.models import (
     ENDPOINT_STATUSES,
@@ -64,22 +64,6 @@ def _check_name(field, raw):
     if not value:
         raise ValueError("Nhập tên điểm cầu.")
     return value
-
-
-def as_id(raw):
-    """Return raw as a whole number, None when empty, 0 when out of range; raise ValueError."""
-    if raw in (None, ""):
-        return None
-    if isinstance(raw, bool):
-        raise ValueError
-    if isinstance(raw, float) and raw.is_integer():
-        raw = int(raw)
-    elif isinstance(raw, str) and raw.strip().isascii() and raw.strip().isdigit():
-        raw = int(raw.strip())
-    if not isinstance(raw, int):
-        raise ValueError
-    # No row has id 0: a lookup then answers "not found" where the database would fail.
-    return raw if 0 <= raw <= MAX_ID else 0
 
 
 def _check_unit(field, raw):

@@ -19,8 +19,9 @@ except ImportError:  # WTForms before 3.3 takes (value, label) tuples
     def SelectChoice(value, label):  # noqa: N802 (stands in for the class)
         return value, label
 
+from vmeeting.bounds import as_id
 from vmeeting.forms_i18n import AppForm
-from vmeeting.registry.service import CHOICE_LABELS, ENDPOINT_FIELDS, UNIT_LEVEL_OF_KIND
+from vmeeting.registry.service import CHOICE_LABELS, DIAL_FIELDS, ENDPOINT_FIELDS, UNIT_LEVEL_OF_KIND
 
 DATE_FORMAT = "%d/%m/%Y"
 
@@ -32,7 +33,7 @@ def id_or_raw(value):
     if isinstance(value, int):
         return value
     text = str(value).strip()
-    return int(text) if text.isdigit() else text
+    return as_id(text) if text.isascii() and text.isdigit() else text
 
 
 def choices_of(field, *, exclude=()):
@@ -106,7 +107,7 @@ class IdCheckboxField(SelectMultipleField):
             if not str(value).strip().isdigit():
                 self.data = []
                 raise ValueError("Lựa chọn không hợp lệ.")
-            ids.append(int(value))
+            ids.append(as_id(value))  # out of range reads as 0, which no row has
         self.data = list(dict.fromkeys(ids))
 
 
@@ -159,8 +160,14 @@ class EndpointForm(AppForm):
     platform_ref = StringField(ENDPOINT_LABELS["platform_ref"], render_kw={"maxlength": 120})
     notes = TextAreaField(ENDPOINT_LABELS["notes"], render_kw={"rows": 3})
 
-    def __init__(self, *args, unit_tree=(), bridges=(), technicians=(), is_new=True, **kwargs):
+    def __init__(self, *args, unit_tree=(), bridges=(), technicians=(), is_new=True, may_dial=True, **kwargs):
         super().__init__(*args, **kwargs)
+        self.may_dial = may_dial
+        if not may_dial:
+            # Shown, not sent: only admins set where the probes dial (registry.service.DIAL_FIELDS).
+            for name in DIAL_FIELDS:
+                self[name].render_kw = {**(self[name].render_kw or {}), "disabled": True}
+                self[name].description = _("Chỉ quản trị viên đặt được.")
         self.unit_id.choices = unit_choices(unit_tree, blank=_("— Chọn đơn vị —"))
         self.bridge_id.choices = [SelectChoice("", _("— Không —"))] + [
             SelectChoice(b.id, f"{b.name} ({b.code})") for b in bridges
@@ -174,7 +181,7 @@ class EndpointForm(AppForm):
 
     def endpoint_data(self):
         """Return the field values as the registry service expects them."""
-        return {name: self[name].data for name in ENDPOINT_FIELDS}
+        return {name: self[name].data for name in ENDPOINT_FIELDS if self.may_dial or name not in DIAL_FIELDS}
 
 
 UNIT_KINDS = tuple(UNIT_LEVEL_OF_KIND)

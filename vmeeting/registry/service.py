@@ -95,7 +95,10 @@ def save_unit(unit, data, actor=None):
         errors["kind"] = "Loại đơn vị không hợp lệ."
     parent = None
     if data.get("parent_id"):
-        parent = db.session.get(AdminUnit, data["parent_id"])
+        try:
+            parent = db.session.get(AdminUnit, as_id(data["parent_id"]))
+        except ValueError:
+            parent = None
         if parent is None:
             errors["parent_id"] = "Không có đơn vị cấp trên này."
         elif unit is not None and (parent.id == unit.id or parent.id in set(db.session.scalars(descendant_ids_select(unit.id)))):
@@ -155,11 +158,13 @@ def get_endpoint_by_code(code):
     return db.session.scalar(sa.select(Endpoint).where(Endpoint.code == clean(code)))
 
 
-def validate_endpoint(data, endpoint=None, *, partial=False, known_codes=None):
+def validate_endpoint(data, endpoint=None, *, partial=False, known_codes=None, actor=None):
     """Return the cleaned field values of data, or raise ValidationError naming each bad field.
 
     `partial` checks only the fields present (PATCH); `known_codes` maps codes
-    taken by other rows of the same import to their row numbers.
+    taken by other rows of the same import to their row numbers; `actor`, when
+    given, must be allowed to set what it changes of where the probes dial
+    (an import's preview passes it, to say so before the import is confirmed).
     """
     errors, values = {}, {}
     unknown = set(data) - set(ENDPOINT_FIELDS)
@@ -185,6 +190,7 @@ def validate_endpoint(data, endpoint=None, *, partial=False, known_codes=None):
     sip_uri = values.get("sip_uri", endpoint.sip_uri if endpoint else "")
     if probe in ("sip-options", "tcp") and not sip_uri and "sip_uri" not in errors and "probe" not in errors:
         errors["sip_uri"] = "Cần địa chỉ SIP để kiểm tra tự động (hoặc chọn «Không kiểm tra»)."
+    errors.update(_dial_errors(values, endpoint, actor))
     if errors:
         raise ValidationError(errors)
     return values
@@ -196,9 +202,43 @@ def _apply(endpoint, values):
     endpoint.refresh_keys()
 
 
+#: the fields that say where the probes dial, and their values that dial nothing
+DIAL_FIELDS = {"sip_uri": "", "probe": "none"}
+
+
+def may_direct_probes(actor):
+    """Tell whether actor may set where the probes dial; None (the CLI, the demo, a job) may."""
+    return actor is None or actor.can("endpoints.dial")
+
+
+def _dial_errors(values, endpoint, actor):
+    """Return a reason for each change of an endpoint's SIP address or probe kind by someone who may not
+    direct the probes.
+
+    Every path that writes an endpoint (page, API, import) comes through
+    validate_endpoint with its actor, so none of them lets a scheduler point the
+    probes at a host and port of their choosing and read open or closed from the board.
+    """
+    errors = {}
+    if may_direct_probes(actor):
+        return errors
+    for field, inert in DIAL_FIELDS.items():
+        current = getattr(endpoint, field) if endpoint is not None else inert
+        if field in values and values[field] != current:
+            errors[field] = ("Chỉ quản trị viên được đặt địa chỉ SIP và cách kiểm tra tự động của điểm cầu "
+                             "(máy chủ sẽ kết nối tới đó).")
+    return errors
+
+
 def create_endpoint(data, actor=None):
-    """Create an endpoint from data (validated here); return it."""
-    values = validate_endpoint(data)
+    """Create an endpoint from data (validated here); return it.
+
+    Someone who may not direct the probes creates it with no SIP address and
+    no probe; an admin adds them.
+    """
+    if not may_direct_probes(actor) and not data.get("probe"):
+        data = {**data, "probe": "none"}
+    values = validate_endpoint(data, actor=actor)
     if values.get("status") == "retired":
         raise ValidationError({"status": "Không thể tạo điểm cầu ở trạng thái ngừng sử dụng."})
     endpoint = Endpoint()
@@ -212,7 +252,9 @@ def create_endpoint(data, actor=None):
 
 def update_endpoint(endpoint, data, actor=None, *, partial=True):
     """Change an endpoint's fields (validated here); retiring goes through retire_endpoint's checks."""
-    values = validate_endpoint(data, endpoint, partial=partial)
+    if not partial:  # a form that may not show them (DIAL_FIELDS) leaves them as they are
+        data = {**{field: getattr(endpoint, field) for field in DIAL_FIELDS if field not in data}, **data}
+    values = validate_endpoint(data, endpoint, partial=partial, actor=actor)
     before = audit.snapshot(endpoint, ENDPOINT_FIELDS)
     if values.get("status") == "retired" and endpoint.status != "retired":
         _check_retire_guards(endpoint)
@@ -310,8 +352,9 @@ def save_group(group, name, description, endpoint_ids, actor=None, *, unit_ids=(
         other = db.session.scalar(sa.select(EndpointGroup).where(EndpointGroup.name == name))
         if other is not None and (group is None or other.id != group.id):
             errors["name"] = f"Đã có nhóm «{name}»."
-    ids = {int(i) for i in endpoint_ids or []}
-    unit_ids = {int(i) for i in unit_ids or ()}
+    # out of range reads as 0, which no row has: "does not exist" below
+    ids = {as_id(i) for i in endpoint_ids or []}
+    unit_ids = {as_id(i) for i in unit_ids or ()}
     if unit_ids:
         found = set(db.session.scalars(sa.select(AdminUnit.id).where(AdminUnit.id.in_(unit_ids))))
         if found != unit_ids:

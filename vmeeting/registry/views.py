@@ -17,6 +17,7 @@ from vmeeting.audit import service as audit
 from vmeeting.audit.models import AuditEvent
 from vmeeting.auth.guards import permission_required
 from vmeeting.auth.models import User
+from vmeeting.bounds import query_id, query_page
 from vmeeting.errors import Conflict, ValidationError
 from vmeeting.extensions import db
 from vmeeting.registry import service
@@ -70,7 +71,7 @@ def list_filters():
     status = request.args.get("status")
     return {
         "q": request.args.get("q", "").strip()[:200],
-        "unit_id": request.args.get("unit_id", type=int),
+        "unit_id": request.args.get("unit_id", type=query_id),
         "status": status if status in ENDPOINT_STATUSES else None,
     }
 
@@ -89,6 +90,7 @@ def _endpoint_form(endpoint=None):
         bridges=db.session.scalars(service.bridges_select()).all(),
         technicians=_technicians(),
         is_new=endpoint is None,
+        may_dial=service.may_direct_probes(current_user),
     )
 
 
@@ -154,7 +156,7 @@ def _change_text(field, value, names):
 def endpoints():
     """List endpoints with search, unit and status filters, in Vietnamese order."""
     filters = list_filters()
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = request.args.get("page", 1, type=query_page)
     query = service.search_endpoints(**filters)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
     pages = max((total + PER_PAGE - 1) // PER_PAGE, 1)

@@ -1,0 +1,153 @@
+"""Sessions live on the server: sign-out ends them, so a copied cookie is worth nothing afterwards."""
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import PASSWORD, csrf_token
+from vmeeting.auth.models import UserSession
+from vmeeting.database import utcnow
+from vmeeting.extensions import db
+
+
+@pytest.fixture
+def browser(app):
+    """A new browser (test client) signed in as user through the form; `remember` ticks "remember me"."""
+
+    def open_browser(user, remember=False):
+        client = app.test_client()
+        data = {"username": user.username, "password": PASSWORD, "csrf_token": csrf_token(client, "/login")}
+        if remember:
+            data["remember"] = "y"
+        response = client.post("/login", data=data)
+        assert response.status_code == 302
+        client.login_response = response
+        return client
+
+    return open_browser
+
+
+def is_signed_in(client):
+    return client.get("/account").status_code == 200
+
+
+def copy_of(client, *names):
+    """A second browser holding copies of the named cookies of the first, as a thief would."""
+    thief = client.application.test_client()
+    for name in names:
+        cookie = client.get_cookie(name)
+        assert cookie is not None, name
+        thief.set_cookie(name, cookie.value)
+    return thief
+
+
+def sign_out(client):
+    return client.post("/logout", data={"csrf_token": csrf_token(client, "/account")})
+
+
+def test_a_session_cookie_copied_before_sign_out_no_longer_works(make_user, browser):
+    owner = browser(make_user("scheduler"))
+    thief = copy_of(owner, "session")
+    assert is_signed_in(thief)  # the copy works while the session lasts...
+
+    assert sign_out(owner).status_code == 302
+    assert not is_signed_in(owner)
+    assert not is_signed_in(thief)  # ...and not after it ended
+
+
+def test_a_remember_me_cookie_copied_before_sign_out_no_longer_works(app, make_user, browser):
+    owner = browser(make_user("scheduler"), remember=True)
+    thief = copy_of(owner, app.config.get("REMEMBER_COOKIE_NAME", "remember_token"))
+    assert is_signed_in(thief)
+    sign_out(owner)
+    assert not is_signed_in(thief)
+
+
+def test_sign_out_everywhere_ends_every_browser_of_the_user_only(app, make_user, browser):
+    user, other = make_user("viewer"), make_user("viewer")
+    office, phone = browser(user), browser(user, remember=True)
+    stranger = browser(other)
+    thief = copy_of(phone, app.config.get("REMEMBER_COOKIE_NAME", "remember_token"))
+    assert "Đăng xuất khỏi mọi nơi" in office.get("/account").get_data(as_text=True)
+
+    response = office.post("/account/sessions/end", data={"csrf_token": csrf_token(office, "/account")})
+    assert response.status_code == 302 and response.headers["Location"] == "/login"
+    assert not is_signed_in(office)
+    assert not is_signed_in(phone)
+    assert not is_signed_in(thief)
+    assert is_signed_in(stranger)
+
+
+def test_a_browser_whose_session_ended_elsewhere_is_told_and_forgets_its_cookie(app, make_user, browser):
+    user = make_user("viewer")
+    office, phone = browser(user), browser(user, remember=True)
+    office.post("/account/sessions/end", data={"csrf_token": csrf_token(office, "/account")})
+    response = phone.get("/account", follow_redirects=True)
+    assert "Phiên đăng nhập đã kết thúc" in response.get_data(as_text=True)
+    assert phone.get_cookie(app.config.get("REMEMBER_COOKIE_NAME", "remember_token")) is None
+
+
+def test_sign_out_everywhere_needs_csrf(make_user, browser):
+    office = browser(make_user("viewer"))
+    assert office.post("/account/sessions/end").status_code == 400
+    assert is_signed_in(office)
+
+
+def test_the_remember_me_cookie_is_samesite_lax_and_lasts_at_most_30_days(app, make_user, browser):
+    owner = browser(make_user("viewer"), remember=True)
+    name = app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+    header = next(h for h in owner.login_response.headers.getlist("Set-Cookie") if h.startswith(name + "="))
+    assert "SameSite=Lax" in header and "HttpOnly" in header
+    cookie = owner.get_cookie(name)
+    assert cookie.expires is not None
+    assert cookie.expires - utcnow() <= timedelta(days=30, minutes=1)
+
+
+def test_a_session_is_honoured_at_most_30_days_on_the_server(make_user, browser):
+    owner = browser(make_user("viewer"), remember=True)
+    row = db.session.scalars(sa.select(UserSession)).one()
+    assert row.expires_at - row.created_at == timedelta(days=30)
+    row.expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    assert not is_signed_in(owner)
+
+
+def test_the_account_page_lists_the_open_sessions(make_user, browser):
+    user = make_user("viewer")
+    office, phone = browser(user), browser(user)
+    sign_out(phone)
+    page = office.get("/account").get_data(as_text=True)
+    assert page.count("trình duyệt này") == 1
+    rows = db.session.scalars(sa.select(UserSession).order_by(UserSession.id)).all()
+    assert [r.ended_at is None for r in rows] == [True, False]
+    assert all(len(r.key_hash) == 64 for r in rows)  # the key itself is never stored
+
+
+def test_a_password_change_ends_the_other_sessions_and_keeps_this_one(make_user, browser):
+    user = make_user("viewer")
+    office, phone = browser(user), browser(user)
+    response = office.post("/account/password", data={
+        "current_password": PASSWORD, "new_password": "bien-xanh-cat-trang-9", "confirm_password": "bien-xanh-cat-trang-9",
+        "csrf_token": csrf_token(office, "/account")})
+    assert response.status_code == 302
+    assert is_signed_in(office)
+    assert not is_signed_in(phone)
+    open_rows = db.session.scalars(sa.select(UserSession).where(UserSession.ended_at.is_(None))).all()
+    assert len(open_rows) == 1
+
+
+def test_the_worker_drops_sessions_ended_long_ago(app, make_user, browser):
+    from vmeeting.auth.jobs import prune_sessions
+    from vmeeting.jobs import load_ticks
+
+    assert "auth.prune_sessions" in load_ticks()
+    user = make_user("viewer")
+    old, recent = browser(user), browser(user)
+    sign_out(old)
+    first, second = db.session.scalars(sa.select(UserSession).order_by(UserSession.id)).all()
+    first.ended_at = utcnow() - timedelta(days=91)
+    db.session.commit()
+    assert prune_sessions() == 1
+    assert db.session.scalars(sa.select(UserSession.id)).all() == [second.id]
+    assert is_signed_in(recent)
