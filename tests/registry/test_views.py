@@ -32,6 +32,7 @@ ROUTES = [
     ("POST", "/endpoints/import/confirm", "/endpoints/import/confirm", "endpoints.edit"),
     ("GET", "/endpoints/export.<any(csv, xlsx):fmt>", "/endpoints/export.csv", "registry.view"),
     ("GET", "/endpoints/export.<any(csv, xlsx):fmt>", "/endpoints/export.xlsx", "registry.view"),
+    ("GET", "/endpoints/import/template.xlsx", "/endpoints/import/template.xlsx", "endpoints.edit"),
     ("GET", "/units", "/units", "registry.view"),
     ("GET", "/units/new", "/units/new", "units.edit"),
     ("POST", "/units/new", "/units/new", "units.edit"),
@@ -555,7 +556,12 @@ def test_export_downloads_both_formats_with_the_list_filters(client, login_as, m
     assert response.mimetype == "text/csv"
     assert response.headers["Content-Disposition"].startswith('attachment; filename="diem-cau-')
     rows = list(csv.DictReader(io.StringIO(response.get_data().decode("utf-8-sig"))))
-    assert [(r["code"], r["name"], r["unit_name"]) for r in rows] == [("LS-186", "UBND huyện Đình Lập", "Huyện Đình Lập")]
+    assert [(r["Mã điểm cầu"], r["Tên điểm cầu"], r["Đơn vị"], r["Trạng thái"]) for r in rows] == [
+        ("LS-186", "UBND huyện Đình Lập", "Huyện Đình Lập", "Hoạt động")]
+    response = client.get("/endpoints/export.csv?q=dinh+lap&columns=technical")
+    rows = list(csv.DictReader(io.StringIO(response.get_data().decode("utf-8-sig"))))
+    assert [(r["code"], r["name"], r["unit_name"], r["status"]) for r in rows] == [
+        ("LS-186", "UBND huyện Đình Lập", "Huyện Đình Lập", "active")]
 
     response = client.get("/endpoints/export.xlsx")
     assert response.status_code == 200
@@ -563,7 +569,7 @@ def test_export_downloads_both_formats_with_the_list_filters(client, login_as, m
     assert response.headers["Content-Disposition"].endswith('.xlsx"')
     sheet = openpyxl.load_workbook(io.BytesIO(response.get_data())).worksheets[0]
     values = list(sheet.iter_rows(values_only=True))
-    assert values[0][:2] == ("code", "name")
+    assert values[0][:2] == ("Mã điểm cầu", "Tên điểm cầu")
     assert [row[1] for row in values[1:]] == ["UBND huyện Bắc Sơn", "UBND huyện Đình Lập"]
 
 
