@@ -6,6 +6,9 @@ formulas without cached values, dates) or, for the hostile ones, part by part
 """
 
 import io
+import os
+import shutil
+import subprocess
 import tracemalloc
 from datetime import datetime
 
@@ -14,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.registry.hostile import HEADER, inline_row, raw_xlsx
-from tests.registry.test_transfer import commune, count, district  # noqa: F401 (fixtures)
+from tests.registry.test_transfer import commune, count, district, export_all, registry  # noqa: F401 (fixtures)
 from vmeeting.errors import ValidationError
 from vmeeting.extensions import db
 from vmeeting.registry import transfer
@@ -278,3 +281,48 @@ def test_the_template_offers_lists_and_imports_as_it_comes(client, login_as, dis
     rows = transfer.read_rows("mau.xlsx", response.get_data())
     report = transfer.check_rows(rows)
     assert report.is_valid and report.created == 1, report.error_fields()
+
+
+# -- LibreOffice, as an office saves our files -------------------------------------------
+
+SOFFICE = shutil.which("soffice")
+
+
+@pytest.fixture(scope="session")
+def libreoffice(tmp_path_factory):
+    """Return convert(path, infilter=None) → the bytes of the file LibreOffice Calc saves as XLSX."""
+    if SOFFICE is None:
+        if os.environ.get("REQUIRE_LIBREOFFICE"):
+            pytest.fail("REQUIRE_LIBREOFFICE is set but soffice is not installed")
+        pytest.skip("LibreOffice is not installed (Debian: libreoffice-calc-nogui)")
+    profile = tmp_path_factory.mktemp("libreoffice-profile")
+
+    def convert(path, infilter=None):
+        out = path.parent / "libreoffice"
+        command = [SOFFICE, f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to", "xlsx",
+                   "--outdir", str(out), str(path)]
+        if infilter:
+            command[3:3] = [f"--infilter={infilter}"]
+        subprocess.run(command, check=True, timeout=300, capture_output=True)
+        return (out / f"{path.stem}.xlsx").read_bytes()
+
+    return convert
+
+
+def test_our_xlsx_saved_again_by_libreoffice_imports_unchanged(registry, libreoffice, tmp_path):
+    path = tmp_path / "diem-cau.xlsx"
+    path.write_bytes(export_all("xlsx"))
+    report = transfer.check_rows(transfer.read_rows("diem-cau.xlsx", libreoffice(path)))
+    assert report.is_valid and report.unchanged == 2, report.error_fields()
+
+
+def test_our_csv_opened_in_libreoffice_loses_a_phone_zero_and_is_refused(registry, make_endpoint, district,
+                                                                        libreoffice, tmp_path):
+    make_endpoint("UBND xã Vân Thủy", unit=district, code="LS-187-09", contact_phone="0912345678")
+    path = tmp_path / "diem-cau.csv"
+    path.write_bytes(export_all("csv"))
+    # Opened as UTF-8 with "," as separator, as a person picks in Calc's import dialog, then saved as XLSX.
+    data = libreoffice(path, infilter="CSV:44,34,76")
+    report = transfer.check_rows(transfer.read_rows("diem-cau.xlsx", data))
+    bad = {r.code: r.errors for r in report.rows if r.errors}
+    assert list(bad) == ["LS-187-09"] and "bỏ số 0" in bad["LS-187-09"]["contact_phone"]
