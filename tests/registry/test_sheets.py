@@ -7,6 +7,7 @@ formulas without cached values, dates) or, for the hostile ones, part by part
 
 import io
 import os
+import re
 import shutil
 import subprocess
 import tracemalloc
@@ -326,3 +327,28 @@ def test_our_csv_opened_in_libreoffice_loses_a_phone_zero_and_is_refused(registr
     report = transfer.check_rows(transfer.read_rows("diem-cau.xlsx", data))
     bad = {r.code: r.errors for r in report.rows if r.errors}
     assert list(bad) == ["LS-187-09"] and "bỏ số 0" in bad["LS-187-09"]["contact_phone"]
+
+
+def test_the_import_page_previews_an_office_file_and_applies_it(client, login_as, get_csrf, district, commune):
+    login_as("scheduler")
+    data = workbook_bytes([
+        ["Mã điểm cầu", "Tên điểm cầu", "Đơn vị", "Trạng thái", "Kiểm tra tự động", "Điện thoại liên hệ"],
+        ["LS-187-05", "UBND xã Hòa Bình", "Xã Hòa Bình", "Bảo trì", "Không kiểm tra", 912345678],
+    ])
+    response = client.post("/endpoints/import", content_type="multipart/form-data",
+                           data={"file": (io.BytesIO(data), "van-phong.xlsx"), "csrf_token": get_csrf("/endpoints/import")})
+    text = response.get_data(as_text=True)
+    assert 'data-testid="bad-row"' in text and "Điện thoại liên hệ" in text and "bỏ số 0" in text
+    assert count(Endpoint) == 0
+    good = workbook_bytes([
+        ["Mã điểm cầu", "Tên điểm cầu", "Đơn vị", "Trạng thái", "Kiểm tra tự động", "Điện thoại liên hệ"],
+        ["LS-187-05", "UBND xã Hòa Bình", "Xã Hòa Bình", "Bảo trì", "Không kiểm tra", 912345678],
+    ], formats={"F2": "0000000000"})
+    response = client.post("/endpoints/import", content_type="multipart/form-data",
+                           data={"file": (io.BytesIO(good), "van-phong.xlsx"), "csrf_token": get_csrf("/endpoints/import")})
+    token = re.search(r'name="token" type="hidden" value="([^"]+)"', response.get_data(as_text=True)).group(1)
+    response = client.post("/endpoints/import/confirm", data={"token": token, "csrf_token": get_csrf("/endpoints")})
+    assert response.status_code == 302
+    endpoint = db.session.scalar(sa.select(Endpoint).where(Endpoint.code == "LS-187-05"))
+    assert (endpoint.unit_id, endpoint.status, endpoint.probe, endpoint.contact_phone) == (
+        commune.id, "maintenance", "none", "0912345678")
