@@ -10,10 +10,11 @@ SHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksh
 STRINGS_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
 
 
-def raw_xlsx(sheet_rows, *, dimension=None, shared_strings=None, extra_sheet_xml=b""):
+def raw_xlsx(sheet_rows, *, dimension=None, shared_strings=None, strings_prolog=b"", extra_sheet_xml=b""):
     """Return the bytes of a one-sheet workbook whose sheet XML holds `sheet_rows` (bytes of <row> elements).
 
-    `shared_strings` (bytes of <si> elements) adds a shared-strings part.
+    `shared_strings` (bytes of <si> elements) adds a shared-strings part, with
+    `strings_prolog` (a DOCTYPE, say) before its root element.
     """
     dim = f'<dimension ref="{dimension}"/>'.encode() if dimension else b""
     sheet = (f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{MAIN}">'.encode() + dim
@@ -41,8 +42,8 @@ def raw_xlsx(sheet_rows, *, dimension=None, shared_strings=None, extra_sheet_xml
         archive.writestr("xl/_rels/workbook.xml.rels", workbook_rels)
         archive.writestr("xl/worksheets/sheet1.xml", sheet)
         if shared_strings is not None:
-            archive.writestr("xl/sharedStrings.xml", f'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="{MAIN}">'
-                             .encode() + shared_strings + b"</sst>")
+            archive.writestr("xl/sharedStrings.xml", b'<?xml version="1.0" encoding="UTF-8"?>' + strings_prolog
+                             + f'<sst xmlns="{MAIN}">'.encode() + shared_strings + b"</sst>")
     return out.getvalue()
 
 
@@ -56,3 +57,8 @@ def inline_row(number, values):
 
 
 HEADER = inline_row(1, ["code", "name", "unit_id"])
+
+
+#: "a billion laughs": ten entities each ten times the one before, a gigabyte from a few hundred bytes
+ENTITY_BOMB = ("<!DOCTYPE sst [<!ENTITY a0 \"ha\">" + "".join(
+    f'<!ENTITY a{i} "' + f"&a{i - 1};" * 10 + '">' for i in range(1, 10)) + "]>").encode()

@@ -17,7 +17,7 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
-from tests.registry.hostile import HEADER, inline_row, raw_xlsx
+from tests.registry.hostile import ENTITY_BOMB, HEADER, inline_row, raw_xlsx
 from tests.registry.test_transfer import commune, count, district, export_all, registry  # noqa: F401 (fixtures)
 from vmeeting.errors import ValidationError
 from vmeeting.extensions import db
@@ -82,6 +82,15 @@ def test_hostile_workbooks_are_refused_early_within_memory(name, data, reason):
     refusal, peak = refusal_and_peak("a.xlsx", data)
     assert refusal is not None and reason in refusal, refusal
     assert peak < MEMORY_LIMIT, f"{name}: {peak / 2**20:.0f} MB"
+
+
+def test_xml_entities_are_refused_before_they_expand():
+    """openpyxl parses through defusedxml (a dependency), which forbids entities; expat alone expands ~70 MB."""
+    assert openpyxl.DEFUSEDXML
+    data = raw_xlsx(HEADER + b'<row r="2"><c r="A2" t="s"><v>0</v></c></row>',
+                    shared_strings=b"<si><t>&a9;</t></si>", strings_prolog=ENTITY_BOMB)
+    refusal, peak = refusal_and_peak("a.xlsx", data)
+    assert "Không đọc được" in refusal and peak < 5 * 2**20
 
 
 def test_a_damaged_zip_whose_sizes_lie_is_refused(app):
