@@ -223,7 +223,7 @@ def _cell(value_cell, formula_cell, limits):
     value = getattr(value_cell, "value", None)
     if isinstance(value, str) and len(value) > limits.cell_chars:
         _refuse(f"Ô {value_cell.coordinate} dài {len(value)} ký tự; mỗi ô tối đa {limits.cell_chars} ký tự.")
-    if value is None and formula_cell is None:
+    if value is None and getattr(formula_cell, "data_type", None) != "f":
         return EMPTY
     return Cell(
         value=value,

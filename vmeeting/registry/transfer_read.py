@@ -8,6 +8,7 @@ number Excel turned into a number) is kept as an error of its row and column,
 for the preview to show beside the other reasons.
 """
 
+import contextlib
 import csv
 import io
 import itertools
@@ -33,9 +34,6 @@ ROW_KEY = "_row"
 ERRORS_KEY = "_errors"
 
 
-# -- reading ---------------------------------------------------------------------------
-
-
 def read_rows(filename, stream):
     """Return the data rows of a CSV or XLSX file as dicts keyed by column.
 
@@ -51,8 +49,12 @@ def read_rows(filename, stream):
     data = stream if isinstance(stream, bytes) else stream.read(MAX_FILE_BYTES + 1)
     if len(data) > MAX_FILE_BYTES:
         raise ValidationError({"file": f"Tệp lớn hơn {MAX_FILE_BYTES // 2**20} MB; hãy chia nhỏ."})
-    records = iter(_csv_records(data) if name.endswith(".csv") else spreadsheet.xlsx_rows(data, LIMITS))
-    positions = _check_header(*_find_header(records))
+    records = _csv_records(data) if name.endswith(".csv") else spreadsheet.xlsx_rows(data, LIMITS)
+    with contextlib.closing(records):  # a refusal midway closes the workbook at once
+        return _data_rows(records, _check_header(*_find_header(records)))
+
+
+def _data_rows(records, positions):
     rows = []
     for number, cells in records:
         row, errors = {}, {}
