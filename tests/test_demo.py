@@ -203,3 +203,14 @@ def test_a_week_of_meetings_booked_like_any_other(demo, runner):
 
     result = runner.invoke(args=["demo", "load"])
     assert "nothing changed" in result.output and count(Meeting) == 4
+
+
+def test_a_site_kept_in_another_case_is_taken_for_the_demo_site(demo, runner):
+    """Codes are one without regard to case: a site renamed to "ls-178" is not loaded again as LS-178."""
+    site = db.session.scalar(sa.select(Endpoint).where(Endpoint.code == "LS-178"))
+    service.update_endpoint(site, {"code": "ls-178"})
+    db.session.commit()
+    result = runner.invoke(args=["demo", "load"])
+    assert result.exit_code == 0, result.output
+    assert count(Endpoint) == 213
+    assert db.session.scalar(sa.select(Endpoint.code).where(Endpoint.id == site.id)) == "ls-178"

@@ -82,13 +82,16 @@ def endpoints_import(path):
 
 @endpoints_cli.command("export")
 @click.argument("path", type=click.Path(dir_okay=False, writable=True, path_type=Path))
-def endpoints_export(path):
+@click.option("--technical", is_flag=True,
+              help="Technical column names and values (code, status=active) instead of Vietnamese ones.")
+def endpoints_export(path, technical):
     """Write every endpoint, retired ones included, to a CSV or XLSX file."""
     suffix = path.suffix.lower()
     if suffix not in transfer.EXTENSIONS:
         raise click.ClickException("the file name must end in .csv or .xlsx")
     rows = transfer.export_rows(sa.select(Endpoint).order_by(Endpoint.code))
-    path.write_bytes(transfer.write_csv(rows) if suffix == ".csv" else transfer.write_xlsx(rows))
+    labels = "technical" if technical else "vi"
+    path.write_bytes(transfer.write_csv(rows, labels) if suffix == ".csv" else transfer.write_xlsx(rows, labels))
     click.echo(f"Đã xuất {len(rows)} điểm cầu vào {path}.")
 
 

@@ -87,6 +87,9 @@ def register(app):
     def on_http(exc):
         code = exc.code or 500
         message = MESSAGES.get(code, exc.description)
+        if code == 413 and app.config.get("MAX_CONTENT_LENGTH"):
+            message = (f"Tệp hoặc dữ liệu gửi lên quá lớn: mỗi lần tối đa"
+                       f" {app.config['MAX_CONTENT_LENGTH'] // 2**20} MB. Hãy chia tệp nhỏ hơn.")
         if _is_api():
             response, status = error_response(code, CODES.get(code, "error"), message)
             if code == 401:

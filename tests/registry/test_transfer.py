@@ -35,9 +35,9 @@ def xlsx_bytes(lines):
     return out.getvalue()
 
 
-def export_all(fmt="csv"):
+def export_all(fmt="csv", labels="vi"):
     rows = transfer.export_rows(sa.select(Endpoint).order_by(Endpoint.code))
-    return transfer.write_csv(rows) if fmt == "csv" else transfer.write_xlsx(rows)
+    return transfer.write_csv(rows, labels) if fmt == "csv" else transfer.write_xlsx(rows, labels)
 
 
 @pytest.fixture
@@ -63,8 +63,9 @@ def registry(make_endpoint, make_bridge, make_user, district, commune):
     return {"bridge": bridge, "technician": tech, "endpoints": [first, second]}
 
 
-def test_csv_export_round_trip_is_valid_and_changes_nothing(registry):
-    data = export_all("csv")
+@pytest.mark.parametrize("labels", transfer.LABELS)
+def test_csv_export_round_trip_is_valid_and_changes_nothing(registry, labels):
+    data = export_all("csv", labels)
     assert data.startswith(b"\xef\xbb\xbf")  # the BOM Excel needs to read UTF-8
     audits = count(AuditEvent)
     rows = transfer.read_rows("diem-cau.csv", io.BytesIO(data))
@@ -82,10 +83,12 @@ def test_csv_export_round_trip_is_valid_and_changes_nothing(registry):
     assert count(AuditEvent) == audits
 
 
-def test_xlsx_export_round_trip_is_valid_and_changes_nothing(registry):
-    data = export_all("xlsx")
+@pytest.mark.parametrize("labels", transfer.LABELS)
+def test_xlsx_export_round_trip_is_valid_and_changes_nothing(registry, labels):
+    data = export_all("xlsx", labels)
     sheet = openpyxl.load_workbook(io.BytesIO(data)).worksheets[0]
-    assert [c.value for c in sheet[1]] == list(transfer.COLUMNS)
+    header = [transfer.HEADERS[c] for c in transfer.COLUMNS] if labels == "vi" else list(transfer.COLUMNS)
+    assert [c.value for c in sheet[1]] == header
     # text that starts with "=" stays text, not a formula
     assert sheet.cell(row=3, column=transfer.COLUMNS.index("device_model") + 1).value == "=Yealink"
     rows = transfer.read_rows("Diem-cau.XLSX", io.BytesIO(data))
@@ -207,8 +210,8 @@ def test_unit_code_is_resolved_among_units_valid_today(make_unit, province):
     ("a.txt", b"code,name\n", ".csv hoặc .xlsx"),
     ("a.csv", b"", "trống"),
     ("a.csv", b"code,name,unit_id\r\n", "không có dòng dữ liệu"),
-    ("a.csv", b"code,unit_id\r\nX,1\r\n", "Thiếu cột: name"),
-    ("a.csv", b"code,name\r\nX,Y\r\n", "unit_id hoặc unit_code"),
+    ("a.csv", b"code,unit_id\r\nX,1\r\n", "Thiếu cột: Tên điểm cầu (name)"),
+    ("a.csv", b"code,name\r\nX,Y\r\n", "Mã đơn vị (unit_code) hoặc Đơn vị (unit_name)"),
     ("a.csv", b"code,name,unit_id,mau_sac\r\nX,Y,1,do\r\n", "mau_sac"),
     ("a.csv", "code,name,unit_id\r\nX,Hòa,1\r\n".encode("cp1252"), "UTF-8"),
     ("a.xlsx", b"PK\x03\x04 not really a workbook", "Excel"),

@@ -32,6 +32,7 @@ ROUTES = [
     ("POST", "/endpoints/import/confirm", "/endpoints/import/confirm", "endpoints.edit"),
     ("GET", "/endpoints/export.<any(csv, xlsx):fmt>", "/endpoints/export.csv", "registry.view"),
     ("GET", "/endpoints/export.<any(csv, xlsx):fmt>", "/endpoints/export.xlsx", "registry.view"),
+    ("GET", "/endpoints/import/template.xlsx", "/endpoints/import/template.xlsx", "endpoints.edit"),
     ("GET", "/units", "/units", "registry.view"),
     ("GET", "/units/new", "/units/new", "units.edit"),
     ("POST", "/units/new", "/units/new", "units.edit"),
@@ -555,7 +556,12 @@ def test_export_downloads_both_formats_with_the_list_filters(client, login_as, m
     assert response.mimetype == "text/csv"
     assert response.headers["Content-Disposition"].startswith('attachment; filename="diem-cau-')
     rows = list(csv.DictReader(io.StringIO(response.get_data().decode("utf-8-sig"))))
-    assert [(r["code"], r["name"], r["unit_name"]) for r in rows] == [("LS-186", "UBND huyện Đình Lập", "Huyện Đình Lập")]
+    assert [(r["Mã điểm cầu"], r["Tên điểm cầu"], r["Đơn vị"], r["Trạng thái"]) for r in rows] == [
+        ("LS-186", "UBND huyện Đình Lập", "Huyện Đình Lập", "Hoạt động")]
+    response = client.get("/endpoints/export.csv?q=dinh+lap&columns=technical")
+    rows = list(csv.DictReader(io.StringIO(response.get_data().decode("utf-8-sig"))))
+    assert [(r["code"], r["name"], r["unit_name"], r["status"]) for r in rows] == [
+        ("LS-186", "UBND huyện Đình Lập", "Huyện Đình Lập", "active")]
 
     response = client.get("/endpoints/export.xlsx")
     assert response.status_code == 200
@@ -563,7 +569,7 @@ def test_export_downloads_both_formats_with_the_list_filters(client, login_as, m
     assert response.headers["Content-Disposition"].endswith('.xlsx"')
     sheet = openpyxl.load_workbook(io.BytesIO(response.get_data())).worksheets[0]
     values = list(sheet.iter_rows(values_only=True))
-    assert values[0][:2] == ("code", "name")
+    assert values[0][:2] == ("Mã điểm cầu", "Tên điểm cầu")
     assert [row[1] for row in values[1:]] == ["UBND huyện Bắc Sơn", "UBND huyện Đình Lập"]
 
 
@@ -573,3 +579,16 @@ def test_pages_speak_english_when_asked(client, login_as, get_csrf, records):
     text = page_text(client.get("/endpoints"))
     assert "Add endpoint" in text and "Import from file" in text
     assert "Endpoint code" in page_text(client.get("/endpoints/new"))
+
+
+def test_a_schedulers_file_that_directs_the_probes_is_refused_in_the_preview(client, login_as, get_csrf, district):
+    """Only admins set where the probes dial (issue 11, case 5): the preview says so, before any confirm."""
+    login_as("scheduler")
+    response = upload(client, get_csrf, csv_upload([
+        ["code", "name", "unit_code", "probe", "sip_uri"],
+        ["LS-01", "UBND xã Bính Xá", "186", "tcp", "sip:scan@127.0.0.1:5432"],
+    ]))
+    assert response.status_code == 200
+    text = page_text(response)
+    assert text.count('data-testid="bad-row"') == 1 and "Xác nhận nhập" not in text
+    assert (count(Endpoint), count(ImportBatch)) == (0, 0)

@@ -273,10 +273,13 @@ def _load_endpoints(districts, units, users, bridges, summary):
     """Return {code: endpoint} of the demo endpoints, creating those that are missing."""
     plan = list(_endpoint_plan(districts))
     codes = [site["code"] for site in plan]
-    existing = set(db.session.scalars(sa.select(Endpoint.code).where(Endpoint.code.in_(codes))))
+    # Codes are unique without regard to case: a site kept as "ls-178" is the demo's LS-178.
+    lowered = [code.lower() for code in codes]
+    existing = set(db.session.scalars(sa.select(sa.func.lower(Endpoint.code)).where(
+        sa.func.lower(Endpoint.code).in_(lowered))))
     rows, snapshots = [], {}
     for site in plan:
-        if site["code"] in existing:
+        if site["code"].lower() in existing:
             continue
         values = {k: v for k, v in site.items() if k not in ("unit_code", "bridge", "technician")}
         # A transient endpoint computes the stored search and sort keys by the model's own rule.
@@ -295,7 +298,9 @@ def _load_endpoints(districts, units, users, bridges, summary):
     _audit_created("endpoint", [(ids[row["code"]], audit.diff({}, snapshots[row["code"]]),
                                  f"Tạo điểm cầu {row['name']} (dữ liệu mẫu)") for row in rows])
     summary.created["endpoints"] = len(rows)
-    return {e.code: e for e in db.session.scalars(sa.select(Endpoint).where(Endpoint.code.in_(codes)))}
+    found = {e.code.lower(): e for e in db.session.scalars(
+        sa.select(Endpoint).where(sa.func.lower(Endpoint.code).in_(lowered)))}
+    return {code: found[code.lower()] for code in codes if code.lower() in found}
 
 
 def _load_groups(districts, endpoints, summary):

@@ -85,7 +85,7 @@ def load_meetings(summary, now):
                 sa.select(EndpointGroup.id).where(EndpointGroup.name.in_(plan.group_names))).all(),
             on_day=day,
         )
-        chair_id = db.session.scalar(sa.select(Endpoint.id).where(Endpoint.code == plan.chair_code))
+        chair_id = db.session.scalar(sa.select(Endpoint.id).where(sa.func.lower(Endpoint.code) == plan.chair_code.lower()))
         data = {"title": plan.title, "description": plan.description, "chair_endpoint_id": chair_id,
                 "starts_at": datetime.combine(day, plan.start, zone).astimezone(timezone.utc),
                 "ends_at": datetime.combine(day, plan.end, zone).astimezone(timezone.utc),

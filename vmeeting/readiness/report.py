@@ -1,8 +1,5 @@
 """The readiness report: how often each site and district was ready for its sittings, and who fails most."""
 
-import csv
-import io
-
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
@@ -12,6 +9,7 @@ from vmeeting.extensions import db
 from vmeeting.readiness.models import Readiness
 from vmeeting.readiness.service import LEVEL_ORDER, district_of
 from vmeeting.registry.models import AdminUnit, Endpoint
+from vmeeting.spreadsheet import csv_bytes
 
 FAILING_SHOWN = 10
 CSV_COLUMNS = ("code", "name", "district", "sittings", "ready", "issue", "unreachable", "pending", "ready_rate")
@@ -77,22 +75,16 @@ def readiness_report(period_from, period_to, now=None):
 
 
 def report_csv(report, by="endpoint"):
-    """Return the report per endpoint (or per district) as CSV text, UTF-8 with a BOM for spreadsheet programs."""
-    buffer = io.StringIO()
-    buffer.write("\ufeff")
-    writer = csv.writer(buffer)
+    """Return the report per endpoint (or per district) as CSV bytes (spreadsheet.csv_bytes: BOM, no formulas)."""
     if by == "district":
-        writer.writerow(DISTRICT_CSV_COLUMNS)
-        for total in report["districts"]:
-            writer.writerow([total["district"].name, total["endpoints"], total["sittings"], total["ready"],
-                             total["issue"], total["unreachable"], total["pending"], _rate_text(total["ready_rate"])])
-        return buffer.getvalue()
-    writer.writerow(CSV_COLUMNS)
-    for line in report["endpoints"]:
-        writer.writerow([line["endpoint"].code, line["endpoint"].name, line["district"].name, line["sittings"],
-                         line["ready"], line["issue"], line["unreachable"], line["pending"],
-                         _rate_text(line["ready_rate"])])
-    return buffer.getvalue()
+        return csv_bytes(DISTRICT_CSV_COLUMNS, (
+            [total["district"].name, total["endpoints"], total["sittings"], total["ready"], total["issue"],
+             total["unreachable"], total["pending"], _rate_text(total["ready_rate"])]
+            for total in report["districts"]))
+    return csv_bytes(CSV_COLUMNS, (
+        [line["endpoint"].code, line["endpoint"].name, line["district"].name, line["sittings"], line["ready"],
+         line["issue"], line["unreachable"], line["pending"], _rate_text(line["ready_rate"])]
+        for line in report["endpoints"]))
 
 
 def _rate_text(rate):

@@ -5,6 +5,7 @@ with the reason in Vietnamese; registry.service gathers the reasons per field.
 """
 
 import re
+import unicodedata
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -22,9 +23,10 @@ from vmeeting.registry.models import (
     Endpoint,
 )
 from vmeeting.sipuri import parse_sip_uri
-from vmeeting.text import clean
+from vmeeting.text import clean, describe_character
 
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
+CODE_CHAR_RE = re.compile(r"[A-Za-z0-9._-]")
 PHONE_RE = re.compile(r"^[0-9+().\s-]{6,40}$")
 TEXT_LIMITS = {"name": 200, "address": 300, "contact_name": 200, "device_model": 120,
                "device_serial": 120, "platform_ref": 120, "notes": 5000}
@@ -51,11 +53,16 @@ def check_text(field, raw):
 
 
 def _check_code(field, raw):
-    value = clean(raw)
+    # Only ordinary spaces around the code go unremarked; a character pasted unseen is named.
+    value = unicodedata.normalize("NFC", "" if raw is None else str(raw)).strip(" \t\r\n")
     if not value:
         raise ValueError("Nhập mã điểm cầu.")
     if not CODE_RE.match(value):
-        raise ValueError("Mã chỉ gồm chữ không dấu, số và . _ - (tối đa 40 ký tự).")
+        rule = "Mã chỉ gồm chữ không dấu, số và . _ - (tối đa 40 ký tự)."
+        wrong = next((ch for ch in value if not CODE_CHAR_RE.match(ch)), None)
+        if wrong is not None:
+            rule += f" Mã có {describe_character(wrong)} ở vị trí {value.index(wrong) + 1}."
+        raise ValueError(rule)
     return value
 
 

@@ -174,6 +174,11 @@ class Endpoint(db.Model):
         return f"<Endpoint {self.code} {self.name}>"
 
 
+#: codes are unique without regard to case (`ls-178` is `LS-178`); lower() folds ASCII alike on
+#: SQLite and PostgreSQL, and codes are ASCII (registry.fields.CODE_RE)
+sa.Index("uq_endpoints_code_lower", sa.func.lower(Endpoint.code), unique=True)
+
+
 class EndpointGroup(db.Model):
     """A named, saved selection of endpoints (e.g. "Giao ban khối huyện")."""
 

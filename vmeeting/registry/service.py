@@ -154,17 +154,19 @@ def search_endpoints(q=None, unit_id=None, status=None, bridge_id=None, technici
 
 
 def get_endpoint_by_code(code):
-    """Return the endpoint with that code, or None."""
-    return db.session.scalar(sa.select(Endpoint).where(Endpoint.code == clean(code)))
+    """Return the endpoint with that code, without regard to case (`ls-178` finds `LS-178`), or None."""
+    return db.session.scalar(sa.select(Endpoint).where(sa.func.lower(Endpoint.code) == clean(code).lower()))
 
 
 def validate_endpoint(data, endpoint=None, *, partial=False, known_codes=None, actor=None):
     """Return the cleaned field values of data, or raise ValidationError naming each bad field.
 
     `partial` checks only the fields present (PATCH); `known_codes` maps codes
-    taken by other rows of the same import to their row numbers; `actor`, when
-    given, must be allowed to set what it changes of where the probes dial
-    (an import's preview passes it, to say so before the import is confirmed).
+    taken by other rows of the same import, in lower case, to their row numbers
+    (codes are unique without regard to case: `ls-178` is taken when `LS-178`
+    is); `actor`, when given, must be allowed to set what it changes of where
+    the probes dial (an import's preview passes it, to say so before the import
+    is confirmed).
     """
     errors, values = {}, {}
     unknown = set(data) - set(ENDPOINT_FIELDS)
@@ -183,9 +185,9 @@ def validate_endpoint(data, endpoint=None, *, partial=False, known_codes=None, a
     if "code" in values and "code" not in errors:
         other = get_endpoint_by_code(code)
         if other is not None and (endpoint is None or other.id != endpoint.id):
-            errors["code"] = f"Mã «{code}» đã được dùng cho điểm cầu «{other.name}»."
-        elif known_codes and code in known_codes:
-            errors["code"] = f"Mã «{code}» trùng với dòng {known_codes[code]}."
+            errors["code"] = _code_taken(code, other)
+        elif known_codes and code.lower() in known_codes:
+            errors["code"] = f"Mã «{code}» trùng với dòng {known_codes[code.lower()]}."
     probe = values.get("probe", endpoint.probe if endpoint else None)
     sip_uri = values.get("sip_uri", endpoint.sip_uri if endpoint else "")
     if probe in ("sip-options", "tcp") and not sip_uri and "sip_uri" not in errors and "probe" not in errors:
@@ -194,6 +196,35 @@ def validate_endpoint(data, endpoint=None, *, partial=False, known_codes=None, a
     if errors:
         raise ValidationError(errors)
     return values
+
+
+def _code_taken(code, other):
+    if other.code != code:
+        return (f"Mã «{code}» trùng với mã «{other.code}» của điểm cầu «{other.name}»"
+                " (mã không phân biệt chữ hoa, chữ thường).")
+    return f"Mã «{code}» đã được dùng cho điểm cầu «{other.name}»."
+
+
+def _write(endpoint, values):
+    """Set the values and flush the row; a code taken meanwhile by another request becomes a ValidationError.
+
+    The database's unique index on lower(code) is the last word when two
+    requests check the same free code at once (PostgreSQL; on SQLite writing
+    requests run one at a time). The values are set inside the savepoint, so
+    a refused row leaves the caller's transaction usable and unchanged.
+    """
+    try:
+        with db.session.begin_nested():
+            _apply(endpoint, values)
+            db.session.add(endpoint)
+            db.session.flush()
+    except sa.exc.IntegrityError as exc:
+        if "code" not in str(exc.orig).lower():
+            raise
+        code = values.get("code", "")
+        other = get_endpoint_by_code(code)
+        raise ValidationError({"code": _code_taken(code, other) if other is not None
+                               else f"Mã «{code}» vừa được dùng cho điểm cầu khác."}) from None
 
 
 def _apply(endpoint, values):
@@ -242,9 +273,7 @@ def create_endpoint(data, actor=None):
     if values.get("status") == "retired":
         raise ValidationError({"status": "Không thể tạo điểm cầu ở trạng thái ngừng sử dụng."})
     endpoint = Endpoint()
-    _apply(endpoint, values)
-    db.session.add(endpoint)
-    db.session.flush()
+    _write(endpoint, values)
     audit.record(actor, "create", "endpoint", endpoint.id,
                  audit.diff({}, audit.snapshot(endpoint, ENDPOINT_FIELDS)), f"Tạo điểm cầu {endpoint.name}")
     return endpoint
@@ -261,8 +290,7 @@ def update_endpoint(endpoint, data, actor=None, *, partial=True):
         endpoint.retired_at = utcnow()
     elif values.get("status") in ("active", "maintenance"):
         endpoint.retired_at = None
-    _apply(endpoint, values)
-    db.session.flush()
+    _write(endpoint, values)
     changes = audit.diff(before, audit.snapshot(endpoint, ENDPOINT_FIELDS))
     if changes:
         audit.record(actor, "update", "endpoint", endpoint.id, changes, f"Sửa điểm cầu {endpoint.name}")

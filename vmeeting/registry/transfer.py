@@ -1,50 +1,52 @@
 """Endpoint import and export, as CSV or XLSX.
 
-An import is read (`read_rows`), checked (`check_rows`), kept between the
-preview and the confirmation (`stage_import`, `load_batch`) and applied
-(`apply_batch`, or `apply_rows` for the CLI) all at once or not at all. The
-rules for each field live in `registry.service`; this module only translates
-between spreadsheet columns (unit code, bridge code, technician user name) and
-the service's fields (ids).
+An import is read (`read_rows`, in registry.transfer_read), checked
+(`check_rows`), kept between the preview and the confirmation (`stage_import`,
+`load_batch`) and applied (`apply_batch`, or `apply_rows` for the CLI) all at
+once or not at all. The rules for each field live in `registry.service`; this
+module only translates between spreadsheet columns (unit code or name, bridge
+code, technician user name, Vietnamese words for fixed values) and the
+service's fields (ids, stored values). Exports (`write_csv`, `write_xlsx`) and
+the import template (`write_template`) speak Vietnamese unless asked for the
+technical names.
 """
 
-import csv
 import io
+import itertools
 import secrets
-import unicodedata
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import openpyxl
 import sqlalchemy as sa
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy.orm import selectinload
 
+from vmeeting import spreadsheet
 from vmeeting.audit import service as audit
 from vmeeting.auth.models import User
-from vmeeting.database import utcnow
+from vmeeting.database import MAX_ID, utcnow
 from vmeeting.errors import Conflict, NotFound, ValidationError
 from vmeeting.extensions import db
-from vmeeting.registry import service
+from vmeeting.registry import columns, service
+from vmeeting.registry.columns import COLUMNS, HEADERS
 from vmeeting.registry.models import AdminUnit, Bridge, Endpoint, ImportBatch
-from vmeeting.text import clean
+# the reading of files, which the pages and the CLI reach through this module
+from vmeeting.registry.transfer_read import ERRORS_KEY, EXTENSIONS, LIMITS, MAX_FILE_BYTES, ROW_KEY, read_rows  # noqa: F401
+from vmeeting.text import clean, fold
 from vmeeting.timefmt import local_zone
 
-#: the columns of an export, in order; an import accepts any subset holding the required ones
-COLUMNS = (
-    "code", "name", "unit_id", "unit_code", "unit_name", "category", "address", "sip_uri", "probe",
-    "bridge", "status", "contact_name", "contact_phone", "contact_emails", "technician", "transport",
-    "protocol", "device_model", "device_serial", "platform_ref", "notes",
-)
 #: columns that are copied to the service's field of the same name
 PLAIN_COLUMNS = tuple(c for c in COLUMNS if c in service.ENDPOINT_FIELDS and c != "unit_id")
 #: the service's field names that a column of another name feeds, to report errors by column
 COLUMN_OF_FIELD = {"bridge_id": "bridge", "technician_id": "technician"}
-EXTENSIONS = (".csv", ".xlsx")
-MAX_ROWS = 20000
 BATCH_LIFETIME = timedelta(hours=24)
-ROW_KEY = "_row"
+#: the words of an export's header and fixed values: Vietnamese for people, technical for scripts
+LABELS = ("vi", "technical")
 
 
 class ImportRejected(ValidationError):
@@ -107,130 +109,19 @@ class ImportReport:
                 for row in self.rows for column, reason in row.errors.items()}
 
 
-# -- reading ---------------------------------------------------------------------------
-
-
-def read_rows(filename, stream):
-    """Return the data rows of a CSV or XLSX file as dicts keyed by column.
-
-    Each dict also holds "_row", the row's number in the sheet (the header is
-    row 1), so errors point at the line a person sees. Blank rows are skipped.
-    Raise ValidationError on the "file" field when the file cannot be used.
-    """
-    name = clean(filename).lower()
-    data = stream if isinstance(stream, bytes) else stream.read()
-    if name.endswith(".csv"):
-        table = _csv_table(data)
-    elif name.endswith(".xlsx"):
-        table = _xlsx_table(data)
-    else:
-        raise ValidationError({"file": "Chỉ nhận tệp .csv hoặc .xlsx."})
-    header, body = _split_header(table)
-    columns = _check_header(header)
-    rows = []
-    for number, cells in body:
-        row = {column: _cell_text(column, cells[i] if i < len(cells) else None)
-               for i, column in columns if column is not None}
-        if not any(row.values()):
-            continue
-        row[ROW_KEY] = number
-        rows.append(row)
-        if len(rows) > MAX_ROWS:
-            raise ValidationError({"file": f"Tệp có quá {MAX_ROWS} dòng; hãy chia nhỏ."})
-    if not rows:
-        raise ValidationError({"file": "Tệp không có dòng dữ liệu nào dưới dòng tiêu đề."})
-    return rows
-
-
-def _csv_table(data):
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ValidationError({"file": "Tệp CSV phải mã hoá UTF-8 (trong Excel: Lưu thành «CSV UTF-8»)."}) from None
-    first_line = text.lstrip("\r\n").split("\n", 1)[0].strip()
-    # Excel set to Vietnamese separates with ";" because "," is the decimal mark there.
-    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    skip = 0
-    if first_line.lower().startswith("sep=") and len(first_line) == 5:
-        delimiter, skip = first_line[4], 1  # Excel's own hint line names the separator
-    try:
-        table = list(enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), start=1))
-    except csv.Error as exc:
-        raise ValidationError({"file": f"Không đọc được tệp CSV: {exc}."}) from None
-    return table[skip:]
-
-
-def _xlsx_table(data):
-    try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises a dozen kinds (zip, XML, key errors) for a damaged file
-        raise ValidationError({"file": "Không đọc được tệp Excel (.xlsx); tệp có thể bị hỏng."}) from None
-    try:
-        sheet = workbook.worksheets[0]
-        return [(number, list(cells)) for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1)]
-    except Exception:  # as above: a damaged sheet fails while its rows are read
-        raise ValidationError({"file": "Không đọc được trang tính đầu tiên của tệp Excel."}) from None
-    finally:
-        workbook.close()
-
-
-def _split_header(table):
-    for index, (_number, cells) in enumerate(table):
-        if any(_cell_text("", c) for c in cells):
-            return cells, table[index + 1:]
-    raise ValidationError({"file": "Tệp trống."})
-
-
-def _check_header(header):
-    """Return [(position, column or None)], or raise ValidationError naming what is wrong."""
-    columns, seen, unknown = [], set(), []
-    for position, cell in enumerate(header):
-        column = _cell_text("", cell).lower().replace(" ", "_")
-        if not column:
-            columns.append((position, None))
-            continue
-        if column not in COLUMNS:
-            unknown.append(_cell_text("", cell))
-        elif column in seen:
-            raise ValidationError({"file": f"Cột «{column}» xuất hiện hai lần."})
-        seen.add(column)
-        columns.append((position, column))
-    if unknown:
-        raise ValidationError({"file": "Cột không được hỗ trợ: " + ", ".join(f"«{u}»" for u in unknown)
-                               + ". Các cột: " + ", ".join(COLUMNS) + "."})
-    missing = [c for c in ("code", "name") if c not in seen]
-    if "unit_id" not in seen and "unit_code" not in seen:
-        missing.append("unit_id hoặc unit_code")
-    if missing:
-        raise ValidationError({"file": "Thiếu cột: " + ", ".join(missing) + "."})
-    return columns
-
-
-def _cell_text(column, value):
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, (datetime, date)):
-        value = value.isoformat()
-    if column == "notes":
-        # Notes keep their line breaks; only the normal form changes.
-        return unicodedata.normalize("NFC", str(value)).strip()
-    return clean(value)
-
-
 # -- checking --------------------------------------------------------------------------
 
 
-def check_rows(rows):
+def check_rows(rows, actor=None):
     """Check every row against the registry's rules and return an ImportReport.
 
-    Nothing is written. Unit codes resolve among the units valid today; bridge
-    codes and technician user names resolve to their ids. A code already in the
-    registry makes the row an update of that endpoint; the columns absent from
-    the file are left as they are.
+    Nothing is written. `actor`, when given, must be allowed to set what the
+    rows change of where the probes dial (only admins: a scheduler's file with
+    SIP addresses is refused in the preview, not only at confirm). Unit codes (or names) resolve among the units valid
+    today; bridge codes and technician user names resolve to their ids; fixed
+    values may be written in Vietnamese. A code already in the registry,
+    whatever its case, makes the row an update of that endpoint; the columns
+    absent from the file are left as they are.
     """
     lookups = _Lookups.load(rows)
     report = ImportReport()
@@ -239,23 +130,28 @@ def check_rows(rows):
         number = raw.get(ROW_KEY) or index + 2
         result = RowResult(number=number, code=clean(raw.get("code")))
         data, errors = lookups.to_fields(raw)
+        existing = lookups.endpoints.get(result.code.lower())
+        if existing is not None and result.code.lower() == existing.code.lower():
+            data["code"] = existing.code  # the code names the site; its stored spelling stays
         result.data = data
-        existing = lookups.endpoints.get(result.code)
         result.action = "update" if existing is not None else "create"
         try:
             values = service.validate_endpoint(data, existing, partial=existing is not None,
-                                               known_codes=known_codes)
+                                               known_codes=known_codes, actor=actor)
         except ValidationError as exc:
             values = None
             for name, reason in exc.fields.items():
-                if name == "unit_id" and "unit_code" in errors:
-                    continue  # the unit code's own reason says more than "choose a unit"
+                if name == "unit_id" and errors.keys() & {"unit_code", "unit_name"}:
+                    continue  # the unit's own reason says more than "choose a unit"
+                if name in columns.CHOICE_COLUMNS:
+                    reason = "Phải là một trong: " + ", ".join(columns.choice_words(name)) + "."
                 errors.setdefault(COLUMN_OF_FIELD.get(name, name), reason)
         if values is not None and existing is not None:
             result.changes = audit.diff(audit.snapshot(existing, values), values)
-        result.errors = errors
-        if result.code and result.code not in known_codes:
-            known_codes[result.code] = number
+        # What could not be read from a cell is the first thing to fix in that column.
+        result.errors = {**errors, **raw.get(ERRORS_KEY, {})}
+        if result.code and result.code.lower() not in known_codes:
+            known_codes[result.code.lower()] = number
         report.rows.append(result)
     return report
 
@@ -263,8 +159,9 @@ def check_rows(rows):
 class _Lookups:
     """What the rows refer to, loaded in one query per table rather than one per row."""
 
-    def __init__(self, units, bridges, technicians, endpoints, loaded_units):
-        self.units, self.bridges, self.technicians, self.endpoints = units, bridges, technicians, endpoints
+    def __init__(self, units, unit_names, bridges, technicians, endpoints, loaded_units):
+        self.units, self.unit_names = units, unit_names
+        self.bridges, self.technicians, self.endpoints = bridges, technicians, endpoints
         # The session's identity map holds objects weakly; keeping them here lets the
         # service's session.get() find every unit without another query.
         self._loaded_units = loaded_units
@@ -273,28 +170,37 @@ class _Lookups:
     def load(cls, rows):
         today = datetime.now(local_zone()).date()
         unit_codes = {clean(r.get("unit_code")) for r in rows} - {""}
-        unit_ids = {int(v) for r in rows if (v := clean(r.get("unit_id"))).isdigit()}
-        units, found = {}, []
-        if unit_codes or unit_ids:
-            found = db.session.scalars(
-                sa.select(AdminUnit).where(sa.or_(AdminUnit.code.in_(unit_codes), AdminUnit.id.in_(unit_ids)))
-            ).all()
+        unit_ids = {int(v) for r in rows if (v := clean(r.get("unit_id"))).isascii() and v.isdigit()}
+        by_name = any(clean(r.get("unit_name")) and not clean(r.get("unit_code")) and not clean(r.get("unit_id"))
+                      for r in rows)
+        units, unit_names, found = {}, {}, []
+        if unit_codes or unit_ids or by_name:
+            query = sa.select(AdminUnit).options(selectinload(AdminUnit.parent))
+            if not by_name:
+                query = query.where(sa.or_(AdminUnit.code.in_(unit_codes), AdminUnit.id.in_(unit_ids)))
+            found = db.session.scalars(query).all()
             for unit in found:
                 if unit.is_valid_on(today):
                     units.setdefault(unit.code, []).append(unit)
+                    for name in {fold(unit.name), fold(unit.full_name)}:
+                        unit_names.setdefault(name, []).append(unit)
         bridge_codes = {clean(r.get("bridge")) for r in rows} - {""}
         bridges = {b.code: b for b in db.session.scalars(sa.select(Bridge).where(Bridge.code.in_(bridge_codes)))}
         names = {clean(r.get("technician")).lower() for r in rows} - {""}
         technicians = {u.username: u for u in db.session.scalars(sa.select(User).where(User.username.in_(names)))}
-        codes = {clean(r.get("code")) for r in rows} - {""}
-        endpoints = {e.code: e for e in db.session.scalars(sa.select(Endpoint).where(Endpoint.code.in_(codes)))}
-        return cls(units, bridges, technicians, endpoints, found)
+        codes = {clean(r.get("code")).lower() for r in rows} - {""}
+        endpoints = {e.code.lower(): e for e in db.session.scalars(
+            sa.select(Endpoint).where(sa.func.lower(Endpoint.code).in_(codes)))}
+        return cls(units, unit_names, bridges, technicians, endpoints, found)
 
     def to_fields(self, raw):
         """Return (data for the service, errors by column) for one row."""
         data = {column: raw[column] for column in PLAIN_COLUMNS if column in raw}
+        for column in columns.CHOICE_COLUMNS:
+            if data.get(column):
+                data[column] = columns.choice_value(column, data[column])
         errors = {}
-        if "unit_id" in raw or "unit_code" in raw:
+        if raw.keys() & {"unit_id", "unit_code", "unit_name"}:
             unit_id, unit_error = self._unit(raw)
             data["unit_id"] = unit_id
             if unit_error:
@@ -314,23 +220,33 @@ class _Lookups:
         return data, errors
 
     def _unit(self, raw):
-        unit_id, code = clean(raw.get("unit_id")), clean(raw.get("unit_code"))
+        unit_id, code, name = clean(raw.get("unit_id")), clean(raw.get("unit_code")), clean(raw.get("unit_name"))
         if unit_id:
-            if not unit_id.isdigit():
+            if not (unit_id.isascii() and unit_id.isdigit()):
                 return unit_id, None  # the service explains that an id is a number
-            unit = db.session.get(AdminUnit, int(unit_id))
+            unit = db.session.get(AdminUnit, int(unit_id)) if int(unit_id) <= MAX_ID else None
             if code and unit is not None and unit.code != code:
                 return int(unit_id), ("unit_code", f"Mã đơn vị «{code}» không khớp với đơn vị số {unit_id} "
                                                        f"({unit.full_name}, mã {unit.code}); hãy xoá một trong hai.")
             return int(unit_id), None
-        if not code:
-            return None, None  # the service reports the missing unit
-        matches = self.units.get(code, [])
-        if not matches:
-            return None, ("unit_code", f"Không có đơn vị mã «{code}» đang có hiệu lực.")
-        if len(matches) > 1:
-            return None, ("unit_code", f"Mã «{code}» ứng với nhiều đơn vị đang có hiệu lực; hãy dùng cột unit_id.")
-        return matches[0].id, None
+        if code:
+            matches = self.units.get(code, [])
+            if not matches:
+                return None, ("unit_code", f"Không có đơn vị mã «{code}» đang có hiệu lực.")
+            if len(matches) > 1:
+                return None, ("unit_code", f"Mã «{code}» ứng với nhiều đơn vị đang có hiệu lực; hãy dùng cột "
+                                           f"{HEADERS['unit_id']}.")
+            return matches[0].id, None
+        if name:
+            matches = self.unit_names.get(fold(name), [])
+            if not matches:
+                return None, ("unit_name", f"Không có đơn vị tên «{name}» đang có hiệu lực.")
+            if len(matches) > 1:
+                return None, ("unit_name", f"Có {len(matches)} đơn vị tên «{name}»: "
+                              + "; ".join(f"{u.full_name} (mã {u.code})" for u in matches)
+                              + f". Hãy ghi tên kèm đơn vị cấp trên như trên, hoặc dùng cột {HEADERS['unit_code']}.")
+            return matches[0].id, None
+        return None, None  # the service reports the missing unit
 
 
 # -- staging and applying --------------------------------------------------------------
@@ -387,17 +303,17 @@ def apply_rows(rows, actor=None):
     itself can check (a retirement a future meeting blocks) undoes every row,
     whatever the caller does next. Raise ImportRejected naming every bad row.
     """
-    report = check_rows(rows)
+    report = check_rows(rows, actor)
     if not report.is_valid:
         raise ImportRejected(report)
-    endpoints = {e.code: e for e in db.session.scalars(
-        sa.select(Endpoint).where(Endpoint.code.in_([r.code for r in report.rows])))}
+    endpoints = {e.code.lower(): e for e in db.session.scalars(
+        sa.select(Endpoint).where(sa.func.lower(Endpoint.code).in_([r.code.lower() for r in report.rows])))}
     # Leaving the block by an exception rolls the savepoint back: no row stays written.
     with db.session.begin_nested():
         for row in report.rows:
             try:
                 if row.action == "update":
-                    service.update_endpoint(endpoints[row.code], row.data, actor, partial=True)
+                    service.update_endpoint(endpoints[row.code.lower()], row.data, actor, partial=True)
                 else:
                     service.create_endpoint(row.data, actor)
             except ValidationError as exc:
@@ -434,24 +350,29 @@ def export_rows(select):
     return rows
 
 
-def write_csv(rows):
-    """Return rows as CSV bytes, UTF-8 with a BOM so that Excel shows Vietnamese correctly."""
-    out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    for row in rows:
-        writer.writerow(["" if row.get(c) is None else row.get(c) for c in COLUMNS])
-    return out.getvalue().encode("utf-8-sig")
+def _header(labels):
+    return [HEADERS[c] for c in COLUMNS] if labels == "vi" else list(COLUMNS)
 
 
-def write_xlsx(rows):
-    """Return rows as the bytes of an XLSX workbook with one sheet."""
+def _line(row, labels):
+    if labels == "vi":
+        row = {**row, **{c: columns.choice_label(c, row[c]) for c in columns.CHOICE_COLUMNS if row.get(c)}}
+    return [row.get(c) for c in COLUMNS]
+
+
+def write_csv(rows, labels="vi"):
+    """Return rows as CSV bytes (spreadsheet.csv_bytes), headed and worded in Vietnamese or technical terms."""
+    return spreadsheet.csv_bytes(_header(labels), (_line(row, labels) for row in rows))
+
+
+def write_xlsx(rows, labels="vi"):
+    """Return rows as the bytes of an XLSX workbook with one sheet, worded as `write_csv`."""
     workbook = openpyxl.Workbook(write_only=True)
     sheet = workbook.create_sheet("Điểm cầu")
     sheet.freeze_panes = "A2"
-    sheet.append(list(COLUMNS))
+    sheet.append(_header(labels))
     for row in rows:
-        sheet.append([_xlsx_cell(sheet, row.get(c)) for c in COLUMNS])
+        sheet.append([_xlsx_cell(sheet, value) for value in _line(row, labels)])
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
@@ -466,3 +387,58 @@ def _xlsx_cell(sheet, value):
     # openpyxl takes any text starting with "=" for a formula; a name must stay text.
     cell.data_type = "s"
     return cell
+
+
+# -- the template ----------------------------------------------------------------------
+
+#: the template's columns: the export's, less the unit's id (a person picks a unit by code or name)
+TEMPLATE_COLUMNS = tuple(c for c in COLUMNS if c != "unit_id")
+TEMPLATE_ROWS = 2000
+_SAMPLE = {"code": "VD-001", "name": "Ví dụ: UBND xã Mẫu (xoá dòng này)", "category": "commune",
+           "address": "Trụ sở UBND xã", "sip_uri": "sip:vd-001@vc.example.vn", "probe": "sip-options",
+           "status": "active", "contact_name": "Nguyễn Văn A", "contact_phone": "0912345678",
+           "contact_emails": "vanphong@example.vn", "transport": "tslcd", "protocol": "sip"}
+
+
+def write_template(on_day):
+    """Return an XLSX import template: the Vietnamese header, a sample row, lists for the fixed values.
+
+    Every column is formatted as Text, so Excel keeps a phone number's leading
+    zero and never turns a code into a date; a second sheet, "Danh mục", holds
+    the lists (fixed values, and the unit codes and names valid on `on_day`).
+    """
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "Điểm cầu"
+    lists = workbook.create_sheet("Danh mục")
+    units = db.session.scalars(service.units_select(on_day).options(selectinload(AdminUnit.parent))).all()
+    list_columns = {column: columns.choice_words(column) for column in columns.CHOICE_COLUMNS}
+    list_columns["unit_code"] = [u.code for u in units]
+    list_columns["unit_name"] = [u.full_name for u in units]
+    sheet.append([HEADERS[c] for c in TEMPLATE_COLUMNS])
+    list_numbers = itertools.count(1)
+    sample = {**_SAMPLE, **({"unit_code": units[-1].code, "unit_name": units[-1].full_name} if units else {})}
+    sheet.append([columns.choice_label(c, sample[c]) if c in list_columns and c in _SAMPLE else sample.get(c)
+                  for c in TEMPLATE_COLUMNS])
+    for index, column in enumerate(TEMPLATE_COLUMNS, start=1):
+        letter = get_column_letter(index)
+        sheet.column_dimensions[letter].width = max(14, len(HEADERS[column]) + 4)
+        sheet.column_dimensions[letter].number_format = "@"
+        sheet.cell(row=1, column=index).font = Font(bold=True)
+        words = list_columns.get(column)
+        if not words:
+            continue
+        list_index = next(list_numbers)
+        list_letter = get_column_letter(list_index)
+        lists.cell(row=1, column=list_index, value=HEADERS[column]).font = Font(bold=True)
+        for offset, word in enumerate(words, start=2):
+            lists.cell(row=offset, column=list_index, value=word).data_type = "s"
+        check = DataValidation(type="list", allow_blank=True, showErrorMessage=column in columns.CHOICE_COLUMNS,
+                               formula1=f"'Danh mục'!${list_letter}$2:${list_letter}${len(words) + 1}",
+                               errorTitle=HEADERS[column], error="Chọn một giá trị trong danh sách.")
+        check.add(f"{letter}2:{letter}{TEMPLATE_ROWS + 1}")
+        sheet.add_data_validation(check)
+    sheet.freeze_panes = "A2"
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()

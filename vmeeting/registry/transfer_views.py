@@ -3,9 +3,9 @@
 The rules live in `registry/transfer.py`; these views sit on the registry blueprint.
 """
 
-from datetime import date
+from datetime import date, datetime
 
-from flask import abort, flash, redirect, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -16,6 +16,7 @@ from vmeeting.extensions import db
 from vmeeting.registry import service, transfer
 from vmeeting.registry.forms import ENDPOINT_LABELS, ImportConfirmForm, ImportForm
 from vmeeting.registry.views import bp, list_filters, render_form, show_errors
+from vmeeting.timefmt import local_zone
 
 #: Vietnamese names of an import file's columns, for the preview
 IMPORT_COLUMN_LABELS = {
@@ -43,7 +44,7 @@ def import_endpoints():
             except ValidationError as exc:
                 show_errors(form, exc)
             else:
-                report = transfer.check_rows(rows)
+                report = transfer.check_rows(rows, current_user)
                 if report.is_valid:
                     # Only a clean file is kept for the confirm step; a bad one is shown, never stored.
                     batch = transfer.stage_import(rows, filename, current_user)
@@ -58,7 +59,8 @@ def _import_page(form, report, batch=None, filename=None):
     return render_form(
         "registry/endpoint_import.html", form, report=report, filename=filename,
         confirm_form=ImportConfirmForm(token=batch.token) if batch else None,
-        columns=transfer.COLUMNS, column_labels=IMPORT_COLUMN_LABELS,
+        columns=transfer.COLUMNS, headers=transfer.HEADERS, column_labels=IMPORT_COLUMN_LABELS,
+        max_mb=transfer.MAX_FILE_BYTES // 2**20, max_rows=transfer.LIMITS.rows,
     )
 
 
@@ -90,15 +92,31 @@ def confirm_import():
     return redirect(url_for(".endpoints"))
 
 
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
 @bp.get("/endpoints/export.<any(csv, xlsx):fmt>")
 @permission_required("registry.view")
 def export_endpoints(fmt):
-    """Download the endpoints of the list's current filters as CSV or XLSX."""
+    """Download the endpoints of the list's current filters as CSV or XLSX.
+
+    Headers and fixed values are in Vietnamese; `?columns=technical` gives the
+    technical names (code, status=active…) that scripts read.
+    """
+    labels = "technical" if request.args.get("columns") == "technical" else "vi"
     rows = transfer.export_rows(service.search_endpoints(**list_filters()))
     if fmt == "csv":
-        body, mimetype = transfer.write_csv(rows), "text/csv; charset=utf-8"
+        body, mimetype = transfer.write_csv(rows, labels), "text/csv; charset=utf-8"
     else:
-        body = transfer.write_xlsx(rows)
-        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        body, mimetype = transfer.write_xlsx(rows, labels), XLSX_MIMETYPE
     filename = f"diem-cau-{date.today():%Y%m%d}.{fmt}"
     return body, 200, {"Content-Type": mimetype, "Content-Disposition": f'attachment; filename="{filename}"'}
+
+
+@bp.get("/endpoints/import/template.xlsx")
+@permission_required("endpoints.edit")
+def import_template():
+    """Download the import template: Vietnamese header, a sample row, lists for the fixed values and units."""
+    body = transfer.write_template(datetime.now(local_zone()).date())
+    return body, 200, {"Content-Type": XLSX_MIMETYPE,
+                       "Content-Disposition": 'attachment; filename="mau-nhap-diem-cau.xlsx"'}

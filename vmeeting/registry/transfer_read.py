@@ -1,0 +1,180 @@
+"""Reading an endpoint file: the rows of a CSV or XLSX upload as text, within limits.
+
+The file's size, rows, columns and cells are bounded (LIMITS, and
+`spreadsheet.xlsx_rows` for the zip inside an XLSX) before anything large is
+built; the header may be in Vietnamese (registry.columns); a cell whose text
+cannot be known (a formula never calculated, a date in a text column, a phone
+number Excel turned into a number) is kept as an error of its row and column,
+for the preview to show beside the other reasons.
+"""
+
+import contextlib
+import csv
+import io
+import itertools
+import re
+import unicodedata
+
+from vmeeting import spreadsheet
+from vmeeting.errors import ValidationError
+from vmeeting.registry import columns
+from vmeeting.registry.columns import COLUMNS, HEADERS
+from vmeeting.text import clean
+
+EXTENSIONS = (".csv", ".xlsx")
+#: the largest file read, by the page and the CLI alike (the page's request limit is MAX_CONTENT_LENGTH)
+MAX_FILE_BYTES = 10 * 1024 * 1024
+#: rows, columns, cell length and unpacked size read from a file (spreadsheet.Limits)
+LIMITS = spreadsheet.Limits(rows=20000, last_row=21000, columns=60, cell_chars=10000)
+MAX_LINE_CHARS = 64 * 1024
+_LONG_LINE = re.compile(r"(?m)^[^\n]{%d}" % (MAX_LINE_CHARS + 1))
+#: rows below a title in which the column names are looked for, to say where the header is
+HEADER_SEARCH_ROWS = 10
+ROW_KEY = "_row"
+ERRORS_KEY = "_errors"
+
+
+def read_rows(filename, stream):
+    """Return the data rows of a CSV or XLSX file as dicts keyed by column.
+
+    Each dict also holds "_row", the row's number in the sheet (the header is
+    row 1), so errors point at the line a person sees, and "_errors" for the
+    cells whose text could not be read ({column: reason}). Blank rows are
+    skipped. Raise ValidationError on the "file" field when the file cannot be
+    used: its kind, its size (MAX_FILE_BYTES, LIMITS), its header.
+    """
+    name = clean(filename).lower()
+    if not name.endswith(EXTENSIONS):
+        raise ValidationError({"file": "Chỉ nhận tệp .csv hoặc .xlsx."})
+    data = stream if isinstance(stream, bytes) else stream.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise ValidationError({"file": f"Tệp lớn hơn {MAX_FILE_BYTES // 2**20} MB; hãy chia nhỏ."})
+    records = _csv_records(data) if name.endswith(".csv") else spreadsheet.xlsx_rows(data, LIMITS)
+    with contextlib.closing(records):  # a refusal midway closes the workbook at once
+        return _data_rows(records, _check_header(*_find_header(records)))
+
+
+def _data_rows(records, positions):
+    rows = []
+    for number, cells in records:
+        row, errors = {}, {}
+        for i, column in positions:
+            try:
+                row[column] = _cell_text(column, cells[i] if i < len(cells) else None)
+            except spreadsheet.CellError as exc:
+                row[column], errors[column] = "", str(exc)
+        if not any(row.values()) and not errors:
+            continue
+        row[ROW_KEY] = number
+        if errors:
+            row[ERRORS_KEY] = errors
+        rows.append(row)
+        if len(rows) > LIMITS.rows:
+            raise ValidationError({"file": f"Tệp có quá {LIMITS.rows} dòng; hãy chia nhỏ."})
+    if not rows:
+        raise ValidationError({"file": "Tệp không có dòng dữ liệu nào dưới dòng tiêu đề."})
+    return rows
+
+
+def _csv_records(data):
+    """Yield (line number, [text]) for the records of a CSV file, within LIMITS."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValidationError({"file": "Tệp CSV phải mã hoá UTF-8 (trong Excel: Lưu thành «CSV UTF-8»)."}) from None
+    # A line of a million separators would become a million cells before any check could see it.
+    long_line = _LONG_LINE.search(text)
+    if long_line:
+        number = text.count("\n", 0, long_line.start()) + 1
+        raise ValidationError({"file": f"Dòng {number} của tệp CSV dài quá {MAX_LINE_CHARS} ký tự."})
+    first_line = text.lstrip("\r\n").split("\n", 1)[0].strip()
+    # Excel set to Vietnamese separates with ";" because "," is the decimal mark there.
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    skip = 0
+    if first_line.lower().startswith("sep=") and len(first_line) == 5:
+        delimiter, skip = first_line[4], 1  # Excel's own hint line names the separator
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        for number, cells in enumerate(reader, start=1):
+            if number <= skip:
+                continue
+            if number > LIMITS.last_row:
+                raise ValidationError({"file": f"Tệp CSV có hơn {LIMITS.last_row} dòng (kể cả dòng trống);"
+                                               f" chỉ nhận tối đa {LIMITS.rows} dòng dữ liệu. Hãy chia nhỏ."})
+            if len(cells) > LIMITS.columns:
+                raise ValidationError({"file": f"Dòng {number} có {len(cells)} cột; tối đa {LIMITS.columns} cột."})
+            for cell in cells:
+                if len(cell) > LIMITS.cell_chars:
+                    raise ValidationError({"file": f"Dòng {number} có ô dài {len(cell)} ký tự;"
+                                                   f" mỗi ô tối đa {LIMITS.cell_chars} ký tự."})
+            yield number, cells
+    except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise ValidationError({"file": f"Tệp CSV có ô dài quá {csv.field_size_limit()} ký tự"
+                                           f" (gần dòng {reader.line_num})."}) from None
+        raise ValidationError({"file": f"Không đọc được tệp CSV ở dòng {reader.line_num}: {exc}."}) from None
+
+
+def _find_header(records):
+    """Return (row number, header cells): the first row that is not blank.
+
+    A title above the header ("DANH SÁCH ĐIỂM CẦU…") is refused with the row
+    where the column names were found, rather than read as unknown columns.
+    """
+    for number, cells in records:
+        texts = [_header_text(c) for c in cells]
+        if not any(texts):
+            continue
+        if any(columns.column_of(t) for t in texts if t):
+            return number, texts
+        for later, later_cells in itertools.islice(records, HEADER_SEARCH_ROWS):
+            if any(columns.column_of(t) for t in map(_header_text, later_cells) if t):
+                title = next(t for t in texts if t)
+                raise ValidationError({"file": f"Dòng tiêu đề (tên cột) phải là dòng đầu tiên của trang tính:"
+                                               f" tên cột nằm ở dòng {later}, phía trên có «{title[:80]}»."
+                                               " Hãy xoá các dòng phía trên dòng tên cột."})
+        return number, texts
+    raise ValidationError({"file": "Tệp trống."})
+
+
+def _header_text(cell):
+    try:
+        return clean(spreadsheet.cell_text(cell))
+    except spreadsheet.CellError:
+        return ""
+
+
+def _check_header(number, header):
+    """Return [(position, column)] of the known columns, or raise ValidationError naming what is wrong."""
+    found, seen, unknown = [], {}, []
+    for position, text in enumerate(header):
+        if not text:
+            continue
+        column = columns.column_of(text)
+        if column is None:
+            unknown.append(text)
+        elif column in seen:
+            raise ValidationError({"file": f"Cột «{seen[column]}» và «{text}» cùng là cột «{HEADERS[column]}»."})
+        else:
+            seen[column] = text
+            found.append((position, column))
+    if unknown:
+        raise ValidationError({"file": "Cột không được hỗ trợ: " + ", ".join(f"«{u}»" for u in unknown)
+                               + ". Các cột: " + ", ".join(HEADERS[c] for c in COLUMNS)
+                               + " (hoặc tên kỹ thuật: " + ", ".join(COLUMNS) + ")."})
+    missing = [f"{HEADERS[c]} ({c})" for c in ("code", "name") if c not in seen]
+    if not {"unit_id", "unit_code", "unit_name"} & set(seen):
+        missing.append(f"{HEADERS['unit_code']} (unit_code) hoặc {HEADERS['unit_name']} (unit_name)")
+    if missing:
+        raise ValidationError({"file": "Thiếu cột: " + ", ".join(missing) + "."})
+    return found
+
+
+def _cell_text(column, cell):
+    text = spreadsheet.restore(spreadsheet.cell_text(cell, digits_are_text=column in columns.DIGIT_COLUMNS))
+    if column == "notes":
+        # Notes keep their line breaks; only the normal form changes.
+        return unicodedata.normalize("NFC", text).strip()
+    if column == "code":
+        return text.strip()  # the code's own check names an invisible character rather than lose it
+    return clean(text)
