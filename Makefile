@@ -5,7 +5,7 @@ PORT ?= 5000
 BIN = $(VENV)/bin
 FLASK = $(BIN)/flask --app wsgi
 
-.PHONY: run test bench install install-test translations messages clean
+.PHONY: run test fuzz mutation bench install install-test translations messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ run: install
 
 test: install-test
 	$(BIN)/python -m pytest
+
+# Schemathesis at length: 200 examples an operation, each failure shrunk to its smallest case.
+fuzz: install-test
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} FUZZ_SHRINK=1 $(BIN)/python -m pytest -p no:cacheprovider tests/apidoc/test_schemathesis.py
 
 bench: install-test
 	$(BIN)/python bench/run.py

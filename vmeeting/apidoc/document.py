@@ -49,7 +49,8 @@ def array(items, **extra):
     return {"type": "array", "items": items, **extra}
 
 
-ID = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
+#: no maximum: an id too large to exist is the client's to send, and gets 404 (or 400 in a body)
+ID = {"type": "integer", "minimum": 1}
 STRING = {"type": "string"}
 BOOL = {"type": "boolean"}
 INSTANT = {"type": "string", "format": "date-time",
