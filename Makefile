@@ -44,6 +44,12 @@ test: install-test
 fuzz: install-test
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} FUZZ_SHRINK=1 $(BIN)/python -m pytest -p no:cacheprovider tests/apidoc/test_schemathesis.py
 
+# mutmut over the rule modules of [tool.mutmut]; the kill rate and the survivors land in bench/mutation/.
+mutation: install-test
+	rm -rf mutants
+	$(BIN)/mutmut run || true
+	$(BIN)/python bench/mutation_report.py bench/mutation
+
 bench: install-test
 	$(BIN)/python bench/run.py
 
