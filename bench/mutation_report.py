@@ -6,6 +6,8 @@ Usage: python bench/mutation_report.py OUT_DIR (after `mutmut run`, from the pro
 import collections
 import subprocess
 import sys
+import tomllib
+from datetime import datetime, timezone
 from pathlib import Path
 
 MUTMUT = [sys.executable, "-m", "mutmut"]
@@ -34,7 +36,11 @@ def main(out_dir):
     per_module = collections.defaultdict(collections.Counter)
     for name, status in rows:
         per_module[module_of(name)][status] += 1
-    lines = ["module  killed/judged  kill-rate  (survived, timeout, no tests, other)"]
+    config = tomllib.loads(Path("pyproject.toml").read_text())["tool"]["mutmut"]
+    lines = [f"mutmut, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
+             "modules: " + ", ".join(config["only_mutate"]),
+             "tests: " + ", ".join(config["pytest_add_cli_args_test_selection"]) + " (SQLite)", "",
+             "module  killed/judged  kill-rate  (survived, timeout, no tests, other)"]
     total = collections.Counter()
     for module, counts in sorted(per_module.items()):
         total.update(counts)
