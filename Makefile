@@ -5,7 +5,7 @@ PORT ?= 5000
 BIN = $(VENV)/bin
 FLASK = $(BIN)/flask --app wsgi
 
-.PHONY: run test bench install install-test translations messages clean
+.PHONY: run test fuzz mutation bench install install-test translations messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,16 @@ run: install
 
 test: install-test
 	$(BIN)/python -m pytest
+
+# Schemathesis at length: 200 examples an operation, each failure shrunk to its smallest case.
+fuzz: install-test
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} FUZZ_SHRINK=1 $(BIN)/python -m pytest -p no:cacheprovider tests/apidoc/test_schemathesis.py
+
+# mutmut over the rule modules of [tool.mutmut]; the kill rate and the survivors land in bench/mutation/.
+mutation: install-test
+	rm -rf mutants
+	$(BIN)/mutmut run || true
+	$(BIN)/python bench/mutation_report.py bench/mutation
 
 bench: install-test
 	$(BIN)/python bench/run.py

@@ -52,6 +52,7 @@ def create_app(config_class=None, overrides=None):
     _init_login(app)
 
     from vmeeting import cli, errorpages, main, models, timefmt  # noqa: F401 (models: tables for Alembic)
+    from vmeeting.apidoc import views as apidoc_views
     from vmeeting.auth import views as auth_views
     from vmeeting.booking import api as booking_api
     from vmeeting.booking import views as booking_views
@@ -78,6 +79,7 @@ def create_app(config_class=None, overrides=None):
     app.register_blueprint(invites_api.bp)
     app.register_blueprint(readiness_views.bp)
     app.register_blueprint(readiness_api.bp)
+    app.register_blueprint(apidoc_views.bp)
     errorpages.register(app)
     timefmt.register(app)
     cli.register(app)

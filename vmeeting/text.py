@@ -8,8 +8,9 @@ import icu
 
 _SPACES = re.compile(r"\s+")
 # Unicode gives đ/Đ no decomposition, so folding would keep them; map by hand.
-# Ð (U+00D0, Icelandic eth) looks the same as Đ and arrives from old encodings.
-_D_MAP = str.maketrans({"đ": "d", "Đ": "D", "Ð": "D"})
+# Ð (U+00D0, Icelandic eth) looks the same as Đ and arrives from old encodings, and so does its
+# lower case ð (U+00F0): lowering Ð gives ð, so without it folding would not be blind to case.
+_D_MAP = str.maketrans({"đ": "d", "Đ": "D", "Ð": "D", "ð": "d"})
 
 
 def clean(value):

@@ -1,0 +1,1 @@
+"""The API's own description: the OpenAPI document and its reference page."""
