@@ -40,7 +40,8 @@ def build_world(make_user, make_unit, province, make_bridge, make_endpoint):
     meeting = booking.book_meeting({"title": "Giao ban", "starts_at": starts_at,
                                     "ends_at": starts_at + timedelta(hours=1), "chair_endpoint_id": sites[0].id},
                                    booking.resolve_sites(endpoint_ids=[s.id for s in sites]),
-                                   actor=users["scheduler"])
+                                   actor=users["scheduler"],
+                                   choices=booking.BookingChoices(allow_non_working_time=True))
     feed, _token = feeds.create_feed("endpoint", sites[0].id, users["admin"])
     api_token = auth.issue_token(users["admin"])
     db.session.commit()
@@ -50,7 +51,7 @@ def build_world(make_user, make_unit, province, make_bridge, make_endpoint):
         "meeting_id": meeting.id, "occurrence_id": meeting.occurrences[0].id, "endpoint_id": sites[0].id,
         "bridge_id": bridge.id, "unit_id": district.id, "group_id": group.id, "user_id": users["viewer"].id,
         "token_id": token_row.id, "feed_id": feed.id, "mail_id": mail.id,
-        "code": "en", "token": "khong-co-ma-nay", "fmt": "csv"
+        "code": "en", "token": "khong-co-ma-nay", "fmt": "csv", "day": "2030-01-07"
     }
     return SimpleNamespace(users=users, ids=ids, meeting=meeting, sites=sites, api_token=api_token)
 

@@ -483,11 +483,11 @@ PATHS = {
                           responses("201", "the declared day", ref("Holiday"), "400", "403", "409", "413"),
                           request_body=body(ref("HolidayInput"))),
     },
-    "/holidays/{date}": {
+    "/holidays/{day}": {
         "delete": operation("removeDay", "Working time", "Remove a declared day off or working day (admin)",
-                            {**responses("200", "removed; the day as it was", ref("Holiday"), "403", "404"),
-                             "204": {"description": "removed"}},
-                            parameters=[path_param("date", "the day, YYYY-MM-DD", DATE)]),
+                            {"204": {"description": "removed"},
+                             **{status: ERRORS[status] for status in ("400", "401", "403", "404", "429", "503")}},
+                            parameters=[path_param("day", "the day, YYYY-MM-DD", DATE)]),
     },
 }
 

@@ -11,7 +11,7 @@ from vmeeting.database import MAX_ID, utcnow
 from vmeeting.errors import ValidationError
 from vmeeting.extensions import db
 from vmeeting.jsonapi import api_blueprint, json_body, paginated
-from vmeeting.registry.models import Endpoint
+from vmeeting.registry.models import Bridge, Endpoint
 from vmeeting.timefmt import parse_api_instant, to_local
 from vmeeting.working_time.service import FIRST_YEAR, LAST_YEAR
 
@@ -306,6 +306,10 @@ def find_slots():
         all_endpoints=request.args.get("all_endpoints") in ("1", "true"), on_day=to_local(window_from).date(),
     )
     bridge_id = _int_arg("bridge_id", low=1, high=MAX_ID)
+    if bridge_id is not None:
+        bridge = db.session.get(Bridge, bridge_id)
+        if bridge is None or not bridge.is_active:
+            raise ValidationError({"bridge_id": "Không có cầu MCU này (hoặc cầu đã ngừng)."})
     found = slots.find_slots(choice.endpoints, timedelta(minutes=duration), window_from, window_to,
                              limit=limit, setup_minutes=setup, meeting_bridge_id=bridge_id)
     return jsonify({

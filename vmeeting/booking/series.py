@@ -40,12 +40,6 @@ def normalize_rrule(text, starts_at):
         raise ValueError("Chỉ hỗ trợ lặp hằng ngày, hằng tuần, hằng tháng hoặc hằng năm.")
     if rule._count is None and rule._until is None:
         raise ValueError("Lịch lặp cần ngày kết thúc (UNTIL) hoặc số lần (COUNT).")
-    first = next(iter(rule), None)
-    if first is not None and first != starts_at.astimezone(local_zone()):
-        # RFC 5545 §3.8.5.3 leaves a DTSTART off its rule undefined: calendar programs then disagree
-        # on whether it is a sitting and on what COUNT counts, so people would see other sittings than we book.
-        raise ValueError(f"Ngày bắt đầu phải là buổi đầu tiên của lịch lặp; theo quy tắc này, buổi đầu tiên "
-                         f"là {first:%d/%m/%Y}.")
     if any(part.split("=")[0] in ("BYHOUR", "BYMINUTE", "BYSECOND") for part in parts):
         # a series sits at most once a day, at the meeting's own hour: a change finds each sitting by its day
         raise ValueError("Một chuỗi họp chỉ họp một buổi mỗi ngày, vào giờ của cuộc họp; "
