@@ -48,6 +48,8 @@ NAV_ITEMS = [
     ("booking.calendar", _l("Lịch họp"), "meetings.view"),
     ("booking.meetings", _l("Cuộc họp"), "meetings.view"),
     ("readiness.mine", _l("Sẵn sàng"), "readiness.confirm"),
+    ("network.board", _l("Mạng"), "network.view"),
+    ("network.incidents", _l("Sự cố"), "network.view"),
     ("working_time.calendar", _l("Lịch làm việc"), "meetings.view"),
     ("registry.endpoints", _l("Điểm cầu"), "registry.view"),
     ("registry.units", _l("Đơn vị"), "registry.view"),

@@ -44,6 +44,19 @@ from vmeeting.working_time import service as working_time
 #: occurrence_moved (occurrence)
 change_listeners = []
 
+#: callables `source(endpoint_ids) -> [{endpoint_id, kind, message}]` that capabilities above
+#: booking (network) add: what a booking should warn about its sites, never stopping it
+warning_sources = []
+
+
+def site_warnings(endpoint_ids):
+    """Return the warnings every registered source has about these sites (CONTRACT.md `warnings`)."""
+    warnings = []
+    for source in warning_sources:
+        warnings.extend(source(endpoint_ids))
+    return warnings
+
+
 MEETING_FIELDS = ("title", "description", "starts_at", "ends_at", "chair_endpoint_id", "bridge_id",
                   "recurrence", "attendees", "setup_minutes")
 #: more extra attendees than this is a mailing list, not a meeting's guests

@@ -146,6 +146,8 @@ def _booking_form_page(form, meeting=None):
             context["suggestions"] = _suggestions(form, context["choice"], meeting)
         return render_template("booking/form.html", **context), 409
     flash(message, "success")
+    for warning in service.site_warnings([e.id for e in meeting.endpoints]):
+        flash(warning["message"], "warning")  # the sites' state warns (network), never stops a booking
     return redirect(url_for("booking.show", meeting_id=meeting.id))
 
 
