@@ -11,3 +11,4 @@ from vmeeting.invites.models import CalendarFeed, InviteResponse, OutboxMail  # 
 from vmeeting.jobs import WorkerLease  # noqa: F401
 from vmeeting.readiness.models import Readiness, ReadinessEvent, ReadinessJob  # noqa: F401
 from vmeeting.network.models import Incident, NetworkEvent, NetworkState  # noqa: F401
+from vmeeting.attendance.models import Attendance  # noqa: F401

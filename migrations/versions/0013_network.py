@@ -1,4 +1,4 @@
-"""network: live state of every site, its state changes, incidents
+"""network and attendance: live state of every site, its state changes, incidents; the roll-call
 
 Revision ID: 0013
 Revises: 0011
@@ -76,9 +76,32 @@ def upgrade():
     with op.batch_alter_table('network_states', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_network_states_state'), ['state'], unique=False)
 
+    op.create_table('attendance',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('occurrence_id', sa.Integer(), nullable=False),
+    sa.Column('endpoint_id', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('reason', sa.String(length=300), nullable=False),
+    sa.Column('marked_by_id', sa.Integer(), nullable=True),
+    sa.Column('marked_at', UTCDateTime(), nullable=False),
+    sa.CheckConstraint("status <> 'absent' OR reason <> ''", name=op.f('ck_attendance_absent_reason')),
+    sa.CheckConstraint("status IN ('present', 'late', 'absent')", name=op.f('ck_attendance_status')),
+    sa.ForeignKeyConstraint(['endpoint_id'], ['endpoints.id'], name=op.f('fk_attendance_endpoint_id_endpoints')),
+    sa.ForeignKeyConstraint(['marked_by_id'], ['users.id'], name=op.f('fk_attendance_marked_by_id_users')),
+    sa.ForeignKeyConstraint(['occurrence_id'], ['occurrences.id'], name=op.f('fk_attendance_occurrence_id_occurrences'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_attendance')),
+    sa.UniqueConstraint('occurrence_id', 'endpoint_id', name='uq_attendance_occurrence_endpoint')
+    )
+    with op.batch_alter_table('attendance', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_attendance_endpoint_id'), ['endpoint_id'], unique=False)
+
 
 
 def downgrade():
+    with op.batch_alter_table('attendance', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_attendance_endpoint_id'))
+
+    op.drop_table('attendance')
     with op.batch_alter_table('network_states', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_network_states_state'))
 
