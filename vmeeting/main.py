@@ -50,6 +50,7 @@ NAV_ITEMS = [
     ("readiness.mine", _l("Sẵn sàng"), "readiness.confirm"),
     ("network.board", _l("Mạng"), "network.view"),
     ("network.incidents", _l("Sự cố"), "network.view"),
+    ("attendance.report", _l("Điểm danh"), "meetings.view"),
     ("working_time.calendar", _l("Lịch làm việc"), "meetings.view"),
     ("registry.endpoints", _l("Điểm cầu"), "registry.view"),
     ("registry.units", _l("Đơn vị"), "registry.view"),

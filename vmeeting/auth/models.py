@@ -31,6 +31,8 @@ PERMISSIONS = {
     #: network operations: everyone sees the sites' state and incidents; technicians handle their own sites'
     "network.view": {"admin", "scheduler", "technician", "viewer"},
     "incidents.open": {"admin", "scheduler", "technician"},
+    #: the roll-call of a sitting: the service narrows technicians to the chair site's
+    "attendance.mark": {"admin", "scheduler", "technician"},
 }
 
 
