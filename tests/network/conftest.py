@@ -61,7 +61,7 @@ def closed_udp_uri():
 @pytest.fixture
 def net(app, sites, make_user):
     """The booking fixtures' sites with technicians: tech_a has the first two communes, tech_b the others."""
-    app.config.update(PROBE_TIMEOUT_SECONDS=1.0, NETWORK_DOWN_AFTER=2, NETWORK_ALERT_EMAILS=(NOC,),
+    app.config.update(PROBE_TIMEOUT_SECONDS=3.0, NETWORK_DOWN_AFTER=2, NETWORK_ALERT_EMAILS=(NOC,),
                       NETWORK_SWEEP_SECONDS=300)
     tech_a = make_user("technician", email="ktv.a@langson.gov.vn", full_name="Nguyễn Văn An")
     tech_b = make_user("technician", email="ktv.b@langson.gov.vn", full_name="Trần Thị Bình")

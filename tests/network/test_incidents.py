@@ -121,3 +121,43 @@ def test_booking_a_site_down_or_with_an_open_incident_warns_and_still_books(net,
     moved = client.patch(f"/api/v1/meetings/{meeting_id}", headers=headers,
                          json={"endpoint_ids": [net.hall.id, net.communes[2].id]})
     assert moved.status_code == 200 and body(moved)["warnings"] == []
+
+
+def _soon_meeting(net, book):
+    from datetime import timedelta
+    starts = (utcnow() + timedelta(hours=2)).replace(second=0, microsecond=0)
+    return book([net.hall, *net.communes], starts, title="Giao ban trực tuyến", allow_non_working_time=True)
+
+
+def test_a_technicians_issue_before_a_meeting_opens_one_incident(net, client, api_headers, book):
+    meeting = _soon_meeting(net, book)
+    headers = api_headers(user=net.tech_a)
+    for note in ("Camera không lên hình", "Vẫn chưa lên hình"):
+        response = client.put(f"/api/v1/meetings/{meeting.id}/readiness/{net.communes[0].id}", headers=headers,
+                              json={"status": "issue", "note": note})
+        assert response.status_code == 200
+    incidents = db.session.scalars(sa.select(Incident)).all()
+    assert [(i.endpoint_id, i.source, i.title, i.opened_by_id) for i in incidents] == [
+        (net.communes[0].id, "readiness", "Camera không lên hình", net.tech_a.id)]  # once, while it is open
+    client.put(f"/api/v1/meetings/{meeting.id}/readiness/{net.communes[1].id}", headers=headers,
+               json={"status": "ready", "checks": {}})
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Incident)) == 1
+
+
+def test_the_escalation_mail_and_the_board_list_sites_down_and_open_incidents(net, client, api_headers, book,
+                                                                               login_as):
+    from vmeeting.readiness import escalation
+    from vmeeting.readiness import service as readiness
+
+    meeting = _soon_meeting(net, book)
+    _mark_down(net.communes[0])
+    open_one(client, api_headers("scheduler"), net.communes[2].id, title="Loa rè")
+    occurrence = meeting.occurrences[0]
+    mails = escalation.escalation_mails(occurrence, readiness.sites(occurrence.id))
+    assert mails
+    text = mails[0].text
+    assert f"{net.communes[0].name}: mất kết nối từ" in text and "Loa rè" in text
+    login_as("viewer")
+    board = client.get(f"/meetings/{meeting.id}/readiness").get_data(as_text=True)
+    assert 'data-testid="site-warnings"' in board
+    assert f'data-endpoint-id="{net.communes[0].id}" data-kind="down"' in board

@@ -49,6 +49,18 @@ change_listeners = []
 warning_sources = []
 
 
+#: callables `listener(endpoint, user, note, source, now)` that capabilities above booking (network)
+#: add: someone reported a problem at a site (readiness: a technician's «Có sự cố»); called
+#: inside the report's transaction
+site_issue_listeners = []
+
+
+def report_site_issue(endpoint, user, note, source, now):
+    """Tell every site-issue listener that user reported a problem at endpoint (see site_issue_listeners)."""
+    for listener in site_issue_listeners:
+        listener(endpoint, user, note, source, now)
+
+
 def site_warnings(endpoint_ids):
     """Return the warnings every registered source has about these sites (CONTRACT.md `warnings`)."""
     warnings = []

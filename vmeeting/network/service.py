@@ -46,6 +46,7 @@ INCIDENT_ANY_ROLES = frozenset({"admin", "scheduler"})
 TITLE_MAX = 200
 TEXT_MAX = 4000
 DOWN_INCIDENT_TITLE = "Mất kết nối mạng"
+READINESS_INCIDENT_TITLE = "Sự cố khi kiểm tra trước họp"
 
 
 # -- the sweep ---------------------------------------------------------------------------------
@@ -363,6 +364,23 @@ def site_warnings(endpoint_ids):
 
 
 booking.warning_sources.append(site_warnings)
+
+
+def incident_from_report(endpoint, user, note, source, now):
+    """Open an incident for a problem someone reported (a technician's «Có sự cố»), unless one is open at the site.
+
+    Registered with booking as a site-issue listener; runs in the report's transaction.
+    """
+    exists = db.session.scalar(sa.select(Incident.id).where(Incident.endpoint_id == endpoint.id,
+                                                            Incident.status == "open").limit(1))
+    if exists is None:
+        title = clean(note)[:TITLE_MAX] if note and clean(note) else READINESS_INCIDENT_TITLE
+        db.session.add(Incident(endpoint_id=endpoint.id, title=title, severity="major", status="open",
+                                source=source, note=note or "", opened_at=now, opened_by_id=user.id))
+        db.session.flush()
+
+
+booking.site_issue_listeners.append(incident_from_report)
 
 
 # -- incidents ---------------------------------------------------------------------------------

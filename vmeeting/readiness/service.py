@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import Forbidden
 
 from vmeeting.auth.models import User
+from vmeeting.booking import service as booking
 from vmeeting.booking.models import Meeting, Occurrence, Reservation
 from vmeeting.database import utcnow, write_intent
 from vmeeting.errors import Conflict, NotFound, ValidationError
@@ -248,6 +249,8 @@ def confirm(occurrence, endpoint, user, data, now=None):
     db.session.add(ReadinessEvent(occurrence_id=occurrence.id, endpoint_id=endpoint.id, kind="confirmation",
                                   occurred_at=now, status=status, checks=checks, note=note, actor_id=user.id))
     db.session.flush()
+    if status == "issue":
+        booking.report_site_issue(endpoint, user, note, "readiness", now)  # network opens an incident
     return readiness
 
 
