@@ -27,3 +27,21 @@ def test_the_chair_technician_takes_the_roll_on_a_phone(phone_page, roll):
     expect(phone_page.get_by_test_id("attendance-summary")).to_contain_text("Vắng: 1")
     expect(phone_page.locator('[data-count="present"]')).to_have_text("1")
     assert phone_page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_the_attendance_report_draws_its_chart(page, roll, make_user):
+    from datetime import timedelta
+
+    from tests.booking.conftest import move_into_the_past
+    from vmeeting.attendance import service
+    from vmeeting.extensions import db
+
+    service.mark(roll.occurrence, roll.communes[1].id, roll.organizer, {"status": "absent", "reason": "Mất điện"})
+    db.session.commit()
+    move_into_the_past(roll.meeting, timedelta(hours=-3))
+    viewer = make_user("viewer")
+    sign_in(page, viewer.username, "**/calendar")
+    page.goto("/reports/attendance")
+    expect(page.get_by_test_id("attendance-chart")).to_be_visible()
+    labels = page.evaluate("document.querySelector('[data-testid=attendance-chart]').chart.data.labels")
+    assert labels == ["Tỉnh Lạng Sơn", "Huyện Chi Lăng"]

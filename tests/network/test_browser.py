@@ -48,3 +48,27 @@ def test_an_incident_from_the_phone_warns_the_scheduler_booking_the_site(page, p
     expect(cell).to_have_class(re.compile(r"net-incident"))
     box = page.locator(".net-board").bounding_box()
     assert box["height"] < 900  # the province fits one screen
+
+
+def test_a_sites_page_draws_its_daily_availability_with_the_served_chart_library(page, net, make_user):
+    from datetime import timedelta
+
+    from vmeeting.database import utcnow
+    from vmeeting.extensions import db
+    from vmeeting.network.models import NetworkEvent
+
+    site_id = net.communes[0].id
+    now = utcnow()
+    db.session.add_all([
+        NetworkEvent(endpoint_id=site_id, previous="unknown", state="up", occurred_at=now - timedelta(days=40)),
+        NetworkEvent(endpoint_id=site_id, previous="up", state="down", occurred_at=now - timedelta(days=3, hours=12)),
+        NetworkEvent(endpoint_id=site_id, previous="down", state="up", occurred_at=now - timedelta(days=3)),
+    ])
+    db.session.commit()
+    viewer = make_user("viewer")
+    sign_in(page, viewer.username, "**/calendar")
+    page.goto(f"/network/endpoints/{site_id}")
+    chart = page.get_by_test_id("availability-chart")
+    expect(chart).to_be_visible()
+    values = page.evaluate("document.querySelector('[data-testid=availability-chart]').chart.data.datasets[0].data")
+    assert len(values) == 30 and values[-1] == 100 and min(v for v in values if v is not None) < 100

@@ -39,6 +39,8 @@ def endpoint(endpoint_id):
     return render_template("network/endpoint.html", endpoint=site, state=service.state_of(site.id),
                            availability={days: service.availability(site.id, days) for days in (7, 30)},
                            history=service.history(site.id), incidents=incidents,
+                           daily=[{"day": day.strftime("%d/%m"), "up": None if share is None else round(share * 100, 1)}
+                                  for day, share in service.daily_availability(site.id, 30)],
                            labels=service.STATE_LABELS, may_handle=service.may_handle(current_user, site))
 
 
