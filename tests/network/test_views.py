@@ -108,3 +108,26 @@ def test_the_booking_page_warns_of_a_site_down(net, client, login_as, get_csrf):
     page = html(response)
     assert response.status_code == 200, page[:2000]
     assert "mất kết nối từ" in page
+
+
+def test_the_incident_report_counts_per_district_and_the_time_to_resolve(net, client, login_as):
+    from datetime import timedelta
+    now = utcnow()
+    db.session.add_all([
+        Incident(endpoint_id=net.communes[0].id, title="a", severity="minor", source="manual", status="resolved",
+                 opened_at=now - timedelta(hours=10), resolved_at=now - timedelta(hours=8)),
+        Incident(endpoint_id=net.communes[1].id, title="b", severity="major", source="network", status="resolved",
+                 opened_at=now - timedelta(hours=10), resolved_at=now - timedelta(hours=4)),
+        Incident(endpoint_id=net.communes[2].id, title="c", severity="major", source="manual", status="open",
+                 opened_at=now - timedelta(hours=1)),
+        Incident(endpoint_id=net.hall.id, title="d", severity="critical", source="manual", status="open",
+                 opened_at=now - timedelta(days=90)),  # before the period
+    ])
+    db.session.commit()
+    rows = service.incident_report(now - timedelta(days=30), now + timedelta(minutes=1))
+    assert [(r["district"], r["opened"], r["resolved"], r["open"], r["median_hours"], r["mean_hours"]) for r in rows] \
+        == [("Huyện Chi Lăng", 3, 2, 1, 4.0, 4.0)]
+    login_as("viewer")
+    page = html(client.get("/incidents/report"))
+    assert 'data-testid="incident-report"' in page and "Huyện Chi Lăng" in page
+    assert client.get("/incidents/report?from=hôm-qua").status_code == 400

@@ -546,6 +546,46 @@ def handleable_endpoints(user):
     return query
 
 
+def incident_report(window_from, window_to):
+    """Per district: incidents opened in [window_from, window_to), how many are resolved, still open, and time to resolve.
+
+    Returns [{district_id, district, opened, resolved, open, median_hours, mean_hours}] in registry
+    order; the hours are over the resolved ones (None when none is).
+    """
+    rows = db.session.execute(
+        sa.select(Incident.opened_at, Incident.resolved_at, Incident.status, Endpoint.unit_id)
+        .join(Endpoint, Endpoint.id == Incident.endpoint_id)
+        .where(Incident.opened_at >= window_from, Incident.opened_at < window_to)).all()
+    units = {u.id: u for u in db.session.scalars(
+        sa.select(AdminUnit).where(AdminUnit.id.in_({r.unit_id for r in rows}))
+        .options(selectinload(AdminUnit.parent)))} if rows else {}
+    groups = {}
+    for row in rows:
+        unit = units[row.unit_id]
+        head = unit.parent if unit.level == "commune" and unit.parent is not None else unit
+        group = groups.setdefault(head.id, {"head": head, "opened": 0, "resolved": 0, "open": 0, "hours": []})
+        group["opened"] += 1
+        if row.status == "resolved" and row.resolved_at is not None:
+            group["resolved"] += 1
+            group["hours"].append((row.resolved_at - row.opened_at).total_seconds() / 3600)
+        else:
+            group["open"] += 1
+    level = {"province": 0, "district": 1, "commune": 2}
+    result = []
+    for group in sorted(groups.values(), key=lambda g: (level.get(g["head"].level, 3), g["head"].position,
+                                                         g["head"].id)):
+        hours = sorted(group["hours"])
+        median = None
+        if hours:
+            middle = len(hours) // 2
+            median = hours[middle] if len(hours) % 2 else (hours[middle - 1] + hours[middle]) / 2
+        result.append({"district_id": group["head"].id, "district": group["head"].name, "opened": group["opened"],
+                       "resolved": group["resolved"], "open": group["open"],
+                       "median_hours": None if median is None else round(median, 1),
+                       "mean_hours": round(sum(hours) / len(hours), 1) if hours else None})
+    return result
+
+
 def users_by_id(ids):
     ids = {i for i in ids if i}
     return {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(ids)))} if ids else {}

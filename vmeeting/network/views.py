@@ -1,5 +1,7 @@
 """Network pages: the board of every site by district, a site's state, incidents (phone first)."""
 
+from datetime import date, datetime, time, timedelta
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -13,6 +15,7 @@ from vmeeting.network import service
 from vmeeting.network.forms import IncidentForm, ResolveForm
 from vmeeting.network.models import Incident
 from vmeeting.registry.models import Endpoint
+from vmeeting.timefmt import local_to_utc, to_local
 
 bp = Blueprint("network", __name__)
 
@@ -67,6 +70,28 @@ def incidents():
     return render_template("network/incidents.html", incidents=rows, total=total, page=page, show=show,
                            pages=max((total + PER_PAGE - 1) // PER_PAGE, 1),
                            severity_labels=service.SEVERITY_LABELS, source_labels=service.SOURCE_LABELS)
+
+
+@bp.get("/incidents/report")
+@permission_required("network.view")
+def incident_report():
+    """Incidents per district over a period (last 30 days by default): opened, resolved, open, time to resolve."""
+    today = to_local(utcnow()).date()
+    errors, bounds = {}, {}
+    for name, default in (("from", today - timedelta(days=29)), ("to", today)):
+        raw = request.args.get(name, "")
+        try:
+            bounds[name] = date.fromisoformat(raw) if raw else default
+        except ValueError:
+            errors[name] = _("Dùng ngày dạng YYYY-MM-DD.")
+            bounds[name] = default
+    if not errors and bounds["to"] < bounds["from"]:
+        errors["to"] = _("Ngày kết thúc phải sau ngày bắt đầu.")
+    rows = [] if errors else service.incident_report(
+        local_to_utc(datetime.combine(bounds["from"], time.min)),
+        local_to_utc(datetime.combine(bounds["to"] + timedelta(days=1), time.min)))
+    return render_template("network/incident_report.html", rows=rows, errors=errors, bounds=bounds), \
+        400 if errors else 200
 
 
 @bp.route("/incidents/new", methods=["GET", "POST"])
