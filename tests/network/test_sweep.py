@@ -103,6 +103,18 @@ def test_alarms_go_out_once_each_to_the_technician_and_the_alert_list(net, switc
     assert len(alarms(smtp, NOC, "down")) == 1
 
 
+def test_a_site_never_seen_up_is_shown_down_without_an_alarm_or_incident(net, smtp):
+    site = net.communes[0]
+    point(site, closed_udp_uri())
+    for _ in range(3):
+        service.sweep()
+    assert state(site).state == "down"
+    assert service.site_warnings([site.id])[0]["kind"] == "down"
+    deliver_outbox()
+    assert smtp.messages == []
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Incident)) == 0
+
+
 def test_a_site_down_opens_an_incident_by_itself_and_its_return_resolves_it(net, switchable):
     site = net.communes[2]
     point(site, switchable.uri)
@@ -120,11 +132,15 @@ def test_a_site_down_opens_an_incident_by_itself_and_its_return_resolves_it(net,
     assert incident.status == "resolved" and incident.resolved_at is not None
 
 
-def test_alarms_are_not_repeated_by_a_restarted_or_second_worker(net, app, database_url, smtp):
+def test_alarms_are_not_repeated_by_a_restarted_or_second_worker(net, app, database_url, smtp, live_peers):
     app.config.update(NETWORK_SWEEP_SECONDS=1, PROBE_TIMEOUT_SECONDS=2)
     site = net.communes[0]
-    point(site, closed_udp_uri())
+    point(site, live_peers[0].uri)
     tick = load_ticks()["network.sweep"]
+    assert run_tick(app, "worker-1", tick)
+    assert state(site).state == "up"
+    point(site, closed_udp_uri())  # its device is replaced by one that never answers
+    later(app)
     assert run_tick(app, "worker-1", tick)
     later(app)
     assert run_tick(app, "worker-1", tick)
@@ -148,9 +164,11 @@ def test_alarms_are_not_repeated_by_a_restarted_or_second_worker(net, app, datab
     assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMail)) == 2
 
 
-def test_two_sweeps_recording_the_same_results_alarm_once(net, app):
+def test_two_sweeps_recording_the_same_results_alarm_once(net, app, live_peers):
     """Two workers that both probed (a lease lost mid-sweep) record one after the other: one change, one alarm."""
     site = net.communes[0]
+    point(site, live_peers[0].uri)
+    service.sweep()
     point(site, closed_udp_uri())
     service.sweep()
     targets, _unprobed = service.sweep_targets()

@@ -131,3 +131,19 @@ def test_the_incident_report_counts_per_district_and_the_time_to_resolve(net, cl
     page = html(client.get("/incidents/report"))
     assert 'data-testid="incident-report"' in page and "Huyện Chi Lăng" in page
     assert client.get("/incidents/report?from=hôm-qua").status_code == 400
+
+
+def test_a_booking_of_many_sites_down_lists_a_few_warnings_and_counts_the_rest(net, client, login_as, get_csrf):
+    for site in [net.hall, *net.communes]:
+        db.session.add(NetworkState(endpoint_id=site.id, state="down", since=utcnow(), failures=2))
+    db.session.add(Incident(endpoint_id=net.hall.id, title="Mất điện", severity="major", source="manual"))
+    db.session.commit()
+    login_as("scheduler")
+    starts = next_working_day(10)
+    response = client.post("/meetings/new", data={
+        "csrf_token": get_csrf("/meetings/new"), "title": "Giao ban", "day": starts.strftime("%d/%m/%Y"),
+        "start_time": "10:00", "end_time": "11:00", "setup_minutes": "30", "chair_endpoint_id": net.hall.id,
+        "endpoint_ids": [net.hall.id, *[c.id for c in net.communes]]}, follow_redirects=True)
+    page = html(response)
+    assert page.count("mất kết nối từ") == 4 and page.count("đang có sự cố") == 1  # by site: the hall first
+    assert "… và 1 cảnh báo khác" in page

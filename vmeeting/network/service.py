@@ -6,11 +6,14 @@ it waits on the network and so commits around the probes itself.
 
 A site's state (the model of Cisco TMS / Poly RPRM): `unknown` until it has
 answered or failed NETWORK_DOWN_AFTER sweeps in a row, then `up` while it
-answers and `down` once it has failed that many sweeps in a row. Entering
-`down` and leaving it for `up` each queue one mail per recipient through the
-outbox, keyed by the state change's history row, in the transaction that
-records the change: a rerun, a restart or a second worker finds the change
-made and queues nothing again.
+answers and `down` once it has failed that many sweeps in a row. Going down
+from `up`, and coming back up from that, each queue one mail per recipient
+through the outbox, keyed by the state change's history row, in the
+transaction that records the change: a rerun, a restart or a second worker
+finds the change made and queues nothing again. A site never seen up that
+turns out down (a new site, a first deployment, the demo's made-up
+addresses) is shown down and warned of when booked, but raises no alarm:
+nothing went down, and a first sweep must not flood the technicians.
 """
 
 import logging
@@ -162,7 +165,8 @@ def _record_changes(changes, now):
         db.session.add(event)
         events.append(event)
     db.session.flush()
-    alarming = [e for e in events if e.state == "down" or (e.previous == "down" and e.state == "up")]
+    alarming = [e for e in events if (e.previous, e.state) == ("up", "down")
+                or ((e.previous, e.state) == ("down", "up") and _went_down_from_up(e))]
     if not alarming:
         return
     endpoints = {e.id: e for e in db.session.scalars(
@@ -177,6 +181,14 @@ def _record_changes(changes, now):
             _open_network_incident(endpoint, event, now)
         else:
             _resolve_network_incidents(endpoint.id, now)
+
+
+def _went_down_from_up(event):
+    """Tell whether the site's stay in `down` that `event` ends began by going down from `up` (and so alarmed)."""
+    entered = db.session.scalar(sa.select(NetworkEvent.previous).where(
+        NetworkEvent.endpoint_id == event.endpoint_id, NetworkEvent.state == "down", NetworkEvent.id < event.id)
+        .order_by(NetworkEvent.id.desc()).limit(1))
+    return entered == "up"
 
 
 def alarm_recipients(endpoint):
