@@ -29,7 +29,7 @@ from werkzeug.exceptions import Forbidden
 from vmeeting.auth.models import User
 from vmeeting.booking import service as booking
 from vmeeting.database import utcnow, write_intent
-from vmeeting.errors import Conflict, NotFound, ValidationError
+from vmeeting.errors import Conflict, ValidationError
 from vmeeting.extensions import db
 from vmeeting.invites import service as invites
 from vmeeting.network.models import INCIDENT_SOURCES, SEVERITIES, Incident, NetworkEvent, NetworkState
@@ -517,13 +517,6 @@ def resolve_incident(incident, user, resolution, now=None):
     incident.status, incident.resolved_at = "resolved", now or utcnow()
     incident.resolved_by_id, incident.resolution = user.id, resolution.strip()
     db.session.flush()
-    return incident
-
-
-def get_incident(incident_id):
-    incident = db.session.get(Incident, incident_id) if 0 < incident_id < 2**31 else None
-    if incident is None:
-        raise NotFound("Không có sự cố này.")
     return incident
 
 
