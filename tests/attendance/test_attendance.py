@@ -153,3 +153,34 @@ def test_another_technician_sees_the_roll_without_forms_and_cannot_post(roll, cl
     response = client.post(f"{page_url}/{roll.communes[0].id}",
                            data={"csrf_token": get_csrf("/network"), prefix + "status": "present"})
     assert response.status_code == 403
+
+
+def test_the_roll_call_page_is_prefilled_from_readiness_and_the_last_sweep(roll, client, login):
+    from vmeeting.network.models import NetworkState
+    from vmeeting.readiness.models import Readiness
+
+    now = utcnow()
+    db.session.add_all([
+        Readiness(occurrence_id=roll.occurrence.id, endpoint_id=roll.communes[0].id, status="ready",
+                  confirmed_at=now - timedelta(minutes=5)),
+        Readiness(occurrence_id=roll.occurrence.id, endpoint_id=roll.communes[1].id, status="pending",
+                  is_reachable=False, checked_at=now - timedelta(minutes=10)),
+        # the sweep after the probe round found it back: the later word wins
+        NetworkState(endpoint_id=roll.communes[1].id, state="up", since=now, last_checked_at=now - timedelta(minutes=1)),
+        NetworkState(endpoint_id=roll.communes[2].id, state="down", since=now, last_checked_at=now - timedelta(minutes=2)),
+        NetworkState(endpoint_id=roll.communes[3].id, state="down", since=now,
+                     last_checked_at=now - timedelta(days=1)),  # before the sitting: no hint
+    ])
+    db.session.commit()
+    login(roll.organizer)
+    page = client.get(f"/meetings/{roll.meeting.id}/occurrences/{roll.occurrence.id}/attendance").get_data(as_text=True)
+
+    def checked(endpoint):
+        import re
+        card = page.split(f'id="site-{endpoint.id}"', 1)[1].split('class="list-group-item"', 1)[0]
+        found = re.search(r'value="(present|late|absent)" autocomplete="off" checked', card)
+        return found.group(1) if found else None
+
+    assert [checked(e) for e in (roll.hall, *roll.communes)] == [None, "present", "present", "absent", None]
+    assert page.count('data-testid="suggested"') == 3
+    assert 'value="Mất kết nối"' in page

@@ -1,5 +1,6 @@
 """Network fixtures: sites in a district with technicians, real sipp peers that can go down and come back."""
 
+import signal
 import socket
 from types import SimpleNamespace
 
@@ -7,7 +8,7 @@ import pytest
 
 from tests.booking.conftest import book, district, sites  # noqa: F401 (fixtures used here)
 from tests.invites.conftest import smtp  # noqa: F401 (alarms go out through a real SMTP server)
-from tests.readiness.sip_peers import SipPeer, media_ports, sipp_path, start_peers, stop_peers
+from tests.readiness.sip_peers import sipp_path, start_peers, stop_peers
 from vmeeting.extensions import db
 from vmeeting.readiness.probes import ProbeTarget, probe_many
 from vmeeting.registry import service as registry
@@ -16,30 +17,35 @@ NOC = "noc@langson.gov.vn"
 
 
 class SwitchablePeer:
-    """A sipp peer on a fixed loopback port that the test stops (the site goes down) and starts again."""
+    """A sipp peer that the test freezes (the device hangs: the site goes down) and thaws (it comes back).
+
+    SIGSTOP rather than stopping it: the port stays the peer's, so no other test takes it meanwhile.
+    """
 
     def __init__(self, sipp, workdir):
-        self.sipp, self.workdir = sipp, workdir
         (self.peer,) = start_peers(sipp, workdir, 1)
-        self.port, self.uri = self.peer.port, self.peer.uri
+        self.uri = self.peer.uri
 
     def stop(self):
-        self.peer.stop()
+        self.peer.process.send_signal(signal.SIGSTOP)
 
     def start(self):
-        (media,) = media_ports(1, avoid={self.port})
-        self.peer = SipPeer(self.sipp, self.workdir, self.port, media)
+        self.peer.process.send_signal(signal.SIGCONT)
         for _ in range(100):
-            if probe_many([ProbeTarget(1, "sip-options", self.uri)], timeout=0.3)[0].reachable:
+            if probe_many([ProbeTarget(1, "sip-options", self.uri)], timeout=0.5)[0].reachable:
                 return
         raise AssertionError("the sipp peer did not come back")
+
+    def close(self):
+        self.peer.process.send_signal(signal.SIGCONT)
+        self.peer.stop()
 
 
 @pytest.fixture
 def switchable(tmp_path):
     peer = SwitchablePeer(sipp_path(), tmp_path)
     yield peer
-    peer.stop()
+    peer.close()
 
 
 @pytest.fixture(scope="session")
@@ -61,7 +67,7 @@ def closed_udp_uri():
 @pytest.fixture
 def net(app, sites, make_user):
     """The booking fixtures' sites with technicians: tech_a has the first two communes, tech_b the others."""
-    app.config.update(PROBE_TIMEOUT_SECONDS=3.0, NETWORK_DOWN_AFTER=2, NETWORK_ALERT_EMAILS=(NOC,),
+    app.config.update(PROBE_TIMEOUT_SECONDS=2.0, NETWORK_DOWN_AFTER=2, NETWORK_ALERT_EMAILS=(NOC,),
                       NETWORK_SWEEP_SECONDS=300)
     tech_a = make_user("technician", email="ktv.a@langson.gov.vn", full_name="Nguyễn Văn An")
     tech_b = make_user("technician", email="ktv.b@langson.gov.vn", full_name="Trần Thị Bình")

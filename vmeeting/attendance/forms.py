@@ -17,3 +17,5 @@ class MarkForm(AppForm):
     reason = StringField(_l("Lý do"), validators=[Length(max=REASON_MAX)],
                          render_kw={"list": "attendance-reasons", "maxlength": REASON_MAX})
     endpoint_id = HiddenField()
+    #: set when the status shown is a hint (readiness, the last sweep), not a mark yet
+    suggested = False

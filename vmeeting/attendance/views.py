@@ -7,6 +7,7 @@ from flask_login import current_user
 from vmeeting.attendance import service
 from vmeeting.attendance.forms import MarkForm
 from vmeeting.auth.guards import permission_required
+from vmeeting.booking import service as booking
 from vmeeting.errors import Conflict, NotFound, ValidationError
 from vmeeting.extensions import db
 from vmeeting.timefmt import to_local
@@ -22,7 +23,9 @@ def _sitting(meeting_id, occurrence_id):
 
 
 def _forms(occurrence, rows, failed=None):
+    """One form per site: its mark, or else the hint (readiness, the last sweep) as a prefill."""
     forms = {}
+    hints = booking.roll_call_hints(occurrence, [e.id for e, mark in rows if mark is None])
     for endpoint, mark in rows:
         if failed is not None and failed.endpoint_id.data == str(endpoint.id):
             forms[endpoint.id] = failed
@@ -31,6 +34,9 @@ def _forms(occurrence, rows, failed=None):
         form.endpoint_id.data = endpoint.id
         if mark is not None:
             form.status.data, form.reason.data = mark.status, mark.reason
+        elif endpoint.id in hints:
+            form.status.data, form.reason.data = hints[endpoint.id]
+            form.suggested = True
         forms[endpoint.id] = form
     return forms
 

@@ -69,6 +69,21 @@ def site_warnings(endpoint_ids):
     return warnings
 
 
+#: callables `source(occurrence, endpoint_ids) -> {endpoint_id: (status, reason, at)}` that capabilities
+#: above booking add (readiness, network): what a sitting's roll-call may be prefilled with, as of `at`
+roll_call_hint_sources = []
+
+
+def roll_call_hints(occurrence, endpoint_ids):
+    """Return {endpoint_id: (status, reason)}: for each site, the latest hint any source has (see above)."""
+    latest = {}
+    for source in roll_call_hint_sources:
+        for endpoint_id, (status, reason, at) in source(occurrence, endpoint_ids).items():
+            if endpoint_id not in latest or at > latest[endpoint_id][2]:
+                latest[endpoint_id] = (status, reason, at)
+    return {endpoint_id: (status, reason) for endpoint_id, (status, reason, _at) in latest.items()}
+
+
 MEETING_FIELDS = ("title", "description", "starts_at", "ends_at", "chair_endpoint_id", "bridge_id",
                   "recurrence", "attendees", "setup_minutes")
 #: more extra attendees than this is a mailing list, not a meeting's guests

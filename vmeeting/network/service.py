@@ -429,6 +429,21 @@ def incident_from_report(endpoint, user, note, source, now):
 booking.site_issue_listeners.append(incident_from_report)
 
 
+def roll_call_hints(occurrence, endpoint_ids):
+    """Return {endpoint_id: (status, reason, at)} from sweeps since the sitting's set-up window began.
+
+    Registered with booking for the roll-call's prefill: a site down was likely absent, one up present.
+    """
+    start = occurrence.starts_at - timedelta(minutes=occurrence.meeting.setup_minutes or 0)
+    rows = db.session.scalars(sa.select(NetworkState).where(NetworkState.endpoint_id.in_(list(endpoint_ids)),
+                                                            NetworkState.last_checked_at >= start)).all()
+    return {row.endpoint_id: ("absent", "Mất kết nối", row.last_checked_at) if row.state == "down"
+            else ("present", "", row.last_checked_at) for row in rows if row.state in ("up", "down")}
+
+
+booking.roll_call_hint_sources.append(roll_call_hints)
+
+
 # -- incidents ---------------------------------------------------------------------------------
 
 
