@@ -103,6 +103,15 @@ class Config:
     #: readiness: how often the board asks for fresh data
     BOARD_REFRESH_SECONDS = 5
 
+    #: network: how often the worker probes every active endpoint, meetings or not (0: never)
+    NETWORK_SWEEP_SECONDS = int(_env("NETWORK_SWEEP_SECONDS", "300"))
+    #: network: failed sweeps in a row before a site counts as down (and the alarm goes out)
+    NETWORK_DOWN_AFTER = max(1, int(_env("NETWORK_DOWN_AFTER", "2")))
+    #: network: who is told, besides the site's technician, when a site goes down and comes back
+    NETWORK_ALERT_EMAILS = tuple(a.strip() for a in _env("NETWORK_ALERT_EMAILS", "").split(",") if a.strip())
+    #: network: state changes are kept this many days
+    NETWORK_HISTORY_DAYS = 365
+
 
 class DevelopmentConfig(Config):
     """`make run` and the CLI: a random key per run when none is given."""

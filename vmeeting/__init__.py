@@ -59,6 +59,10 @@ def create_app(config_class=None, overrides=None):
     from vmeeting.database import enable_sqlite_pragmas
     from vmeeting.invites import api as invites_api
     from vmeeting.invites import views as invites_views  # its service registers the booking listener
+    from vmeeting.attendance import api as attendance_api
+    from vmeeting.attendance import views as attendance_views
+    from vmeeting.network import api as network_api
+    from vmeeting.network import views as network_views  # its service registers booking's warning source
     from vmeeting.readiness import api as readiness_api
     from vmeeting.readiness import views as readiness_views
     from vmeeting.registry import api as registry_api
@@ -80,6 +84,10 @@ def create_app(config_class=None, overrides=None):
     app.register_blueprint(readiness_views.bp)
     app.register_blueprint(readiness_api.bp)
     app.register_blueprint(apidoc_views.bp)
+    app.register_blueprint(network_views.bp)
+    app.register_blueprint(network_api.bp)
+    app.register_blueprint(attendance_views.bp)
+    app.register_blueprint(attendance_api.bp)
     errorpages.register(app)
     timefmt.register(app)
     cli.register(app)

@@ -36,7 +36,8 @@ from vmeeting.extensions import db
 log = logging.getLogger(__name__)
 
 #: modules whose import registers their ticks
-JOB_MODULES = ["vmeeting.auth.jobs", "vmeeting.invites.jobs", "vmeeting.readiness.jobs"]
+JOB_MODULES = ["vmeeting.auth.jobs", "vmeeting.invites.jobs", "vmeeting.readiness.jobs",
+               "vmeeting.network.jobs"]
 #: a holder that stops renewing loses the lease after this long (a crashed worker)
 LEASE_TTL = timedelta(seconds=90)
 LEASE_RENEW_SECONDS = 30

@@ -10,3 +10,5 @@ from vmeeting.booking.models import Meeting, Occurrence, Reservation  # noqa: F4
 from vmeeting.invites.models import CalendarFeed, InviteResponse, OutboxMail  # noqa: F401
 from vmeeting.jobs import WorkerLease  # noqa: F401
 from vmeeting.readiness.models import Readiness, ReadinessEvent, ReadinessJob  # noqa: F401
+from vmeeting.network.models import Incident, NetworkEvent, NetworkState  # noqa: F401
+from vmeeting.attendance.models import Attendance  # noqa: F401

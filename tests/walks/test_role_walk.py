@@ -126,7 +126,30 @@ TABLE = {
     ("GET", "/meetings/<int:meeting_id>/readiness"): (SIGNED_IN, 200),
     ("GET", "/meetings/<int:meeting_id>/readiness.json"): (SIGNED_IN, 200),
     ("POST", "/meetings/<int:meeting_id>/readiness/probe"): (CONFIRMERS, 400),
+    # network operations: everyone signed in reads; technicians (own sites), schedulers, admins act
+    ("GET", "/network"): (SIGNED_IN, 200),
+    ("GET", "/network/endpoints/<int:endpoint_id>"): (SIGNED_IN, 200),
+    ("GET", "/incidents"): (SIGNED_IN, 200),
+    ("GET", "/incidents/new"): (CONFIRMERS, 200),
+    ("POST", "/incidents/new"): (CONFIRMERS, 400),
+    ("GET", "/incidents/report"): (SIGNED_IN, 200),
+    ("GET", "/incidents/<int:incident_id>"): (SIGNED_IN, 200),
+    ("POST", "/incidents/<int:incident_id>"): (CONFIRMERS, 400),
+    # the roll-call: the world's technician looks after the chair site
+    ("GET", "/meetings/<int:meeting_id>/occurrences/<int:occurrence_id>/attendance"): (SIGNED_IN, 200),
+    ("POST", "/meetings/<int:meeting_id>/occurrences/<int:occurrence_id>/attendance/<int:endpoint_id>"):
+        (CONFIRMERS, 400),
+    ("GET", "/reports/attendance"): (SIGNED_IN, 200),
+    ("GET", "/reports/attendance.xlsx"): (SIGNED_IN, 200),
     # the JSON API: reads of rows that exist, writes to ids no row has
+    ("GET", "/api/v1/network"): (SIGNED_IN, 200),
+    ("GET", "/api/v1/incidents"): (SIGNED_IN, 200),
+    ("POST", "/api/v1/incidents"): (CONFIRMERS, 400),
+    ("POST", "/api/v1/incidents/<int:incident_id>/resolve"): (CONFIRMERS, 404),
+    ("GET", "/api/v1/meetings/<int:meeting_id>/occurrences/<int:occurrence_id>/attendance"): (SIGNED_IN, 200),
+    ("PUT", "/api/v1/meetings/<int:meeting_id>/occurrences/<int:occurrence_id>/attendance/<int:endpoint_id>"):
+        (CONFIRMERS, 404),
+    ("GET", "/api/v1/reports/attendance"): (SIGNED_IN, 200),
     ("GET", "/api/v1/units"): (SIGNED_IN, 200),
     ("GET", "/api/v1/units/<int:unit_id>"): (SIGNED_IN, 200),
     ("GET", "/api/v1/bridges"): (SIGNED_IN, 200),

@@ -12,6 +12,7 @@ from vmeeting.booking import service as booking
 from vmeeting.extensions import db
 from vmeeting.invites import feeds
 from vmeeting.invites.models import OutboxMail
+from vmeeting.network import service as network
 from vmeeting.registry import service as registry
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -43,6 +44,8 @@ def build_world(make_user, make_unit, province, make_bridge, make_endpoint):
                                    actor=users["scheduler"],
                                    choices=booking.BookingChoices(allow_non_working_time=True))
     feed, _token = feeds.create_feed("endpoint", sites[0].id, users["admin"])
+    incident = network.open_incident(users["scheduler"], {"endpoint_id": sites[0].id, "title": "Mất tiếng",
+                                                          "severity": "minor", "note": ""})
     api_token = auth.issue_token(users["admin"])
     db.session.commit()
     mail = db.session.scalars(sa.select(OutboxMail).order_by(OutboxMail.id)).first()
@@ -51,7 +54,8 @@ def build_world(make_user, make_unit, province, make_bridge, make_endpoint):
         "meeting_id": meeting.id, "occurrence_id": meeting.occurrences[0].id, "endpoint_id": sites[0].id,
         "bridge_id": bridge.id, "unit_id": district.id, "group_id": group.id, "user_id": users["viewer"].id,
         "token_id": token_row.id, "feed_id": feed.id, "mail_id": mail.id,
-        "code": "en", "token": "khong-co-ma-nay", "fmt": "csv", "day": "2030-01-07"
+        "code": "en", "token": "khong-co-ma-nay", "fmt": "csv", "day": "2030-01-07",
+        "incident_id": incident.id
     }
     return SimpleNamespace(users=users, ids=ids, meeting=meeting, sites=sites, api_token=api_token)
 

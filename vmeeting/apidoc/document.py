@@ -319,6 +319,46 @@ SCHEMAS = {
                    ["date", "name", "kind"], additional=True),
     "HolidayInput": obj({"date": DATE, "name": {"type": "string", "minLength": 1},
                          "kind": {"type": "string", "enum": ["day_off", "working_day"]}}, ["date", "name", "kind"]),
+    "NetworkState": obj({
+        "endpoint_id": ID, "state": {"type": "string", "enum": ["up", "down", "unknown"]},
+        "since": nullable(INSTANT), "last_checked_at": nullable(INSTANT), "last_seen_at": nullable(INSTANT),
+        "rtt_ms": nullable({"type": "number", "minimum": 0}), "error": nullable(STRING),
+    }, ["endpoint_id", "state", "since", "last_checked_at", "rtt_ms", "error"], additional=True),
+    "Network": obj({
+        "summary": obj({"up": COUNT, "down": COUNT, "unknown": COUNT}, ["up", "down", "unknown"]),
+        "items": array(ref("NetworkState")), "total": COUNT,
+    }, ["summary", "items", "total"], additional=True),
+    "Incident": obj({
+        "id": ID, "endpoint_id": ID, "title": STRING,
+        "severity": {"type": "string", "enum": ["minor", "major", "critical"]},
+        "status": {"type": "string", "enum": ["open", "resolved"]},
+        "source": {"type": "string", "enum": ["manual", "network", "readiness"]},
+        "note": nullable(STRING), "opened_at": INSTANT, "opened_by": nullable(ID),
+        "resolved_at": nullable(INSTANT), "resolved_by": nullable(ID), "resolution": nullable(STRING),
+    }, ["id", "endpoint_id", "title", "severity", "status", "source", "opened_at", "resolved_at", "resolution"],
+        additional=True),
+    "IncidentInput": obj({"endpoint_id": ID, "title": {"type": "string", "minLength": 1},
+                          "severity": {"type": "string", "enum": ["minor", "major", "critical"]},
+                          "note": STRING}, ["endpoint_id", "title", "severity"]),
+    "Resolution": obj({"resolution": {"type": "string", "minLength": 1}}, ["resolution"]),
+    "AttendanceItem": obj({
+        "endpoint_id": ID, "status": nullable({"type": "string", "enum": ["present", "late", "absent"]}),
+        "reason": nullable(STRING), "marked_by": nullable(ID), "marked_at": nullable(INSTANT),
+    }, ["endpoint_id", "status", "reason", "marked_by", "marked_at"], additional=True),
+    "Attendance": obj({
+        "occurrence_id": ID,
+        "summary": obj({"present": COUNT, "late": COUNT, "absent": COUNT, "unmarked": COUNT},
+                       ["present", "late", "absent", "unmarked"]),
+        "items": array(ref("AttendanceItem")),
+    }, ["summary", "items"], additional=True),
+    "AttendanceMark": obj({"status": {"type": "string", "enum": ["present", "late", "absent"]},
+                           "reason": {"type": "string", "description": "required for absent"}}, ["status"]),
+    "AttendanceReport": obj({
+        "from": INSTANT, "to": INSTANT,
+        "districts": array({"type": "object"}), "endpoints": array({"type": "object"}),
+        "total": obj({k: COUNT for k in ("booked", "present", "late", "absent", "unmarked")},
+                     ["booked", "present", "late", "absent"]),
+    }, ["districts", "endpoints", "total"], additional=True),
 }
 
 MEETING_ID = path_param("meeting_id", "the meeting")
@@ -472,6 +512,50 @@ PATHS = {
                 *WINDOW,
             ]),
     },
+    "/network": {
+        "get": operation("getNetwork", "Network", "Every active site's last known state, with the count in each",
+                         responses("200", "the states", ref("Network"), "400", "403"),
+                         parameters=[query("unit_id", "only the sites of this unit and below", ID),
+                                     *PAGE]),
+    },
+    "/incidents": {
+        "get": operation("listIncidents", "Network", "Incidents of sites, newest first",
+                         responses("200", "the incidents", page_of(ref("Incident")), "400", "403"),
+                         parameters=[query("open", "1: only open ones", {"type": "string", "enum": ["0", "1"]}),
+                                     query("endpoint_id", "one site", ID),
+                                     query("unit_id", "the sites of this unit and below", ID), *PAGE]),
+        "post": operation("openIncident", "Network", "Open an incident on a site (a technician only on their own)",
+                          responses("201", "the incident", ref("Incident"), "400", "403", "413"),
+                          request_body=body(ref("IncidentInput"))),
+    },
+    "/incidents/{incident_id}/resolve": {
+        "parameters": [path_param("incident_id", "the incident")],
+        "post": operation("resolveIncident", "Network", "Resolve an open incident, saying what was done",
+                          responses("200", "the incident", ref("Incident"), "400", "403", "404", "409", "413"),
+                          request_body=body(ref("Resolution"))),
+    },
+    "/meetings/{meeting_id}/occurrences/{occurrence_id}/attendance": {
+        "parameters": [MEETING_ID, OCCURRENCE_ID],
+        "get": operation("getAttendance", "Roll-call", "The roll-call of one sitting",
+                         responses("200", "the roll-call", ref("Attendance"), "400", "403", "404")),
+    },
+    "/meetings/{meeting_id}/occurrences/{occurrence_id}/attendance/{endpoint_id}": {
+        "parameters": [MEETING_ID, OCCURRENCE_ID, ENDPOINT_ID],
+        "put": operation("markAttendance", "Roll-call",
+                         "Mark one site present, late or absent (the organizer, the chair site's technician, "
+                         "schedulers, admins)",
+                         responses("200", "the site's mark", ref("AttendanceItem"), "400", "403", "404", "409", "413"),
+                         request_body=body(ref("AttendanceMark"))),
+    },
+    "/reports/attendance": {
+        "get": operation("attendanceReport", "Roll-call",
+                         "Per district and per site over a period: sittings booked, present, late, absent",
+                         responses("200", "the report", ref("AttendanceReport"), "400", "403"),
+                         parameters=[query("from", "start (a date or an instant; 30 days before `to` by default)",
+                                           STRING),
+                                     query("to", "end (a date or an instant; tomorrow by default)", STRING),
+                                     query("unit_id", "the sites of this unit and below", ID)]),
+    },
     "/holidays": {
         "get": operation("listHolidays", "Working time", "The working calendar of a year",
                          responses("200", "the year's holidays, days off and working days",
@@ -505,7 +589,8 @@ DOCUMENT = {
     },
     "servers": [{"url": API_PREFIX}],
     "security": [{"bearer": []}],
-    "tags": [{"name": name} for name in ("Registry", "Booking", "Readiness", "Invites", "Working time", "Document")],
+    "tags": [{"name": name} for name in ("Registry", "Booking", "Readiness", "Invites", "Working time", "Network", "Roll-call",
+                                                 "Document")],
     "paths": PATHS,
     "components": {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",

@@ -31,6 +31,11 @@ PERMISSIONS = {
     #: an invite's RSVP link answers in the attendee's name: the outbox shows it to administrators only
     "invites.rsvp_links": {"admin"},
     "readiness.confirm": {"admin", "scheduler", "technician"},
+    #: network operations: everyone sees the sites' state and incidents; technicians handle their own sites'
+    "network.view": {"admin", "scheduler", "technician", "viewer"},
+    "incidents.open": {"admin", "scheduler", "technician"},
+    #: the roll-call of a sitting: the service narrows technicians to the chair site's
+    "attendance.mark": {"admin", "scheduler", "technician"},
 }
 
 

@@ -45,9 +45,15 @@ def meeting_json(meeting):
     return body
 
 
-def meeting_response(meeting, status=200):
-    """The meeting's JSON with its ETag (the version a later PATCH names in If-Match)."""
-    response = jsonify(meeting_json(meeting))
+def meeting_response(meeting, status=200, *, warn=False):
+    """The meeting's JSON with its ETag (the version a later PATCH names in If-Match).
+
+    warn: a booking or change also answers `warnings` about its sites (down, open incident).
+    """
+    body = meeting_json(meeting)
+    if warn:
+        body["warnings"] = service.site_warnings([e.id for e in meeting.endpoints])
+    response = jsonify(body)
     response.status_code = status
     response.set_etag(etag_of(meeting))
     return response
@@ -183,7 +189,7 @@ def create_meeting():
     fields, choice, choices = _meeting_input(json_body())
     meeting = service.book_meeting(fields, choice, actor=g.api_user, choices=choices)
     db.session.commit()
-    return meeting_response(meeting, 201)
+    return meeting_response(meeting, 201, warn=True)
 
 
 @bp.get("/meetings")
@@ -226,7 +232,7 @@ def update_meeting(meeting_id):
     fields, choice, choices = _meeting_input(json_body(), meeting=meeting)
     service.update_meeting(meeting, fields, choice, actor=g.api_user, choices=choices, expected_version=expected)
     db.session.commit()
-    return meeting_response(meeting)
+    return meeting_response(meeting, warn=True)
 
 
 @bp.post("/meetings/<int:meeting_id>/cancel")

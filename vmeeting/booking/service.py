@@ -45,6 +45,46 @@ from vmeeting.working_time import service as working_time
 #: occurrence_moved (occurrence)
 change_listeners = []
 
+#: callables `source(endpoint_ids) -> [{endpoint_id, kind, message}]` that capabilities above
+#: booking (network) add: what a booking should warn about its sites, never stopping it
+warning_sources = []
+
+
+#: callables `listener(endpoint, user, note, source, now)` that capabilities above booking (network)
+#: add: someone reported a problem at a site (readiness: a technician's «Có sự cố»); called
+#: inside the report's transaction
+site_issue_listeners = []
+
+
+def report_site_issue(endpoint, user, note, source, now):
+    """Tell every site-issue listener that user reported a problem at endpoint (see site_issue_listeners)."""
+    for listener in site_issue_listeners:
+        listener(endpoint, user, note, source, now)
+
+
+def site_warnings(endpoint_ids):
+    """Return the warnings every registered source has about these sites (CONTRACT.md `warnings`)."""
+    warnings = []
+    for source in warning_sources:
+        warnings.extend(source(endpoint_ids))
+    return warnings
+
+
+#: callables `source(occurrence, endpoint_ids) -> {endpoint_id: (status, reason, at)}` that capabilities
+#: above booking add (readiness, network): what a sitting's roll-call may be prefilled with, as of `at`
+roll_call_hint_sources = []
+
+
+def roll_call_hints(occurrence, endpoint_ids):
+    """Return {endpoint_id: (status, reason)}: for each site, the latest hint any source has (see above)."""
+    latest = {}
+    for source in roll_call_hint_sources:
+        for endpoint_id, (status, reason, at) in source(occurrence, endpoint_ids).items():
+            if endpoint_id not in latest or at > latest[endpoint_id][2]:
+                latest[endpoint_id] = (status, reason, at)
+    return {endpoint_id: (status, reason) for endpoint_id, (status, reason, _at) in latest.items()}
+
+
 MEETING_FIELDS = ("title", "description", "starts_at", "ends_at", "chair_endpoint_id", "bridge_id",
                   "recurrence", "attendees", "setup_minutes")
 #: more extra attendees than this is a mailing list, not a meeting's guests

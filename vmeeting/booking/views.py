@@ -18,6 +18,9 @@ from vmeeting.extensions import db
 from vmeeting.registry.models import AdminUnit, Endpoint
 from vmeeting.timefmt import local_to_utc, local_zone, to_local
 
+#: a booking's page lists this many warnings about its sites, then counts the rest
+SHOWN_WARNINGS = 5
+
 bp = Blueprint("booking", __name__)
 
 PER_PAGE = 30
@@ -147,6 +150,12 @@ def _booking_form_page(form, meeting=None):
             context["suggestions"] = _suggestions(form, context["choice"], meeting)
         return render_template("booking/form.html", **context), 409
     flash(message, "success")
+    warnings = service.site_warnings([e.id for e in meeting.endpoints])  # the sites' state (network) warns
+    for warning in warnings[:SHOWN_WARNINGS]:
+        flash(warning["message"], "warning")
+    if len(warnings) > SHOWN_WARNINGS:
+        flash(f"… và {len(warnings) - SHOWN_WARNINGS} cảnh báo khác về các điểm cầu (xem trang Mạng, Sự cố).",
+              "warning")
     return redirect(url_for("booking.show", meeting_id=meeting.id))
 
 

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 
+from vmeeting.booking.service import site_warnings
 from vmeeting.readiness.service import STATUS_LABELS, is_not_ready
 from vmeeting.timefmt import format_datetime, format_time, weekday_vi
 
@@ -52,8 +53,8 @@ def _site_line(endpoint, readiness):
     return f"- {endpoint.name}: " + "; ".join(parts) + "."
 
 
-def mail_text(occurrence, not_ready, total, board_url):
-    """Return (subject, text) of the escalation for a sitting."""
+def mail_text(occurrence, not_ready, total, board_url, warnings=()):
+    """Return (subject, text) of the escalation for a sitting; `warnings` ({message}) follow the sites not ready."""
     meeting = occurrence.meeting
     when = f"{format_time(occurrence.starts_at)} {weekday_vi(occurrence.starts_at)}, " \
            f"{format_datetime(occurrence.starts_at)[:10]}"
@@ -69,6 +70,9 @@ def mail_text(occurrence, not_ready, total, board_url):
             lines.append(head.name)
             district = head
         lines.append(_site_line(endpoint, readiness))
+    if warnings:
+        lines += ["", "Sự cố và mất kết nối đang ghi nhận ở các điểm cầu của buổi họp:"]
+        lines += [f"- {w['message']}" for w in warnings]
     lines += ["", f"Theo dõi trực tiếp: {board_url}", "",
               "Thư này do hệ thống vmeeting gửi tự động, một lần cho mỗi buổi họp."]
     return subject, "\n".join(lines) + "\n"
@@ -82,7 +86,8 @@ def escalation_mails(occurrence, rows):
     meeting = occurrence.meeting
     board_url = (f"{current_app.config['BASE_URL'].rstrip('/')}/meetings/{meeting.id}/readiness"
                  f"?occurrence_id={occurrence.id}")
-    subject, text = mail_text(occurrence, not_ready, len(rows), board_url)
+    warnings = site_warnings([endpoint.id for endpoint, _readiness, _confirmer in rows])
+    subject, text = mail_text(occurrence, not_ready, len(rows), board_url, warnings)
     stamp = occurrence.starts_at.strftime("%Y%m%dT%H%M%SZ")
     return [EscalationMail(f"readiness-escalation:{occurrence.id}:{stamp}:{email}", email, name, subject, text)
             for email, name in recipients(meeting, not_ready)]

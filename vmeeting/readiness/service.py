@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import Forbidden
 
 from vmeeting.auth.models import User
+from vmeeting.booking import service as booking
 from vmeeting.booking.models import Meeting, Occurrence, Reservation
 from vmeeting.database import utcnow, write_intent
 from vmeeting.errors import Conflict, NotFound, ValidationError
@@ -248,6 +249,8 @@ def confirm(occurrence, endpoint, user, data, now=None):
     db.session.add(ReadinessEvent(occurrence_id=occurrence.id, endpoint_id=endpoint.id, kind="confirmation",
                                   occurred_at=now, status=status, checks=checks, note=note, actor_id=user.id))
     db.session.flush()
+    if status == "issue":
+        booking.report_site_issue(endpoint, user, note, "readiness", now)  # network opens an incident
     return readiness
 
 
@@ -388,3 +391,23 @@ def sittings_for(user, window_from, window_to):
     for occurrence, endpoint, readiness in db.session.execute(query):
         grouped.setdefault(occurrence, []).append((endpoint, readiness))
     return list(grouped.items())
+
+
+def roll_call_hints(occurrence, endpoint_ids):
+    """Return {endpoint_id: (status, reason, at)}: a site whose last probe failed was likely absent, one that
+    answered or was confirmed ready likely present. Registered with booking for the roll-call's prefill."""
+    hints = {}
+    rows = db.session.scalars(sa.select(Readiness).where(Readiness.occurrence_id == occurrence.id,
+                                                         Readiness.endpoint_id.in_(list(endpoint_ids)))).all()
+    for row in rows:
+        at = max((t for t in (row.checked_at, row.confirmed_at) if t is not None), default=None)
+        if at is None:
+            continue
+        if row.is_reachable is False:
+            hints[row.endpoint_id] = ("absent", "Mất kết nối", at)
+        elif row.is_reachable or row.status == "ready":
+            hints[row.endpoint_id] = ("present", "", at)
+    return hints
+
+
+booking.roll_call_hint_sources.append(roll_call_hints)

@@ -115,7 +115,12 @@ def board(meeting_id):
     for item in data["items"]:
         groups.setdefault(item["district_id"], []).append(item)
     confirmable = {i["endpoint_id"] for i in data["items"] if service.may_confirm(current_user, i["technician_id"])}
+    now = utcnow()
+    # the sites' state (network: down, open incidents) flags a sitting in the coming 24 hours
+    warnings = booking.site_warnings([i["endpoint_id"] for i in data["items"]]) \
+        if occurrence.ends_at > now and occurrence.starts_at - now <= timedelta(hours=24) else []
     return render_template("readiness/board.html", meeting=meeting, occurrence=occurrence, board=data,
+                           site_warnings=warnings,
                            groups=[(d, groups[d["id"]]) for d in data["districts"]], confirmable=confirmable,
                            refresh_seconds=current_app.config["BOARD_REFRESH_SECONDS"])
 

@@ -1,0 +1,74 @@
+"""On a phone a technician opens an incident; on a desktop the scheduler is warned of it while booking."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.booking.conftest import next_monday
+from tests.readiness.test_browser import sign_in
+
+pytestmark = pytest.mark.browser
+
+
+def test_an_incident_from_the_phone_warns_the_scheduler_booking_the_site(page, phone_page, net, district,
+                                                                          make_user):
+    site = net.communes[0]
+    site_id = site.id
+    scheduler = make_user("scheduler", username="vanphong")
+    site_label, hall_label = f"{site.name} ({site.code})", f"{net.hall.name} ({net.hall.code})"
+    sign_in(phone_page, net.tech_a.username, "**/calendar")
+    phone_page.get_by_role("button", name="Menu").click()
+    phone_page.get_by_role("link", name="Sự cố").click()
+    phone_page.get_by_test_id("new-incident").tap()
+    phone_page.get_by_label("Điểm cầu").select_option(label=site_label)
+    phone_page.get_by_label("Sự cố").fill("Mất hình từ camera chính")
+    phone_page.get_by_label("Mức độ").select_option("critical")
+    phone_page.get_by_role("button", name="Mở sự cố").tap()
+    expect(phone_page.get_by_role("alert")).to_contain_text("Đã mở sự cố «Mất hình từ camera chính»")
+    expect(phone_page.get_by_test_id("incident-status")).to_have_text("Đang mở")
+    assert phone_page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scroll
+
+    sign_in(page, scheduler.username, "**/calendar")
+    start = next_monday(8)
+    page.goto("/meetings/new")
+    page.get_by_label("Tên cuộc họp").fill("Giao ban huyện Chi Lăng")
+    page.get_by_label("Ngày họp").fill(start.strftime("%d/%m/%Y"))
+    page.get_by_label("Bắt đầu").fill("08:00")
+    page.get_by_label("Kết thúc").fill("09:00")
+    page.get_by_label("Điểm cầu chủ tọa").select_option(label=hall_label)
+    page.get_by_label("Đơn vị (gồm mọi điểm cầu trực thuộc)").select_option(str(district.id))
+    page.get_by_test_id("book").click()
+    page.wait_for_url(re.compile(r".*/meetings/\d+$"))
+    warning = page.locator(".alert-warning")
+    expect(warning).to_contain_text(f"{site_label.rsplit(' (', 1)[0]}: đang có sự cố (nghiêm trọng): Mất hình từ camera chính")
+
+    page.goto("/network")
+    cell = page.locator(f'[data-testid=cell][data-endpoint-id="{site_id}"]')
+    expect(cell).to_have_class(re.compile(r"net-incident"))
+    box = page.locator(".net-board").bounding_box()
+    assert box["height"] < 900  # the province fits one screen
+
+
+def test_a_sites_page_draws_its_daily_availability_with_the_served_chart_library(page, net, make_user):
+    from datetime import timedelta
+
+    from vmeeting.database import utcnow
+    from vmeeting.extensions import db
+    from vmeeting.network.models import NetworkEvent
+
+    site_id = net.communes[0].id
+    now = utcnow()
+    db.session.add_all([
+        NetworkEvent(endpoint_id=site_id, previous="unknown", state="up", occurred_at=now - timedelta(days=40)),
+        NetworkEvent(endpoint_id=site_id, previous="up", state="down", occurred_at=now - timedelta(days=3, hours=12)),
+        NetworkEvent(endpoint_id=site_id, previous="down", state="up", occurred_at=now - timedelta(days=3)),
+    ])
+    db.session.commit()
+    viewer = make_user("viewer")
+    sign_in(page, viewer.username, "**/calendar")
+    page.goto(f"/network/endpoints/{site_id}")
+    chart = page.get_by_test_id("availability-chart")
+    expect(chart).to_be_visible()
+    values = page.evaluate("document.querySelector('[data-testid=availability-chart]').chart.data.datasets[0].data")
+    assert len(values) == 30 and values[-1] == 100 and min(v for v in values if v is not None) < 100

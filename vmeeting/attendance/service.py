@@ -1,0 +1,276 @@
+"""Roll-call rules: who may mark a sitting's sites, marking, the sitting's roll, the attendance report.
+
+Every entry point (page, API) calls these. They flush and raise; the caller commits.
+"""
+
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+from werkzeug.exceptions import Forbidden
+
+from vmeeting.attendance.models import STATUSES, Attendance
+from vmeeting.auth.models import User
+from vmeeting.booking.models import Meeting, Occurrence, Reservation
+from vmeeting.database import utcnow
+from vmeeting.errors import Conflict, NotFound, ValidationError
+from vmeeting.extensions import db
+from vmeeting.registry.models import AdminUnit, Endpoint
+from vmeeting.registry.service import descendant_ids_select
+from vmeeting.timefmt import local_to_utc, parse_api_instant, to_local
+
+STATUS_LABELS = {"present": "Có mặt", "late": "Đến muộn", "absent": "Vắng", None: "Chưa điểm danh"}
+#: the usual reasons a site missed a sitting, offered on the page; any other text is accepted too
+REASONS = ("Mất kết nối", "Không có người dự", "Thiết bị hỏng", "Mất điện", "Trùng lịch công tác khác")
+REASON_MAX = 300
+MARK_ANY_ROLES = frozenset({"admin", "scheduler"})
+LEVEL_ORDER = {"province": 0, "district": 1, "commune": 2}
+
+
+class NotAllowed(Forbidden):
+    """The user may not mark this sitting's roll-call."""
+
+
+def may_mark(user, meeting):
+    """Tell whether user may mark the roll-call of the meeting's sittings.
+
+    Schedulers and admins always; the meeting's organizer; the technician of its chair site.
+    """
+    if not user.can("attendance.mark"):
+        return False
+    if user.role in MARK_ANY_ROLES or meeting.organizer_id == user.id:
+        return True
+    chair = db.session.get(Endpoint, meeting.chair_endpoint_id)
+    return chair is not None and chair.technician_id == user.id
+
+
+def require_mark(user, meeting):
+    if not may_mark(user, meeting):
+        raise NotAllowed("Chỉ người tổ chức, kỹ thuật viên điểm chủ tọa, văn phòng hoặc quản trị được điểm danh.")
+
+
+def sitting_of(meeting_id, occurrence_id):
+    """Return the sitting of the meeting, or raise NotFound."""
+    occurrence = db.session.get(Occurrence, occurrence_id) if 0 < occurrence_id < 2**31 else None
+    if occurrence is None or occurrence.meeting_id != meeting_id:
+        raise NotFound("Không có buổi họp này.")
+    return occurrence
+
+
+def sites(occurrence):
+    """Return [(endpoint, Attendance or None)] of the sitting's sites, by district then name."""
+    endpoints = db.session.scalars(
+        sa.select(Endpoint).join(Reservation, Reservation.endpoint_id == Endpoint.id)
+        .where(Reservation.occurrence_id == occurrence.id)
+        .options(selectinload(Endpoint.unit).selectinload(AdminUnit.parent))).all()
+    marks = {a.endpoint_id: a for a in db.session.scalars(
+        sa.select(Attendance).where(Attendance.occurrence_id == occurrence.id))}
+
+    def order(endpoint):
+        head = district_of(endpoint.unit)
+        return (LEVEL_ORDER.get(head.level, 3), head.position, head.id, endpoint.name_sort_key, endpoint.id)
+
+    return [(e, marks.get(e.id)) for e in sorted(endpoints, key=order)]
+
+
+def district_of(unit):
+    """The district-level (or province) unit a site is counted under."""
+    return unit.parent if unit.level == "commune" and unit.parent is not None else unit
+
+
+def item_json(endpoint_id, mark):
+    """One site's mark as the API shows it."""
+    if mark is None:
+        return {"endpoint_id": endpoint_id, "status": None, "reason": None, "marked_by": None, "marked_at": None}
+    return {"endpoint_id": endpoint_id, "status": mark.status, "reason": mark.reason or None,
+            "marked_by": mark.marked_by_id, "marked_at": mark.marked_at.isoformat()}
+
+
+def roll_json(occurrence):
+    """The sitting's roll-call: {summary: {present, late, absent, unmarked}, items}."""
+    rows = sites(occurrence)
+    summary = {"present": 0, "late": 0, "absent": 0, "unmarked": 0}
+    for _endpoint, mark in rows:
+        summary[mark.status if mark else "unmarked"] += 1
+    return {"occurrence_id": occurrence.id, "summary": summary,
+            "items": [item_json(e.id, mark) for e, mark in rows]}
+
+
+def validate_mark(data):
+    """Return (status, reason) of a mark; raise ValidationError naming the field. Absent needs a reason."""
+    if not isinstance(data, dict):
+        raise ValidationError({"body": "Cần một đối tượng JSON."})
+    errors = {}
+    status = data.get("status")
+    if status not in STATUSES:
+        errors["status"] = "Chọn có mặt (present), đến muộn (late) hoặc vắng (absent)."
+    reason = data.get("reason") or ""
+    if not isinstance(reason, str):
+        errors["reason"] = "Lý do là văn bản."
+        reason = ""
+    reason = " ".join(reason.split())
+    if len(reason) > REASON_MAX:
+        errors["reason"] = f"Lý do dài tối đa {REASON_MAX} ký tự."
+    elif status == "absent" and not reason:
+        errors["reason"] = "Vắng mặt cần ghi lý do (ví dụ: mất kết nối, không có người dự, thiết bị hỏng)."
+    if errors:
+        raise ValidationError(errors)
+    return status, reason
+
+
+def mark(occurrence, endpoint_id, user, data, now=None):
+    """Mark one site of a sitting present, late or absent; flush; return the Attendance.
+
+    Raises NotAllowed (403), NotFound (the site is not in the sitting),
+    ValidationError (bad status; absent without a reason), Conflict (the
+    sitting is cancelled, or its set-up window has not begun: the roll is taken
+    during or after the sitting).
+    """
+    now = now or utcnow()
+    meeting = occurrence.meeting
+    require_mark(user, meeting)
+    status, reason = validate_mark(data)
+    in_sitting = db.session.scalar(sa.select(Reservation.id).where(
+        Reservation.occurrence_id == occurrence.id, Reservation.endpoint_id == endpoint_id))
+    if in_sitting is None:
+        raise NotFound("Điểm cầu không tham dự buổi họp này.")
+    if occurrence.is_cancelled or meeting.status == "cancelled":
+        raise Conflict("Buổi họp đã bị hủy.")
+    if now < occurrence.starts_at - timedelta(minutes=meeting.setup_minutes or 0):
+        raise Conflict("Chưa đến giờ họp: điểm danh trong hoặc sau buổi họp.")
+    row = db.session.scalar(sa.select(Attendance).where(
+        Attendance.occurrence_id == occurrence.id, Attendance.endpoint_id == endpoint_id).with_for_update())
+    if row is None:
+        row = Attendance(occurrence_id=occurrence.id, endpoint_id=endpoint_id)
+        db.session.add(row)
+    row.status, row.reason, row.marked_by_id, row.marked_at = status, reason, user.id, now
+    db.session.flush()
+    return row
+
+
+# -- the report --------------------------------------------------------------------------------
+
+MAX_REPORT_DAYS = 400
+
+
+def _bound(args, name, errors, end=False):
+    """A report bound: a local day (YYYY-MM-DD; `to` includes it) or an instant with an offset."""
+    raw = args.get(name)
+    if not raw:
+        return None
+    try:
+        if len(raw) == 10:
+            day = date.fromisoformat(raw) + (timedelta(days=1) if end else timedelta())
+            return local_to_utc(datetime.combine(day, time.min))
+        return parse_api_instant(raw)
+    except ValueError:
+        errors[name] = "Dùng ngày YYYY-MM-DD hoặc thời điểm ISO 8601 có múi giờ."
+        return None
+
+
+def report_period(args):
+    """Return (from, to) UTC instants of the report from args `from`, `to`; the last 30 days by default.
+
+    Raises ValidationError naming the bad bound.
+    """
+    errors = {}
+    window_from, window_to = _bound(args, "from", errors), _bound(args, "to", errors, end=True)
+    if errors:
+        raise ValidationError(errors)
+    if window_to is None:
+        window_to = local_to_utc(datetime.combine(to_local(utcnow()).date() + timedelta(days=1), time.min))
+    window_from = window_from or window_to - timedelta(days=30)
+    if window_to <= window_from:
+        raise ValidationError({"to": "Phải sau «from»."})
+    if window_to - window_from > timedelta(days=MAX_REPORT_DAYS):
+        raise ValidationError({"to": f"Khoảng thời gian tối đa {MAX_REPORT_DAYS} ngày."})
+    return window_from, window_to
+
+
+
+def report(window_from, window_to, unit_id=None, now=None):
+    """Per district and per site, over [window_from, window_to): sittings booked, present, late, absent, unmarked.
+
+    Booked counts the sittings of scheduled meetings, not cancelled, that
+    started in the window and before now (the roll of a future sitting is not
+    yet due). Returns {"districts": [...], "endpoints": [...], "total": {...}}.
+    """
+    now = now or utcnow()
+    until = min(window_to, now)
+    query = (sa.select(Reservation.endpoint_id, Attendance.status, sa.func.count())
+             .join(Occurrence, Occurrence.id == Reservation.occurrence_id)
+             .join(Meeting, Meeting.id == Occurrence.meeting_id)
+             .outerjoin(Attendance, sa.and_(Attendance.occurrence_id == Reservation.occurrence_id,
+                                            Attendance.endpoint_id == Reservation.endpoint_id))
+             .where(Occurrence.starts_at >= window_from, Occurrence.starts_at < until,
+                    Occurrence.status == "scheduled", Meeting.status == "scheduled")
+             .group_by(Reservation.endpoint_id, Attendance.status))
+    if unit_id is not None:
+        query = query.join(Endpoint, Endpoint.id == Reservation.endpoint_id).where(
+            Endpoint.unit_id.in_(descendant_ids_select(unit_id)))
+    counts = defaultdict(lambda: {"booked": 0, "present": 0, "late": 0, "absent": 0, "unmarked": 0})
+    for endpoint_id, status, n in db.session.execute(query).all():
+        figures = counts[endpoint_id]
+        figures["booked"] += n
+        figures[status or "unmarked"] += n
+    endpoints = db.session.scalars(sa.select(Endpoint).where(Endpoint.id.in_(list(counts)))
+                                   .options(selectinload(Endpoint.unit).selectinload(AdminUnit.parent))).all()
+    districts = {}
+    rows = []
+    for endpoint in endpoints:
+        head = district_of(endpoint.unit)
+        figures = counts[endpoint.id]
+        rows.append({"endpoint_id": endpoint.id, "code": endpoint.code, "name": endpoint.name,
+                     "district_id": head.id, "district": head.name, **figures})
+        group = districts.setdefault(head.id, {"district_id": head.id, "district": head.name, "level": head.level,
+                                               "position": head.position, "booked": 0, "present": 0, "late": 0,
+                                               "absent": 0, "unmarked": 0})
+        for key in ("booked", "present", "late", "absent", "unmarked"):
+            group[key] += figures[key]
+    order = sorted(districts.values(), key=lambda d: (LEVEL_ORDER.get(d["level"], 3), d["position"], d["district_id"]))
+    rank = {d["district_id"]: n for n, d in enumerate(order)}
+    by_id = {e.id: e for e in endpoints}
+    rows.sort(key=lambda r: (rank[r["district_id"]], by_id[r["endpoint_id"]].name_sort_key, r["endpoint_id"]))
+    total = {key: sum(d[key] for d in order) for key in ("booked", "present", "late", "absent", "unmarked")}
+    for d in order:
+        d.pop("level"), d.pop("position")
+    return {"districts": order, "endpoints": rows, "total": total}
+
+
+def report_xlsx(data, title):
+    """Return the report as an Excel workbook's bytes: a sheet per district, a sheet per site."""
+    from io import BytesIO
+
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    head = ["Đặt lịch", "Có mặt", "Đến muộn", "Vắng", "Chưa điểm danh"]
+    keys = ["booked", "present", "late", "absent", "unmarked"]
+    sheet = book.active
+    sheet.title = "Theo huyện"
+    sheet.append([title])
+    sheet.append(["Huyện / đơn vị", *head])
+    for d in data["districts"]:
+        sheet.append([d["district"], *(d[k] for k in keys)])
+    sheet.append(["Tổng", *(data["total"][k] for k in keys)])
+    sites_sheet = book.create_sheet("Theo điểm cầu")
+    sites_sheet.append([title])
+    sites_sheet.append(["Mã", "Điểm cầu", "Huyện / đơn vị", *head])
+    for r in data["endpoints"]:
+        sites_sheet.append([r["code"], r["name"], r["district"], *(r[k] for k in keys)])
+    for ws in (sheet, sites_sheet):
+        ws["A1"].font = Font(bold=True)
+        for cell in ws[2]:
+            cell.font = Font(bold=True)
+        ws.column_dimensions["A"].width = 30
+        ws.column_dimensions["B"].width = 30
+    out = BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def users_by_id(ids):
+    ids = {i for i in ids if i}
+    return {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(ids)))} if ids else {}

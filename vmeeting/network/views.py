@@ -1,0 +1,154 @@
+"""Network pages: the board of every site by district, a site's state, incidents (phone first)."""
+
+from datetime import date, datetime, time, timedelta
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from markupsafe import Markup
+
+from vmeeting.auth.guards import permission_required
+from vmeeting.database import utcnow
+from vmeeting.errors import Conflict, ValidationError
+from vmeeting.extensions import db
+from vmeeting.network import service
+from vmeeting.network.forms import IncidentForm, ResolveForm
+from vmeeting.network.models import Incident
+from vmeeting.registry.models import Endpoint
+from vmeeting.timefmt import local_to_utc, to_local
+
+bp = Blueprint("network", __name__)
+
+PER_PAGE = 50
+
+
+@bp.get("/network")
+@permission_required("network.view")
+def board():
+    """Show every active site as a cell, grouped by district, coloured by its state."""
+    groups, counts = service.board()
+    open_sites = set(db.session.scalars(service.incidents_select(open_only=True)
+                                        .with_only_columns(Incident.endpoint_id)))
+    return render_template("network/board.html", groups=groups, summary=counts, open_sites=open_sites,
+                           labels=service.STATE_LABELS, now=utcnow())
+
+
+@bp.get("/network/endpoints/<int:endpoint_id>")
+@permission_required("network.view")
+def endpoint(endpoint_id):
+    """Show one site's state, availability over 7 and 30 days, its state changes and incidents."""
+    site = db.get_or_404(Endpoint, endpoint_id)
+    incidents = db.session.scalars(service.incidents_select(endpoint_id=site.id).limit(20)).all()
+    return render_template("network/endpoint.html", endpoint=site, state=service.state_of(site.id),
+                           availability={days: service.availability(site.id, days) for days in (7, 30)},
+                           history=service.history(site.id), incidents=incidents,
+                           daily=[{"day": day.strftime("%d/%m"), "up": None if share is None else round(share * 100, 1)}
+                                  for day, share in service.daily_availability(site.id, 30)],
+                           labels=service.STATE_LABELS, may_handle=service.may_handle(current_user, site))
+
+
+@bp.app_template_global()
+def network_panel(endpoint):
+    """Render a site's network state as a small panel, for other capabilities' pages (the registry's)."""
+    if not current_user.is_authenticated or not current_user.can("network.view"):
+        return ""
+    return Markup(render_template("network/_panel.html", endpoint=endpoint, state=service.state_of(endpoint.id),
+                                  labels=service.STATE_LABELS))
+
+
+@bp.get("/incidents")
+@permission_required("network.view")
+def incidents():
+    """List incidents, open ones first by default."""
+    show = request.args.get("show", "open")
+    if show not in ("open", "all"):
+        show = "open"
+    page = max(request.args.get("page", 1, type=int), 1)
+    query = service.incidents_select(open_only=show == "open")
+    total = db.session.scalar(db.select(db.func.count()).select_from(query.order_by(None).subquery()))
+    rows = db.session.scalars(query.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
+    return render_template("network/incidents.html", incidents=rows, total=total, page=page, show=show,
+                           pages=max((total + PER_PAGE - 1) // PER_PAGE, 1),
+                           severity_labels=service.SEVERITY_LABELS, source_labels=service.SOURCE_LABELS)
+
+
+@bp.get("/incidents/report")
+@permission_required("network.view")
+def incident_report():
+    """Incidents per district over a period (last 30 days by default): opened, resolved, open, time to resolve."""
+    today = to_local(utcnow()).date()
+    errors, bounds = {}, {}
+    for name, default in (("from", today - timedelta(days=29)), ("to", today)):
+        raw = request.args.get(name, "")
+        try:
+            bounds[name] = date.fromisoformat(raw) if raw else default
+        except ValueError:
+            errors[name] = _("Dùng ngày dạng YYYY-MM-DD.")
+            bounds[name] = default
+    if not errors and bounds["to"] < bounds["from"]:
+        errors["to"] = _("Ngày kết thúc phải sau ngày bắt đầu.")
+    rows = [] if errors else service.incident_report(
+        local_to_utc(datetime.combine(bounds["from"], time.min)),
+        local_to_utc(datetime.combine(bounds["to"] + timedelta(days=1), time.min)))
+    return render_template("network/incident_report.html", rows=rows, errors=errors, bounds=bounds), \
+        400 if errors else 200
+
+
+@bp.route("/incidents/new", methods=["GET", "POST"])
+@permission_required("incidents.open")
+def new_incident():
+    """Open an incident on one of the sites the user may handle (a technician: their own)."""
+    form = IncidentForm()
+    sites = db.session.scalars(service.handleable_endpoints(current_user)).all()
+    form.endpoint_id.choices = [(0, _("— Chọn điểm cầu —"))] + [(e.id, f"{e.name} ({e.code})") for e in sites]
+    if request.method == "GET" and request.args.get("endpoint_id", type=int):
+        form.endpoint_id.data = request.args.get("endpoint_id", type=int)
+    status = 200
+    if request.method == "POST":
+        if form.validate():
+            try:
+                incident = service.open_incident(current_user, {
+                    "endpoint_id": form.endpoint_id.data, "title": form.title.data,
+                    "severity": form.severity.data, "note": form.note.data or ""})
+                db.session.commit()
+                flash(_("Đã mở sự cố «%(title)s».", title=incident.title), "success")
+                return redirect(url_for("network.incident", incident_id=incident.id))
+            except ValidationError as exc:
+                db.session.rollback()
+                for name, reason in exc.fields.items():
+                    field = getattr(form, name, None)
+                    if field is not None:
+                        field.errors = [*field.errors, reason]
+                    else:
+                        form.form_errors.append(reason)
+        status = 400
+    return render_template("network/incident_form.html", form=form), status
+
+
+@bp.route("/incidents/<int:incident_id>", methods=["GET", "POST"])
+@permission_required("network.view")
+def incident(incident_id):
+    """Show an incident; resolve it (POST) when the user may handle its site."""
+    item = db.get_or_404(Incident, incident_id)
+    form = ResolveForm()
+    may_handle = service.may_handle(current_user, item.endpoint)
+    status = 200
+    if request.method == "POST":
+        if not may_handle:
+            abort(403)
+        if form.validate():
+            try:
+                service.resolve_incident(item, current_user, form.resolution.data)
+                db.session.commit()
+                flash(_("Đã đóng sự cố."), "success")
+                return redirect(url_for("network.incident", incident_id=item.id))
+            except ValidationError as exc:
+                db.session.rollback()
+                form.resolution.errors = [*form.resolution.errors, *exc.fields.values()]
+            except Conflict as exc:
+                db.session.rollback()
+                form.form_errors.append(exc.message)
+        status = 400
+    users = service.users_by_id([item.opened_by_id, item.resolved_by_id])
+    return render_template("network/incident.html", incident=item, form=form, may_handle=may_handle, users=users,
+                           severity_labels=service.SEVERITY_LABELS, source_labels=service.SOURCE_LABELS), status
