@@ -40,12 +40,50 @@ def error_response(status, code, message, **extra):
     return jsonify({"error": body}), status
 
 
+#: how deep a request's JSON may nest; no body of the API needs more than a list inside an object
+MAX_JSON_DEPTH = 8
+
+
 def json_body():
-    """Return the request's JSON object, or raise ValidationError naming `body`."""
-    data = request.get_json(silent=True)
+    """Return the request's JSON object, or raise ValidationError naming `body`.
+
+    Refused as well: a body nested deeper than MAX_JSON_DEPTH (Python's parser
+    would recurse until it fails) and text that is not Unicode scalar values
+    (a lone surrogate such as "\ud800", which RFC 8259 section 8.2 leaves
+    undefined and no database can store) or holds NUL, which PostgreSQL's text
+    cannot hold.
+    """
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:
+        data = None
     if not isinstance(data, dict):
         raise ValidationError({"body": "Cần một đối tượng JSON hợp lệ (Content-Type: application/json)."})
+    problem = _json_problem(data, 1)
+    if problem:
+        raise ValidationError({"body": problem})
     return data
+
+
+def _json_problem(value, depth):
+    """Return why a parsed JSON value cannot be taken, or ''."""
+    if depth > MAX_JSON_DEPTH:
+        return f"JSON lồng quá sâu (tối đa {MAX_JSON_DEPTH} cấp)."
+    if isinstance(value, str):
+        if "\x00" in value:
+            return "Văn bản không được chứa ký tự NUL (\\u0000)."
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "Văn bản chứa ký tự Unicode không hợp lệ (nửa cặp thay thế, ví dụ \\ud800)."
+        return ""
+    items = value.items() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    for item in items:
+        for part in (item if isinstance(value, dict) else (item,)):
+            problem = _json_problem(part, depth + 1)
+            if problem:
+                return problem
+    return ""
 
 
 def int_arg(name, *, minimum=1, maximum=MAX_ID, default=None):

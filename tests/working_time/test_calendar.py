@@ -167,3 +167,11 @@ def test_only_admins_change_the_calendar_page(client, login_as, get_csrf):
     assert response.status_code == 403
     assert client.post("/working-calendar/2027-03-06/delete", data={"csrf_token": token}).status_code == 403
     assert coming(9, 2) > date.today()
+
+
+def test_a_public_holiday_cannot_be_declared_a_working_day(client, api_headers):
+    """Tết's Saturday stays a holiday: a working day declared on it is refused, naming the date."""
+    answer = client.post("/api/v1/holidays", headers=api_headers("admin"),
+                         json={"date": "2027-02-06", "name": "Làm bù", "kind": "working_day"})
+    assert answer.status_code == 400 and "date" in answer.get_json()["error"]["fields"]
+    assert not service.is_working_day(date(2027, 2, 6))

@@ -2,7 +2,7 @@
 
 from datetime import datetime, timedelta, timezone
 
-from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrulestr
+from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrule, rrulestr
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -12,6 +12,8 @@ from vmeeting.timefmt import local_zone
 
 MAX_OCCURRENCES = 520
 MAX_SERIES_DAYS = 2 * 366
+#: the largest gap between sittings a rule may name (every 99 days, weeks, months or years)
+MAX_INTERVAL = 99
 ALLOWED_FREQUENCIES = {DAILY: "daily", WEEKLY: "weekly", MONTHLY: "monthly", YEARLY: "yearly"}
 
 
@@ -24,6 +26,9 @@ def normalize_rrule(text, starts_at):
     text = text.strip()
     if text.upper().startswith("RRULE:"):
         text = text[6:]
+    if any(ch in text for ch in "\r\n:"):
+        # one RRULE only: EXDATE, RDATE or a second rule belong to the sittings, not to the rule
+        raise ValueError("Quy tắc lặp (RRULE) chỉ gồm một dòng FREQ=…;…, không kèm EXDATE, RDATE hay dòng khác.")
     parts = []
     for part in filter(None, text.split(";")):
         key, _, value = part.partition("=")
@@ -32,10 +37,18 @@ def normalize_rrule(text, starts_at):
             value = _until_utc(value)
         parts.append(f"{key}={value}")
     text = ";".join(parts)
+    keys = [part.split("=")[0] for part in parts]
+    if len(keys) != len(set(keys)):
+        raise ValueError("Mỗi phần của quy tắc lặp (RRULE) chỉ được ghi một lần (RFC 5545, mục 3.3.10).")
+    interval = dict(part.split("=", 1) for part in parts if "=" in part).get("INTERVAL", "1")
+    if not (interval.isascii() and interval.isdigit() and 1 <= int(interval) <= MAX_INTERVAL):
+        raise ValueError(f"INTERVAL phải là số nguyên từ 1 đến {MAX_INTERVAL}.")
     try:
         rule = rrulestr(text, dtstart=starts_at.astimezone(local_zone()))
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OverflowError) as exc:
         raise ValueError(f"Quy tắc lặp (RRULE) không hợp lệ: {exc}") from None
+    if not isinstance(rule, rrule):
+        raise ValueError("Quy tắc lặp (RRULE) chỉ gồm một quy tắc.")
     if rule._freq not in ALLOWED_FREQUENCIES:
         raise ValueError("Chỉ hỗ trợ lặp hằng ngày, hằng tuần, hằng tháng hoặc hằng năm.")
     if rule._count is None and rule._until is None:
@@ -161,6 +174,8 @@ def short_month_warning(rule, starts_at):
     parts = rule_parts(rule)
     if parts.get("FREQ") != "MONTHLY" or "BYDAY" in parts or "BYSETPOS" in parts:
         return ""
+    if parts.get("BYMONTHDAY", "").startswith("-"):
+        return ""  # counted from the month's end: every month has a last day
     day = int(parts["BYMONTHDAY"]) if parts.get("BYMONTHDAY", "").isdigit() else starts_at.astimezone(local_zone()).day
     if day < 29:
         return ""

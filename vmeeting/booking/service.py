@@ -410,6 +410,28 @@ def _create_occurrences(meeting, expanded):
     return sittings
 
 
+def _check_new_times(meeting, values, now):
+    """Refuse new times that would put the meeting's coming sittings in the past; raise ValidationError.
+
+    A meeting not yet begun may move only to a time ahead (as a new booking);
+    a single meeting under way keeps a start already past; a series under way
+    keeps the day it began on (its past sittings are the record of what
+    happened), though its hour, rule and end may change. Without this the
+    sittings laid out in the past would be dropped and the coming ones
+    cancelled, leaving a meeting that holds no site.
+    """
+    if not any(values[name] != getattr(meeting, name) for name in ("starts_at", "ends_at", "recurrence")):
+        return
+    begun = any(o.starts_at <= now for o in meeting.occurrences)
+    past = f"Buổi họp lúc {format_datetime(values['starts_at'])} đã qua; không đặt hay dời lịch họp vào quá khứ."
+    if not begun or not (meeting.recurrence or values["recurrence"]):
+        if values["starts_at"] != meeting.starts_at and values["starts_at"] < now:
+            raise ValidationError({"starts_at": past})
+    elif to_local(values["starts_at"]).date() != to_local(meeting.starts_at).date():
+        raise ValidationError({"starts_at": "Chuỗi họp đã bắt đầu: không đổi được ngày bắt đầu; hãy dời từng buổi, "
+                                            "hoặc kết thúc chuỗi này và đặt chuỗi mới."})
+
+
 def update_meeting(meeting, data, choice=None, actor=None, *, skip_busy=False, choices=None, expected_version=None):
     """Change a meeting's details, times, series rule or sites under the same rules; bump SEQUENCE.
 
@@ -433,6 +455,7 @@ def update_meeting(meeting, data, choice=None, actor=None, *, skip_busy=False, c
     if not future and any(values[name] != getattr(meeting, name) for name in ("starts_at", "ends_at", "recurrence")):
         # its sittings are the record of what happened; a new time is a new meeting
         raise ValidationError({"starts_at": "Cuộc họp đã kết thúc, không đổi được thời gian; hãy đặt cuộc họp mới."})
+    _check_new_times(meeting, values, now)
     new_endpoints = choice.endpoints if choice is not None else list(meeting.endpoints)
     endpoints = _with_chair(new_endpoints, values["chair_endpoint_id"])
     lock_sites(endpoints, values["bridge_id"])

@@ -219,7 +219,8 @@ def declare_day(data, actor=None):
             errors["date"] = "Ngày làm việc bù phải là Thứ Bảy hoặc Chủ Nhật."
         elif kind == "day_off" and day.weekday() >= 5:
             errors["date"] = "Thứ Bảy, Chủ Nhật vốn đã là ngày nghỉ."
-        elif kind == "day_off" and day in public_holidays(day.year):
+        elif day in public_holidays(day.year):
+            # a public holiday is a day off by law (Điều 112); no declaration turns it into a working day
             errors["date"] = f"Ngày này đã là ngày lễ ({public_holidays(day.year)[day]})."
     if errors:
         raise ValidationError(errors)
