@@ -50,6 +50,7 @@ def create_app(config_class=None, overrides=None):
     from vmeeting import cli, errorpages, main, models, timefmt  # noqa: F401 (models: tables for Alembic)
     from vmeeting.auth import views as auth_views
     from vmeeting.booking import api as booking_api
+    from vmeeting.booking import calendar as booking_calendar  # noqa: F401 (its routes join booking's blueprint)
     from vmeeting.booking import views as booking_views
     from vmeeting.database import enable_sqlite_pragmas
     from vmeeting.invites import api as invites_api

@@ -18,6 +18,12 @@ def index():
     return redirect(url_for("booking.calendar"))
 
 
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico before reading the page's <link rel="icon">."""
+    return redirect(url_for("static", filename="favicon.svg"), 301)
+
+
 @bp.get("/healthz")
 def healthz():
     """Tell a load balancer whether the app and its database answer."""

@@ -156,12 +156,25 @@ def create():
     form = MeetingForm()
     if request.method == "GET":
         form.setup_minutes.data = 30
-        if request.args.get("day"):
-            try:
-                form.day.data = datetime.strptime(request.args["day"], "%Y-%m-%d").date()
-            except ValueError:
-                pass
+        _prefill_time(form)
     return _booking_form_page(form)
+
+
+def _prefill_time(form):
+    """Fill the day and times a link names (?day=YYYY-MM-DD&start=HH:MM&end=HH:MM, the calendar's click).
+
+    A value that does not parse is left out: the form shows its field empty.
+    """
+    try:
+        form.day.data = datetime.strptime(request.args.get("day", ""), "%Y-%m-%d").date()
+    except ValueError:
+        return
+    for name in ("start", "end"):
+        try:
+            value = datetime.strptime(request.args.get(name, ""), "%H:%M").time()
+        except ValueError:
+            continue
+        getattr(form, f"{name}_time").data = value
 
 
 @bp.route("/meetings/<int:meeting_id>/edit", methods=["GET", "POST"])
@@ -296,34 +309,6 @@ def move_occurrence(meeting_id, occurrence_id):
 # -- the calendar ---------------------------------------------------------------------------
 
 VIEWS = ("month", "week", "day")
-
-
-@bp.get("/calendar")
-@permission_required("meetings.view")
-def calendar():
-    """Meetings by month, week or day; for everyone, one endpoint, or one unit and all below it."""
-    view = request.args.get("view") if request.args.get("view") in VIEWS else "week"
-    try:
-        anchor = datetime.strptime(request.args["date"], "%Y-%m-%d").date() if request.args.get("date") else None
-    except ValueError:
-        anchor = None
-    anchor = anchor or datetime.now(local_zone()).date()
-    endpoint = db.session.get(Endpoint, request.args.get("endpoint_id", type=int) or 0)
-    unit = db.session.get(AdminUnit, request.args.get("unit_id", type=int) or 0)
-
-    first, last, previous, following = _calendar_range(view, anchor)
-    window_from = local_to_utc(datetime.combine(first, time.min))
-    window_to = local_to_utc(datetime.combine(last + timedelta(days=1), time.min))
-    occurrences = db.session.scalars(service.occurrences_select(
-        window_from, window_to, endpoint_id=endpoint.id if endpoint else None,
-        unit_id=unit.id if unit else None)).all()
-    by_day = {}
-    for occurrence in occurrences:
-        by_day.setdefault(to_local(occurrence.starts_at).date(), []).append(occurrence)
-    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    return render_template("booking/calendar.html", view=view, anchor=anchor, days=days, by_day=by_day,
-                           previous=previous, following=following, endpoint=endpoint, unit=unit,
-                           today=datetime.now(local_zone()).date(), total=len(occurrences))
 
 
 def _calendar_range(view, anchor):
