@@ -66,7 +66,7 @@ def test_the_feed_narrows_like_the_page_and_lists_sites_for_the_timeline(client,
     assert titles(feed(client, first, last, unit_id=district.id)) == ["Xã Hòa Bình"]
     with_sites = feed(client, first, last, resources=1).get_json()
     assert [e["resourceIds"] for e in with_sites if "display" not in e] == [
-        [f"e{sites['hall'].id}"], [f"e{sites['communes'][0].id}"]]
+        [f"e{sites['hall'].id}", f"u{sites['hall'].unit_id}"], [f"e{sites['communes'][0].id}", f"u{district.id}"]]
     rows = client.get("/calendar/resources").get_json()
     assert [row["title"] for row in rows] == ["Tỉnh Lạng Sơn (1)", "Huyện Chi Lăng (4)"]
     assert [child["title"] for child in rows[1]["children"]] == [

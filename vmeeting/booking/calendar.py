@@ -170,17 +170,27 @@ def _event(occurrence, editable, sites):
                           "sites": meeting.endpoint_count, "cancelled": cancelled},
     }
     if sites:
-        event["resourceIds"] = [f"e{endpoint_id}" for endpoint_id in sites.get(meeting.id, ())]
+        event["resourceIds"] = sites.get(meeting.id, [])
     return event
 
 
 def _sites_of(meeting_ids):
-    """{meeting_id: [endpoint_id]} in one query."""
-    rows = db.session.execute(sa.select(meeting_endpoints.c.meeting_id, meeting_endpoints.c.endpoint_id)
-                              .where(meeting_endpoints.c.meeting_id.in_(meeting_ids))) if meeting_ids else []
+    """{meeting_id: ["e<endpoint id>", "u<district id>", ...]} in one query: a site's row and its district's.
+
+    The district row carries its sites' meetings too, so a collapsed district shows when it is busy.
+    """
+    if not meeting_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(meeting_endpoints.c.meeting_id, Endpoint.id, AdminUnit.id, AdminUnit.level, AdminUnit.parent_id)
+        .join(Endpoint, Endpoint.id == meeting_endpoints.c.endpoint_id).join(AdminUnit, AdminUnit.id == Endpoint.unit_id)
+        .where(meeting_endpoints.c.meeting_id.in_(meeting_ids)))
     found = defaultdict(list)
-    for meeting_id, endpoint_id in rows:
-        found[meeting_id].append(endpoint_id)
+    for meeting_id, endpoint_id, unit_id, level, parent_id in rows:
+        head = parent_id if level == "commune" and parent_id else unit_id
+        found[meeting_id].append(f"e{endpoint_id}")
+        if f"u{head}" not in found[meeting_id]:
+            found[meeting_id].append(f"u{head}")
     return found
 
 

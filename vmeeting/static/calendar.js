@@ -80,11 +80,13 @@
                      titleFormat: monthTitle, dayMaxEvents: true},
       timeGridWeek: {dayHeaderFormat: (d) => `${L.weekdaysShort[d.getDay()]} ${ddmm(d)}`},
       timeGridDay: {dayHeaderFormat: (d) => `${L.weekdays[d.getDay()]} ${ddmm(d)}`},
+      // the working week, one column an hour: a scheduler sees which sites are free
       resourceTimelineWeek: {dayHeaderFormat: (d) => `${L.weekdaysShort[d.getDay()]} ${ddmm(d)}`,
-                             slotDuration: "01:00", slotWidth: 28},
+                             hiddenDays: [0, 6], slotDuration: "01:00", slotWidth: 22,
+                             slotMinTime: "07:00", slotMaxTime: "18:00", slotLabelFormat: (d) => String(d.getHours())},
     },
     titleFormat: (start, end) => {
-      const last = new Date(end.getTime() - 1);
+      const last = end;  // EventCalendar passes the last day shown
       return isoDay(start) === isoDay(last) ? `${L.weekdays[start.getDay()]} ${ddmm(start)}/${start.getFullYear()}`
         : `${ddmm(start)} – ${ddmm(last)}/${last.getFullYear()}`;
     },
@@ -96,12 +98,15 @@
     businessHours: opts.businessHours,
     allDaySlot: false, nowIndicator: true, height: "auto",
     noEventsContent: L.noEvents,
-    editable: opts.canBook, eventDurationEditable: false, selectable: false,
+    editable: opts.canBook, eventStartEditable: opts.canBook, eventDurationEditable: false, selectable: false,
     eventSources: [{url: opts.eventsUrl, extraParams: () => ({
       status: statusSelect.value,
       resources: ec && ec.getView().type.startsWith("resource") ? 1 : 0,
     })}],
-    resources: {url: opts.resourcesUrl},
+    resources: (info, success, failure) => {
+      fetch(opts.resourcesUrl, {credentials: "same-origin"}).then((r) => r.json()).then(success, failure);
+    },
+    resourceLabelDidMount: (info) => { info.el.title = info.resource.title; },
     eventContent: (info) => {
       if (info.event.display === "background") return {html: ""};
       const p = info.event.extendedProps;
