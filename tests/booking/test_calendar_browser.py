@@ -159,3 +159,28 @@ def test_the_sites_view_shows_districts_opening_to_their_sites(page, make_user, 
     page.locator("#calendar .ec-sidebar .ec-expander button").nth(1).click()
     page.locator("#calendar .ec-sidebar").get_by_text("UBND xã Quang Lang").wait_for()
     assert no_sideways_scroll(page)
+
+
+def test_the_book_button_shows_progress_and_a_double_click_books_once(page, make_user, sites):
+    monday = next_monday(8)
+    page.set_viewport_size(DESKTOP)
+    sign_in(page, make_user("scheduler", username="vanphong"))
+    page.goto(f"/meetings/new?day={monday.date()}&start=08:00&end=09:00")
+    page.get_by_label("Tên cuộc họp").fill("Bấm hai lần")
+    page.get_by_label("Điểm cầu chủ tọa").select_option(label=f"{sites['hall'].name} ({sites['hall'].code})")
+    page.get_by_label("Điểm cầu riêng lẻ").select_option([str(e.id) for e in sites["communes"]])
+    posts = []
+    page.on("request", lambda request: posts.append(request) if request.method == "POST" else None)
+    # two clicks in one go, as an impatient hand makes them; the state between them is what a person sees
+    state = page.evaluate("""() => {
+        const button = document.querySelector('[data-testid=book]');
+        button.click();
+        const seen = [button.disabled, button.getAttribute('aria-busy'), !!button.querySelector('.spinner-border')];
+        button.click();
+        return seen;
+    }""")
+    assert state == [True, "true", True]
+    page.wait_for_url(re.compile(r".*/meetings/\d+$"))
+    assert len(posts) == 1
+    db.session.rollback()
+    assert db.session.query(Meeting).filter_by(title="Bấm hai lần").count() == 1
