@@ -72,6 +72,8 @@ def calendar():
     options = {
         "view": EC_VIEWS[view], "date": anchor.isoformat(), "today": today.isoformat(),
         "canBook": current_user.can("meetings.book"),
+        # the office's zone, so "now" and today are the office's in a browser set to another zone
+        "timeZone": datetime.now(local_zone()).strftime("%z")[:3] + ":" + datetime.now(local_zone()).strftime("%z")[3:],
         "eventsUrl": url_for("booking.calendar_events", endpoint_id=endpoint.id if endpoint else None,
                              unit_id=unit.id if unit else None),
         "resourcesUrl": url_for("booking.calendar_resources", unit_id=unit.id if unit else None),

@@ -69,6 +69,7 @@
     date: opts.date,
     locale: document.documentElement.lang === "en" ? "en-GB" : "vi",
     firstDay: 1,
+    timeZone: opts.timeZone,
     headerToolbar: {
       start: "prev,next today", center: "title",
       end: phone ? "dayGridMonth,listWeek,timeGridDay" : "dayGridMonth,timeGridWeek,timeGridDay,listWeek,resourceTimelineWeek",
