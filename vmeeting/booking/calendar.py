@@ -204,7 +204,8 @@ def _non_working_days(first, last):
         info = days.day(day)
         if not info.is_working:
             shading.append({"start": f"{day.isoformat()}T00:00", "end": f"{(day + timedelta(days=1)).isoformat()}T00:00",
-                            "display": "background", "title": info.reason,
+                            # a weekend needs no words; a holiday is named (its tooltip)
+                            "display": "background", "title": "" if info.kind == "weekend" else info.reason,
                             "classNames": [f"vm-{info.kind}"],
                             "extendedProps": {"kind": info.kind, "name": info.reason}})
         day += timedelta(days=1)
