@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from tests.conftest import PASSWORD
+from tests.booking.test_browser import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -16,11 +16,7 @@ PAGES = ["/", "/calendar", "/calendar?view=month", "/calendar?view=day", "/calen
 
 def test_english_pages_show_no_vietnamese(page, make_user):
     user = make_user("admin", username="quantri", full_name="Admin")
-    page.goto("/login")
-    page.get_by_label("Tên đăng nhập").fill(user.username)
-    page.get_by_label("Mật khẩu").fill(PASSWORD)
-    page.get_by_role("button", name="Đăng nhập").click()
-    page.wait_for_url("**/")
+    sign_in(page, user)
     page.get_by_role("button", name="English").click()
     page.wait_for_url("**/")
     found = {}

@@ -5,19 +5,11 @@ from datetime import timedelta
 import pytest
 
 from tests.booking.conftest import book, district, next_monday, sites  # noqa: F401 (fixtures)
-from tests.conftest import PASSWORD
+from tests.booking.test_browser import sign_in
 
 pytestmark = pytest.mark.browser
 
 DESKTOP = {"width": 1366, "height": 768}
-
-
-def sign_in(page, user):
-    page.goto("/login")
-    page.get_by_label("Tên đăng nhập").fill(user.username)
-    page.get_by_label("Mật khẩu").fill(PASSWORD)
-    page.get_by_role("button", name="Đăng nhập").click()
-    page.wait_for_url("**/")
 
 
 def overflowing(page):

@@ -18,9 +18,10 @@ from sqlalchemy.orm import selectinload
 from vmeeting.auth.guards import permission_required
 from vmeeting.booking import service
 from vmeeting.booking.models import Occurrence, meeting_endpoints
-from vmeeting.booking.views import VIEWS, _calendar_range, bp
+from vmeeting.booking.views import bp
 from vmeeting.errors import Conflict, StaleEdit, ValidationError
 from vmeeting.extensions import db
+from vmeeting.registry import service as registry
 from vmeeting.registry.models import AdminUnit, Endpoint
 from vmeeting.timefmt import local_to_utc, local_zone, parse_api_instant, to_local
 from vmeeting.working_time import service as working_time
@@ -33,6 +34,24 @@ MAX_FEED_DAYS = 100
 EC_VIEWS = {"month": "dayGridMonth", "week": "timeGridWeek", "day": "timeGridDay", "list": "listWeek",
             "sites": "resourceTimelineWeek"}
 STATUSES = ("scheduled", "cancelled", "all")
+#: the server-rendered (no-script) table's views
+VIEWS = ("month", "week", "day")
+
+
+def calendar_range(view, anchor):
+    """Return (first day, last day, previous anchor, next anchor) of the view around anchor."""
+    if view == "day":
+        return anchor, anchor, anchor - timedelta(days=1), anchor + timedelta(days=1)
+    if view == "week":
+        monday = anchor - timedelta(days=anchor.weekday())
+        return monday, monday + timedelta(days=6), anchor - timedelta(weeks=1), anchor + timedelta(weeks=1)
+    month_first = anchor.replace(day=1)
+    next_month = (month_first + timedelta(days=32)).replace(day=1)
+    month_last = next_month - timedelta(days=1)
+    first = month_first - timedelta(days=month_first.weekday())
+    last = month_last + timedelta(days=6 - month_last.weekday())
+    previous = (month_first - timedelta(days=1)).replace(day=1)
+    return first, last, previous, next_month
 
 
 def _scope():
@@ -60,7 +79,7 @@ def calendar():
     anchor = anchor or today
     endpoint, unit = _scope()
     table_view = view if view in VIEWS else "week"
-    first, last, previous, following = _calendar_range(table_view, anchor)
+    first, last, previous, following = calendar_range(table_view, anchor)
     occurrences = db.session.scalars(service.occurrences_select(
         local_to_utc(datetime.combine(first, time.min)), local_to_utc(datetime.combine(last + timedelta(days=1), time.min)),
         endpoint_id=endpoint.id if endpoint else None, unit_id=unit.id if unit else None)).all()
@@ -225,7 +244,6 @@ def calendar_resources():
              .options(selectinload(Endpoint.unit).selectinload(AdminUnit.parent))
              .order_by(Endpoint.name_sort_key, Endpoint.id))
     if unit is not None:
-        from vmeeting.registry import service as registry
         query = query.where(Endpoint.unit_id.in_(registry.descendant_ids_select(unit.id)))
     groups = defaultdict(list)
     for endpoint in db.session.scalars(query):

@@ -14,8 +14,7 @@ from vmeeting.booking.models import Meeting, Occurrence
 from vmeeting.database import utcnow
 from vmeeting.errors import Conflict, NonWorkingTime, StaleEdit, ValidationError
 from vmeeting.extensions import db
-from vmeeting.registry.models import AdminUnit, Endpoint
-from vmeeting.timefmt import local_to_utc, local_zone, to_local
+from vmeeting.timefmt import local_to_utc, to_local
 
 bp = Blueprint("booking", __name__)
 
@@ -304,24 +303,3 @@ def move_occurrence(meeting_id, occurrence_id):
     status = 409 if conflict else (400 if form.errors else 200)
     return render_template("booking/move.html", form=form, meeting=meeting, occurrence=occurrence,
                            conflict=conflict), status
-
-
-# -- the calendar ---------------------------------------------------------------------------
-
-VIEWS = ("month", "week", "day")
-
-
-def _calendar_range(view, anchor):
-    """Return (first day, last day, previous anchor, next anchor) of the view around anchor."""
-    if view == "day":
-        return anchor, anchor, anchor - timedelta(days=1), anchor + timedelta(days=1)
-    if view == "week":
-        monday = anchor - timedelta(days=anchor.weekday())
-        return monday, monday + timedelta(days=6), anchor - timedelta(weeks=1), anchor + timedelta(weeks=1)
-    month_first = anchor.replace(day=1)
-    next_month = (month_first + timedelta(days=32)).replace(day=1)
-    month_last = next_month - timedelta(days=1)
-    first = month_first - timedelta(days=month_first.weekday())
-    last = month_last + timedelta(days=6 - month_last.weekday())
-    previous = (month_first - timedelta(days=1)).replace(day=1)
-    return first, last, previous, next_month
