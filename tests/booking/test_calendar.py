@@ -1,5 +1,6 @@
 """The calendar's JSON: the events feed, the sites × time rows, and a dragged move under the booking rules."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -179,3 +180,25 @@ def test_a_click_on_the_grid_prefills_the_booking_form(client, login_as, sites):
     html = client.get(f"/meetings/new?day={day}&start=14:30&end=15:30").get_data(as_text=True)
     assert f'value="{day:%d/%m/%Y}"' in html and 'value="14:30"' in html and 'value="15:30"' in html
     assert client.get("/meetings/new?day=x&start=99:99").status_code == 200
+
+
+def test_the_print_view_lists_sites_by_district_with_technician_and_phone(client, login_as, sites, book, make_user):
+    technician = make_user("technician", username="kythuat", full_name="Hoàng Văn Kỹ")
+    sites["communes"][0].technician_id = technician.id
+    sites["communes"][0].contact_phone = "0205 3812 345"
+    db.session.commit()
+    meeting = book([sites["hall"], *sites["communes"][:2]], next_monday(8), title="Giao ban")
+    login_as("viewer")
+    page = client.get(f"/meetings/{meeting.id}")
+    assert f'href="/meetings/{meeting.id}/print"' in page.get_data(as_text=True)
+    html = client.get(f"/meetings/{meeting.id}/print").get_data(as_text=True)
+    assert html.index("Tỉnh Lạng Sơn (1)") < html.index("Huyện Chi Lăng (2)")
+    assert "Hoàng Văn Kỹ" in html and "0205 3812 345" in html and "print.css" in html
+    assert client.get("/meetings/999999/print").status_code == 404
+
+
+def test_a_large_meeting_folds_its_sites(client, login_as, sites, book):
+    small = book([sites["hall"], *sites["communes"][:2]], next_monday(8), title="Nhỏ")
+    login_as("viewer")
+    html = client.get(f"/meetings/{small.id}").get_data(as_text=True)
+    assert re.search(r'data-testid="sites-section"\s+open', html)

@@ -233,6 +233,15 @@ def show(meeting_id):
                            recurrence_warning=service.recurrence_warning(meeting))
 
 
+@bp.get("/meetings/<int:meeting_id>/print")
+@permission_required("meetings.view")
+def print_sites(meeting_id):
+    """The sites of a meeting for paper: by district, each with its technician and phone (a print stylesheet)."""
+    meeting = db.get_or_404(Meeting, meeting_id)
+    return render_template("booking/print.html", meeting=meeting, districts=service.sites_by_district(meeting),
+                           recurrence_text=service.recurrence_text(meeting))
+
+
 @bp.route("/meetings/<int:meeting_id>/cancel", methods=["GET", "POST"])
 @permission_required("meetings.book")
 def cancel(meeting_id):
