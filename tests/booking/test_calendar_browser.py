@@ -184,3 +184,19 @@ def test_the_book_button_shows_progress_and_a_double_click_books_once(page, make
     assert len(posts) == 1
     db.session.rollback()
     assert db.session.query(Meeting).filter_by(title="Bấm hai lần").count() == 1
+
+
+def test_the_print_view_prints_the_sites_without_the_menu(page, make_user, sites, book):
+    meeting = book([sites["hall"], *sites["communes"]], next_monday(8), title="Hội nghị toàn tỉnh")
+    page.set_viewport_size(DESKTOP)
+    sign_in(page, make_user("viewer", username="xem"))
+    page.goto(f"/meetings/{meeting.id}")
+    page.get_by_test_id("print-sites").click()
+    page.wait_for_url(f"**/meetings/{meeting.id}/print")
+    assert page.get_by_test_id("print-site").count() == 5
+    assert no_sideways_scroll(page)
+    page.emulate_media(media="print")
+    assert not page.locator("nav.navbar").is_visible() and not page.get_by_role("button", name="In").is_visible()
+    assert page.get_by_test_id("print-title").is_visible()
+    pdf = page.pdf(format="A4")  # Chromium lays it out for paper
+    assert pdf.startswith(b"%PDF")
