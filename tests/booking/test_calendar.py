@@ -202,3 +202,24 @@ def test_a_large_meeting_folds_its_sites(client, login_as, sites, book):
     login_as("viewer")
     html = client.get(f"/meetings/{small.id}").get_data(as_text=True)
     assert re.search(r'data-testid="sites-section"\s+open', html)
+
+
+def test_the_status_filter_shows_cancelled_meetings_apart(client, login_as, sites, book):
+    from vmeeting.booking import service
+
+    start = next_monday(8)
+    kept = book([sites["hall"]], start, title="Giữ")
+    dropped = book([sites["communes"][0]], start, title="Hủy")
+    service.cancel_meeting(dropped, reason="Trùng lịch")
+    db.session.commit()
+    first, last = week_of(start)
+    login_as("scheduler")
+
+    def shown(status):
+        events = [e for e in feed(client, first, last, status=status).get_json() if "display" not in e]
+        return {e["title"]: (e["editable"], e["extendedProps"]["cancelled"]) for e in events}
+
+    assert shown("scheduled") == {"Giữ": (True, False)}
+    assert shown("cancelled") == {"Hủy": (False, True)}
+    assert shown("all") == {"Giữ": (True, False), "Hủy": (False, True)}
+    assert kept.id != dropped.id

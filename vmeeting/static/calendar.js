@@ -64,7 +64,8 @@
   }
 
   const monthTitle = (d) => `${L.months[d.getMonth()]}, ${d.getFullYear()}`;
-  const ec = EventCalendar.create(el, {
+  let ec = null;  // the sources below ask it for the view once it exists
+  ec = EventCalendar.create(el, {
     view: phone && opts.view !== "dayGridMonth" ? "listWeek" : opts.view,
     date: opts.date,
     locale: document.documentElement.lang === "en" ? "en-GB" : "vi",
