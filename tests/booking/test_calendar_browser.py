@@ -200,3 +200,17 @@ def test_the_print_view_prints_the_sites_without_the_menu(page, make_user, sites
     assert page.get_by_test_id("print-title").is_visible()
     pdf = page.pdf(format="A4")  # Chromium lays it out for paper
     assert pdf.startswith(b"%PDF")
+
+
+def test_a_public_holiday_is_shaded_in_the_month_and_the_week(page, make_user):
+    from tests.working_time.dates import new_year_weekday
+
+    new_year = new_year_weekday()
+    page.set_viewport_size(DESKTOP)
+    sign_in(page, make_user("viewer", username="xem"))
+    for view in ("month", "week"):
+        page.goto(f"/calendar?view={view}&date={new_year}")
+        marked = page.locator("#calendar .ec-highlight").first
+        marked.wait_for()
+        assert str(new_year.day) in marked.inner_text() or view == "week"
+        assert page.locator("#calendar .ec-highlight").count() >= 1

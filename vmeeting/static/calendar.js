@@ -150,6 +150,14 @@
       window.location.href = `${opts.bookUrl}?${params}`;
     } : undefined,
     eventDrop: (info) => move(info, false),
+    // holidays and days off also mark their day cells (the month grid draws no timed shading)
+    eventAllUpdated: () => {
+      const days = ec.getEvents().filter((e) => e.display === "background" && e.extendedProps.kind !== "weekend")
+        .map((e) => isoDay(e.start));
+      if (days.join() !== ec.getOption("highlightedDates").map((d) => (typeof d === "string" ? d : isoDay(d))).join()) {
+        ec.setOption("highlightedDates", days);
+      }
+    },
   });
   statusSelect.addEventListener("change", () => ec.refetchEvents());
   window.vmeetingCalendar = ec;  // for the browser tests
