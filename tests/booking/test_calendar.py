@@ -152,6 +152,8 @@ def test_a_move_outside_working_hours_asks_first(client, login_as, get_csrf, sit
 @pytest.mark.parametrize("body", [
     {}, {"occurrence_id": "1", "starts_at": "2026-12-07T08:00", "ends_at": "2026-12-07T09:00"},
     {"occurrence_id": 999999, "starts_at": "2026-12-07T08:00", "ends_at": "2026-12-07T09:00"},
+    {"occurrence_id": 10**30, "starts_at": "2026-12-07T08:00", "ends_at": "2026-12-07T09:00"},
+    {"occurrence_id": -1}, {"occurrence_id": True},
     {"starts_at": 5, "ends_at": None}, {"allow_non_working_time": "yes"},
 ])
 def test_a_bad_move_is_a_400_naming_the_field(client, login_as, get_csrf, sites, book, body):
@@ -223,3 +225,12 @@ def test_the_status_filter_shows_cancelled_meetings_apart(client, login_as, site
     assert shown("cancelled") == {"Hủy": (False, True)}
     assert shown("all") == {"Giữ": (True, False), "Hủy": (False, True)}
     assert kept.id != dropped.id
+
+
+@pytest.mark.parametrize("query", ["endpoint_id=99999999999999999999", "unit_id=-1", "unit_id=1e5",
+                                   "date=9999-12-31", "date=0001-01-01", "view=nope&date=x"])
+def test_the_page_and_the_feed_read_any_query_without_a_500(client, login_as, query):
+    login_as("viewer")
+    assert client.get(f"/calendar?{query}").status_code == 200
+    assert client.get(f"/calendar/events?start=2026-12-07&end=2026-12-14&{query}").status_code == 200
+    assert client.get(f"/calendar/resources?{query}").status_code == 200

@@ -19,6 +19,7 @@ from vmeeting.auth.guards import permission_required
 from vmeeting.booking import service
 from vmeeting.booking.models import Occurrence, meeting_endpoints
 from vmeeting.booking.views import bp
+from vmeeting.database import MAX_ID
 from vmeeting.errors import Conflict, StaleEdit, ValidationError
 from vmeeting.extensions import db
 from vmeeting.registry import service as registry
@@ -54,10 +55,19 @@ def calendar_range(view, anchor):
     return first, last, previous, next_month
 
 
+def _query_id(name):
+    """A query-string id, 1..MAX_ID, or None: what the database could not hold matches no row."""
+    raw = (request.args.get(name) or "").strip()
+    if raw.isascii() and raw.isdigit() and len(raw) <= 12 and 1 <= int(raw) <= MAX_ID:
+        return int(raw)
+    return None
+
+
 def _scope():
     """The endpoint and unit the calendar is narrowed to (None when not asked or unknown)."""
-    endpoint = db.session.get(Endpoint, request.args.get("endpoint_id", type=int) or 0)
-    unit = db.session.get(AdminUnit, request.args.get("unit_id", type=int) or 0)
+    endpoint_id, unit_id = _query_id("endpoint_id"), _query_id("unit_id")
+    endpoint = db.session.get(Endpoint, endpoint_id) if endpoint_id else None
+    unit = db.session.get(AdminUnit, unit_id) if unit_id else None
     return endpoint, unit
 
 
@@ -74,6 +84,8 @@ def calendar():
     try:
         anchor = datetime.strptime(request.args["date"], "%Y-%m-%d").date() if request.args.get("date") else None
     except ValueError:
+        anchor = None
+    if anchor and not working_time.FIRST_YEAR <= anchor.year <= working_time.LAST_YEAR:
         anchor = None
     today = datetime.now(local_zone()).date()
     anchor = anchor or today
@@ -274,7 +286,7 @@ def calendar_move():
     errors = {}
     occurrence = None
     raw_id = data.get("occurrence_id")
-    if isinstance(raw_id, int) and not isinstance(raw_id, bool):
+    if isinstance(raw_id, int) and not isinstance(raw_id, bool) and 1 <= raw_id <= MAX_ID:
         occurrence = db.session.get(Occurrence, raw_id)
     if occurrence is None:
         errors["occurrence_id"] = "Không có buổi họp này."
