@@ -55,6 +55,7 @@ def create_app(config_class=None, overrides=None):
     from vmeeting.apidoc import views as apidoc_views
     from vmeeting.auth import views as auth_views
     from vmeeting.booking import api as booking_api
+    from vmeeting.booking import calendar as booking_calendar  # noqa: F401 (its routes join booking's blueprint)
     from vmeeting.booking import views as booking_views
     from vmeeting.database import enable_sqlite_pragmas
     from vmeeting.invites import api as invites_api

@@ -1,12 +1,18 @@
-"""The home page, the health check and the language switch."""
+"""The home page (the "today" board), the health check and the language switch."""
+
+from datetime import datetime, time, timedelta
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, jsonify, redirect, request, session, url_for
+from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from vmeeting.extensions import db
+from vmeeting.timefmt import local_to_utc, local_zone
 from vmeeting.urls import safe_next_url
+
+#: how many failed mails the board lists (the outbox has them all)
+FAILED_MAILS_SHOWN = 5
 
 bp = Blueprint("main", __name__)
 
@@ -14,8 +20,40 @@ bp = Blueprint("main", __name__)
 @bp.get("/")
 @login_required
 def index():
-    """Send people to the page they use most: the meeting calendar."""
-    return redirect(url_for("booking.calendar"))
+    """The "today" board: today's and tomorrow's sittings with their readiness counts,
+    the outbox's failed mails (for those who book), and a technician's own sites to confirm.
+    """
+    from vmeeting.booking import service as booking
+    from vmeeting.invites import service as invites
+    from vmeeting.invites.models import OutboxMail
+    from vmeeting.readiness import service as readiness
+
+    if not current_user.can("meetings.view"):
+        abort(403)
+    today = datetime.now(local_zone()).date()
+    days = []
+    for day in (today, today + timedelta(days=1)):
+        sittings = db.session.scalars(booking.occurrences_select(
+            local_to_utc(datetime.combine(day, time.min)),
+            local_to_utc(datetime.combine(day + timedelta(days=1), time.min)))).all()
+        days.append((day, [(o, readiness.board(o)["summary"]) for o in sittings]))
+    mine = []
+    if current_user.can("readiness.confirm"):
+        window_from = local_to_utc(datetime.combine(today, time.min))
+        mine = readiness.sittings_for(current_user, window_from, window_from + timedelta(days=2))
+    failed, failed_count = [], 0
+    if current_user.can("meetings.book"):
+        failed_count = invites.outbox_counts().get("failed", 0)
+        failed = db.session.scalars(sa.select(OutboxMail).where(OutboxMail.status == "failed")
+                                    .order_by(OutboxMail.created_at.desc()).limit(FAILED_MAILS_SHOWN)).all()
+    return render_template("home.html", today=today, days=days, mine=mine, failed=failed,
+                           failed_count=failed_count)
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico before reading the page's <link rel="icon">."""
+    return redirect(url_for("static", filename="favicon.svg"), 301)
 
 
 @bp.get("/healthz")
@@ -45,6 +83,7 @@ def inject_navigation():
 
 #: the menu: (endpoint, label, permission); capabilities add theirs in order
 NAV_ITEMS = [
+    ("main.index", _l("Hôm nay"), "meetings.view"),
     ("booking.calendar", _l("Lịch họp"), "meetings.view"),
     ("booking.meetings", _l("Cuộc họp"), "meetings.view"),
     ("readiness.mine", _l("Sẵn sàng"), "readiness.confirm"),

@@ -16,7 +16,7 @@ def sign_in(page, user):
     page.get_by_label("Tên đăng nhập").fill(user.username)
     page.get_by_label("Mật khẩu").fill(PASSWORD)
     page.get_by_role("button", name="Đăng nhập").click()
-    page.wait_for_url("**/calendar")
+    page.wait_for_url("**/")
 
 
 def test_book_district_meeting_through_a_conflict(page, make_user, sites, district, book):
@@ -50,7 +50,8 @@ def test_book_district_meeting_through_a_conflict(page, make_user, sites, distri
     assert hour in page.get_by_test_id("meeting-when").inner_text()
 
     page.goto(f"/calendar?view=week&date={day}")
-    items = page.get_by_test_id("calendar-item")
+    items = page.get_by_test_id("calendar-event")
+    items.first.wait_for()
     assert any("Hội nghị sơ kết quý IV" in text and hour in text for text in items.all_inner_texts())
 
 

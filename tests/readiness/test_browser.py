@@ -25,7 +25,7 @@ def test_technician_confirms_on_a_phone_and_the_board_follows(page, phone_page, 
     db.session.commit()
     site = sitting.communes[0]
 
-    sign_in(page, sitting.organizer.username, "**/calendar")
+    sign_in(page, sitting.organizer.username, "**/")
     page.goto(f"/meetings/{sitting.meeting.id}")
     page.get_by_test_id("readiness-board-link").click()
     tile = page.locator(f'[data-testid=tile][data-endpoint-id="{site.id}"]')
@@ -34,7 +34,7 @@ def test_technician_confirms_on_a_phone_and_the_board_follows(page, phone_page, 
     page.get_by_test_id("filter-not-ready").check()
     page.evaluate("window.__notReloaded = true")
 
-    sign_in(phone_page, sitting.tech_a.username, "**/calendar")
+    sign_in(phone_page, sitting.tech_a.username, "**/")
     phone_page.get_by_role("button", name="Menu").click()
     phone_page.get_by_role("link", name="Sẵn sàng").click()
     card = phone_page.locator(f'[data-testid=my-site][data-endpoint-id="{site.id}"]')

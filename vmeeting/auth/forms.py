@@ -12,7 +12,7 @@ ROLE_LABELS = {
     "admin": _l("Quản trị"),
     "scheduler": _l("Văn phòng (đặt lịch)"),
     "technician": _l("Kỹ thuật viên"),
-    "viewer": _l("Xem"),
+    "viewer": _l("Người xem"),
 }
 
 _PASSWORD_LENGTH = Length(

@@ -708,7 +708,7 @@ def sites_by_district(meeting):
     endpoints = db.session.scalars(
         sa.select(Endpoint).join(meeting_endpoints, meeting_endpoints.c.endpoint_id == Endpoint.id)
         .where(meeting_endpoints.c.meeting_id == meeting.id)
-        .options(selectinload(Endpoint.unit).selectinload(AdminUnit.parent))
+        .options(selectinload(Endpoint.unit).selectinload(AdminUnit.parent), selectinload(Endpoint.technician))
         .order_by(Endpoint.name_sort_key, Endpoint.id)
     ).all()
     groups = defaultdict(list)

@@ -11,12 +11,11 @@ from vmeeting.auth.guards import permission_required
 from vmeeting.booking import service, slots
 from vmeeting.booking.forms import CancelForm, MeetingForm, MoveOccurrenceForm
 from vmeeting.booking.models import Meeting, Occurrence
-from vmeeting.bounds import query_date, query_id, query_page
+from vmeeting.bounds import query_date, query_page
 from vmeeting.database import utcnow
 from vmeeting.errors import Conflict, NonWorkingTime, StaleEdit, ValidationError
 from vmeeting.extensions import db
-from vmeeting.registry.models import AdminUnit, Endpoint
-from vmeeting.timefmt import local_to_utc, local_zone, to_local
+from vmeeting.timefmt import local_to_utc, to_local
 
 #: a booking's page lists this many warnings about its sites, then counts the rest
 SHOWN_WARNINGS = 5
@@ -166,8 +165,25 @@ def create():
     form = MeetingForm()
     if request.method == "GET":
         form.setup_minutes.data = 30
-        form.day.data = request.args.get("day", type=query_date) or form.day.data
+        _prefill_time(form)
     return _booking_form_page(form)
+
+
+def _prefill_time(form):
+    """Fill the day and times a link names (?day=YYYY-MM-DD&start=HH:MM&end=HH:MM, the calendar's click).
+
+    A value that does not parse is left out: the form shows its field empty.
+    """
+    try:
+        form.day.data = query_date(request.args.get("day", ""))
+    except ValueError:
+        return
+    for name in ("start", "end"):
+        try:
+            value = datetime.strptime(request.args.get(name, ""), "%H:%M").time()
+        except ValueError:
+            continue
+        getattr(form, f"{name}_time").data = value
 
 
 @bp.route("/meetings/<int:meeting_id>/edit", methods=["GET", "POST"])
@@ -225,6 +241,15 @@ def show(meeting_id):
     return render_template("booking/show.html", meeting=meeting, districts=service.sites_by_district(meeting),
                            history=history, now=utcnow(), recurrence_text=service.recurrence_text(meeting),
                            recurrence_warning=service.recurrence_warning(meeting))
+
+
+@bp.get("/meetings/<int:meeting_id>/print")
+@permission_required("meetings.view")
+def print_sites(meeting_id):
+    """The sites of a meeting for paper: by district, each with its technician and phone (a print stylesheet)."""
+    meeting = db.get_or_404(Meeting, meeting_id)
+    return render_template("booking/print.html", meeting=meeting, districts=service.sites_by_district(meeting),
+                           recurrence_text=service.recurrence_text(meeting))
 
 
 @bp.route("/meetings/<int:meeting_id>/cancel", methods=["GET", "POST"])
@@ -297,48 +322,3 @@ def move_occurrence(meeting_id, occurrence_id):
     status = 409 if conflict else (400 if form.errors else 200)
     return render_template("booking/move.html", form=form, meeting=meeting, occurrence=occurrence,
                            conflict=conflict), status
-
-
-# -- the calendar ---------------------------------------------------------------------------
-
-VIEWS = ("month", "week", "day")
-
-
-@bp.get("/calendar")
-@permission_required("meetings.view")
-def calendar():
-    """Meetings by month, week or day; for everyone, one endpoint, or one unit and all below it."""
-    view = request.args.get("view") if request.args.get("view") in VIEWS else "week"
-    anchor = request.args.get("date", type=query_date) or datetime.now(local_zone()).date()
-    endpoint = db.session.get(Endpoint, request.args.get("endpoint_id", type=query_id) or 0)
-    unit = db.session.get(AdminUnit, request.args.get("unit_id", type=query_id) or 0)
-
-    first, last, previous, following = _calendar_range(view, anchor)
-    window_from = local_to_utc(datetime.combine(first, time.min))
-    window_to = local_to_utc(datetime.combine(last + timedelta(days=1), time.min))
-    occurrences = db.session.scalars(service.occurrences_select(
-        window_from, window_to, endpoint_id=endpoint.id if endpoint else None,
-        unit_id=unit.id if unit else None)).all()
-    by_day = {}
-    for occurrence in occurrences:
-        by_day.setdefault(to_local(occurrence.starts_at).date(), []).append(occurrence)
-    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    return render_template("booking/calendar.html", view=view, anchor=anchor, days=days, by_day=by_day,
-                           previous=previous, following=following, endpoint=endpoint, unit=unit,
-                           today=datetime.now(local_zone()).date(), total=len(occurrences))
-
-
-def _calendar_range(view, anchor):
-    """Return (first day, last day, previous anchor, next anchor) of the view around anchor."""
-    if view == "day":
-        return anchor, anchor, anchor - timedelta(days=1), anchor + timedelta(days=1)
-    if view == "week":
-        monday = anchor - timedelta(days=anchor.weekday())
-        return monday, monday + timedelta(days=6), anchor - timedelta(weeks=1), anchor + timedelta(weeks=1)
-    month_first = anchor.replace(day=1)
-    next_month = (month_first + timedelta(days=32)).replace(day=1)
-    month_last = next_month - timedelta(days=1)
-    first = month_first - timedelta(days=month_first.weekday())
-    last = month_last + timedelta(days=6 - month_last.weekday())
-    previous = (month_first - timedelta(days=1)).replace(day=1)
-    return first, last, previous, next_month

@@ -125,10 +125,11 @@ def _send_one(connection, mail_id, recipient, message, now):
     try:
         connection.send(sender_address(), recipient, message)
     except PermanentFailure as exc:
-        record(mail_id, lambda row: service.mark_attempt_failed(row, exc, permanent=True, now=now))
+        # bound now: Python unbinds `exc` when the block ends, and a record may be written later
+        record(mail_id, lambda row, error=exc: service.mark_attempt_failed(row, error, permanent=True, now=now))
     except UnicodeEncodeError as exc:
         # an address smtplib cannot put on the wire without SMTPUTF8
-        record(mail_id, lambda row: service.mark_attempt_failed(row, exc, permanent=True, now=now))
+        record(mail_id, lambda row, error=exc: service.mark_attempt_failed(row, error, permanent=True, now=now))
     except smtplib.SMTPResponseException as exc:
         error = f"{exc.smtp_code} {exc.smtp_error!r}"
         record(mail_id, lambda row: service.mark_attempt_failed(row, error, now=utcnow()))
