@@ -32,7 +32,7 @@ class SwitchablePeer:
     def start(self):
         self.peer.process.send_signal(signal.SIGCONT)
         for _ in range(100):
-            if probe_many([ProbeTarget(1, "sip-options", self.uri)], timeout=0.5)[0].reachable:
+            if probe_many([ProbeTarget(1, "sip-options", self.uri)], timeout=0.5, allow_loopback=True)[0].reachable:
                 return
         raise AssertionError("the sipp peer did not come back")
 

@@ -174,7 +174,7 @@ def test_two_sweeps_recording_the_same_results_alarm_once(net, app, live_peers):
     targets, _unprobed = service.sweep_targets()
     db.session.commit()
     from vmeeting.readiness.probes import probe_many
-    results = probe_many(targets, timeout=2)
+    results = probe_many(targets, timeout=2, allow_loopback=True)
     service.record_sweep(results)
     service.record_sweep(results)
     assert state(site).state == "down"
@@ -218,3 +218,20 @@ def test_availability_counts_time_up_against_time_known(net):
     assert abs(service.availability(site.id, 7, now) - 6 / 7) < 1e-6
     assert abs(service.availability(site.id, 30, now) - 9 / 10) < 1e-6  # the 20 unknown days are left out
     assert service.availability(net.communes[1].id, 7, now) is None
+
+
+def test_the_sweep_dials_by_the_configured_loopback_policy(app, make_endpoint):
+    """The sweep obeys PROBE_ALLOW_LOOPBACK as readiness does: off (production), a site pointed at this
+    server's own PostgreSQL port is refused at dial time, so the board never says the port is open."""
+    site = make_endpoint(sip_uri="sip:room@127.0.0.1:5432;transport=tcp", probe="tcp")
+    db.session.commit()
+    app.config["PROBE_ALLOW_LOOPBACK"] = False
+    try:
+        service.sweep()
+        state = db.session.get(NetworkState, site.id)
+        assert state.rtt_ms is None and "loopback" in (state.error or "")
+    finally:
+        app.config["PROBE_ALLOW_LOOPBACK"] = True
+    service.sweep()
+    db.session.expire_all()
+    assert db.session.get(NetworkState, site.id).rtt_ms is not None  # allowed: PostgreSQL accepts the TCP probe

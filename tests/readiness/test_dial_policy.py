@@ -114,7 +114,8 @@ def test_a_udp_echo_is_no_sip_answer():
 def test_loopback_is_refused_at_dial_time_unless_allowed(listener):
     for host in ("127.0.0.1", "localhost", "[::ffff:127.0.0.1]"):  # a name resolving to loopback too
         before = listener.accepted
-        [refused] = probe_many([ProbeTarget(1, "tcp", f"sip:room@{host}:{listener.port}")], timeout=TIMEOUT)
+        [refused] = probe_many([ProbeTarget(1, "tcp", f"sip:room@{host}:{listener.port}")], timeout=TIMEOUT,
+                                     allow_loopback=False)
         assert not refused.reachable and "loopback" in refused.error, (host, refused.error)
         assert listener.accepted == before  # never dialled
     [allowed] = probe_many([ProbeTarget(1, "tcp", f"sip:room@localhost:{listener.port}")], timeout=TIMEOUT,

@@ -377,10 +377,12 @@ async def probe_all(targets, timeout=DEFAULT_TIMEOUT_SECONDS, concurrency=DEFAUL
     return [outcome if isinstance(outcome, ProbeResult)
             else _failed(target, target.method, f"Lỗi không lường trước khi kiểm tra ({type(outcome).__name__}).")
             for target, outcome in zip(targets, outcomes)]
-def probe_many(targets, timeout=DEFAULT_TIMEOUT_SECONDS, concurrency=DEFAULT_CONCURRENCY, allow_loopback=False):
+def probe_many(targets, timeout=DEFAULT_TIMEOUT_SECONDS, concurrency=DEFAULT_CONCURRENCY, *, allow_loopback):
     """Probe targets concurrently from synchronous code; skip those whose method is `none`.
 
     `allow_loopback`: whether 127.0.0.0/8 and ::1 may be dialled (PROBE_ALLOW_LOOPBACK; dial_refusal).
+    It has no default: every sweep (readiness, network) passes the configured
+    policy, so none can dial by another rule than the one the operator set.
     """
     targets = [t for t in targets if t.method != "none"]
     if not targets:
