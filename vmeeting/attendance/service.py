@@ -4,7 +4,7 @@ Every entry point (page, API) calls these. They flush and raise; the caller comm
 """
 
 from collections import defaultdict
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
@@ -13,6 +13,7 @@ from werkzeug.exceptions import Forbidden
 from vmeeting.attendance.models import STATUSES, Attendance
 from vmeeting.auth.models import User
 from vmeeting.booking.models import Meeting, Occurrence, Reservation
+from vmeeting.bounds import query_date
 from vmeeting.database import utcnow
 from vmeeting.errors import Conflict, NotFound, ValidationError
 from vmeeting.extensions import db
@@ -161,7 +162,7 @@ def _bound(args, name, errors, end=False):
         return None
     try:
         if len(raw) == 10:
-            day = date.fromisoformat(raw) + (timedelta(days=1) if end else timedelta())
+            day = query_date(raw) + (timedelta(days=1) if end else timedelta())
             return local_to_utc(datetime.combine(day, time.min))
         return parse_api_instant(raw)
     except ValueError:

@@ -1,6 +1,6 @@
 """Network pages: the board of every site by district, a site's state, incidents (phone first)."""
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -8,6 +8,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from vmeeting.auth.guards import permission_required
+from vmeeting.bounds import query_date, query_id, query_page
 from vmeeting.database import utcnow
 from vmeeting.errors import Conflict, ValidationError
 from vmeeting.extensions import db
@@ -63,7 +64,7 @@ def incidents():
     show = request.args.get("show", "open")
     if show not in ("open", "all"):
         show = "open"
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = request.args.get("page", 1, type=query_page)
     query = service.incidents_select(open_only=show == "open")
     total = db.session.scalar(db.select(db.func.count()).select_from(query.order_by(None).subquery()))
     rows = db.session.scalars(query.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
@@ -81,7 +82,7 @@ def incident_report():
     for name, default in (("from", today - timedelta(days=29)), ("to", today)):
         raw = request.args.get(name, "")
         try:
-            bounds[name] = date.fromisoformat(raw) if raw else default
+            bounds[name] = query_date(raw) if raw else default
         except ValueError:
             errors[name] = _("Dùng ngày dạng YYYY-MM-DD.")
             bounds[name] = default
@@ -101,8 +102,8 @@ def new_incident():
     form = IncidentForm()
     sites = db.session.scalars(service.handleable_endpoints(current_user)).all()
     form.endpoint_id.choices = [(0, _("— Chọn điểm cầu —"))] + [(e.id, f"{e.name} ({e.code})") for e in sites]
-    if request.method == "GET" and request.args.get("endpoint_id", type=int):
-        form.endpoint_id.data = request.args.get("endpoint_id", type=int)
+    if request.method == "GET" and request.args.get("endpoint_id", type=query_id):
+        form.endpoint_id.data = request.args.get("endpoint_id", type=query_id)
     status = 200
     if request.method == "POST":
         if form.validate():
