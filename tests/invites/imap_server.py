@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.readiness.sip_peers import free_ports
+
 CONFIG = """\
 instance_name = vmeeting-test-{instance}
 base_dir = {root}/run
@@ -78,19 +80,6 @@ def dovecot_path():
     return path
 
 
-def _free_ports(count):
-    held = []
-    try:
-        for _ in range(count):
-            sock = socket.socket()
-            sock.bind(("127.0.0.1", 0))
-            held.append(sock)
-        return [sock.getsockname()[1] for sock in held]
-    finally:
-        for sock in held:
-            sock.close()
-
-
 class Dovecot:
     """One throwaway Dovecot: `add_user()` makes a mailbox, `append()` delivers a mail into it."""
 
@@ -99,7 +88,7 @@ class Dovecot:
         # under /tmp, readable by the unprivileged user the mail processes run as
         self.root = Path(tempfile.mkdtemp(prefix="vmeeting-dovecot-"))
         self.root.chmod(0o755)
-        self.port, self.tls_port = _free_ports(2)
+        self.port, self.tls_port = free_ports(2, socket.SOCK_STREAM)
         if os.geteuid() == 0:
             # root: Dovecot's own users for its processes, nobody for the mail
             self.internal_user, self.internal_group, self.login_user = "dovecot", "dovecot", "dovenull"

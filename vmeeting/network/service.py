@@ -37,7 +37,7 @@ from vmeeting.readiness import probes  # the sweep engine, shared with readiness
 from vmeeting.registry.models import AdminUnit, Endpoint
 from vmeeting.registry.service import descendant_ids_select
 from vmeeting.text import clean
-from vmeeting.timefmt import format_datetime
+from vmeeting.timefmt import format_datetime, local_to_utc, to_local
 
 log = logging.getLogger(__name__)
 
@@ -310,6 +310,17 @@ def board():
     return [groups[i] for i in order], summary()
 
 
+def _state_changes(endpoint_id, start):
+    """Return (the site's state at `start`, or None; its changes after `start` as (occurred_at, state), oldest first)."""
+    before = db.session.scalar(sa.select(NetworkEvent.state).where(
+        NetworkEvent.endpoint_id == endpoint_id, NetworkEvent.occurred_at <= start)
+        .order_by(NetworkEvent.occurred_at.desc(), NetworkEvent.id.desc()).limit(1))
+    events = db.session.execute(sa.select(NetworkEvent.occurred_at, NetworkEvent.state).where(
+        NetworkEvent.endpoint_id == endpoint_id, NetworkEvent.occurred_at > start)
+        .order_by(NetworkEvent.occurred_at, NetworkEvent.id)).all()
+    return before, events
+
+
 def availability(endpoint_id, days, now=None):
     """Return the share (0..1) of the last `days` days the site was up, from its state changes, or None.
 
@@ -318,12 +329,7 @@ def availability(endpoint_id, days, now=None):
     """
     now = now or utcnow()
     start = now - timedelta(days=days)
-    before = db.session.scalar(sa.select(NetworkEvent.state).where(
-        NetworkEvent.endpoint_id == endpoint_id, NetworkEvent.occurred_at <= start)
-        .order_by(NetworkEvent.occurred_at.desc(), NetworkEvent.id.desc()).limit(1))
-    events = db.session.execute(sa.select(NetworkEvent.occurred_at, NetworkEvent.state).where(
-        NetworkEvent.endpoint_id == endpoint_id, NetworkEvent.occurred_at > start)
-        .order_by(NetworkEvent.occurred_at, NetworkEvent.id)).all()
+    before, events = _state_changes(endpoint_id, start)
     spans = Counter()
     state, at = before or "unknown", start
     for occurred_at, new_state in events:
@@ -339,18 +345,11 @@ def daily_availability(endpoint_id, days, now=None):
 
     The same count as `availability`, day by day, from one read of the state changes.
     """
-    from vmeeting.timefmt import local_to_utc, to_local
-
     now = now or utcnow()
     today = to_local(now).date()
     first_day = today - timedelta(days=days - 1)
     start = local_to_utc(datetime.combine(first_day, time.min))
-    before = db.session.scalar(sa.select(NetworkEvent.state).where(
-        NetworkEvent.endpoint_id == endpoint_id, NetworkEvent.occurred_at <= start)
-        .order_by(NetworkEvent.occurred_at.desc(), NetworkEvent.id.desc()).limit(1))
-    events = db.session.execute(sa.select(NetworkEvent.occurred_at, NetworkEvent.state).where(
-        NetworkEvent.endpoint_id == endpoint_id, NetworkEvent.occurred_at > start)
-        .order_by(NetworkEvent.occurred_at, NetworkEvent.id)).all()
+    before, events = _state_changes(endpoint_id, start)
     result = []
     state, index = before or "unknown", 0
     for n in range(days):
