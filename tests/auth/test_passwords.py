@@ -89,3 +89,43 @@ def test_the_cli_refuses_a_weak_password_in_vietnamese(runner):
     assert TOO_EASY in result.output
     result = runner.invoke(args=["users", "create", "quantri", "--role", "admin", "--password", STRONG])
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("password", ["Ｐａｓｓｗｏｒｄ１２３", "ｑｗｅｒｔｙｕｉｏｐ", "１２３４５６７８９"])
+def test_full_width_letters_are_judged_as_the_letters_they_are(app, password):
+    """An East Asian input method types "Ｐａｓｓｗｏｒｄ１２３"; NFKC makes it "Password123", a common password."""
+    assert password_weakness(password) is not None
+
+
+@pytest.mark.parametrize("password", ["vanphongubnd2025", "Langson-Ubnd-99", "UBNDtinh#2026x"])
+def test_passwords_built_from_ones_agency_are_refused(app, password):
+    with pytest.raises(ValidationError) as refused:
+        service.create_user("tran-binh", "scheduler", password=password, full_name="Trần Bình",
+                            agency="Văn phòng UBND tỉnh Lạng Sơn")
+    assert refused.value.fields["password"].startswith(OWN_NAMES)
+
+
+def test_an_agencys_common_words_alone_do_not_refuse_a_passphrase(app):
+    """"phòng" and "tỉnh" are in every office's name: alone they tell an attacker nothing."""
+    assert password_weakness("phong-khach-mua-thu-bay-la", agencies=("Văn phòng UBND tỉnh Lạng Sơn",)) is None
+
+
+def test_a_password_typed_in_either_unicode_form_signs_in(app):
+    """Unikey writes "ắ" as one code point (NFC), other keyboards as "a" with two marks (NFD): the same password."""
+    import unicodedata
+
+    typed = "bắc-sơn-mùa-lúa-chín-7"
+    user = service.create_user("nguoi-dung", "viewer", password=unicodedata.normalize("NFC", typed))
+    db.session.commit()
+    assert service.authenticate("nguoi-dung", unicodedata.normalize("NFD", typed), "10.0.0.1") == user
+    assert service.authenticate("nguoi-dung", unicodedata.normalize("NFC", typed), "10.0.0.1") == user
+
+
+def test_a_hash_made_before_normalization_still_signs_in(app):
+    from werkzeug.security import generate_password_hash
+
+    user = service.create_user("nguoi-cu", "viewer", password=STRONG)
+    raw = "ｍａｙ-ｔｒａｎｇ-ｂｅｎ-ｄｏ-ｂａｙ"
+    user.password_hash = generate_password_hash(raw, method="pbkdf2:sha256:1000")
+    db.session.commit()
+    assert service.authenticate("nguoi-cu", raw, "10.0.0.1") == user

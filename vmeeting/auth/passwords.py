@@ -11,6 +11,7 @@ are said here in Vietnamese (and the English catalogue says them back).
 """
 
 import re
+import unicodedata
 
 from flask import has_request_context
 from flask_babel import gettext
@@ -69,17 +70,38 @@ def _say(text):
     return gettext(text) if has_request_context() else text
 
 
-def context_words(context):
-    """Return the folded words an attacker knows of a person, from their user name, full name and e-mail."""
+def normalized(password):
+    """Return the password as it is judged, hashed and checked: NFKC (NIST SP 800-63B §5.1.1.2, RFC 8265).
+
+    Two keyboards that write "ắ" as one code point or as "a" with two marks,
+    or a full-width "Ｐａｓｓ" from an East Asian input method, give the same
+    password, and zxcvbn judges the letters it knows.
+    """
+    return unicodedata.normalize("NFKC", password or "")
+
+
+def context_words(context, agencies=()):
+    """Return the folded words an attacker knows of a person: from their user name, full name and e-mail,
+    and from the agency they work for.
+
+    A name or address gives its whole (compacted), its e-mail local part, each
+    part of at least MIN_NAME_PART letters, and each two neighbouring parts run
+    together ("Nguyễn Văn An" gives "nguyenvan" and "vanan"). An agency's
+    single words are the common words of every office ("phòng", "tỉnh"), so it
+    gives only its whole and its neighbouring pairs ("Văn phòng UBND tỉnh
+    Lạng Sơn" gives "vanphong", "phongubnd", …, "langson").
+    """
     words = set()
-    for value in context:
+    for value, is_agency in [*((v, False) for v in context), *((v, True) for v in agencies)]:
         if not value:
             continue
         folded = fold(str(value))
         local = folded.split("@")[0]
-        # The whole value, its local part, and each part of a name or an address.
         whole, local = _compact(folded), _compact(local)
-        for word in {whole, local, *re.split(r"[^a-z0-9]+", folded)}:
+        parts = [part for part in re.split(r"[^a-z0-9]+", folded) if part]
+        pairs = {first + second for first, second in zip(parts, parts[1:])}
+        singles = set() if is_agency else set(parts)
+        for word in {whole, local, *singles, *pairs}:
             if len(word) >= MIN_NAME_PART or (len(word) >= 3 and word in (whole, local)):  # the whole: any length
                 words.add(word)
     return words
@@ -89,12 +111,14 @@ def _compact(text):
     return re.sub(r"[^a-z0-9]+", "", text)
 
 
-def password_weakness(password, context=()):
+def password_weakness(password, context=(), agencies=()):
     """Return why the password is too easily guessed (in the request's language), or None if it will do.
 
-    `context`: the user name, full name, e-mail and anything else known of the person.
+    `context`: the user name, full name, e-mail and anything else known of the person;
+    `agencies`: the names of the offices they work for.
     """
-    known = context_words(context) | set(SERVICE_WORDS)
+    password = normalized(password)
+    known = context_words(context, agencies) | set(SERVICE_WORDS)
     if any(word in _compact(fold(password)) for word in known):
         return _say(OWN_NAMES)
     result = zxcvbn(password[:CHECKED_LENGTH], user_inputs=sorted(known))

@@ -14,7 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from vmeeting.audit import service as audit
 from vmeeting.auth.models import ROLES, ApiToken, LoginAttempt, User, UserSession
-from vmeeting.auth.passwords import password_weakness
+from vmeeting.auth.passwords import normalized, password_weakness
 from vmeeting.database import utcnow
 from vmeeting.errors import ValidationError
 from vmeeting.extensions import db
@@ -45,7 +45,7 @@ class SignInRefused(Exception):
 def hash_password(password):
     """Return a salted hash of the password with the configured method."""
     method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
-    return generate_password_hash(password, method=method)
+    return generate_password_hash(normalized(password), method=method)
 
 
 def get_user_by_name(username):
@@ -65,7 +65,7 @@ def create_user(username, role, *, email=None, password=None, full_name="", agen
         errors["role"] = "Vai trò phải là một trong: " + ", ".join(ROLES) + "."
     values = _check_profile(errors, email=email, full_name=full_name, agency=agency)
     if password is not None:
-        _check_password(errors, password, context=(username, full_name, email))
+        _check_password(errors, password, context=(username, full_name, email), agencies=(agency,))
     if errors:
         raise ValidationError(errors)
     user = User(username=username, role=role, email=values["email"], full_name=values["full_name"],
@@ -101,18 +101,18 @@ def _check_profile(errors, **data):
     return values
 
 
-def _check_password(errors, password, field="password", context=()):
+def _check_password(errors, password, field="password", context=(), agencies=()):
     """Add the reason a password is refused to errors: its length, or how easily it is guessed.
 
     `context` holds what an attacker knows of the person (user name, full name,
-    e-mail), which the password must not be built from.
+    e-mail) and `agencies` the offices they work for: the password must not be built from them.
     """
     if len(password or "") < MIN_PASSWORD_LENGTH:
         errors[field] = f"Mật khẩu cần ít nhất {MIN_PASSWORD_LENGTH} ký tự."
     elif len(password) > MAX_PASSWORD_LENGTH:
         errors[field] = f"Mật khẩu tối đa {MAX_PASSWORD_LENGTH} ký tự."
     else:
-        weakness = password_weakness(password, context)
+        weakness = password_weakness(password, context, agencies)
         if weakness:
             errors[field] = weakness
 
@@ -121,6 +121,10 @@ def _context(user, values=None):
     """What is known of a user, for the password check: the values being saved, else the stored ones."""
     values = values or {}
     return (user.username, values.get("full_name", user.full_name), values.get("email", user.email))
+
+
+def _agencies(user, values=None):
+    return ((values or {}).get("agency", user.agency),)
 
 
 def users_select():
@@ -148,7 +152,7 @@ def update_user(user, data, actor=None):
         values["is_enabled"] = bool(data["is_enabled"])
     password = data.get("password") or None
     if password is not None:
-        _check_password(errors, password, context=_context(user, values))
+        _check_password(errors, password, context=_context(user, values), agencies=_agencies(user, values))
     loses_admin = user.role == "admin" and user.is_enabled and (
         values.get("role", "admin") != "admin" or not values.get("is_enabled", True)
     )
@@ -190,7 +194,7 @@ def set_password(user, password, actor=None):
     person changing their own password stays signed in there.
     """
     errors = {}
-    _check_password(errors, password, context=_context(user))
+    _check_password(errors, password, context=_context(user), agencies=_agencies(user))
     if errors:
         raise ValidationError(errors)
     user.password_hash = hash_password(password)
@@ -203,7 +207,7 @@ def change_own_password(user, current_password, new_password):
     if not _password_matches(user, current_password):
         raise ValidationError({"current_password": "Mật khẩu hiện tại không đúng."})
     errors = {}
-    _check_password(errors, new_password, field="new_password", context=_context(user))
+    _check_password(errors, new_password, field="new_password", context=_context(user), agencies=_agencies(user))
     if errors:
         raise ValidationError(errors)
     set_password(user, new_password, actor=user)
@@ -212,8 +216,11 @@ def change_own_password(user, current_password, new_password):
 def _password_matches(user, password):
     # Hash even when there is nothing to compare with, so the answer takes as
     # long for an unknown user name as for a wrong password.
+    # A hash made before passwords were normalized matches the password as typed.
     stored = user.password_hash if user is not None and user.password_hash else _dummy_hash()
-    matches = check_password_hash(stored, password or "")
+    matches = check_password_hash(stored, normalized(password))
+    if not matches and normalized(password) != (password or ""):
+        matches = check_password_hash(stored, password or "")
     return matches and user is not None and user.password_hash is not None
 
 
