@@ -289,3 +289,18 @@ def test_export_loads_relations_without_a_query_per_row(registry, make_endpoint,
     finally:
         sa.event.remove(db.engine, "before_cursor_execute", remember)
     assert len(rows) == 12 and len(statements) <= 6
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_a_row_with_cells_beyond_the_header_is_refused_not_shifted(district, fmt):
+    """An unquoted comma in a name ("UBND xã Hòa Bình, cũ") pushes the row's cells one column right."""
+    lines = [["code", "name", "unit_id", "probe"],
+             ["LS-A", "UBND xã Yên Trạch", str(district.id), "none"],
+             ["LS-B", "UBND xã Hòa Bình", " cũ", str(district.id), "none"]]
+    data = csv_bytes(lines) if fmt == "csv" else xlsx_bytes(lines)
+    rows = transfer.read_rows(f"sites.{fmt}", io.BytesIO(data))
+    report = transfer.check_rows(rows)
+    assert not report.is_valid and report.invalid == 1
+    fields = report.error_fields()
+    assert "Dòng 3, cột E" in fields and not any(key.startswith("Dòng 2") for key in fields)
+    assert "ngoài các cột của dòng tiêu đề" in fields["Dòng 3, cột E"]

@@ -15,6 +15,8 @@ import itertools
 import re
 import unicodedata
 
+from openpyxl.utils import get_column_letter
+
 from vmeeting import spreadsheet
 from vmeeting.errors import ValidationError
 from vmeeting.registry import columns
@@ -55,6 +57,7 @@ def read_rows(filename, stream):
 
 
 def _data_rows(records, positions):
+    known = {i for i, _column in positions}
     rows = []
     for number, cells in records:
         row, errors = {}, {}
@@ -63,6 +66,9 @@ def _data_rows(records, positions):
                 row[column] = _cell_text(column, cells[i] if i < len(cells) else None)
             except spreadsheet.CellError as exc:
                 row[column], errors[column] = "", str(exc)
+        stray = _stray_cell(cells, known)
+        if stray is not None:
+            errors[stray[0]] = stray[1]
         if not any(row.values()) and not errors:
             continue
         row[ROW_KEY] = number
@@ -74,6 +80,24 @@ def _data_rows(records, positions):
     if not rows:
         raise ValidationError({"file": "Tệp không có dòng dữ liệu nào dưới dòng tiêu đề."})
     return rows
+
+
+def _stray_cell(cells, known):
+    """Return (column letter, reason) for the first filled cell under no column of the header, or None.
+
+    In a CSV file this is nearly always a comma inside a name that was not put
+    in quotes, which shifts every later cell of the row one column right: the
+    row is refused rather than stored with its values in the wrong columns.
+    """
+    for i, cell in enumerate(cells):
+        if i in known:
+            continue
+        text = _header_text(cell)
+        if text:
+            return (get_column_letter(i + 1), f"Ô «{text[:40]}» nằm ngoài các cột của dòng tiêu đề. Có lẽ một dấu "
+                                              "phẩy trong tên hay ghi chú chưa được đặt trong ngoặc kép, làm các ô "
+                                              "sau nó lệch sang phải; hãy sửa dòng này.")
+    return None
 
 
 def _csv_records(data):
