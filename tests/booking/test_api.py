@@ -58,6 +58,12 @@ def test_capacity_answer(client, api_headers, sites, make_bridge):
     ("recurrence", "FREQ=WEEKLY"),
     ("attendees", ["not-an-address"]),
     ("all_endpoints", "yes"),
+    ("chair_endpoint_id", "5"),
+    ("bridge_id", "1"),
+    ("endpoint_ids", "5"),
+    ("endpoint_ids", ["5"]),
+    ("unit_ids", [True]),
+    ("group_ids", {"1": 1}),
 ])
 def test_bad_fields_get_400_naming_them(client, api_headers, sites, field, value):
     data = body(sites, next_monday(8), endpoint_ids=[sites["hall"].id])
@@ -177,3 +183,11 @@ def test_twenty_simultaneous_bookings_one_wins(live_server, api_headers, sites):
     rows = db.session.execute(sa.select(Reservation.busy_from, Reservation.busy_until)
                               .where(Reservation.endpoint_id == target_id)).all()
     assert len(rows) == 1
+
+
+@pytest.mark.parametrize("raw", [2**31, 2**63, 10**30])
+def test_an_id_too_large_for_the_database_is_named_as_sent(client, api_headers, sites, raw):
+    data = body(sites, next_monday(8), endpoint_ids=[sites["hall"].id, raw])
+    response = client.post("/api/v1/meetings", json=data, headers=api_headers("scheduler"))
+    assert response.status_code == 400
+    assert response.get_json()["error"]["fields"]["endpoint_ids"] == f"Không có điểm cầu mã số {raw}."

@@ -115,6 +115,24 @@ def _flag(data, name, errors):
     return value
 
 
+def _json_ids(data, errors):
+    """The id fields of a JSON body are JSON numbers: ids a whole number (or null), id lists a list of them.
+
+    The form posts text and reads it as numbers; a JSON client that sends
+    "5" or "5,6" has a bug worth telling it about (CONTRACT.md: strict types).
+    """
+    for name in ("chair_endpoint_id", "bridge_id"):
+        value = data.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            errors[name] = "Phải là một số nguyên (mã số), không phải chuỗi."
+    for name in ("endpoint_ids", "unit_ids", "group_ids"):
+        value = data.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, list) or any(isinstance(v, bool) or not isinstance(v, int) for v in value):
+            errors[name] = "Phải là một danh sách số nguyên, ví dụ [12, 15]."
+
+
 def _meeting_input(data, *, meeting=None):
     """Split a request body into meeting fields and, if sites were named, a SiteChoice.
 
@@ -128,6 +146,7 @@ def _meeting_input(data, *, meeting=None):
         if name in data or not partial:
             fields[name] = _instant(data, name, errors)
     flags = {name: _flag(data, name, errors) for name in ("all_endpoints", *CHOICE_FLAGS)}
+    _json_ids(data, errors)
     if errors:
         raise ValidationError(errors)
     choice = None

@@ -121,11 +121,17 @@ def _id_list(raw, name, errors):
     ids = []
     for item in raw:
         try:
-            value = as_id(item)  # out of range reads as 0, which no row has: "not found"
+            value = as_id(item)
             if value is None:
                 raise ValueError(item)
-            ids.append(value)
         except ValueError:
             errors[name] = "Mã số phải là số nguyên dương (không phải true, 30.5 hay chuỗi chữ)."
             return []
+        if value == 0:  # 0, or out of range: no row has it; say the number as sent
+            errors[name] = f"Không có {_ID_NOUNS[name]} mã số {str(item).strip()}."
+            return []
+        ids.append(value)
     return list(dict.fromkeys(ids))
+
+
+_ID_NOUNS = {"endpoint_ids": "điểm cầu", "unit_ids": "đơn vị", "group_ids": "nhóm"}
