@@ -191,3 +191,12 @@ def test_an_id_too_large_for_the_database_is_named_as_sent(client, api_headers, 
     response = client.post("/api/v1/meetings", json=data, headers=api_headers("scheduler"))
     assert response.status_code == 400
     assert response.get_json()["error"]["fields"]["endpoint_ids"] == f"Không có điểm cầu mã số {raw}."
+
+
+@pytest.mark.parametrize("written", ["0001-01-01T08:00:00+07:00", "9999-12-31T20:00:00-07:00", "1999-06-01T08:00:00Z"])
+def test_a_real_date_outside_the_years_gets_the_range_reason(client, api_headers, sites, written):
+    data = body(sites, next_monday(8), endpoint_ids=[sites["hall"].id])
+    data["starts_at"] = written
+    response = client.post("/api/v1/meetings", json=data, headers=api_headers("scheduler"))
+    assert response.status_code == 400
+    assert response.get_json()["error"]["fields"]["starts_at"].startswith("Thời gian phải trong các năm")

@@ -1,6 +1,6 @@
 """JSON API for meetings and free slots (CONTRACT.md)."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import abort, g, jsonify, request
 
@@ -98,12 +98,24 @@ def _instant(data, name, errors, required=True):
     try:
         value = parse_api_instant(raw)
     except (TypeError, ValueError, OverflowError):
-        errors[name] = "Thời gian phải theo ISO 8601 và có múi giờ, ví dụ 2026-12-07T08:00:00+07:00."
+        if _written_year(raw) is not None and not FIRST_YEAR <= _written_year(raw) <= LAST_YEAR:
+            errors[name] = f"Thời gian phải trong các năm {FIRST_YEAR}–{LAST_YEAR}."  # 0001 or 9999: a real date
+        else:
+            errors[name] = "Thời gian phải theo ISO 8601 và có múi giờ, ví dụ 2026-12-07T08:00:00+07:00."
         return None
     if not FIRST_YEAR <= to_local(value).year <= LAST_YEAR:
         errors[name] = f"Thời gian phải trong các năm {FIRST_YEAR}–{LAST_YEAR}."
         return None
     return value
+
+
+def _written_year(raw):
+    """The year of an ISO 8601 time with an offset as written, or None if it is not one."""
+    try:
+        written = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return written.year if written.tzinfo is not None else None
 
 
 def _flag(data, name, errors):
