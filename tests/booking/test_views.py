@@ -414,3 +414,16 @@ def test_the_apps_forms_build_on_the_vietnamese_base(module):
     forms = [cls for _name, cls in inspect.getmembers(importlib.import_module(module), inspect.isclass)
              if issubclass(cls, FlaskForm) and cls.__module__ == module]
     assert forms and all(issubclass(cls, AppForm) for cls in forms), forms
+
+
+def test_a_series_with_both_an_end_day_and_a_count_asks_for_one(client, login_as, sites, get_csrf):
+    """RFC 5545 §3.3.10: UNTIL and COUNT never share a rule; the form says so instead of dropping one."""
+    login_as("scheduler")
+    start = next_monday(8)
+    data = form_data(sites, start, get_csrf("/meetings/new"), endpoint_ids=str(sites["hall"].id),
+                     frequency="WEEKLY", weekdays=["MO"], repeat_count="5",
+                     repeat_until=(start + timedelta(days=60)).strftime("%d/%m/%Y"))
+    response = client.post("/meetings/new", data=data)
+    assert response.status_code == 400
+    assert "Chỉ chọn một trong hai: ngày kết thúc hoặc số buổi." in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Meeting)) == 0

@@ -206,6 +206,9 @@ class MeetingForm(AppForm):
     def validate_repeat_until(self, field):
         if self.frequency.data not in ("", KEEP_RULE) and not field.data and not self.repeat_count.data:
             raise FieldError("Cho biết ngày kết thúc hoặc số buổi.")
+        if self.frequency.data not in ("", KEEP_RULE) and field.data and self.repeat_count.data:
+            # RFC 5545 §3.3.10: UNTIL and COUNT MUST NOT occur in the same RRULE; say so rather than drop one
+            raise FieldError("Chỉ chọn một trong hai: ngày kết thúc hoặc số buổi.")
         if field.data and self.day.data and field.data < self.day.data:
             raise FieldError("Ngày kết thúc lặp phải sau ngày họp.")
 
