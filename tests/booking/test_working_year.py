@@ -346,6 +346,21 @@ def test_a_stale_form_is_refused_showing_what_changed(client, login_as, api_head
     assert client.post(path, data=again).status_code == 302
 
 
+def test_an_edit_posted_without_its_version_is_taken_as_stale(client, login_as, sites, book):
+    """A script (or a page from before versions) that leaves the version out cannot save over unseen changes."""
+    from tests.booking.test_views import shown_form
+
+    meeting = book([sites["hall"]], next_monday(8), title="Giao ban")
+    login_as("scheduler")
+    path = f"/meetings/{meeting.id}/edit"
+    blind = shown_form(client, path, title="Giao ban (không biết phiên bản)")
+    blind.pop("version")
+    refused = client.post(path, data=blind)
+    assert refused.status_code == 409 and 'data-testid="stale"' in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Meeting, meeting.id).title == "Giao ban"
+
+
 # -- units on the local day --------------------------------------------------------------------
 
 

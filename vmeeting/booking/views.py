@@ -112,7 +112,9 @@ def _booking_form_page(form, meeting=None):
             message = f"Đã đặt lịch «{meeting.title}» cho {meeting.endpoint_count} điểm cầu."
         else:
             service.update_meeting(meeting, form.meeting_fields(), choice, actor=current_user, choices=choices,
-                                   expected_version=form.version.data or None)
+                                   # no version (a page from before versions, a script): treated as stale,
+                                   # so a save never lands over a change its sender did not see
+                                   expected_version=form.version.data or "unknown")
             message = f"Đã cập nhật «{meeting.title}»."
         warning = service.recurrence_warning(meeting)
         if (meeting.skipped or warning) and action != "confirm":
