@@ -96,3 +96,22 @@ def test_the_service_refuses_every_path_that_passes_an_actor(app, make_user, mak
     db.session.rollback()
     service.update_endpoint(endpoint, {"sip_uri": "sip:x@10.9.9.9"}, actor=admin)
     assert endpoint.sip_uri == "sip:x@10.9.9.9"
+
+
+def test_a_schedulers_import_setting_the_probe_is_told_only_admins_may(make_user, make_endpoint):
+    """A known probe kind refused for the person is not "must be one of": it says who may set it."""
+    from vmeeting.registry import transfer
+
+    scheduler = make_user("scheduler")
+    endpoint = make_endpoint()
+    rows = [{"code": endpoint.code, "name": endpoint.name, "unit_id": str(endpoint.unit_id), "probe": "tcp",
+             "_row": 2}]
+    report = transfer.check_rows(rows, actor=scheduler)
+    assert not report.is_valid
+    assert report.rows[0].errors["probe"] == REFUSED_FULL
+    rows[0]["probe"] = "fax"
+    assert transfer.check_rows(rows, actor=scheduler).rows[0].errors["probe"].startswith("Phải là một trong")
+
+
+REFUSED_FULL = ("Chỉ quản trị viên được đặt địa chỉ SIP và cách kiểm tra tự động của điểm cầu "
+                "(máy chủ sẽ kết nối tới đó).")

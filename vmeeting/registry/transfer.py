@@ -143,7 +143,8 @@ def check_rows(rows, actor=None):
             for name, reason in exc.fields.items():
                 if name == "unit_id" and errors.keys() & {"unit_code", "unit_name"}:
                     continue  # the unit's own reason says more than "choose a unit"
-                if name in columns.CHOICE_COLUMNS:
+                if name in columns.CHOICE_COLUMNS and data.get(name) not in columns.CHOICES[name]:
+                    # a word the column does not know; a known one refused (a scheduler's probe) keeps its reason
                     reason = "Phải là một trong: " + ", ".join(columns.choice_words(name)) + "."
                 errors.setdefault(COLUMN_OF_FIELD.get(name, name), reason)
         if values is not None and existing is not None:
