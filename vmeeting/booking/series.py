@@ -117,10 +117,18 @@ def _by_day(value):
     return (int(ordinal) if ordinal else None), WEEKDAY_CODES.index(code)
 
 
+#: the parts of a rule that _pattern puts into words; a rule with any other (BYWEEKNO, BYYEARDAY, BYHOUR…)
+#: is described only by how often it repeats, rather than wrongly
+DESCRIBED_PARTS = {"FREQ", "INTERVAL", "COUNT", "UNTIL", "WKST", "BYDAY", "BYMONTHDAY", "BYSETPOS"}
+WORKING_WEEK = {"MO", "TU", "WE", "TH", "FR"}
+
+
 def _pattern(parts, first_local):
     """The repeat, in words, without the count and dates: 'Hằng tuần vào Thứ Sáu'."""
     frequency = parts.get("FREQ")
     interval = int(parts.get("INTERVAL", "1"))
+    if set(parts) - DESCRIBED_PARTS or ("BYSETPOS" in parts and frequency != "MONTHLY"):
+        return _generic(frequency, interval)
     if frequency == "DAILY":
         return _("Hằng ngày") if interval == 1 else _("%(n)s ngày một lần", n=interval)
     if frequency == "WEEKLY":
@@ -131,6 +139,12 @@ def _pattern(parts, first_local):
         return _("%(n)s tuần một lần vào %(days)s", n=interval, days=days)
     if frequency == "MONTHLY":
         every = _("Hằng tháng") if interval == 1 else _("%(n)s tháng một lần", n=interval)
+        if "BYSETPOS" in parts:
+            # the first or last working day of the month (RFC 5545 §3.3.10: BYSETPOS picks among the BYDAY set)
+            if set(parts.get("BYDAY", "").split(",")) == WORKING_WEEK and parts["BYSETPOS"] in ("1", "-1"):
+                nth = ORDINALS[int(parts["BYSETPOS"])]
+                return _("%(every)s vào ngày làm việc %(nth)s của tháng", every=every, nth=nth)
+            return _generic(frequency, interval)
         if parts.get("BYMONTHDAY") == "-1":
             return _("%(every)s vào ngày cuối tháng", every=every)
         if "BYDAY" in parts and "," not in parts["BYDAY"]:
@@ -140,9 +154,19 @@ def _pattern(parts, first_local):
                          nth=ORDINALS[ordinal])
         day = parts.get("BYMONTHDAY", str(first_local.day))
         return _("%(every)s vào ngày %(day)s", every=every, day=day)
-    if frequency == "YEARLY":
+    if frequency == "YEARLY" and not parts.keys() & {"BYDAY", "BYMONTHDAY"}:
         return _("Hằng năm vào ngày %(day)s", day=first_local.strftime("%d/%m"))
-    return _("Lặp lại")
+    return _generic(frequency, interval)
+
+
+def _generic(frequency, interval):
+    """How often a rule repeats, for a rule whose finer parts are not put into words."""
+    unit = {"DAILY": _("ngày"), "WEEKLY": _("tuần"), "MONTHLY": _("tháng"), "YEARLY": _("năm")}.get(frequency)
+    if unit is None:
+        return _("Lặp lại")
+    if interval == 1:
+        return _("Lặp lại mỗi %(unit)s, theo quy tắc riêng", unit=unit)
+    return _("Lặp lại %(n)s %(unit)s một lần, theo quy tắc riêng", n=interval, unit=unit)
 
 
 def describe_series(rule, sittings):
