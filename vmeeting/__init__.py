@@ -67,6 +67,7 @@ def create_app(config_class=None, overrides=None):
     from vmeeting.readiness import api as readiness_api
     from vmeeting.readiness import views as readiness_views
     from vmeeting.registry import api as registry_api
+    from vmeeting.registry import transfer_views  # noqa: F401 (its routes join registry's blueprint)
     from vmeeting.registry import views as registry_views
     from vmeeting.working_time import api as working_time_api
     from vmeeting.working_time import views as working_time_views

@@ -411,6 +411,3 @@ def _by_district(endpoints):
     levels = {"province": 0, "district": 1, "commune": 2}
     return sorted(sections.values(), key=lambda s: (levels.get(s[0].level, 3), s[0].position, s[0].id))
 
-
-# the import and export pages join this blueprint
-from vmeeting.registry import transfer_views  # noqa: E402,F401
