@@ -70,6 +70,9 @@ def _cells_far_right(rows):
     ("undeclared-cells", raw_xlsx(_cells_far_right(10000)), "không có dòng dữ liệu"),
     ("declared-rows", raw_xlsx(HEADER, dimension="A1:C1048576"), "dòng 1048576"),
     ("undeclared-rows", raw_xlsx(HEADER + inline_row(1048576, ["x"])), "dòng 21001"),
+    # 25,000 rows without row numbers or a dimension: counted in the XML, refused before openpyxl reads one
+    ("unnumbered-rows", raw_xlsx(HEADER + b'<row><c t="inlineStr"><is><t>x</t></is></c></row>' * 25000),
+     "Trang tính có hơn 21000 dòng"),
     # one shared string that unpacks to 200 MB
     ("huge-shared-string", raw_xlsx(HEADER, shared_strings=b"<si><t>" + b"a" * (200 * 2**20) + b"</t></si>"),
      "giải nén lớn 200 MB"),
