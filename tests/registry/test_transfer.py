@@ -304,3 +304,11 @@ def test_a_row_with_cells_beyond_the_header_is_refused_not_shifted(district, fmt
     fields = report.error_fields()
     assert "Dòng 3, cột E" in fields and not any(key.startswith("Dòng 2") for key in fields)
     assert "ngoài các cột của dòng tiêu đề" in fields["Dòng 3, cột E"]
+
+
+@pytest.mark.parametrize("unit_id", ["2147483648", "9223372036854775808", "99999999999999999999"])
+def test_a_unit_id_past_the_databases_range_is_a_row_error(district, unit_id):
+    rows = transfer.read_rows("sites.csv", io.BytesIO(csv_bytes([["code", "name", "unit_id", "probe"],
+                                                                 ["LS-Z", "UBND xã Z", unit_id, "none"]])))
+    report = transfer.check_rows(rows)
+    assert report.error_fields() == {"Dòng 2, cột unit_id": "Không có đơn vị này."}

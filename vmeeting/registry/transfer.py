@@ -171,7 +171,9 @@ class _Lookups:
     def load(cls, rows):
         today = datetime.now(local_zone()).date()
         unit_codes = {clean(r.get("unit_code")) for r in rows} - {""}
-        unit_ids = {int(v) for r in rows if (v := clean(r.get("unit_id"))).isascii() and v.isdigit()}
+        # an id past the database's range names no unit; it is not sent to the database (SQLite overflows)
+        unit_ids = {int(v) for r in rows if (v := clean(r.get("unit_id"))).isascii() and v.isdigit()
+                    and len(v) <= 10 and int(v) <= MAX_ID}
         by_name = any(clean(r.get("unit_name")) and not clean(r.get("unit_code")) and not clean(r.get("unit_id"))
                       for r in rows)
         units, unit_names, found = {}, {}, []
