@@ -173,7 +173,7 @@ def test_two_sweeps_recording_the_same_results_alarm_once(net, app, live_peers):
     service.sweep()
     targets, _unprobed = service.sweep_targets()
     db.session.commit()
-    from vmeeting.readiness.probes import probe_many
+    from vmeeting.probes import probe_many
     results = probe_many(targets, timeout=2, allow_loopback=True)
     service.record_sweep(results)
     service.record_sweep(results)

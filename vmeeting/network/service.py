@@ -33,7 +33,7 @@ from vmeeting.errors import Conflict, ValidationError
 from vmeeting.extensions import db
 from vmeeting.invites import service as invites
 from vmeeting.network.models import INCIDENT_SOURCES, SEVERITIES, Incident, NetworkEvent, NetworkState
-from vmeeting.readiness import probes  # the sweep engine, shared with readiness (DESIGN.md)
+from vmeeting import probes  # the sweep engine, shared with readiness (DESIGN.md)
 from vmeeting.registry.models import AdminUnit, Endpoint
 from vmeeting.registry.service import descendant_ids_select
 from vmeeting.text import clean

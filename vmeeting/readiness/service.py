@@ -20,7 +20,7 @@ from vmeeting.booking.models import Meeting, Occurrence, Reservation
 from vmeeting.database import utcnow, write_intent
 from vmeeting.errors import Conflict, NotFound, ValidationError
 from vmeeting.extensions import db
-from vmeeting.readiness import probes
+from vmeeting import probes  # the sweep engine, shared with network (DESIGN.md)
 from vmeeting.readiness.models import CHECKS, Readiness, ReadinessEvent, ReadinessJob
 from vmeeting.registry.models import AdminUnit, Endpoint
 from vmeeting.text import clean
