@@ -168,7 +168,7 @@ def test_probe_one_turns_an_unexpected_error_into_the_sites_result():
     """Our own bug inside a probe (here: the resolver) is that site's failure, not an exception in the sweep."""
 
     class BrokenResolver:
-        async def addresses(self, host, deadline):
+        def lookup(self, host):
             raise RuntimeError("a bug")
 
     target = ProbeTarget(7, "sip-options", "sip:room@127.0.0.1")

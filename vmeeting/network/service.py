@@ -84,7 +84,7 @@ def sweep(now=None):
     db.session.commit()
     config = current_app.config
     results = probes.probe_many(targets, timeout=config["PROBE_TIMEOUT_SECONDS"],
-                                concurrency=config["PROBE_CONCURRENCY"], allow_loopback=config["PROBE_ALLOW_LOOPBACK"])
+                                max_streams=config["PROBE_MAX_STREAMS"], allow_loopback=config["PROBE_ALLOW_LOOPBACK"])
     return record_sweep(results, unprobed, now=now)
 
 

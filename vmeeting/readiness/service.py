@@ -309,7 +309,7 @@ def probe_sittings(occurrence_ids, *, done_jobs=()):
     unique = {t.endpoint_id: t for group in targets.values() for t in group}
     config = current_app.config
     results = probes.probe_many(list(unique.values()), timeout=config["PROBE_TIMEOUT_SECONDS"],
-                                concurrency=config["PROBE_CONCURRENCY"], allow_loopback=config["PROBE_ALLOW_LOOPBACK"])
+                                max_streams=config["PROBE_MAX_STREAMS"], allow_loopback=config["PROBE_ALLOW_LOOPBACK"])
     record_probe_results(targets, results, done_jobs)
     return results
 
