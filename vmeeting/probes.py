@@ -188,12 +188,12 @@ def stream_limit(wanted=DEFAULT_MAX_STREAMS):
     """Return how many TCP/TLS probes may hold a socket at once: wanted, within the open files left.
 
     The open-file limit (raised first), less the files open now and
-    FILES_KEPT_BACK for the rest of the process; never fewer than 16.
+    FILES_KEPT_BACK for the rest of the process; that budget is never taken below 16.
     """
     limit = raise_open_file_limit()
     if limit is None:
         return wanted
-    return max(16, min(wanted, limit - _open_files() - FILES_KEPT_BACK))
+    return min(wanted, max(16, limit - _open_files() - FILES_KEPT_BACK))
 
 
 # -- where a probe may dial ------------------------------------------------------------------------

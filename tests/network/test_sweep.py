@@ -1,11 +1,13 @@
 """The sweep against real sipp peers: up, down after NETWORK_DOWN_AFTER failed sweeps, back; alarms once each."""
 
+import time
 from datetime import timedelta
 
 import sqlalchemy as sa
 
 from tests.conftest import _make_app
 from tests.network.conftest import NOC, closed_udp_uri, point
+from tests.readiness.sip_peers import BlackHole
 from vmeeting.database import utcnow, writing
 from vmeeting.extensions import db
 from vmeeting.invites.jobs import deliver_outbox
@@ -13,6 +15,7 @@ from vmeeting.invites.models import OutboxMail
 from vmeeting.jobs import load_ticks, release_lease, run_tick
 from vmeeting.network import jobs, service
 from vmeeting.network.models import Incident, NetworkEvent, NetworkState
+from vmeeting.registry.models import Endpoint
 
 
 def state(endpoint):
@@ -235,3 +238,29 @@ def test_the_sweep_dials_by_the_configured_loopback_policy(app, make_endpoint):
     service.sweep()
     db.session.expire_all()
     assert db.session.get(NetworkState, site.id).rtt_ms is not None  # allowed: PostgreSQL accepts the TCP probe
+
+
+def test_a_sweep_of_two_thousand_sites_lasts_about_one_timeout(net, app, live_peers):
+    """The worker's sweep, probes and recording together, of 2,000 active sites: half answer (three sipp
+    peers), half never do. The silent ones wait out their timeout together, not 256 at a time (eight
+    timeouts, as before); the room left is for recording 2,000 states on a loaded machine."""
+    timeout = 1.0
+    app.config["PROBE_TIMEOUT_SECONDS"] = timeout
+    hole = BlackHole()
+    try:
+        db.session.execute(sa.insert(Endpoint), [
+            {"code": f"SW{i:05d}", "name": f"Điểm cầu {i}", "unit_id": net.hall.unit_id, "probe": "sip-options",
+             "sip_uri": live_peers[i % 3].uri if i % 2 else hole.uri} for i in range(2000)])
+        db.session.commit()
+        started = time.monotonic()
+        summary = service.sweep()
+        elapsed = time.monotonic() - started
+    finally:
+        hole.close()
+    assert summary.probed == 2000
+    # one failed sweep of NETWORK_DOWN_AFTER=2: the silent sites, never seen up, are not known yet
+    assert service.summary() == {"up": 1000, "down": 0, "unknown": 1005}
+    silent = db.session.scalars(sa.select(NetworkState).join(Endpoint, Endpoint.id == NetworkState.endpoint_id)
+                                .where(Endpoint.sip_uri == hole.uri)).all()
+    assert len(silent) == 1000 and all(row.failures == 1 and "Không phản hồi" in row.error for row in silent)
+    assert elapsed < timeout * 3, f"the sweep took {elapsed:.2f}s for a {timeout}s timeout"
