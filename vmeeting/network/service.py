@@ -36,14 +36,15 @@ from vmeeting.network.models import INCIDENT_SOURCES, SEVERITIES, Incident, Netw
 from vmeeting import probes  # the sweep engine, shared with readiness (DESIGN.md)
 from vmeeting.registry.models import AdminUnit, Endpoint
 from vmeeting.registry.service import descendant_ids_select
-from vmeeting.text import clean
+from vmeeting.text import N_, clean
 from vmeeting.timefmt import format_datetime, local_to_utc, to_local
 
 log = logging.getLogger(__name__)
 
-STATE_LABELS = {"up": "Hoạt động", "down": "Mất kết nối", "unknown": "Chưa rõ"}
-SEVERITY_LABELS = {"minor": "Nhẹ", "major": "Nặng", "critical": "Nghiêm trọng"}
-SOURCE_LABELS = {"manual": "Báo thủ công", "network": "Giám sát mạng", "readiness": "Kiểm tra trước họp"}
+#: the words for states, severities and sources: Vietnamese in mail, through the catalogue on the pages
+STATE_LABELS = {"up": N_("Hoạt động"), "down": N_("Mất kết nối"), "unknown": N_("Chưa rõ")}
+SEVERITY_LABELS = {"minor": N_("Nhẹ"), "major": N_("Nặng"), "critical": N_("Nghiêm trọng")}
+SOURCE_LABELS = {"manual": N_("Báo thủ công"), "network": N_("Giám sát mạng"), "readiness": N_("Kiểm tra trước họp")}
 #: roles that may open and resolve incidents of any site; technicians only for the sites assigned to them
 INCIDENT_ANY_ROLES = frozenset({"admin", "scheduler"})
 TITLE_MAX = 200
