@@ -167,6 +167,40 @@ def test_alarms_are_not_repeated_by_a_restarted_or_second_worker(net, app, datab
     assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMail)) == 2
 
 
+def test_the_return_alarm_goes_out_once_across_a_worker_restart(net, app, database_url, smtp, live_peers):
+    """Down, then a restart, then back: one "back" mail each, however many workers sweep after it; the
+    automatic incident is resolved once."""
+    app.config.update(NETWORK_SWEEP_SECONDS=1)
+    site = net.communes[0]
+    tick = load_ticks()["network.sweep"]
+    point(site, live_peers[0].uri)
+    assert run_tick(app, "worker-1", tick)
+    point(site, closed_udp_uri())
+    for _ in range(2):
+        later(app)
+        assert run_tick(app, "worker-1", tick)
+    assert state(site).state == "down"
+    with writing():
+        release_lease("worker-1")
+    point(site, live_peers[0].uri)  # the device is back while no worker runs
+    config = dict(PROBE_TIMEOUT_SECONDS=2, NETWORK_SWEEP_SECONDS=1, NETWORK_DOWN_AFTER=2, NETWORK_ALERT_EMAILS=(NOC,),
+                  SMTP_URL=smtp.url)
+    for worker in ("worker-2", "worker-3"):  # each a new process on the same database, one after the other
+        restarted = _make_app(database_url, **config)
+        for _ in range(2):
+            later(restarted)
+            assert run_tick(restarted, worker, tick)
+        with restarted.app_context():
+            deliver_outbox()
+            with writing():
+                release_lease(worker)
+    assert state(site).state == "up"
+    assert len(alarms(smtp, NOC, "down")) == 1 and len(alarms(smtp, NOC, "up")) == 1
+    assert len(alarms(smtp, net.tech_a.email, "up")) == 1
+    incidents = db.session.scalars(sa.select(Incident).where(Incident.endpoint_id == site.id)).all()
+    assert [(i.source, i.status) for i in incidents] == [("network", "resolved")]
+
+
 def test_two_sweeps_recording_the_same_results_alarm_once(net, app, live_peers):
     """Two workers that both probed (a lease lost mid-sweep) record one after the other: one change, one alarm."""
     site = net.communes[0]
