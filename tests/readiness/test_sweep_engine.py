@@ -106,6 +106,51 @@ def test_an_answer_counts_only_from_where_the_request_went():
     assert not result.reachable and result.error == "Không phản hồi sau 0.8 giây."
 
 
+class Ipv6Responder:
+    """A SIP responder on [::1] that answers one OPTIONS with 200 OK."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        self.sock.bind(("::1", 0))
+        self.sock.settimeout(5)
+        self.port = self.sock.getsockname()[1]
+        self.requests = []
+        self.thread = threading.Thread(target=self._serve)
+        self.thread.start()
+
+    def _serve(self):
+        try:
+            data, peer = self.sock.recvfrom(65536)
+        except OSError:
+            return
+        self.requests.append(data.decode())
+        call_id = next(line for line in data.decode().split("\r\n") if line.startswith("Call-ID:"))
+        self.sock.sendto(f"SIP/2.0 200 OK\r\n{call_id}\r\nContent-Length: 0\r\n\r\n".encode(), peer)
+
+    def close(self):
+        self.thread.join(5)
+        self.sock.close()
+
+
+def test_ipv6_sites_answer_and_closed_ports_are_refused_at_once():
+    """The IPv6 side of the shared UDP sockets: answers matched, ICMPv6 refusals read from the error queue."""
+    try:
+        responder = Ipv6Responder()
+    except OSError:
+        pytest.skip("this machine has no IPv6 loopback")
+    with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as spare:
+        spare.bind(("::1", 0))
+        closed = spare.getsockname()[1]
+    try:
+        live, dead = probe_many([ProbeTarget(1, "sip-options", f"sip:room@[::1]:{responder.port}"),
+                                 ProbeTarget(2, "sip-options", f"sip:room@[::1]:{closed}")], timeout=TIMEOUT)
+    finally:
+        responder.close()
+    assert live.reachable and live.status_code == 200 and live.method == "sip-udp"
+    assert responder.requests[0].split("\r\n")[1].startswith("Via: SIP/2.0/UDP [::1]:")
+    assert dead.error == "Thiết bị từ chối kết nối (cổng đóng)."
+
+
 class CountingListener:
     """A TCP server that accepts, reads and never answers, and counts the connections open at once."""
 
