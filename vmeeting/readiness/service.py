@@ -14,13 +14,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import Forbidden
 
+from vmeeting import probes  # the sweep engine, shared with network (DESIGN.md)
 from vmeeting.auth.models import User
 from vmeeting.booking import service as booking
 from vmeeting.booking.models import Meeting, Occurrence, Reservation
 from vmeeting.database import utcnow, write_intent
 from vmeeting.errors import Conflict, NotFound, ValidationError
 from vmeeting.extensions import db
-from vmeeting import probes  # the sweep engine, shared with network (DESIGN.md)
 from vmeeting.readiness.models import CHECKS, Readiness, ReadinessEvent, ReadinessJob
 from vmeeting.registry.models import AdminUnit, Endpoint
 from vmeeting.text import clean
