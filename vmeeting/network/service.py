@@ -24,6 +24,8 @@ from types import SimpleNamespace
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import Forbidden
 
@@ -117,7 +119,7 @@ def record_sweep(results, unprobed=(), now=None):
     token = write_intent.set(True)
     try:
         ids = [r.endpoint_id for r in results] + list(unprobed)
-        # Read as rows and written in bulk, by primary key: for 10,000 sites, ORM objects and a flush
+        # Read as rows and written in bulk (_update_states): for 10,000 sites, ORM objects and a flush
         # updating them one by one cost more than the sweep's wait for the silent ones.
         rows = {}
         for chunk in _chunks(ids):
@@ -126,7 +128,7 @@ def record_sweep(results, unprobed=(), now=None):
                           NetworkState.rtt_ms, NetworkState.last_seen_at)
                 .where(NetworkState.endpoint_id.in_(chunk)).with_for_update()))
         changes = []  # (endpoint_id, previous, state, error)
-        inserts, updates = [], []
+        new, known = [], []  # rows to insert, rows to update
         for result in results:
             row = rows.get(result.endpoint_id) or _NEVER_SWEPT
             state, failures = _next_state(row, result, down_after)
@@ -138,7 +140,7 @@ def record_sweep(results, unprobed=(), now=None):
                       "last_checked_at": result.checked_at, "method": result.method, "error": result.error,
                       "rtt_ms": result.rtt_ms if result.reachable else row.rtt_ms,
                       "last_seen_at": result.checked_at if result.reachable else row.last_seen_at}
-            (inserts if row is _NEVER_SWEPT else updates).append(values)
+            (new if row is _NEVER_SWEPT else known).append(values)
         forgotten = []
         for endpoint_id in unprobed:
             row = rows.get(endpoint_id)
@@ -146,11 +148,10 @@ def record_sweep(results, unprobed=(), now=None):
                 changes.append((endpoint_id, row.state, "unknown", None))
                 forgotten.append({"endpoint_id": endpoint_id, "state": "unknown", "since": now, "failures": 0,
                                   "error": None})
-        if inserts:
-            db.session.execute(sa.insert(NetworkState), inserts)
-        for batch in (updates, forgotten):  # each batch's rows have the same keys: one executemany
-            if batch:
-                db.session.execute(sa.update(NetworkState), batch)
+        if new:  # a sweep recording at the same time that inserted them first makes this one fail, as it should
+            db.session.execute(sa.insert(NetworkState.__table__), new)
+        _update_states(known)
+        _update_states(forgotten)
         _record_changes(changes, now)
         prune_history(now)
         db.session.commit()
@@ -162,6 +163,22 @@ def record_sweep(results, unprobed=(), now=None):
     if went_down or came_up:
         log.info("network sweep: %d sites probed, %d went down, %d came back", len(results), went_down, came_up)
     return SweepSummary(len(results), went_down, came_up)
+
+
+def _update_states(states):
+    """Update the sites' network_states rows: one statement, executed for every row at once.
+
+    states: [{column: value}], every dict with the same keys, the primary key included. Written as an
+    upsert of rows that exist (and are locked) because an UPDATE cannot take its key from the row's own
+    values under the same name.
+    """
+    if not states:
+        return
+    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(NetworkState.__table__)
+    db.session.execute(statement.on_conflict_do_update(
+        index_elements=[NetworkState.endpoint_id],
+        set_={column: statement.excluded[column] for column in states[0] if column != "endpoint_id"}), states)
 
 
 def _chunks(ids, size=500):
