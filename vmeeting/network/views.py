@@ -50,7 +50,8 @@ def endpoint(endpoint_id):
                            history=service.history(site.id), incidents=incidents,
                            daily=[{"day": day.strftime("%d/%m"), "up": None if share is None else round(share * 100, 1)}
                                   for day, share in service.daily_availability(site.id, 30)],
-                           labels=_in_page_language(service.STATE_LABELS), may_handle=service.may_handle(current_user, site))
+                           labels=_in_page_language(service.STATE_LABELS),
+                           may_handle=service.may_handle(current_user, site))
 
 
 @bp.app_template_global()
