@@ -398,29 +398,45 @@ class _UdpMux:
         self.unsent = {}  # socket -> deque of exchanges waiting for room in its send buffer
 
     def _socket(self, family):
+        """Return the next of the family's shared sockets, opened at the family's first request; raise OSError."""
         socks = self.sockets.get(family)
         if socks is None:
-            socks = self.sockets[family] = []
-            for _ in range(UDP_SOCKETS):
-                sock = socket.socket(family, socket.SOCK_DGRAM)
-                socks.append(sock)
-                sock.setblocking(False)
-                for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
-                    try:  # the kernel caps it at net.core.[rw]mem_max; a burst of answers must not be dropped
-                        sock.setsockopt(socket.SOL_SOCKET, option, UDP_BUFFER_BYTES)
-                    except OSError:
-                        pass
-                if MSG_ERRQUEUE is not None:
-                    for level, name in {RECVERR_OPTIONS[family], RECVERR_OPTIONS[socket.AF_INET]}:
-                        try:
-                            sock.setsockopt(level, name, 1)
-                        except OSError:
-                            pass
-                sock.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", 0))
+            socks = []
+            try:
+                for _ in range(UDP_SOCKETS):
+                    socks.append(self._open(family))
+            except OSError:  # no IPv6 here, or no file descriptor left: this request fails, a later one retries
+                for sock in socks:
+                    sock.close()
+                raise
+            for sock in socks:
                 self.local_ports[sock] = sock.getsockname()[1]
                 self.loop.add_reader(sock.fileno(), self._readable, sock)
+            self.sockets[family] = socks
         self.turn += 1
         return socks[self.turn % len(socks)]
+
+    @staticmethod
+    def _open(family):
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            sock.setblocking(False)
+            for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
+                try:  # the kernel caps it at net.core.[rw]mem_max; a burst of answers must not be dropped
+                    sock.setsockopt(socket.SOL_SOCKET, option, UDP_BUFFER_BYTES)
+                except OSError:
+                    pass
+            if MSG_ERRQUEUE is not None:
+                for level, name in {RECVERR_OPTIONS[family], RECVERR_OPTIONS[socket.AF_INET]}:
+                    try:
+                        sock.setsockopt(level, name, 1)
+                    except OSError:
+                        pass
+            sock.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", 0))
+        except OSError:
+            sock.close()
+            raise
+        return sock
 
     def _local_host(self, family, ip, port):
         host = self.local_hosts.get(ip)
@@ -438,10 +454,10 @@ class _UdpMux:
         port = probe.address.port
         try:
             local_host = self._local_host(family, ip, port)
-        except OSError as exc:  # no route to it
+            sock = self._socket(family)
+        except OSError as exc:  # no route to it, no socket for it
             probe.attempt_failed(exc)
             return
-        sock = self._socket(family)
         ids = _ids()
         request = options_request(probe.address.uri, "udp", local_host, self.local_ports[sock], **ids)
         key = (socket.inet_pton(family, ip), port)
