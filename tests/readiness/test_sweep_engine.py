@@ -5,13 +5,16 @@ lasts about one timeout, not one timeout per batch — never a tight window.
 """
 
 import functools
+import json
 import resource
 import selectors
 import socket
 import ssl
 import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -263,3 +266,30 @@ def test_a_sweep_raises_the_open_file_limit_and_caps_the_streams_within_it():
     assert 16 <= probes.stream_limit(10**9) <= soft - probes.FILES_KEPT_BACK
     assert probes.stream_limit(3) == 3
     assert probes.stream_limit(100) == 100
+
+
+LOW_LIMIT_SWEEP = """
+import json, resource
+resource.setrlimit(resource.RLIMIT_NOFILE, (128, 128))
+from tests.readiness.test_sweep_engine import CountingListener
+from vmeeting import probes
+listener = CountingListener()
+targets = [probes.ProbeTarget(i, "sip-options", f"sip:room{i}@127.0.0.1:{listener.port};transport=tcp")
+           for i in range(64)]
+results = probes.probe_many(targets, timeout=0.3, allow_loopback=True)
+listener.close()
+print(json.dumps({"streams": probes.stream_limit(), "most_open": listener.most_open,
+                  "errors": sorted({r.error for r in results}), "count": len(results)}))
+"""
+
+
+def test_a_process_short_of_file_descriptors_still_probes_every_site():
+    """In a process allowed 128 open files (hard limit too, so none can be raised), TCP probes take turns
+    within what is left after FILES_KEPT_BACK, the floor of 16: every site dialled, none failing for want
+    of a descriptor."""
+    done = subprocess.run([sys.executable, "-c", LOW_LIMIT_SWEEP], cwd=Path(__file__).parents[2],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found["streams"] == 16 and found["most_open"] <= 16
+    assert found == {**found, "count": 64, "errors": ["Không phản hồi sau 0.3 giây."]}
