@@ -729,10 +729,14 @@ class _Probe:
         asked_at = loop.time()
         async with self.sweep.streams:
             self.deadline += loop.time() - asked_at  # the wait for a socket is not the device's time
-            async with asyncio.timeout_at(self.deadline):
-                if self.target.method == "tcp":
-                    return await _tcp_connect(self.address, ip)
-                return await _sip_stream(self.address, ip, secure=self.address.transport == "tls")
+            try:
+                async with asyncio.timeout_at(self.deadline):
+                    if self.target.method == "tcp":
+                        return await _tcp_connect(self.address, ip)
+                    return await _sip_stream(self.address, ip, secure=self.address.transport == "tls")
+            finally:
+                # a transport closes its socket on the loop's next turn: let it, before another probe takes the place
+                await asyncio.sleep(0)
 
     def _stream_done(self, task):
         self.sweep.tasks.discard(task)

@@ -170,7 +170,8 @@ class CountingListener:
 
     def _serve(self):
         while self.running:
-            for key, _ in self.selector.select(0.05):
+            # hang-ups before new connections: a probe hangs up before the next one connects
+            for key, _ in sorted(self.selector.select(0.05), key=lambda event: event[0].fileobj is self.sock):
                 if key.fileobj is self.sock:
                     conn, _ = self.sock.accept()
                     conn.setblocking(False)
