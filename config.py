@@ -96,8 +96,9 @@ class Config:
     ESCALATION_MINUTES_BEFORE = int(_env("ESCALATION_MINUTES_BEFORE", "15"))
     #: readiness: how long one probe waits for an answer; a whole sweep lasts about this long
     PROBE_TIMEOUT_SECONDS = float(_env("PROBE_TIMEOUT_SECONDS", "3"))
-    #: readiness: probes in flight at once (each holds a socket)
-    PROBE_CONCURRENCY = 256
+    #: readiness and network: TCP/TLS probes holding a socket at once (UDP probes share a few sockets and are
+    #: not counted); a sweep lowers it to what the process's open-file limit leaves (vmeeting/probes.py)
+    PROBE_MAX_STREAMS = 10_000
     #: readiness: whether probes may dial 127.0.0.0/8 and ::1 (the server itself); off unless a class turns it on
     PROBE_ALLOW_LOOPBACK = _flag("PROBE_ALLOW_LOOPBACK", False)
     #: readiness: how often the board asks for fresh data

@@ -9,6 +9,9 @@ from pathlib import Path
 from tests.readiness.sip_peers import free_ports, media_ports
 
 SCENARIO = Path(__file__).with_name("options_uas.xml")
+#: each responder stands for 2,500 devices, whose requests of a sweep arrive together: with sipp's default 64 KiB
+#: buffer it drops most of a burst that 2,500 devices would each have taken in, and the sweep waits for retransmits
+BUFFER_BYTES = 4 * 1024 * 1024
 
 
 def _answers(port):
@@ -34,7 +37,7 @@ class Peers:
         # other sipp processes on the machine (a test run) do not make it fail
         self.processes = [
             subprocess.Popen([sipp, "-sf", str(SCENARIO), "-i", "127.0.0.1", "-p", str(port), "-t", "u1",
-                              "-mp", str(media_port), "-nostdin"],
+                              "-mp", str(media_port), "-buff_size", str(BUFFER_BYTES), "-nostdin"],
                              cwd=workdir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
             for port, media_port in zip(self.ports, media_ports(count, avoid=set(self.ports)))

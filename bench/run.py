@@ -34,6 +34,7 @@ sys.path[:0] = [str(BENCH), str(ROOT)]
 import sqlalchemy as sa  # noqa: E402
 
 import generate  # noqa: E402
+import sweep  # noqa: E402
 from config import Config  # noqa: E402
 from client import Client, expect, load, median_ms, timed  # noqa: E402
 from peers import Peers  # noqa: E402
@@ -222,28 +223,10 @@ class Bench:
         self.record(f"probe_{size}", f"probe sweep of {summaries[-1]['total']:,} endpoints (sipp)", seconds,
                     size=size, unreachable=unreachable)
 
-    def network_sweep(self, url):
-        """The worker's sweep of every active site (no HTTP: it is the scheduler's work), recorded in the database.
-
-        The first sweep writes every site's state and its first change; the next ones only update the states.
-        """
-        from vmeeting.network import service
-
-        app = generate.make_app(url)
-        samples, summaries = [], []
-        with app.app_context():
-            for _ in range(3):
-                started = time.perf_counter()
-                summaries.append(service.sweep())
-                samples.append(time.perf_counter() - started)
-            up = service.summary()["up"]
-            from vmeeting.extensions import db
-            db.engine.dispose()
-        self.figures["network_sweep_first"] = {"label": f"network sweep of {summaries[0].probed:,} endpoints, first "
-                                               "(sipp, states written)", "median_ms": round(samples[0] * 1000, 2),
-                                               "samples": 1}
-        self.record("network_sweep", f"network sweep of {summaries[-1].probed:,} endpoints (sipp, recorded)",
-                    samples[1:], up=up)
+    def network_sweep(self, url, peer_ports):
+        """The worker's sweep of every active site (no HTTP: it is the scheduler's work), recorded in the database;
+        then with half the sites silent, each waiting the whole timeout (bench/sweep.py)."""
+        self.figures.update(sweep.network_figures(url, peer_ports))
 
     def meeting_page(self, seconds=10):
         path = f"/meetings/{self.country.province_meeting_id}"
@@ -291,7 +274,7 @@ def run_backend(backend, args, workdir):
         bench.feed()
         for size in PROBE_SIZES:
             bench.probe(size)
-        bench.network_sweep(url)
+        bench.network_sweep(url, peers.ports)
         bench.meeting_page()
         baseline += bench.healthz()
         return {"generation_seconds": round(generation, 1), "counts": country.counts, "workers": args.workers,

@@ -13,6 +13,12 @@ _SPACES = re.compile(r"\s+")
 _D_MAP = str.maketrans({"đ": "d", "Đ": "D", "Ð": "D", "ð": "d"})
 
 
+def N_(text):
+    """Mark a service's word for the catalogue and return it as it is: the page shows it translated (gettext),
+    mail and messages written by the service keep the Vietnamese."""
+    return text
+
+
 def clean(value):
     """Return text in NFC with runs of white space collapsed, or '' for None."""
     if value is None:

@@ -184,3 +184,26 @@ def test_the_roll_call_page_is_prefilled_from_readiness_and_the_last_sweep(roll,
     assert [checked(e) for e in (roll.hall, *roll.communes)] == [None, "present", "present", "absent", None]
     assert page.count('data-testid="suggested"') == 3
     assert 'value="Mất kết nối"' in page
+
+
+def test_marks_and_usual_reasons_show_in_english_and_are_kept_in_vietnamese(roll, client, login, get_csrf):
+    """In English mode the roll-call shows its marks and usual reasons in English; a usual reason picked
+    there is kept in Vietnamese, as the Vietnamese page (and the API) wrote it; one's own words as written."""
+    login(roll.organizer)
+    assert client.post("/lang/en", data={"csrf_token": get_csrf("/network")}).status_code == 302
+    page_url = f"/meetings/{roll.meeting.id}/occurrences/{roll.occurrence.id}/attendance"
+    page = client.get(page_url).get_data(as_text=True)
+    assert '<option value="Equipment failure">' in page and "Thiết bị hỏng" not in page
+    assert ">Not marked</span>" in page and "Chưa điểm danh" not in page
+    token = get_csrf(page_url)
+    for endpoint, status, reason in ((roll.communes[0], "absent", "equipment failure"),
+                                     (roll.communes[1], "absent", "Bão lũ chia cắt")):
+        prefix = f"e{endpoint.id}-"
+        response = client.post(f"{page_url}/{endpoint.id}", data={"csrf_token": token, prefix + "status": status,
+                                                                   prefix + "reason": reason})
+        assert response.status_code == 302
+    kept = dict(db.session.execute(sa.select(Attendance.endpoint_id, Attendance.reason)).all())
+    assert kept == {roll.communes[0].id: "Thiết bị hỏng", roll.communes[1].id: "Bão lũ chia cắt"}
+    page = client.get(page_url).get_data(as_text=True)
+    assert ">Absent</span>" in page and "Equipment failure ·" in page and "Bão lũ chia cắt ·" in page
+    assert 'value="Equipment failure"' in page.split(f'id="site-{roll.communes[0].id}"', 1)[1]

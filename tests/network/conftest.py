@@ -10,7 +10,7 @@ from tests.booking.conftest import book, district, sites  # noqa: F401 (fixtures
 from tests.invites.conftest import smtp  # noqa: F401 (alarms go out through a real SMTP server)
 from tests.readiness.sip_peers import sipp_path, start_peers, stop_peers
 from vmeeting.extensions import db
-from vmeeting.readiness.probes import ProbeTarget, probe_many
+from vmeeting.probes import ProbeTarget, probe_many
 from vmeeting.registry import service as registry
 
 NOC = "noc@langson.gov.vn"

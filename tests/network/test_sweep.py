@@ -1,11 +1,13 @@
 """The sweep against real sipp peers: up, down after NETWORK_DOWN_AFTER failed sweeps, back; alarms once each."""
 
+import time
 from datetime import timedelta
 
 import sqlalchemy as sa
 
 from tests.conftest import _make_app
 from tests.network.conftest import NOC, closed_udp_uri, point
+from tests.readiness.sip_peers import BlackHole
 from vmeeting.database import utcnow, writing
 from vmeeting.extensions import db
 from vmeeting.invites.jobs import deliver_outbox
@@ -13,6 +15,7 @@ from vmeeting.invites.models import OutboxMail
 from vmeeting.jobs import load_ticks, release_lease, run_tick
 from vmeeting.network import jobs, service
 from vmeeting.network.models import Incident, NetworkEvent, NetworkState
+from vmeeting.registry.models import Endpoint
 
 
 def state(endpoint):
@@ -164,6 +167,40 @@ def test_alarms_are_not_repeated_by_a_restarted_or_second_worker(net, app, datab
     assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMail)) == 2
 
 
+def test_the_return_alarm_goes_out_once_across_a_worker_restart(net, app, database_url, smtp, live_peers):
+    """Down, then a restart, then back: one "back" mail each, however many workers sweep after it; the
+    automatic incident is resolved once."""
+    app.config.update(NETWORK_SWEEP_SECONDS=1)
+    site = net.communes[0]
+    tick = load_ticks()["network.sweep"]
+    point(site, live_peers[0].uri)
+    assert run_tick(app, "worker-1", tick)
+    point(site, closed_udp_uri())
+    for _ in range(2):
+        later(app)
+        assert run_tick(app, "worker-1", tick)
+    assert state(site).state == "down"
+    with writing():
+        release_lease("worker-1")
+    point(site, live_peers[0].uri)  # the device is back while no worker runs
+    config = dict(PROBE_TIMEOUT_SECONDS=2, NETWORK_SWEEP_SECONDS=1, NETWORK_DOWN_AFTER=2, NETWORK_ALERT_EMAILS=(NOC,),
+                  SMTP_URL=smtp.url)
+    for worker in ("worker-2", "worker-3"):  # each a new process on the same database, one after the other
+        restarted = _make_app(database_url, **config)
+        for _ in range(2):
+            later(restarted)
+            assert run_tick(restarted, worker, tick)
+        with restarted.app_context():
+            deliver_outbox()
+            with writing():
+                release_lease(worker)
+    assert state(site).state == "up"
+    assert len(alarms(smtp, NOC, "down")) == 1 and len(alarms(smtp, NOC, "up")) == 1
+    assert len(alarms(smtp, net.tech_a.email, "up")) == 1
+    incidents = db.session.scalars(sa.select(Incident).where(Incident.endpoint_id == site.id)).all()
+    assert [(i.source, i.status) for i in incidents] == [("network", "resolved")]
+
+
 def test_two_sweeps_recording_the_same_results_alarm_once(net, app, live_peers):
     """Two workers that both probed (a lease lost mid-sweep) record one after the other: one change, one alarm."""
     site = net.communes[0]
@@ -173,7 +210,7 @@ def test_two_sweeps_recording_the_same_results_alarm_once(net, app, live_peers):
     service.sweep()
     targets, _unprobed = service.sweep_targets()
     db.session.commit()
-    from vmeeting.readiness.probes import probe_many
+    from vmeeting.probes import probe_many
     results = probe_many(targets, timeout=2, allow_loopback=True)
     service.record_sweep(results)
     service.record_sweep(results)
@@ -235,3 +272,29 @@ def test_the_sweep_dials_by_the_configured_loopback_policy(app, make_endpoint):
     service.sweep()
     db.session.expire_all()
     assert db.session.get(NetworkState, site.id).rtt_ms is not None  # allowed: PostgreSQL accepts the TCP probe
+
+
+def test_a_sweep_of_two_thousand_sites_lasts_about_one_timeout(net, app, live_peers):
+    """The worker's sweep, probes and recording together, of 2,000 active sites: half answer (three sipp
+    peers), half never do. The silent ones wait out their timeout together, not 256 at a time (eight
+    timeouts, as before); the room left is for recording 2,000 states on a loaded machine."""
+    timeout = 1.0
+    app.config["PROBE_TIMEOUT_SECONDS"] = timeout
+    hole = BlackHole()
+    try:
+        db.session.execute(sa.insert(Endpoint), [
+            {"code": f"SW{i:05d}", "name": f"Điểm cầu {i}", "unit_id": net.hall.unit_id, "probe": "sip-options",
+             "sip_uri": live_peers[i % 3].uri if i % 2 else hole.uri} for i in range(2000)])
+        db.session.commit()
+        started = time.monotonic()
+        summary = service.sweep()
+        elapsed = time.monotonic() - started
+    finally:
+        hole.close()
+    assert summary.probed == 2000
+    # one failed sweep of NETWORK_DOWN_AFTER=2: the silent sites, never seen up, are not known yet
+    assert service.summary() == {"up": 1000, "down": 0, "unknown": 1005}
+    silent = db.session.scalars(sa.select(NetworkState).join(Endpoint, Endpoint.id == NetworkState.endpoint_id)
+                                .where(Endpoint.sip_uri == hole.uri)).all()
+    assert len(silent) == 1000 and all(row.failures == 1 and "Không phản hồi" in row.error for row in silent)
+    assert elapsed < timeout * 3, f"the sweep took {elapsed:.2f}s for a {timeout}s timeout"

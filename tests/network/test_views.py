@@ -147,3 +147,32 @@ def test_a_booking_of_many_sites_down_lists_a_few_warnings_and_counts_the_rest(n
     page = html(response)
     assert page.count("mất kết nối từ") == 4 and page.count("đang có sự cố") == 1  # by site: the hall first
     assert "… và 1 cảnh báo khác" in page
+
+
+def english(client, get_csrf):
+    """Switch the signed-in test client's interface to English, as the footer's button does."""
+    assert client.post("/lang/en", data={"csrf_token": get_csrf("/network")}).status_code == 302
+
+
+def test_states_severities_and_sources_show_in_english_in_english_mode(net, client, login_as, get_csrf):
+    """The service keeps its words in Vietnamese (mail is Vietnamese); the pages show them through the catalogue."""
+    now = utcnow()
+    db.session.add_all([NetworkState(endpoint_id=net.communes[0].id, state="up", since=now, failures=0),
+                        NetworkState(endpoint_id=net.communes[1].id, state="down", since=now, failures=2)])
+    incident = Incident(endpoint_id=net.communes[1].id, title="Mất kết nối mạng", severity="critical",
+                        source="network")
+    db.session.add(incident)
+    db.session.commit()
+    login_as("scheduler")
+    english(client, get_csrf)
+    board = html(client.get("/network"))
+    assert f"{net.communes[0].name}: Active" in board and f"{net.communes[1].name}: Unreachable" in board
+    assert "Hoạt động" not in board and "Chưa rõ" not in board
+    site = html(client.get(f"/network/endpoints/{net.communes[1].id}"))
+    assert 'data-state="down">Unreachable</span>' in site
+    listing = html(client.get("/incidents"))
+    assert ">Critical</span>" in listing and "Network monitoring" in listing
+    shown = html(client.get(f"/incidents/{incident.id}"))
+    assert "Critical" in shown and "Network monitoring" in shown and "Giám sát mạng" not in shown
+    client.post("/lang/vi", data={"csrf_token": get_csrf("/network")})
+    assert "Giám sát mạng" in html(client.get(f"/incidents/{incident.id}"))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from vmeeting.readiness.probes import ProbeTarget, probe_many
+from vmeeting.probes import ProbeTarget, probe_many
 
 SCENARIO = Path(__file__).with_name("options_uas.xml")
 STATUS_LINES = {200: "200 OK", 503: "503 Service Unavailable", 404: "404 Not Found"}

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from vmeeting.extensions import db
 from vmeeting.readiness import service
 from vmeeting.readiness.models import Readiness
-from vmeeting.readiness.probes import ProbeTarget, dial_refusal, probe_many
+from vmeeting.probes import ProbeTarget, dial_refusal, probe_many
 from vmeeting.registry import service as registry
 
 TIMEOUT = 1.5

@@ -10,8 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from tests.readiness.sip_peers import BlackHole, free_ports, sipp_path, start_peers, stop_peers
-from vmeeting.readiness import probes
-from vmeeting.readiness.probes import ProbeTarget, options_request, parse_sip_uri, probe_one, response_status
+from vmeeting import probes
+from vmeeting.probes import ProbeTarget, options_request, parse_sip_uri, probe_one, response_status
 
 #: the peers here answer on loopback, which tests allow as development does (PROBE_ALLOW_LOOPBACK)
 probe_many = functools.partial(probes.probe_many, allow_loopback=True)
@@ -168,7 +168,7 @@ def test_probe_one_turns_an_unexpected_error_into_the_sites_result():
     """Our own bug inside a probe (here: the resolver) is that site's failure, not an exception in the sweep."""
 
     class BrokenResolver:
-        async def addresses(self, host, deadline):
+        def lookup(self, host):
             raise RuntimeError("a bug")
 
     target = ProbeTarget(7, "sip-options", "sip:room@127.0.0.1")

@@ -7,6 +7,8 @@ from collections import defaultdict
 from datetime import datetime, time, timedelta
 
 import sqlalchemy as sa
+from flask import current_app
+from flask_babel import force_locale, gettext
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import Forbidden
 
@@ -19,11 +21,15 @@ from vmeeting.errors import Conflict, NotFound, ValidationError
 from vmeeting.extensions import db
 from vmeeting.registry.models import AdminUnit, Endpoint
 from vmeeting.registry.service import descendant_ids_select
+from vmeeting.text import N_
 from vmeeting.timefmt import local_to_utc, parse_api_instant, to_local
 
-STATUS_LABELS = {"present": "Có mặt", "late": "Đến muộn", "absent": "Vắng", None: "Chưa điểm danh"}
-#: the usual reasons a site missed a sitting, offered on the page; any other text is accepted too
-REASONS = ("Mất kết nối", "Không có người dự", "Thiết bị hỏng", "Mất điện", "Trùng lịch công tác khác")
+#: the words for the marks, through the catalogue on the pages (N_)
+STATUS_LABELS = {"present": N_("Có mặt"), "late": N_("Đến muộn"), "absent": N_("Vắng"), None: N_("Chưa điểm danh")}
+#: the usual reasons a site missed a sitting, offered on the page; any other text is accepted too. They are kept
+#: in Vietnamese and shown through the catalogue; picked on the English page, one is kept in Vietnamese too
+REASONS = (N_("Mất kết nối"), N_("Không có người dự"), N_("Thiết bị hỏng"), N_("Mất điện"),
+           N_("Trùng lịch công tác khác"))
 REASON_MAX = 300
 MARK_ANY_ROLES = frozenset({"admin", "scheduler"})
 LEVEL_ORDER = {"province": 0, "district": 1, "commune": 2}
@@ -110,7 +116,7 @@ def validate_mark(data):
     if not isinstance(reason, str):
         errors["reason"] = "Lý do là văn bản."
         reason = ""
-    reason = " ".join(reason.split())
+    reason = usual_reason(" ".join(reason.split()))
     if len(reason) > REASON_MAX:
         errors["reason"] = f"Lý do dài tối đa {REASON_MAX} ký tự."
     elif status == "absent" and not reason:
@@ -118,6 +124,19 @@ def validate_mark(data):
     if errors:
         raise ValidationError(errors)
     return status, reason
+
+
+def usual_reason(reason):
+    """Return the Vietnamese of a usual reason given in another of the interface's languages; else reason."""
+    folded = reason.casefold()
+    for usual in REASONS:
+        if folded == usual.casefold():
+            return usual
+        for language in current_app.config["LANGUAGES"]:
+            with force_locale(language):
+                if folded == gettext(usual).casefold():
+                    return usual
+    return reason
 
 
 def mark(occurrence, endpoint_id, user, data, now=None):

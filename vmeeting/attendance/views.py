@@ -15,6 +15,16 @@ from vmeeting.timefmt import to_local
 bp = Blueprint("attendance", __name__)
 
 
+def _status_labels():
+    """The marks' words in the page's language (the service's Vietnamese words are the catalogue's keys)."""
+    return {status: _(label) for status, label in service.STATUS_LABELS.items()}
+
+
+def _usual_reasons():
+    """{usual reason as kept (Vietnamese): as shown in the page's language}; a reason of one's own is shown as is."""
+    return {reason: _(reason) for reason in service.REASONS}
+
+
 def _sitting(meeting_id, occurrence_id):
     try:
         return service.sitting_of(meeting_id, occurrence_id)
@@ -26,6 +36,7 @@ def _forms(occurrence, rows, failed=None):
     """One form per site: its mark, or else the hint (readiness, the last sweep) as a prefill."""
     forms = {}
     hints = booking.roll_call_hints(occurrence, [e.id for e, mark in rows if mark is None])
+    reasons = _usual_reasons()
     for endpoint, mark in rows:
         if failed is not None and failed.endpoint_id.data == str(endpoint.id):
             forms[endpoint.id] = failed
@@ -33,9 +44,10 @@ def _forms(occurrence, rows, failed=None):
         form = MarkForm(formdata=None, prefix=f"e{endpoint.id}")
         form.endpoint_id.data = endpoint.id
         if mark is not None:
-            form.status.data, form.reason.data = mark.status, mark.reason
+            form.status.data, form.reason.data = mark.status, reasons.get(mark.reason, mark.reason)
         elif endpoint.id in hints:
-            form.status.data, form.reason.data = hints[endpoint.id]
+            form.status.data, reason = hints[endpoint.id]
+            form.reason.data = reasons.get(reason, reason)
             form.suggested = True
         forms[endpoint.id] = form
     return forms
@@ -47,7 +59,7 @@ def _page(occurrence, failed=None, status=200):
     return render_template("attendance/sitting.html", occurrence=occurrence, meeting=occurrence.meeting, rows=rows,
                            summary=roll["summary"], forms=_forms(occurrence, rows, failed),
                            may_mark=service.may_mark(current_user, occurrence.meeting),
-                           labels=service.STATUS_LABELS, reasons=service.REASONS,
+                           labels=_status_labels(), reasons=_usual_reasons(),
                            users=service.users_by_id([m.marked_by_id for _e, m in rows if m])), status
 
 
@@ -85,7 +97,7 @@ def mark(meeting_id, occurrence_id, endpoint_id):
         form.form_errors.append(exc.message)
         return _page(occurrence, form, 409)
     flash(_("Đã điểm danh: %(site)s – %(status)s.", site=row.endpoint.name,
-            status=service.STATUS_LABELS[row.status]), "success")
+            status=_status_labels()[row.status]), "success")
     return redirect(url_for("attendance.sitting", meeting_id=meeting_id, occurrence_id=occurrence_id)
                     + f"#site-{endpoint_id}")
 

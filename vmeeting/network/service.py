@@ -20,12 +20,16 @@ import logging
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import Forbidden
 
+from vmeeting import probes  # the sweep engine, shared with readiness (DESIGN.md)
 from vmeeting.auth.models import User
 from vmeeting.booking import service as booking
 from vmeeting.database import utcnow, write_intent
@@ -33,17 +37,17 @@ from vmeeting.errors import Conflict, ValidationError
 from vmeeting.extensions import db
 from vmeeting.invites import service as invites
 from vmeeting.network.models import INCIDENT_SOURCES, SEVERITIES, Incident, NetworkEvent, NetworkState
-from vmeeting.readiness import probes  # the sweep engine, shared with readiness (DESIGN.md)
 from vmeeting.registry.models import AdminUnit, Endpoint
 from vmeeting.registry.service import descendant_ids_select
-from vmeeting.text import clean
+from vmeeting.text import N_, clean
 from vmeeting.timefmt import format_datetime, local_to_utc, to_local
 
 log = logging.getLogger(__name__)
 
-STATE_LABELS = {"up": "Hoạt động", "down": "Mất kết nối", "unknown": "Chưa rõ"}
-SEVERITY_LABELS = {"minor": "Nhẹ", "major": "Nặng", "critical": "Nghiêm trọng"}
-SOURCE_LABELS = {"manual": "Báo thủ công", "network": "Giám sát mạng", "readiness": "Kiểm tra trước họp"}
+#: the words for states, severities and sources: Vietnamese in mail, through the catalogue on the pages
+STATE_LABELS = {"up": N_("Hoạt động"), "down": N_("Mất kết nối"), "unknown": N_("Chưa rõ")}
+SEVERITY_LABELS = {"minor": N_("Nhẹ"), "major": N_("Nặng"), "critical": N_("Nghiêm trọng")}
+SOURCE_LABELS = {"manual": N_("Báo thủ công"), "network": N_("Giám sát mạng"), "readiness": N_("Kiểm tra trước họp")}
 #: roles that may open and resolve incidents of any site; technicians only for the sites assigned to them
 INCIDENT_ANY_ROLES = frozenset({"admin", "scheduler"})
 TITLE_MAX = 200
@@ -84,8 +88,12 @@ def sweep(now=None):
     db.session.commit()
     config = current_app.config
     results = probes.probe_many(targets, timeout=config["PROBE_TIMEOUT_SECONDS"],
-                                concurrency=config["PROBE_CONCURRENCY"], allow_loopback=config["PROBE_ALLOW_LOOPBACK"])
+                                max_streams=config["PROBE_MAX_STREAMS"], allow_loopback=config["PROBE_ALLOW_LOOPBACK"])
     return record_sweep(results, unprobed, now=now)
+
+
+#: the row of a site never swept before, for _next_state and record_sweep
+_NEVER_SWEPT = SimpleNamespace(state="unknown", failures=0, since=None, rtt_ms=None, last_seen_at=None)
 
 
 def _next_state(row, result, down_after):
@@ -111,32 +119,39 @@ def record_sweep(results, unprobed=(), now=None):
     token = write_intent.set(True)
     try:
         ids = [r.endpoint_id for r in results] + list(unprobed)
+        # Read as rows and written in bulk (_update_states): for 10,000 sites, ORM objects and a flush
+        # updating them one by one cost more than the sweep's wait for the silent ones.
         rows = {}
         for chunk in _chunks(ids):
-            rows.update((row.endpoint_id, row) for row in db.session.scalars(
-                sa.select(NetworkState).where(NetworkState.endpoint_id.in_(chunk))
-                .with_for_update().execution_options(populate_existing=True)))
+            rows.update((row.endpoint_id, row) for row in db.session.execute(
+                sa.select(NetworkState.endpoint_id, NetworkState.state, NetworkState.failures, NetworkState.since,
+                          NetworkState.rtt_ms, NetworkState.last_seen_at)
+                .where(NetworkState.endpoint_id.in_(chunk)).with_for_update()))
         changes = []  # (endpoint_id, previous, state, error)
+        new, known = [], []  # rows to insert, rows to update
         for result in results:
-            row = rows.get(result.endpoint_id)
-            if row is None:
-                row = NetworkState(endpoint_id=result.endpoint_id, state="unknown", since=now, failures=0)
-                db.session.add(row)
+            row = rows.get(result.endpoint_id) or _NEVER_SWEPT
             state, failures = _next_state(row, result, down_after)
+            since = row.since or now
             if state != row.state:
-                changes.append((row.endpoint_id, row.state, state, result.error))
-                row.since = now
-            row.state, row.failures = state, failures
-            row.last_checked_at = result.checked_at
-            row.method, row.error = result.method, result.error
-            if result.reachable:
-                row.rtt_ms, row.last_seen_at = result.rtt_ms, result.checked_at
+                changes.append((result.endpoint_id, row.state, state, result.error))
+                since = now
+            values = {"endpoint_id": result.endpoint_id, "state": state, "since": since, "failures": failures,
+                      "last_checked_at": result.checked_at, "method": result.method, "error": result.error,
+                      "rtt_ms": result.rtt_ms if result.reachable else row.rtt_ms,
+                      "last_seen_at": result.checked_at if result.reachable else row.last_seen_at}
+            (new if row is _NEVER_SWEPT else known).append(values)
+        forgotten = []
         for endpoint_id in unprobed:
             row = rows.get(endpoint_id)
             if row is not None and row.state != "unknown":
                 changes.append((endpoint_id, row.state, "unknown", None))
-                row.state, row.since, row.failures, row.error = "unknown", now, 0, None
-        db.session.flush()
+                forgotten.append({"endpoint_id": endpoint_id, "state": "unknown", "since": now, "failures": 0,
+                                  "error": None})
+        if new:  # a sweep recording at the same time that inserted them first makes this one fail, as it should
+            db.session.execute(sa.insert(NetworkState.__table__), new)
+        _update_states(known)
+        _update_states(forgotten)
         _record_changes(changes, now)
         prune_history(now)
         db.session.commit()
@@ -148,6 +163,22 @@ def record_sweep(results, unprobed=(), now=None):
     if went_down or came_up:
         log.info("network sweep: %d sites probed, %d went down, %d came back", len(results), went_down, came_up)
     return SweepSummary(len(results), went_down, came_up)
+
+
+def _update_states(states):
+    """Update the sites' network_states rows: one statement, executed for every row at once.
+
+    states: [{column: value}], every dict with the same keys, the primary key included. Written as an
+    upsert of rows that exist (and are locked) because an UPDATE cannot take its key from the row's own
+    values under the same name.
+    """
+    if not states:
+        return
+    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(NetworkState.__table__)
+    db.session.execute(statement.on_conflict_do_update(
+        index_elements=[NetworkState.endpoint_id],
+        set_={column: statement.excluded[column] for column in states[0] if column != "endpoint_id"}), states)
 
 
 def _chunks(ids, size=500):

@@ -23,6 +23,11 @@ bp = Blueprint("network", __name__)
 PER_PAGE = 50
 
 
+def _in_page_language(labels):
+    """Return the service's label map in the page's language (its Vietnamese words are the catalogue's keys)."""
+    return {key: _(text) for key, text in labels.items()}
+
+
 @bp.get("/network")
 @permission_required("network.view")
 def board():
@@ -31,7 +36,7 @@ def board():
     open_sites = set(db.session.scalars(service.incidents_select(open_only=True)
                                         .with_only_columns(Incident.endpoint_id)))
     return render_template("network/board.html", groups=groups, summary=counts, open_sites=open_sites,
-                           labels=service.STATE_LABELS, now=utcnow())
+                           labels=_in_page_language(service.STATE_LABELS), now=utcnow())
 
 
 @bp.get("/network/endpoints/<int:endpoint_id>")
@@ -45,7 +50,8 @@ def endpoint(endpoint_id):
                            history=service.history(site.id), incidents=incidents,
                            daily=[{"day": day.strftime("%d/%m"), "up": None if share is None else round(share * 100, 1)}
                                   for day, share in service.daily_availability(site.id, 30)],
-                           labels=service.STATE_LABELS, may_handle=service.may_handle(current_user, site))
+                           labels=_in_page_language(service.STATE_LABELS),
+                           may_handle=service.may_handle(current_user, site))
 
 
 @bp.app_template_global()
@@ -54,7 +60,7 @@ def network_panel(endpoint):
     if not current_user.is_authenticated or not current_user.can("network.view"):
         return ""
     return Markup(render_template("network/_panel.html", endpoint=endpoint, state=service.state_of(endpoint.id),
-                                  labels=service.STATE_LABELS))
+                                  labels=_in_page_language(service.STATE_LABELS)))
 
 
 @bp.get("/incidents")
@@ -70,7 +76,8 @@ def incidents():
     rows = db.session.scalars(query.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
     return render_template("network/incidents.html", incidents=rows, total=total, page=page, show=show,
                            pages=max((total + PER_PAGE - 1) // PER_PAGE, 1),
-                           severity_labels=service.SEVERITY_LABELS, source_labels=service.SOURCE_LABELS)
+                           severity_labels=_in_page_language(service.SEVERITY_LABELS),
+                           source_labels=_in_page_language(service.SOURCE_LABELS))
 
 
 @bp.get("/incidents/report")
@@ -152,4 +159,5 @@ def incident(incident_id):
         status = 400
     users = service.users_by_id([item.opened_by_id, item.resolved_by_id])
     return render_template("network/incident.html", incident=item, form=form, may_handle=may_handle, users=users,
-                           severity_labels=service.SEVERITY_LABELS, source_labels=service.SOURCE_LABELS), status
+                           severity_labels=_in_page_language(service.SEVERITY_LABELS),
+                           source_labels=_in_page_language(service.SOURCE_LABELS)), status

@@ -14,13 +14,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import Forbidden
 
+from vmeeting import probes  # the sweep engine, shared with network (DESIGN.md)
 from vmeeting.auth.models import User
 from vmeeting.booking import service as booking
 from vmeeting.booking.models import Meeting, Occurrence, Reservation
 from vmeeting.database import utcnow, write_intent
 from vmeeting.errors import Conflict, NotFound, ValidationError
 from vmeeting.extensions import db
-from vmeeting.readiness import probes
 from vmeeting.readiness.models import CHECKS, Readiness, ReadinessEvent, ReadinessJob
 from vmeeting.registry.models import AdminUnit, Endpoint
 from vmeeting.text import clean
@@ -309,7 +309,7 @@ def probe_sittings(occurrence_ids, *, done_jobs=()):
     unique = {t.endpoint_id: t for group in targets.values() for t in group}
     config = current_app.config
     results = probes.probe_many(list(unique.values()), timeout=config["PROBE_TIMEOUT_SECONDS"],
-                                concurrency=config["PROBE_CONCURRENCY"], allow_loopback=config["PROBE_ALLOW_LOOPBACK"])
+                                max_streams=config["PROBE_MAX_STREAMS"], allow_loopback=config["PROBE_ALLOW_LOOPBACK"])
     record_probe_results(targets, results, done_jobs)
     return results
 
