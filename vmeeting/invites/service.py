@@ -8,6 +8,8 @@ flush; the caller commits.
 """
 
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -23,11 +25,11 @@ from vmeeting.errors import ValidationError
 from vmeeting.extensions import db
 from vmeeting.invites import ical, mail
 from vmeeting.invites.models import PARTSTATS, InviteResponse
-from vmeeting.invites.notice import Person, notice_sections, places_text, plain_text, site_label
+from vmeeting.invites.notice import Person, notice_sections, places_text_of, plain_text, site_label
 from vmeeting.outbox import preview
 from vmeeting.outbox import service as outbox
 from vmeeting.outbox.models import OutboxMail
-from vmeeting.registry.models import Endpoint
+from vmeeting.registry.models import AdminUnit, Endpoint
 from vmeeting.timefmt import format_date, format_time, weekday_vi
 
 RSVP_SALT = "invites.rsvp"
@@ -145,8 +147,9 @@ def _invitees_of_sites(*, meeting_id=None, endpoint_ids=None):
         if endpoint_id not in person.site_ids:
             person.site_ids.append(endpoint_id)
 
+    # on the session's connection, as Core: the ORM's row processing would cost more than the query
     for endpoint_id, contacts, contact_name, tech_email, tech_full_name, tech_username, tech_enabled in \
-            db.session.execute(query):
+            db.session.connection().execute(query):
         for address in contacts or []:
             add(address, contact_name, endpoint_id, False)
         if tech_email is not None and tech_enabled:
@@ -269,6 +272,31 @@ def _superseding_recipients(meeting_id, sequence):
     return {recipient for recipient, payload in rows if (payload or {}).get("kind") != "sitting"}
 
 
+#: {(meeting id, SEQUENCE, updated_at): (places text, number of sites)}: what every mail of a change says
+#: about all the meeting's sites, worked out once per process rather than once per batch of a drain
+_site_texts = OrderedDict()
+_site_texts_lock = threading.Lock()
+SITE_TEXTS_KEPT = 32
+
+
+def _site_text(meeting):
+    """Return (the 'Địa điểm' text, the number of sites) of the meeting as it stands; remembered per version."""
+    key = (meeting.id, meeting.sequence, meeting.updated_at)
+    with _site_texts_lock:
+        if key in _site_texts:
+            return _site_texts[key]
+    rows = db.session.connection().execute(
+        sa.select(Endpoint.id, Endpoint.name, AdminUnit.level).join(AdminUnit, AdminUnit.id == Endpoint.unit_id)
+        .join(meeting_endpoints, meeting_endpoints.c.endpoint_id == Endpoint.id)
+        .where(meeting_endpoints.c.meeting_id == meeting.id).order_by(Endpoint.name_sort_key, Endpoint.code)).all()
+    found = (places_text_of(meeting, rows), len(rows))
+    with _site_texts_lock:
+        _site_texts[key] = found
+        while len(_site_texts) > SITE_TEXTS_KEPT:
+            _site_texts.popitem(last=False)
+    return found
+
+
 def _build_group(meeting, sequence, rows, skip_superseded):
     messages = {}
     if skip_superseded and meeting.sequence > sequence:
@@ -277,15 +305,14 @@ def _build_group(meeting, sequence, rows, skip_superseded):
         rows = [row for row in rows if row.id not in messages]
     if not rows:
         return messages
-    endpoints = db.session.scalars(_sites_select(meeting=meeting)).all()
-    sites = {endpoint.id: endpoint for endpoint in endpoints}
-    elsewhere = {i for row in rows for i in (row.payload or {}).get("sites", []) if i not in sites}
-    if elsewhere:  # sites taken off the meeting, for their CANCEL
-        sites.update({e.id: e for e in db.session.scalars(_sites_select(endpoint_ids=elsewhere))})
+    places, site_count = _site_text(meeting)  # the same for every recipient of every batch
+    # only this batch's recipients' own sites (those taken off the meeting too, for their CANCEL)
+    wanted = {i for row in rows for i in (row.payload or {}).get("sites", [])}
+    sites = {e.id: e for e in db.session.scalars(_sites_select(endpoint_ids=wanted))} if wanted else {}
     occurrences = list(meeting.occurrences)
-    answers = answers_of(meeting)
+    answers = dict(db.session.execute(sa.select(InviteResponse.email, InviteResponse.partstat).where(
+        InviteResponse.meeting_id == meeting.id, InviteResponse.email.in_([row.recipient for row in rows]))).all())
     place = province_name(meeting)
-    places = places_text(meeting, endpoints)  # the same for every recipient: walk the sites once
     base_url = current_app.config["BASE_URL"].rstrip("/")
     organizer_email = meeting.organizer.email if meeting.organizer is not None else None
     stamp = utcnow()
@@ -296,8 +323,9 @@ def _build_group(meeting, sequence, rows, skip_superseded):
                         is_technician=bool(payload.get("technician")))
         sitting = db.session.get(Occurrence, payload["occurrence_id"]) if payload.get("occurrence_id") else None
         rsvp_url = f"{base_url}/rsvp/{rsvp_token(meeting, row.recipient)}" if row.method == "REQUEST" else None
-        sections = notice_sections(meeting, endpoints, occurrences, person, place=place, rsvp_url=rsvp_url,
-                                   attendee_count=payload.get("attendees", 0), issued_at=stamp, places=places)
+        sections = notice_sections(meeting, None, occurrences, person, place=place, rsvp_url=rsvp_url,
+                                   attendee_count=payload.get("attendees", 0), issued_at=stamp, places=places,
+                                   site_count=site_count)
         if sitting is not None:
             sections = [("Hủy buổi họp", sitting_cancelled_text(sitting)), *sections]
         description = plain_text(sections)
