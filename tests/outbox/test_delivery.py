@@ -4,7 +4,7 @@ Every test runs on SQLite and PostgreSQL against a real SMTP server (aiosmtpd).
 """
 
 from collections import Counter
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -28,7 +28,7 @@ def _book(book, invited):
 
 def test_the_booking_writes_compact_rows_and_a_rollback_leaves_none(app, invited):
     choice = booking.resolve_sites(endpoint_ids=[invited["hall"].id, invited["communes"][0].id])
-    start = next_monday().astimezone(__import__("datetime").timezone.utc)
+    start = next_monday().astimezone(timezone.utc)
     booking.book_meeting({"title": "Họp thử", "starts_at": start, "ends_at": start + timedelta(hours=1),
                           "chair_endpoint_id": invited["hall"].id}, choice)
     written = _rows()
