@@ -50,6 +50,11 @@ class Config:
     SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL")  # None: the factory puts SQLite under instance/
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     SMTP_URL = _env("SMTP_URL")
+    #: SMTP sessions each worker process keeps open at once while it drains the outbox
+    SMTP_CONNECTIONS = max(1, int(_env("SMTP_CONNECTIONS", "4")))
+    #: how often a worker asks whether mail is due when nothing wakes it (seconds); unset: 1 on SQLite,
+    #: 10 on PostgreSQL (where a booking's commit wakes every worker at once with NOTIFY)
+    OUTBOX_POLL_SECONDS = float(_env("OUTBOX_POLL_SECONDS", "0")) or None
     MAIL_FROM = _env("MAIL_FROM", "vmeeting@localhost")
     #: the MAIL_FROM mailbox, read for the calendars' iTIP REPLY mails; unset: replies are not read
     IMAP_URL = _env("IMAP_URL")

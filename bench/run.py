@@ -33,6 +33,7 @@ sys.path[:0] = [str(BENCH), str(ROOT)]
 
 import sqlalchemy as sa  # noqa: E402
 
+import delivery  # noqa: E402
 import generate  # noqa: E402
 import sweep  # noqa: E402
 from config import Config  # noqa: E402
@@ -260,6 +261,8 @@ def run_backend(backend, args, workdir):
             db.engine.dispose()
         generation = time.perf_counter() - started
         print(f"  {generation:.0f} s: " + ", ".join(f"{v:,} {k}" for k, v in country.counts.items()), flush=True)
+        if args.only == "delivery":
+            return {"counts": country.counts, "figures": delivery.measure(url, country, workdir)}
         peers = Peers(shutil.which("sipp") or "/usr/bin/sipp", workdir, SIP_PEERS)
         token, feed_tokens = prepare(url, country, peers)
         server = Server(url, args.workers, workdir)
@@ -276,6 +279,7 @@ def run_backend(backend, args, workdir):
             bench.probe(size)
         bench.network_sweep(url, peers.ports)
         bench.meeting_page()
+        bench.figures.update(delivery.measure(url, country, workdir))
         baseline += bench.healthz()
         return {"generation_seconds": round(generation, 1), "counts": country.counts, "workers": args.workers,
                 "healthz_ms": median_ms(baseline), "figures": bench.figures}
@@ -350,6 +354,7 @@ def main(argv=None):
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--scale", choices=tuple(SCALES), default="full")
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--only", choices=("delivery",), help="after generating, measure only this (bench/delivery.py)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     results = {"machine": machine(), "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -357,15 +362,17 @@ def main(argv=None):
     backends = ("postgresql", "sqlite") if args.backend == "both" else (args.backend,)
     for backend in backends:
         with tempfile.TemporaryDirectory(prefix="vmeeting-bench-") as workdir:
-            results["backends"][backend] = with_ratios(run_backend(backend, args, Path(workdir)))
+            result = run_backend(backend, args, Path(workdir))
+            results["backends"][backend] = result if args.only else with_ratios(result)
     results["total_seconds"] = round(time.perf_counter() - started, 1)
     args.output.mkdir(parents=True, exist_ok=True)
-    table = markdown(results)
-    (args.output / "results.md").write_text(table + "\n")
-    (args.output / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    table = delivery.markdown(results) if args.only else markdown(results)
+    name = f"results-{args.only}" if args.only else "results"
+    (args.output / f"{name}.md").write_text(table + "\n")
+    (args.output / f"{name}.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     print()
     print(table)
-    print(f"Total {results['total_seconds']:.0f} s; written to {args.output}/results.md and results.json")
+    print(f"Total {results['total_seconds']:.0f} s; written to {args.output}/{name}.md and {name}.json")
 
 
 if __name__ == "__main__":

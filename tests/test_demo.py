@@ -188,7 +188,7 @@ def test_demo_logins_work_through_the_login_page(demo, client, username, passwor
 
 def test_a_week_of_meetings_booked_like_any_other(demo, runner):
     from vmeeting.booking.models import Meeting, Reservation
-    from vmeeting.invites.models import OutboxMail
+    from vmeeting.outbox.models import OutboxMail
 
     meetings = {m.title: m for m in db.session.scalars(sa.select(Meeting))}
     assert len(meetings) == 4

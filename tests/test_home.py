@@ -6,7 +6,7 @@ from datetime import datetime, time, timedelta
 import pytest
 
 from vmeeting.extensions import db
-from vmeeting.invites.models import OutboxMail
+from vmeeting.outbox.models import OutboxMail
 from vmeeting.readiness.models import Readiness
 from tests.booking.conftest import VN, book, district, move_into_the_past, sites  # noqa: F401 (fixtures)
 

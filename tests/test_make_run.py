@@ -1,16 +1,13 @@
 """`make run` as a newcomer types it: links in mail follow the PORT served (CONTRACT.md)."""
 
-import email
 import os
 import signal
 import socket
 import subprocess
 import time
 import urllib.request
-from email.policy import default as default_policy
 from pathlib import Path
 
-import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,22 +32,28 @@ def _wait_for(url, process, seconds=300):
 
 
 def test_links_in_mail_follow_the_port_under_make_run(tmp_path):
+    """The demo's invites, built and sent by the worker inside `make run`, link to the port it serves."""
+    from tests.invites.conftest import SmtpServer
+
     port = _free_port()
     database = tmp_path / "vmeeting.db"
+    smtp = SmtpServer()
+    smtp.start()
     env = {key: value for key, value in os.environ.items() if key not in ("BASE_URL", "SMTP_URL", "SCHEDULER")}
     env.update(PORT=str(port), DATABASE_URL=f"sqlite:///{database}", VMEETING_INSTANCE=str(tmp_path),
-               SECRET_KEY="make-run-test")
+               SECRET_KEY="make-run-test", SMTP_URL=smtp.url)
     process = subprocess.Popen(["make", "run"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                stderr=open(tmp_path / "make-run.log", "w"), start_new_session=True)
     try:
         _wait_for(f"http://127.0.0.1:{port}/healthz", process)
+        deadline = time.monotonic() + 120
+        while not any(m.get_content_type() == "multipart/mixed" for _rcpt, m in smtp.messages):
+            assert time.monotonic() < deadline, "no invite reached the SMTP server"
+            time.sleep(0.5)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=60)
-    engine = sa.create_engine(f"sqlite:///{database}")
-    with engine.connect() as conn:
-        stored = conn.execute(sa.text("SELECT message FROM outbox_mails WHERE method = 'REQUEST' LIMIT 1")).scalar()
-    engine.dispose()
-    message = email.message_from_string(stored, policy=default_policy)
+        smtp.stop()
+    message = next(m for _rcpt, m in smtp.messages if m.get_content_type() == "multipart/mixed")
     text = next(p for p in message.walk() if p.get_content_type() == "text/plain").get_content()
     assert f"http://127.0.0.1:{port}/rsvp/" in text

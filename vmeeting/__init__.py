@@ -64,6 +64,7 @@ def create_app(config_class=None, overrides=None):
     from vmeeting.attendance import views as attendance_views
     from vmeeting.network import api as network_api
     from vmeeting.network import views as network_views  # its service registers booking's warning source
+    from vmeeting.outbox import views as outbox_views
     from vmeeting.readiness import api as readiness_api
     from vmeeting.readiness import views as readiness_views
     from vmeeting.registry import api as registry_api
@@ -83,6 +84,7 @@ def create_app(config_class=None, overrides=None):
     app.register_blueprint(booking_views.bp)
     app.register_blueprint(invites_views.bp)
     app.register_blueprint(invites_api.bp)
+    app.register_blueprint(outbox_views.bp)
     app.register_blueprint(readiness_views.bp)
     app.register_blueprint(readiness_api.bp)
     app.register_blueprint(apidoc_views.bp)

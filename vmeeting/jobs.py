@@ -1,4 +1,8 @@
-"""The background worker: which periodic ticks exist, the lease that keeps one worker running.
+"""The background worker: which periodic ticks exist, the lease that keeps one of them running.
+
+Beside the ticks, every worker process runs the outbox's delivery loop
+(`outbox.delivery.Deliverer`), outside the lease: mail is claimed row by row,
+so several processes (on several hosts) share the outbox safely.
 
 A capability adds a tick with the `periodic` decorator in its own `jobs`
 module and names that module in `JOB_MODULES`:
@@ -20,6 +24,7 @@ network).
 import importlib
 import logging
 import os
+import signal
 import socket
 import threading
 import uuid
@@ -172,16 +177,30 @@ def _heartbeat(app, holder):
             db.session.remove()
 
 
+def _stop_on_sigterm(signum, frame):
+    raise SystemExit(0)
+
+
 def run_forever(app):
-    """Run the worker in this process until interrupted (`flask scheduler run`)."""
+    """Run the worker in this process until interrupted or terminated (`flask scheduler run`).
+
+    SIGTERM stops it as Ctrl+C does: the delivery loop finishes its batch and
+    records it, and the lease is given up.
+    """
+    from vmeeting.outbox.delivery import Deliverer
+
     holder = new_holder_id()
     scheduler = build_scheduler(app, holder, blocking=True)
     log.info("scheduler %s starting with ticks: %s", holder, ", ".join(TICKS))
+    deliverer = Deliverer(app).start()
+    previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
         pass
     finally:
+        signal.signal(signal.SIGTERM, previous)
+        deliverer.stop()
         with app.app_context(), writing():
             release_lease(holder)
 
@@ -190,12 +209,21 @@ _embedded_lock = threading.Lock()
 
 
 def start_embedded(app):
-    """Start the worker in a background thread of the web process (`make run`), once per app."""
+    """Start the worker in background threads of the web process (`make run`), once per app; return the scheduler.
+
+    The outbox's delivery loop runs beside it and stops when the scheduler shuts down.
+    """
+    from apscheduler.events import EVENT_SCHEDULER_SHUTDOWN
+
+    from vmeeting.outbox.delivery import Deliverer
+
     with _embedded_lock:
         if app.extensions.get("vmeeting_scheduler"):
             return app.extensions["vmeeting_scheduler"]
         holder = new_holder_id()
         scheduler = build_scheduler(app, holder)
+        deliverer = Deliverer(app).start()
+        scheduler.add_listener(lambda _event: deliverer.stop(), EVENT_SCHEDULER_SHUTDOWN)
         scheduler.start()
         app.extensions["vmeeting_scheduler"] = scheduler
         return scheduler

@@ -24,8 +24,8 @@ def index():
     the outbox's failed mails (for those who book), and a technician's own sites to confirm.
     """
     from vmeeting.booking import service as booking
-    from vmeeting.invites import service as invites
-    from vmeeting.invites.models import OutboxMail
+    from vmeeting.outbox import service as outbox
+    from vmeeting.outbox.models import OutboxMail
     from vmeeting.readiness import service as readiness
 
     if not current_user.can("meetings.view"):
@@ -43,7 +43,7 @@ def index():
         mine = readiness.sittings_for(current_user, window_from, window_from + timedelta(days=2))
     failed, failed_count = [], 0
     if current_user.can("meetings.book"):
-        failed_count = invites.outbox_counts().get("failed", 0)
+        failed_count = outbox.outbox_counts().get("failed", 0)
         failed = db.session.scalars(sa.select(OutboxMail).where(OutboxMail.status == "failed")
                                     .order_by(OutboxMail.created_at.desc()).limit(FAILED_MAILS_SHOWN)).all()
     return render_template("home.html", today=today, days=days, mine=mine, failed=failed,
@@ -96,7 +96,7 @@ NAV_ITEMS = [
     ("registry.bridges", _l("Cầu MCU"), "registry.view"),
     ("registry.groups", _l("Nhóm"), "registry.view"),
     ("auth.users", _l("Người dùng"), "users.manage"),
-    ("invites.outbox", _l("Hộp thư đi"), "meetings.book"),
+    ("outbox.index", _l("Hộp thư đi"), "meetings.book"),
 ]
 
 

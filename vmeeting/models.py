@@ -7,7 +7,8 @@ from vmeeting.registry.models import (  # noqa: F401
 )
 from vmeeting.working_time.models import DeclaredDay  # noqa: F401
 from vmeeting.booking.models import Meeting, Occurrence, Reservation  # noqa: F401
-from vmeeting.invites.models import CalendarFeed, InviteResponse, OutboxMail  # noqa: F401
+from vmeeting.invites.models import CalendarFeed, InviteResponse  # noqa: F401
+from vmeeting.outbox.models import OutboxMail  # noqa: F401
 from vmeeting.jobs import WorkerLease  # noqa: F401
 from vmeeting.readiness.models import Readiness, ReadinessEvent, ReadinessJob  # noqa: F401
 from vmeeting.network.models import Incident, NetworkEvent, NetworkState  # noqa: F401

@@ -13,7 +13,8 @@ from vmeeting.booking import series, service, slots
 from vmeeting.booking.models import Meeting, Occurrence, Reservation
 from vmeeting.errors import NonWorkingTime
 from vmeeting.extensions import db
-from vmeeting.invites.models import OutboxMail
+from vmeeting.outbox.models import OutboxMail
+from vmeeting.outbox.service import message_for_display
 from vmeeting.working_time import service as working_time
 
 
@@ -417,7 +418,7 @@ def test_a_cancel_without_confirmation_changes_nothing(client, api_headers, site
                        json={"confirm": True, "reason": "Trùng lịch tiếp khách quốc tế"})
     assert done.status_code == 200 and done.get_json()["cancel_reason"] == "Trùng lịch tiếp khách quốc tế"
     cancel = db.session.scalars(sa.select(OutboxMail).where(OutboxMail.method == "CANCEL")).first()
-    assert cancel is not None and "Trùng lịch tiếp khách quốc tế" in _plain(cancel.message)
+    assert cancel is not None and "Trùng lịch tiếp khách quốc tế" in _plain(message_for_display(cancel))
 
 
 def _plain(raw):

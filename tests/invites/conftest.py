@@ -18,21 +18,29 @@ def _free_port():
 
 
 class Collector:
-    """An aiosmtpd handler that keeps every accepted message; refuses addresses in `refuse` with 550."""
+    """An aiosmtpd handler that keeps every accepted message (parsed, and as the bytes received) and the
+    client connections it came over; refuses addresses in `refuse` with 550, and in `defer` with 451."""
 
     def __init__(self):
         self.messages = []
+        self.raw = []
+        self.peers = set()
         self.refuse = set()
+        self.defer = set()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.lower() in self.refuse:
             return "550 5.1.1 Không có hộp thư này"
+        if address.lower() in self.defer:
+            return "451 4.3.0 Try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        self.peers.add(session.peer)
         for rcpt in envelope.rcpt_tos:
             self.messages.append((rcpt.lower(), email.message_from_bytes(envelope.content, policy=default_policy)))
+            self.raw.append((rcpt.lower(), envelope.original_content or envelope.content))
         return "250 Message accepted for delivery"
 
 

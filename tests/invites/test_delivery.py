@@ -12,8 +12,8 @@ from vmeeting import jobs
 from vmeeting.booking import service as booking
 from vmeeting.database import utcnow
 from vmeeting.extensions import db
-from vmeeting.invites.jobs import deliver_outbox
-from vmeeting.invites.models import OutboxMail
+from vmeeting.outbox.delivery import deliver_outbox
+from vmeeting.outbox.models import OutboxMail
 
 
 def _event(message):
@@ -178,7 +178,7 @@ def test_the_lease_lets_one_worker_run(app):
     assert not jobs.run_tick(app, "worker-a", tick)
     jobs.release_lease("worker-b")
     assert jobs.run_tick(app, "worker-a", tick) and ran == [1]
-    assert "invites.deliver_outbox" in jobs.load_ticks()
+    assert "invites.deliver_outbox" not in jobs.load_ticks()  # every worker delivers, lease or not
 
 
 def test_a_change_rolled_back_queues_nothing(app, invited):
@@ -200,12 +200,13 @@ def test_a_change_rolled_back_queues_nothing(app, invited):
 def test_an_accepted_mail_is_recorded_sent_though_the_database_is_busy(app, smtp, invited, book, database_url,
                                                                       caplog):
     """The record of an acceptance waits out a writer holding the database; it is never rolled back to pending."""
-    from vmeeting.invites import jobs as outbox_jobs
+    from vmeeting.outbox import delivery, service
 
     _book(book, invited)
-    mail_id = db.session.scalar(sa.select(OutboxMail.id).order_by(OutboxMail.id).limit(1))
-    claimed = outbox_jobs.claim(mail_id, utcnow())
-    assert claimed is not None and outbox_jobs.claim(mail_id, utcnow()) is None  # one claim wins
+    [(mail_id, _recipient, _message)] = service.claim_due(utcnow(), 1)
+    db.session.commit()
+    assert mail_id not in {c[0] for c in service.claim_due(utcnow(), 100)}  # one claim wins
+    db.session.rollback()
     holder = sa.create_engine(database_url).connect()
     blocker = holder.begin()
     holder.execute(sa.update(OutboxMail).where(OutboxMail.id == mail_id).values(last_error="held"))
@@ -219,7 +220,7 @@ def test_an_accepted_mail_is_recorded_sent_though_the_database_is_busy(app, smtp
     release = threading.Timer(1.0, lambda: (blocker.commit(), holder.close()))
     release.start()
     try:
-        assert outbox_jobs.record(mail_id, lambda row: outbox_jobs.service.mark_sent(row), patience=60)
+        assert delivery.record_many_sent([mail_id], utcnow(), patience=60)
     finally:
         release.join()
     assert "waits for the database" in caplog.text  # refused at least once, recorded all the same

@@ -30,8 +30,8 @@ from vmeeting import jobs
 from vmeeting.auth import service as auth
 from vmeeting.demo.loader import load_demo
 from vmeeting.extensions import db
-from vmeeting.invites.mail import message_id
-from vmeeting.invites.models import OutboxMail
+from vmeeting.outbox.mail import message_id
+from vmeeting.outbox.models import OutboxMail
 from vmeeting.registry.models import AdminUnit, Endpoint
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -118,8 +118,7 @@ def _assert_each_mail_once(smtp_server):
 def test_sqlite_embedded_scheduler_beside_live_web_writers(app, database_url, smtp_server, demo_province):
     if not database_url.startswith("sqlite"):
         pytest.skip("the embedded scheduler of `make run` on SQLite; PostgreSQL runs two worker processes")
-    served = _make_app(database_url, WTF_CSRF_SSL_STRICT=False, SMTP_URL=smtp_server.url,
-                       SCHEDULER_TICK_SECONDS={"invites.deliver_outbox": 1})
+    served = _make_app(database_url, WTF_CSRF_SSL_STRICT=False, SMTP_URL=smtp_server.url)
     web = LiveServer(served)
     scheduler = jobs.start_embedded(served)  # as `make run` does: the worker in the web process
     errors = []

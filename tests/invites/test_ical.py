@@ -18,8 +18,9 @@ from tests.booking.conftest import next_monday
 from vmeeting.booking import service as booking
 from vmeeting.extensions import db
 from vmeeting.invites import feeds, service
-from vmeeting.invites.jobs import deliver_outbox
-from vmeeting.invites.models import OutboxMail
+from vmeeting.outbox.delivery import deliver_outbox
+from vmeeting.outbox.models import OutboxMail
+from vmeeting.outbox.service import message_for_display
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 #: libical reaches Python through GObject introspection: Debian's python3-gi, outside the virtualenv
@@ -52,7 +53,7 @@ def _calendars_in_outbox():
 
     found = {}
     for row in db.session.scalars(sa.select(OutboxMail).order_by(OutboxMail.id)):
-        message = email.message_from_string(row.message, policy=default)
+        message = email.message_from_string(message_for_display(row), policy=default)
         part = next(p for p in message.walk() if p.get_content_type() == "text/calendar")
         found[(row.method, row.recipient, row.sequence)] = part.get_content()
     return found

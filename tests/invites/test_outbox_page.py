@@ -11,7 +11,8 @@ from tests.booking.conftest import next_monday
 from vmeeting.booking import service as booking
 from vmeeting.extensions import db
 from vmeeting.invites import service
-from vmeeting.invites.models import OutboxMail
+from vmeeting.outbox import service as outbox
+from vmeeting.outbox.models import OutboxMail
 
 
 @pytest.fixture
@@ -80,8 +81,8 @@ def test_the_mail_html_by_role(app, client, login_as, meeting, role, status):
 def test_the_html_part_runs_no_script(app, page, make_user, invited):
     from tests.conftest import PASSWORD
 
-    mail_row = service.queue_plain_mail("test:script", None, "a@example.vn", "A", "Thư thử", "Văn bản",
-                                        html='<p id="greeting">Xin chào</p><script>'
+    mail_row = outbox.enqueue_plain("test:script", None, "a@example.vn", "A", "Thư thử", "Văn bản",
+                                   html='<p id="greeting">Xin chào</p><script>'
                                              'document.getElementById("greeting").textContent = "ran";'
                                              'parent.document.body.dataset.reached = "yes";</script>')
     db.session.commit()

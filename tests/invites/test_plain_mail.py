@@ -5,17 +5,17 @@ import sqlalchemy as sa
 from tests.booking.conftest import next_monday
 from vmeeting.booking import service as booking
 from vmeeting.extensions import db
-from vmeeting.invites import service
-from vmeeting.invites.jobs import deliver_outbox
-from vmeeting.invites.models import OutboxMail
+from vmeeting.outbox import service as outbox
+from vmeeting.outbox.delivery import deliver_outbox
+from vmeeting.outbox.models import OutboxMail
 
 TEXT = "Cuộc họp «Giao ban» bắt đầu lúc 08:00.\n- UBND xã Mai Sao: Có sự cố: Mất tiếng.\n"
 
 
 def _queue(meeting, key="readiness-escalation:1:x:ktv.chilang@example.vn", **extra):
-    return service.queue_plain_mail(key=key, meeting_id=meeting.id, recipient="KTV.ChiLang@example.vn",
-                                    recipient_name="Hoàng Văn Kỹ", subject="[Cảnh báo] 1/3 điểm cầu chưa sẵn sàng",
-                                    text=TEXT, **extra)
+    return outbox.enqueue_plain(key=key, meeting_id=meeting.id, recipient="KTV.ChiLang@example.vn",
+                                recipient_name="Hoàng Văn Kỹ", subject="[Cảnh báo] 1/3 điểm cầu chưa sẵn sàng",
+                                text=TEXT, **extra)
 
 
 def _plain_rows():
@@ -71,7 +71,7 @@ def test_long_vietnamese_names_and_subjects_fold_into_short_encoded_words(app):
     from email.header import decode_header, make_header
     from email.utils import parseaddr
 
-    from vmeeting.invites import mail
+    from vmeeting.outbox import mail
 
     name = "Ủy ban nhân dân xã Đồng Tâm, huyện Bình Gia – Phòng họp trực tuyến số hai, tầng ba"
     subject = "[Cảnh báo] 12/213 điểm cầu chưa sẵn sàng – Hội nghị trực tuyến toàn tỉnh triển khai nhiệm vụ"

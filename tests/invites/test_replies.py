@@ -24,7 +24,7 @@ from vmeeting.booking import service as booking
 from vmeeting.database import utcnow
 from vmeeting.extensions import db
 from vmeeting.invites import replies, service
-from vmeeting.invites.jobs import deliver_outbox
+from vmeeting.outbox.delivery import deliver_outbox
 from vmeeting.invites.models import InviteResponse
 
 ORGANIZER = "hoptructuyen@langson.example.vn"

@@ -11,8 +11,8 @@ from vmeeting.booking import service as booking
 from vmeeting.booking.models import Meeting
 from vmeeting.extensions import db
 from vmeeting.invites import feeds, service
-from vmeeting.invites.jobs import deliver_outbox
-from vmeeting.invites.models import OutboxMail
+from vmeeting.outbox.delivery import deliver_outbox
+from vmeeting.outbox.models import OutboxMail
 from vmeeting.timefmt import local_zone
 
 

@@ -11,7 +11,10 @@ from vmeeting.booking import service as booking
 from vmeeting.errors import ValidationError
 from vmeeting.extensions import db
 from vmeeting.invites import feeds, service
-from vmeeting.invites.models import InviteResponse, OutboxMail
+from vmeeting.outbox import service as outbox
+from vmeeting.invites.models import InviteResponse
+from vmeeting.outbox.models import OutboxMail
+from vmeeting.outbox.service import message_for_display
 
 
 @pytest.fixture
@@ -21,7 +24,7 @@ def meeting(invited, book):
 
 def _rsvp_path(meeting, email):
     mail_row = db.session.scalar(sa.select(OutboxMail).where(OutboxMail.recipient == email))
-    text = mail_row.message.replace("=\r\n", "").replace("=\n", "")
+    text = message_for_display(mail_row).replace("=\r\n", "").replace("=\n", "")
     token = re.search(r"/rsvp/([A-Za-z0-9_.\-]+)", text).group(1)
     assert token == service.rsvp_token(meeting, email)
     return f"/rsvp/{token}"
@@ -168,7 +171,7 @@ def test_anonymous_is_sent_to_sign_in(app, client, meeting):
 
 def test_retry_a_failed_mail(app, client, login_as, meeting):
     mail_row = db.session.scalar(sa.select(OutboxMail).limit(1))
-    service.mark_attempt_failed(mail_row, "550 no", permanent=True)
+    outbox.mark_attempt_failed(mail_row, "550 no", permanent=True)
     db.session.commit()
     page = login_as("scheduler") and client.get("/outbox?status=failed")
     response = client.post(f"/outbox/{mail_row.id}/retry", data={"csrf_token": _form_token(page.get_data(as_text=True))})

@@ -10,8 +10,8 @@ from tests.network.conftest import NOC, closed_udp_uri, point
 from tests.readiness.sip_peers import BlackHole
 from vmeeting.database import utcnow, writing
 from vmeeting.extensions import db
-from vmeeting.invites.jobs import deliver_outbox
-from vmeeting.invites.models import OutboxMail
+from vmeeting.outbox.delivery import deliver_outbox
+from vmeeting.outbox.models import OutboxMail
 from vmeeting.jobs import load_ticks, release_lease, run_tick
 from vmeeting.network import jobs, service
 from vmeeting.network.models import Incident, NetworkEvent, NetworkState

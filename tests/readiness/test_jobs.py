@@ -7,8 +7,8 @@ import sqlalchemy as sa
 from tests.readiness.conftest import ALL_CHECKS
 from vmeeting.booking import service as booking
 from vmeeting.extensions import db
-from vmeeting.invites.jobs import deliver_outbox
-from vmeeting.invites.models import OutboxMail
+from vmeeting.outbox.delivery import deliver_outbox
+from vmeeting.outbox.models import OutboxMail
 from vmeeting.jobs import load_ticks
 from vmeeting.readiness import escalation, jobs, service
 from vmeeting.readiness.models import ReadinessEvent, ReadinessJob

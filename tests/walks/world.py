@@ -11,7 +11,7 @@ from vmeeting.auth import service as auth
 from vmeeting.booking import service as booking
 from vmeeting.extensions import db
 from vmeeting.invites import feeds
-from vmeeting.invites.models import OutboxMail
+from vmeeting.outbox.models import OutboxMail
 from vmeeting.network import service as network
 from vmeeting.registry import service as registry
 

@@ -79,10 +79,10 @@ def _alarm(minutes, title):
     return alarm
 
 
-def _event(meeting, starts_at, ends_at, *, stamp, location, description, status):
+def _event(meeting, starts_at, ends_at, *, stamp, location, description, status, sequence=None):
     event = icalendar.Event()
     event.add("uid", meeting.uid)
-    event.add("sequence", meeting.sequence)
+    event.add("sequence", meeting.sequence if sequence is None else sequence)
     event.add("dtstamp", stamp)
     event.add("dtstart", _local(starts_at))
     event.add("dtend", _local(ends_at))
@@ -99,10 +99,11 @@ def _event(meeting, starts_at, ends_at, *, stamp, location, description, status)
 
 
 def meeting_events(meeting, occurrences, *, location, description, people=(), answers=None, alarm_minutes=None,
-                   cancelled=False, stamp=None):
+                   cancelled=False, stamp=None, sequence=None):
     """Return the VEVENTs of a meeting: one for a single meeting; master plus moved sittings for a series.
 
-    people become ATTENDEEs with their PARTSTAT from answers (email → PARTSTAT).
+    people become ATTENDEEs with their PARTSTAT from answers (email → PARTSTAT). sequence: the
+    SEQUENCE written, when not the meeting's current one (a mail queued at an earlier change).
     """
     stamp = stamp or utcnow()
     answers = answers or {}
@@ -121,9 +122,9 @@ def meeting_events(meeting, occurrences, *, location, description, people=(), an
         scheduled = [o for o in occurrences if o.status == "scheduled"]
         first = (scheduled or occurrences or [meeting])[-1]
         return [dress(_event(meeting, first.starts_at, first.ends_at, stamp=stamp, location=location,
-                             description=description, status=status))]
+                             description=description, status=status, sequence=sequence))]
     master = _event(meeting, meeting.starts_at, meeting.ends_at, stamp=stamp, location=location,
-                    description=description, status=status)
+                    description=description, status=status, sequence=sequence)
     master.add("rrule", icalendar.vRecur.from_ical(meeting.recurrence))
     skipped = [_local(o.original_starts_at) for o in occurrences if o.status == "cancelled"]
     if skipped and not cancelled:
@@ -134,27 +135,30 @@ def meeting_events(meeting, occurrences, *, location, description, people=(), an
     for occurrence in occurrences:
         if occurrence.is_moved and occurrence.status == "scheduled":
             moved = _event(meeting, occurrence.starts_at, occurrence.ends_at, stamp=stamp, location=location,
-                           description=description, status=status)
+                           description=description, status=status, sequence=sequence)
             moved.add("recurrence-id", _local(occurrence.original_starts_at))
             events.append(dress(moved))
     return events
 
 
-def invite_calendar(meeting, occurrences, method, recipient, people, *, description, answers=None, stamp=None):
+def invite_calendar(meeting, occurrences, method, recipient, people, *, description, answers=None, stamp=None,
+                    sequence=None):
     """Return the iCalendar bytes of an invite (REQUEST) or a cancellation (CANCEL) for one recipient.
 
-    LOCATION is the recipient's own site; a person without a site reads the chair's.
+    LOCATION is the recipient's own site; a person without a site reads the chair's. sequence: as in
+    `meeting_events`.
     """
     location = _location(meeting, recipient)
     lead = TECHNICIAN_LEAD_MINUTES if recipient.is_technician else PARTICIPANT_LEAD_MINUTES
     cal = _calendar(method)
     for event in meeting_events(meeting, occurrences, location=location, description=description, people=people,
-                                answers=answers, alarm_minutes=lead, cancelled=method == "CANCEL", stamp=stamp):
+                                answers=answers, alarm_minutes=lead, cancelled=method == "CANCEL", stamp=stamp,
+                                sequence=sequence):
         cal.add_component(event)
     return _finish(cal)
 
 
-def sitting_cancel_calendar(meeting, occurrence, recipient, people, *, description, stamp=None):
+def sitting_cancel_calendar(meeting, occurrence, recipient, people, *, description, stamp=None, sequence=None):
     """Return the iCalendar bytes of a CANCEL of one sitting of a series, for one recipient.
 
     RFC 5546 §3.2.5: the VEVENT names the sitting by RECURRENCE-ID, the start the
@@ -164,7 +168,8 @@ def sitting_cancel_calendar(meeting, occurrence, recipient, people, *, descripti
     taken place.
     """
     event = _event(meeting, occurrence.starts_at, occurrence.ends_at, stamp=stamp or utcnow(),
-                   location=_location(meeting, recipient), description=description, status="CANCELLED")
+                   location=_location(meeting, recipient), description=description, status="CANCELLED",
+                   sequence=sequence)
     event.add("recurrence-id", _local(occurrence.original_starts_at))
     for person in people:
         event.add("attendee", _attendee(person, "NEEDS-ACTION", rsvp=False))

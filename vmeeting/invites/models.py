@@ -1,4 +1,4 @@
-"""The mail outbox, attendees' answers and calendar feed tokens."""
+"""Attendees' answers and calendar feed tokens (the mails themselves are the outbox's)."""
 
 from datetime import datetime
 from typing import Optional
@@ -12,56 +12,11 @@ from vmeeting.database import UTCDateTime, utcnow
 from vmeeting.extensions import db
 from vmeeting.registry.models import AdminUnit, Endpoint
 
-MAIL_STATUSES = ("pending", "sent", "failed", "superseded")
-MAIL_METHODS = ("REQUEST", "CANCEL")
 #: the answers an attendee can give (RFC 5545 §3.2.12, for a VEVENT)
 PARTSTATS = ("ACCEPTED", "DECLINED", "TENTATIVE")
 #: how an answer came: the signed RSVP link, or an iTIP REPLY read from the organizer mailbox (IMAP_URL)
 ANSWER_SOURCES = ("link", "mail")
 FEED_KINDS = ("endpoint", "technician", "unit")
-
-
-class OutboxMail(db.Model):
-    """One e-mail to one person, written with the change it announces and delivered by the worker."""
-
-    __tablename__ = "outbox_mails"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    #: unique per piece of work (for an invite: meeting uid, sequence, method, recipient): queued once
-    key: Mapped[str] = mapped_column(sa.String(400), unique=True)
-    meeting_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
-    recipient: Mapped[str] = mapped_column(sa.String(254))
-    recipient_name: Mapped[str] = mapped_column(sa.String(200), default="")
-    #: the iTIP method of the calendar part; None for a plain mail without one (a readiness escalation)
-    method: Mapped[Optional[str]] = mapped_column(sa.String(10))
-    sequence: Mapped[int] = mapped_column(default=0)
-    subject: Mapped[str] = mapped_column(sa.String(400))
-    #: the whole RFC 5322 message, 7-bit, as it goes over the wire
-    message: Mapped[str] = mapped_column(sa.Text)
-    status: Mapped[str] = mapped_column(sa.String(20), default="pending")
-    attempt_count: Mapped[int] = mapped_column(default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    last_error: Mapped[str] = mapped_column(sa.Text, default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    sent_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
-
-    meeting: Mapped[Optional[Meeting]] = relationship()
-
-    __table_args__ = (
-        sa.CheckConstraint(sa.column("status").in_(MAIL_STATUSES), name="status"),
-        sa.CheckConstraint(sa.column("method").in_(MAIL_METHODS), name="method"),
-        # the worker's question every minute: what is pending and due?
-        sa.Index("ix_outbox_mails_due", "status", "next_attempt_at"),
-    )
-
-    @property
-    def is_pending(self):
-        return self.status == "pending"
-
-    @property
-    def is_invite(self):
-        """Tell whether the mail carries a calendar (REQUEST or CANCEL), rather than plain text."""
-        return self.method is not None
 
 
 class InviteResponse(db.Model):

@@ -93,11 +93,16 @@ def places_text(meeting, endpoints):
     It walks every site, so a caller writing one notice per attendee builds it
     once and passes it to each `notice_sections` call.
     """
+    return places_text_of(meeting, ((e.id, e.name, e.unit.level) for e in endpoints))
+
+
+def places_text_of(meeting, sites):
+    """`places_text` from (endpoint id, name, unit level) of each site, in order: a Core query's rows."""
     lines = [f"Điểm cầu chủ tọa: {site_label(meeting.chair)}"]
     by_level = {}
-    for endpoint in endpoints:
-        if endpoint.id != meeting.chair_endpoint_id:
-            by_level.setdefault(endpoint.unit.level, []).append(endpoint.name)
+    for endpoint_id, name, level in sites:
+        if endpoint_id != meeting.chair_endpoint_id:
+            by_level.setdefault(level, []).append(name)
     for level, heading in LEVELS:
         names = by_level.get(level, [])
         if names:
@@ -120,10 +125,12 @@ def _contact(meeting, person):
 
 
 def notice_sections(meeting, endpoints, occurrences, person=None, *, place="Lạng Sơn", rsvp_url=None,
-                    attendee_count=0, issued_at=None, places=None):
+                    attendee_count=0, issued_at=None, places=None, site_count=None):
     """Return the invite's [(heading, text)] for one person (or for a feed when person is None).
 
-    places: `places_text(meeting, endpoints)`, when the caller already built it.
+    places: `places_text(meeting, endpoints)`, and site_count: `len(endpoints)`, when the caller
+    already has them (endpoints may then be None: the worker building a batch loads only its
+    recipients' sites).
     """
     sections = [
         ("Cơ quan mời", organizer_label(meeting)),
@@ -150,7 +157,8 @@ def notice_sections(meeting, endpoints, occurrences, person=None, *, place="Lạ
          f"Đại biểu có mặt trước giờ họp {PARTICIPANT_LEAD_MINUTES} phút."
          + (" Thời gian trên áp dụng cho mỗi buổi họp." if meeting.recurrence else "")),
         ("Liên hệ kỹ thuật", _contact(meeting, person or _Nobody())),
-        ("Nơi nhận", f"{len(endpoints)} điểm cầu dự họp (đại biểu và kỹ thuật viên)"
+        ("Nơi nhận", f"{len(endpoints) if site_count is None else site_count} điểm cầu dự họp "
+                     "(đại biểu và kỹ thuật viên)"
                      + (f"; {attendee_count} người nhận" if attendee_count else "")),
     ]
     if rsvp_url:

@@ -1,35 +1,44 @@
-"""Invite rules: who is invited, what each change sends, the outbox, answers (RSVP link and iTIP REPLY).
+"""Invite rules: who is invited, what each change sends and how it reads, answers (RSVP link and iTIP REPLY).
 
 `on_booking_change` is registered in booking's `change_listeners` and runs
 inside the booking's transaction: the outbox rows commit or roll back with the
-booking. These functions flush; the caller commits.
+booking. They are compact; `build_invites`, registered as the outbox's
+"invite" builder, turns them into mails in the worker. These functions
+flush; the caller commits.
 """
 
-from dataclasses import dataclass
-from datetime import timedelta
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import selectinload
 
+from vmeeting.auth.models import User
 from vmeeting.booking import service as booking
 from vmeeting.booking.models import Meeting, Occurrence, meeting_endpoints
 from vmeeting.database import utcnow
 from vmeeting.errors import ValidationError
 from vmeeting.extensions import db
 from vmeeting.invites import ical, mail
-from vmeeting.invites.models import PARTSTATS, InviteResponse, OutboxMail
-from vmeeting.invites.notice import Person, notice_sections, places_text, plain_text, site_label
-from vmeeting.registry.models import Endpoint
+from vmeeting.invites.models import PARTSTATS, InviteResponse
+from vmeeting.invites.notice import Person, notice_sections, places_text_of, plain_text, site_label
+from vmeeting.outbox import preview
+from vmeeting.outbox import service as outbox
+from vmeeting.outbox.models import OutboxMail
+from vmeeting.registry.models import AdminUnit, Endpoint
 from vmeeting.timefmt import format_date, format_time, weekday_vi
 
-#: delays before the 2nd, 3rd… attempt; after the last one the mail is marked failed
-RETRY_DELAYS = [timedelta(minutes=m) for m in (1, 2, 5, 10, 20, 40, 60, 120, 240)]
-MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 RSVP_SALT = "invites.rsvp"
 SUBJECT_PREFIX = {"booked": "Mời họp", "updated": "Cập nhật lịch họp", "CANCEL": "Hủy lịch họp",
                   "sitting": "Hủy buổi họp"}
+#: the outbox builder name of invite rows
+INVITE_BUILDER = "invite"
+#: an RSVP token after its path; in a calendar a long line may be folded inside it (CRLF and a space)
+RSVP_TOKEN = re.compile(r"(/rsvp/)(?:[A-Za-z0-9_.\-]|\r?\n[ \t])+")
 
 
 # -- who is invited ------------------------------------------------------------------------
@@ -98,25 +107,92 @@ def province_name(meeting):
 # -- what each change sends ----------------------------------------------------------------
 
 
+@dataclass
+class Invitee:
+    """Whom one change writes to, as the booking's transaction reads it: columns, not ORM objects."""
+
+    email: str
+    name: str = ""
+    #: ids of the sites this person sits at or looks after in this meeting, in the sites' order
+    site_ids: list = field(default_factory=list)
+    is_technician: bool = False
+
+
+def _invitees_of_sites(*, meeting_id=None, endpoint_ids=None):
+    """Return {email: Invitee} of the contacts and enabled technicians of the meeting's sites (or of endpoint_ids).
+
+    One Core select of the few columns needed, whatever the number of sites:
+    the booking's transaction pays for this, not for loading every endpoint.
+    """
+    query = (sa.select(Endpoint.id, Endpoint.contact_emails, Endpoint.contact_name, User.email, User.full_name,
+                       User.username, User.is_enabled)
+             .outerjoin(User, User.id == Endpoint.technician_id)
+             .order_by(Endpoint.name_sort_key, Endpoint.code))
+    if meeting_id is not None:
+        query = query.join(meeting_endpoints, meeting_endpoints.c.endpoint_id == Endpoint.id).where(
+            meeting_endpoints.c.meeting_id == meeting_id)
+    else:
+        query = query.where(Endpoint.id.in_(list(endpoint_ids)))
+    people = {}
+
+    def add(address, name, endpoint_id, is_technician):
+        address = (address or "").strip().lower()
+        if not address:
+            return
+        person = people.get(address)
+        if person is None:
+            person = people[address] = Invitee(email=address, name=name or "")
+        person.name = person.name or name or ""
+        person.is_technician = person.is_technician or is_technician
+        if endpoint_id not in person.site_ids:
+            person.site_ids.append(endpoint_id)
+
+    # on the session's connection, as Core: the ORM's row processing would cost more than the query
+    for endpoint_id, contacts, contact_name, tech_email, tech_full_name, tech_username, tech_enabled in \
+            db.session.connection().execute(query):
+        for address in contacts or []:
+            add(address, contact_name, endpoint_id, False)
+        if tech_email is not None and tech_enabled:
+            add(tech_email, tech_full_name or tech_username, endpoint_id, True)
+    return people
+
+
+def _invitees(meeting):
+    """Return {email: Invitee} of everyone the meeting invites: its sites' people, then its extra attendees."""
+    people = _invitees_of_sites(meeting_id=meeting.id)
+    for address in meeting.attendees or []:
+        address = address.strip().lower()
+        people.setdefault(address, Invitee(email=address))
+    return people
+
+
 def on_booking_change(event, meeting, **details):
-    """Queue the mails a booking change calls for (a booking.service change listener)."""
-    people, endpoints = invitees(meeting)
+    """Queue the mails a booking change calls for (a booking.service change listener).
+
+    Runs in the booking's transaction and writes only what it decides: one
+    compact outbox row per recipient (`_queue`), in one INSERT, and older
+    pending mails superseded in one UPDATE. The workers build the messages
+    (`build_invites`).
+    """
+    people = _invitees(meeting)
     if event == "cancelled":
-        queue_mails(meeting, "CANCEL", people, people, endpoints)
+        _queue(meeting, "CANCEL", people, kind="cancelled", attendee_count=len(people))
+        outbox.supersede(meeting.id, meeting.sequence)
         return
     if event == "occurrence_cancelled":
-        queue_sitting_cancel(meeting, details["occurrence"], people, endpoints)
+        _queue_sitting_cancel(meeting, details["occurrence"], people)
         return
     kind = "booked" if event == "booked" else "updated"
-    queue_mails(meeting, "REQUEST", people, people, endpoints, kind=kind)
+    _queue(meeting, "REQUEST", people, kind=kind, attendee_count=len(people))
     removed_ids = details.get("removed_endpoint_ids") or []
     if removed_ids:
-        removed = db.session.scalars(_sites_select(endpoint_ids=removed_ids)).all()
-        gone = {email: p for email, p in people_of_sites(removed).items() if email not in people}
-        queue_mails(meeting, "CANCEL", gone, gone, endpoints)
+        gone = {email: p for email, p in _invitees_of_sites(endpoint_ids=removed_ids).items() if email not in people}
+        _queue(meeting, "CANCEL", gone, kind="removed", attendee_count=len(gone))
+    if event != "booked":  # a new meeting has nothing older to supersede
+        outbox.supersede(meeting.id, meeting.sequence)
 
 
-def queue_sitting_cancel(meeting, occurrence, people, endpoints):
+def _queue_sitting_cancel(meeting, occurrence, people):
     """Tell everyone invited that one sitting of a series is cancelled; the series stays.
 
     Those who have the series get a CANCEL naming that sitting (RECURRENCE-ID,
@@ -125,12 +201,12 @@ def queue_sitting_cancel(meeting, occurrence, people, endpoints):
     instead, with the sitting left out (EXDATE): a CANCEL of one sitting of a
     series they do not have would tell their calendar nothing.
     """
-    awaiting = set(db.session.scalars(sa.select(OutboxMail.recipient).where(
-        OutboxMail.meeting_id == meeting.id, OutboxMail.status == "pending", OutboxMail.method == "REQUEST",
-        OutboxMail.recipient.in_(list(people)))))
-    queue_mails(meeting, "REQUEST", {e: p for e, p in people.items() if e in awaiting}, people, endpoints)
-    queue_mails(meeting, "CANCEL", {e: p for e, p in people.items() if e not in awaiting}, people, endpoints,
-                sitting=occurrence)
+    awaiting = outbox.pending_recipients(meeting.id, "REQUEST")
+    _queue(meeting, "REQUEST", {e: p for e, p in people.items() if e in awaiting}, kind="updated",
+           attendee_count=len(people))
+    _queue(meeting, "CANCEL", {e: p for e, p in people.items() if e not in awaiting}, kind="sitting",
+           attendee_count=len(people), sitting=occurrence)
+    outbox.supersede(meeting.id, meeting.sequence, methods=("REQUEST",))
 
 
 def subject_for(meeting, method, kind, sitting=None):
@@ -146,144 +222,124 @@ def sitting_cancelled_text(sitting):
             f"{format_date(sitting.starts_at)}; các buổi khác của cuộc họp giữ nguyên.")
 
 
-def queue_mails(meeting, method, recipients, listed, endpoints, *, kind="updated", sitting=None):
-    """Write one outbox row per recipient for the meeting's current SEQUENCE; a row already queued stays.
+def _queue(meeting, method, recipients, *, kind, attendee_count, sitting=None):
+    """Write one compact outbox row per recipient for the meeting's current SEQUENCE; a row already queued stays.
 
-    sitting: with CANCEL, the one cancelled sitting of a series (an Occurrence).
-    listed: everyone the meeting invites (counted in the notice). Each
-    calendar names only its own recipient as ATTENDEE: iTIP allows it, it keeps
-    hundreds of officials' addresses out of each other's mail, and it keeps a
-    province-wide booking linear in its attendees. Older pending mails to the
-    same people are superseded by a REQUEST or a whole-meeting CANCEL, which
-    carry everything those said: calendars keep only the highest SEQUENCE anyway.
+    kind: booked or updated (a REQUEST), cancelled (the whole meeting),
+    removed (a CANCEL to a site taken off), sitting (a CANCEL of the one
+    sitting `sitting`). attendee_count: how many people the notice says
+    receive it. The payload holds what the builder cannot read from the
+    meeting: the recipient's own sites (for a site taken off, no longer the
+    meeting's), whether they are a technician, the cancelled sitting.
     """
     if not recipients:
-        return []
-    keys = {email: f"{meeting.uid}/{meeting.sequence}/{method}/{email}" for email in recipients}
-    existing = set(db.session.scalars(sa.select(OutboxMail.key).where(OutboxMail.key.in_(keys.values()))))
-    if sitting is None:
-        db.session.execute(
-            sa.update(OutboxMail)
-            .where(OutboxMail.meeting_id == meeting.id, OutboxMail.status == "pending",
-                   OutboxMail.method.is_not(None), OutboxMail.sequence < meeting.sequence,
-                   OutboxMail.recipient.in_(list(recipients)))
-            .values(status="superseded", last_error="Đã có thư mới hơn cho người này.")
-        )
-    occurrences = list(meeting.occurrences)
-    answers = answers_of(meeting) if method == "REQUEST" else {}
-    place = province_name(meeting)
-    places = places_text(meeting, endpoints)  # the same for every recipient: walk the sites once
+        return
     subject = subject_for(meeting, method, kind, sitting)
+    base = {"meeting_id": meeting.id, "method": method, "sequence": meeting.sequence, "subject": subject}
+    outbox.enqueue([{**base, "key": f"{meeting.uid}/{meeting.sequence}/{method}/{email}", "recipient": email,
+                     "recipient_name": person.name,
+                     "payload": {"kind": kind, "sites": person.site_ids, "technician": person.is_technician,
+                                 "attendees": attendee_count,
+                                 **({"occurrence_id": sitting.id} if sitting is not None else {})}}
+                    for email, person in recipients.items()], builder=INVITE_BUILDER)
+
+
+# -- building the invites: in the worker, once per message ---------------------------------------
+
+
+def build_invites(rows, *, skip_superseded=True):
+    """Build the invite mails of compact outbox rows; return {row id: message, or None when superseded}.
+
+    The outbox's builder for "invite" rows. The rows of one (meeting,
+    SEQUENCE) share their context, loaded once: the meeting and its sittings,
+    its sites with technicians and units, the places text, the answers. A row
+    whose meeting has moved on, to a recipient who has a newer mail that
+    carries everything (a REQUEST or a whole CANCEL), is superseded: None.
+    """
+    groups = {}
+    for row in rows:
+        groups.setdefault((row.meeting_id, row.sequence), []).append(row)
+    messages = {}
+    for (meeting_id, sequence), group in groups.items():
+        messages.update(_build_group(db.session.get(Meeting, meeting_id), sequence, group, skip_superseded))
+    return messages
+
+
+def _superseding_recipients(meeting_id, sequence):
+    """Return the addresses with a newer calendar mail of the meeting that carries everything (not one sitting)."""
+    rows = db.session.execute(sa.select(OutboxMail.recipient, OutboxMail.payload).where(
+        OutboxMail.meeting_id == meeting_id, OutboxMail.sequence > sequence, OutboxMail.method.is_not(None)))
+    return {recipient for recipient, payload in rows if (payload or {}).get("kind") != "sitting"}
+
+
+#: {(meeting id, SEQUENCE, updated_at): (places text, number of sites)}: what every mail of a change says
+#: about all the meeting's sites, worked out once per process rather than once per batch of a drain
+_site_texts = OrderedDict()
+_site_texts_lock = threading.Lock()
+SITE_TEXTS_KEPT = 32
+
+
+def _site_text(meeting):
+    """Return (the 'Địa điểm' text, the number of sites) of the meeting as it stands; remembered per version."""
+    key = (meeting.id, meeting.sequence, meeting.updated_at)
+    with _site_texts_lock:
+        if key in _site_texts:
+            return _site_texts[key]
+    rows = db.session.connection().execute(
+        sa.select(Endpoint.id, Endpoint.name, AdminUnit.level).join(AdminUnit, AdminUnit.id == Endpoint.unit_id)
+        .join(meeting_endpoints, meeting_endpoints.c.endpoint_id == Endpoint.id)
+        .where(meeting_endpoints.c.meeting_id == meeting.id).order_by(Endpoint.name_sort_key, Endpoint.code)).all()
+    found = (places_text_of(meeting, rows), len(rows))
+    with _site_texts_lock:
+        _site_texts[key] = found
+        while len(_site_texts) > SITE_TEXTS_KEPT:
+            _site_texts.popitem(last=False)
+    return found
+
+
+def _build_group(meeting, sequence, rows, skip_superseded):
+    messages = {}
+    if skip_superseded and meeting.sequence > sequence:
+        newer = _superseding_recipients(meeting.id, sequence)
+        messages = {row.id: None for row in rows if row.recipient in newer}
+        rows = [row for row in rows if row.id not in messages]
+    if not rows:
+        return messages
+    places, site_count = _site_text(meeting)  # the same for every recipient of every batch
+    # only this batch's recipients' own sites (those taken off the meeting too, for their CANCEL)
+    wanted = {i for row in rows for i in (row.payload or {}).get("sites", [])}
+    sites = {e.id: e for e in db.session.scalars(_sites_select(endpoint_ids=wanted))} if wanted else {}
+    occurrences = list(meeting.occurrences)
+    answers = dict(db.session.execute(sa.select(InviteResponse.email, InviteResponse.partstat).where(
+        InviteResponse.meeting_id == meeting.id, InviteResponse.email.in_([row.recipient for row in rows]))).all())
+    place = province_name(meeting)
     base_url = current_app.config["BASE_URL"].rstrip("/")
+    organizer_email = meeting.organizer.email if meeting.organizer is not None else None
     stamp = utcnow()
-    rows = []
-    for email, person in recipients.items():
-        if keys[email] in existing:
-            continue
-        rsvp_url = f"{base_url}/rsvp/{rsvp_token(meeting, email)}" if method == "REQUEST" else None
-        sections = notice_sections(meeting, endpoints, occurrences, person, place=place, rsvp_url=rsvp_url,
-                                   attendee_count=len(listed), issued_at=stamp, places=places)
+    for row in rows:
+        payload = row.payload or {}
+        person = Person(email=row.recipient, name=row.recipient_name,
+                        sites=[sites[i] for i in payload.get("sites", []) if i in sites],
+                        is_technician=bool(payload.get("technician")))
+        sitting = db.session.get(Occurrence, payload["occurrence_id"]) if payload.get("occurrence_id") else None
+        rsvp_url = f"{base_url}/rsvp/{rsvp_token(meeting, row.recipient)}" if row.method == "REQUEST" else None
+        sections = notice_sections(meeting, None, occurrences, person, place=place, rsvp_url=rsvp_url,
+                                   attendee_count=payload.get("attendees", 0), issued_at=stamp, places=places,
+                                   site_count=site_count)
         if sitting is not None:
             sections = [("Hủy buổi họp", sitting_cancelled_text(sitting)), *sections]
         description = plain_text(sections)
         if sitting is not None:
             calendar = ical.sitting_cancel_calendar(meeting, sitting, person, [person], description=description,
-                                                    stamp=stamp)
+                                                    stamp=stamp, sequence=row.sequence)
         else:
-            calendar = ical.invite_calendar(meeting, occurrences, method, person, [person],
-                                            description=description, answers=answers, stamp=stamp)
-        organizer_email = meeting.organizer.email if meeting.organizer is not None else None
-        message = mail.build_message(key=keys[email], recipient=email, recipient_name=person.name, subject=subject,
-                                     sections=sections, calendar=calendar, method=method, reply_to=organizer_email)
-        rows.append(OutboxMail(key=keys[email], meeting_id=meeting.id, recipient=email,
-                               recipient_name=person.name[:200], method=method, sequence=meeting.sequence,
-                               subject=subject[:400], message=message, next_attempt_at=stamp))
-    db.session.add_all(rows)
-    db.session.flush()
-    return rows
-
-
-def queue_plain_mail(key, meeting_id, recipient, recipient_name, subject, text, html=None, reply_to=None):
-    """Queue one mail without a calendar part, once per key; return its outbox row (the earlier one if queued).
-
-    Written in the caller's transaction, delivered by the outbox tick with the
-    same retries as an invite. A new invite to the same person never supersedes
-    it. The key names the piece of work (e.g. `readiness-escalation:…`); a
-    second call with it, from a rerun or a retry, queues nothing.
-    """
-    existing = db.session.scalar(sa.select(OutboxMail).where(OutboxMail.key == key))
-    if existing is not None:
-        return existing
-    recipient = recipient.strip().lower()
-    sequence = db.session.scalar(sa.select(Meeting.sequence).where(Meeting.id == meeting_id)) if meeting_id else 0
-    message = mail.build_plain_message(key=key, recipient=recipient, recipient_name=recipient_name,
-                                       subject=subject, text=text, html=html, reply_to=reply_to)
-    row = OutboxMail(key=key, meeting_id=meeting_id, recipient=recipient, recipient_name=(recipient_name or "")[:200],
-                     method=None, sequence=sequence or 0, subject=subject[:400], message=message,
-                     next_attempt_at=utcnow())
-    db.session.add(row)
-    db.session.flush()
-    return row
-
-
-# -- the outbox ----------------------------------------------------------------------------
-
-
-def due_mails_select(now, limit=200):
-    """Select the pending mails whose attempt is due, oldest first."""
-    return (sa.select(OutboxMail).where(OutboxMail.status == "pending", OutboxMail.next_attempt_at <= now)
-            .order_by(OutboxMail.next_attempt_at, OutboxMail.id).limit(limit))
-
-
-def mark_sent(mail_row, now=None):
-    """Record that the server accepted the mail: it is never sent again."""
-    mail_row.status = "sent"
-    mail_row.sent_at = now or utcnow()
-    mail_row.attempt_count += 1
-    mail_row.last_error = ""
-
-
-def mark_attempt_failed(mail_row, error, *, permanent=False, now=None):
-    """Record a failed attempt: retry later with a growing delay, or fail for good."""
-    now = now or utcnow()
-    mail_row.attempt_count += 1
-    mail_row.last_error = str(error)[:2000] or error.__class__.__name__
-    if permanent or mail_row.attempt_count >= MAX_ATTEMPTS:
-        mail_row.status = "failed"
-    else:
-        mail_row.next_attempt_at = now + RETRY_DELAYS[mail_row.attempt_count - 1]
-
-
-def retry_now(mail_row):
-    """Put a failed mail back in the queue, due now (an administrator's choice)."""
-    if mail_row.status != "failed":
-        raise ValidationError({"mail": "Chỉ gửi lại được thư đã thất bại."})
-    mail_row.status = "pending"
-    mail_row.next_attempt_at = utcnow()
-    mail_row.attempt_count = 0
-
-
-def outbox_select(status=None, meeting_id=None):
-    """Select outbox mails for the outbox page, newest first."""
-    query = sa.select(OutboxMail).order_by(OutboxMail.created_at.desc(), OutboxMail.id.desc())
-    if status:
-        query = query.where(OutboxMail.status == status)
-    if meeting_id:
-        query = query.where(OutboxMail.meeting_id == meeting_id)
-    return query
-
-
-def outbox_counts():
-    """Return {status: count} over the whole outbox."""
-    rows = db.session.execute(sa.select(OutboxMail.status, sa.func.count()).group_by(OutboxMail.status))
-    return dict(rows.all())
-
-
-def failed_mails(meeting):
-    """Return the meeting's mails that failed for good, for its organizer to see."""
-    return db.session.scalars(sa.select(OutboxMail).where(OutboxMail.meeting_id == meeting.id,
-                                                          OutboxMail.status == "failed")
-                              .order_by(OutboxMail.recipient)).all()
+            calendar = ical.invite_calendar(meeting, occurrences, row.method, person, [person],
+                                            description=description, answers=answers if row.method == "REQUEST" else {},
+                                            stamp=stamp, sequence=row.sequence)
+        messages[row.id] = mail.build_message(key=row.key, recipient=row.recipient, recipient_name=row.recipient_name,
+                                              subject=row.subject, sections=sections, calendar=calendar,
+                                              method=row.method, reply_to=organizer_email)
+    return messages
 
 
 # -- RSVP ----------------------------------------------------------------------------------
@@ -428,3 +484,5 @@ def download_calendar(meeting):
 
 if on_booking_change not in booking.change_listeners:
     booking.change_listeners.append(on_booking_change)
+outbox.register_builder(INVITE_BUILDER, build_invites)
+preview.register_secret_link(RSVP_TOKEN)  # an RSVP link answers in its recipient's name

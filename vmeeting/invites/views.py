@@ -1,4 +1,4 @@
-"""Invite pages: RSVP by signed link, the outbox, calendar feeds and the meeting's .ics."""
+"""Invite pages: RSVP by signed link, calendar feeds and the meeting's .ics (the outbox has its own pages)."""
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
@@ -7,17 +7,16 @@ from flask_login import current_user
 from vmeeting.auth.guards import permission_required
 from vmeeting.auth.models import User
 from vmeeting.booking.models import Meeting
-from vmeeting.bounds import query_id, query_page
+from vmeeting.bounds import query_id
 from vmeeting.errors import ValidationError
 from vmeeting.extensions import db
-from vmeeting.invites import feeds, preview, service
-from vmeeting.invites.models import MAIL_STATUSES, OutboxMail
+from vmeeting.invites import feeds, service
+from vmeeting.outbox import service as outbox
+from vmeeting.outbox.views import STATUS_LABELS
 from vmeeting.registry.models import AdminUnit, Endpoint
 
 bp = Blueprint("invites", __name__)
 
-PER_PAGE = 50
-STATUS_LABELS = {"pending": "Chờ gửi", "sent": "Đã gửi", "failed": "Thất bại", "superseded": "Đã thay thế"}
 ANSWER_LABELS = {"ACCEPTED": "Tham dự", "TENTATIVE": "Chưa chắc chắn", "DECLINED": "Không tham dự"}
 
 
@@ -35,12 +34,10 @@ def inject_invite_panel():
 
 
 def _panel_data(meeting):
-    counts = dict(db.session.execute(
-        sa.select(OutboxMail.status, sa.func.count()).where(OutboxMail.meeting_id == meeting.id)
-        .group_by(OutboxMail.status)).all())
+    counts = outbox.outbox_counts(meeting_id=meeting.id)
     may_see_failures = current_user.can("meetings.book") or current_user.id == meeting.organizer_id
     return {"answers": service.answer_rows(meeting), "mail_counts": counts,
-            "failed": service.failed_mails(meeting) if may_see_failures else [],
+            "failed": outbox.failed_mails(meeting.id) if may_see_failures else [],
             "mail_is_configured": bool(current_app.config.get("SMTP_URL"))}
 
 
@@ -88,68 +85,6 @@ def meeting_ics(meeting_id):
     """Download the meeting as an .ics file to import into a calendar."""
     meeting = db.get_or_404(Meeting, meeting_id)
     return calendar_response(service.download_calendar(meeting), f"cuoc-hop-{meeting.id}.ics")
-
-
-# -- the outbox -----------------------------------------------------------------------------
-
-
-@bp.get("/outbox")
-@permission_required("meetings.book")
-def outbox():
-    """List the mail outbox: what waits, what went, what failed and why."""
-    status = request.args.get("status") if request.args.get("status") in MAIL_STATUSES else None
-    page = request.args.get("page", 1, type=query_page)
-    pagination = db.paginate(service.outbox_select(status=status), page=max(page, 1), per_page=PER_PAGE,
-                             error_out=False)
-    return render_template("invites/outbox.html", pagination=pagination, status=status,
-                           counts=service.outbox_counts(), labels=STATUS_LABELS,
-                           mail_is_configured=bool(current_app.config.get("SMTP_URL")))
-
-
-def _read_outbox_mail(mail_id):
-    mail_row = db.session.get(OutboxMail, mail_id) or abort(404)
-    return mail_row, preview.read_mail(mail_row.message, show_rsvp_links=current_user.can("invites.rsvp_links"))
-
-
-@bp.get("/outbox/<int:mail_id>")
-@permission_required("meetings.book")
-def outbox_mail(mail_id):
-    """Show one mail as its reader sees it (the HTML part, the event summarised), its source behind a toggle."""
-    mail_row, view = _read_outbox_mail(mail_id)
-    return render_template("invites/outbox_mail.html", mail=mail_row, view=view, labels=STATUS_LABELS)
-
-
-#: the HTML part runs nothing and loads nothing: a sandbox without scripts, in a frame of our own page only
-MAIL_HTML_POLICY = ("sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
-                    "frame-ancestors 'self'; form-action 'none'")
-
-
-@bp.get("/outbox/<int:mail_id>/html")
-@permission_required("meetings.book")
-def outbox_mail_html(mail_id):
-    """Serve a mail's HTML part for the outbox page's sandboxed frame."""
-    _mail_row, view = _read_outbox_mail(mail_id)
-    if view.html is None:
-        abort(404)
-    return Response(view.html, mimetype="text/html", headers={
-        "Content-Security-Policy": MAIL_HTML_POLICY, "X-Frame-Options": "SAMEORIGIN", "Cache-Control": "no-store"})
-
-
-@bp.post("/outbox/<int:mail_id>/retry")
-@permission_required("meetings.book")
-def outbox_retry(mail_id):
-    """Queue a failed mail again, due now."""
-    mail_row = db.session.get(OutboxMail, mail_id) or abort(404)
-    try:
-        service.retry_now(mail_row)
-    except ValidationError as exc:
-        db.session.rollback()
-        flash(next(iter(exc.fields.values())), "danger")
-    else:
-        db.session.commit()
-        flash(f"Thư đến {mail_row.recipient} sẽ được gửi lại.", "success")
-    return redirect(request.referrer if request.referrer and request.referrer.startswith(request.host_url)
-                    else url_for("invites.outbox"))
 
 
 # -- calendar feeds -------------------------------------------------------------------------

@@ -35,8 +35,8 @@ from vmeeting.booking import service as booking
 from vmeeting.database import utcnow, write_intent
 from vmeeting.errors import Conflict, ValidationError
 from vmeeting.extensions import db
-from vmeeting.invites import service as invites
 from vmeeting.network.models import INCIDENT_SOURCES, SEVERITIES, Incident, NetworkEvent, NetworkState
+from vmeeting.outbox import service as outbox
 from vmeeting.registry.models import AdminUnit, Endpoint
 from vmeeting.registry.service import descendant_ids_select
 from vmeeting.text import N_, clean
@@ -206,8 +206,8 @@ def _record_changes(changes, now):
     for event in alarming:
         endpoint = endpoints[event.endpoint_id]
         for mail in alarm_mails(endpoint, event):
-            invites.queue_plain_mail(key=mail["key"], meeting_id=None, recipient=mail["recipient"],
-                                     recipient_name=mail["name"], subject=mail["subject"], text=mail["text"])
+            outbox.enqueue_plain(key=mail["key"], meeting_id=None, recipient=mail["recipient"],
+                                 recipient_name=mail["name"], subject=mail["subject"], text=mail["text"])
         if event.state == "down":
             _open_network_incident(endpoint, event, now)
         else:

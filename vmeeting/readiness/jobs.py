@@ -14,8 +14,8 @@ from flask import current_app
 from vmeeting.booking.models import Meeting, Occurrence
 from vmeeting.database import utcnow, write_intent
 from vmeeting.extensions import db
-from vmeeting.invites import service as invites
 from vmeeting.jobs import periodic
+from vmeeting.outbox import service as outbox
 from vmeeting.readiness import escalation, service
 from vmeeting.readiness.models import ReadinessJob
 
@@ -120,9 +120,10 @@ def _still_due(occurrence, minutes, now):
 
 
 def _queue(meeting, mail):
-    # The outbox belongs to invites: it writes the row here, in this transaction, and delivers it with retries.
-    invites.queue_plain_mail(key=mail.key, meeting_id=meeting.id, recipient=mail.recipient,
-                             recipient_name=mail.recipient_name, subject=mail.subject, text=mail.text)
+    # The outbox writes the row here, in this transaction, and the workers deliver it with retries.
+    outbox.enqueue_plain(key=mail.key, meeting_id=meeting.id, recipient=mail.recipient,
+                         recipient_name=mail.recipient_name, subject=mail.subject, text=mail.text,
+                         sequence=meeting.sequence)
 
 
 @periodic("readiness.probes", seconds=60)

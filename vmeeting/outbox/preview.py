@@ -1,10 +1,11 @@
 """A stored mail as its reader sees it: headers decoded, the text and HTML parts, the event summarised.
 
 The outbox keeps each mail as it goes over the wire (7-bit MIME, quoted-printable
-Vietnamese, a base64 calendar). The outbox page shows it read back here. Each
-invite carries the recipient's own RSVP link, a credential to answer in their
-name: `read_mail` blanks it out, in every part and in the source, unless the
-viewer may see it (administrators).
+Vietnamese, a base64 calendar). The outbox page shows it read back here. A mail
+may carry a link that is a credential (an invite's RSVP link answers in the
+recipient's name): the capability that writes such links registers their
+pattern (`register_secret_link`), and `read_mail` blanks them out, in every
+part and in the source, unless the viewer may see them (administrators).
 """
 
 import email
@@ -16,10 +17,10 @@ from email.header import decode_header, make_header
 
 import icalendar
 
-from vmeeting.invites.mail import TEXT_CHARSET, WIRE, HEADER_WIDTH
+from vmeeting.outbox.mail import HEADER_WIDTH, TEXT_CHARSET, WIRE
 
-#: an RSVP token after its path; in a calendar a long line may be folded inside it (CRLF and a space)
-RSVP_TOKEN = re.compile(r"(/rsvp/)(?:[A-Za-z0-9_.\-]|\r?\n[ \t])+")
+#: patterns of credential links: group 1 is the part kept (the path), the rest is blanked out
+SECRET_LINKS: list[re.Pattern] = []
 HIDDEN_TOKEN = r"\1[...]"  # ASCII: the source shows it as such in a quoted-printable part
 SHOWN_HEADERS = ("From", "To", "Reply-To", "Subject", "Date", "Message-ID")
 
@@ -54,15 +55,23 @@ class MailView:
     source: str
 
 
-def hide_rsvp_links(text):
-    """Return text with every RSVP link's token blanked out."""
-    return RSVP_TOKEN.sub(HIDDEN_TOKEN, text)
+def register_secret_link(pattern):
+    """Have every mail view blank out what `pattern` matches after its group 1 (a capability calls it once)."""
+    if pattern not in SECRET_LINKS:
+        SECRET_LINKS.append(pattern)
 
 
-def read_mail(message_text, *, show_rsvp_links=False):
-    """Return the MailView of a stored message; without show_rsvp_links the RSVP tokens are blanked everywhere."""
+def hide_secret_links(text):
+    """Return text with every registered credential link's token blanked out."""
+    for pattern in SECRET_LINKS:
+        text = pattern.sub(HIDDEN_TOKEN, text)
+    return text
+
+
+def read_mail(message_text, *, show_secrets=False):
+    """Return the MailView of a stored message; without show_secrets the credential links are blanked everywhere."""
     message = email.message_from_string(message_text)
-    if not show_rsvp_links:
+    if not show_secrets:
         _hide_in_parts(message)
     headers = [(name, str(make_header(decode_header(message[name])))) for name in SHOWN_HEADERS if message[name]]
     text, html, calendar = "", None, None
@@ -77,7 +86,7 @@ def read_mail(message_text, *, show_rsvp_links=False):
         elif kind == "text/calendar" and calendar is None:
             calendar = _decoded(part)
     method, events = _summarise(calendar) if calendar else (None, [])
-    source = message.as_string(maxheaderlen=HEADER_WIDTH, policy=WIRE) if not show_rsvp_links else message_text
+    source = message.as_string(maxheaderlen=HEADER_WIDTH, policy=WIRE) if not show_secrets else message_text
     return MailView(headers=headers, text=text, html=html, method=method, events=events, source=source)
 
 
@@ -86,12 +95,12 @@ def _decoded(part):
 
 
 def _hide_in_parts(message):
-    """Blank the RSVP tokens inside every leaf part, encoded again as it was (quoted-printable or base64)."""
+    """Blank the credential links inside every leaf part, encoded again as it was (quoted-printable or base64)."""
     for part in message.walk():
         if part.is_multipart() or part.get_content_maintype() not in ("text", "application"):
             continue
         original = _decoded(part)
-        hidden = hide_rsvp_links(original)
+        hidden = hide_secret_links(original)
         if hidden == original:
             continue
         encoding = (part["Content-Transfer-Encoding"] or "").lower()

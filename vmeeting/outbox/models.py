@@ -1,0 +1,70 @@
+"""The outbox: one row per mail to one person, from the change that calls for it until the server accepts it."""
+
+from datetime import datetime
+from typing import Optional
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from vmeeting.database import UTCDateTime, utcnow
+from vmeeting.extensions import db
+
+MAIL_STATUSES = ("pending", "sent", "failed", "superseded")
+MAIL_METHODS = ("REQUEST", "CANCEL")
+
+
+class OutboxMail(db.Model):
+    """One e-mail to one person: written with the change it announces, built once, delivered by the workers.
+
+    A row is written either whole (`message` set: a plain mail) or compact
+    (`builder` and `payload` set, `message` NULL): the worker then builds the
+    message with the registered builder, stores it before the first attempt,
+    and every retry sends those same bytes.
+    """
+
+    __tablename__ = "outbox_mails"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: unique per piece of work (for an invite: meeting uid, sequence, method, recipient): queued once
+    key: Mapped[str] = mapped_column(sa.String(400), unique=True)
+    #: the meeting the mail is about (named by id only: the outbox knows mails, not meetings)
+    meeting_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    recipient: Mapped[str] = mapped_column(sa.String(254))
+    recipient_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    #: the iTIP method of the calendar part; None for a plain mail without one (a readiness escalation)
+    method: Mapped[Optional[str]] = mapped_column(sa.String(10))
+    sequence: Mapped[int] = mapped_column(default=0)
+    subject: Mapped[str] = mapped_column(sa.String(400))
+    #: the whole RFC 5322 message, 7-bit, as it goes over the wire; NULL until the builder has built it
+    message: Mapped[Optional[str]] = mapped_column(sa.Text)
+    #: the registered builder that turns `payload` into `message` (e.g. "invite"); None for a mail written whole
+    builder: Mapped[Optional[str]] = mapped_column(sa.String(40))
+    #: what the builder needs beyond the row's own columns, small (JSON object)
+    payload: Mapped[Optional[dict]] = mapped_column(sa.JSON)
+    status: Mapped[str] = mapped_column(sa.String(20), default="pending")
+    attempt_count: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_error: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        sa.CheckConstraint(sa.column("status").in_(MAIL_STATUSES), name="status"),
+        sa.CheckConstraint(sa.column("method").in_(MAIL_METHODS), name="method"),
+        # the workers' question: what is pending and due?
+        sa.Index("ix_outbox_mails_due", "status", "next_attempt_at"),
+    )
+
+    @property
+    def is_pending(self):
+        return self.status == "pending"
+
+    @property
+    def is_invite(self):
+        """Tell whether the mail carries a calendar (REQUEST or CANCEL), rather than plain text."""
+        return self.method is not None
+
+    @property
+    def is_built(self):
+        """Tell whether the message is written (a compact row is not, until the worker builds it)."""
+        return self.message is not None

@@ -1,0 +1,79 @@
+"""Outbox pages: what waits, what went, what failed and why; each mail as its reader sees it."""
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from vmeeting.auth.guards import permission_required
+from vmeeting.bounds import query_page
+from vmeeting.errors import ValidationError
+from vmeeting.extensions import db
+from vmeeting.outbox import preview, service
+from vmeeting.outbox.models import MAIL_STATUSES, OutboxMail
+
+bp = Blueprint("outbox", __name__)
+
+PER_PAGE = 50
+STATUS_LABELS = {"pending": "Chờ gửi", "sent": "Đã gửi", "failed": "Thất bại", "superseded": "Đã thay thế"}
+
+
+@bp.get("/outbox")
+@permission_required("meetings.book")
+def index():
+    """List the mail outbox: what waits, what went, what failed and why."""
+    status = request.args.get("status") if request.args.get("status") in MAIL_STATUSES else None
+    page = request.args.get("page", 1, type=query_page)
+    pagination = db.paginate(service.outbox_select(status=status), page=max(page, 1), per_page=PER_PAGE,
+                             error_out=False)
+    return render_template("outbox/index.html", pagination=pagination, status=status,
+                           counts=service.outbox_counts(), labels=STATUS_LABELS,
+                           mail_is_configured=bool(current_app.config.get("SMTP_URL")))
+
+
+def _read_outbox_mail(mail_id):
+    """Return (row, MailView); a row no worker has built yet is built for the reader, not stored."""
+    mail_row = db.session.get(OutboxMail, mail_id) or abort(404)
+    message = service.message_for_display(mail_row)
+    if message is None:
+        abort(404)
+    return mail_row, preview.read_mail(message, show_secrets=current_user.can("invites.rsvp_links"))
+
+
+@bp.get("/outbox/<int:mail_id>")
+@permission_required("meetings.book")
+def show(mail_id):
+    """Show one mail as its reader sees it (the HTML part, the event summarised), its source behind a toggle."""
+    mail_row, view = _read_outbox_mail(mail_id)
+    return render_template("outbox/mail.html", mail=mail_row, view=view, labels=STATUS_LABELS)
+
+
+#: the HTML part runs nothing and loads nothing: a sandbox without scripts, in a frame of our own page only
+MAIL_HTML_POLICY = ("sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+                    "frame-ancestors 'self'; form-action 'none'")
+
+
+@bp.get("/outbox/<int:mail_id>/html")
+@permission_required("meetings.book")
+def html(mail_id):
+    """Serve a mail's HTML part for the outbox page's sandboxed frame."""
+    _mail_row, view = _read_outbox_mail(mail_id)
+    if view.html is None:
+        abort(404)
+    return Response(view.html, mimetype="text/html", headers={
+        "Content-Security-Policy": MAIL_HTML_POLICY, "X-Frame-Options": "SAMEORIGIN", "Cache-Control": "no-store"})
+
+
+@bp.post("/outbox/<int:mail_id>/retry")
+@permission_required("meetings.book")
+def retry(mail_id):
+    """Queue a failed mail again, due now."""
+    mail_row = db.session.get(OutboxMail, mail_id) or abort(404)
+    try:
+        service.retry_now(mail_row)
+    except ValidationError as exc:
+        db.session.rollback()
+        flash(next(iter(exc.fields.values())), "danger")
+    else:
+        db.session.commit()
+        flash(f"Thư đến {mail_row.recipient} sẽ được gửi lại.", "success")
+    return redirect(request.referrer if request.referrer and request.referrer.startswith(request.host_url)
+                    else url_for("outbox.index"))
