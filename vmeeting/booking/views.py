@@ -15,8 +15,11 @@ from vmeeting.bounds import query_date, query_page
 from vmeeting.database import utcnow
 from vmeeting.errors import Conflict, NonWorkingTime, StaleEdit, ValidationError
 from vmeeting.extensions import db
+from vmeeting.text import fold
 from vmeeting.timefmt import local_to_utc, to_local
 
+#: the vendored Tom Select (static/vendor/tom-select/README.md): in its URLs, so a refresh busts browser caches
+TOM_SELECT_VERSION = "2.6.2"
 #: a booking's page lists this many warnings about its sites, then counts the rest
 SHOWN_WARNINGS = 5
 
@@ -85,7 +88,8 @@ def _booking_form_page(form, meeting=None):
     """
     context = {"form": form, "meeting": meeting, "choice": None, "conflict": None, "suggestions": [],
                "searched_slots": False, "plan": None, "non_working": None, "stale": None,
-               "recurrence_text": service.recurrence_text(meeting) if meeting is not None else ""}
+               "recurrence_text": service.recurrence_text(meeting) if meeting is not None else "",
+               "fold": fold, "tom_select_version": TOM_SELECT_VERSION}
     if request.method != "POST":
         return render_template("booking/form.html", **context)
     _apply_slot(form)
