@@ -10,6 +10,7 @@ from vmeeting.booking.models import Meeting
 from vmeeting.extensions import db
 from tests.booking.conftest import next_monday
 from tests.booking.test_browser import sign_in
+from tests.pickers import pick_site, pick_sites
 
 pytestmark = pytest.mark.browser
 
@@ -70,8 +71,8 @@ def test_book_by_clicking_an_empty_hour_of_the_week(page, make_user, sites):
     assert page.get_by_label("Kết thúc").input_value() == "15:00"
 
     page.get_by_label("Tên cuộc họp").fill("Họp đặt từ lịch tuần")
-    page.get_by_label("Điểm cầu chủ tọa").select_option(label=f"{sites['hall'].name} ({sites['hall'].code})")
-    page.get_by_label("Điểm cầu riêng lẻ").select_option([str(e.id) for e in sites["communes"][:2]])
+    pick_site(page, "Điểm cầu chủ tọa", "ubnd tinh", sites["hall"].name)
+    pick_sites(page, "Điểm cầu riêng lẻ", sites["communes"][:2])
     page.get_by_test_id("book").click()
     page.wait_for_url(re.compile(r".*/meetings/\d+$"))
 
@@ -167,8 +168,8 @@ def test_the_book_button_shows_progress_and_a_double_click_books_once(page, make
     sign_in(page, make_user("scheduler", username="vanphong"))
     page.goto(f"/meetings/new?day={monday.date()}&start=08:00&end=09:00")
     page.get_by_label("Tên cuộc họp").fill("Bấm hai lần")
-    page.get_by_label("Điểm cầu chủ tọa").select_option(label=f"{sites['hall'].name} ({sites['hall'].code})")
-    page.get_by_label("Điểm cầu riêng lẻ").select_option([str(e.id) for e in sites["communes"]])
+    pick_site(page, "Điểm cầu chủ tọa", "ubnd tinh", sites["hall"].name)
+    pick_sites(page, "Điểm cầu riêng lẻ", sites["communes"])
     posts = []
     page.on("request", lambda request: posts.append(request) if request.method == "POST" else None)
     # two clicks in one go, as an impatient hand makes them; the state between them is what a person sees

@@ -32,7 +32,7 @@
     document.querySelectorAll("select[data-site-picker]").forEach(function (select) {
       var many = select.dataset.sitePicker === "many";
       var settings = {
-        dataAttr: "data-data",
+        dataAttr: "data",  // the options' data-data: {code, search}
         score: foldedScore,
         maxOptions: 200,
         render: {
@@ -49,10 +49,7 @@
       } else {
         settings.allowEmptyOption = false;
       }
-      var control = new TomSelect(select, settings);
-      // the label names the field: clicking it goes to the search box
-      var label = document.querySelector('label[for="' + select.id + '"]');
-      if (label) { label.setAttribute("for", control.control_input.id); }
+      new TomSelect(select, settings);  // it points the field's label at its search box
     });
   }
 
