@@ -3,18 +3,21 @@
 from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.orm import selectinload
 
 from vmeeting.audit import service as audit
 from vmeeting.auth.guards import permission_required
-from vmeeting.booking import service, slots
+from vmeeting.booking import export, service, slots
 from vmeeting.booking.forms import CancelForm, MeetingForm, MoveOccurrenceForm
 from vmeeting.booking.models import Meeting, Occurrence
 from vmeeting.bounds import query_date, query_page
 from vmeeting.database import utcnow
 from vmeeting.errors import Conflict, NonWorkingTime, StaleEdit, ValidationError
 from vmeeting.extensions import db
+from vmeeting.spreadsheet import XLSX_MIMETYPE
 from vmeeting.text import fold
 from vmeeting.timefmt import local_to_utc, to_local
 
@@ -209,19 +212,41 @@ def edit(meeting_id):
 @permission_required("meetings.view")
 def meetings():
     """List meetings with a search and a status filter."""
-    q = request.args.get("q", "").strip()
-    status = request.args.get("status") if request.args.get("status") in ("scheduled", "cancelled") else None
-    upcoming = request.args.get("when", "upcoming") == "upcoming"
+    q, status, upcoming, query = _list_query()
     page = request.args.get("page", 1, type=query_page)
-    query = service.meetings_select(q=q, status=status, window_from=utcnow() if upcoming else None)
-    if upcoming:
-        query = query.order_by(None).order_by(Meeting.starts_at, Meeting.id)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
     rows = db.session.scalars(query.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
     next_sittings = _next_sittings([m.id for m in rows])
     return render_template("booking/list.html", meetings=rows, total=total, page=page,
                            pages=max((total + PER_PAGE - 1) // PER_PAGE, 1), q=q, status=status,
                            upcoming=upcoming, next_sittings=next_sittings)
+
+
+@bp.get("/meetings.xlsx")
+@permission_required("meetings.view")
+def meetings_download():
+    """Download the meetings the list's filters select (q, status, when) as Excel, at most export.MAX_ROWS."""
+    q, status, upcoming, query = _list_query()
+    rows = db.session.scalars(query.options(selectinload(Meeting.organizer)).limit(export.MAX_ROWS)).all()
+    words = [_("Sắp diễn ra") if upcoming else _("Mọi thời gian"),
+             {"scheduled": _("Đã lên lịch"), "cancelled": _("Đã hủy")}.get(status, _("Mọi trạng thái"))]
+    if q:
+        words.append(f"«{q}»")
+    caption = f"{_('Cuộc họp')} ({', '.join(words)}) · {to_local(utcnow()):%d/%m/%Y %H:%M}"
+    name = f"cuoc-hop-{to_local(utcnow()):%Y%m%d-%H%M}.xlsx"
+    return Response(export.meetings_xlsx(rows, _next_sittings([m.id for m in rows]), caption),
+                    mimetype=XLSX_MIMETYPE, headers={"Content-Disposition": f"attachment; filename={name}"})
+
+
+def _list_query():
+    """Read the list's filters (q, status, when) and return them with the Select of its rows, in the list's order."""
+    q = request.args.get("q", "").strip()
+    status = request.args.get("status") if request.args.get("status") in ("scheduled", "cancelled") else None
+    upcoming = request.args.get("when", "upcoming") == "upcoming"
+    query = service.meetings_select(q=q, status=status, window_from=utcnow() if upcoming else None)
+    if upcoming:
+        query = query.order_by(None).order_by(Meeting.starts_at, Meeting.id)
+    return q, status, upcoming, query
 
 
 def _next_sittings(meeting_ids):

@@ -15,7 +15,8 @@ from vmeeting.errors import Conflict, NotFound, ValidationError
 from vmeeting.extensions import db
 from vmeeting.readiness import service
 from vmeeting.readiness.forms import ConfirmForm, ReportForm
-from vmeeting.readiness.report import CSV_KINDS, readiness_report, report_csv
+from vmeeting.readiness.report import CSV_KINDS, readiness_report, report_csv, sites_xlsx
+from vmeeting.spreadsheet import XLSX_MIMETYPE
 from vmeeting.timefmt import local_to_utc, to_local
 from vmeeting.urls import safe_next_url
 
@@ -123,6 +124,16 @@ def board(meeting_id):
                            site_warnings=warnings,
                            groups=[(d, groups[d["id"]]) for d in data["districts"]], confirmable=confirmable,
                            refresh_seconds=current_app.config["BOARD_REFRESH_SECONDS"])
+
+
+@bp.get("/meetings/<int:meeting_id>/sites.xlsx")
+@permission_required("meetings.view")
+def sites_download(meeting_id):
+    """Download a sitting's sites (?occurrence_id=, else the current one) as Excel: district, technician, phone, verdict."""
+    meeting, occurrence = _sitting(meeting_id)
+    name = f"diem-cau-{meeting.id}-{to_local(occurrence.starts_at):%Y%m%d-%H%M}.xlsx"
+    return Response(sites_xlsx(occurrence), mimetype=XLSX_MIMETYPE,
+                    headers={"Content-Disposition": f"attachment; filename={name}"})
 
 
 @bp.get("/meetings/<int:meeting_id>/readiness.json")
