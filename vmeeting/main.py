@@ -91,6 +91,7 @@ NAV_ITEMS = [
     ("network.incidents", _l("Sự cố"), "network.view"),
     ("attendance.report", _l("Điểm danh"), "meetings.view"),
     ("working_time.calendar", _l("Lịch làm việc"), "meetings.view"),
+    ("invites.feed_list", _l("Lịch đăng ký"), "feeds.use"),
     ("registry.endpoints", _l("Điểm cầu"), "registry.view"),
     ("registry.units", _l("Đơn vị"), "registry.view"),
     ("registry.bridges", _l("Cầu MCU"), "registry.view"),

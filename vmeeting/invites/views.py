@@ -160,7 +160,7 @@ def _may_manage_all():
 
 
 def _guard_feed_pages():
-    if not (_may_manage_all() or current_user.role == "technician"):
+    if not current_user.can("feeds.use"):
         abort(403)
 
 
@@ -180,8 +180,11 @@ def feed_list():
             "unit": db.session.execute(sa.select(AdminUnit.id, AdminUnit.name).where(AdminUnit.level != "commune")
                                        .order_by(AdminUnit.level, AdminUnit.position, AdminUnit.id)).all(),
         }
+    # an endpoint's or a unit's page links here with its own feed preselected
+    chosen = {"kind": request.args.get("kind") if request.args.get("kind") in feeds.KIND_LABELS else None,
+              "target_id": request.args.get("target_id", type=query_id)}
     return render_template("invites/feeds.html", feeds=rows, choices=choices, kind_labels=feeds.KIND_LABELS,
-                           new_url=request.args.get("new"), may_manage_all=_may_manage_all())
+                           new_url=request.args.get("new"), may_manage_all=_may_manage_all(), chosen=chosen)
 
 
 @bp.post("/calendar-feeds")

@@ -126,6 +126,11 @@ def readiness_select(occurrence_id, endpoint_id):
     return sa.select(Readiness).where(Readiness.occurrence_id == occurrence_id, Readiness.endpoint_id == endpoint_id)
 
 
+def is_confirmed(readiness):
+    """Tell whether the technician has answered for the site: ready or issue (pending is not an answer)."""
+    return readiness is not None and readiness.status in ("ready", "issue")
+
+
 def is_not_ready(readiness):
     """Tell whether a site needs attention: not confirmed ready, or the last probe found nothing."""
     return readiness is None or readiness.status != "ready" or readiness.is_reachable is False

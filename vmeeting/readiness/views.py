@@ -54,13 +54,19 @@ def mine():
     window_from = local_to_utc(datetime.combine(today, time.min))
     window_to = window_from + timedelta(days=2)
     here = url_for("readiness.mine")
-    mine = [(occurrence, [(endpoint, readiness,
-                           _confirm_form(occurrence, endpoint, readiness,
-                                         next_url=f"{here}#site-{occurrence.id}-{endpoint.id}"))
-                          for endpoint, readiness in sites])
-            for occurrence, sites in service.sittings_for(current_user, window_from, window_to)]
+    mine = []
+    for occurrence, sites in service.sittings_for(current_user, window_from, window_to):
+        # the sites still to confirm first (the sort is stable: each half keeps the board's order)
+        sites = sorted(sites, key=lambda site: service.is_confirmed(site[1]))
+        mine.append((occurrence, [(endpoint, readiness,
+                                   _confirm_form(occurrence, endpoint, readiness,
+                                                 next_url=f"{here}#site-{occurrence.id}-{endpoint.id}"))
+                                  for endpoint, readiness in sites]))
+    confirmed = sum(service.is_confirmed(readiness) for _o, sites in mine for _e, readiness, _f in sites)
+    total = sum(len(sites) for _o, sites in mine)
     everything = db.session.scalars(booking.occurrences_select(window_from, window_to)).all()
-    return render_template("readiness/mine.html", mine=mine, everything=everything, today=today)
+    return render_template("readiness/mine.html", mine=mine, everything=everything, today=today,
+                           confirmed=confirmed, total=total)
 
 
 @bp.route("/readiness/<int:occurrence_id>/<int:endpoint_id>", methods=["GET", "POST"])
