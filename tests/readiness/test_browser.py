@@ -58,7 +58,7 @@ def test_technician_confirms_on_a_phone_and_the_board_follows(page, phone_page, 
     expect(tile).to_have_class(re.compile(r"text-bg-success"))
     expect(page.locator('[data-count="ready"]')).to_have_text("1")
     expect(page.locator('[data-count="pending"]')).to_have_text("4")
-    expect(tile.locator("xpath=..")).to_be_hidden()  # the filter hides what is ready now
+    expect(tile).to_be_hidden()  # the filter hides what is ready now
     assert page.evaluate("window.__notReloaded") is True
 
 
