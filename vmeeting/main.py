@@ -4,6 +4,7 @@ from datetime import datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
@@ -78,7 +79,13 @@ def set_language(code):
 @bp.app_context_processor
 def inject_navigation():
     """Give every template the menu for the signed-in user."""
-    return {"nav_items": _nav_items() if current_user.is_authenticated else []}
+    return {"nav_items": _nav_items() if current_user.is_authenticated else [], "page_language": _page_language}
+
+
+def _page_language():
+    """The page's language code ("vi" or "en"): for what the catalogue cannot turn, such as stored sentences."""
+    locale = get_locale()
+    return locale.language if locale is not None else "vi"
 
 
 #: the menu: (endpoint, label, permission); capabilities add theirs in order

@@ -20,8 +20,10 @@ from vmeeting.extensions import db
 from vmeeting.registry.models import AdminUnit, Endpoint
 from vmeeting.registry.service import descendant_ids_select
 from vmeeting.timefmt import local_to_utc, parse_api_instant, to_local
+from vmeeting.text import N_
 
-STATUS_LABELS = {"present": "Có mặt", "late": "Đến muộn", "absent": "Vắng", None: "Chưa điểm danh"}
+#: in Vietnamese for flash messages and reports; pages translate them (text.N_)
+STATUS_LABELS = {"present": N_("Có mặt"), "late": N_("Đến muộn"), "absent": N_("Vắng"), None: N_("Chưa điểm danh")}
 #: the usual reasons a site missed a sitting, offered on the page; any other text is accepted too
 REASONS = ("Mất kết nối", "Không có người dự", "Thiết bị hỏng", "Mất điện", "Trùng lịch công tác khác")
 REASON_MAX = 300

@@ -238,15 +238,20 @@ def _sites_of(meeting_ids):
 def _non_working_days(first, last):
     """Background events shading the holidays, declared days off and weekends of [first, last]."""
     days = working_time.WorkingCalendar(first, last)
+    # a public holiday is named in the page's language (a declared day keeps the name it was given)
+    names = {}
+    for year in range(first.year, last.year + 1):
+        names.update(working_time.holiday_names_for_page(year))
     shading, day = [], first
     while day <= last:
         info = days.day(day)
         if not info.is_working:
+            name = names.get(day, info.reason) if info.kind == "holiday" else info.reason
             shading.append({"start": f"{day.isoformat()}T00:00", "end": f"{(day + timedelta(days=1)).isoformat()}T00:00",
                             # a weekend needs no words; a holiday is named (its tooltip)
-                            "display": "background", "title": "" if info.kind == "weekend" else info.reason,
+                            "display": "background", "title": "" if info.kind == "weekend" else name,
                             "classNames": [f"vm-{info.kind}"],
-                            "extendedProps": {"kind": info.kind, "name": info.reason}})
+                            "extendedProps": {"kind": info.kind, "name": name}})
         day += timedelta(days=1)
     return shading
 

@@ -3,6 +3,7 @@
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
@@ -36,8 +37,8 @@ MONTHLY_BY = [("day", _l("Cùng ngày trong tháng")), ("last_day", _l("Ngày cu
 KEEP_RULE = "KEEP"
 #: the most "every N days/weeks/months" the form offers (the series' 2-year bound comes first anyway)
 MAX_INTERVAL = 99
-WEEKDAYS = [("MO", "Thứ Hai"), ("TU", "Thứ Ba"), ("WE", "Thứ Tư"), ("TH", "Thứ Năm"), ("FR", "Thứ Sáu"),
-            ("SA", "Thứ Bảy"), ("SU", "Chủ Nhật")]
+WEEKDAYS = [("MO", _l("Thứ Hai")), ("TU", _l("Thứ Ba")), ("WE", _l("Thứ Tư")), ("TH", _l("Thứ Năm")),
+            ("FR", _l("Thứ Sáu")), ("SA", _l("Thứ Bảy")), ("SU", _l("Chủ Nhật"))]
 #: times are typed HH:MM, 24-hour, whatever the browser's locale would show in a time picker
 TIME_INPUT = {"format": "%H:%M", "widget": TextInput(),
               "render_kw": {"placeholder": "HH:MM", "inputmode": "numeric", "pattern": "[0-2][0-9]:[0-5][0-9]"}}
@@ -119,7 +120,7 @@ def site_label(site):
     """Name a site as the pickers show it: "UBND xã Hòa Bình (Bình Gia)", and its status when not active."""
     label = f"{site['name']} ({site['district']})" if site["district"] else site["name"]
     if site["status"] != "active":
-        label += f" ({registry.CHOICE_LABELS['status'][site['status']].lower()})"
+        label += f" ({gettext(registry.CHOICE_LABELS['status'][site['status']]).lower()})"
     return label
 
 
@@ -168,14 +169,14 @@ class MeetingForm(AppForm):
         for site in self.site_options:
             site["label"] = site_label(site)
         self.endpoint_ids.choices = [(site["id"], site["label"]) for site in self.site_options]
-        self.chair_endpoint_id.choices = [(0, "— Chọn —")] + self.endpoint_ids.choices
+        self.chair_endpoint_id.choices = [(0, _l("— Chọn —"))] + self.endpoint_ids.choices
         #: [((district, count), [(commune, count)])]: the units as a tree by district
         self.unit_groups = unit_options()
         self.unit_ids.choices = [(unit.id, unit.name) for (unit, _n), communes in self.unit_groups
                                  for unit, _n in [(unit, _n), *communes]]
         self.group_ids.choices = [(g.id, g.name) for g in db.session.scalars(sa.select(EndpointGroup).order_by(EndpointGroup.name))]
-        self.bridge_id.choices = [("", "Theo cầu MCU của từng điểm cầu")] + [
-            (b.id, f"{b.name} ({b.ports} cổng)") for b in db.session.scalars(
+        self.bridge_id.choices = [("", _l("Theo cầu MCU của từng điểm cầu"))] + [
+            (b.id, _l("%(name)s (%(ports)s cổng)", name=b.name, ports=b.ports)) for b in db.session.scalars(
                 sa.select(Bridge).where(Bridge.is_active.is_(True)).order_by(Bridge.code))]
         self._offer_keeping_the_rule()
 

@@ -13,11 +13,12 @@ from vmeeting.extensions import db
 from vmeeting.invites import feeds, preview, service
 from vmeeting.invites.models import MAIL_STATUSES, OutboxMail
 from vmeeting.registry.models import AdminUnit, Endpoint
+from vmeeting.text import N_
 
 bp = Blueprint("invites", __name__)
 
 PER_PAGE = 50
-STATUS_LABELS = {"pending": "Chờ gửi", "sent": "Đã gửi", "failed": "Thất bại", "superseded": "Đã thay thế"}
+STATUS_LABELS = {"pending": N_("Chờ gửi"), "sent": N_("Đã gửi"), "failed": N_("Thất bại"), "superseded": N_("Đã thay thế")}
 ANSWER_LABELS = {"ACCEPTED": "Tham dự", "TENTATIVE": "Chưa chắc chắn", "DECLINED": "Không tham dự"}
 
 

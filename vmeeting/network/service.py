@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 import sqlalchemy as sa
+from flask_babel import gettext
 from flask import current_app
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import Forbidden
@@ -36,14 +37,15 @@ from vmeeting.network.models import INCIDENT_SOURCES, SEVERITIES, Incident, Netw
 from vmeeting.readiness import probes  # the sweep engine, shared with readiness (DESIGN.md)
 from vmeeting.registry.models import AdminUnit, Endpoint
 from vmeeting.registry.service import descendant_ids_select
-from vmeeting.text import clean
+from vmeeting.text import N_, clean
 from vmeeting.timefmt import format_datetime, local_to_utc, to_local
 
 log = logging.getLogger(__name__)
 
-STATE_LABELS = {"up": "Hoạt động", "down": "Mất kết nối", "unknown": "Chưa rõ"}
-SEVERITY_LABELS = {"minor": "Nhẹ", "major": "Nặng", "critical": "Nghiêm trọng"}
-SOURCE_LABELS = {"manual": "Báo thủ công", "network": "Giám sát mạng", "readiness": "Kiểm tra trước họp"}
+#: in Vietnamese for messages and files; pages translate them (text.N_)
+STATE_LABELS = {"up": N_("Hoạt động"), "down": N_("Mất kết nối"), "unknown": N_("Chưa rõ")}
+SEVERITY_LABELS = {"minor": N_("Nhẹ"), "major": N_("Nặng"), "critical": N_("Nghiêm trọng")}
+SOURCE_LABELS = {"manual": N_("Báo thủ công"), "network": N_("Giám sát mạng"), "readiness": N_("Kiểm tra trước họp")}
 #: roles that may open and resolve incidents of any site; technicians only for the sites assigned to them
 INCIDENT_ANY_ROLES = frozenset({"admin", "scheduler"})
 TITLE_MAX = 200
@@ -400,10 +402,13 @@ def site_warnings(endpoint_ids):
     for endpoint_id, name, since in down:
         names[endpoint_id] = name
         warnings.append({"endpoint_id": endpoint_id, "kind": "down",
-                         "message": f"{name}: mất kết nối từ {format_datetime(since)}."})
+                         # in the page's language (Vietnamese outside a request: jobs, the API)
+                         "message": gettext("%(name)s: mất kết nối từ %(since)s.", name=name,
+                                            since=format_datetime(since))})
     for endpoint_id, name, title, severity in open_incidents:
         warnings.append({"endpoint_id": endpoint_id, "kind": "incident",
-                         "message": f"{name}: đang có sự cố ({SEVERITY_LABELS[severity].lower()}): {title}."})
+                         "message": gettext("%(name)s: đang có sự cố (%(severity)s): %(title)s.", name=name,
+                                            severity=gettext(SEVERITY_LABELS[severity]).lower(), title=title)})
     warnings.sort(key=lambda w: (w["endpoint_id"], w["kind"] != "down"))
     return warnings
 
