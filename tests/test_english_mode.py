@@ -82,7 +82,7 @@ def test_english_pages_show_no_vietnamese(page, world, role):
     page.get_by_role("button", name="English").click()
     page.wait_for_url("**/")
     data = data_strings()
-    hrefs = page.eval_on_selector_all("#mainnav .nav-link", "links => links.map(a => a.getAttribute('href'))")
+    hrefs = page.eval_on_selector_all("#mainnav a.nav-link, #mainnav a.dropdown-item", "links => links.map(a => a.getAttribute('href'))")
     found = {}
     for path in ["/", *hrefs, *(p.format(**world.ids) for p in DETAIL_PAGES)]:
         if path.startswith(NOT_YET):

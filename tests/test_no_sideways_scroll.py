@@ -20,7 +20,7 @@ DESKTOP = {"width": 1366, "height": 768}
 
 def overflowing(page, more=()):
     """The pages (of those the menu links to, and `more`) that scroll sideways, with how far."""
-    hrefs = page.eval_on_selector_all("#mainnav .nav-link", "links => links.map(a => a.getAttribute('href'))")
+    hrefs = page.eval_on_selector_all("#mainnav a.nav-link, #mainnav a.dropdown-item", "links => links.map(a => a.getAttribute('href'))")
     assert hrefs, "the menu is empty"
     found = {}
     for href in ["/", *hrefs, *more]:

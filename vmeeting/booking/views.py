@@ -116,11 +116,11 @@ def _booking_form_page(form, meeting=None):
             form.allow_non_working_time.data = True  # kept ticked through the confirmation
         if meeting is None:
             meeting = service.book_meeting(form.meeting_fields(), choice, actor=current_user, choices=choices)
-            message = f"Đã đặt lịch «{meeting.title}» cho {meeting.endpoint_count} điểm cầu."
+            message = _("Đã đặt lịch «%(title)s» cho %(n)s điểm cầu.", title=meeting.title, n=meeting.endpoint_count)
         else:
             service.update_meeting(meeting, form.meeting_fields(), choice, actor=current_user, choices=choices,
                                    expected_version=form.version.data or None)
-            message = f"Đã cập nhật «{meeting.title}»."
+            message = _("Đã cập nhật «%(title)s».", title=meeting.title)
         warning = service.recurrence_warning(meeting)
         if (meeting.skipped or warning) and action != "confirm":
             # shown before anything is kept: the person confirms the series as it will be
@@ -160,7 +160,7 @@ def _booking_form_page(form, meeting=None):
     for warning in warnings[:SHOWN_WARNINGS]:
         flash(warning["message"], "warning")
     if len(warnings) > SHOWN_WARNINGS:
-        flash(f"… và {len(warnings) - SHOWN_WARNINGS} cảnh báo khác về các điểm cầu (xem trang Mạng, Sự cố).",
+        flash(_("… và %(n)s cảnh báo khác về các điểm cầu (xem trang Mạng, Sự cố).", n=len(warnings) - SHOWN_WARNINGS),
               "warning")
     return redirect(url_for("booking.show", meeting_id=meeting.id))
 
@@ -199,7 +199,7 @@ def edit(meeting_id):
     """Reschedule a meeting or change its sites, under the same rules."""
     meeting = db.get_or_404(Meeting, meeting_id)
     if meeting.is_cancelled:
-        flash("Cuộc họp đã bị hủy, không thể sửa.", "warning")
+        flash(_("Cuộc họp đã bị hủy, không thể sửa."), "warning")
         return redirect(url_for("booking.show", meeting_id=meeting.id))
     form = MeetingForm(meeting=meeting)
     if request.method == "GET":
@@ -312,11 +312,11 @@ def _cancel_page(meeting, occurrence):
             _show_errors(form, exc)
         else:
             if occurrence is None:
-                flash(f"Đã hủy cuộc họp «{meeting.title}».", "info")
+                flash(_("Đã hủy cuộc họp «%(title)s».", title=meeting.title), "info")
             elif meeting.is_cancelled:
-                flash(f"Đã hủy buổi họp cuối cùng: cuộc họp «{meeting.title}» đã bị hủy.", "info")
+                flash(_("Đã hủy buổi họp cuối cùng: cuộc họp «%(title)s» đã bị hủy.", title=meeting.title), "info")
             else:
-                flash("Đã hủy buổi họp.", "info")
+                flash(_("Đã hủy buổi họp."), "info")
             return redirect(url_for("booking.show", meeting_id=meeting.id))
     return render_template("booking/cancel.html", form=form, meeting=meeting, occurrence=occurrence,
                            districts=service.sites_by_district(meeting),
@@ -346,7 +346,7 @@ def move_occurrence(meeting_id, occurrence_id):
             db.session.rollback()
             conflict = {"message": exc.message, **exc.details}
         else:
-            flash("Đã dời buổi họp.", "success")
+            flash(_("Đã dời buổi họp."), "success")
             return redirect(url_for("booking.show", meeting_id=meeting.id))
     status = 409 if conflict else (400 if form.errors else 200)
     return render_template("booking/move.html", form=form, meeting=meeting, occurrence=occurrence,

@@ -2,6 +2,7 @@
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from vmeeting.auth.guards import permission_required
@@ -208,7 +209,7 @@ def feed_create():
         return redirect(url_for("invites.feed_list"))
     db.session.commit()
     url = current_app.config["BASE_URL"].rstrip("/") + url_for("invites.feed", token=token)
-    flash("Đã tạo lịch đăng ký. Địa chỉ chỉ hiện một lần: hãy sao chép ngay.", "success")
+    flash(_("Đã tạo lịch đăng ký. Địa chỉ chỉ hiện một lần: hãy sao chép ngay."), "success")
     return render_template("invites/feed_created.html", url=url)
 
 
@@ -222,7 +223,7 @@ def feed_revoke(feed_id):
         abort(403)
     feeds.revoke_feed(feed)
     db.session.commit()
-    flash("Đã thu hồi địa chỉ lịch.", "success")
+    flash(_("Đã thu hồi địa chỉ lịch."), "success")
     return redirect(url_for("invites.feed_list"))
 
 

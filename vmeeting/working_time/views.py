@@ -3,6 +3,7 @@
 from datetime import date, datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from vmeeting.auth.guards import permission_required
@@ -43,7 +44,8 @@ def calendar():
                 db.session.rollback()
                 form.day.errors = [*form.day.errors, exc.message]
             else:
-                flash(f"Đã khai báo {service.KIND_LABELS[row.kind].lower()} {row.day:%d/%m/%Y}.", "success")
+                flash(_("Đã khai báo %(kind)s %(day)s.", kind=_(service.KIND_LABELS[row.kind]).lower(),
+                        day=f"{row.day:%d/%m/%Y}"), "success")
                 return redirect(url_for("working_time.calendar", year=row.day.year))
         status = 400
     names = service.holiday_names_for_page(year)  # a public holiday's name in the page's language
@@ -63,5 +65,5 @@ def remove(day):
     except (LookupError, ValidationError):
         abort(404)
     db.session.commit()
-    flash(f"Đã xóa khai báo ngày {row.day:%d/%m/%Y}.", "info")
+    flash(_("Đã xóa khai báo ngày %(day)s.", day=f"{row.day:%d/%m/%Y}"), "info")
     return redirect(url_for("working_time.calendar", year=row.day.year))
