@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask import jsonify, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
@@ -333,6 +334,7 @@ def calendar_move():
     except (ValidationError, Conflict, StaleEdit) as exc:
         return _json_error(exc)
     start = to_local(occurrence.starts_at)
-    return jsonify({"message": f"Đã dời «{meeting.title}» sang {start:%H:%M} {start:%d/%m/%Y}.",
+    return jsonify({"message": gettext("Đã dời «%(title)s» sang %(when)s.", title=meeting.title,
+                                       when=f"{start:%H:%M} {start:%d/%m/%Y}"),
                     "occurrence_id": occurrence.id, "starts_at": _local_iso(occurrence.starts_at),
                     "ends_at": _local_iso(occurrence.ends_at)})
