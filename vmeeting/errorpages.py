@@ -4,6 +4,7 @@ import logging
 
 import sqlalchemy as sa
 from flask import g, render_template, request
+from flask_babel import gettext
 from flask_login import AnonymousUserMixin
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -11,19 +12,21 @@ from werkzeug.exceptions import HTTPException
 from vmeeting.errors import Conflict, NotFound, ValidationError
 from vmeeting.extensions import db
 from vmeeting.jsonapi import error_response
+from vmeeting.text import N_
 
+#: in Vietnamese for the API; the error page shows them in the page's language (text.N_)
 MESSAGES = {
-    400: "Yêu cầu không hợp lệ.",
-    401: "Cần đăng nhập (mã API hợp lệ trong tiêu đề Authorization: Bearer).",
-    403: "Bạn không có quyền thực hiện thao tác này.",
-    404: "Không tìm thấy.",
-    405: "Phương thức không được hỗ trợ.",
-    409: "Xung đột với dữ liệu hiện có.",
-    412: "Dữ liệu đã bị người khác thay đổi; hãy tải lại rồi thử lại.",
-    413: "Tệp quá lớn.",
-    429: "Quá nhiều yêu cầu, vui lòng thử lại sau.",
-    500: "Lỗi máy chủ.",
-    503: "Không kết nối được cơ sở dữ liệu. Vui lòng thử lại sau ít phút.",
+    400: N_("Yêu cầu không hợp lệ."),
+    401: N_("Cần đăng nhập (mã API hợp lệ trong tiêu đề Authorization: Bearer)."),
+    403: N_("Bạn không có quyền thực hiện thao tác này."),
+    404: N_("Không tìm thấy."),
+    405: N_("Phương thức không được hỗ trợ."),
+    409: N_("Xung đột với dữ liệu hiện có."),
+    412: N_("Dữ liệu đã bị người khác thay đổi; hãy tải lại rồi thử lại."),
+    413: N_("Tệp quá lớn."),
+    429: N_("Quá nhiều yêu cầu, vui lòng thử lại sau."),
+    500: N_("Lỗi máy chủ."),
+    503: N_("Không kết nối được cơ sở dữ liệu. Vui lòng thử lại sau ít phút."),
 }
 CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
          405: "method_not_allowed", 409: "conflict", 412: "precondition_failed", 413: "too_large", 429: "too_many_requests",
@@ -80,7 +83,7 @@ def register(app):
 
     @app.errorhandler(CSRFError)
     def on_csrf(exc):
-        message = "Phiên biểu mẫu đã hết hạn hoặc không hợp lệ (CSRF). Hãy tải lại trang và thử lại."
+        message = gettext("Phiên biểu mẫu đã hết hạn hoặc không hợp lệ (CSRF). Hãy tải lại trang và thử lại.")
         return render_template("errors/error.html", code=400, message=message), 400
 
     @app.errorhandler(HTTPException)
@@ -102,7 +105,7 @@ def register(app):
                 if name.lower() == "allow":
                     response.headers["Allow"] = value
             return response, status
-        return render_template("errors/error.html", code=code, message=message), code
+        return render_template("errors/error.html", code=code, message=gettext(message)), code
 
     @app.errorhandler(sa.exc.DBAPIError)
     def on_database_error(exc):
@@ -116,7 +119,7 @@ def register(app):
             if _is_api():
                 response, status = error_response(503, CODES[503], MESSAGES[503])
             else:
-                response, status = render_template("errors/error.html", code=503, message=MESSAGES[503]), 503
+                response, status = render_template("errors/error.html", code=503, message=gettext(MESSAGES[503])), 503
             return response, status, {"Retry-After": str(RETRY_AFTER_SECONDS)}
         if isinstance(exc, sa.exc.DataError):
             log.warning("value out of the database's range on %s %s: %s", request.method, request.path, exc.orig)
@@ -141,4 +144,4 @@ def register(app):
         db.session.rollback()
         if _is_api():
             return error_response(500, "server_error", MESSAGES[500])
-        return render_template("errors/error.html", code=500, message=MESSAGES[500]), 500
+        return render_template("errors/error.html", code=500, message=gettext(MESSAGES[500])), 500

@@ -62,6 +62,54 @@ def csv_bytes(header, rows):
     return out.getvalue().encode("utf-8-sig")
 
 
+# -- writing XLSX ------------------------------------------------------------------------
+
+
+@dataclass
+class Sheet:
+    """One worksheet to write: a bold caption line, a bold header row, the rows; widths in characters."""
+
+    title: str
+    header: list
+    rows: list
+    caption: str = ""
+    widths: tuple = ()
+
+
+#: the MIME type of an .xlsx download
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def xlsx_bytes(sheets):
+    """Return a workbook of `sheets` (Sheet) as bytes.
+
+    Text is always written as text: openpyxl would store "=…" as a formula
+    (CSV injection's twin), so every str cell is typed "s" explicitly.
+    Numbers, dates and None pass as they are. The header row is frozen.
+    """
+    from openpyxl.styles import Font
+
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    bold = Font(bold=True)
+    for spec in sheets:
+        sheet = book.create_sheet(spec.title[:31])  # Excel's limit for a sheet name
+        lines = ([[spec.caption]] if spec.caption else []) + [list(spec.header)]
+        for number, row in enumerate([*lines, *spec.rows], start=1):
+            for column, value in enumerate(row, start=1):
+                cell = sheet.cell(row=number, column=column, value=value)
+                if isinstance(value, str):
+                    cell.data_type = "s"
+                if number <= len(lines):
+                    cell.font = bold
+        sheet.freeze_panes = sheet.cell(row=len(lines) + 1, column=1)
+        for column, width in enumerate(spec.widths, start=1):
+            sheet.column_dimensions[get_column_letter(column)].width = width
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
 # -- reading XLSX within limits ---------------------------------------------------------
 
 

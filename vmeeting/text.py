@@ -34,6 +34,16 @@ def fold(value):
     return text.casefold()
 
 
+def N_(text):
+    """Mark a Vietnamese label for the catalogue and return it unchanged (gettext_noop).
+
+    Label dictionaries keep their Vietnamese (files, mails and the API use it);
+    pages show a label through gettext, `{{ _(label) }}`, so English mode
+    translates it. `make messages` extracts the N_ marks.
+    """
+    return text
+
+
 @lru_cache(maxsize=1)
 def _collator():
     return icu.Collator.createInstance(icu.Locale("vi_VN"))

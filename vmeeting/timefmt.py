@@ -4,10 +4,14 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 
 from vmeeting.bounds import check_instant
 
 WEEKDAYS_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
+#: the same names in the page's language (mails keep WEEKDAYS_VI: they go out in Vietnamese)
+WEEKDAY_LABELS = (_l("Thứ Hai"), _l("Thứ Ba"), _l("Thứ Tư"), _l("Thứ Năm"), _l("Thứ Sáu"), _l("Thứ Bảy"),
+                  _l("Chủ Nhật"))
 
 
 def local_zone():
@@ -49,6 +53,11 @@ def weekday_vi(instant):
     return WEEKDAYS_VI[to_local(instant).weekday()]
 
 
+def weekday_label(instant):
+    """The local day's weekday in the page's language (the templates' `weekday` filter)."""
+    return str(WEEKDAY_LABELS[to_local(instant).weekday()])
+
+
 def parse_api_instant(text):
     """Parse ISO 8601 with an offset, within bounds.MIN_DAY..MAX_DAY; raise ValueError for anything else."""
     value = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
@@ -63,6 +72,6 @@ def register(app):
         date=format_date,
         datetime=format_datetime,
         time=format_time,
-        weekday=weekday_vi,
+        weekday=weekday_label,
         isoinstant=datetime.fromisoformat,
     )

@@ -3,8 +3,10 @@
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.booking.conftest import next_monday
+from tests.pickers import pick_site, pick_sites
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -30,8 +32,8 @@ def test_book_district_meeting_through_a_conflict(page, make_user, sites, distri
     page.get_by_label("Ngày họp").fill(start.strftime("%d/%m/%Y"))
     page.get_by_label("Bắt đầu").fill("08:00")
     page.get_by_label("Kết thúc").fill("10:00")
-    page.get_by_label("Điểm cầu chủ tọa").select_option(label=f"{sites['hall'].name} ({sites['hall'].code})")
-    page.get_by_label("Đơn vị (gồm mọi điểm cầu trực thuộc)").select_option(str(district.id))
+    pick_site(page, "Điểm cầu chủ tọa", "ubnd tinh", sites["hall"].name)
+    page.get_by_label(f"Toàn {district.name}").check()
     page.get_by_test_id("preview").click()
     assert page.get_by_test_id("site-count").inner_text() == "4"
 
@@ -71,8 +73,8 @@ def test_weekly_series_across_the_new_year_names_the_skipped_holiday_before_book
     page.get_by_label("Ngày họp").fill(first.strftime("%d/%m/%Y"))
     page.get_by_label("Bắt đầu").fill("08:00")
     page.get_by_label("Kết thúc").fill("09:30")
-    page.get_by_label("Điểm cầu chủ tọa").select_option(label=f"{sites['hall'].name} ({sites['hall'].code})")
-    page.get_by_label("Điểm cầu riêng lẻ").select_option([str(e.id) for e in sites["communes"][:2]])
+    pick_site(page, "Điểm cầu chủ tọa", "ubnd tinh", sites["hall"].name)
+    pick_sites(page, "Điểm cầu riêng lẻ", sites["communes"][:2])
     page.get_by_label("Lặp lại", exact=True).select_option("WEEKLY")
     page.get_by_label(weekday, exact=True).check()
     page.get_by_label("Hoặc số buổi").fill("5")
@@ -92,3 +94,40 @@ def test_weekly_series_across_the_new_year_names_the_skipped_holiday_before_book
     assert rows.count() == 5
     cancelled = [text for text in rows.all_inner_texts() if "đã hủy" in text]
     assert len(cancelled) == 1 and new_year.strftime("%d/%m/%Y") in cancelled[0]
+
+
+@pytest.mark.parametrize("size", [{"width": 1366, "height": 768}, {"width": 390, "height": 844}],
+                         ids=["desktop", "phone"])
+def test_book_with_the_site_tree_and_the_chair_picker(page, make_user, sites, district, make_unit, make_endpoint,
+                                                      size):
+    """Type without accents to find the chair (named with its district), tick a whole district in the tree."""
+    town = make_endpoint("UBND thị trấn Đồng Đăng", unit=make_unit("Thị trấn Đồng Đăng", "thị trấn", parent=district))
+    page.set_viewport_size(size)
+    sign_in(page, make_user("scheduler", username="vanphong"))
+    page.goto(f"/meetings/new?day={next_monday(8).date()}&start=08:00&end=09:00")
+    page.get_by_label("Tên cuộc họp").fill("Họp cả huyện Chi Lăng")
+
+    chair = page.get_by_role("combobox", name="Điểm cầu chủ tọa", exact=True)
+    chair.click()
+    chair.fill("dong dang")  # đ folds to d as on the server
+    offers = page.locator("#chair_endpoint_id-ts-dropdown [role=option]")
+    expect(offers).to_have_text([f"UBND thị trấn Đồng Đăng (Chi Lăng) {town.code}"])
+    chair.fill("hoa binh")
+    expect(offers).to_have_text([re.compile(r"^UBND xã Hòa Bình \(Chi Lăng\) ")])
+    offers.first.click()
+
+    tree = page.get_by_test_id("unit-tree")
+    page.get_by_placeholder("Tìm huyện, xã (không cần dấu)").fill("quang")
+    assert tree.get_by_text("Xã Quang Lang").is_visible() and not tree.get_by_text("Xã Mai Sao").is_visible()
+    page.get_by_placeholder("Tìm huyện, xã (không cần dấu)").fill("")
+    page.get_by_label(f"Toàn {district.name}").check()
+    communes = tree.locator("[data-tree-item] input")
+    assert communes.count() == 5 and all(communes.nth(i).is_checked() and communes.nth(i).is_disabled()
+                                         for i in range(5))
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scroll
+
+    page.get_by_test_id("preview").click()
+    assert page.get_by_test_id("site-count").inner_text() == "5"
+    page.get_by_test_id("book").click()
+    page.wait_for_url(re.compile(r".*/meetings/\d+$"))
+    assert page.get_by_test_id("site-count").inner_text() == "5"

@@ -1,7 +1,9 @@
 """The calendar's JSON: the events feed, the sites × time rows, and a dragged move under the booking rules."""
 
+import json
 import re
 from datetime import timedelta
+from html import unescape
 
 import pytest
 
@@ -227,7 +229,40 @@ def test_the_status_filter_shows_cancelled_meetings_apart(client, login_as, site
     assert kept.id != dropped.id
 
 
+def test_the_unit_group_and_status_filters_narrow_the_page_the_events_and_the_rows(client, login_as, sites, book,
+                                                                                  district):
+    from vmeeting.registry import service as registry
+
+    start = next_monday(8)
+    book([sites["hall"]], start, title="Chỉ tỉnh")
+    book([sites["communes"][0]], start + timedelta(hours=2), title="Xã Hòa Bình")
+    book([sites["communes"][1], sites["communes"][2]], start + timedelta(hours=6), title="Hai xã")
+    group = registry.save_group(None, "Khối xã phía Nam", "", [sites["communes"][1].id, sites["communes"][3].id])
+    db.session.commit()
+    first, last = week_of(start)
+    login_as("viewer")
+    titles = lambda response: [e["title"] for e in response.get_json() if "display" not in e]  # noqa: E731
+    assert titles(feed(client, first, last, group_id=group.id)) == ["Hai xã"]
+    assert titles(feed(client, first, last, group_id=group.id, unit_id=district.id)) == ["Hai xã"]
+    rows = client.get("/calendar/resources", query_string={"group_id": group.id}).get_json()
+    assert [(row["title"], [c["title"] for c in row["children"]]) for row in rows] == [
+        ("Huyện Chi Lăng (2)", ["UBND xã Quang Lang", "UBND xã Vân An"])]
+
+    # the page offers the three filters, chosen ones selected, and passes them on to both feeds
+    html = client.get(f"/calendar?view=sites&date={first}&unit_id={district.id}&group_id={group.id}"
+                      "&status=all").get_data(as_text=True)
+    assert f'<option value="{district.id}" selected>— Huyện Chi Lăng</option>' in html
+    assert f'<option value="{group.id}" selected>Khối xã phía Nam</option>' in html
+    assert '<option value="all" selected>' in html and 'data-testid="calendar-clear"' in html
+    options = json.loads(unescape(html.split('data-options="', 1)[1].split('"', 1)[0]))
+    assert options["eventsUrl"] == f"/calendar/events?unit_id={district.id}&group_id={group.id}"
+    assert options["resourcesUrl"] == f"/calendar/resources?unit_id={district.id}&group_id={group.id}"
+    # the server-rendered table (no script) is narrowed the same way
+    assert "Hai xã" in html and "Chỉ tỉnh" not in html
+
+
 @pytest.mark.parametrize("query", ["endpoint_id=99999999999999999999", "unit_id=-1", "unit_id=1e5",
+                                   "group_id=99999999999999999999", "group_id=abc", "status=nope",
                                    "date=9999-12-31", "date=0001-01-01", "view=nope&date=x"])
 def test_the_page_and_the_feed_read_any_query_without_a_500(client, login_as, query):
     login_as("viewer")

@@ -10,6 +10,7 @@ from vmeeting.booking.models import Meeting
 from vmeeting.extensions import db
 from tests.booking.conftest import next_monday
 from tests.booking.test_browser import sign_in
+from tests.pickers import pick_site, pick_sites
 
 pytestmark = pytest.mark.browser
 
@@ -70,8 +71,8 @@ def test_book_by_clicking_an_empty_hour_of_the_week(page, make_user, sites):
     assert page.get_by_label("Kết thúc").input_value() == "15:00"
 
     page.get_by_label("Tên cuộc họp").fill("Họp đặt từ lịch tuần")
-    page.get_by_label("Điểm cầu chủ tọa").select_option(label=f"{sites['hall'].name} ({sites['hall'].code})")
-    page.get_by_label("Điểm cầu riêng lẻ").select_option([str(e.id) for e in sites["communes"][:2]])
+    pick_site(page, "Điểm cầu chủ tọa", "ubnd tinh", sites["hall"].name)
+    pick_sites(page, "Điểm cầu riêng lẻ", sites["communes"][:2])
     page.get_by_test_id("book").click()
     page.wait_for_url(re.compile(r".*/meetings/\d+$"))
 
@@ -167,8 +168,8 @@ def test_the_book_button_shows_progress_and_a_double_click_books_once(page, make
     sign_in(page, make_user("scheduler", username="vanphong"))
     page.goto(f"/meetings/new?day={monday.date()}&start=08:00&end=09:00")
     page.get_by_label("Tên cuộc họp").fill("Bấm hai lần")
-    page.get_by_label("Điểm cầu chủ tọa").select_option(label=f"{sites['hall'].name} ({sites['hall'].code})")
-    page.get_by_label("Điểm cầu riêng lẻ").select_option([str(e.id) for e in sites["communes"]])
+    pick_site(page, "Điểm cầu chủ tọa", "ubnd tinh", sites["hall"].name)
+    pick_sites(page, "Điểm cầu riêng lẻ", sites["communes"])
     posts = []
     page.on("request", lambda request: posts.append(request) if request.method == "POST" else None)
     # two clicks in one go, as an impatient hand makes them; the state between them is what a person sees
@@ -214,3 +215,33 @@ def test_a_public_holiday_is_shaded_in_the_month_and_the_week(page, make_user):
         marked.wait_for()
         assert str(new_year.day) in marked.inner_text() or view == "week"
         assert page.locator("#calendar .ec-highlight").count() >= 1
+
+
+def test_the_filters_narrow_the_sites_view_and_keep_the_week_on_screen(page, make_user, sites, book, district):
+    """A scheduler picks a district in the sites × time view, then cancelled meetings: the page keeps view and week."""
+    from vmeeting.booking import service
+
+    monday = next_monday(8)
+    book([sites["hall"]], monday, title="Chỉ tỉnh")
+    book([sites["communes"][0]], monday + timedelta(hours=2), title="Xã Hòa Bình")
+    gone = book([sites["communes"][1]], monday + timedelta(days=1), title="Đã hủy ở Quang Lang")
+    service.cancel_meeting(gone)
+    db.session.commit()
+    page.set_viewport_size(DESKTOP)
+    sign_in(page, make_user("scheduler", username="vanphong"))
+    page.goto(f"/calendar?view=sites&date={monday.date()}")
+    events = page.get_by_test_id("calendar-event")
+    # a bar shows on its district's row, and on its site's row too when the district is open
+    expect(events.filter(has_text="Chỉ tỉnh")).not_to_have_count(0)
+    page.locator("#calendar .ec-button.ec-next").click()  # a week on, then back: the filter keeps what is shown
+    page.locator("#calendar .ec-button.ec-prev").click()
+    page.get_by_label("Đơn vị", exact=True).select_option(label=f"— {district.name}")
+    page.wait_for_url(re.compile(rf".*view=sites&date={monday.date()}.*unit_id={district.id}.*"))
+    expect(events.filter(has_text="Xã Hòa Bình")).not_to_have_count(0)
+    expect(events.filter(has_text="Chỉ tỉnh")).to_have_count(0)
+    expect(page.locator("#calendar .ec-sidebar").last).not_to_contain_text("UBND tỉnh Lạng Sơn")
+    page.get_by_label("Trạng thái", exact=True).select_option("cancelled")
+    page.wait_for_url(re.compile(r".*status=cancelled.*"))
+    expect(events.filter(has_text="Đã hủy ở Quang Lang")).not_to_have_count(0)
+    expect(events.filter(has_text="Xã Hòa Bình")).to_have_count(0)
+    assert no_sideways_scroll(page)

@@ -322,7 +322,8 @@ def test_an_edit_keeps_sites_and_chair_now_in_maintenance(client, login_as, site
     login_as("scheduler")
     path = f"/meetings/{meeting.id}/edit"
     html = client.get(path).get_data(as_text=True)
-    assert f"{commune.name} ({commune.code}) (bảo trì)" in html and f"{hall.name} ({hall.code}) (bảo trì)" in html
+    # a commune is named with its district, the provincial hall alone
+    assert f"{commune.name} (Chi Lăng) (bảo trì)" in html and f"{hall.name} (bảo trì)" in html
     assert "(bảo trì)" not in client.get("/meetings/new").get_data(as_text=True)
 
     response = client.post(path, data=shown_form(client, path, title="Giao ban tháng"))
@@ -428,3 +429,76 @@ def test_a_series_with_both_an_end_day_and_a_count_asks_for_one(client, login_as
     assert response.status_code == 400
     assert "Chỉ chọn một trong hai: ngày kết thúc hoặc số buổi." in response.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Meeting)) == 0
+
+
+def test_the_form_offers_sites_with_their_district_and_units_as_a_tree(client, login_as, sites, district, province,
+                                                                       make_unit, make_endpoint):
+    """Names repeat in a province: each site shows its district; the units group under their district."""
+    other = make_unit("Huyện Bình Gia", "huyện", parent=province, code="184")
+    twin = make_endpoint("UBND xã Hòa Bình", unit=make_unit("Xã Hòa Bình", "xã", parent=other))
+    login_as("scheduler")
+    html = client.get("/meetings/new").get_data(as_text=True)
+    parser = _Options()
+    parser.feed(html)
+    chair = parser.options["chair_endpoint_id"]
+    assert chair[0] == ("", "— Chọn (gõ tên, không cần dấu) —")
+    labels = dict(chair)
+    assert labels[str(sites["communes"][0].id)] == "UBND xã Hòa Bình (Chi Lăng)"
+    assert labels[str(twin.id)] == "UBND xã Hòa Bình (Bình Gia)"
+    assert labels[str(sites["hall"].id)] == "UBND tỉnh Lạng Sơn"
+    assert dict(parser.options["endpoint_ids"]) == {k: v for k, v in labels.items() if k}
+    # the folded search text the picker matches: name, code and district without accents
+    assert f'"search": "ubnd xa hoa binh {twin.code.lower()} binh gia"' in html.replace("&#34;", '"')
+    # the tree: the province, then each district with its communes folded beneath and a box for all of it
+    assert parser.checkboxes["unit_ids"] == [str(u) for u in (
+        province.id, district.id, *[e.unit_id for e in sites["communes"]], other.id, twin.unit_id)]
+    assert "Toàn Huyện Chi Lăng" in html and "(4 điểm cầu)" in html and "(1 điểm cầu)" in html
+
+
+def test_a_district_ticked_in_the_tree_books_its_communes(client, login_as, sites, district):
+    login_as("scheduler")
+    data = shown_form(client, "/meetings/new", title="Họp huyện", day=next_monday(8).strftime("%d/%m/%Y"),
+                      start_time="08:00", end_time="09:00", chair_endpoint_id=str(sites["hall"].id),
+                      unit_ids=[str(district.id)])
+    response = client.post("/meetings/new", data=data)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    meeting = db.session.scalars(sa.select(Meeting).where(Meeting.title == "Họp huyện")).one()
+    assert meeting.endpoint_count == 5  # four communes and the chair
+
+
+def test_the_chair_left_empty_is_named(client, login_as, sites):
+    login_as("scheduler")
+    data = shown_form(client, "/meetings/new", title="Họp", day=next_monday(8).strftime("%d/%m/%Y"),
+                      start_time="08:00", end_time="09:00", chair_endpoint_id="",
+                      endpoint_ids=[str(sites["hall"].id)])
+    html = client.post("/meetings/new", data=data).get_data(as_text=True)
+    assert "Chọn điểm cầu chủ tọa." in html and "could not coerce" not in html
+
+
+class _Options(HTMLParser):
+    """The options of each select and the values of each checkbox group, in page order."""
+
+    def __init__(self):
+        super().__init__()
+        self.options, self.checkboxes, self._select, self._value, self._text = {}, {}, None, None, None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "select":
+            self._select = attrs["name"]
+            self.options[self._select] = []
+        elif tag == "option" and self._select:
+            self._value, self._text = attrs.get("value"), ""
+        elif tag == "input" and attrs.get("type") == "checkbox":
+            self.checkboxes.setdefault(attrs["name"], []).append(attrs["value"])
+
+    def handle_data(self, data):
+        if self._text is not None:
+            self._text += data
+
+    def handle_endtag(self, tag):
+        if tag == "option" and self._text is not None:
+            self.options[self._select].append((self._value, self._text.strip()))
+            self._text = None
+        elif tag == "select":
+            self._select = None

@@ -223,3 +223,24 @@ def test_an_rsvp_link_that_can_no_longer_answer_shows_why(app, client, meeting, 
     db.session.commit()
     _rsvp_page_refuses(client, path, reason)
     assert service.answers_of(meeting) == {"xa1@langson.gov.vn": "ACCEPTED"}  # the answer given stays
+
+
+@pytest.mark.parametrize("role, in_menu", [("admin", True), ("scheduler", True), ("technician", True),
+                                           ("viewer", False)])
+def test_the_feeds_are_in_the_menu_and_each_site_and_unit_links_its_calendars(client, login_as, invited, district,
+                                                                              role, in_menu):
+    hall = invited["hall"]
+    login_as(role)
+    home = client.get("/").get_data(as_text=True)
+    assert ('href="/calendar-feeds"' in home) is in_menu
+    endpoint_page = client.get(f"/endpoints/{hall.id}").get_data(as_text=True)
+    assert f'href="/calendar?endpoint_id={hall.id}"' in endpoint_page
+    units_page = client.get("/units").get_data(as_text=True)
+    assert f'href="/calendar?unit_id={district.id}"' in units_page
+    may_book = role in ("admin", "scheduler")
+    assert (f'href="/calendar-feeds?kind=endpoint&amp;target_id={hall.id}"' in endpoint_page) is may_book
+    assert (f'href="/calendar-feeds?kind=unit&amp;target_id={district.id}"' in units_page) is may_book
+    if may_book:  # the link lands with the site chosen in the feed form
+        page = client.get(f"/calendar-feeds?kind=endpoint&target_id={hall.id}").get_data(as_text=True)
+        assert '<option value="endpoint" selected>' in page and f'<option value="{hall.id}" selected>' in page
+        assert client.get("/calendar-feeds?kind=nope&target_id=99999999999999999999").status_code == 200

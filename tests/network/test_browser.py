@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 
 from tests.booking.conftest import next_monday
 from tests.readiness.test_browser import sign_in
+from tests.pickers import pick_site
 
 pytestmark = pytest.mark.browser
 
@@ -16,7 +17,7 @@ def test_an_incident_from_the_phone_warns_the_scheduler_booking_the_site(page, p
     site = net.communes[0]
     site_id = site.id
     scheduler = make_user("scheduler", username="vanphong")
-    site_label, hall_label = f"{site.name} ({site.code})", f"{net.hall.name} ({net.hall.code})"
+    site_label = f"{site.name} ({site.code})"
     sign_in(phone_page, net.tech_a.username, "**/")
     phone_page.get_by_role("button", name="Menu").click()
     phone_page.get_by_role("link", name="Sự cố").click()
@@ -36,8 +37,8 @@ def test_an_incident_from_the_phone_warns_the_scheduler_booking_the_site(page, p
     page.get_by_label("Ngày họp").fill(start.strftime("%d/%m/%Y"))
     page.get_by_label("Bắt đầu").fill("08:00")
     page.get_by_label("Kết thúc").fill("09:00")
-    page.get_by_label("Điểm cầu chủ tọa").select_option(label=hall_label)
-    page.get_by_label("Đơn vị (gồm mọi điểm cầu trực thuộc)").select_option(str(district.id))
+    pick_site(page, "Điểm cầu chủ tọa", "ubnd tinh", net.hall.name)
+    page.get_by_label(f"Toàn {district.name}").check()
     page.get_by_test_id("book").click()
     page.wait_for_url(re.compile(r".*/meetings/\d+$"))
     warning = page.locator(".alert-warning")

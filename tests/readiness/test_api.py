@@ -16,7 +16,8 @@ def test_board_json_has_the_contract_shape(client, api_headers, sitting):
     response = client.get(url(sitting), headers=api_headers("viewer"))
     assert response.status_code == 200
     body = response.get_json()
-    assert body["summary"] == {"ready": 0, "issue": 0, "pending": 5, "unreachable": 0, "total": 5}
+    assert body["summary"] == {"ready": 0, "issue": 0, "pending": 5, "unreachable": 0, "total": 5,
+                               "verdicts": {"ready": 0, "issue": 0, "pending": 5, "unreachable": 0}}
     assert body["occurrence"]["id"] == sitting.occurrence.id
     item = body["items"][0]
     assert {"endpoint_id", "status", "checks", "note", "probe", "confirmed_by", "confirmed_at"} <= set(item)

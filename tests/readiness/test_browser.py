@@ -58,5 +58,46 @@ def test_technician_confirms_on_a_phone_and_the_board_follows(page, phone_page, 
     expect(tile).to_have_class(re.compile(r"text-bg-success"))
     expect(page.locator('[data-count="ready"]')).to_have_text("1")
     expect(page.locator('[data-count="pending"]')).to_have_text("4")
-    expect(tile.locator("xpath=..")).to_be_hidden()  # the filter hides what is ready now
+    expect(tile).to_be_hidden()  # the filter hides what is ready now
     assert page.evaluate("window.__notReloaded") is True
+
+
+def test_the_board_of_the_whole_province_fits_one_screen_and_filters_the_not_ready(page):
+    """213 sites as a grid by district on a 1366×768 screen; the switch leaves only the sites not ready."""
+    import sqlalchemy as sa
+
+    from tests.test_screenshots import sign_in as demo_sign_in
+    from vmeeting.booking.models import Meeting
+    from vmeeting.demo.loader import load_demo
+    from vmeeting.readiness.models import Readiness
+
+    load_demo()
+    db.session.commit()
+    meeting = max(db.session.scalars(sa.select(Meeting)), key=lambda m: m.endpoint_count)
+    assert meeting.endpoint_count == 213
+    occurrence = meeting.occurrences[0]
+    sites = [e.id for e in meeting.endpoints]
+    db.session.add_all([Readiness(occurrence_id=occurrence.id, endpoint_id=i, status="ready", is_reachable=True)
+                        for i in sites[:150]])
+    db.session.add(Readiness(occurrence_id=occurrence.id, endpoint_id=sites[150], status="issue", note="Mất tiếng",
+                             is_reachable=False))
+    db.session.commit()
+
+    page.set_viewport_size({"width": 1366, "height": 768})
+    demo_sign_in(page, "scheduler")
+    page.goto(f"/meetings/{meeting.id}/readiness?occurrence_id={occurrence.id}")
+    counts = page.get_by_test_id("board-counts")
+    numbers = {name: int(counts.locator(f'[data-count="{name}"]').inner_text())
+               for name in ("ready", "issue", "pending", "unreachable", "total")}
+    assert numbers == {"ready": 150, "issue": 1, "pending": 62, "unreachable": 0, "total": 213}
+    tiles = page.get_by_test_id("tile")
+    assert tiles.count() == 213
+    grid = page.get_by_test_id("readiness-grid").bounding_box()
+    assert grid["y"] + grid["height"] <= 768 + 200, grid  # the grid itself is at most a screen tall
+    assert grid["height"] <= 768 - 120, grid
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+    page.get_by_test_id("filter-not-ready").check()
+    assert page.locator("[data-testid=tile]:visible").count() == 63
+    expect(page.locator(f'[data-testid=tile][data-endpoint-id="{sites[150]}"]')).to_have_attribute(
+        "data-state", "issue")

@@ -59,6 +59,32 @@ def test_confirmation_input_is_checked(sitting, data, field):
     assert field in caught.value.fields
 
 
+def test_each_site_has_one_verdict_so_the_counts_add_up(sitting):
+    """A site with an issue that no probe reaches counts once (issue); a silent ready one counts as unreachable."""
+
+    service.confirm(sitting.occurrence, sitting.communes[0], sitting.tech_a, {"status": "ready", "checks": ALL_CHECKS})
+    service.confirm(sitting.occurrence, sitting.communes[1], sitting.tech_a, {"status": "ready", "checks": ALL_CHECKS})
+    service.confirm(sitting.occurrence, sitting.communes[2], sitting.tech_b, {"status": "issue", "note": "Hỏng camera"})
+    db.session.flush()
+    for site in (sitting.communes[1], sitting.communes[2], sitting.communes[3]):
+        row = db.session.scalar(service.readiness_select(sitting.occurrence.id, site.id))
+        if row is None:
+            row = Readiness(occurrence_id=sitting.occurrence.id, endpoint_id=site.id, status="pending")
+            db.session.add(row)
+        row.is_reachable = False
+    db.session.commit()
+    board = service.board(sitting.occurrence)
+    verdicts = {item["endpoint_id"]: item["verdict"] for item in board["items"]}
+    assert verdicts == {sitting.hall.id: "pending", sitting.communes[0].id: "ready",
+                        sitting.communes[1].id: "unreachable", sitting.communes[2].id: "issue",
+                        sitting.communes[3].id: "unreachable"}
+    summary = board["summary"]
+    assert summary["verdicts"] == {"ready": 1, "issue": 1, "pending": 1, "unreachable": 2}
+    assert sum(summary["verdicts"].values()) == summary["total"] == 5
+    # the API's own counts are kept: answers, and failed probes whatever the answer
+    assert (summary["ready"], summary["issue"], summary["pending"], summary["unreachable"]) == (2, 1, 2, 3)
+
+
 def test_no_confirmation_for_a_cancelled_sitting(sitting):
     from vmeeting.booking import service as booking
 
@@ -73,7 +99,8 @@ def test_board_groups_by_district_and_counts(sitting):
     service.confirm(sitting.occurrence, sitting.communes[2], sitting.tech_b, {"status": "issue", "note": "Hỏng camera"})
     db.session.commit()
     board = service.board(sitting.occurrence)
-    assert board["summary"] == {"ready": 1, "issue": 1, "pending": 3, "unreachable": 0, "total": 5}
+    assert board["summary"] == {"ready": 1, "issue": 1, "pending": 3, "unreachable": 0, "total": 5,
+                                "verdicts": {"ready": 1, "issue": 1, "pending": 3, "unreachable": 0}}
     assert [d["name"] for d in board["districts"]] == ["Tỉnh Lạng Sơn", "Huyện Chi Lăng"]
     first = board["items"][0]
     assert first["endpoint_id"] == sitting.hall.id and first["status"] == "pending"

@@ -30,6 +30,19 @@ def test_my_day_lists_only_my_sites(client, login, sitting):
     assert "Giao ban trực tuyến" in html
 
 
+def test_my_day_counts_what_is_confirmed_and_puts_the_rest_first(client, login, sitting):
+    """"1/2 đã xác nhận" at the top; the site still to confirm comes first and open, the confirmed one folded."""
+    first, second = sitting.communes[:2]  # tech_a's, in the board's order
+    service.confirm(sitting.occurrence, first, sitting.tech_a, {"status": "ready", "checks": ALL_CHECKS})
+    db.session.commit()
+    login(sitting.tech_a)
+    html = client.get("/readiness").get_data(as_text=True)
+    count = re.search(r'data-testid="confirmed-count">(.*?)</p>', html, re.S).group(1)
+    assert re.sub(r"<[^>]+>|\s+", " ", count).split() == ["1/2", "đã", "xác", "nhận"]
+    sites = re.findall(r'data-endpoint-id="(\d+)" data-confirmed="(yes|no)"\s+(open)?', html)
+    assert sites == [(str(second.id), "no", "open"), (str(first.id), "yes", "")]
+
+
 def test_technician_confirms_from_the_phone_page(client, login, get_csrf, sitting):
     login(sitting.tech_a)
     site = sitting.communes[0]

@@ -27,6 +27,7 @@ def sign_in(page, user):
 
 def test_find_edit_and_see_the_change_in_the_history(page, make_user, site):
     sign_in(page, make_user("scheduler", username="van-phong", full_name="Lê Văn Phòng"))
+    page.get_by_role("navigation").get_by_role("button", name="Danh mục").click()
     page.get_by_role("navigation").get_by_role("link", name="Điểm cầu", exact=True).click()
 
     page.get_by_placeholder("Tìm theo tên hoặc mã (không cần dấu)").fill("dinh lap")

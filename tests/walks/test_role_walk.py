@@ -98,6 +98,7 @@ TABLE = {
     # booking pages
     ("GET", "/calendar"): (SIGNED_IN, 200),
     ("GET", "/meetings"): (SIGNED_IN, 200),
+    ("GET", "/meetings.xlsx"): (SIGNED_IN, 200),
     ("GET", "/meetings/<int:meeting_id>"): (SIGNED_IN, 200),
     ("GET", "/meetings/<int:meeting_id>/invite.ics"): (SIGNED_IN, 200),
     ("GET", "/meetings/new"): (STAFF, 200),
@@ -130,6 +131,7 @@ TABLE = {
     ("GET", "/readiness/report.csv"): (SIGNED_IN, 200),
     ("GET", "/meetings/<int:meeting_id>/readiness"): (SIGNED_IN, 200),
     ("GET", "/meetings/<int:meeting_id>/readiness.json"): (SIGNED_IN, 200),
+    ("GET", "/meetings/<int:meeting_id>/sites.xlsx"): (SIGNED_IN, 200),
     ("POST", "/meetings/<int:meeting_id>/readiness/probe"): (CONFIRMERS, 400),
     # network operations: everyone signed in reads; technicians (own sites), schedulers, admins act
     ("GET", "/network"): (SIGNED_IN, 200),

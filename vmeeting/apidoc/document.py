@@ -248,6 +248,8 @@ READINESS_ITEM = obj({
     "note": STRING, "probe": PROBE,
     "confirmed_by": nullable(ID), "confirmed_by_name": nullable(STRING), "confirmed_at": nullable(INSTANT),
     "is_ready": BOOL,
+    "verdict": {"type": "string", "enum": ["ready", "issue", "pending", "unreachable"],
+                "description": "The site's one verdict: issue first, then a failed probe, then the answer."},
 }, ["endpoint_id", "status", "checks", "note", "probe", "confirmed_by", "confirmed_at"], additional=True)
 
 COUNT = {"type": "integer", "minimum": 0}
@@ -256,7 +258,10 @@ READINESS_BOARD = obj({
     "occurrence": obj({"id": ID, "starts_at": INSTANT, "ends_at": INSTANT,
                        "status": {"type": "string", "enum": ["scheduled", "cancelled"]}},
                       ["id", "starts_at", "ends_at", "status"]),
-    "summary": obj({"ready": COUNT, "issue": COUNT, "pending": COUNT, "unreachable": COUNT, "total": COUNT},
+    "summary": obj({"ready": COUNT, "issue": COUNT, "pending": COUNT, "unreachable": COUNT, "total": COUNT,
+                    "verdicts": obj({name: COUNT for name in ("ready", "issue", "pending", "unreachable")},
+                                    ["ready", "issue", "pending", "unreachable"],
+                                    description="Each site counted once by its verdict: they add up to total.")},
                    ["ready", "issue", "pending", "unreachable"]),
     "districts": array(obj({"id": ID, "name": STRING, "total": COUNT}, ["id", "name", "total"])),
     "items": array(READINESS_ITEM),

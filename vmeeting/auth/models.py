@@ -36,6 +36,8 @@ PERMISSIONS = {
     "incidents.open": {"admin", "scheduler", "technician"},
     #: the roll-call of a sitting: the service narrows technicians to the chair site's
     "attendance.mark": {"admin", "scheduler", "technician"},
+    #: calendar feeds (.ics subscriptions): office staff make them for anyone, a technician for themself
+    "feeds.use": {"admin", "scheduler", "technician"},
 }
 
 

@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask import jsonify, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
@@ -24,7 +25,7 @@ from vmeeting.database import MAX_ID
 from vmeeting.errors import Conflict, StaleEdit, ValidationError
 from vmeeting.extensions import db
 from vmeeting.registry import service as registry
-from vmeeting.registry.models import AdminUnit, Endpoint
+from vmeeting.registry.models import AdminUnit, Endpoint, EndpointGroup, endpoint_group_members
 from vmeeting.timefmt import local_to_utc, local_zone, parse_api_instant, to_local
 from vmeeting.working_time import service as working_time
 
@@ -57,12 +58,25 @@ def calendar_range(view, anchor):
 
 
 def _scope():
-    """The endpoint and unit the calendar is narrowed to (None when not asked or unknown)."""
+    """The endpoint, unit and group the calendar is narrowed to (each None when not asked or unknown)."""
     endpoint_id = request.args.get("endpoint_id", type=query_id)
     unit_id = request.args.get("unit_id", type=query_id)
+    group_id = request.args.get("group_id", type=query_id)
     endpoint = db.session.get(Endpoint, endpoint_id) if endpoint_id else None
     unit = db.session.get(AdminUnit, unit_id) if unit_id else None
-    return endpoint, unit
+    group = db.session.get(EndpointGroup, group_id) if group_id else None
+    return endpoint, unit, group
+
+
+def _status():
+    """The meeting status the calendar shows: scheduled (default), cancelled or all."""
+    return request.args.get("status") if request.args.get("status") in STATUSES else "scheduled"
+
+
+def _narrowing(endpoint, unit, group):
+    """The scope as occurrences_select's keywords and as query arguments for the feeds' URLs."""
+    return {"endpoint_id": endpoint.id if endpoint else None, "unit_id": unit.id if unit else None,
+            "group_id": group.id if group else None}
 
 
 @bp.get("/calendar")
@@ -71,7 +85,9 @@ def calendar():
     """Meetings by month, week, day, as an agenda, or sites × time; for everyone, one endpoint, or one unit.
 
     Query: view (month|week|day|list|sites, default week), date (YYYY-MM-DD),
-    endpoint_id, unit_id. Without JavaScript the page shows the same range as a
+    endpoint_id, unit_id, group_id (meetings with a site there), status
+    (scheduled|cancelled|all). The filters pass on to the events and the
+    sites × time rows. Without JavaScript the page shows the same range as a
     server-rendered table (<noscript>), so old links keep working.
     """
     view = request.args.get("view") if request.args.get("view") in EC_VIEWS else "week"
@@ -80,12 +96,13 @@ def calendar():
         anchor = None
     today = datetime.now(local_zone()).date()
     anchor = anchor or today
-    endpoint, unit = _scope()
+    endpoint, unit, group = _scope()
+    narrowing, status = _narrowing(endpoint, unit, group), _status()
     table_view = view if view in VIEWS else "week"
     first, last, previous, following = calendar_range(table_view, anchor)
     occurrences = db.session.scalars(service.occurrences_select(
         local_to_utc(datetime.combine(first, time.min)), local_to_utc(datetime.combine(last + timedelta(days=1), time.min)),
-        endpoint_id=endpoint.id if endpoint else None, unit_id=unit.id if unit else None)).all()
+        **narrowing)).all()
     by_day = defaultdict(list)
     for occurrence in occurrences:
         by_day[to_local(occurrence.starts_at).date()].append(occurrence)
@@ -96,9 +113,9 @@ def calendar():
         "canBook": current_user.can("meetings.book"),
         # the office's zone, so "now" and today are the office's in a browser set to another zone
         "timeZone": datetime.now(local_zone()).strftime("%z")[:3] + ":" + datetime.now(local_zone()).strftime("%z")[3:],
-        "eventsUrl": url_for("booking.calendar_events", endpoint_id=endpoint.id if endpoint else None,
-                             unit_id=unit.id if unit else None),
-        "resourcesUrl": url_for("booking.calendar_resources", unit_id=unit.id if unit else None),
+        "eventsUrl": url_for("booking.calendar_events", **narrowing),
+        "resourcesUrl": url_for("booking.calendar_resources", unit_id=narrowing["unit_id"],
+                                group_id=narrowing["group_id"]),
         "moveUrl": url_for("booking.calendar_move"),
         "bookUrl": url_for("booking.create"),
         "slotMinTime": "06:00", "slotMaxTime": "20:00",
@@ -107,8 +124,10 @@ def calendar():
                            "endTime": b.strftime("%H:%M")} for a, b in blocks],
     }
     return render_template("booking/calendar.html", view=table_view, anchor=anchor, days=days, by_day=by_day,
-                           previous=previous, following=following, endpoint=endpoint, unit=unit, today=today,
-                           total=len(occurrences), options=options, ec_version=EVENT_CALENDAR_VERSION)
+                           previous=previous, following=following, endpoint=endpoint, unit=unit, group=group,
+                           status=status, ec_view=view, today=today, total=len(occurrences), options=options,
+                           ec_version=EVENT_CALENDAR_VERSION, filter_units=registry.unit_tree(),
+                           filter_groups=db.session.scalars(registry.groups_select()).all())
 
 
 def _feed_window():
@@ -158,7 +177,7 @@ def calendar_events():
     """The sittings in [start, end) as EventCalendar events, and the non-working days as shading.
 
     Query: start, end (local dates or times; at most MAX_FEED_DAYS apart),
-    endpoint_id, unit_id (narrow like the page), status (scheduled|cancelled|all),
+    endpoint_id, unit_id, group_id (narrow like the page), status (scheduled|cancelled|all),
     resources=1 (each event names its sites, for the sites × time view).
     Answer: a JSON list; times are local wall-clock without an offset.
     """
@@ -166,10 +185,9 @@ def calendar_events():
         window_from, window_to = _feed_window()
     except ValidationError as exc:
         return _json_error(exc)
-    endpoint, unit = _scope()
-    status = request.args.get("status") if request.args.get("status") in STATUSES else "scheduled"
-    query = service.occurrences_select(window_from, window_to, endpoint_id=endpoint.id if endpoint else None,
-                                       unit_id=unit.id if unit else None, include_cancelled=status != "scheduled")
+    status = _status()
+    query = service.occurrences_select(window_from, window_to, **_narrowing(*_scope()),
+                                       include_cancelled=status != "scheduled")
     occurrences = db.session.scalars(query).all()
     if status == "cancelled":
         occurrences = [o for o in occurrences if o.is_cancelled or o.meeting.is_cancelled]
@@ -221,15 +239,20 @@ def _sites_of(meeting_ids):
 def _non_working_days(first, last):
     """Background events shading the holidays, declared days off and weekends of [first, last]."""
     days = working_time.WorkingCalendar(first, last)
+    # a public holiday is named in the page's language (a declared day keeps the name it was given)
+    names = {}
+    for year in range(first.year, last.year + 1):
+        names.update(working_time.holiday_names_for_page(year))
     shading, day = [], first
     while day <= last:
         info = days.day(day)
         if not info.is_working:
+            name = names.get(day, info.reason) if info.kind == "holiday" else info.reason
             shading.append({"start": f"{day.isoformat()}T00:00", "end": f"{(day + timedelta(days=1)).isoformat()}T00:00",
                             # a weekend needs no words; a holiday is named (its tooltip)
-                            "display": "background", "title": "" if info.kind == "weekend" else info.reason,
+                            "display": "background", "title": "" if info.kind == "weekend" else name,
                             "classNames": [f"vm-{info.kind}"],
-                            "extendedProps": {"kind": info.kind, "name": info.reason}})
+                            "extendedProps": {"kind": info.kind, "name": name}})
         day += timedelta(days=1)
     return shading
 
@@ -239,15 +262,19 @@ def _non_working_days(first, last):
 def calendar_resources():
     """The sites × time view's rows: districts (and the province's own sites) opening to their sites.
 
-    Query: unit_id narrows to one unit and everything below it. Answer: a JSON
-    list of {id, title, children: [{id: "e<endpoint id>", title}]}, official order.
+    Query: unit_id narrows to one unit and everything below it, group_id to the
+    group's sites. Answer: a JSON list of {id, title, children: [{id: "e<endpoint id>", title}]},
+    official order.
     """
-    _endpoint, unit = _scope()
+    _endpoint, unit, group = _scope()
     query = (sa.select(Endpoint).where(Endpoint.status != "retired")
              .options(selectinload(Endpoint.unit).selectinload(AdminUnit.parent))
              .order_by(Endpoint.name_sort_key, Endpoint.id))
     if unit is not None:
         query = query.where(Endpoint.unit_id.in_(registry.descendant_ids_select(unit.id)))
+    if group is not None:
+        query = query.where(Endpoint.id.in_(sa.select(endpoint_group_members.c.endpoint_id)
+                                            .where(endpoint_group_members.c.group_id == group.id)))
     groups = defaultdict(list)
     for endpoint in db.session.scalars(query):
         head = endpoint.unit.parent if endpoint.unit.level == "commune" and endpoint.unit.parent else endpoint.unit
@@ -307,6 +334,7 @@ def calendar_move():
     except (ValidationError, Conflict, StaleEdit) as exc:
         return _json_error(exc)
     start = to_local(occurrence.starts_at)
-    return jsonify({"message": f"Đã dời «{meeting.title}» sang {start:%H:%M} {start:%d/%m/%Y}.",
+    return jsonify({"message": gettext("Đã dời «%(title)s» sang %(when)s.", title=meeting.title,
+                                       when=f"{start:%H:%M} {start:%d/%m/%Y}"),
                     "occurrence_id": occurrence.id, "starts_at": _local_iso(occurrence.starts_at),
                     "ends_at": _local_iso(occurrence.ends_at)})

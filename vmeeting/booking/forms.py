@@ -3,6 +3,7 @@
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
@@ -21,8 +22,9 @@ from wtforms.validators import ValidationError as FieldError
 
 from vmeeting.extensions import db
 from vmeeting.forms_i18n import DATE_FORMATS, DATE_INPUT, AppForm
+from vmeeting.booking.sites import site_options, unit_options
 from vmeeting.registry import service as registry
-from vmeeting.registry.models import Bridge, Endpoint, EndpointGroup
+from vmeeting.registry.models import Bridge, EndpointGroup
 from vmeeting.timefmt import local_to_utc, to_local
 
 FREQUENCIES = [("", _l("Không lặp")), ("DAILY", _l("Hằng ngày")), ("WEEKLY", _l("Hằng tuần")),
@@ -35,8 +37,8 @@ MONTHLY_BY = [("day", _l("Cùng ngày trong tháng")), ("last_day", _l("Ngày cu
 KEEP_RULE = "KEEP"
 #: the most "every N days/weeks/months" the form offers (the series' 2-year bound comes first anyway)
 MAX_INTERVAL = 99
-WEEKDAYS = [("MO", "Thứ Hai"), ("TU", "Thứ Ba"), ("WE", "Thứ Tư"), ("TH", "Thứ Năm"), ("FR", "Thứ Sáu"),
-            ("SA", "Thứ Bảy"), ("SU", "Chủ Nhật")]
+WEEKDAYS = [("MO", _l("Thứ Hai")), ("TU", _l("Thứ Ba")), ("WE", _l("Thứ Tư")), ("TH", _l("Thứ Năm")),
+            ("FR", _l("Thứ Sáu")), ("SA", _l("Thứ Bảy")), ("SU", _l("Chủ Nhật"))]
 #: times are typed HH:MM, 24-hour, whatever the browser's locale would show in a time picker
 TIME_INPUT = {"format": "%H:%M", "widget": TextInput(),
               "render_kw": {"placeholder": "HH:MM", "inputmode": "numeric", "pattern": "[0-2][0-9]:[0-5][0-9]"}}
@@ -114,6 +116,14 @@ def _monthly_by(parts, weekday_code):
     return {f"1{weekday_code}": "first_weekday", f"-1{weekday_code}": "last_weekday"}.get(parts["BYDAY"])
 
 
+def site_label(site):
+    """Name a site as the pickers show it: "UBND xã Hòa Bình (Bình Gia)", and its status when not active."""
+    label = f"{site['name']} ({site['district']})" if site["district"] else site["name"]
+    if site["status"] != "active":
+        label += f" ({gettext(registry.CHOICE_LABELS['status'][site['status']]).lower()})"
+    return label
+
+
 class MeetingForm(AppForm):
     title = StringField(_l("Tên cuộc họp"), validators=[DataRequired("Nhập tên cuộc họp."), Length(max=300)])
     description = TextAreaField(_l("Nội dung, chương trình"), validators=[Length(max=20000)])
@@ -121,7 +131,8 @@ class MeetingForm(AppForm):
                     validators=[InputRequired("Nhập ngày họp (dd/mm/yyyy).")], **DATE_INPUT)
     start_time = TimeField(_l("Bắt đầu"), validators=[InputRequired("Nhập giờ bắt đầu (HH:MM).")], **TIME_INPUT)
     end_time = TimeField(_l("Kết thúc"), validators=[InputRequired("Nhập giờ kết thúc (HH:MM).")], **TIME_INPUT)
-    chair_endpoint_id = SelectField(_l("Điểm cầu chủ tọa"), coerce=int,
+    # the picker's empty choice posts "": read as 0, which InputRequired refuses by name
+    chair_endpoint_id = SelectField(_l("Điểm cầu chủ tọa"), coerce=lambda v: 0 if v in ("", None) else int(v),
                                     validators=[InputRequired("Chọn điểm cầu chủ tọa.")])
     all_endpoints = BooleanField(_l("Toàn tỉnh (mọi điểm cầu đang hoạt động)"))
     unit_ids = MultiIdField(_l("Đơn vị (gồm mọi điểm cầu trực thuộc)"), coerce=int)
@@ -153,19 +164,19 @@ class MeetingForm(AppForm):
         """meeting: the meeting being edited; its sites stay on offer though no longer bookable."""
         super().__init__(*args, **kwargs)
         own = {e.id for e in meeting.endpoints} | {meeting.chair_endpoint_id} if meeting is not None else set()
-        endpoints = db.session.execute(
-            sa.select(Endpoint.id, Endpoint.name, Endpoint.code, Endpoint.status)
-            .where(sa.or_(Endpoint.status == "active", Endpoint.id.in_(own)))
-            .order_by(Endpoint.name_sort_key)).all()
-        self.endpoint_ids.choices = [
-            (i, f"{name} ({code})" if status == "active"
-             else f"{name} ({code}) ({registry.CHOICE_LABELS['status'][status].lower()})")
-            for i, name, code, status in endpoints]
-        self.chair_endpoint_id.choices = [(0, "— Chọn —")] + self.endpoint_ids.choices
-        self.unit_ids.choices = [(u.id, "— " * depth + u.name) for u, depth in registry.unit_tree()]
+        #: the sites on offer, with district and search text, for the pickers (booking.sites.site_options)
+        self.site_options = site_options(own)
+        for site in self.site_options:
+            site["label"] = site_label(site)
+        self.endpoint_ids.choices = [(site["id"], site["label"]) for site in self.site_options]
+        self.chair_endpoint_id.choices = [(0, _l("— Chọn —"))] + self.endpoint_ids.choices
+        #: [((district, count), [(commune, count)])]: the units as a tree by district
+        self.unit_groups = unit_options()
+        self.unit_ids.choices = [(unit.id, unit.name) for (unit, _n), communes in self.unit_groups
+                                 for unit, _n in [(unit, _n), *communes]]
         self.group_ids.choices = [(g.id, g.name) for g in db.session.scalars(sa.select(EndpointGroup).order_by(EndpointGroup.name))]
-        self.bridge_id.choices = [("", "Theo cầu MCU của từng điểm cầu")] + [
-            (b.id, f"{b.name} ({b.ports} cổng)") for b in db.session.scalars(
+        self.bridge_id.choices = [("", _l("Theo cầu MCU của từng điểm cầu"))] + [
+            (b.id, _l("%(name)s (%(ports)s cổng)", name=b.name, ports=b.ports)) for b in db.session.scalars(
                 sa.select(Bridge).where(Bridge.is_active.is_(True)).order_by(Bridge.code))]
         self._offer_keeping_the_rule()
 

@@ -34,7 +34,7 @@ from vmeeting.database import utcnow
 from vmeeting.errors import Conflict, NonWorkingTime, StaleEdit, ValidationError
 from vmeeting.extensions import db
 from vmeeting.registry import service as registry
-from vmeeting.registry.models import AdminUnit, Bridge, Endpoint
+from vmeeting.registry.models import AdminUnit, Bridge, Endpoint, endpoint_group_members
 from vmeeting.text import clean, fold
 from vmeeting.timefmt import format_datetime, to_local
 from vmeeting.working_time import service as working_time
@@ -662,8 +662,13 @@ def recurrence_warning(meeting):
 
 
 
-def occurrences_select(window_from, window_to, *, endpoint_id=None, unit_id=None, include_cancelled=False):
-    """Select occurrences overlapping a window (series expanded), earliest first."""
+def occurrences_select(window_from, window_to, *, endpoint_id=None, unit_id=None, group_id=None,
+                       include_cancelled=False):
+    """Select occurrences overlapping a window (series expanded), earliest first.
+
+    endpoint_id, unit_id (with every unit below it), group_id: only meetings
+    with at least one such site.
+    """
     query = (
         sa.select(Occurrence)
         .join(Occurrence.meeting)
@@ -683,6 +688,11 @@ def occurrences_select(window_from, window_to, *, endpoint_id=None, unit_id=None
             sa.select(meeting_endpoints.c.meeting_id)
             .join(Endpoint, Endpoint.id == meeting_endpoints.c.endpoint_id)
             .where(Endpoint.unit_id.in_(registry.descendant_ids_select(unit_id)))))
+    if group_id is not None:
+        query = query.where(Occurrence.meeting_id.in_(
+            sa.select(meeting_endpoints.c.meeting_id)
+            .join(endpoint_group_members, endpoint_group_members.c.endpoint_id == meeting_endpoints.c.endpoint_id)
+            .where(endpoint_group_members.c.group_id == group_id)))
     return query
 
 

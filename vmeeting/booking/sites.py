@@ -9,6 +9,7 @@ from vmeeting.errors import ValidationError
 from vmeeting.extensions import db
 from vmeeting.registry import service as registry
 from vmeeting.registry.models import AdminUnit, Endpoint, EndpointGroup
+from vmeeting.text import fold
 
 
 @dataclass
@@ -135,3 +136,77 @@ def _id_list(raw, name, errors):
 
 
 _ID_NOUNS = {"endpoint_ids": "điểm cầu", "unit_ids": "đơn vị", "group_ids": "nhóm"}
+
+
+# -- what the booking form offers ----------------------------------------------------------
+
+
+def district_label(unit):
+    """Return the district a site is shown with ("Bình Gia" for a commune of Huyện Bình Gia), or "" at province level.
+
+    Commune names repeat inside a province (Hòa Bình ×4), so a chair or a site
+    is named with its district. "Huyện " is dropped as the issue's pickers show
+    it; a city or town keeps its kind ("Thành phố Lạng Sơn" is not the province).
+    """
+    head = unit.parent if unit.level == "commune" and unit.parent is not None else unit
+    if head.level == "province":
+        return ""
+    prefix = "huyện "
+    return head.name[len(prefix):] if head.name.lower().startswith(prefix) else head.name
+
+
+def site_options(kept_ids=()):
+    """Return the sites the booking form offers, sorted as Vietnamese: [{id, name, code, status, district, search}].
+
+    Active sites, plus kept_ids (a meeting's own sites, still shown when in
+    maintenance or retired). `search` is the endpoint's search key (folded
+    name and code) and its folded district, which a picker matches typed text
+    against (text.fold: "hoa binh" finds "Hòa Bình"). Three queries whatever
+    the count: the sites, their units, the units' parents.
+    """
+    rows = db.session.execute(
+        sa.select(Endpoint.id, Endpoint.name, Endpoint.code, Endpoint.status, Endpoint.unit_id, Endpoint.search_key)
+        .where(sa.or_(Endpoint.status == "active", Endpoint.id.in_(list(kept_ids))))
+        .order_by(Endpoint.name_sort_key, Endpoint.code)).all()
+    units = _units_with_parents({row.unit_id for row in rows})
+    options = []
+    for row in rows:
+        district = district_label(units[row.unit_id]) if row.unit_id in units else ""
+        options.append({"id": row.id, "name": row.name, "code": row.code, "status": row.status,
+                        "district": district, "search": f"{row.search_key} {fold(district)}".strip()})
+    return options
+
+
+def _units_with_parents(unit_ids):
+    """Load the units and their parents in two queries: {id: unit}."""
+    units = {u.id: u for u in db.session.scalars(sa.select(AdminUnit).where(AdminUnit.id.in_(unit_ids)))}
+    parent_ids = {u.parent_id for u in units.values() if u.parent_id is not None} - set(units)
+    if parent_ids:
+        db.session.scalars(sa.select(AdminUnit).where(AdminUnit.id.in_(parent_ids))).all()  # into the identity map
+    return units
+
+
+def unit_options():
+    """Return the unit tree the booking form shows by district: [(district, [commune, ...])], each with its site count.
+
+    district and commune are (unit, count): count is the active sites in the
+    unit and everything below it. The province (and any unit above district
+    level) comes first with no communes: ticking it is the whole province's units.
+    """
+    counts = dict(db.session.execute(
+        sa.select(Endpoint.unit_id, sa.func.count()).where(Endpoint.status == "active").group_by(Endpoint.unit_id)).all())
+    tree = registry.unit_tree()
+    below = {}
+    path = []
+    for unit, depth in tree:
+        del path[depth:]
+        path.append(unit)
+        for holder in path:
+            below[holder.id] = below.get(holder.id, 0) + counts.get(unit.id, 0)
+    groups = []
+    for unit, depth in tree:
+        if depth == 0 or unit.level != "commune" and depth == 1 or not groups:
+            groups.append(((unit, below[unit.id]), []))
+        else:
+            groups[-1][1].append((unit, below[unit.id]))
+    return groups

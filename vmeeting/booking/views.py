@@ -3,20 +3,26 @@
 from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.orm import selectinload
 
 from vmeeting.audit import service as audit
 from vmeeting.auth.guards import permission_required
-from vmeeting.booking import service, slots
+from vmeeting.booking import export, service, slots
 from vmeeting.booking.forms import CancelForm, MeetingForm, MoveOccurrenceForm
 from vmeeting.booking.models import Meeting, Occurrence
 from vmeeting.bounds import query_date, query_page
 from vmeeting.database import utcnow
 from vmeeting.errors import Conflict, NonWorkingTime, StaleEdit, ValidationError
 from vmeeting.extensions import db
+from vmeeting.spreadsheet import XLSX_MIMETYPE
+from vmeeting.text import fold
 from vmeeting.timefmt import local_to_utc, to_local
 
+#: the vendored Tom Select (static/vendor/tom-select/README.md): in its URLs, so a refresh busts browser caches
+TOM_SELECT_VERSION = "2.6.2"
 #: a booking's page lists this many warnings about its sites, then counts the rest
 SHOWN_WARNINGS = 5
 
@@ -85,7 +91,8 @@ def _booking_form_page(form, meeting=None):
     """
     context = {"form": form, "meeting": meeting, "choice": None, "conflict": None, "suggestions": [],
                "searched_slots": False, "plan": None, "non_working": None, "stale": None,
-               "recurrence_text": service.recurrence_text(meeting) if meeting is not None else ""}
+               "recurrence_text": service.recurrence_text(meeting) if meeting is not None else "",
+               "fold": fold, "tom_select_version": TOM_SELECT_VERSION}
     if request.method != "POST":
         return render_template("booking/form.html", **context)
     _apply_slot(form)
@@ -109,13 +116,13 @@ def _booking_form_page(form, meeting=None):
             form.allow_non_working_time.data = True  # kept ticked through the confirmation
         if meeting is None:
             meeting = service.book_meeting(form.meeting_fields(), choice, actor=current_user, choices=choices)
-            message = f"Đã đặt lịch «{meeting.title}» cho {meeting.endpoint_count} điểm cầu."
+            message = _("Đã đặt lịch «%(title)s» cho %(n)s điểm cầu.", title=meeting.title, n=meeting.endpoint_count)
         else:
             service.update_meeting(meeting, form.meeting_fields(), choice, actor=current_user, choices=choices,
                                    # no version (a page from before versions, a script): treated as stale,
                                    # so a save never lands over a change its sender did not see
                                    expected_version=form.version.data or "unknown")
-            message = f"Đã cập nhật «{meeting.title}»."
+            message = _("Đã cập nhật «%(title)s».", title=meeting.title)
         warning = service.recurrence_warning(meeting)
         if (meeting.skipped or warning) and action != "confirm":
             # shown before anything is kept: the person confirms the series as it will be
@@ -155,7 +162,7 @@ def _booking_form_page(form, meeting=None):
     for warning in warnings[:SHOWN_WARNINGS]:
         flash(warning["message"], "warning")
     if len(warnings) > SHOWN_WARNINGS:
-        flash(f"… và {len(warnings) - SHOWN_WARNINGS} cảnh báo khác về các điểm cầu (xem trang Mạng, Sự cố).",
+        flash(_("… và %(n)s cảnh báo khác về các điểm cầu (xem trang Mạng, Sự cố).", n=len(warnings) - SHOWN_WARNINGS),
               "warning")
     return redirect(url_for("booking.show", meeting_id=meeting.id))
 
@@ -194,7 +201,7 @@ def edit(meeting_id):
     """Reschedule a meeting or change its sites, under the same rules."""
     meeting = db.get_or_404(Meeting, meeting_id)
     if meeting.is_cancelled:
-        flash("Cuộc họp đã bị hủy, không thể sửa.", "warning")
+        flash(_("Cuộc họp đã bị hủy, không thể sửa."), "warning")
         return redirect(url_for("booking.show", meeting_id=meeting.id))
     form = MeetingForm(meeting=meeting)
     if request.method == "GET":
@@ -207,19 +214,41 @@ def edit(meeting_id):
 @permission_required("meetings.view")
 def meetings():
     """List meetings with a search and a status filter."""
-    q = request.args.get("q", "").strip()
-    status = request.args.get("status") if request.args.get("status") in ("scheduled", "cancelled") else None
-    upcoming = request.args.get("when", "upcoming") == "upcoming"
+    q, status, upcoming, query = _list_query()
     page = request.args.get("page", 1, type=query_page)
-    query = service.meetings_select(q=q, status=status, window_from=utcnow() if upcoming else None)
-    if upcoming:
-        query = query.order_by(None).order_by(Meeting.starts_at, Meeting.id)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
     rows = db.session.scalars(query.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
     next_sittings = _next_sittings([m.id for m in rows])
     return render_template("booking/list.html", meetings=rows, total=total, page=page,
                            pages=max((total + PER_PAGE - 1) // PER_PAGE, 1), q=q, status=status,
                            upcoming=upcoming, next_sittings=next_sittings)
+
+
+@bp.get("/meetings.xlsx")
+@permission_required("meetings.view")
+def meetings_download():
+    """Download the meetings the list's filters select (q, status, when) as Excel, at most export.MAX_ROWS."""
+    q, status, upcoming, query = _list_query()
+    rows = db.session.scalars(query.options(selectinload(Meeting.organizer)).limit(export.MAX_ROWS)).all()
+    words = [_("Sắp diễn ra") if upcoming else _("Mọi thời gian"),
+             {"scheduled": _("Đã lên lịch"), "cancelled": _("Đã hủy")}.get(status, _("Mọi trạng thái"))]
+    if q:
+        words.append(f"«{q}»")
+    caption = f"{_('Cuộc họp')} ({', '.join(words)}) · {to_local(utcnow()):%d/%m/%Y %H:%M}"
+    name = f"cuoc-hop-{to_local(utcnow()):%Y%m%d-%H%M}.xlsx"
+    return Response(export.meetings_xlsx(rows, _next_sittings([m.id for m in rows]), caption),
+                    mimetype=XLSX_MIMETYPE, headers={"Content-Disposition": f"attachment; filename={name}"})
+
+
+def _list_query():
+    """Read the list's filters (q, status, when) and return them with the Select of its rows, in the list's order."""
+    q = request.args.get("q", "").strip()
+    status = request.args.get("status") if request.args.get("status") in ("scheduled", "cancelled") else None
+    upcoming = request.args.get("when", "upcoming") == "upcoming"
+    query = service.meetings_select(q=q, status=status, window_from=utcnow() if upcoming else None)
+    if upcoming:
+        query = query.order_by(None).order_by(Meeting.starts_at, Meeting.id)
+    return q, status, upcoming, query
 
 
 def _next_sittings(meeting_ids):
@@ -285,11 +314,11 @@ def _cancel_page(meeting, occurrence):
             _show_errors(form, exc)
         else:
             if occurrence is None:
-                flash(f"Đã hủy cuộc họp «{meeting.title}».", "info")
+                flash(_("Đã hủy cuộc họp «%(title)s».", title=meeting.title), "info")
             elif meeting.is_cancelled:
-                flash(f"Đã hủy buổi họp cuối cùng: cuộc họp «{meeting.title}» đã bị hủy.", "info")
+                flash(_("Đã hủy buổi họp cuối cùng: cuộc họp «%(title)s» đã bị hủy.", title=meeting.title), "info")
             else:
-                flash("Đã hủy buổi họp.", "info")
+                flash(_("Đã hủy buổi họp."), "info")
             return redirect(url_for("booking.show", meeting_id=meeting.id))
     return render_template("booking/cancel.html", form=form, meeting=meeting, occurrence=occurrence,
                            districts=service.sites_by_district(meeting),
@@ -319,7 +348,7 @@ def move_occurrence(meeting_id, occurrence_id):
             db.session.rollback()
             conflict = {"message": exc.message, **exc.details}
         else:
-            flash("Đã dời buổi họp.", "success")
+            flash(_("Đã dời buổi họp."), "success")
             return redirect(url_for("booking.show", meeting_id=meeting.id))
     status = 409 if conflict else (400 if form.errors else 200)
     return render_template("booking/move.html", form=form, meeting=meeting, occurrence=occurrence,

@@ -24,12 +24,14 @@ from vmeeting.invites.models import FEED_KINDS, CalendarFeed
 from vmeeting.invites.notice import feed_description, site_label
 from vmeeting.registry import service as registry
 from vmeeting.registry.models import AdminUnit, Endpoint
+from vmeeting.text import N_
 from vmeeting.auth.models import User
 
 #: a feed shows meetings that ended at most this long ago, and everything ahead
 PAST_WINDOW = timedelta(days=30)
 CACHE_SIZE = 512
-KIND_LABELS = {"endpoint": "Điểm cầu", "technician": "Kỹ thuật viên", "unit": "Đơn vị"}
+#: in Vietnamese for messages; pages translate them (text.N_)
+KIND_LABELS = {"endpoint": N_("Điểm cầu"), "technician": N_("Kỹ thuật viên"), "unit": N_("Đơn vị")}
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from vmeeting.auth.guards import permission_required
@@ -95,7 +96,7 @@ def _may_manage_all():
 
 
 def _guard_feed_pages():
-    if not (_may_manage_all() or current_user.role == "technician"):
+    if not current_user.can("feeds.use"):
         abort(403)
 
 
@@ -115,8 +116,11 @@ def feed_list():
             "unit": db.session.execute(sa.select(AdminUnit.id, AdminUnit.name).where(AdminUnit.level != "commune")
                                        .order_by(AdminUnit.level, AdminUnit.position, AdminUnit.id)).all(),
         }
+    # an endpoint's or a unit's page links here with its own feed preselected
+    chosen = {"kind": request.args.get("kind") if request.args.get("kind") in feeds.KIND_LABELS else None,
+              "target_id": request.args.get("target_id", type=query_id)}
     return render_template("invites/feeds.html", feeds=rows, choices=choices, kind_labels=feeds.KIND_LABELS,
-                           new_url=request.args.get("new"), may_manage_all=_may_manage_all())
+                           new_url=request.args.get("new"), may_manage_all=_may_manage_all(), chosen=chosen)
 
 
 @bp.post("/calendar-feeds")
@@ -139,7 +143,7 @@ def feed_create():
         return redirect(url_for("invites.feed_list"))
     db.session.commit()
     url = current_app.config["BASE_URL"].rstrip("/") + url_for("invites.feed", token=token)
-    flash("Đã tạo lịch đăng ký. Địa chỉ chỉ hiện một lần: hãy sao chép ngay.", "success")
+    flash(_("Đã tạo lịch đăng ký. Địa chỉ chỉ hiện một lần: hãy sao chép ngay."), "success")
     return render_template("invites/feed_created.html", url=url)
 
 
@@ -153,7 +157,7 @@ def feed_revoke(feed_id):
         abort(403)
     feeds.revoke_feed(feed)
     db.session.commit()
-    flash("Đã thu hồi địa chỉ lịch.", "success")
+    flash(_("Đã thu hồi địa chỉ lịch."), "success")
     return redirect(url_for("invites.feed_list"))
 
 

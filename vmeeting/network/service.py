@@ -23,6 +23,7 @@ from datetime import datetime, time, timedelta
 from types import SimpleNamespace
 
 import sqlalchemy as sa
+from flask_babel import gettext
 from flask import current_app
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -431,10 +432,13 @@ def site_warnings(endpoint_ids):
     for endpoint_id, name, since in down:
         names[endpoint_id] = name
         warnings.append({"endpoint_id": endpoint_id, "kind": "down",
-                         "message": f"{name}: mất kết nối từ {format_datetime(since)}."})
+                         # in the page's language (Vietnamese outside a request: jobs, the API)
+                         "message": gettext("%(name)s: mất kết nối từ %(since)s.", name=name,
+                                            since=format_datetime(since))})
     for endpoint_id, name, title, severity in open_incidents:
         warnings.append({"endpoint_id": endpoint_id, "kind": "incident",
-                         "message": f"{name}: đang có sự cố ({SEVERITY_LABELS[severity].lower()}): {title}."})
+                         "message": gettext("%(name)s: đang có sự cố (%(severity)s): %(title)s.", name=name,
+                                            severity=gettext(SEVERITY_LABELS[severity]).lower(), title=title)})
     warnings.sort(key=lambda w: (w["endpoint_id"], w["kind"] != "down"))
     return warnings
 

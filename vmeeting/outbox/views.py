@@ -9,11 +9,13 @@ from vmeeting.errors import ValidationError
 from vmeeting.extensions import db
 from vmeeting.outbox import preview, service
 from vmeeting.outbox.models import MAIL_STATUSES, OutboxMail
+from vmeeting.text import N_
 
 bp = Blueprint("outbox", __name__)
 
 PER_PAGE = 50
-STATUS_LABELS = {"pending": "Chờ gửi", "sent": "Đã gửi", "failed": "Thất bại", "superseded": "Đã thay thế"}
+#: in Vietnamese; pages show them through the catalogue (text.N_)
+STATUS_LABELS = {"pending": N_("Chờ gửi"), "sent": N_("Đã gửi"), "failed": N_("Thất bại"), "superseded": N_("Đã thay thế")}
 
 
 @bp.get("/outbox")

@@ -1,6 +1,7 @@
 """The readiness report: how often each site and district was ready for its sittings, and who fails most."""
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from vmeeting.booking.models import Meeting, Occurrence, Reservation
@@ -9,7 +10,8 @@ from vmeeting.extensions import db
 from vmeeting.readiness.models import Readiness
 from vmeeting.readiness.service import LEVEL_ORDER, district_of
 from vmeeting.registry.models import AdminUnit, Endpoint
-from vmeeting.spreadsheet import csv_bytes
+from vmeeting.spreadsheet import Sheet, csv_bytes, xlsx_bytes
+from vmeeting.timefmt import to_local
 
 FAILING_SHOWN = 10
 CSV_COLUMNS = ("code", "name", "district", "sittings", "ready", "issue", "unreachable", "pending", "ready_rate")
@@ -89,3 +91,37 @@ def report_csv(report, by="endpoint"):
 
 def _rate_text(rate):
     return "" if rate is None else f"{rate:.1f}"
+
+
+# -- one sitting's sites as a workbook ---------------------------------------------------------
+
+
+def verdict_labels():
+    """The verdicts' names in the page's language (service.VERDICTS)."""
+    return {"ready": _("Sẵn sàng"), "issue": _("Có sự cố"), "pending": _("Chưa xác nhận"),
+            "unreachable": _("Mất kết nối")}
+
+
+def sites_xlsx(occurrence):
+    """Return a sitting's sites as an .xlsx's bytes: by district, with technician, phone and readiness verdict.
+
+    One row a site, in the board's order (service.sites); the verdict is the
+    board's (service.verdict), the note the technician's. Cells are text or
+    numbers, never formulas (spreadsheet.xlsx_bytes).
+    """
+    from vmeeting.readiness.service import sites, verdict
+
+    meeting = occurrence.meeting
+    start, end = to_local(occurrence.starts_at), to_local(occurrence.ends_at)
+    labels = verdict_labels()
+    rows = []
+    for number, (endpoint, readiness, _confirmer) in enumerate(sites(occurrence.id), start=1):
+        technician = endpoint.technician.display_name if endpoint.technician else endpoint.contact_name
+        # an empty cell, not an empty text, where nothing is known
+        rows.append([number, district_of(endpoint.unit).name, endpoint.name, endpoint.code, technician or None,
+                     endpoint.contact_phone or None, labels[verdict(readiness)],
+                     (readiness.note if readiness else None) or None])
+    caption = f"{meeting.title} · {start:%d/%m/%Y %H:%M}–{end:%H:%M}"
+    header = ["#", _("Huyện / đơn vị"), _("Điểm cầu"), _("Mã"), _("Kỹ thuật viên"), _("Điện thoại"),
+              _("Sẵn sàng"), _("Ghi chú")]
+    return xlsx_bytes([Sheet(_("Điểm cầu"), header, rows, caption=caption, widths=(5, 24, 36, 12, 24, 14, 16, 30))])

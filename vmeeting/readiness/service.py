@@ -126,9 +126,34 @@ def readiness_select(occurrence_id, endpoint_id):
     return sa.select(Readiness).where(Readiness.occurrence_id == occurrence_id, Readiness.endpoint_id == endpoint_id)
 
 
+def is_confirmed(readiness):
+    """Tell whether the technician has answered for the site: ready or issue (pending is not an answer)."""
+    return readiness is not None and readiness.status in ("ready", "issue")
+
+
 def is_not_ready(readiness):
     """Tell whether a site needs attention: not confirmed ready, or the last probe found nothing."""
     return readiness is None or readiness.status != "ready" or readiness.is_reachable is False
+
+
+#: a site's one verdict for a sitting, as the board colours and counts it
+VERDICTS = ("ready", "issue", "pending", "unreachable")
+
+
+def verdict(readiness):
+    """Return a site's one verdict: the technician's "issue" first, then a failed probe, then their answer.
+
+    ready / issue / pending / unreachable: exactly one per site, so the board's
+    counts add up to its sites (a site with an issue that is also unreachable
+    counts once, as an issue: the technician has already said what is wrong).
+    """
+    if readiness is None:
+        return "pending"
+    if readiness.status == "issue":
+        return "issue"
+    if readiness.is_reachable is False:
+        return "unreachable"
+    return readiness.status
 
 
 def item_json(endpoint, readiness, confirmer=None):
@@ -152,16 +177,25 @@ def item_json(endpoint, readiness, confirmer=None):
         "confirmed_by_name": confirmer.display_name if confirmer else None,
         "confirmed_at": r.confirmed_at.isoformat() if r and r.confirmed_at else None,
         "is_ready": not is_not_ready(r),
+        "verdict": verdict(r),
     }
 
 
 def summarize(items):
-    """Count the sites by status; `unreachable` counts those whose last probe failed, whatever their status."""
-    summary = {"ready": 0, "issue": 0, "pending": 0, "unreachable": 0, "total": len(items)}
+    """Count the sites by status and by verdict.
+
+    ready/issue/pending count the technicians' answers and `unreachable` the
+    failed probes whatever the answer (the API's counts, CONTRACT.md); `verdicts`
+    counts each site once by its verdict, so they add up to `total`: what the
+    pages show.
+    """
+    summary = {"ready": 0, "issue": 0, "pending": 0, "unreachable": 0, "total": len(items),
+               "verdicts": dict.fromkeys(VERDICTS, 0)}
     for item in items:
         summary[item["status"]] += 1
         if item["probe"]["reachable"] is False:
             summary["unreachable"] += 1
+        summary["verdicts"][item["verdict"]] += 1
     return summary
 
 

@@ -15,7 +15,8 @@ from vmeeting.errors import Conflict, NotFound, ValidationError
 from vmeeting.extensions import db
 from vmeeting.readiness import service
 from vmeeting.readiness.forms import ConfirmForm, ReportForm
-from vmeeting.readiness.report import CSV_KINDS, readiness_report, report_csv
+from vmeeting.readiness.report import CSV_KINDS, readiness_report, report_csv, sites_xlsx
+from vmeeting.spreadsheet import XLSX_MIMETYPE
 from vmeeting.timefmt import local_to_utc, to_local
 from vmeeting.urls import safe_next_url
 
@@ -53,13 +54,19 @@ def mine():
     window_from = local_to_utc(datetime.combine(today, time.min))
     window_to = window_from + timedelta(days=2)
     here = url_for("readiness.mine")
-    mine = [(occurrence, [(endpoint, readiness,
-                           _confirm_form(occurrence, endpoint, readiness,
-                                         next_url=f"{here}#site-{occurrence.id}-{endpoint.id}"))
-                          for endpoint, readiness in sites])
-            for occurrence, sites in service.sittings_for(current_user, window_from, window_to)]
+    mine = []
+    for occurrence, sites in service.sittings_for(current_user, window_from, window_to):
+        # the sites still to confirm first (the sort is stable: each half keeps the board's order)
+        sites = sorted(sites, key=lambda site: service.is_confirmed(site[1]))
+        mine.append((occurrence, [(endpoint, readiness,
+                                   _confirm_form(occurrence, endpoint, readiness,
+                                                 next_url=f"{here}#site-{occurrence.id}-{endpoint.id}"))
+                                  for endpoint, readiness in sites]))
+    confirmed = sum(service.is_confirmed(readiness) for _o, sites in mine for _e, readiness, _f in sites)
+    total = sum(len(sites) for _o, sites in mine)
     everything = db.session.scalars(booking.occurrences_select(window_from, window_to)).all()
-    return render_template("readiness/mine.html", mine=mine, everything=everything, today=today)
+    return render_template("readiness/mine.html", mine=mine, everything=everything, today=today,
+                           confirmed=confirmed, total=total)
 
 
 @bp.route("/readiness/<int:occurrence_id>/<int:endpoint_id>", methods=["GET", "POST"])
@@ -123,6 +130,16 @@ def board(meeting_id):
                            site_warnings=warnings,
                            groups=[(d, groups[d["id"]]) for d in data["districts"]], confirmable=confirmable,
                            refresh_seconds=current_app.config["BOARD_REFRESH_SECONDS"])
+
+
+@bp.get("/meetings/<int:meeting_id>/sites.xlsx")
+@permission_required("meetings.view")
+def sites_download(meeting_id):
+    """Download a sitting's sites (?occurrence_id=, else the current one) as Excel: district, technician, phone, verdict."""
+    meeting, occurrence = _sitting(meeting_id)
+    name = f"diem-cau-{meeting.id}-{to_local(occurrence.starts_at):%Y%m%d-%H%M}.xlsx"
+    return Response(sites_xlsx(occurrence), mimetype=XLSX_MIMETYPE,
+                    headers={"Content-Disposition": f"attachment; filename={name}"})
 
 
 @bp.get("/meetings/<int:meeting_id>/readiness.json")

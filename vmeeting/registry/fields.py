@@ -23,7 +23,7 @@ from vmeeting.registry.models import (
     Endpoint,
 )
 from vmeeting.sipuri import parse_sip_uri
-from vmeeting.text import clean, describe_character
+from vmeeting.text import N_, clean, describe_character
 
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
 CODE_CHAR_RE = re.compile(r"[A-Za-z0-9._-]")
@@ -31,12 +31,13 @@ PHONE_RE = re.compile(r"^[0-9+().\s-]{6,40}$")
 TEXT_LIMITS = {"name": 200, "address": 300, "contact_name": 200, "device_model": 120,
                "device_serial": 120, "platform_ref": 120, "notes": 5000}
 
+#: in Vietnamese for files and the API; pages translate them (text.N_)
 CHOICE_LABELS = {
-    "status": {"active": "Hoạt động", "maintenance": "Bảo trì", "retired": "Ngừng sử dụng"},
-    "probe": {"sip-options": "SIP OPTIONS", "tcp": "Kết nối TCP", "none": "Không kiểm tra"},
-    "category": {"provincial": "Cấp tỉnh", "agency": "Sở, ngành", "district": "Cấp huyện",
-                 "commune": "Cấp xã", "other": "Khác"},
-    "transport": {"tslcd": "Mạng TSLCD", "wan": "WAN", "internet": "Internet"},
+    "status": {"active": N_("Hoạt động"), "maintenance": N_("Bảo trì"), "retired": N_("Ngừng sử dụng")},
+    "probe": {"sip-options": "SIP OPTIONS", "tcp": N_("Kết nối TCP"), "none": N_("Không kiểm tra")},
+    "category": {"provincial": N_("Cấp tỉnh"), "agency": N_("Sở, ngành"), "district": N_("Cấp huyện"),
+                 "commune": N_("Cấp xã"), "other": N_("Khác")},
+    "transport": {"tslcd": N_("Mạng TSLCD"), "wan": "WAN", "internet": "Internet"},
     "protocol": {"sip": "SIP", "h323": "H.323", "webrtc": "WebRTC"},
 }
 CHOICES = {

@@ -37,8 +37,8 @@ def id_or_raw(value):
 
 
 def choices_of(field, *, exclude=()):
-    """Return (value, Vietnamese label) pairs for one of the endpoint's fixed choices."""
-    return [SelectChoice(value, label) for value, label in CHOICE_LABELS[field].items() if value not in exclude]
+    """Return (value, label) pairs for one of the endpoint's fixed choices, in the page's language."""
+    return [SelectChoice(value, _l(label)) for value, label in CHOICE_LABELS[field].items() if value not in exclude]
 
 
 def unit_choices(unit_tree, *, blank=None):
@@ -185,6 +185,12 @@ class EndpointForm(AppForm):
 
 
 UNIT_KINDS = tuple(UNIT_LEVEL_OF_KIND)
+#: the kinds as the unit form shows them (the stored value stays the Vietnamese word)
+UNIT_KIND_LABELS = {
+    "tỉnh": _l("Tỉnh"), "thành phố trực thuộc trung ương": _l("Thành phố trực thuộc trung ương"),
+    "thành phố": _l("Thành phố"), "huyện": _l("Huyện"), "thị xã": _l("Thị xã"), "xã": _l("Xã"),
+    "phường": _l("Phường"), "thị trấn": _l("Thị trấn"), "đặc khu": _l("Đặc khu"),
+}
 
 
 class UnitForm(AppForm):
@@ -193,7 +199,7 @@ class UnitForm(AppForm):
     name = StringField(_l("Tên đơn vị"), description=_l("Tên đầy đủ, ví dụ «Xã Hòa Bình»."),
                        render_kw={"maxlength": 200})
     code = StringField(_l("Mã đơn vị"), description=_l("Mã GSO."), render_kw={"maxlength": 20})
-    kind = SelectField(_l("Loại"), choices=[SelectChoice(k, k.capitalize()) for k in UNIT_KINDS], validate_choice=False)
+    kind = SelectField(_l("Loại"), choices=[SelectChoice(k, UNIT_KIND_LABELS.get(k, k.capitalize())) for k in UNIT_KINDS], validate_choice=False)
     parent_id = IdSelectField(_l("Đơn vị cấp trên"))
     valid_from = DayField(_l("Có hiệu lực từ"), render_kw={"placeholder": "dd/mm/yyyy", "inputmode": "numeric"})
     valid_to = DayField(_l("Hết hiệu lực sau ngày"), render_kw={"placeholder": "dd/mm/yyyy", "inputmode": "numeric"})

@@ -142,7 +142,7 @@ def _change_text(field, value, names):
     if field in names:
         return names[field].get(value, f"#{value}")
     if field in service.CHOICE_LABELS:
-        return service.CHOICE_LABELS[field].get(value, value)
+        return _(service.CHOICE_LABELS[field].get(value, value))
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     return str(value)

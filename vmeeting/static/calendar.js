@@ -159,6 +159,15 @@
       }
     },
   });
-  statusSelect.addEventListener("change", () => ec.refetchEvents());
+  // A filter reloads the page at the view and day on screen: the URL keeps the filters (links, reload).
+  const filters = document.querySelector("[data-calendar-filters]");
+  const viewNames = {dayGridMonth: "month", timeGridWeek: "week", timeGridDay: "day", listWeek: "list",
+                     resourceTimelineWeek: "sites"};
+  filters.addEventListener("change", () => {
+    const view = ec.getView();
+    filters.elements.view.value = viewNames[view.type] || "week";
+    filters.elements.date.value = isoDay(view.currentStart);
+    filters.requestSubmit();
+  });
   window.vmeetingCalendar = ec;  // for the browser tests
 })();

@@ -16,11 +16,8 @@
   var updated = document.getElementById("rd-updated");
   var seconds = Math.max(2, parseInt(labels.refreshSeconds, 10) || 5);
 
-  function stateOf(item) {
-    if (item.status === "issue") { return "issue"; }
-    if (item.probe.reachable === false) { return "unreachable"; }
-    return item.status;
-  }
+  // the server's one verdict per site (readiness/service.py verdict)
+  function stateOf(item) { return item.verdict; }
 
   function probeText(probe) {
     if (probe.reachable === null) { return labels.labelUnprobed; }
@@ -45,9 +42,10 @@
   }
 
   function paint(data) {
-    Object.keys(data.summary).forEach(function (name) {
+    var counts = Object.assign({ total: data.summary.total }, data.summary.verdicts);
+    Object.keys(counts).forEach(function (name) {
       var node = board.querySelector('[data-count="' + name + '"]');
-      if (node) { node.textContent = data.summary[name]; }
+      if (node) { node.textContent = counts[name]; }
     });
     data.items.forEach(function (item) {
       var tile = board.querySelector('[data-testid=tile][data-endpoint-id="' + item.endpoint_id + '"]');
@@ -61,6 +59,9 @@
       setText(tile, "status", labels["label" + item.status.charAt(0).toUpperCase() + item.status.slice(1)]);
       setText(tile, "probe", probeText(item.probe));
       setText(tile, "note", item.note || "");
+      var name = tile.dataset.name;
+      tile.title = name + ": " + labels["label" + state.charAt(0).toUpperCase() + state.slice(1)] +
+        (item.note ? " — " + item.note : "");
     });
     applyFilter();
     updated.textContent = labels.labelUpdated + " " + new Date().toLocaleTimeString("vi-VN", { hour12: false });

@@ -22,20 +22,32 @@ from flask import current_app
 from vmeeting.audit import service as audit
 from vmeeting.errors import Conflict, ValidationError
 from vmeeting.extensions import db
-from vmeeting.text import clean
+from vmeeting.text import N_, clean
 from vmeeting.timefmt import WEEKDAYS_VI, local_zone, to_local
 from vmeeting.working_time.models import DECLARED_KINDS, DeclaredDay
 
 KINDS = ("holiday", *DECLARED_KINDS)
-KIND_LABELS = {"holiday": "Ngày lễ, Tết", "day_off": "Ngày nghỉ (nghỉ bù)", "working_day": "Ngày làm việc bù"}
+KIND_LABELS = {"holiday": N_("Ngày lễ, Tết"), "day_off": N_("Ngày nghỉ (nghỉ bù)"), "working_day": N_("Ngày làm việc bù")}
 #: the years the calendar answers for; far outside them nothing is booked anyway
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
 @lru_cache(maxsize=256)
-def public_holidays(year):
-    """Return {date: Vietnamese name} of Vietnam's public holidays in a year (the `holidays` package)."""
-    return dict(holidays.country_holidays("VN", years=year, language="vi"))
+def public_holidays(year, language="vi"):
+    """Return {date: name} of Vietnam's public holidays in a year (the `holidays` package).
+
+    language: "vi" (the default: what the rules, mails and files use) or
+    "en_US" (the English pages: the package has the names in both).
+    """
+    return dict(holidays.country_holidays("VN", years=year, language=language))
+
+
+def holiday_names_for_page(year):
+    """{date: name} of the year's public holidays in the page's language (flask_babel's locale)."""
+    from flask_babel import get_locale
+
+    locale = get_locale()
+    return public_holidays(year, "en_US" if locale is not None and locale.language == "en" else "vi")
 
 
 def working_blocks():

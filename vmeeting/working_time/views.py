@@ -3,12 +3,13 @@
 from datetime import date, datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from vmeeting.auth.guards import permission_required
 from vmeeting.errors import Conflict, ValidationError
 from vmeeting.extensions import db
-from vmeeting.timefmt import WEEKDAYS_VI, local_zone
+from vmeeting.timefmt import WEEKDAY_LABELS, local_zone
 from vmeeting.working_time import service
 from vmeeting.working_time.forms import DeclaredDayForm
 
@@ -43,11 +44,15 @@ def calendar():
                 db.session.rollback()
                 form.day.errors = [*form.day.errors, exc.message]
             else:
-                flash(f"Đã khai báo {service.KIND_LABELS[row.kind].lower()} {row.day:%d/%m/%Y}.", "success")
+                flash(_("Đã khai báo %(kind)s %(day)s.", kind=_(service.KIND_LABELS[row.kind]).lower(),
+                        day=f"{row.day:%d/%m/%Y}"), "success")
                 return redirect(url_for("working_time.calendar", year=row.day.year))
         status = 400
-    items = [{**item, "day": date.fromisoformat(item["date"])} for item in service.year_items(year)]
-    return render_template("working_time/calendar.html", year=year, items=items, form=form, weekdays=WEEKDAYS_VI,
+    names = service.holiday_names_for_page(year)  # a public holiday's name in the page's language
+    items = [{**item, "day": date.fromisoformat(item["date"]),
+              "name": names.get(date.fromisoformat(item["date"]), item["name"]) if item["kind"] == "holiday"
+              else item["name"]} for item in service.year_items(year)]
+    return render_template("working_time/calendar.html", year=year, items=items, form=form, weekdays=WEEKDAY_LABELS,
                            labels=service.KIND_LABELS, hours=service.hours_text()), status
 
 
@@ -60,5 +65,5 @@ def remove(day):
     except (LookupError, ValidationError):
         abort(404)
     db.session.commit()
-    flash(f"Đã xóa khai báo ngày {row.day:%d/%m/%Y}.", "info")
+    flash(_("Đã xóa khai báo ngày %(day)s.", day=f"{row.day:%d/%m/%Y}"), "info")
     return redirect(url_for("working_time.calendar", year=row.day.year))
