@@ -43,7 +43,7 @@ def data_strings():
     from vmeeting.auth.models import User
     from vmeeting.booking.models import Meeting
     from vmeeting.booking.sites import district_label
-    from vmeeting.invites.models import OutboxMail
+    from vmeeting.outbox.models import OutboxMail
     from vmeeting.network.models import Incident
     from vmeeting.registry.models import AdminUnit, Bridge, Endpoint, EndpointGroup
 
