@@ -38,6 +38,9 @@ EC_VIEWS = {"month": "dayGridMonth", "week": "timeGridWeek", "day": "timeGridDay
 STATUSES = ("scheduled", "cancelled", "all")
 #: the server-rendered (no-script) table's views
 VIEWS = ("month", "week", "day")
+#: how many sittings a day the table lists in each view (the rest behind a link to the day); None: all.
+#: A week of the country holds thousands of sittings: the page lists what a person reads.
+TABLE_PER_DAY = {"month": 4, "week": 12, "day": None}
 
 
 def calendar_range(view, anchor):
@@ -83,13 +86,10 @@ def calendar():
     endpoint, unit = _scope()
     table_view = view if view in VIEWS else "week"
     first, last, previous, following = calendar_range(table_view, anchor)
-    occurrences = db.session.scalars(service.occurrences_select(
-        local_to_utc(datetime.combine(first, time.min)), local_to_utc(datetime.combine(last + timedelta(days=1), time.min)),
-        endpoint_id=endpoint.id if endpoint else None, unit_id=unit.id if unit else None)).all()
-    by_day = defaultdict(list)
-    for occurrence in occurrences:
-        by_day[to_local(occurrence.starts_at).date()].append(occurrence)
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    by_day, day_counts = service.sittings_by_day(days, per_day=TABLE_PER_DAY[table_view],
+                                                 endpoint_id=endpoint.id if endpoint else None,
+                                                 unit_id=unit.id if unit else None)
     blocks = working_time.working_blocks()
     options = {
         "view": EC_VIEWS[view], "date": anchor.isoformat(), "today": today.isoformat(),
@@ -107,8 +107,9 @@ def calendar():
                            "endTime": b.strftime("%H:%M")} for a, b in blocks],
     }
     return render_template("booking/calendar.html", view=table_view, anchor=anchor, days=days, by_day=by_day,
-                           previous=previous, following=following, endpoint=endpoint, unit=unit, today=today,
-                           total=len(occurrences), options=options, ec_version=EVENT_CALENDAR_VERSION)
+                           day_counts=day_counts, previous=previous, following=following, endpoint=endpoint,
+                           unit=unit, today=today, total=sum(day_counts.values()), options=options,
+                           ec_version=EVENT_CALENDAR_VERSION)
 
 
 def _feed_window():
