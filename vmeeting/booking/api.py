@@ -144,7 +144,7 @@ def _meeting_input(data, *, meeting=None):
         choice = service.resolve_sites(
             endpoint_ids=data.get("endpoint_ids") or (), unit_ids=data.get("unit_ids") or (),
             group_ids=data.get("group_ids") or (), all_endpoints=flags["all_endpoints"], on_day=on_day,
-            meeting=meeting,
+            meeting=meeting, as_rows=True,  # the booking needs the sites' columns, not 10,000 objects
         )
     return fields, choice, service.BookingChoices(**{name: flags[name] for name in CHOICE_FLAGS})
 

@@ -399,7 +399,8 @@ def _write_sites(meeting, endpoints, before_ids):
     The ORM's collection would write a national meeting's 10,000 links one
     statement each; here they go in as one (database.insert_rows), and the
     collection is set as loaded, so the session sees the sites without reading
-    them back. before_ids: the sites the meeting had (none for a new one).
+    them back. endpoints: Endpoint objects or sites.SiteRow. before_ids: the
+    sites the meeting had (none for a new one).
     """
     before_ids = set(before_ids)
     dropped = before_ids - {e.id for e in endpoints}
@@ -409,7 +410,10 @@ def _write_sites(meeting, endpoints, before_ids):
                                                               one_of(meeting_endpoints.c.endpoint_id, dropped,
                                                                      db.session.get_bind())))
     insert_rows(db.session, meeting_endpoints, added)
-    set_committed_value(meeting, "endpoints", sorted(endpoints, key=lambda e: e.name_sort_key))
+    if all(isinstance(e, Endpoint) for e in endpoints):
+        set_committed_value(meeting, "endpoints", sorted(endpoints, key=lambda e: e.name_sort_key))
+    else:  # sites.SiteRow from the API: the collection is read again if someone asks for it
+        db.session.expire(meeting, ["endpoints"])
     meeting.endpoint_count = len(endpoints)
 
 
@@ -740,15 +744,20 @@ def sittings_by_day(days, *, per_day=None, endpoint_id=None, unit_id=None):
                Occurrence.starts_at >= bounds[0])
         .subquery()
     )
-    query = (sa.select(Occurrence, ranked.c.day, ranked.c.day_total).join(ranked, ranked.c.id == Occurrence.id)
-             .options(selectinload(Occurrence.meeting).selectinload(Meeting.chair))
-             .order_by(Occurrence.starts_at, Occurrence.id))
+    query = sa.select(ranked.c.id, ranked.c.day, ranked.c.day_total)
     if per_day is not None:
         query = query.where(ranked.c.rank <= per_day)
+    # two steps: the ranks first, then the few sittings listed (a join back lets the planner scan them all)
+    chosen = {row.id: (days[row.day], row.day_total) for row in db.session.execute(query)}
     listed, counts = defaultdict(list), {}
-    for occurrence, index, total in db.session.execute(query):
-        listed[days[index]].append(occurrence)
-        counts[days[index]] = total
+    if chosen:
+        for occurrence in db.session.scalars(
+                sa.select(Occurrence).where(one_of(Occurrence.id, chosen, db.session.get_bind()))
+                .options(selectinload(Occurrence.meeting).selectinload(Meeting.chair))
+                .order_by(Occurrence.starts_at, Occurrence.id)):
+            day, total = chosen[occurrence.id]
+            listed[day].append(occurrence)
+            counts[day] = total
     return listed, counts
 
 
