@@ -5,7 +5,7 @@ from datetime import date, datetime, time, timedelta
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from vmeeting.audit import service as audit
 from vmeeting.audit.models import AuditEvent
@@ -245,7 +245,9 @@ def show(meeting_id):
     panel to sections the page fetches once shown (sites_section,
     invites_section): the page itself costs the same for 5 sites as for 10,000.
     """
-    meeting = db.get_or_404(Meeting, meeting_id)
+    # what the page shows of the meeting in two round trips, not one lazy load each
+    meeting = db.get_or_404(Meeting, meeting_id, options=[joinedload(Meeting.chair), joinedload(Meeting.organizer),
+                                                          joinedload(Meeting.bridge), selectinload(Meeting.occurrences)])
     history = db.session.scalars(audit.history("meeting", meeting.id).limit(50)
                                  .options(selectinload(AuditEvent.actor))).all()
     inline = meeting.endpoint_count <= INLINE_SITES
