@@ -86,14 +86,16 @@ def find_conflicts(sittings, endpoints, meeting_bridge_id=None, ignore_meeting_i
     if requested:
         bridges = {b.id: b for b in db.session.scalars(sa.select(Bridge).where(Bridge.id.in_(requested)))}
         for chunk in _chunks(sittings, 100):
+            # a sitting's rows on one bridge share their interval: read as (interval, how many)
             rows = db.session.execute(
-                _overlapping(sa.select(Reservation.bridge_id, Reservation.busy_from, Reservation.busy_until),
-                             chunk, ignore_meeting_id)
+                _overlapping(sa.select(Reservation.bridge_id, Reservation.busy_from, Reservation.busy_until,
+                                       sa.func.count()), chunk, ignore_meeting_id)
                 .where(Reservation.bridge_id.in_(requested))
+                .group_by(Reservation.bridge_id, Reservation.busy_from, Reservation.busy_until)
             ).all()
             load = defaultdict(list)
-            for bridge_id, busy_from, busy_until in rows:
-                load[bridge_id].append((busy_from, busy_until))
+            for bridge_id, busy_from, busy_until, count in rows:
+                load[bridge_id].append((busy_from, busy_until, count))
             for sitting in chunk:
                 for bridge_id, count in requested.items():
                     in_use = peak(load[bridge_id], sitting.busy_from, sitting.busy_until)
