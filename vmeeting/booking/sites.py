@@ -24,7 +24,7 @@ class SiteChoice:
 
 @dataclass(frozen=True)
 class SiteRow:
-    """What the slot finder needs of an endpoint, read as columns: 10,000 of these cost little, objects much."""
+    """What a booking and the slot finder need of an endpoint, read as columns: 10,000 cost little, objects much."""
 
     id: int
     code: str
@@ -54,8 +54,9 @@ def resolve_sites(*, endpoint_ids=(), unit_ids=(), group_ids=(), all_endpoints=F
     Units are taken as valid on `on_day` (reorganisations change the tree).
     With `meeting` (a change to it), the sites it already has may stay though no
     longer bookable: a site going into maintenance must not drop out unasked.
-    as_rows: the endpoints come as SiteRow (columns only), for readers such as
-    the slot finder that need no Endpoint objects; a booking wants the objects.
+    as_rows: the endpoints come as SiteRow (columns only), for callers that need
+    no Endpoint objects (the API's bookings, the slot finder); the pages keep
+    the objects, whose relations their templates read.
     """
 
     def load(query):
