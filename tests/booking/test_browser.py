@@ -92,3 +92,17 @@ def test_weekly_series_across_the_new_year_names_the_skipped_holiday_before_book
     assert rows.count() == 5
     cancelled = [text for text in rows.all_inner_texts() if "đã hủy" in text]
     assert len(cancelled) == 1 and new_year.strftime("%d/%m/%Y") in cancelled[0]
+
+
+def test_a_large_meeting_page_fetches_its_sites_when_opened_and_its_invites_at_once(page, make_user, make_endpoint,
+                                                                                   book):
+    """A 40-site meeting's page comes without its sites and invites; both arrive from their sections."""
+    sites = [make_endpoint(f"UBND xã Thử {n}") for n in range(40)]
+    meeting = book(sites, next_monday(8), title="Hội nghị toàn tỉnh")
+    sign_in(page, make_user("viewer", username="xemlich"))
+    page.goto(f"/meetings/{meeting.id}")
+    page.get_by_test_id("invites-panel").wait_for()  # fetched once the page has loaded
+    assert page.get_by_test_id("district-card").count() == 0
+    page.get_by_test_id("sites-section").locator("summary").click()
+    page.get_by_test_id("district-card").first.wait_for()
+    assert "UBND xã Thử 39" in page.get_by_test_id("sites-section").inner_text()
