@@ -1,6 +1,7 @@
 """Benchmarks at national scale: how vmeeting's cost grows from one province to the country.
 
     python bench/run.py [--backend postgresql|sqlite|both] [--workers 4] [--scale full|small]
+                        [--only book,slots,calendar,feed,probe,network,meeting_page,delivery]
 
 For each backend: make a fresh database (PostgreSQL: its own database on the
 local server, dropped at the end), generate the country into it
@@ -8,8 +9,13 @@ local server, dropped at the end), generate the country into it
 `sipp` responders for the probes, and time each figure through HTTP. Every
 figure is a median, and also a ratio to the median of `/healthz` taken through
 the same server in the same run, so that a busy or slow machine moves both and
-the ratio stays comparable between runs. Writes bench/results/results.md and
-results.json and prints the table.
+the ratio stays comparable between runs. The bookings are also reported as
+server time: the app's own `Server-Timing: app;dur=` header (vmeeting/__init__.py,
+from the first before-request hook to the response built, commit included),
+which leaves out the HTTP round trip and gunicorn; its ratio is to the same
+/healthz median as the other figures. `--only` measures some figures (after
+the same generation), for a quick look at one change. Writes
+bench/results/results.md and results.json and prints the table.
 """
 
 import argparse
@@ -48,6 +54,8 @@ SIP_PEERS = 4
 PROBE_SIZES = (213, 2000, 10_000)
 BOOK_SAMPLES = {213: 5, 2000: 3, 10_000: 3}
 COLD_FEEDS = 5
+#: the figures, in the order they are measured; probe sweeps the meetings the bookings made
+FIGURES = ("book", "slots", "calendar", "feed", "probe", "network", "meeting_page", "delivery")
 SCALES = {"full": generate.Scale(),
           "small": generate.Scale(endpoints=2_300, provinces=10, days=730, small_meetings=30_000)}
 
@@ -164,6 +172,7 @@ class Bench:
 
     def book(self, size):
         endpoint_ids = self.country.reference_endpoint_ids if size == 213 else self.country.endpoint_ids[:size]
+        server_seconds = []
 
         def send():
             starts_at, ends_at = self._free_noon()
@@ -173,10 +182,13 @@ class Bench:
                 # the lunch break is outside working hours: free of the generated meetings, booked on purpose
                 "allow_non_working_time": True}), 201, f"booking {size}")
             self.meetings_by_size[size] = answer.json()["id"]
+            server_seconds.append(server_time(answer))
             return answer
 
         self.record(f"book_{size}", f"book a meeting of {len(endpoint_ids):,} endpoints (API)",
                     timed(send, BOOK_SAMPLES[size]), size=size)
+        self.record(f"book_{size}_server", f"book a meeting of {len(endpoint_ids):,} endpoints (API), server time",
+                    server_seconds[-BOOK_SAMPLES[size]:], size=size)
 
     def slots(self, size):
         today = datetime.now(self.zone).date()
@@ -234,12 +246,25 @@ class Bench:
         sites = len(self.country.reference_endpoint_ids)
         self.record("meeting_page", f"meeting page ({sites} sites, a monthly series)",
                     timed(lambda: expect(self.page.get(path), 200, "meeting page"), 10, warmup=2))
+        # a large meeting's page fetches these two sections after it has loaded (the sites when opened)
+        for section, label in (("sites", "its sites section"), ("invites-panel", "its invites panel")):
+            self.record(f"meeting_page_{section.replace('-', '_')}", f"meeting page ({sites} sites), {label}",
+                        timed(lambda: expect(self.page.get(f"{path}/{section}"), 200, section), 10, warmup=1))
         cookie = "; ".join(f"{k}={v}" for k, v in self.page.cookies.items())
         healthz_rps, tool = load("127.0.0.1", self.server.port, "/healthz", seconds=seconds)
         page_rps, tool = load("127.0.0.1", self.server.port, path, seconds=seconds, headers={"Cookie": cookie})
         self.figures["meeting_page_rps"] = {"label": f"meeting page under load ({tool}, 8 connections)",
                                             "rps": round(page_rps, 1), "healthz_rps": round(healthz_rps, 1)}
         print(f"  meeting page: {page_rps:.1f} req/s (healthz {healthz_rps:.1f} req/s)", flush=True)
+
+
+def server_time(response):
+    """Return the seconds the app says it worked on the response (its Server-Timing `app;dur=` in ms)."""
+    for part in (response.headers.get("Server-Timing") or "").split(","):
+        name, _, params = part.strip().partition(";")
+        if name == "app" and params.startswith("dur="):
+            return float(params[4:]) / 1000
+    raise RuntimeError("the response has no Server-Timing app;dur= header")
 
 
 def run_backend(backend, args, workdir):
@@ -261,7 +286,7 @@ def run_backend(backend, args, workdir):
             db.engine.dispose()
         generation = time.perf_counter() - started
         print(f"  {generation:.0f} s: " + ", ".join(f"{v:,} {k}" for k, v in country.counts.items()), flush=True)
-        if args.only == "delivery":
+        if args.only == {"delivery"}:  # no web server needed: bookings written in-process, workers as processes
             return {"counts": country.counts, "figures": delivery.measure(url, country, workdir)}
         peers = Peers(shutil.which("sipp") or "/usr/bin/sipp", workdir, SIP_PEERS)
         token, feed_tokens = prepare(url, country, peers)
@@ -269,17 +294,26 @@ def run_backend(backend, args, workdir):
         bench = Bench(server, token, feed_tokens, country)
         print(f"[{backend}] measuring through gunicorn ({args.workers} workers)…", flush=True)
         baseline = bench.healthz()
-        for size in (213, 2000, 10_000):
-            bench.book(size)
-        bench.slots(213)
-        bench.slots(10_000)
-        bench.calendar()
-        bench.feed()
-        for size in PROBE_SIZES:
-            bench.probe(size)
-        bench.network_sweep(url, peers.ports)
-        bench.meeting_page()
-        bench.figures.update(delivery.measure(url, country, workdir))
+        only = args.only
+        if "book" in only or "probe" in only:
+            for size in (213, 2000, 10_000):
+                bench.book(size)
+        if "slots" in only:
+            bench.slots(213)
+            bench.slots(10_000)
+        if "calendar" in only:
+            bench.calendar()
+        if "feed" in only:
+            bench.feed()
+        if "probe" in only:
+            for size in PROBE_SIZES:
+                bench.probe(size)
+        if "network" in only:
+            bench.network_sweep(url, peers.ports)
+        if "meeting_page" in only:
+            bench.meeting_page()
+        if "delivery" in only:
+            bench.figures.update(delivery.measure(url, country, workdir))
         baseline += bench.healthz()
         return {"generation_seconds": round(generation, 1), "counts": country.counts, "workers": args.workers,
                 "healthz_ms": median_ms(baseline), "figures": bench.figures}
@@ -314,8 +348,9 @@ def with_ratios(result):
     for figure in figures.values():
         if "median_ms" in figure:
             figure["ratio"] = round(figure["median_ms"] / base, 1)
-    rps = figures["meeting_page_rps"]
-    rps["ratio"] = round(rps["healthz_rps"] / rps["rps"], 1)
+    rps = figures.get("meeting_page_rps")
+    if rps:
+        rps["ratio"] = round(rps["healthz_rps"] / rps["rps"], 1)
     result["growth"] = {}
     for kind in ("book", "probe", "slots"):
         small, large = figures.get(f"{kind}_213"), figures.get(f"{kind}_10000")
@@ -354,26 +389,29 @@ def main(argv=None):
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--scale", choices=tuple(SCALES), default="full")
     parser.add_argument("--output", type=Path, default=RESULTS)
-    parser.add_argument("--only", choices=("delivery",), help="after generating, measure only this (bench/delivery.py)")
+    parser.add_argument("--only", default=",".join(FIGURES),
+                        help="comma-separated figures to measure (default: all): " + ", ".join(FIGURES))
     args = parser.parse_args(argv)
+    args.only = {name.strip() for name in args.only.split(",") if name.strip()}
+    if args.only - set(FIGURES):
+        parser.error(f"--only: unknown figures {', '.join(sorted(args.only - set(FIGURES)))}")
     started = time.perf_counter()
     results = {"machine": machine(), "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-               "scale": args.scale, "backends": {}}
+               "scale": args.scale, "only": sorted(args.only), "backends": {}}
     backends = ("postgresql", "sqlite") if args.backend == "both" else (args.backend,)
     for backend in backends:
         with tempfile.TemporaryDirectory(prefix="vmeeting-bench-") as workdir:
             result = run_backend(backend, args, Path(workdir))
-            results["backends"][backend] = result if args.only else with_ratios(result)
+            results["backends"][backend] = result if args.only == {"delivery"} else with_ratios(result)
     results["total_seconds"] = round(time.perf_counter() - started, 1)
     args.output.mkdir(parents=True, exist_ok=True)
-    table = delivery.markdown(results) if args.only else markdown(results)
-    name = f"results-{args.only}" if args.only else "results"
+    table = delivery.markdown(results) if args.only == {"delivery"} else markdown(results)
+    name = "results-delivery" if args.only == {"delivery"} else "results"
     (args.output / f"{name}.md").write_text(table + "\n")
     (args.output / f"{name}.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     print()
     print(table)
     print(f"Total {results['total_seconds']:.0f} s; written to {args.output}/{name}.md and {name}.json")
-
 
 if __name__ == "__main__":
     main()

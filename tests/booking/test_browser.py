@@ -131,3 +131,17 @@ def test_book_with_the_site_tree_and_the_chair_picker(page, make_user, sites, di
     page.get_by_test_id("book").click()
     page.wait_for_url(re.compile(r".*/meetings/\d+$"))
     assert page.get_by_test_id("site-count").inner_text() == "5"
+
+
+def test_a_large_meeting_page_fetches_its_sites_when_opened_and_its_invites_at_once(page, make_user, make_endpoint,
+                                                                                   book):
+    """A 40-site meeting's page comes without its sites and invites; both arrive from their sections."""
+    sites = [make_endpoint(f"UBND xã Thử {n}") for n in range(40)]
+    meeting = book(sites, next_monday(8), title="Hội nghị toàn tỉnh")
+    sign_in(page, make_user("viewer", username="xemlich"))
+    page.goto(f"/meetings/{meeting.id}")
+    page.get_by_test_id("invites-panel").wait_for()  # fetched once the page has loaded
+    assert page.get_by_test_id("district-card").count() == 0
+    page.get_by_test_id("sites-section").locator("summary").click()
+    page.get_by_test_id("district-card").first.wait_for()
+    assert "UBND xã Thử 39" in page.get_by_test_id("sites-section").inner_text()

@@ -101,6 +101,8 @@ TABLE = {
     ("GET", "/meetings.xlsx"): (SIGNED_IN, 200),
     ("GET", "/meetings/<int:meeting_id>"): (SIGNED_IN, 200),
     ("GET", "/meetings/<int:meeting_id>/invite.ics"): (SIGNED_IN, 200),
+    ("GET", "/meetings/<int:meeting_id>/sites"): (SIGNED_IN, 200),
+    ("GET", "/meetings/<int:meeting_id>/invites-panel"): (SIGNED_IN, 200),
     ("GET", "/meetings/new"): (STAFF, 200),
     ("POST", "/meetings/new"): (STAFF, 400),
     ("GET", "/calendar/events"): (SIGNED_IN, 400),  # no window named: the guard let it through to the check

@@ -23,8 +23,14 @@ CHOICE_FLAGS = ("allow_non_working_time", "skip_non_working", "skip_conflicting"
 MAX_WINDOW = timedelta(days=400)
 
 
-def meeting_json(meeting):
-    """Return a meeting as the API shows it; `skipped` when a booking just left sittings out."""
+def meeting_json(meeting, endpoint_ids=None):
+    """Return a meeting as the API shows it; `skipped` when a booking just left sittings out.
+
+    endpoint_ids: the meeting's site ids when the caller has read them already
+    (service.endpoint_ids_of); read here otherwise, as ids, never as 10,000 objects.
+    """
+    if endpoint_ids is None:
+        endpoint_ids = service.endpoint_ids_of(meeting)
     body = {
         "id": meeting.id, "uid": meeting.uid, "title": meeting.title, "description": meeting.description,
         "status": meeting.status, "sequence": meeting.sequence,
@@ -35,7 +41,7 @@ def meeting_json(meeting):
         "cancel_reason": meeting.cancel_reason,
         "chair_endpoint_id": meeting.chair_endpoint_id, "bridge_id": meeting.bridge_id,
         "organizer_id": meeting.organizer_id, "attendees": meeting.attendees,
-        "endpoint_ids": [e.id for e in meeting.endpoints], "endpoint_count": meeting.endpoint_count,
+        "endpoint_ids": endpoint_ids, "endpoint_count": meeting.endpoint_count,
         "selection": meeting.selection,
         "occurrences": [occurrence_json(o) for o in meeting.occurrences],
         "created_at": meeting.created_at.isoformat(), "updated_at": meeting.updated_at.isoformat(),
@@ -50,9 +56,10 @@ def meeting_response(meeting, status=200, *, warn=False):
 
     warn: a booking or change also answers `warnings` about its sites (down, open incident).
     """
-    body = meeting_json(meeting)
+    endpoint_ids = service.endpoint_ids_of(meeting)
+    body = meeting_json(meeting, endpoint_ids)
     if warn:
-        body["warnings"] = service.site_warnings([e.id for e in meeting.endpoints])
+        body["warnings"] = service.site_warnings(endpoint_ids)
     response = jsonify(body)
     response.status_code = status
     response.set_etag(etag_of(meeting))
@@ -168,7 +175,7 @@ def _meeting_input(data, *, meeting=None):
         choice = service.resolve_sites(
             endpoint_ids=data.get("endpoint_ids") or (), unit_ids=data.get("unit_ids") or (),
             group_ids=data.get("group_ids") or (), all_endpoints=flags["all_endpoints"], on_day=on_day,
-            meeting=meeting,
+            meeting=meeting, as_rows=True,  # the booking needs the sites' columns, not 10,000 objects
         )
     return fields, choice, service.BookingChoices(**{name: flags[name] for name in CHOICE_FLAGS})
 
@@ -341,6 +348,7 @@ def find_slots():
     choice = service.resolve_sites(
         endpoint_ids=_id_args("endpoint_ids"), unit_ids=_id_args("unit_ids"), group_ids=_id_args("group_ids"),
         all_endpoints=request.args.get("all_endpoints") in ("1", "true"), on_day=to_local(window_from).date(),
+        as_rows=True,
     )
     bridge_id = _int_arg("bridge_id", low=1, high=MAX_ID)
     if bridge_id is not None:

@@ -39,6 +39,9 @@ EC_VIEWS = {"month": "dayGridMonth", "week": "timeGridWeek", "day": "timeGridDay
 STATUSES = ("scheduled", "cancelled", "all")
 #: the server-rendered (no-script) table's views
 VIEWS = ("month", "week", "day")
+#: how many sittings a day the table lists in each view (the rest behind a link to the day); None: all.
+#: A week of the country holds thousands of sittings: the page lists what a person reads.
+TABLE_PER_DAY = {"month": 4, "week": 12, "day": None}
 
 
 def calendar_range(view, anchor):
@@ -100,13 +103,8 @@ def calendar():
     narrowing, status = _narrowing(endpoint, unit, group), _status()
     table_view = view if view in VIEWS else "week"
     first, last, previous, following = calendar_range(table_view, anchor)
-    occurrences = db.session.scalars(service.occurrences_select(
-        local_to_utc(datetime.combine(first, time.min)), local_to_utc(datetime.combine(last + timedelta(days=1), time.min)),
-        **narrowing)).all()
-    by_day = defaultdict(list)
-    for occurrence in occurrences:
-        by_day[to_local(occurrence.starts_at).date()].append(occurrence)
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    by_day, day_counts = service.sittings_by_day(days, per_day=TABLE_PER_DAY[table_view], **narrowing)
     blocks = working_time.working_blocks()
     options = {
         "view": EC_VIEWS[view], "date": anchor.isoformat(), "today": today.isoformat(),
@@ -124,10 +122,10 @@ def calendar():
                            "endTime": b.strftime("%H:%M")} for a, b in blocks],
     }
     return render_template("booking/calendar.html", view=table_view, anchor=anchor, days=days, by_day=by_day,
-                           previous=previous, following=following, endpoint=endpoint, unit=unit, group=group,
-                           status=status, ec_view=view, today=today, total=len(occurrences), options=options,
-                           ec_version=EVENT_CALENDAR_VERSION, filter_units=registry.unit_tree(),
-                           filter_groups=db.session.scalars(registry.groups_select()).all())
+                           day_counts=day_counts, previous=previous, following=following, endpoint=endpoint,
+                           unit=unit, group=group, status=status, ec_view=view, today=today,
+                           total=sum(day_counts.values()), options=options, ec_version=EVENT_CALENDAR_VERSION,
+                           filter_units=registry.unit_tree(), filter_groups=db.session.scalars(registry.groups_select()).all())
 
 
 def _feed_window():

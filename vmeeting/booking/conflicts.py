@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from vmeeting.booking.models import Meeting, Occurrence, Reservation
+from vmeeting.database import one_of
 from vmeeting.extensions import db
 from vmeeting.registry.models import Bridge, Endpoint
 
@@ -58,7 +59,7 @@ def find_conflicts(sittings, endpoints, meeting_bridge_id=None, ignore_meeting_i
     for chunk in _chunks(sittings, 100):
         rows = db.session.execute(
             _overlapping(sa.select(Reservation, Occurrence, Meeting), chunk, ignore_meeting_id)
-            .where(Reservation.endpoint_id.in_(endpoint_ids))
+            .where(one_of(Reservation.endpoint_id, endpoint_ids, db.session.get_bind()))
             .order_by(Occurrence.starts_at)
         ).all()
         for reservation, occurrence, meeting in rows:
@@ -85,14 +86,16 @@ def find_conflicts(sittings, endpoints, meeting_bridge_id=None, ignore_meeting_i
     if requested:
         bridges = {b.id: b for b in db.session.scalars(sa.select(Bridge).where(Bridge.id.in_(requested)))}
         for chunk in _chunks(sittings, 100):
+            # a sitting's rows on one bridge share their interval: read as (interval, how many)
             rows = db.session.execute(
-                _overlapping(sa.select(Reservation.bridge_id, Reservation.busy_from, Reservation.busy_until),
-                             chunk, ignore_meeting_id)
+                _overlapping(sa.select(Reservation.bridge_id, Reservation.busy_from, Reservation.busy_until,
+                                       sa.func.count()), chunk, ignore_meeting_id)
                 .where(Reservation.bridge_id.in_(requested))
+                .group_by(Reservation.bridge_id, Reservation.busy_from, Reservation.busy_until)
             ).all()
             load = defaultdict(list)
-            for bridge_id, busy_from, busy_until in rows:
-                load[bridge_id].append((busy_from, busy_until))
+            for bridge_id, busy_from, busy_until, count in rows:
+                load[bridge_id].append((busy_from, busy_until, count))
             for sitting in chunk:
                 for bridge_id, count in requested.items():
                     in_use = peak(load[bridge_id], sitting.busy_from, sitting.busy_until)
@@ -126,13 +129,18 @@ def _overlapping(query, sittings, ignore_meeting_id):
 
 
 def peak(intervals, start, end):
-    """Return the most intervals that overlap at one instant inside [start, end)."""
+    """Return the most intervals that overlap at one instant inside [start, end).
+
+    intervals: (busy_from, busy_until) pairs, or (busy_from, busy_until, count)
+    for `count` identical ones (the slot finder reads them grouped).
+    """
     events = []
-    for busy_from, busy_until in intervals:
+    for busy_from, busy_until, *count in intervals:
         lo, hi = max(busy_from, start), min(busy_until, end)
         if lo < hi:
-            events.append((lo, 1))
-            events.append((hi, -1))
+            weight = count[0] if count else 1
+            events.append((lo, weight))
+            events.append((hi, -weight))
     events.sort(key=lambda e: (e[0], e[1]))  # an end at t frees the port before a start at t
     peak = current = 0
     for _, step in events:
@@ -161,5 +169,5 @@ def lock_sites(endpoints, meeting_bridge_id=None):
     if bridge_ids:
         db.session.execute(sa.select(Bridge.id).where(Bridge.id.in_(bridge_ids))
                            .order_by(Bridge.id).with_for_update(key_share=True))
-    db.session.execute(sa.select(Endpoint.id).where(Endpoint.id.in_(sorted(e.id for e in endpoints)))
+    db.session.execute(sa.select(Endpoint.id).where(one_of(Endpoint.id, {e.id for e in endpoints}, db.session.get_bind()))
                        .order_by(Endpoint.id).with_for_update(key_share=True))

@@ -149,4 +149,6 @@ class Reservation(db.Model):
         sa.UniqueConstraint("occurrence_id", "endpoint_id", name="uq_reservations_occurrence_endpoint"),
         sa.Index("ix_reservations_endpoint_busy", "endpoint_id", "busy_from", "busy_until"),
         sa.Index("ix_reservations_bridge_busy", "bridge_id", "busy_from", "busy_until"),
+        # thousands of sites at once: one range scan by time instead of one descent per site (migration 0015)
+        sa.Index("ix_reservations_busy", "busy_from", "busy_until", "endpoint_id"),
     )

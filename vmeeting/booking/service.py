@@ -10,12 +10,13 @@ commit or rollback releases it.
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from vmeeting.audit import service as audit
 from vmeeting.booking.conflicts import (
@@ -30,13 +31,13 @@ from vmeeting.booking.models import Meeting, Occurrence, Reservation, meeting_en
 from vmeeting.booking.series import describe_series, expand_series, normalize_rrule, short_month_warning
 from vmeeting.booking.sites import SiteChoice, resolve_sites  # noqa: F401 (part of this module's interface)
 from vmeeting.bounds import as_id
-from vmeeting.database import utcnow
+from vmeeting.database import insert_rows, one_of, utcnow
 from vmeeting.errors import Conflict, NonWorkingTime, StaleEdit, ValidationError
 from vmeeting.extensions import db
 from vmeeting.registry import service as registry
 from vmeeting.registry.models import AdminUnit, Bridge, Endpoint, endpoint_group_members
 from vmeeting.text import clean, fold
-from vmeeting.timefmt import format_datetime, to_local
+from vmeeting.timefmt import format_datetime, local_to_utc, to_local
 from vmeeting.working_time import service as working_time
 
 #: callables `listener(event, meeting, **details)` that other capabilities (invites,
@@ -265,7 +266,7 @@ def _check_and_reserve(meeting, sittings_by_occurrence, endpoints, *, skip_busy=
                          "busy_from": sitting.busy_from, "busy_until": sitting.busy_until})
     if rows:
         try:
-            db.session.execute(sa.insert(Reservation), rows)
+            insert_rows(db.session, Reservation.__table__, rows)
         except sa.exc.IntegrityError as exc:
             # PostgreSQL's exclusion constraint: the last word if a booking slipped past the lock
             if "reservations_no_overlap" in str(exc.orig):
@@ -321,8 +322,7 @@ def book_meeting(data, choice, actor=None, *, skip_busy=False, choices=None):
     sittings = _create_occurrences(meeting, expanded)
     meeting.skipped = _screen_sittings(meeting, sittings, endpoints, set(sittings), choices)
     endpoints, dropped = _check_and_reserve(meeting, sittings, endpoints, skip_busy=choices.skip_busy)
-    meeting.endpoints = endpoints
-    meeting.endpoint_count = len(endpoints)
+    _write_sites(meeting, endpoints, before_ids=())
     db.session.flush()
     audit.record(actor, "create", "meeting", meeting.id, {
         "title": [None, meeting.title], "starts_at": [None, meeting.starts_at.isoformat()],
@@ -391,6 +391,37 @@ def _screen_sittings(meeting, sittings, endpoints, touched, choices):
 def _announce(event, meeting, **details):
     for listener in change_listeners:
         listener(event, meeting, **details)
+
+
+def _write_sites(meeting, endpoints, before_ids):
+    """Make endpoints the meeting's sites: one bulk insert of the new rows, one delete of the dropped.
+
+    The ORM's collection would write a national meeting's 10,000 links one
+    statement each; here they go in as one (database.insert_rows), and the
+    collection is set as loaded, so the session sees the sites without reading
+    them back. endpoints: Endpoint objects or sites.SiteRow. before_ids: the
+    sites the meeting had (none for a new one).
+    """
+    before_ids = set(before_ids)
+    dropped = before_ids - {e.id for e in endpoints}
+    added = [{"meeting_id": meeting.id, "endpoint_id": e.id} for e in endpoints if e.id not in before_ids]
+    if dropped:
+        db.session.execute(sa.delete(meeting_endpoints).where(meeting_endpoints.c.meeting_id == meeting.id,
+                                                              one_of(meeting_endpoints.c.endpoint_id, dropped,
+                                                                     db.session.get_bind())))
+    insert_rows(db.session, meeting_endpoints, added)
+    if all(isinstance(e, Endpoint) for e in endpoints):
+        set_committed_value(meeting, "endpoints", sorted(endpoints, key=lambda e: e.name_sort_key))
+    else:  # sites.SiteRow from the API: the collection is read again if someone asks for it
+        db.session.expire(meeting, ["endpoints"])
+    meeting.endpoint_count = len(endpoints)
+
+
+def endpoint_ids_of(meeting):
+    """Return the ids of the meeting's sites in the order of `Meeting.endpoints`, read as ids only."""
+    return list(db.session.scalars(
+        sa.select(meeting_endpoints.c.endpoint_id).join(Endpoint, Endpoint.id == meeting_endpoints.c.endpoint_id)
+        .where(meeting_endpoints.c.meeting_id == meeting.id).order_by(Endpoint.name_sort_key, Endpoint.id)))
 
 
 def _with_chair(endpoints, chair_id):
@@ -496,8 +527,7 @@ def update_meeting(meeting, data, choice=None, actor=None, *, skip_busy=False, c
     db.session.flush()
     meeting.skipped = _screen_sittings(meeting, sittings, endpoints, touched, choices)
     endpoints, dropped = _check_and_reserve(meeting, sittings, endpoints, skip_busy=choices.skip_busy)
-    meeting.endpoints = endpoints
-    meeting.endpoint_count = len(endpoints)
+    _write_sites(meeting, endpoints, before_ids=before["endpoints"])
     changes = audit.diff(before, _meeting_snapshot(meeting))
     if changes:
         meeting.sequence += 1
@@ -669,31 +699,76 @@ def occurrences_select(window_from, window_to, *, endpoint_id=None, unit_id=None
     endpoint_id, unit_id (with every unit below it), group_id: only meetings
     with at least one such site.
     """
-    query = (
+    return (
         sa.select(Occurrence)
         .join(Occurrence.meeting)
-        # the lower bound on starts_at keeps the index range to the window: no sitting is longer than MAX_DURATION
-        .where(Occurrence.starts_at < window_to, Occurrence.ends_at > window_from,
-               Occurrence.starts_at > window_from - MAX_DURATION)
+        .where(*_occurrence_filters(window_from, window_to, endpoint_id, unit_id, include_cancelled, group_id))
         .options(selectinload(Occurrence.meeting).selectinload(Meeting.chair))
         .order_by(Occurrence.starts_at, Occurrence.id)
     )
+
+
+def _occurrence_filters(window_from, window_to, endpoint_id, unit_id, include_cancelled, group_id=None):
+    """The WHERE of occurrences_select (Occurrence joined to its Meeting)."""
+    # the lower bound on starts_at keeps the index range to the window: no sitting is longer than MAX_DURATION
+    filters = [Occurrence.starts_at < window_to, Occurrence.ends_at > window_from,
+               Occurrence.starts_at > window_from - MAX_DURATION]
     if not include_cancelled:
-        query = query.where(Occurrence.status == "scheduled", Meeting.status == "scheduled")
+        filters += [Occurrence.status == "scheduled", Meeting.status == "scheduled"]
     if endpoint_id is not None:
-        query = query.where(Occurrence.meeting_id.in_(
+        filters.append(Occurrence.meeting_id.in_(
             sa.select(meeting_endpoints.c.meeting_id).where(meeting_endpoints.c.endpoint_id == endpoint_id)))
     if unit_id is not None:
-        query = query.where(Occurrence.meeting_id.in_(
+        filters.append(Occurrence.meeting_id.in_(
             sa.select(meeting_endpoints.c.meeting_id)
             .join(Endpoint, Endpoint.id == meeting_endpoints.c.endpoint_id)
             .where(Endpoint.unit_id.in_(registry.descendant_ids_select(unit_id)))))
     if group_id is not None:
-        query = query.where(Occurrence.meeting_id.in_(
+        filters.append(Occurrence.meeting_id.in_(
             sa.select(meeting_endpoints.c.meeting_id)
             .join(endpoint_group_members, endpoint_group_members.c.endpoint_id == meeting_endpoints.c.endpoint_id)
             .where(endpoint_group_members.c.group_id == group_id)))
-    return query
+    return filters
+
+
+def sittings_by_day(days, *, per_day=None, endpoint_id=None, unit_id=None, group_id=None):
+    """Return ({day: [Occurrence]}, {day: how many}) of the scheduled sittings starting on each local day.
+
+    days: consecutive local dates. per_day: list at most this many a day, the
+    earliest (None: all). One query whatever the number of sittings: the day
+    of each sitting, its rank in the day and the day's count come from SQL, so
+    a week of the country's 3,000 sittings loads only what a page shows.
+    """
+    bounds = [local_to_utc(datetime.combine(day, time.min)) for day in days]
+    bounds.append(local_to_utc(datetime.combine(days[-1] + timedelta(days=1), time.min)))
+    inner = bounds[1:-1]
+    day_index = (sa.case(*[(Occurrence.starts_at < bound, i) for i, bound in enumerate(inner)], else_=len(inner))
+                 if inner else sa.literal(0))
+    ranked = (
+        sa.select(Occurrence.id, day_index.label("day"),
+                  sa.func.row_number().over(partition_by=day_index,
+                                            order_by=(Occurrence.starts_at, Occurrence.id)).label("rank"),
+                  sa.func.count().over(partition_by=day_index).label("day_total"))
+        .join(Occurrence.meeting)
+        .where(*_occurrence_filters(bounds[0], bounds[-1], endpoint_id, unit_id, False, group_id),
+               Occurrence.starts_at >= bounds[0])
+        .subquery()
+    )
+    query = sa.select(ranked.c.id, ranked.c.day, ranked.c.day_total)
+    if per_day is not None:
+        query = query.where(ranked.c.rank <= per_day)
+    # two steps: the ranks first, then the few sittings listed (a join back lets the planner scan them all)
+    chosen = {row.id: (days[row.day], row.day_total) for row in db.session.execute(query)}
+    listed, counts = defaultdict(list), {}
+    if chosen:
+        for occurrence in db.session.scalars(
+                sa.select(Occurrence).where(one_of(Occurrence.id, chosen, db.session.get_bind()))
+                .options(selectinload(Occurrence.meeting).selectinload(Meeting.chair))
+                .order_by(Occurrence.starts_at, Occurrence.id)):
+            day, total = chosen[occurrence.id]
+            listed[day].append(occurrence)
+            counts[day] = total
+    return listed, counts
 
 
 def meetings_select(*, q=None, status=None, organizer_id=None, window_from=None, window_to=None):

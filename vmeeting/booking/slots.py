@@ -9,7 +9,7 @@ from flask import current_app
 
 from vmeeting.booking.conflicts import MAX_BUSY, bridge_of, peak
 from vmeeting.booking.models import Occurrence, Reservation
-from vmeeting.database import utcnow
+from vmeeting.database import one_of, utcnow
 from vmeeting.extensions import db
 from vmeeting.registry.models import Bridge
 from vmeeting.timefmt import local_zone
@@ -18,14 +18,24 @@ from vmeeting.working_time import service as working_time
 STEP_MINUTES = 30
 
 
+#: the slot finder reads the reservations a few days at a time, doubling each time: the earliest
+#: free slots are usually near, and a 42-day window of a national selection is 100,000 rows
+FIRST_READ = timedelta(days=3)
+
+
 def find_slots(endpoints, duration, window_from, window_to, *, limit=5, setup_minutes=None,
                meeting_bridge_id=None, ignore_meeting_id=None, step_minutes=STEP_MINUTES):
     """Return up to `limit` earliest (start, end) in UTC, never before now, on working days with
     the set-up window and the sitting inside one block of working hours (working_time), when no
     endpoint is reserved in [start - set-up, end) and no bridge lacks ports.
 
-    A few queries whatever the window's length: the endpoints' reservations, the
-    bridges' load, the declared days; the candidates are then checked in memory.
+    endpoints: Endpoint objects or sites.SiteRow (id, bridge_id). The candidates
+    are checked in time order against the reservations read a stretch at a
+    time (FIRST_READ, then twice as long each time) until `limit` are found;
+    each read is two queries folded in SQL whatever the number of sites: the
+    distinct busy intervals of all the endpoints together (a sitting's
+    reservations share one interval, so a national meeting's 10,000 rows come
+    back as one) and each bridge's load as (interval, how many).
     """
     if setup_minutes is None:
         setup_minutes = current_app.config["SETUP_MINUTES"]
@@ -33,42 +43,25 @@ def find_slots(endpoints, duration, window_from, window_to, *, limit=5, setup_mi
     window_from = max(window_from, utcnow())
     if window_to <= window_from:
         return []
-    endpoint_ids = [e.id for e in endpoints]
-    margin_from, margin_to = window_from - setup - MAX_BUSY, window_to + MAX_BUSY
-
-    def reservations(*conditions):
-        query = sa.select(Reservation.busy_from, Reservation.busy_until, Reservation.bridge_id).where(
-            Reservation.busy_from < margin_to, Reservation.busy_until > margin_from, *conditions)
-        if ignore_meeting_id is not None:
-            query = query.join(Occurrence).where(Occurrence.meeting_id != ignore_meeting_id)
-        return db.session.execute(query).all()
-
-    busy = _merge(sorted((f, u) for f, u, _ in reservations(Reservation.endpoint_id.in_(endpoint_ids))))
-    busy_starts = [f for f, _ in busy]
-
     requested = defaultdict(int)
     for endpoint in endpoints:
         bridge_id = bridge_of(endpoint, meeting_bridge_id)
         if bridge_id is not None:
             requested[bridge_id] += 1
     ports = dict(db.session.execute(sa.select(Bridge.id, Bridge.ports).where(Bridge.id.in_(requested))).all())
-    loads = defaultdict(list)
-    if requested:
-        for f, u, bridge_id in reservations(Reservation.bridge_id.in_(requested)):
-            loads[bridge_id].append((f, u))
-    for bridge_id in loads:
-        loads[bridge_id].sort()
-    load_starts = {b: [f for f, _ in intervals] for b, intervals in loads.items()}
+    busy = _BusyReader([e.id for e in endpoints], list(requested), ignore_meeting_id,
+                       window_from - setup - MAX_BUSY)
 
     def is_free(start, end):
         busy_from = start - setup
-        i = bisect_left(busy_starts, end) - 1
-        if i >= 0 and busy[i][1] > busy_from:
+        busy.read_until(end)
+        i = bisect_left(busy.starts, end) - 1
+        if i >= 0 and busy.intervals[i][1] > busy_from:
             return False
         for bridge_id, count in requested.items():
-            intervals = loads.get(bridge_id, [])
-            lo = bisect_left(load_starts.get(bridge_id, []), busy_from - MAX_BUSY)
-            hi = bisect_left(load_starts.get(bridge_id, []), end)
+            intervals = busy.loads.get(bridge_id, [])
+            starts = busy.load_starts.get(bridge_id, [])
+            lo, hi = bisect_left(starts, busy_from - MAX_BUSY), bisect_left(starts, end)
             if peak(intervals[lo:hi], busy_from, end) + count > ports[bridge_id]:
                 return False
         return True
@@ -80,6 +73,50 @@ def find_slots(endpoints, duration, window_from, window_to, *, limit=5, setup_mi
             if len(found) >= limit:
                 break
     return found
+
+
+class _BusyReader:
+    """The reservations of some endpoints and bridges, read by busy_from in consecutive stretches.
+
+    Every reservation with busy_from in [first, read_to) has been read, each
+    once: `intervals` (merged, sorted) for the endpoints, `loads` {bridge_id:
+    [(busy_from, busy_until, count)]} for the bridges.
+    """
+
+    def __init__(self, endpoint_ids, bridge_ids, ignore_meeting_id, first):
+        self.endpoint_ids, self.bridge_ids, self.ignore_meeting_id = endpoint_ids, bridge_ids, ignore_meeting_id
+        self.read_to, self.stretch = first, FIRST_READ
+        self.intervals, self.starts = [], []
+        self.loads, self.load_starts = defaultdict(list), {}
+
+    def read_until(self, instant):
+        """Make sure every reservation with busy_from before instant has been read."""
+        if instant <= self.read_to:
+            return
+        lo, hi = self.read_to, max(instant, self.read_to + self.stretch)
+        self.read_to, self.stretch = hi, self.stretch * 2
+
+        def stretch(query):
+            query = query.where(Reservation.busy_from >= lo, Reservation.busy_from < hi)
+            if self.ignore_meeting_id is not None:
+                query = query.join(Occurrence).where(Occurrence.meeting_id != self.ignore_meeting_id)
+            return query
+
+        bind = db.session.get_bind()
+        found = sorted(db.session.execute(stretch(
+            sa.select(Reservation.busy_from, Reservation.busy_until).distinct()
+            .where(one_of(Reservation.endpoint_id, self.endpoint_ids, bind)))).all())
+        self.intervals = _merge(self.intervals + found)
+        self.starts = [f for f, _ in self.intervals]
+        if self.bridge_ids:
+            for bridge_id, f, u, count in db.session.execute(stretch(
+                    sa.select(Reservation.bridge_id, Reservation.busy_from, Reservation.busy_until, sa.func.count())
+                    .where(Reservation.bridge_id.in_(self.bridge_ids))
+                    .group_by(Reservation.bridge_id, Reservation.busy_from, Reservation.busy_until))):
+                self.loads[bridge_id].append((f, u, count))
+            for bridge_id, intervals in self.loads.items():
+                intervals.sort()
+                self.load_starts[bridge_id] = [f for f, _u, _n in intervals]
 
 
 def _candidates(window_from, window_to, duration, setup, step_minutes):

@@ -6,9 +6,10 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from vmeeting.audit import service as audit
+from vmeeting.audit.models import AuditEvent
 from vmeeting.auth.guards import permission_required
 from vmeeting.booking import export, service, slots
 from vmeeting.booking.forms import CancelForm, MeetingForm, MoveOccurrenceForm
@@ -25,6 +26,8 @@ from vmeeting.timefmt import local_to_utc, to_local
 TOM_SELECT_VERSION = "2.6.2"
 #: a booking's page lists this many warnings about its sites, then counts the rest
 SHOWN_WARNINGS = 5
+#: a meeting page shows the sites and invites of a meeting this small in place, a larger one's once loaded
+INLINE_SITES = 30
 
 bp = Blueprint("booking", __name__)
 
@@ -158,7 +161,7 @@ def _booking_form_page(form, meeting=None):
             context["suggestions"] = _suggestions(form, context["choice"], meeting)
         return render_template("booking/form.html", **context), 409
     flash(message, "success")
-    warnings = service.site_warnings([e.id for e in meeting.endpoints])  # the sites' state (network) warns
+    warnings = service.site_warnings(service.endpoint_ids_of(meeting))  # the sites' state (network) warns
     for warning in warnings[:SHOWN_WARNINGS]:
         flash(warning["message"], "warning")
     if len(warnings) > SHOWN_WARNINGS:
@@ -266,12 +269,42 @@ def _next_sittings(meeting_ids):
 @bp.get("/meetings/<int:meeting_id>")
 @permission_required("meetings.view")
 def show(meeting_id):
-    """The meeting: when, who chairs, its sites by district, its sittings and its history."""
-    meeting = db.get_or_404(Meeting, meeting_id)
-    history = db.session.scalars(audit.history("meeting", meeting.id).limit(50)).all()
-    return render_template("booking/show.html", meeting=meeting, districts=service.sites_by_district(meeting),
+    """The meeting: when, who chairs, its sites by district, its sittings and its history.
+
+    A meeting of more than INLINE_SITES sites leaves its sites and its invites
+    panel to sections the page fetches once shown (sites_section,
+    invites_section): the page itself costs the same for 5 sites as for 10,000.
+    """
+    # what the page shows of the meeting in two round trips, not one lazy load each
+    meeting = db.get_or_404(Meeting, meeting_id, options=[joinedload(Meeting.chair), joinedload(Meeting.organizer),
+                                                          joinedload(Meeting.bridge), selectinload(Meeting.occurrences)])
+    history = db.session.scalars(audit.history("meeting", meeting.id).limit(50)
+                                 .options(selectinload(AuditEvent.actor))).all()
+    inline = meeting.endpoint_count <= INLINE_SITES
+    return render_template("booking/show.html", meeting=meeting, inline=inline,
+                           districts=service.sites_by_district(meeting) if inline else None,
                            history=history, now=utcnow(), recurrence_text=service.recurrence_text(meeting),
                            recurrence_warning=service.recurrence_warning(meeting))
+
+
+@bp.get("/meetings/<int:meeting_id>/sites")
+@permission_required("meetings.view")
+def sites_section(meeting_id):
+    """The meeting page's sites by district, as the HTML section the page fetches when it is opened."""
+    meeting = db.get_or_404(Meeting, meeting_id)
+    return render_template("booking/_sites.html", meeting=meeting, districts=service.sites_by_district(meeting))
+
+
+@bp.get("/meetings/<int:meeting_id>/invites-panel")
+@permission_required("meetings.view")
+def invites_section(meeting_id):
+    """The meeting page's invites panel (answers, mail), as the HTML section a large meeting's page fetches.
+
+    The panel is the invites capability's template and data (its context processor); the meeting page
+    includes it the same way when it renders it in place.
+    """
+    meeting = db.get_or_404(Meeting, meeting_id)
+    return render_template("invites/_meeting_panel.html", meeting=meeting)
 
 
 @bp.get("/meetings/<int:meeting_id>/print")

@@ -45,3 +45,31 @@
     });
   });
 })();
+
+// Sections of a large page that come after it (a national meeting's sites and invites): fetched once,
+// when shown; a <details> waits until it is opened. The answer replaces the [data-fragment-slot] inside.
+(function () {
+  "use strict";
+  function load(section) {
+    if (section.dataset.fragmentLoaded) return;
+    section.dataset.fragmentLoaded = "1";
+    const slot = section.querySelector("[data-fragment-slot]") || section;
+    fetch(section.dataset.fragmentSrc, { credentials: "same-origin" })
+      .then(function (answer) {
+        if (!answer.ok) throw new Error(String(answer.status));
+        return answer.text();
+      })
+      .then(function (html) { slot.innerHTML = html; })
+      .catch(function () {
+        delete section.dataset.fragmentLoaded;
+        slot.textContent = section.dataset.fragmentError || "";
+      });
+  }
+  document.querySelectorAll("[data-fragment-src]").forEach(function (section) {
+    if (section.tagName === "DETAILS" && !section.open) {
+      section.addEventListener("toggle", function () { if (section.open) load(section); });
+    } else {
+      load(section);
+    }
+  });
+})();
