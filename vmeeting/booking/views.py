@@ -292,7 +292,7 @@ def show(meeting_id):
 def sites_section(meeting_id):
     """The meeting page's sites by district, as the HTML section the page fetches when it is opened."""
     meeting = db.get_or_404(Meeting, meeting_id)
-    return render_template("booking/_sites.html", meeting=meeting, districts=service.sites_by_district(meeting))
+    return render_template("booking/_meeting_sites.html", meeting=meeting, districts=service.sites_by_district(meeting))
 
 
 @bp.get("/meetings/<int:meeting_id>/invites-panel")
