@@ -6,7 +6,9 @@ migrations (never `create_all`), and each test leaves empty tables behind.
 
 import os
 import re
+import subprocess
 import uuid
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -28,6 +30,36 @@ def _postgres_base_url():
             pytest.fail("REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set")
         pytest.skip("PostgreSQL tests need TEST_DATABASE_URL")
     return sa.make_url(url).set(drivername="postgresql+psycopg")
+
+
+def count(model):
+    """Return how many rows the model's table holds, read in the test's session."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def deliver_outbox(**kwargs):
+    """Deliver the outbox's due mails as the worker's tick does; return how many the server accepted.
+
+    The tests reach delivery through this one function (kwargs: now=, limit=), so
+    moving delivery to another module changes one import here.
+    """
+    from vmeeting.invites.jobs import deliver_outbox as deliver
+
+    return deliver(**kwargs)
+
+
+def make_certificate(directory, name="127.0.0.1"):
+    """Make a throwaway self-signed certificate for loopback in directory; return (cert.pem, key.pem) paths.
+
+    Valid for 127.0.0.1 and localhost; a client trusts it through SSL_CERT_FILE,
+    as an operator trusts a private CA.
+    """
+    directory = Path(directory)
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", f"/CN={name}", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    return str(cert), str(key)
 
 
 def _make_app(url, **overrides):

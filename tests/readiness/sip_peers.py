@@ -130,6 +130,20 @@ def stop_peers(peers):
         peer.stop()
 
 
+def assert_waited_together(elapsed, timeout, silent):
+    """Assert that a sweep waited out its silent devices' timeouts together, not one after another.
+
+    elapsed, timeout: seconds; silent: how many devices never answer, so that in turn the sweep would
+    wait silent × timeout. Together it waits about one timeout (at least 0.9 of it: the silent ones were
+    given their time) plus the bookkeeping. The ceiling is half the sequential time, at least two
+    timeouts: room for a loaded 2-core machine (a clean run takes about 1.1 timeouts), yet a sweep
+    that probed two at a time would still fail it.
+    """
+    ceiling = max(silent * timeout / 2, 2 * timeout)
+    assert timeout * 0.9 <= elapsed < ceiling, (
+        f"sweep took {elapsed:.2f}s for a {timeout}s timeout and {silent} silent devices (ceiling {ceiling:.2f}s)")
+
+
 class BlackHole:
     """A UDP port that is bound but never answers: a device whose SIP stack hangs (no ICMP refusal)."""
 

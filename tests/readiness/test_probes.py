@@ -9,7 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.readiness.sip_peers import BlackHole, free_ports, sipp_path, start_peers, stop_peers
+from tests.readiness.sip_peers import (BlackHole, assert_waited_together, free_ports, sipp_path, start_peers,
+                                      stop_peers)
 from vmeeting.readiness import probes
 from vmeeting.readiness.probes import ProbeTarget, options_request, parse_sip_uri, probe_one, response_status
 
@@ -99,7 +100,7 @@ def test_sweep_of_fifty_with_ten_dead_takes_about_one_timeout(sip_peers):
     assert all("cổng đóng" in r.error for r in results if 200 <= r.endpoint_id < 300)
     assert all("Không phản hồi" in r.error for r in results if r.endpoint_id >= 300)
     # one timeout for the silent devices, waited once; one after another they would take 5 × TIMEOUT
-    assert TIMEOUT * 0.9 <= elapsed < TIMEOUT * 1.5, f"sweep took {elapsed:.2f}s for a {TIMEOUT}s timeout"
+    assert_waited_together(elapsed, TIMEOUT, silent=len(holes))
 
 
 def test_sip_over_tcp(sipp, tmp_path):
@@ -203,7 +204,7 @@ def test_host_names_resolve_and_unknown_names_fail_fast_in_one_sweep(sip_peers):
     assert all(results[100 + i].error.startswith(f"Không phân giải được tên miền «site-{i}.langson.invalid»")
                for i in range(30))
     assert all("Không phản hồi" in results[200 + i].error for i in range(5))
-    assert TIMEOUT * 0.9 <= elapsed < TIMEOUT * 1.5, f"sweep took {elapsed:.2f}s for a {TIMEOUT}s timeout"
+    assert_waited_together(elapsed, TIMEOUT, silent=len(holes))
 
 
 def test_slow_name_lookups_neither_hold_up_the_others_nor_the_sweep(sip_peers, monkeypatch):
@@ -232,7 +233,9 @@ def test_slow_name_lookups_neither_hold_up_the_others_nor_the_sweep(sip_peers, m
         release.set()
     assert {i for i, r in results.items() if r.reachable} == set(range(10))
     assert results[107].error == "Không phân giải được tên miền «site-7.slow.invalid» trong thời gian chờ."
-    assert elapsed < TIMEOUT * 1.5, f"sweep took {elapsed:.2f}s for a {TIMEOUT}s timeout"
+    # the twenty hung lookups end at the one deadline, not at their release (30 s) nor in turn (20 × TIMEOUT):
+    # held to the ceiling of five silent devices
+    assert_waited_together(elapsed, TIMEOUT, silent=5)
 
 
 def test_the_request_names_the_host_while_the_socket_uses_its_address():
