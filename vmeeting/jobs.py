@@ -20,6 +20,7 @@ network).
 import importlib
 import logging
 import os
+import signal
 import socket
 import threading
 import uuid
@@ -172,16 +173,29 @@ def _heartbeat(app, holder):
             db.session.remove()
 
 
+def _stop_on_sigterm(signum, frame):
+    raise SystemExit(0)
+
+
 def run_forever(app):
-    """Run the worker in this process until interrupted (`flask scheduler run`)."""
+    """Run the worker in this process until interrupted (`flask scheduler run`).
+
+    Ctrl+C or SIGTERM (what a process manager sends) stops it cleanly: the
+    ticks under way finish, then the lease is given up at once, so another
+    worker takes over without waiting LEASE_TTL for it to expire.
+    """
     holder = new_holder_id()
     scheduler = build_scheduler(app, holder, blocking=True)
     log.info("scheduler %s starting with ticks: %s", holder, ", ".join(TICKS))
+    previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
         pass
     finally:
+        signal.signal(signal.SIGTERM, previous)
+        if scheduler.running:
+            scheduler.shutdown(wait=True)
         with app.app_context(), writing():
             release_lease(holder)
 
