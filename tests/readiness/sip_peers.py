@@ -25,6 +25,16 @@ def sipp_path():
     return path
 
 
+def socat_path():
+    """Return socat's path; skip without it, unless REQUIRE_SIPP=1 makes that a failure."""
+    path = shutil.which("socat")
+    if path is None:
+        if os.environ.get("REQUIRE_SIPP") == "1":
+            pytest.fail("REQUIRE_SIPP=1 but socat (the TLS side of the sips: peers) is not installed")
+        pytest.skip("the SIP-over-TLS probe tests need socat")
+    return path
+
+
 def free_ports(count, kind=socket.SOCK_DGRAM):
     """Return count distinct loopback ports that were free a moment ago."""
     held = []
@@ -122,6 +132,42 @@ def start_peers(sipp, workdir, count, transport="udp", status=200):
         if waiting:
             time.sleep(0.1)
     return peers
+
+
+class TlsSipPeer:
+    """A device answering SIP OPTIONS over TLS: a sipp peer on TCP behind socat's OpenSSL listener.
+
+    Debian's sipp is built without OpenSSL (`-t l1` refuses to start), so socat
+    holds the TLS session with a throwaway certificate (certificate: (cert.pem,
+    key.pem)) and passes the SIP bytes to sipp; sipp answers each OPTIONS.
+    """
+
+    def __init__(self, sipp, workdir, certificate):
+        (self.backend,) = start_peers(sipp, workdir, 1, transport="tcp")
+        [self.port] = free_ports(1, socket.SOCK_STREAM)
+        cert, key = certificate
+        listen = f"OPENSSL-LISTEN:{self.port},bind=127.0.0.1,reuseaddr,fork,cert={cert},key={key},verify=0"
+        self.process = subprocess.Popen([socat_path(), listen, f"TCP:127.0.0.1:{self.backend.port}"],
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 10
+        while probe_many([ProbeTarget(1, "sip-options", self.uri)], timeout=0.5, allow_loopback=True)[0].reachable \
+                is False:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                message = self.process.stderr.read().decode(errors="replace") if self.process.poll() is not None else ""
+                self.stop()
+                pytest.fail(f"the TLS SIP peer never answered OPTIONS: {message.strip()}")
+            time.sleep(0.1)
+
+    @property
+    def uri(self):
+        return f"sips:room{self.port}@127.0.0.1:{self.port}"
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=5)
+        self.process.stderr.close()
+        self.backend.stop()
 
 
 def stop_peers(peers):

@@ -117,6 +117,22 @@ def test_sip_over_tcp(sipp, tmp_path):
     assert not dead.reachable and dead.method == "sip-tcp"
 
 
+def test_sip_over_tls(tls_peer):
+    """sips: and ;transport=tls answered through TLS (a self-signed certificate, as room systems have);
+    a closed port and a device speaking plain SIP where TLS is expected are not reachable."""
+    [closed] = free_ports(1, socket.SOCK_STREAM)
+    live, named, dead, plain = probe_many([
+        ProbeTarget(1, "sip-options", tls_peer.uri),
+        ProbeTarget(2, "sip-options", f"sip:room@localhost:{tls_peer.port};transport=tls"),
+        ProbeTarget(3, "sip-options", f"sips:dead@127.0.0.1:{closed}"),
+        ProbeTarget(4, "sip-options", f"sips:room@127.0.0.1:{tls_peer.backend.port}"),
+    ], timeout=TIMEOUT)
+    assert live.reachable and live.method == "sip-tls" and live.status_code == 200 and live.rtt_ms is not None
+    assert named.reachable and named.method == "sip-tls"
+    assert not dead.reachable and dead.method == "sip-tls" and "cổng đóng" in dead.error
+    assert not plain.reachable and plain.method == "sip-tls"
+
+
 def test_an_error_answer_still_means_the_device_is_up(sipp, tmp_path):
     peers = start_peers(sipp, tmp_path, 1, status=503)
     try:

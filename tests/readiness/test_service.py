@@ -103,6 +103,18 @@ def test_probe_sitting_marks_exactly_the_live_sites(sitting, sip_peers, app):
     assert summary["unreachable"] == 2 and summary["pending"] == 5
 
 
+def test_a_site_answering_over_tls_is_probed_as_such(sitting, tls_peer, app):
+    """The readiness round dials sips: over TLS: the site is reachable, by sip-tls."""
+    registry.update_endpoint(sitting.communes[0], {"sip_uri": tls_peer.uri})
+    for endpoint in [sitting.hall, *sitting.communes[1:]]:
+        registry.update_endpoint(endpoint, {"probe": "none"})
+    db.session.commit()
+    assert len(service.probe_sittings([sitting.occurrence.id])) == 1
+    [row] = db.session.scalars(sa.select(Readiness)).all()
+    assert (row.endpoint_id, row.is_reachable, row.probe_method) == (sitting.communes[0].id, True, "sip-tls")
+    assert row.rtt_ms is not None and row.probe_error is None
+
+
 def test_a_meeting_of_fifty_sites_with_ten_dead_is_probed_in_about_one_timeout(
         app, sip_peers, book, make_endpoint, make_bridge, district):
     """Through the service and the database: 40 sipp peers, 5 closed ports, 5 silent devices."""
