@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from tests.booking.test_browser import sign_in
+from tests.conftest import browser_sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -16,7 +16,7 @@ PAGES = ["/", "/calendar", "/calendar?view=month", "/calendar?view=day", "/calen
 
 def test_english_pages_show_no_vietnamese(page, make_user):
     user = make_user("admin", username="quantri", full_name="Admin")
-    sign_in(page, user)
+    browser_sign_in(page, user)
     page.get_by_role("button", name="English").click()
     page.wait_for_url("**/")
     found = {}

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from tests.booking.conftest import book, district, next_monday, sites  # noqa: F401 (fixtures used here)
+from tests.booking.conftest import book, next_monday, sites  # noqa: F401 (fixtures used here)
 from tests.invites.conftest import smtp  # noqa: F401 (the real SMTP server the worker sends to)
 from vmeeting import jobs
 from vmeeting.extensions import db

@@ -5,25 +5,16 @@ import re
 import pytest
 
 from tests.booking.conftest import next_monday
-from tests.conftest import PASSWORD
+from tests.conftest import browser_sign_in
 
 pytestmark = pytest.mark.browser
-
-
-def sign_in(page, user):
-    """Sign in through the login page as user (password PASSWORD)."""
-    page.goto("/login")
-    page.get_by_label("Tên đăng nhập").fill(user.username)
-    page.get_by_label("Mật khẩu").fill(PASSWORD)
-    page.get_by_role("button", name="Đăng nhập").click()
-    page.wait_for_url("**/")
 
 
 def test_book_district_meeting_through_a_conflict(page, make_user, sites, district, book):
     busy = sites["communes"][1]
     start = next_monday(8)
     book([busy], start, chair=busy, title="Tiếp công dân xã Quang Lang")
-    sign_in(page, make_user("scheduler", username="vanphong"))
+    browser_sign_in(page, make_user("scheduler", username="vanphong"))
 
     page.goto("/meetings/new")
     page.get_by_label("Tên cuộc họp").fill("Hội nghị sơ kết quý IV huyện Chi Lăng")
@@ -64,7 +55,7 @@ def test_weekly_series_across_the_new_year_names_the_skipped_holiday_before_book
     new_year = new_year_weekday()
     first = new_year - timedelta(weeks=2)
     weekday = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu")[new_year.weekday()]
-    sign_in(page, make_user("scheduler", username="vanphong"))
+    browser_sign_in(page, make_user("scheduler", username="vanphong"))
 
     page.goto("/meetings/new")
     page.get_by_label("Tên cuộc họp").fill("Giao ban tuần cuối năm")

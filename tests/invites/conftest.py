@@ -10,14 +10,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from tests.booking.conftest import book, district, sites  # noqa: F401 (fixtures reused here)
+from tests.booking.conftest import book, sites  # noqa: F401 (fixtures reused here)
+from tests.readiness.sip_peers import free_ports
 from vmeeting.extensions import db
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Collector:
@@ -66,7 +61,7 @@ class SmtpServer:
     """
 
     def __init__(self, scheme="smtp", certificate=None, users=None):
-        self.port = _free_port()
+        [self.port] = free_ports(1, socket.SOCK_STREAM)
         self.handler = Collector()
         self.controller = None
         self.scheme = scheme

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.booking.conftest import book, district, sites  # noqa: F401 (fixtures used here)
+from tests.booking.conftest import book, sites  # noqa: F401 (fixtures used here)
 from tests.invites.conftest import smtp  # noqa: F401 (the escalation goes out through a real SMTP server)
 from tests.conftest import make_certificate
 from tests.readiness.sip_peers import TlsSipPeer, sipp_path, start_peers, stop_peers

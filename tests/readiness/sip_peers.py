@@ -36,7 +36,14 @@ def socat_path():
 
 
 def free_ports(count, kind=socket.SOCK_DGRAM):
-    """Return count distinct loopback ports that were free a moment ago."""
+    """Return count distinct loopback ports that were free a moment ago.
+
+    The kernel picks each one (a bind to port 0, all held until every one is
+    picked), so processes running side by side (pytest-xdist workers, another
+    run on the machine) are handed different ports. The one race left is
+    between the release here and the server's own bind; a server that loses
+    it fails loudly (start_peers, Dovecot.start), never silently shares a port.
+    """
     held = []
     try:
         for _ in range(count):
