@@ -40,8 +40,13 @@ run: install
 	$(RUN_ENV) $(FLASK) demo load --if-empty
 	$(RUN_ENV) SCHEDULER=$${SCHEDULER:-embedded} VMEETING_ENV=$${VMEETING_ENV:-development} $(FLASK) run --host 127.0.0.1 --port $(PORT)
 
+# The suite in parallel (pytest-xdist): one worker per CPU unless TEST_WORKERS says otherwise. Each worker
+# has its own databases, SIP peers, browser and mail servers; `--dist load` hands out single tests, so a
+# worker's tests stay ordered by backend and its two databases are each made once.
+TEST_WORKERS ?= auto
+
 test: install-test
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist load
 
 # Schemathesis at length: 200 examples an operation, each failure shrunk to its smallest case.
 fuzz: install-test

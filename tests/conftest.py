@@ -6,7 +6,9 @@ migrations (never `create_all`), and each test leaves empty tables behind.
 
 import os
 import re
+import subprocess
 import uuid
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -30,17 +32,56 @@ def _postgres_base_url():
     return sa.make_url(url).set(drivername="postgresql+psycopg")
 
 
+def count(model):
+    """Return how many rows the model's table holds, read in the test's session."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def deliver_outbox(**kwargs):
+    """Deliver the outbox's due mails as the worker's tick does; return how many the server accepted.
+
+    The tests reach delivery through this one function (kwargs: now=, limit=), so
+    moving delivery to another module changes one import here.
+    """
+    from vmeeting.outbox.delivery import deliver_outbox as deliver
+
+    return deliver(**kwargs)
+
+
+def make_certificate(directory, name="127.0.0.1"):
+    """Make a throwaway self-signed certificate for loopback in directory; return (cert.pem, key.pem) paths.
+
+    Valid for 127.0.0.1 and localhost; a client trusts it through SSL_CERT_FILE,
+    as an operator trusts a private CA.
+    """
+    directory = Path(directory)
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", f"/CN={name}", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    return str(cert), str(key)
+
+
 def _make_app(url, **overrides):
     return create_app(TestingConfig, {"SQLALCHEMY_DATABASE_URI": url, **overrides})
 
 
+#: the pytest-xdist worker running this process (gw0, gw1…), or "main" without -n
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def database_url(request, tmp_path_factory):
-    """Create a database for this run, upgraded by the migrations; drop it afterwards."""
+    """Create a database for this run, upgraded by the migrations; drop it afterwards.
+
+    One per test process: under pytest-xdist each worker has its own (SQLite in
+    the worker's own temporary folder, PostgreSQL named after the worker and a
+    random suffix), so no worker sees another's rows, locks or migrations.
+    """
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'vmeeting-test.db'}"
     else:
-        url, drop = create_postgres_database(_postgres_base_url(), "vmeeting_test")
+        url, drop = create_postgres_database(_postgres_base_url(), f"vmeeting_test_{WORKER}")
         request.addfinalizer(drop)
     app = _make_app(url)
     with app.app_context():
@@ -122,6 +163,27 @@ def login(client):
     return do_login
 
 
+def signed_in_client(app, user, password=PASSWORD, remember=False):
+    """Return a new test client (another browser) signed in as user through the login form.
+
+    remember: tick "remember me". The sign-in's answer (a 302) is kept as `client.login_response`.
+    """
+    client = app.test_client()
+    data = {"username": user.username, "password": password, "csrf_token": csrf_token(client, "/login")}
+    if remember:
+        data["remember"] = "y"
+    response = client.post("/login", data=data)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    client.login_response = response
+    return client
+
+
+@pytest.fixture
+def browser(app):
+    """Open another browser (a test client of its own) signed in as a user: browser(user, remember=False)."""
+    return lambda user, remember=False: signed_in_client(app, user, remember=remember)
+
+
 @pytest.fixture
 def login_as(make_user, login):
     """Create a user of the role and sign the test client in as them."""
@@ -162,6 +224,12 @@ def make_unit(app):
 @pytest.fixture
 def province(make_unit):
     return make_unit("Tỉnh Lạng Sơn", "tỉnh", code="20")
+
+
+@pytest.fixture
+def district(make_unit, province):
+    """Huyện Chi Lăng (unit code 185), a district of the province."""
+    return make_unit("Huyện Chi Lăng", "huyện", parent=province, code="185")
 
 
 @pytest.fixture
@@ -274,6 +342,20 @@ def page(chromium, live_server):
     page = context.new_page()
     yield page
     context.close()
+
+
+def browser_sign_in(page, user, password=PASSWORD, landing="**/"):
+    """Sign a Chromium page in through the login form as user (a User or a user name).
+
+    Waits until the page has landed (every role lands on the today board, `/`)
+    with the signed-in menu shown.
+    """
+    page.goto("/login")
+    page.get_by_label("Tên đăng nhập").fill(user if isinstance(user, str) else user.username)
+    page.get_by_label("Mật khẩu").fill(password)
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.wait_for_url(landing)
+    page.get_by_test_id("current-user").wait_for(state="attached")
 
 
 @pytest.fixture

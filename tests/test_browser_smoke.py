@@ -2,16 +2,13 @@
 
 import pytest
 
-from tests.conftest import PASSWORD
+from tests.conftest import browser_sign_in
 
 pytestmark = pytest.mark.browser
 
 
 def test_sign_in_lands_on_the_today_board(page, make_user):
     user = make_user("viewer", username="xem")
-    page.goto("/login")
-    page.get_by_label("Tên đăng nhập").fill(user.username)
-    page.get_by_label("Mật khẩu").fill(PASSWORD)
-    page.get_by_role("button", name="Đăng nhập").click()
-    page.wait_for_url("**/")
+    browser_sign_in(page, user)
+    assert page.url.rstrip("/") == page.evaluate("location.origin")
     assert page.get_by_test_id("current-user").inner_text() == "xem"

@@ -7,13 +7,10 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
+from tests.conftest import count
 from vmeeting.auth.models import ApiToken, User
 from vmeeting.extensions import db
 from vmeeting.registry.models import Endpoint
-
-
-def count(model):
-    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
 
 
 def test_users_create(runner):
@@ -72,11 +69,6 @@ def test_users_token_for_an_unknown_user_fails(runner):
     assert count(ApiToken) == 0
 
 
-@pytest.fixture
-def district(make_unit, province):
-    return make_unit("Huyện Đình Lập", "huyện", parent=province, code="189")
-
-
 def write_csv(path, lines):
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return str(path)
@@ -87,10 +79,10 @@ def test_endpoints_import_reports_every_bad_row_and_stores_nothing(runner, tmp_p
     before = count(Endpoint)
     path = write_csv(tmp_path / "loi.csv", [
         "code;name;unit_code;contact_emails;probe",
-        "LS-189-01;UBND thị trấn Đình Lập;189;vp@example.vn;none",
-        "LS-189-02;UBND xã Bắc Xa;189;khong hop le;none",
-        "LS-189-03;;189;;none",
-        "LS-189-01;UBND xã Trùng;189;;none",
+        "LS-189-01;UBND thị trấn Đình Lập;185;vp@example.vn;none",
+        "LS-189-02;UBND xã Bắc Xa;185;khong hop le;none",
+        "LS-189-03;;185;;none",
+        "LS-189-01;UBND xã Trùng;185;;none",
         "LS-189-04;UBND xã Lạ;999;;none",
     ])
     result = runner.invoke(args=["endpoints", "import", path])
@@ -140,7 +132,7 @@ def test_endpoints_export_csv_and_xlsx_then_import_changes_nothing(runner, tmp_p
     text = (tmp_path / "diem-cau.csv").read_bytes().decode("utf-8-sig")
     assert text.splitlines()[1].startswith("LS-189,UBND huyện Đình Lập,")
     sheet = openpyxl.load_workbook(io.BytesIO((tmp_path / "diem-cau.xlsx").read_bytes())).worksheets[0]
-    assert sheet["A3"].value == "LS-20" and sheet["E2"].value == "Huyện Đình Lập"
+    assert sheet["A3"].value == "LS-20" and sheet["E2"].value == "Huyện Chi Lăng"
 
 
 def test_endpoints_export_refuses_an_unknown_extension(runner, tmp_path, app):

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import csrf_token
+from tests.conftest import count, csrf_token
 from vmeeting.audit.models import AuditEvent
 from vmeeting.auth.models import User
 from vmeeting.extensions import db
@@ -15,10 +15,6 @@ from vmeeting.registry import service, transfer
 from vmeeting.registry.models import AdminUnit, Bridge, Endpoint, EndpointGroup
 
 TABLES = (AdminUnit, Endpoint, Bridge, User, EndpointGroup, AuditEvent)
-
-
-def count(model):
-    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from tests.booking.test_browser import sign_in
+from tests.conftest import browser_sign_in
 from tests.walks.world import build_world
 from vmeeting.extensions import db
 
@@ -76,7 +76,7 @@ def vietnamese_words(page, data):
 
 @pytest.mark.parametrize("role", ["admin", "scheduler", "technician", "viewer"])
 def test_english_pages_show_no_vietnamese(page, world, role):
-    sign_in(page, world.users[role])
+    browser_sign_in(page, world.users[role])
     page.get_by_role("button", name="English").click()
     page.wait_for_url("**/")
     data = data_strings()

@@ -8,7 +8,7 @@ import pytest
 from vmeeting.extensions import db
 from vmeeting.outbox.models import OutboxMail
 from vmeeting.readiness.models import Readiness
-from tests.booking.conftest import VN, book, district, move_into_the_past, sites  # noqa: F401 (fixtures)
+from tests.booking.conftest import VN, book, move_into_the_past, sites  # noqa: F401 (fixtures)
 
 
 @pytest.fixture

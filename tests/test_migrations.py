@@ -5,7 +5,7 @@ import warnings
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from tests.booking.conftest import book, district, sites  # noqa: F401 (fixtures reused here)
+from tests.booking.conftest import book, sites  # noqa: F401 (fixtures reused here)
 from vmeeting.extensions import db
 
 

@@ -10,8 +10,8 @@ from datetime import timedelta
 
 import pytest
 
-from tests.booking.conftest import book, district, next_monday, sites  # noqa: F401 (fixtures)
-from tests.booking.test_browser import sign_in
+from tests.booking.conftest import book, next_monday, sites  # noqa: F401 (fixtures)
+from tests.conftest import browser_sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -56,11 +56,11 @@ def busy_week(sites, book, make_user):
 @pytest.mark.parametrize("role", ["admin", "scheduler", "technician", "viewer"])
 def test_menu_pages_fit_a_desktop(page, make_user, busy_week, role):
     page.set_viewport_size(DESKTOP)
-    sign_in(page, make_user(role, username=f"u{role}"))
+    browser_sign_in(page, make_user(role, username=f"u{role}"))
     assert overflowing(page, busy_week) == {}
 
 
 @pytest.mark.parametrize("role", ["admin", "scheduler", "technician", "viewer"])
 def test_menu_pages_fit_a_phone(phone_page, make_user, busy_week, role):
-    sign_in(phone_page, make_user(role, username=f"u{role}"))
+    browser_sign_in(phone_page, make_user(role, username=f"u{role}"))
     assert overflowing(phone_page, busy_week) == {}

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import browser_sign_in
 from vmeeting.demo.loader import demo_logins, load_demo
 from vmeeting.extensions import db
 from vmeeting.timefmt import to_local
@@ -20,12 +21,9 @@ DESKTOP = {"width": 1366, "height": 768}
 
 
 def sign_in(page, role):
+    """Sign in with the demo login of the role."""
     name, password, _role, _district = next(login for login in demo_logins() if login[2] == role)
-    page.goto("/login")
-    page.get_by_label("Tên đăng nhập").fill(name)
-    page.get_by_label("Mật khẩu").fill(password)
-    page.get_by_role("button", name="Đăng nhập").click()
-    page.wait_for_url("**/")
+    browser_sign_in(page, name, password)
 
 
 def shoot(page, name, full_page=False):

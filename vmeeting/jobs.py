@@ -182,10 +182,12 @@ def _stop_on_sigterm(signum, frame):
 
 
 def run_forever(app):
-    """Run the worker in this process until interrupted or terminated (`flask scheduler run`).
+    """Run the worker in this process until interrupted (`flask scheduler run`).
 
-    SIGTERM stops it as Ctrl+C does: the delivery loop finishes its batch and
-    records it, and the lease is given up.
+    Ctrl+C or SIGTERM (what a process manager sends) stops it cleanly: the
+    ticks under way finish, the delivery loop finishes its batch and records
+    it, then the lease is given up at once, so another worker takes over
+    without waiting LEASE_TTL for it to expire.
     """
     from vmeeting.outbox.delivery import Deliverer
 
@@ -200,6 +202,8 @@ def run_forever(app):
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if scheduler.running:
+            scheduler.shutdown(wait=True)
         deliverer.stop()
         with app.app_context(), writing():
             release_lease(holder)

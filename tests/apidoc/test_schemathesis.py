@@ -18,7 +18,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import negative_data_rejection, positive_data_acceptance
 
 from config import TestingConfig
-from tests.booking.conftest import book, district, sites  # noqa: F401 (fixtures used here)
+from tests.booking.conftest import book, sites  # noqa: F401 (fixtures used here)
 from vmeeting import create_app
 from vmeeting.apidoc.document import routed_operations
 from vmeeting.extensions import db

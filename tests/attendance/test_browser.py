@@ -3,13 +3,13 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.readiness.test_browser import sign_in
+from tests.conftest import browser_sign_in
 
 pytestmark = pytest.mark.browser
 
 
 def test_the_chair_technician_takes_the_roll_on_a_phone(phone_page, roll):
-    sign_in(phone_page, roll.chair_tech.username, "**/")
+    browser_sign_in(phone_page, roll.chair_tech.username)
     phone_page.goto(f"/meetings/{roll.meeting.id}")
     phone_page.get_by_test_id("roll-call").tap()
     site = phone_page.locator(f'[data-testid=site][data-endpoint-id="{roll.communes[0].id}"]')
@@ -40,7 +40,7 @@ def test_the_attendance_report_draws_its_chart(page, roll, make_user):
     db.session.commit()
     move_into_the_past(roll.meeting, timedelta(hours=-3))
     viewer = make_user("viewer")
-    sign_in(page, viewer.username, "**/")
+    browser_sign_in(page, viewer.username)
     page.goto("/reports/attendance")
     expect(page.get_by_test_id("attendance-chart")).to_be_visible()
     labels = page.evaluate("document.querySelector('[data-testid=attendance-chart]').chart.data.labels")

@@ -2,30 +2,12 @@
 
 from datetime import timedelta
 
-import pytest
 import sqlalchemy as sa
 
 from tests.conftest import PASSWORD, csrf_token
 from vmeeting.auth.models import UserSession
 from vmeeting.database import utcnow
 from vmeeting.extensions import db
-
-
-@pytest.fixture
-def browser(app):
-    """A new browser (test client) signed in as user through the form; `remember` ticks "remember me"."""
-
-    def open_browser(user, remember=False):
-        client = app.test_client()
-        data = {"username": user.username, "password": PASSWORD, "csrf_token": csrf_token(client, "/login")}
-        if remember:
-            data["remember"] = "y"
-        response = client.post("/login", data=data)
-        assert response.status_code == 302
-        client.login_response = response
-        return client
-
-    return open_browser
 
 
 def is_signed_in(client):

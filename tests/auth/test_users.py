@@ -188,11 +188,9 @@ def test_admin_edits_role_name_email_state_and_password(client, login_as, make_u
                                       "csrf_token": form}).status_code == 302
 
 
-def test_a_new_password_set_by_an_admin_ends_the_users_sessions(app, client, login_as, make_user, login):
+def test_a_new_password_set_by_an_admin_ends_the_users_sessions(client, login_as, make_user, browser):
     user = make_user("scheduler")
-    theirs = app.test_client()
-    form = csrf_token(theirs, "/login")
-    theirs.post("/login", data={"username": user.username, "password": PASSWORD, "csrf_token": form})
+    theirs = browser(user)
     assert theirs.get("/account").status_code == 200
 
     login_as("admin")
@@ -266,11 +264,9 @@ def _change_password(client, current, new, confirm=None):
     })
 
 
-def test_change_password_asks_for_the_current_one(app, client, login_as):
+def test_change_password_asks_for_the_current_one(client, login_as, browser):
     user = login_as("viewer")
-    other_browser = app.test_client()
-    form = csrf_token(other_browser, "/login")
-    other_browser.post("/login", data={"username": user.username, "password": PASSWORD, "csrf_token": form})
+    other_browser = browser(user)
 
     html = _change_password(client, "sai-mat-khau", "mat-khau-moi-1").get_data(as_text=True)
     assert "Mật khẩu hiện tại không đúng." in html
@@ -378,12 +374,10 @@ def test_english_catalogue_translates_the_pages(client, login_as):
     assert "My account" in client.get("/account").get_data(as_text=True)
 
 
-def test_a_remembered_browser_is_signed_out_by_a_password_reset(app, client, make_user, login_as):
+def test_a_remembered_browser_is_signed_out_by_a_password_reset(client, make_user, login_as, browser):
     """The remember-me cookie carries the password stamp, so a reset ends it too."""
     user = make_user("scheduler")
-    remembered = app.test_client()
-    remembered.post("/login", data={"username": user.username, "password": PASSWORD, "remember": "y",
-                                    "csrf_token": csrf_token(remembered, "/login")})
+    remembered = browser(user, remember=True)
     assert remembered.get_cookie("remember_token") is not None
     remembered.delete_cookie("session")  # the browser was closed; only the cookie remains
     assert remembered.get("/account").status_code == 200  # the cookie alone signs in

@@ -47,11 +47,6 @@ def next_working_day(hour=8, minute=0):
 
 
 @pytest.fixture
-def district(make_unit, province):
-    return make_unit("Huyện Chi Lăng", "huyện", parent=province, code="185")
-
-
-@pytest.fixture
 def sites(make_endpoint, make_unit, district, province, make_bridge):
     """A provincial hall and four commune sites of one district, on one 10-port bridge."""
     bridge = make_bridge(ports=10)

@@ -6,26 +6,17 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.booking.conftest import next_monday
+from tests.conftest import browser_sign_in
 from tests.pickers import pick_site, pick_sites
-from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
-
-
-def sign_in(page, user):
-    """Sign in through the login page as user (password PASSWORD)."""
-    page.goto("/login")
-    page.get_by_label("Tên đăng nhập").fill(user.username)
-    page.get_by_label("Mật khẩu").fill(PASSWORD)
-    page.get_by_role("button", name="Đăng nhập").click()
-    page.wait_for_url("**/")
 
 
 def test_book_district_meeting_through_a_conflict(page, make_user, sites, district, book):
     busy = sites["communes"][1]
     start = next_monday(8)
     book([busy], start, chair=busy, title="Tiếp công dân xã Quang Lang")
-    sign_in(page, make_user("scheduler", username="vanphong"))
+    browser_sign_in(page, make_user("scheduler", username="vanphong"))
 
     page.goto("/meetings/new")
     page.get_by_label("Tên cuộc họp").fill("Hội nghị sơ kết quý IV huyện Chi Lăng")
@@ -66,7 +57,7 @@ def test_weekly_series_across_the_new_year_names_the_skipped_holiday_before_book
     new_year = new_year_weekday()
     first = new_year - timedelta(weeks=2)
     weekday = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu")[new_year.weekday()]
-    sign_in(page, make_user("scheduler", username="vanphong"))
+    browser_sign_in(page, make_user("scheduler", username="vanphong"))
 
     page.goto("/meetings/new")
     page.get_by_label("Tên cuộc họp").fill("Giao ban tuần cuối năm")
@@ -103,7 +94,7 @@ def test_book_with_the_site_tree_and_the_chair_picker(page, make_user, sites, di
     """Type without accents to find the chair (named with its district), tick a whole district in the tree."""
     town = make_endpoint("UBND thị trấn Đồng Đăng", unit=make_unit("Thị trấn Đồng Đăng", "thị trấn", parent=district))
     page.set_viewport_size(size)
-    sign_in(page, make_user("scheduler", username="vanphong"))
+    browser_sign_in(page, make_user("scheduler", username="vanphong"))
     page.goto(f"/meetings/new?day={next_monday(8).date()}&start=08:00&end=09:00")
     page.get_by_label("Tên cuộc họp").fill("Họp cả huyện Chi Lăng")
 
@@ -138,7 +129,7 @@ def test_a_large_meeting_page_fetches_its_sites_when_opened_and_its_invites_at_o
     """A 40-site meeting's page comes without its sites and invites; both arrive from their sections."""
     sites = [make_endpoint(f"UBND xã Thử {n}") for n in range(40)]
     meeting = book(sites, next_monday(8), title="Hội nghị toàn tỉnh")
-    sign_in(page, make_user("viewer", username="xemlich"))
+    browser_sign_in(page, make_user("viewer", username="xemlich"))
     page.goto(f"/meetings/{meeting.id}")
     page.get_by_test_id("invites-panel").wait_for()  # fetched once the page has loaded
     assert page.get_by_test_id("district-card").count() == 0

@@ -6,10 +6,10 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
+from tests.booking.conftest import next_monday
+from tests.conftest import browser_sign_in
 from vmeeting.booking.models import Meeting
 from vmeeting.extensions import db
-from tests.booking.conftest import next_monday
-from tests.booking.test_browser import sign_in
 from tests.pickers import pick_site, pick_sites
 
 pytestmark = pytest.mark.browser
@@ -58,7 +58,7 @@ def test_book_by_clicking_an_empty_hour_of_the_week(page, make_user, sites):
     monday = next_monday(8)
     tuesday = (monday + timedelta(days=1)).date()
     page.set_viewport_size(DESKTOP)
-    sign_in(page, make_user("scheduler", username="vanphong"))
+    browser_sign_in(page, make_user("scheduler", username="vanphong"))
     open_week(page, monday.date())
     assert page.locator("#calendar .ec-col-head").all_inner_texts()[:2] == [
         f"T2 {monday:%d/%m}", f"T3 {tuesday:%d/%m}"]
@@ -92,7 +92,7 @@ def test_drag_a_meeting_moves_it_and_a_refused_move_is_undone(page, make_user, s
     book([busy], monday + timedelta(days=1, hours=2), title="Tiếp công dân")  # Tuesday 10:00-11:00
     meeting = book([sites["hall"], busy], monday, title="Giao ban đầu tuần")  # Monday 08:00-09:00
     page.set_viewport_size(DESKTOP)
-    sign_in(page, make_user("scheduler", username="vanphong"))
+    browser_sign_in(page, make_user("scheduler", username="vanphong"))
     open_week(page, monday.date())
     event = page.get_by_test_id("calendar-event").filter(has_text="Giao ban đầu tuần")
     before = place(page, event)
@@ -121,7 +121,7 @@ def test_a_viewer_can_neither_drag_nor_book_from_the_grid(page, make_user, sites
     monday = next_monday(8)
     book([sites["hall"]], monday, title="Giao ban")
     page.set_viewport_size(DESKTOP)
-    sign_in(page, make_user("viewer", username="xem"))
+    browser_sign_in(page, make_user("viewer", username="xem"))
     open_week(page, monday.date())
     page.mouse.click(*grid_point(page, monday.date(), 15))
     page.wait_for_timeout(500)
@@ -138,7 +138,7 @@ def test_a_viewer_can_neither_drag_nor_book_from_the_grid(page, make_user, sites
 def test_a_phone_opens_the_agenda_without_sideways_scroll(phone_page, make_user, sites, book):
     monday = next_monday(8)
     book([sites["hall"], *sites["communes"]], monday, title="Hội nghị trực tuyến toàn tỉnh về chuyển đổi số năm 2027")
-    sign_in(phone_page, make_user("scheduler", username="vanphong"))
+    browser_sign_in(phone_page, make_user("scheduler", username="vanphong"))
     phone_page.goto(f"/calendar?view=week&date={monday.date()}")
     phone_page.wait_for_selector("#calendar .ec-list [data-testid=calendar-event]")
     assert "Hội nghị trực tuyến toàn tỉnh" in phone_page.locator("#calendar .ec-list").inner_text()
@@ -152,7 +152,7 @@ def test_the_sites_view_shows_districts_opening_to_their_sites(page, make_user, 
     monday = next_monday(8)
     book([sites["communes"][1]], monday, title="Tiếp dân Quang Lang")
     page.set_viewport_size(DESKTOP)
-    sign_in(page, make_user("scheduler", username="vanphong"))
+    browser_sign_in(page, make_user("scheduler", username="vanphong"))
     page.goto(f"/calendar?view=sites&date={monday.date()}")
     district_row = page.locator("#calendar .ec-sidebar").get_by_text("Huyện Chi Lăng (4)")
     district_row.wait_for()
@@ -165,7 +165,7 @@ def test_the_sites_view_shows_districts_opening_to_their_sites(page, make_user, 
 def test_the_book_button_shows_progress_and_a_double_click_books_once(page, make_user, sites):
     monday = next_monday(8)
     page.set_viewport_size(DESKTOP)
-    sign_in(page, make_user("scheduler", username="vanphong"))
+    browser_sign_in(page, make_user("scheduler", username="vanphong"))
     page.goto(f"/meetings/new?day={monday.date()}&start=08:00&end=09:00")
     page.get_by_label("Tên cuộc họp").fill("Bấm hai lần")
     pick_site(page, "Điểm cầu chủ tọa", "ubnd tinh", sites["hall"].name)
@@ -190,7 +190,7 @@ def test_the_book_button_shows_progress_and_a_double_click_books_once(page, make
 def test_the_print_view_prints_the_sites_without_the_menu(page, make_user, sites, book):
     meeting = book([sites["hall"], *sites["communes"]], next_monday(8), title="Hội nghị toàn tỉnh")
     page.set_viewport_size(DESKTOP)
-    sign_in(page, make_user("viewer", username="xem"))
+    browser_sign_in(page, make_user("viewer", username="xem"))
     page.goto(f"/meetings/{meeting.id}")
     page.get_by_test_id("print-sites").click()
     page.wait_for_url(f"**/meetings/{meeting.id}/print")
@@ -208,7 +208,7 @@ def test_a_public_holiday_is_shaded_in_the_month_and_the_week(page, make_user):
 
     new_year = new_year_weekday()
     page.set_viewport_size(DESKTOP)
-    sign_in(page, make_user("viewer", username="xem"))
+    browser_sign_in(page, make_user("viewer", username="xem"))
     for view in ("month", "week"):
         page.goto(f"/calendar?view={view}&date={new_year}")
         marked = page.locator("#calendar .ec-highlight").first
@@ -228,7 +228,7 @@ def test_the_filters_narrow_the_sites_view_and_keep_the_week_on_screen(page, mak
     service.cancel_meeting(gone)
     db.session.commit()
     page.set_viewport_size(DESKTOP)
-    sign_in(page, make_user("scheduler", username="vanphong"))
+    browser_sign_in(page, make_user("scheduler", username="vanphong"))
     page.goto(f"/calendar?view=sites&date={monday.date()}")
     events = page.get_by_test_id("calendar-event")
     # a bar shows on its district's row, and on its site's row too when the district is open

@@ -7,13 +7,10 @@ import sqlalchemy as sa
 
 from tests.booking.conftest import next_monday
 from tests.booking.test_api import body
+from tests.conftest import count
 from vmeeting.booking import series
 from vmeeting.booking.models import Meeting, Occurrence, Reservation
 from vmeeting.extensions import db
-
-
-def count(model):
-    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
 
 
 def test_a_meeting_cannot_be_moved_into_the_past(client, api_headers, sites):

@@ -6,15 +6,12 @@ import pytest
 import sqlalchemy as sa
 
 from tests.booking.conftest import next_monday
+from tests.conftest import count
 from vmeeting.booking import service, slots
 from vmeeting.booking.models import Meeting, Occurrence, Reservation
 from vmeeting.errors import Conflict, ValidationError
 from vmeeting.extensions import db
 from vmeeting.registry import service as registry
-
-
-def count(model):
-    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
 
 
 def test_touching_busy_intervals_do_not_conflict(sites, book):

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from tests.booking.conftest import next_monday, next_working_day
 from tests.booking.test_api import body
 from tests.booking.test_views import form_data
+from tests.conftest import count
 from tests.working_time.dates import VN, at, coming, new_year_weekday, tet_working_days
 from vmeeting.booking import series, service, slots
 from vmeeting.booking.models import Meeting, Occurrence, Reservation
@@ -16,10 +17,6 @@ from vmeeting.extensions import db
 from vmeeting.outbox.models import OutboxMail
 from vmeeting.outbox.service import message_for_display
 from vmeeting.working_time import service as working_time
-
-
-def count(model):
-    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
 
 
 def holiday_days():

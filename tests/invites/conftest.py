@@ -2,19 +2,17 @@
 
 import email
 import socket
+import ssl
 from email.policy import default as default_policy
+from urllib.parse import quote
 
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
-from tests.booking.conftest import book, district, sites  # noqa: F401 (fixtures reused here)
+from tests.booking.conftest import book, sites  # noqa: F401 (fixtures reused here)
+from tests.readiness.sip_peers import free_ports
 from vmeeting.extensions import db
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Collector:
@@ -44,24 +42,61 @@ class Collector:
         return "250 Message accepted for delivery"
 
 
-class SmtpServer:
-    """A real SMTP server on a fixed loopback port, to stop and start again like an outage."""
+class Accounts:
+    """An aiosmtpd authenticator over {user: password}; remembers every sign-in tried as (user, success)."""
 
-    def __init__(self):
-        self.port = _free_port()
+    def __init__(self, users):
+        self.users = users
+        self.tried = []
+
+    def __call__(self, server, session, envelope, mechanism, auth_data):
+        user = auth_data.login.decode()
+        success = self.users.get(user) == auth_data.password.decode()
+        self.tried.append((user, success))
+        return AuthResult(success=success, handled=False)  # not handled: aiosmtpd answers 235 or 535
+
+
+class SmtpServer:
+    """A real SMTP server on a fixed loopback port, to stop and start again like an outage.
+
+    scheme: `smtp` (plain), `smtps` (TLS from the first byte) or `smtp+starttls`; a TLS
+    scheme needs certificate=(cert.pem, key.pem). users: {user: password} makes the
+    server require AUTH (offered only over TLS, as aiosmtpd does by default).
+    """
+
+    def __init__(self, scheme="smtp", certificate=None, users=None):
+        [self.port] = free_ports(1, socket.SOCK_STREAM)
         self.handler = Collector()
         self.controller = None
+        self.scheme = scheme
+        self.accounts = Accounts(users) if users else None
+        self.context = None
+        if scheme != "smtp":
+            self.context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            self.context.load_cert_chain(*certificate)
 
     @property
     def url(self):
-        return f"smtp://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
+
+    def url_for(self, user, password):
+        """Return SMTP_URL with a user and password, %-encoded as the URL needs."""
+        return f"{self.scheme}://{quote(user, safe='')}:{quote(password, safe='')}@127.0.0.1:{self.port}"
 
     @property
     def messages(self):
         return self.handler.messages
 
     def start(self):
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        options = {}
+        if self.scheme == "smtps":
+            options["ssl_context"] = self.context
+        elif self.scheme == "smtp+starttls":
+            options.update(tls_context=self.context, require_starttls=True)
+        if self.accounts is not None:
+            # aiosmtpd knows TLS only by STARTTLS: on smtps the connection is TLS from the first byte
+            options.update(authenticator=self.accounts, auth_required=True, auth_require_tls=self.scheme != "smtps")
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **options)
         self.controller.start()
 
     def stop(self):

@@ -121,12 +121,8 @@ def test_feed_etag_304_and_revocation(app, client, meeting, invited, district, k
     assert client.get("/calendar/not-a-token.ics").status_code == 404
 
 
-def test_feed_pages_by_role(app, client, login_as, invited, make_user):
-    from tests.conftest import PASSWORD
-
-    viewer = app.test_client()
-    viewer.post("/login", data={"username": make_user("viewer").username, "password": PASSWORD,
-                                "csrf_token": _form_token(viewer.get("/login").get_data(as_text=True))})
+def test_feed_pages_by_role(client, login_as, invited, make_user, browser):
+    viewer = browser(make_user("viewer"))
     assert viewer.get("/calendar-feeds").status_code == 403
     scheduler = login_as("scheduler")
     page = client.get("/calendar-feeds")

@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.booking.conftest import next_monday
-from tests.readiness.test_browser import sign_in
+from tests.conftest import browser_sign_in
 from tests.pickers import pick_site
 
 pytestmark = pytest.mark.browser
@@ -18,7 +18,7 @@ def test_an_incident_from_the_phone_warns_the_scheduler_booking_the_site(page, p
     site_id = site.id
     scheduler = make_user("scheduler", username="vanphong")
     site_label = f"{site.name} ({site.code})"
-    sign_in(phone_page, net.tech_a.username, "**/")
+    browser_sign_in(phone_page, net.tech_a.username)
     phone_page.get_by_role("button", name="Menu").click()
     phone_page.get_by_role("link", name="Sự cố").click()
     phone_page.get_by_test_id("new-incident").tap()
@@ -30,7 +30,7 @@ def test_an_incident_from_the_phone_warns_the_scheduler_booking_the_site(page, p
     expect(phone_page.get_by_test_id("incident-status")).to_have_text("Đang mở")
     assert phone_page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scroll
 
-    sign_in(page, scheduler.username, "**/")
+    browser_sign_in(page, scheduler.username)
     start = next_monday(8)
     page.goto("/meetings/new")
     page.get_by_label("Tên cuộc họp").fill("Giao ban huyện Chi Lăng")
@@ -67,7 +67,7 @@ def test_a_sites_page_draws_its_daily_availability_with_the_served_chart_library
     ])
     db.session.commit()
     viewer = make_user("viewer")
-    sign_in(page, viewer.username, "**/")
+    browser_sign_in(page, viewer.username)
     page.goto(f"/network/endpoints/{site_id}")
     chart = page.get_by_test_id("availability-chart")
     expect(chart).to_be_visible()

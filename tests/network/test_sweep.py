@@ -68,6 +68,15 @@ def test_a_site_comes_up_goes_down_after_the_set_number_of_sweeps_and_comes_back
     assert history == [("unknown", "up"), ("up", "down"), ("down", "up")]  # changes, not every sweep
 
 
+def test_the_sweep_probes_a_site_over_tls(net, tls_peer, live_peers):
+    point(net.communes[0], tls_peer.uri)
+    point(net.communes[1], live_peers[0].uri)
+    assert service.sweep().probed == 2
+    row = state(net.communes[0])
+    assert (row.state, row.method) == ("up", "sip-tls") and row.rtt_ms is not None and row.error is None
+    assert state(net.communes[1]).state == "up"
+
+
 def test_sites_without_a_probe_stay_unknown_and_inactive_sites_are_not_swept(net, live_peers):
     point(net.communes[0], live_peers[0].uri)
     point(net.communes[1], live_peers[1].uri)

@@ -5,9 +5,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.booking.conftest import book, district, sites  # noqa: F401 (fixtures used here)
+from tests.booking.conftest import book, sites  # noqa: F401 (fixtures used here)
 from tests.invites.conftest import smtp  # noqa: F401 (the escalation goes out through a real SMTP server)
-from tests.readiness.sip_peers import sipp_path, start_peers, stop_peers
+from tests.conftest import make_certificate
+from tests.readiness.sip_peers import TlsSipPeer, sipp_path, start_peers, stop_peers
 from vmeeting.extensions import db
 from vmeeting.registry import service as registry
 
@@ -43,3 +44,12 @@ def sip_peers(tmp_path_factory):
     peers = start_peers(sipp_path(), tmp_path_factory.mktemp("sipp-udp"), 40)
     yield peers
     stop_peers(peers)
+
+
+@pytest.fixture(scope="session")
+def tls_peer(tmp_path_factory):
+    """A device answering SIP OPTIONS over TLS (sips:) with a self-signed certificate, for the whole run."""
+    workdir = tmp_path_factory.mktemp("sipp-tls")
+    peer = TlsSipPeer(sipp_path(), workdir, make_certificate(workdir))
+    yield peer
+    peer.stop()

@@ -25,8 +25,25 @@ def sipp_path():
     return path
 
 
+def socat_path():
+    """Return socat's path; skip without it, unless REQUIRE_SIPP=1 makes that a failure."""
+    path = shutil.which("socat")
+    if path is None:
+        if os.environ.get("REQUIRE_SIPP") == "1":
+            pytest.fail("REQUIRE_SIPP=1 but socat (the TLS side of the sips: peers) is not installed")
+        pytest.skip("the SIP-over-TLS probe tests need socat")
+    return path
+
+
 def free_ports(count, kind=socket.SOCK_DGRAM):
-    """Return count distinct loopback ports that were free a moment ago."""
+    """Return count distinct loopback ports that were free a moment ago.
+
+    The kernel picks each one (a bind to port 0, all held until every one is
+    picked), so processes running side by side (pytest-xdist workers, another
+    run on the machine) are handed different ports. The one race left is
+    between the release here and the server's own bind; a server that loses
+    it fails loudly (start_peers, Dovecot.start), never silently shares a port.
+    """
     held = []
     try:
         for _ in range(count):
@@ -124,10 +141,60 @@ def start_peers(sipp, workdir, count, transport="udp", status=200):
     return peers
 
 
+class TlsSipPeer:
+    """A device answering SIP OPTIONS over TLS: a sipp peer on TCP behind socat's OpenSSL listener.
+
+    Debian's sipp is built without OpenSSL (`-t l1` refuses to start), so socat
+    holds the TLS session with a throwaway certificate (certificate: (cert.pem,
+    key.pem)) and passes the SIP bytes to sipp; sipp answers each OPTIONS.
+    """
+
+    def __init__(self, sipp, workdir, certificate):
+        (self.backend,) = start_peers(sipp, workdir, 1, transport="tcp")
+        [self.port] = free_ports(1, socket.SOCK_STREAM)
+        cert, key = certificate
+        listen = f"OPENSSL-LISTEN:{self.port},bind=127.0.0.1,reuseaddr,fork,cert={cert},key={key},verify=0"
+        self.process = subprocess.Popen([socat_path(), listen, f"TCP:127.0.0.1:{self.backend.port}"],
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 10
+        while probe_many([ProbeTarget(1, "sip-options", self.uri)], timeout=0.5, allow_loopback=True)[0].reachable \
+                is False:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                message = self.process.stderr.read().decode(errors="replace") if self.process.poll() is not None else ""
+                self.stop()
+                pytest.fail(f"the TLS SIP peer never answered OPTIONS: {message.strip()}")
+            time.sleep(0.1)
+
+    @property
+    def uri(self):
+        return f"sips:room{self.port}@127.0.0.1:{self.port}"
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=5)
+        self.process.stderr.close()
+        self.backend.stop()
+
+
 def stop_peers(peers):
     """Stop every peer."""
     for peer in peers:
         peer.stop()
+
+
+def assert_waited_together(elapsed, timeout, silent):
+    """Assert that a sweep waited out its silent devices' timeouts together, not one after another.
+
+    elapsed, timeout: seconds; silent: how many devices never answer, so that in turn the sweep would
+    wait silent × timeout. Together it waits about one timeout (at least 0.9 of it: the silent ones were
+    given their time) plus the bookkeeping. The ceiling is half the sequential time, at least two
+    timeouts: room for a loaded 2-core machine (a clean run takes about 1.1 timeouts), yet a sweep
+    that probed two at a time would still fail it.
+    """
+    ceiling = max(silent * timeout / 2, 2 * timeout)
+    assert timeout * 0.9 <= elapsed < ceiling, (
+        f"sweep took {elapsed:.2f}s for a {timeout}s timeout and {silent} silent devices (ceiling {ceiling:.2f}s)")
 
 
 class BlackHole:

@@ -5,19 +5,11 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import PASSWORD
+from tests.conftest import browser_sign_in
 from vmeeting.extensions import db
 from vmeeting.registry import service as registry
 
 pytestmark = pytest.mark.browser
-
-
-def sign_in(page, username, landing):
-    page.goto("/login")
-    page.get_by_label("Tên đăng nhập").fill(username)
-    page.get_by_label("Mật khẩu").fill(PASSWORD)
-    page.get_by_role("button", name="Đăng nhập").click()
-    page.wait_for_url(landing)
 
 
 def test_technician_confirms_on_a_phone_and_the_board_follows(page, phone_page, sitting):
@@ -25,7 +17,7 @@ def test_technician_confirms_on_a_phone_and_the_board_follows(page, phone_page, 
     db.session.commit()
     site = sitting.communes[0]
 
-    sign_in(page, sitting.organizer.username, "**/")
+    browser_sign_in(page, sitting.organizer.username)
     page.goto(f"/meetings/{sitting.meeting.id}")
     page.get_by_test_id("readiness-board-link").click()
     tile = page.locator(f'[data-testid=tile][data-endpoint-id="{site.id}"]')
@@ -34,7 +26,7 @@ def test_technician_confirms_on_a_phone_and_the_board_follows(page, phone_page, 
     page.get_by_test_id("filter-not-ready").check()
     page.evaluate("window.__notReloaded = true")
 
-    sign_in(phone_page, sitting.tech_a.username, "**/")
+    browser_sign_in(phone_page, sitting.tech_a.username)
     phone_page.get_by_role("button", name="Menu").click()
     phone_page.get_by_role("link", name="Sẵn sàng").click()
     card = phone_page.locator(f'[data-testid=my-site][data-endpoint-id="{site.id}"]')

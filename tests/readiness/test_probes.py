@@ -9,7 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.readiness.sip_peers import BlackHole, free_ports, sipp_path, start_peers, stop_peers
+from tests.readiness.sip_peers import (BlackHole, assert_waited_together, free_ports, sipp_path, start_peers,
+                                      stop_peers)
 from vmeeting import probes
 from vmeeting.probes import ProbeTarget, options_request, parse_sip_uri, probe_one, response_status
 
@@ -99,7 +100,7 @@ def test_sweep_of_fifty_with_ten_dead_takes_about_one_timeout(sip_peers):
     assert all("cổng đóng" in r.error for r in results if 200 <= r.endpoint_id < 300)
     assert all("Không phản hồi" in r.error for r in results if r.endpoint_id >= 300)
     # one timeout for the silent devices, waited once; one after another they would take 5 × TIMEOUT
-    assert TIMEOUT * 0.9 <= elapsed < TIMEOUT * 1.5, f"sweep took {elapsed:.2f}s for a {TIMEOUT}s timeout"
+    assert_waited_together(elapsed, TIMEOUT, silent=len(holes))
 
 
 def test_sip_over_tcp(sipp, tmp_path):
@@ -114,6 +115,22 @@ def test_sip_over_tcp(sipp, tmp_path):
         stop_peers(peers)
     assert live.reachable and live.method == "sip-tcp" and live.status_code == 200
     assert not dead.reachable and dead.method == "sip-tcp"
+
+
+def test_sip_over_tls(tls_peer):
+    """sips: and ;transport=tls answered through TLS (a self-signed certificate, as room systems have);
+    a closed port and a device speaking plain SIP where TLS is expected are not reachable."""
+    [closed] = free_ports(1, socket.SOCK_STREAM)
+    live, named, dead, plain = probe_many([
+        ProbeTarget(1, "sip-options", tls_peer.uri),
+        ProbeTarget(2, "sip-options", f"sip:room@localhost:{tls_peer.port};transport=tls"),
+        ProbeTarget(3, "sip-options", f"sips:dead@127.0.0.1:{closed}"),
+        ProbeTarget(4, "sip-options", f"sips:room@127.0.0.1:{tls_peer.backend.port}"),
+    ], timeout=TIMEOUT)
+    assert live.reachable and live.method == "sip-tls" and live.status_code == 200 and live.rtt_ms is not None
+    assert named.reachable and named.method == "sip-tls"
+    assert not dead.reachable and dead.method == "sip-tls" and "cổng đóng" in dead.error
+    assert not plain.reachable and plain.method == "sip-tls"
 
 
 def test_an_error_answer_still_means_the_device_is_up(sipp, tmp_path):
@@ -203,7 +220,7 @@ def test_host_names_resolve_and_unknown_names_fail_fast_in_one_sweep(sip_peers):
     assert all(results[100 + i].error.startswith(f"Không phân giải được tên miền «site-{i}.langson.invalid»")
                for i in range(30))
     assert all("Không phản hồi" in results[200 + i].error for i in range(5))
-    assert TIMEOUT * 0.9 <= elapsed < TIMEOUT * 1.5, f"sweep took {elapsed:.2f}s for a {TIMEOUT}s timeout"
+    assert_waited_together(elapsed, TIMEOUT, silent=len(holes))
 
 
 def test_slow_name_lookups_neither_hold_up_the_others_nor_the_sweep(sip_peers, monkeypatch):
@@ -232,7 +249,9 @@ def test_slow_name_lookups_neither_hold_up_the_others_nor_the_sweep(sip_peers, m
         release.set()
     assert {i for i, r in results.items() if r.reachable} == set(range(10))
     assert results[107].error == "Không phân giải được tên miền «site-7.slow.invalid» trong thời gian chờ."
-    assert elapsed < TIMEOUT * 1.5, f"sweep took {elapsed:.2f}s for a {TIMEOUT}s timeout"
+    # the twenty hung lookups end at the one deadline, not at their release (30 s) nor in turn (20 × TIMEOUT):
+    # held to the ceiling of five silent devices
+    assert_waited_together(elapsed, TIMEOUT, silent=5)
 
 
 def test_the_request_names_the_host_while_the_socket_uses_its_address():

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from tests.conftest import PASSWORD
+from tests.conftest import browser_sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -16,17 +16,8 @@ def site(make_unit, make_endpoint, province):
     return make_endpoint("UBND huyện Đình Lập", unit=district, code="LS-186", contact_phone="0205 3845 000")
 
 
-def sign_in(page, user):
-    page.goto("/login")
-    page.get_by_label("Tên đăng nhập").fill(user.username)
-    page.get_by_label("Mật khẩu").fill(PASSWORD)
-    page.get_by_role("button", name="Đăng nhập").click()
-    # Each role lands on its own first page; the menu is the same.
-    page.get_by_test_id("current-user").wait_for(state="attached")
-
-
 def test_find_edit_and_see_the_change_in_the_history(page, make_user, site):
-    sign_in(page, make_user("scheduler", username="van-phong", full_name="Lê Văn Phòng"))
+    browser_sign_in(page, make_user("scheduler", username="van-phong", full_name="Lê Văn Phòng"))
     page.get_by_role("navigation").get_by_role("button", name="Danh mục").click()
     page.get_by_role("navigation").get_by_role("link", name="Điểm cầu", exact=True).click()
 
@@ -54,7 +45,7 @@ def test_find_edit_and_see_the_change_in_the_history(page, make_user, site):
 
 
 def test_a_bad_phone_is_explained_on_its_field(page, make_user, site):
-    sign_in(page, make_user("scheduler"))
+    browser_sign_in(page, make_user("scheduler"))
     page.goto(f"/endpoints/{site.id}/edit")
     page.get_by_label("Điện thoại liên hệ").fill("gọi tổng đài")
     page.get_by_role("button", name="Lưu").click()
@@ -65,7 +56,7 @@ def test_a_bad_phone_is_explained_on_its_field(page, make_user, site):
 
 def test_the_list_works_on_a_phone(phone_page, make_user, site):
     page = phone_page
-    sign_in(page, make_user("viewer"))
+    browser_sign_in(page, make_user("viewer"))
     page.goto("/endpoints")
     row = page.get_by_test_id("endpoint-row").filter(has_text="Đình Lập")
     # The unit column is hidden on a phone; the unit shows under the name instead.
@@ -76,7 +67,7 @@ def test_the_list_works_on_a_phone(phone_page, make_user, site):
 
 
 def test_group_picker_filters_without_accents(page, make_user, site):
-    sign_in(page, make_user("scheduler"))
+    browser_sign_in(page, make_user("scheduler"))
     page.goto("/groups/new")
     page.get_by_placeholder("Lọc theo tên hoặc mã (không cần dấu)").fill("dinh lap")
     assert page.get_by_label("UBND huyện Đình Lập").is_visible()

@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from tests.registry.test_api import count_endpoints, district  # noqa: F401 (a fixture)
+from tests.registry.test_api import count_endpoints  # noqa: F401 (a fixture)
 from tests.registry.test_views import endpoint_form_data, field_errors
 from vmeeting.errors import ValidationError
 from vmeeting.extensions import db
@@ -44,9 +44,9 @@ def test_the_api_and_the_form_refuse_it(client, api_headers, login_as, get_csrf,
 
 
 def test_an_import_updates_the_site_whatever_the_case_and_refuses_a_twin_row(existing, district):
-    rows = [{"code": "ls-178", "name": "UBND huyện Đình Lập", "unit_code": "186", "notes": "Sửa", "_row": 2},
-            {"code": "LS-9", "name": "Chín", "unit_code": "186", "probe": "none", "_row": 3},
-            {"code": "ls-9", "name": "Chín nữa", "unit_code": "186", "probe": "none", "_row": 4}]
+    rows = [{"code": "ls-178", "name": "UBND huyện Đình Lập", "unit_code": "185", "notes": "Sửa", "_row": 2},
+            {"code": "LS-9", "name": "Chín", "unit_code": "185", "probe": "none", "_row": 3},
+            {"code": "ls-9", "name": "Chín nữa", "unit_code": "185", "probe": "none", "_row": 4}]
     report = transfer.check_rows(rows)
     assert [r.action for r in report.rows] == ["update", "create", "create"]
     assert report.rows[0].is_valid and report.rows[0].changes == {"notes": ["", "Sửa"]}

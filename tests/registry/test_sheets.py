@@ -17,8 +17,9 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
+from tests.conftest import count
 from tests.registry.hostile import ENTITY_BOMB, HEADER, inline_row, raw_xlsx
-from tests.registry.test_transfer import commune, count, district, export_all, registry  # noqa: F401 (fixtures)
+from tests.registry.test_transfer import commune, export_all, registry  # noqa: F401 (fixtures)
 from vmeeting.errors import ValidationError
 from vmeeting.extensions import db
 from vmeeting.registry import transfer

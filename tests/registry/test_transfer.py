@@ -8,15 +8,12 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
+from tests.conftest import count
 from vmeeting.audit.models import AuditEvent
 from vmeeting.errors import NotFound, ValidationError
 from vmeeting.extensions import db
 from vmeeting.registry import transfer
 from vmeeting.registry.models import Endpoint, ImportBatch
-
-
-def count(model):
-    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
 
 
 def csv_bytes(lines, delimiter=",", bom=False):
@@ -38,11 +35,6 @@ def xlsx_bytes(lines):
 def export_all(fmt="csv", labels="vi"):
     rows = transfer.export_rows(sa.select(Endpoint).order_by(Endpoint.code))
     return transfer.write_csv(rows, labels) if fmt == "csv" else transfer.write_xlsx(rows, labels)
-
-
-@pytest.fixture
-def district(make_unit, province):
-    return make_unit("Huyện Chi Lăng", "huyện", parent=province, code="187")
 
 
 @pytest.fixture
@@ -103,7 +95,7 @@ def test_good_file_creates_and_updates(registry, commune):
     audits = count(AuditEvent)
     data = csv_bytes([
         ["code", "name", "unit_code", "bridge", "technician", "contact_emails", "status", "probe"],
-        ["LS-187", "UBND huyện Chi Lăng", "187", "MCU-LS-01", "kt-chi-lang", "vp@example.vn", "maintenance", ""],
+        ["LS-187", "UBND huyện Chi Lăng", "185", "MCU-LS-01", "kt-chi-lang", "vp@example.vn", "maintenance", ""],
         ["LS-187-09", "UBND xã Vân Thủy", "187-05", "", "KT-Chi-Lang", "a@example.vn, b@example.vn", "", "none"],
     ])
     rows = transfer.read_rows("moi.csv", io.BytesIO(data))
@@ -265,7 +257,7 @@ def test_staged_batch_expires_after_a_day(registry, make_user, district):
 def test_bad_batch_applies_nothing_and_stays_open(registry, make_user):
     scheduler = make_user("scheduler")
     before = count(Endpoint)
-    batch = transfer.stage_import([{"code": "LS-NEW", "name": "", "unit_code": "187", "_row": 2}], "x.csv", scheduler)
+    batch = transfer.stage_import([{"code": "LS-NEW", "name": "", "unit_code": "185", "_row": 2}], "x.csv", scheduler)
     db.session.commit()
     with pytest.raises(ValidationError):
         transfer.apply_batch(transfer.load_batch(batch.token, scheduler), scheduler)

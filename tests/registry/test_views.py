@@ -9,6 +9,7 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
+from tests.conftest import count
 from vmeeting.audit.models import AuditEvent
 from vmeeting.auth.models import PERMISSIONS
 from vmeeting.extensions import db
@@ -52,10 +53,6 @@ ROUTES = [
 ]
 
 
-def count(model):
-    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
-
-
 def page_text(response):
     return html.unescape(response.get_data(as_text=True))
 
@@ -79,11 +76,6 @@ def endpoint_form_data(unit, **changes):
     }
     data.update(changes)
     return data
-
-
-@pytest.fixture
-def district(make_unit, province):
-    return make_unit("Huyện Đình Lập", "huyện", parent=province, code="186")
 
 
 @pytest.fixture
@@ -184,7 +176,7 @@ def test_search_ignores_accents_and_case(client, login_as, make_endpoint, distri
 
 
 def test_list_is_in_vietnamese_order_with_the_district_of_each_unit(client, login_as, make_endpoint, make_unit, province, district):
-    other = make_unit("Huyện Bắc Sơn", "huyện", parent=province, code="185")
+    other = make_unit("Huyện Bắc Sơn", "huyện", parent=province, code="184")
     same_name_here = make_unit("Xã Tân Lập", "xã", parent=district, code="186-01")
     same_name_there = make_unit("Xã Tân Lập", "xã", parent=other, code="185-01")
     for name in ("Hữu Lũng", "Đình Lập", "Bắc Sơn", "Cao Lộc"):
@@ -195,12 +187,12 @@ def test_list_is_in_vietnamese_order_with_the_district_of_each_unit(client, logi
     text = page_text(client.get("/endpoints"))
     positions = [text.index(f">{name}<") for name in ("Bắc Sơn", "Cao Lộc", "Đình Lập", "Hữu Lũng")]
     assert positions == sorted(positions)
-    assert "Xã Tân Lập <span class=\"unit-parent\">(Huyện Đình Lập)</span>" in text
+    assert "Xã Tân Lập <span class=\"unit-parent\">(Huyện Chi Lăng)</span>" in text
     assert "Xã Tân Lập <span class=\"unit-parent\">(Huyện Bắc Sơn)</span>" in text
 
 
 def test_unit_filter_includes_the_units_below(client, login_as, make_endpoint, make_unit, province, district, commune):
-    other = make_unit("Huyện Bắc Sơn", "huyện", parent=province, code="185")
+    other = make_unit("Huyện Bắc Sơn", "huyện", parent=province, code="184")
     make_endpoint("UBND xã Bính Xá", unit=commune)
     make_endpoint("UBND huyện Bắc Sơn", unit=other)
     login_as("viewer")
@@ -233,7 +225,7 @@ def test_detail_shows_every_field_and_the_history(client, login_as, make_user, m
                              transport="wan", probe="tcp")
     login_as("viewer")
     text = page_text(client.get(f"/endpoints/{endpoint.id}"))
-    for expected in ("Xã Bính Xá", "(Huyện Đình Lập)", "Nguyễn Văn Kỹ", "MCU Lạng Sơn", "vp@binhxa.vn, ",
+    for expected in ("Xã Bính Xá", "(Huyện Chi Lăng)", "Nguyễn Văn Kỹ", "MCU Lạng Sơn", "vp@binhxa.vn, ",
                      "ct@binhxa.vn", "0205 3880 111", "WAN", "Kết nối TCP", "Thư điện tử liên hệ", "Kỹ thuật viên",
                      "Lịch sử thay đổi", "Tạo mới"):
         assert expected in text, expected
@@ -416,7 +408,7 @@ def test_create_and_edit_bridge(client, login_as, get_csrf):
 
 
 def test_group_takes_whole_units_and_single_endpoints(client, login_as, get_csrf, make_endpoint, make_unit, province, district, commune):
-    other = make_unit("Huyện Bắc Sơn", "huyện", parent=province, code="185")
+    other = make_unit("Huyện Bắc Sơn", "huyện", parent=province, code="184")
     in_district = make_endpoint("UBND huyện Đình Lập", unit=district)
     in_commune = make_endpoint("UBND xã Bính Xá", unit=commune)
     retired = make_endpoint("Điểm cũ Đình Lập", unit=commune, status="maintenance")
@@ -426,7 +418,7 @@ def test_group_takes_whole_units_and_single_endpoints(client, login_as, get_csrf
     make_endpoint("UBND xã Vũ Lễ", unit=other)
     login_as("scheduler")
     form = page_text(client.get("/groups/new"))
-    assert "Huyện Đình Lập" in form and "Điểm cũ Đình Lập" not in form
+    assert "Huyện Chi Lăng" in form and "Điểm cũ Đình Lập" not in form
     response = client.post("/groups/new", data={
         "name": "Giao ban Đình Lập", "description": "Thứ Hai hằng tuần", "unit_ids": [str(district.id)],
         "endpoint_ids": [str(single.id)], "csrf_token": get_csrf("/groups/new"),
@@ -481,10 +473,10 @@ def test_import_preview_lists_every_bad_row_and_stores_nothing(client, login_as,
     events = count(AuditEvent)
     response = upload(client, get_csrf, csv_upload([
         ["code", "name", "unit_code", "probe", "contact_emails"],
-        ["LS-01", "UBND xã Bính Xá", "186", "none", ""],
-        ["", "Thiếu mã", "186", "none", ""],
+        ["LS-01", "UBND xã Bính Xá", "185", "none", ""],
+        ["", "Thiếu mã", "185", "none", ""],
         ["LS-03", "Đơn vị lạ", "999", "none", ""],
-        ["LS-04", "Thư sai", "186", "none", "khong-phai-thu"],
+        ["LS-04", "Thư sai", "185", "none", "khong-phai-thu"],
     ]))
     assert response.status_code == 200
     text = page_text(response)
@@ -511,7 +503,7 @@ def test_good_import_commits_after_confirmation(client, login_as, get_csrf, make
     login_as("admin")  # the one role that may set a SIP address
     response = upload(client, get_csrf, csv_upload([
         ["code", "name", "unit_code", "sip_uri", "contact_phone"],
-        ["LS-186", "UBND huyện Đình Lập", "186", existing.sip_uri, "0205 3845 000"],
+        ["LS-186", "UBND huyện Đình Lập", "185", existing.sip_uri, "0205 3845 000"],
         ["LS-186-03", "UBND xã Bính Xá", "186-03", "sip:binhxa@10.0.0.9", ""],
     ]))
     assert response.status_code == 200
@@ -539,7 +531,7 @@ def test_import_of_another_user_cannot_be_confirmed(client, login_as, get_csrf, 
     from vmeeting.registry import transfer
 
     other = make_user("scheduler")
-    batch = transfer.stage_import([{"code": "LS-1", "name": "A", "unit_code": "186", "_row": 2}], "a.csv", other)
+    batch = transfer.stage_import([{"code": "LS-1", "name": "A", "unit_code": "185", "_row": 2}], "a.csv", other)
     db.session.commit()
     login_as("scheduler")
     response = client.post("/endpoints/import/confirm", data={"token": batch.token, "csrf_token": get_csrf("/endpoints")})
@@ -557,11 +549,11 @@ def test_export_downloads_both_formats_with_the_list_filters(client, login_as, m
     assert response.headers["Content-Disposition"].startswith('attachment; filename="diem-cau-')
     rows = list(csv.DictReader(io.StringIO(response.get_data().decode("utf-8-sig"))))
     assert [(r["Mã điểm cầu"], r["Tên điểm cầu"], r["Đơn vị"], r["Trạng thái"]) for r in rows] == [
-        ("LS-186", "UBND huyện Đình Lập", "Huyện Đình Lập", "Hoạt động")]
+        ("LS-186", "UBND huyện Đình Lập", "Huyện Chi Lăng", "Hoạt động")]
     response = client.get("/endpoints/export.csv?q=dinh+lap&columns=technical")
     rows = list(csv.DictReader(io.StringIO(response.get_data().decode("utf-8-sig"))))
     assert [(r["code"], r["name"], r["unit_name"], r["status"]) for r in rows] == [
-        ("LS-186", "UBND huyện Đình Lập", "Huyện Đình Lập", "active")]
+        ("LS-186", "UBND huyện Đình Lập", "Huyện Chi Lăng", "active")]
 
     response = client.get("/endpoints/export.xlsx")
     assert response.status_code == 200
@@ -586,7 +578,7 @@ def test_a_schedulers_file_that_directs_the_probes_is_refused_in_the_preview(cli
     login_as("scheduler")
     response = upload(client, get_csrf, csv_upload([
         ["code", "name", "unit_code", "probe", "sip_uri"],
-        ["LS-01", "UBND xã Bính Xá", "186", "tcp", "sip:scan@127.0.0.1:5432"],
+        ["LS-01", "UBND xã Bính Xá", "185", "tcp", "sip:scan@127.0.0.1:5432"],
     ]))
     assert response.status_code == 200
     text = page_text(response)

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from tests.conftest import PASSWORD, csrf_token
+from tests.conftest import signed_in_client
 from vmeeting.auth import service as auth
 from vmeeting.booking import service as booking
 from vmeeting.extensions import db
@@ -75,13 +75,7 @@ def url_for_rule(rule, ids, *, missing=False):
 
 def signed_in_clients(app, users):
     """Return {role: test client signed in through the login form}, plus a signed-out one."""
-    clients = {}
-    for role, user in users.items():
-        client = app.test_client()
-        response = client.post("/login", data={"username": user.username, "password": PASSWORD,
-                                               "csrf_token": csrf_token(client, "/login")})
-        assert response.status_code == 302
-        clients[role] = client
+    clients = {role: signed_in_client(app, user) for role, user in users.items()}
     clients[SIGNED_OUT] = app.test_client()
     return clients
 
