@@ -5,7 +5,7 @@ import io
 import openpyxl
 import pytest
 
-from tests.booking.conftest import book, district, next_monday, sites  # noqa: F401 (fixtures)
+from tests.booking.conftest import book, next_monday, sites  # noqa: F401 (fixtures)
 from tests.registry.test_sheets import libreoffice  # noqa: F401 (fixture)
 from vmeeting.booking import service
 from vmeeting.extensions import db

@@ -1,6 +1,6 @@
 """`flask --app wsgi scheduler run` as production runs it: its own process, on the run's database.
 
-CONTRACT.md: `scheduler run` is the background worker (outbox delivery among its
+CONTRACT.md: `scheduler run` is the background worker (outbox delivery beside its
 ticks); README: one worker acts at a time, holding a lease row it renews. A
 process manager stops it with SIGTERM: it finishes, gives the lease up at once
 (another worker need not wait 90 seconds for it to expire) and exits 0.
@@ -71,6 +71,6 @@ def test_scheduler_run_delivers_the_outbox_and_stops_cleanly_on_sigterm(app, dat
         if process.poll() is None:
             process.kill()
             process.wait()
-    assert "Scheduler running with ticks:" in log.read_text() and "invites.deliver_outbox" in log.read_text()
+    assert "Scheduler running with ticks:" in log.read_text() and "delivering the outbox" in log.read_text()
     assert _lease_holder() is None  # given up at once, not left to expire
     assert len(smtp.to("khach@example.com")) == 1

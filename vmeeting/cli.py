@@ -126,12 +126,14 @@ scheduler_cli = AppGroup("scheduler", help="The background worker.")
 
 @scheduler_cli.command("run")
 def scheduler_run():
-    """Run the background worker until interrupted: outbox delivery, probes, escalations."""
+    """Run the background worker until interrupted or sent SIGTERM: outbox delivery, and the periodic ticks
+    (probes, sweeps, escalations, replies) while this process holds the lease."""
     from flask import current_app
 
     from vmeeting import jobs
 
-    click.echo(f"Scheduler running with ticks: {', '.join(jobs.load_ticks())}. Ctrl+C stops it.")
+    click.echo(f"Scheduler running with ticks: {', '.join(jobs.load_ticks())}; delivering the outbox. "
+               "Ctrl+C stops it.")
     jobs.run_forever(current_app._get_current_object())
 
 

@@ -3,7 +3,7 @@
 import pytest
 import sqlalchemy as sa
 
-from tests.booking.conftest import book, district, sites  # noqa: F401 (fixtures reused here)
+from tests.booking.conftest import book, sites  # noqa: F401 (fixtures reused here)
 from tests.invites.conftest import invited, smtp  # noqa: F401 (fixtures reused here)
 from vmeeting.extensions import db
 from vmeeting.registry.models import Endpoint
