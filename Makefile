@@ -47,11 +47,13 @@ test: install-test
 fuzz: install-test
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} FUZZ_SHRINK=1 $(BIN)/python -m pytest -p no:cacheprovider tests/apidoc/test_schemathesis.py
 
-# mutmut over the rule modules of [tool.mutmut]; the kill rate and the survivors land in bench/mutation/.
+# mutmut over the rule modules of [tool.mutmut] (the mutants of [tool.vmeeting.mutation]), two children
+# at low priority on a shared machine; the kill rate and the survivors land in bench/mutation/.
 mutation: install-test
 	rm -rf mutants
-	$(BIN)/mutmut run || true
-	$(BIN)/python bench/mutation_report.py bench/mutation
+	start=$$(date +%s); \
+	$(BIN)/python bench/mutation_report.py --names | xargs nice -n 15 $(BIN)/mutmut run --max-children 2 || true; \
+	$(BIN)/python bench/mutation_report.py bench/mutation $$(( $$(date +%s) - start ))
 
 bench: install-test
 	$(BIN)/python bench/run.py

@@ -21,6 +21,7 @@ from vmeeting.booking.models import Meeting, Occurrence, Reservation
 from vmeeting.booking.slots import find_slots
 from vmeeting.extensions import db
 from vmeeting.working_time import service as working_time
+from vmeeting.working_time.models import DeclaredDay
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 SUITE = settings(max_examples=40, derandomize=True, deadline=None, database=None,
@@ -75,7 +76,7 @@ def world(make_endpoint, make_bridge):
 
 def _clear():
     db.session.rollback()
-    for model in (Reservation, Occurrence, Meeting):
+    for model in (Reservation, Occurrence, Meeting, DeclaredDay):
         db.session.execute(sa.delete(model))
     db.session.commit()
 
@@ -85,12 +86,14 @@ def _clear():
        duration=st.sampled_from([30, 60, 90, 120, 240, 300]), setup=st.sampled_from([0, 15, 30, 45]),
        step=st.sampled_from([15, 30, 60]), limit=st.integers(1, 6), window=st.tuples(
            st.integers(0, 96).map(lambda n: n * 15), st.integers(16, 192).map(lambda n: n * 15)),
-       on_other_bridge=st.booleans(), ignore=st.booleans())
+       on_other_bridge=st.booleans(), ignore=st.booleans(), day_off=st.booleans())
 def test_the_slots_are_the_earliest_free_grid_starts(world, booked, picked, ports, duration, setup, step, limit,
-                                                      window, on_other_bridge, ignore):
+                                                      window, on_other_bridge, ignore, day_off):
     bridge, other_bridge, chosen, others = world
     bridge.ports = ports
     try:
+        if day_off:  # the Tuesday is declared off: no slot on it
+            working_time.declare_day({"date": date(2030, 1, 8), "kind": "day_off", "name": "Nghỉ bù"})
         meetings = []
         for site, intervals in zip(chosen + others, booked):
             for start, end, set_up in intervals:
