@@ -49,6 +49,8 @@ fuzz: install-test
 
 # mutmut over the rule modules of [tool.mutmut] (the mutants of [tool.vmeeting.mutation]), two children
 # at low priority on a shared machine; the kill rate and the survivors land in bench/mutation/.
+# The row-lock tests need PostgreSQL: TEST_DATABASE_URL, by default the local server's.
+mutation: export TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 mutation: install-test
 	rm -rf mutants
 	start=$$(date +%s); \
