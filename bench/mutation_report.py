@@ -45,6 +45,13 @@ def module_of(name):
     return ".".join(part for part in name.split(".") if not part.startswith(("x_", "xǁ")))
 
 
+def diff_of(name):
+    """Return the mutant's diff against the source (what `mutmut show NAME` prints), read in this process."""
+    from mutmut.mutation.diff_apply import find_mutant, get_diff_for_mutant
+
+    return get_diff_for_mutant(name, path=find_mutant(name).path)
+
+
 def reasons(path):
     """Return {mutant name: why it survives} from the hand-kept file, {} when there is none."""
     if not path.exists():
@@ -83,10 +90,8 @@ def main(out_dir, seconds=None):
     why = reasons(out / "equivalent.txt")
     survivors = [name for name, status in rows if status not in KILLED]
     status_of = dict(rows)
-    parts = []
-    for name in survivors:
-        diff = subprocess.run([*MUTMUT, "show", name], capture_output=True, text=True).stdout
-        parts.append(f"# {name} ({status_of[name]}): {why.get(name, 'no reason written yet')}\n{diff}")
+    parts = [f"# {name} ({status_of[name]}): {why.get(name, 'no reason written yet')}\n{diff_of(name)}"
+             for name in survivors]
     (out / "survivors.txt").write_text("\n".join(parts))
     print("\n".join(lines))
 

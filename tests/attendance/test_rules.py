@@ -4,8 +4,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+import sqlalchemy as sa
+
+from tests.config_only import config_app  # noqa: F401 (the fixture)
 from vmeeting.attendance import service
-from vmeeting.errors import ValidationError
+from vmeeting.attendance.models import Attendance
+from vmeeting.errors import Conflict, NotFound, ValidationError
 from vmeeting.extensions import db
 
 ABSENT_NEEDS_REASON = "Vắng mặt cần ghi lý do (ví dụ: mất kết nối, không có người dự, thiết bị hỏng)."
@@ -58,19 +62,19 @@ def utc(*parts):
     return datetime(*parts, tzinfo=timezone.utc)
 
 
-def test_days_are_local_days_and_to_includes_its_day(app):
+def test_days_are_local_days_and_to_includes_its_day(config_app):
     assert service.report_period({"from": "2026-03-01", "to": "2026-03-31"}) == (
         utc(2026, 2, 28, 17), utc(2026, 3, 31, 17))
     assert service.report_period({"from": "2026-03-02", "to": "2026-03-02"}) == (
         utc(2026, 3, 1, 17), utc(2026, 3, 2, 17))
 
 
-def test_instants_keep_their_offset(app):
+def test_instants_keep_their_offset(config_app):
     assert service.report_period({"from": "2026-03-02T08:00:00+07:00", "to": "2026-03-02T10:30:00Z"}) == (
         utc(2026, 3, 2, 1), utc(2026, 3, 2, 10, 30))
 
 
-def test_by_default_the_last_thirty_days_up_to_the_end_of_today(app):
+def test_by_default_the_last_thirty_days_up_to_the_end_of_today(config_app):
     window_from, window_to = service.report_period({})
     local_now = datetime.now(timezone(timedelta(hours=7)))
     tomorrow = (local_now + timedelta(days=1)).date()
@@ -80,7 +84,7 @@ def test_by_default_the_last_thirty_days_up_to_the_end_of_today(app):
     assert service.report_period({"from": "", "to": ""})[1] == window_to
 
 
-def test_the_period_is_at_most_the_report_limit(app):
+def test_the_period_is_at_most_the_report_limit(config_app):
     longest = service.MAX_REPORT_DAYS
     start = datetime(2026, 1, 1, tzinfo=timezone.utc)
     fits = {"from": start.isoformat(), "to": (start + timedelta(days=longest)).isoformat()}
@@ -95,7 +99,7 @@ def test_the_period_is_at_most_the_report_limit(app):
     {"from": "2026-03-02", "to": "2026-03-01"},
     {"from": "2026-03-02T08:00:00+07:00", "to": "2026-03-02T01:00:00Z"},
 ])
-def test_to_must_come_after_from(app, args):
+def test_to_must_come_after_from(config_app, args):
     with pytest.raises(ValidationError) as caught:
         service.report_period(args)
     assert caught.value.fields == {"to": "Phải sau «from»."}
@@ -106,7 +110,7 @@ def test_to_must_come_after_from(app, args):
     ({"to": "2026-13-01"}, {"to": BAD_BOUND}),
     ({"from": "2026-03-02T08:00:00", "to": "hôm qua"}, {"from": BAD_BOUND, "to": BAD_BOUND}),
 ])
-def test_a_bad_bound_is_named(app, args, fields):
+def test_a_bad_bound_is_named(config_app, args, fields):
     with pytest.raises(ValidationError) as caught:
         service.report_period(args)
     assert caught.value.fields == fields
@@ -146,3 +150,54 @@ def test_a_chair_without_a_technician_lets_no_technician_mark(roll, make_user):
     roll.chair_tech.is_enabled = False
     roll.hall.technician_id = roll.chair_tech.id
     assert service.may_mark(roll.chair_tech, roll.meeting) is False
+
+
+# -- marking -----------------------------------------------------------------------------------
+
+
+def setup_opens(roll):
+    return roll.occurrence.starts_at - timedelta(minutes=roll.meeting.setup_minutes)
+
+
+def test_a_mark_is_kept_once_per_site_and_sitting_with_who_and_when(roll):
+    site, opens = roll.communes[1], setup_opens(roll)
+    row = service.mark(roll.occurrence, site.id, roll.chair_tech, {"status": "late", "reason": " mạng  chậm "}, opens)
+    assert (row.occurrence_id, row.endpoint_id, row.status, row.reason, row.marked_by_id, row.marked_at) == (
+        roll.occurrence.id, site.id, "late", "mạng chậm", roll.chair_tech.id, opens)
+    later = opens + timedelta(hours=5)
+    again = service.mark(roll.occurrence, site.id, roll.organizer, {"status": "present"}, later)
+    assert again.id == row.id
+    assert (again.status, again.reason, again.marked_by_id, again.marked_at) == ("present", "", roll.organizer.id, later)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Attendance)) == 1
+
+
+def test_the_roll_opens_with_the_set_up_window(roll):
+    site, opens = roll.communes[1], setup_opens(roll)
+    with pytest.raises(Conflict) as caught:
+        service.mark(roll.occurrence, site.id, roll.organizer, {"status": "present"}, opens - timedelta(seconds=1))
+    assert caught.value.message == "Chưa đến giờ họp: điểm danh trong hoặc sau buổi họp."
+    assert service.mark(roll.occurrence, site.id, roll.organizer, {"status": "present"}).status == "present"
+
+
+def test_no_roll_for_a_cancelled_sitting_or_meeting(roll):
+    site, now = roll.communes[1], setup_opens(roll) + timedelta(minutes=5)
+    roll.occurrence.status = "cancelled"
+    with pytest.raises(Conflict) as caught:
+        service.mark(roll.occurrence, site.id, roll.organizer, {"status": "present"}, now)
+    assert caught.value.message == "Buổi họp đã bị hủy."
+    roll.occurrence.status, roll.meeting.status = "scheduled", "cancelled"
+    with pytest.raises(Conflict):
+        service.mark(roll.occurrence, site.id, roll.organizer, {"status": "present"}, now)
+
+
+def test_who_then_what_then_where(roll, make_user):
+    """The checks come in order: the right to mark, the mark itself, the site in the sitting."""
+    stranger, now = make_user("technician"), setup_opens(roll)
+    outside = roll.hall.id + 1000
+    with pytest.raises(service.NotAllowed):
+        service.mark(roll.occurrence, outside, stranger, {"status": "gone"}, now)
+    with pytest.raises(ValidationError):
+        service.mark(roll.occurrence, outside, roll.organizer, {"status": "gone"}, now)
+    with pytest.raises(NotFound) as caught:
+        service.mark(roll.occurrence, outside, roll.organizer, {"status": "present"}, now)
+    assert str(caught.value) == "Điểm cầu không tham dự buổi họp này."

@@ -10,18 +10,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.config_only import config_app  # noqa: F401 (the fixture)
 from vmeeting.booking import series
 from vmeeting.errors import ValidationError
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 START = datetime(2027, 3, 1, 8, tzinfo=VN)  # a Monday
 UTC = timezone.utc
-
-
-@pytest.fixture
-def ctx(app):
-    with app.test_request_context("/"):
-        yield
 
 
 # -- the rule as stored ------------------------------------------------------------------------
@@ -40,7 +35,7 @@ def ctx(app):
     ("FREQ=MONTHLY;BYMONTHDAY=-1;COUNT=4", "FREQ=MONTHLY;BYMONTHDAY=-1;COUNT=4"),
     ("FREQ=YEARLY;COUNT=2", "FREQ=YEARLY;COUNT=2"),
 ])
-def test_a_rule_is_stored_in_upper_case_without_its_prefix_and_until_in_utc(ctx, text, stored):
+def test_a_rule_is_stored_in_upper_case_without_its_prefix_and_until_in_utc(config_app, text, stored):
     assert series.normalize_rrule(text, START) == stored
 
 
@@ -78,14 +73,14 @@ UNTIL = "UNTIL phải có dạng YYYYMMDD hoặc YYYYMMDDTHHMMSSZ."
     ("FREQ=DAILY;UNTIL=2027030", UNTIL),
     ("FREQ=DAILY;UNTIL=20271305", UNTIL),
 ])
-def test_each_refusal_says_what_is_wrong(ctx, text, message):
+def test_each_refusal_says_what_is_wrong(config_app, text, message):
     with pytest.raises(ValueError) as caught:
         series.normalize_rrule(text, START)
     assert str(caught.value) == message
 
 
 @pytest.mark.parametrize("text", ["FREQ=SOMETIMES;COUNT=2", "FREQ=DAILY;COUNT=two", "FREQ=WEEKLY;BYDAY=XX;COUNT=2"])
-def test_a_rule_dateutil_cannot_read_is_refused_with_its_reason(ctx, text):
+def test_a_rule_dateutil_cannot_read_is_refused_with_its_reason(config_app, text):
     with pytest.raises(ValueError) as caught:
         series.normalize_rrule(text, START)
     assert str(caught.value).startswith("Quy tắc lặp (RRULE) không hợp lệ: ")
@@ -94,13 +89,13 @@ def test_a_rule_dateutil_cannot_read_is_refused_with_its_reason(ctx, text):
 
 # -- laying out the sittings -------------------------------------------------------------------
 
-def test_a_single_meeting_is_its_own_one_sitting(ctx):
+def test_a_single_meeting_is_its_own_one_sitting(config_app):
     ends = START + timedelta(hours=2)
     assert series.expand_series(START, ends, None) == [(START, START, ends)]
     assert series.expand_series(START, ends, "") == [(START, START, ends)]
 
 
-def test_a_series_runs_on_local_wall_clock_time_and_keeps_the_length(ctx):
+def test_a_series_runs_on_local_wall_clock_time_and_keeps_the_length(config_app):
     starts_at, ends_at = START.astimezone(UTC), (START + timedelta(minutes=90)).astimezone(UTC)
     found = series.expand_series(starts_at, ends_at, "FREQ=WEEKLY;BYDAY=MO,TH;COUNT=3")
     first = datetime(2027, 3, 1, 1, tzinfo=UTC)
@@ -109,7 +104,7 @@ def test_a_series_runs_on_local_wall_clock_time_and_keeps_the_length(ctx):
     assert all(s.tzinfo == UTC for s, _, _ in found)
 
 
-def test_a_late_evening_series_keeps_its_local_day(ctx):
+def test_a_late_evening_series_keeps_its_local_day(config_app):
     late = datetime(2027, 3, 1, 23, 30, tzinfo=VN)  # 16:30 UTC
     found = series.expand_series(late, late + timedelta(minutes=20), "FREQ=DAILY;COUNT=2")
     assert [s for s, _, _ in found] == [datetime(2027, 3, 1, 16, 30, tzinfo=UTC), datetime(2027, 3, 2, 16, 30, tzinfo=UTC)]
@@ -118,14 +113,14 @@ def test_a_late_evening_series_keeps_its_local_day(ctx):
 LIMIT = {"recurrence": "Lịch lặp tối đa 520 lần và 2 năm."}
 
 
-def test_a_series_holds_at_most_520_sittings(ctx):
+def test_a_series_holds_at_most_520_sittings(config_app):
     assert len(series.expand_series(START, START + timedelta(hours=1), "FREQ=DAILY;COUNT=520")) == 520
     with pytest.raises(ValidationError) as caught:
         series.expand_series(START, START + timedelta(hours=1), "FREQ=DAILY;COUNT=521")
     assert caught.value.fields == LIMIT
 
 
-def test_a_series_spans_at_most_two_years_to_the_day(ctx):
+def test_a_series_spans_at_most_two_years_to_the_day(config_app):
     last = series.expand_series(START, START + timedelta(hours=1), "FREQ=DAILY;INTERVAL=732;COUNT=2")[-1][0]
     assert last == START + timedelta(days=732)
     with pytest.raises(ValidationError) as caught:
@@ -133,7 +128,7 @@ def test_a_series_spans_at_most_two_years_to_the_day(ctx):
     assert caught.value.fields == LIMIT
 
 
-def test_a_rule_that_gives_no_sitting_is_refused(ctx):
+def test_a_rule_that_gives_no_sitting_is_refused(config_app):
     with pytest.raises(ValidationError) as caught:
         series.expand_series(START, START + timedelta(hours=1), "FREQ=DAILY;UNTIL=20000101T000000Z")
     assert caught.value.fields == {"recurrence": "Quy tắc lặp không cho buổi họp nào."}
@@ -178,11 +173,11 @@ def sittings(*days):
     ("FREQ=WEEKLY;BYDAY=ZZ;COUNT=3", "Lặp lại"),
     ("FREQ=WEEKLY;INTERVAL=x;COUNT=3", "Lặp lại"),
 ])
-def test_every_pattern_in_words(ctx, rule, words):
+def test_every_pattern_in_words(config_app, rule, words):
     assert series.describe_series(rule, sittings(15, 1, 8)) == f"{words}, 3 buổi (01/03/2027 – 15/03/2027)"
 
 
-def test_a_series_in_words_counts_what_takes_place_in_local_days(ctx):
+def test_a_series_in_words_counts_what_takes_place_in_local_days(config_app):
     assert series.describe_series("", sittings(1)) == ""
     assert series.describe_series(None, sittings(1)) == ""
     assert series.describe_series("FREQ=DAILY;COUNT=1", sittings(1)) == "Hằng ngày, 1 buổi (01/03/2027 – 01/03/2027)"
@@ -206,7 +201,7 @@ def test_a_series_in_words_counts_what_takes_place_in_local_days(ctx):
     ("FREQ=YEARLY;COUNT=6", datetime(2027, 1, 31, 8, tzinfo=VN), None),
     ("", datetime(2027, 1, 31, 8, tzinfo=VN), None),
 ])
-def test_a_monthly_rule_past_the_28th_warns_of_the_short_months(ctx, rule, starts_at, day):
+def test_a_monthly_rule_past_the_28th_warns_of_the_short_months(config_app, rule, starts_at, day):
     expected = "" if day is None else (
         f"Tháng nào không có ngày {day} sẽ không họp (ví dụ tháng 2). Muốn họp mọi tháng, hãy chọn «ngày cuối tháng».")
     assert series.short_month_warning(rule, starts_at) == expected

@@ -24,7 +24,7 @@ from vmeeting.working_time import service as working_time
 from vmeeting.working_time.models import DeclaredDay
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
-SUITE = settings(max_examples=40, derandomize=True, deadline=None, database=None,
+SUITE = settings(max_examples=30, derandomize=True, deadline=None, database=None,
                  suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 

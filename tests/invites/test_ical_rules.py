@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 
+from tests.config_only import config_app  # noqa: F401 (the fixture)
 from vmeeting.invites import ical
 from vmeeting.invites.notice import Person
 
@@ -62,7 +63,7 @@ def local(instant):
     return instant.astimezone(VN)
 
 
-def test_an_invite_says_everything_about_a_single_meeting(app, meeting, people):
+def test_an_invite_says_everything_about_a_single_meeting(config_app, meeting, people):
     recipient = people[0]
     cal, (event,) = read(ical.invite_calendar(meeting, [sitting(0)], "REQUEST", recipient, people,
                                               description="Kính mời", answers={"khach@example.com": "ACCEPTED"},
@@ -94,7 +95,7 @@ def test_an_invite_says_everything_about_a_single_meeting(app, meeting, people):
     assert alarm.decoded("TRIGGER") == timedelta(minutes=-60)  # a technician comes an hour before
 
 
-def test_a_participant_is_reminded_later_and_a_person_without_a_site_reads_the_chair(app, meeting, people):
+def test_a_participant_is_reminded_later_and_a_person_without_a_site_reads_the_chair(config_app, meeting, people):
     meeting.updated_at = CREATED + timedelta(days=2)
     _, (event,) = read(ical.invite_calendar(meeting, [sitting(0)], "REQUEST", people[1], people, description="x"))
     assert str(event["LOCATION"]) == "UBND tỉnh Lạng Sơn, Số 1 Hoàng Văn Thụ"
@@ -113,7 +114,7 @@ def test_a_participant_is_reminded_later_and_a_person_without_a_site_reads_the_c
     assert event["ORGANIZER"].params["CN"] == "Trần Thị Bình"
 
 
-def test_a_cancel_says_cancelled_asks_no_answer_and_rings_no_alarm(app, meeting, people):
+def test_a_cancel_says_cancelled_asks_no_answer_and_rings_no_alarm(config_app, meeting, people):
     cal, (event,) = read(ical.invite_calendar(meeting, [sitting(0)], "CANCEL", people[0], people, description="x",
                                               stamp=STAMP))
     assert str(cal["METHOD"]) == "CANCEL" and str(event["STATUS"]) == "CANCELLED"
@@ -121,7 +122,7 @@ def test_a_cancel_says_cancelled_asks_no_answer_and_rings_no_alarm(app, meeting,
     assert event.walk("VALARM") == []
 
 
-def test_a_single_meeting_shows_its_last_scheduled_sitting(app, meeting, people):
+def test_a_single_meeting_shows_its_last_scheduled_sitting(config_app, meeting, people):
     """After a series became a single meeting its one sitting still scheduled is the one shown."""
     kept, dropped = sitting(7), sitting(14, status="cancelled")
     _, (event,) = read(ical.invite_calendar(meeting, [dropped, kept, sitting(0, status="cancelled")], "REQUEST",
@@ -134,7 +135,7 @@ def test_a_single_meeting_shows_its_last_scheduled_sitting(app, meeting, people)
     assert event.decoded("DTSTART") == local(meeting.starts_at)
 
 
-def test_a_series_is_a_master_with_exdates_and_one_event_per_moved_sitting(app, meeting, people):
+def test_a_series_is_a_master_with_exdates_and_one_event_per_moved_sitting(config_app, meeting, people):
     meeting.recurrence = "FREQ=WEEKLY;COUNT=5"
     sittings = [sitting(28), sitting(0), sitting(7, status="cancelled"), sitting(14, moved_hours=30),
                 sitting(21, moved_hours=2, status="cancelled")]
@@ -153,7 +154,7 @@ def test_a_series_is_a_master_with_exdates_and_one_event_per_moved_sitting(app, 
     assert len(attendees(master)) == 2 and len(master.walk("VALARM")) == 1
 
 
-def test_a_cancelled_series_is_its_master_alone_without_exdates(app, meeting, people):
+def test_a_cancelled_series_is_its_master_alone_without_exdates(config_app, meeting, people):
     meeting.recurrence = "FREQ=WEEKLY;COUNT=3"
     sittings = [sitting(0), sitting(7, status="cancelled"), sitting(14, moved_hours=3)]
     _, events = read(ical.invite_calendar(meeting, sittings, "CANCEL", people[1], people, description="x"))
@@ -162,14 +163,14 @@ def test_a_cancelled_series_is_its_master_alone_without_exdates(app, meeting, pe
     assert master.walk("VALARM") == []
 
 
-def test_a_series_without_skipped_sittings_has_no_exdate(app, meeting, people):
+def test_a_series_without_skipped_sittings_has_no_exdate(config_app, meeting, people):
     meeting.recurrence = "FREQ=WEEKLY;COUNT=2"
     _, (master,) = read(ical.invite_calendar(meeting, [sitting(0), sitting(7)], "REQUEST", people[1], [],
                                              description="x"))
     assert "EXDATE" not in master
 
 
-def test_one_sitting_cancelled_names_it_by_its_original_start(app, meeting, people):
+def test_one_sitting_cancelled_names_it_by_its_original_start(config_app, meeting, people):
     moved = sitting(14, moved_hours=30)
     cal, (event,) = read(ical.sitting_cancel_calendar(meeting, moved, people[0], people, description="Hủy buổi",
                                                       stamp=STAMP))
@@ -186,7 +187,7 @@ def test_one_sitting_cancelled_names_it_by_its_original_start(app, meeting, peop
     assert abs(event.decoded("DTSTAMP") - datetime.now(UTC)) < timedelta(minutes=1)
 
 
-def test_a_download_publishes_without_attendees_and_reminds_participants(app, meeting):
+def test_a_download_publishes_without_attendees_and_reminds_participants(config_app, meeting):
     cal, (event,) = read(ical.publish_calendar(meeting, [sitting(0)], location="Phòng họp", description="x"))
     assert str(cal["METHOD"]) == "PUBLISH" and "ATTENDEE" not in event
     assert str(event["LOCATION"]) == "Phòng họp" and str(event["STATUS"]) == "CONFIRMED"
@@ -196,7 +197,7 @@ def test_a_download_publishes_without_attendees_and_reminds_participants(app, me
     assert str(event["STATUS"]) == "CANCELLED" and event.walk("VALARM") == []
 
 
-def test_a_feed_is_named_has_no_method_and_holds_every_entry(app, meeting):
+def test_a_feed_is_named_has_no_method_and_holds_every_entry(config_app, meeting):
     other = SimpleNamespace(**{**vars(meeting), "uid": "khac@vmeeting", "title": "Họp khác"})
     cal, events = read(ical.feed_calendar("Lịch họp xã Mai Sao", [(meeting, [sitting(0)], "Phòng 1", "a"),
                                                                  (other, [sitting(1)], "Phòng 2", "b")], stamp=STAMP))

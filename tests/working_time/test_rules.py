@@ -111,7 +111,7 @@ def test_the_hours_in_words_and_in_order(app):
 
 @pytest.mark.parametrize("year, good", [(2000, True), (2100, True), (1999, False), (2101, False),
                                         (True, False), ("2027", False), (2027.0, False)])
-def test_the_years_the_calendar_answers_for(app, year, good):
+def test_the_years_the_calendar_answers_for(year, good):
     if good:
         assert service.check_year(year) is None
     else:
