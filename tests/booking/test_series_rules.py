@@ -87,6 +87,20 @@ def test_a_rule_dateutil_cannot_read_is_refused_with_its_reason(config_app, text
     assert str(caught.value) != "Quy tắc lặp (RRULE) không hợp lệ: "
 
 
+def test_until_is_written_in_utc_whatever_the_server_zone(config_app, monkeypatch):
+    """The rule reads the configured zone, never the server's own (TZ)."""
+    import time
+
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        assert series.normalize_rrule("FREQ=DAILY;UNTIL=20270305T080000", START) == "FREQ=DAILY;UNTIL=20270305T010000Z"
+        assert series.normalize_rrule("FREQ=DAILY;UNTIL=20270305", START) == "FREQ=DAILY;UNTIL=20270305T165959Z"
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
 # -- laying out the sittings -------------------------------------------------------------------
 
 def test_a_single_meeting_is_its_own_one_sitting(config_app):

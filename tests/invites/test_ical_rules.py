@@ -183,13 +183,15 @@ def test_one_sitting_cancelled_names_it_by_its_original_start(config_app, meetin
     assert [(a, p["PARTSTAT"], p["RSVP"]) for a, p in attendees(event)] == [
         ("mailto:ktv@example.vn", "NEEDS-ACTION", "FALSE"), ("mailto:khach@example.com", "NEEDS-ACTION", "FALSE")]
     assert event.walk("VALARM") == []
-    _, (event,) = read(ical.sitting_cancel_calendar(meeting, moved, people[0], [], description="x"))
+    _, (event,) = read(ical.sitting_cancel_calendar(meeting, moved, people[1], [], description="x"))
     assert abs(event.decoded("DTSTAMP") - datetime.now(UTC)) < timedelta(minutes=1)
+    assert str(event["LOCATION"]) == "UBND tỉnh Lạng Sơn, Số 1 Hoàng Văn Thụ"  # no site of their own: the chair's
 
 
 def test_a_download_publishes_without_attendees_and_reminds_participants(config_app, meeting):
-    cal, (event,) = read(ical.publish_calendar(meeting, [sitting(0)], location="Phòng họp", description="x"))
+    cal, (event,) = read(ical.publish_calendar(meeting, [sitting(0)], location="Phòng họp", description="Nội dung"))
     assert str(cal["METHOD"]) == "PUBLISH" and "ATTENDEE" not in event
+    assert str(event["DESCRIPTION"]) == "Nội dung" and event.decoded("DTSTART") == local(START)
     assert str(event["LOCATION"]) == "Phòng họp" and str(event["STATUS"]) == "CONFIRMED"
     assert event.walk("VALARM")[0].decoded("TRIGGER") == timedelta(minutes=-15)
     meeting.is_cancelled = True

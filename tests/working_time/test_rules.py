@@ -136,12 +136,17 @@ def test_a_bad_day_names_its_field(value):
 
 def test_the_year_lists_declared_days_over_the_holidays_by_date(app):
     service.declare_day({"date": "2027-03-06", "kind": "working_day", "name": "  Làm   bù "})
+    service.declare_day({"date": "2027-01-02", "kind": "working_day", "name": "Làm bù đầu năm"})  # the year's first days
+    service.declare_day({"date": "2027-12-31", "kind": "day_off", "name": "Nghỉ cuối năm"})  # and its last
+    service.declare_day({"date": "2026-12-31", "kind": "day_off", "name": "Năm trước"})
     db.session.flush()
     items = service.year_items(2027)
     assert items == sorted(items, key=lambda item: item["date"])
     assert {"date": "2027-03-06", "name": "Làm bù", "kind": "working_day"} in items
-    assert items[0] == {"date": "2027-01-01", "name": "Tết Dương lịch", "kind": "holiday"}
-    assert len(items) == len(service.public_holidays(2027)) + 1
+    assert items[:2] == [{"date": "2027-01-01", "name": "Tết Dương lịch", "kind": "holiday"},
+                         {"date": "2027-01-02", "name": "Làm bù đầu năm", "kind": "working_day"}]
+    assert items[-1] == {"date": "2027-12-31", "name": "Nghỉ cuối năm", "kind": "day_off"}
+    assert len(items) == len(service.public_holidays(2027)) + 3
     with pytest.raises(ValidationError):
         service.year_items(1999)
 
