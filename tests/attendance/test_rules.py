@@ -6,6 +6,7 @@ import pytest
 
 import sqlalchemy as sa
 
+from tests.booking.reservations import store
 from tests.config_only import config_app  # noqa: F401 (the fixture)
 from vmeeting.attendance import service
 from vmeeting.attendance.models import Attendance
@@ -201,3 +202,10 @@ def test_who_then_what_then_where(roll, make_user):
     with pytest.raises(NotFound) as caught:
         service.mark(roll.occurrence, outside, roll.organizer, {"status": "present"}, now)
     assert str(caught.value) == "Điểm cầu không tham dự buổi họp này."
+
+
+def test_a_site_booked_in_another_meeting_is_not_in_this_roll(roll, make_endpoint):
+    elsewhere = make_endpoint()
+    store(elsewhere, 0, 60)
+    with pytest.raises(NotFound):
+        service.mark(roll.occurrence, elsewhere.id, roll.organizer, {"status": "present"}, setup_opens(roll))

@@ -71,6 +71,7 @@ UNTIL = "UNTIL phải có dạng YYYYMMDD hoặc YYYYMMDDTHHMMSSZ."
     ("FREQ=DAILY;UNTIL=2027-03-05", UNTIL),
     ("FREQ=DAILY;UNTIL=20270305T080000X", UNTIL),
     ("FREQ=DAILY;UNTIL=2027030", UNTIL),
+    ("FREQ=DAILY;COUNT=2;INTERVAL=5=5", INTERVAL),  # the value is all after the first "="
     ("FREQ=DAILY;UNTIL=20271305", UNTIL),
 ])
 def test_each_refusal_says_what_is_wrong(config_app, text, message):
@@ -79,7 +80,8 @@ def test_each_refusal_says_what_is_wrong(config_app, text, message):
     assert str(caught.value) == message
 
 
-@pytest.mark.parametrize("text", ["FREQ=SOMETIMES;COUNT=2", "FREQ=DAILY;COUNT=two", "FREQ=WEEKLY;BYDAY=XX;COUNT=2"])
+@pytest.mark.parametrize("text", ["FREQ=SOMETIMES;COUNT=2", "FREQ=DAILY;COUNT=two", "FREQ=WEEKLY;BYDAY=XX;COUNT=2",
+                                  "FREQ=WEEKLY;COUNT=2;BYDAY=MO=TU"])
 def test_a_rule_dateutil_cannot_read_is_refused_with_its_reason(config_app, text):
     with pytest.raises(ValueError) as caught:
         series.normalize_rrule(text, START)
@@ -153,6 +155,7 @@ def test_a_rule_that_gives_no_sitting_is_refused(config_app):
 def test_rule_parts_reads_keys_and_values_in_upper_case():
     assert series.rule_parts(" rrule:freq=weekly;byday=mo,fr;junk;interval=2 ") == {
         "FREQ": "WEEKLY", "BYDAY": "MO,FR", "INTERVAL": "2"}
+    assert series.rule_parts("FREQ=DAILY;X-NOTE=A=B") == {"FREQ": "DAILY", "X-NOTE": "A=B"}
     assert series.rule_parts("FREQ=MONTHLY;BYDAY=1MO") == {"FREQ": "MONTHLY", "BYDAY": "1MO"}
 
 
@@ -186,6 +189,8 @@ def sittings(*days):
     ("COUNT=3", "Lặp lại"),
     ("FREQ=WEEKLY;BYDAY=ZZ;COUNT=3", "Lặp lại"),
     ("FREQ=WEEKLY;INTERVAL=x;COUNT=3", "Lặp lại"),
+    ("FREQ=DAILY;INTERVAL=2=2;COUNT=3", "Lặp lại"),
+    ("FREQ=DAILY;X-NOTE=A=B;COUNT=3", "Hằng ngày"),
 ])
 def test_every_pattern_in_words(config_app, rule, words):
     assert series.describe_series(rule, sittings(15, 1, 8)) == f"{words}, 3 buổi (01/03/2027 – 15/03/2027)"
@@ -200,6 +205,23 @@ def test_a_series_in_words_counts_what_takes_place_in_local_days(config_app):
     assert series.describe_series("FREQ=DAILY;COUNT=3", []) == "Hằng ngày"
 
 
+def test_a_series_without_sittings_is_described_from_today_in_the_configured_zone(config_app, monkeypatch):
+    """A weekly rule without BYDAY is on today's weekday, Vietnamese time, whatever the server's TZ."""
+    import time
+
+    today = datetime.now(VN)
+    # a server zone whose date is not Vietnam's at this moment
+    monkeypatch.setenv("TZ", "Etc/GMT+12" if today.hour < 19 else "Etc/GMT-14")
+    time.tzset()
+    try:
+        words = series.describe_series("FREQ=WEEKLY;COUNT=3", [])
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    names = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
+    assert words in {f"Hằng tuần vào {names[today.weekday()]}", f"Hằng tuần vào {names[datetime.now(VN).weekday()]}"}
+
+
 @pytest.mark.parametrize("rule, starts_at, day", [
     ("FREQ=MONTHLY;COUNT=6", datetime(2027, 1, 31, 8, tzinfo=VN), 31),
     ("FREQ=MONTHLY;COUNT=6", datetime(2027, 1, 29, 8, tzinfo=VN), 29),
@@ -211,6 +233,8 @@ def test_a_series_in_words_counts_what_takes_place_in_local_days(config_app):
     ("FREQ=MONTHLY;BYMONTHDAY=-3;COUNT=6", datetime(2027, 1, 29, 8, tzinfo=VN), None),
     ("FREQ=MONTHLY;BYDAY=-1FR;COUNT=6", datetime(2027, 1, 29, 8, tzinfo=VN), None),
     ("FREQ=MONTHLY;BYSETPOS=-1;BYDAY=MO,TU;COUNT=6", datetime(2027, 1, 29, 8, tzinfo=VN), None),
+    # the last of the 28th-31st each month: BYSETPOS finds one in every month
+    ("FREQ=MONTHLY;BYMONTHDAY=28,29,30,31;BYSETPOS=-1;COUNT=6", datetime(2027, 1, 31, 8, tzinfo=VN), None),
     ("FREQ=WEEKLY;COUNT=6", datetime(2027, 1, 31, 8, tzinfo=VN), None),
     ("FREQ=YEARLY;COUNT=6", datetime(2027, 1, 31, 8, tzinfo=VN), None),
     ("", datetime(2027, 1, 31, 8, tzinfo=VN), None),
