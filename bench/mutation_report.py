@@ -77,7 +77,7 @@ def main(out_dir, seconds=None):
              "modules: " + ", ".join(config["only_mutate"]),
              "mutants: " + ", ".join(globs),
              "tests: " + ", ".join(config["pytest_add_cli_args_test_selection"]) + " (SQLite)", "",
-             "module  killed/mutants  kill-rate  (survived, no tests, timeout, other)"]
+             "module  killed/mutants  kill-rate  (survived, no tests, timeout, not checked)  killed/judged"]
     total = collections.Counter()
     for module, counts in sorted(per_module.items()):
         total.update(counts)
@@ -85,10 +85,13 @@ def main(out_dir, seconds=None):
     lines.append(_line("ALL", total))
     lines.append("")
     lines.append("killed counts a timeout (the mutant hung the tests); survived, no tests (no selected test reaches")
-    lines.append("the code) and other (not checked, suspicious, segfault) count against the rate.")
+    lines.append("the code), not checked and any other outcome count against the rate; judged = all but the not checked.")
+    if total["not checked"]:
+        lines.insert(0, f"INCOMPLETE RUN: {total['not checked']} of {sum(total.values())} mutants were not checked "
+                        "(the run was stopped); killed/judged is the rate over those that were.")
     (out / "summary.txt").write_text("\n".join(lines) + "\n")
     why = reasons(out / "equivalent.txt")
-    survivors = [name for name, status in rows if status not in KILLED]
+    survivors = [name for name, status in rows if status not in (*KILLED, "not checked")]
     status_of = dict(rows)
     parts = [f"# {name} ({status_of[name]}): {why.get(name, 'no reason written yet')}\n{diff_of(name)}"
              for name in survivors]
@@ -99,9 +102,11 @@ def main(out_dir, seconds=None):
 def _line(module, counts):
     killed = sum(counts[s] for s in KILLED)
     total = sum(counts.values())
+    judged = total - counts["not checked"]
     rate = f"{100 * killed / total:.1f}%" if total else "-"
-    other = total - killed - counts["survived"] - counts["no tests"]
-    return f"{module}  {killed}/{total}  {rate}  ({counts['survived']}, {counts['no tests']}, {counts['timeout']}, {other})"
+    judged_rate = f"{100 * killed / judged:.1f}%" if judged else "-"
+    return (f"{module}  {killed}/{total}  {rate}  ({counts['survived']}, {counts['no tests']}, {counts['timeout']}, "
+            f"{counts['not checked']})  {killed}/{judged} {judged_rate}")
 
 
 if __name__ == "__main__":
