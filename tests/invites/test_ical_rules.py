@@ -150,6 +150,8 @@ def test_a_series_is_a_master_with_exdates_and_one_event_per_moved_sitting(confi
     assert moved.decoded("RECURRENCE-ID") == local(START + timedelta(days=14))
     assert moved.decoded("DTSTART") == local(START + timedelta(days=14, hours=30))
     assert (str(moved["UID"]), moved["SEQUENCE"], str(moved["STATUS"])) == ("giao-ban@vmeeting", 3, "CONFIRMED")
+    for event in (master, moved):
+        assert (str(event["LOCATION"]), str(event["DESCRIPTION"])) == ("UBND tỉnh Lạng Sơn, Số 1 Hoàng Văn Thụ", "x")
     assert len(attendees(moved)) == 2 and len(moved.walk("VALARM")) == 1
     assert len(attendees(master)) == 2 and len(master.walk("VALARM")) == 1
 
