@@ -52,11 +52,15 @@ test: install-test
 fuzz: install-test
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} FUZZ_SHRINK=1 $(BIN)/python -m pytest -p no:cacheprovider tests/apidoc/test_schemathesis.py
 
-# mutmut over the rule modules of [tool.mutmut]; the kill rate and the survivors land in bench/mutation/.
+# mutmut over the rule modules of [tool.mutmut] (the mutants of [tool.vmeeting.mutation]), two children
+# at low priority on a shared machine; the kill rate and the survivors land in bench/mutation/.
+# The row-lock tests need PostgreSQL: TEST_DATABASE_URL, by default the local server's.
+mutation: export TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 mutation: install-test
 	rm -rf mutants
-	$(BIN)/mutmut run || true
-	$(BIN)/python bench/mutation_report.py bench/mutation
+	start=$$(date +%s); \
+	$(BIN)/python bench/mutation_report.py --names | xargs nice -n 15 $(BIN)/mutmut run --max-children 2 || true; \
+	$(BIN)/python bench/mutation_report.py bench/mutation $$(( $$(date +%s) - start ))
 
 bench: install-test
 	$(BIN)/python bench/run.py
