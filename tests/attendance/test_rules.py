@@ -34,7 +34,7 @@ def refused(data):
     ({"status": "absent", "reason": "Mất điện"}, ("absent", "Mất điện")),
     ({"status": "absent", "reason": "x" * service.REASON_MAX}, ("absent", "x" * service.REASON_MAX)),
 ])
-def test_a_good_mark_comes_back_with_its_reason_tidied(data, expected):
+def test_a_good_mark_comes_back_with_its_reason_tidied(config_app, data, expected):
     assert service.validate_mark(data) == expected
 
 
@@ -52,7 +52,7 @@ def test_a_good_mark_comes_back_with_its_reason_tidied(data, expected):
     ({"status": "gone", "reason": "x" * (service.REASON_MAX + 1)},
      {"status": BAD_STATUS, "reason": f"Lý do dài tối đa {service.REASON_MAX} ký tự."}),
 ])
-def test_a_bad_mark_names_every_bad_field(data, fields):
+def test_a_bad_mark_names_every_bad_field(config_app, data, fields):
     assert refused(data) == fields
 
 

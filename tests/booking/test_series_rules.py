@@ -182,8 +182,8 @@ def sittings(*days):
     ("FREQ=MONTHLY;BYDAY=-1FR;COUNT=3", "Hằng tháng vào Thứ Sáu cuối cùng"),
     ("FREQ=MONTHLY;BYDAY=-1SU;COUNT=3", "Hằng tháng vào Chủ Nhật cuối cùng"),
     ("FREQ=MONTHLY;BYDAY=-1SA;COUNT=3", "Hằng tháng vào Thứ Bảy cuối cùng"),
-    ("FREQ=MONTHLY;BYDAY=5MO;COUNT=3", "Hằng tháng vào ngày 1"),  # no words for a fifth Monday
-    ("FREQ=MONTHLY;BYDAY=MO,TU;COUNT=3", "Hằng tháng vào ngày 1"),
+    ("FREQ=MONTHLY;BYDAY=5MO;COUNT=3", "Lặp lại mỗi tháng, theo quy tắc riêng"),  # no words for a fifth Monday
+    ("FREQ=MONTHLY;BYDAY=MO,TU;COUNT=3", "Lặp lại mỗi tháng, theo quy tắc riêng"),
     ("FREQ=YEARLY;COUNT=3", "Hằng năm vào ngày 01/03"),
     ("FREQ=HOURLY;COUNT=3", "Lặp lại"),
     ("COUNT=3", "Lặp lại"),
@@ -191,6 +191,8 @@ def sittings(*days):
     ("FREQ=WEEKLY;INTERVAL=x;COUNT=3", "Lặp lại"),
     ("FREQ=DAILY;INTERVAL=2=2;COUNT=3", "Lặp lại"),
     ("FREQ=DAILY;X-NOTE=A=B;COUNT=3", "Hằng ngày"),
+    ("FREQ=MONTHLY;BYMONTHDAY=-2;COUNT=3", "Lặp lại mỗi tháng, theo quy tắc riêng"),
+    ("FREQ=MONTHLY;BYMONTHDAY=1,15;COUNT=3", "Lặp lại mỗi tháng, theo quy tắc riêng"),
 ])
 def test_every_pattern_in_words(config_app, rule, words):
     assert series.describe_series(rule, sittings(15, 1, 8)) == f"{words}, 3 buổi (01/03/2027 – 15/03/2027)"

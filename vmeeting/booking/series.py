@@ -127,7 +127,8 @@ def _pattern(parts, first_local):
     """The repeat, in words, without the count and dates: 'Hằng tuần vào Thứ Sáu'."""
     frequency = parts.get("FREQ")
     interval = int(parts.get("INTERVAL", "1"))
-    if set(parts) - DESCRIBED_PARTS or ("BYSETPOS" in parts and frequency != "MONTHLY"):
+    undescribed = {key for key in parts if not key.startswith("X-")} - DESCRIBED_PARTS  # X-: extensions, no rule
+    if undescribed or ("BYSETPOS" in parts and frequency != "MONTHLY"):
         return _generic(frequency, interval)
     if frequency == "DAILY":
         return _("Hằng ngày") if interval == 1 else _("%(n)s ngày một lần", n=interval)
@@ -152,7 +153,11 @@ def _pattern(parts, first_local):
             if ordinal in ORDINALS:
                 return _("%(every)s vào %(day)s %(nth)s", every=every, day=WEEKDAY_NAMES[weekday],
                          nth=ORDINALS[ordinal])
+        if "BYDAY" in parts:  # a fifth Monday, several weekdays: never "on day N" of the first sitting
+            return _generic(frequency, interval)
         day = parts.get("BYMONTHDAY", str(first_local.day))
+        if not day.isdigit():  # -2 (the day before last), several days: no words for them
+            return _generic(frequency, interval)
         return _("%(every)s vào ngày %(day)s", every=every, day=day)
     if frequency == "YEARLY" and not parts.keys() & {"BYDAY", "BYMONTHDAY"}:
         return _("Hằng năm vào ngày %(day)s", day=first_local.strftime("%d/%m"))
