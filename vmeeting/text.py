@@ -13,12 +13,6 @@ _SPACES = re.compile(r"\s+")
 _D_MAP = str.maketrans({"đ": "d", "Đ": "D", "Ð": "D", "ð": "d"})
 
 
-def N_(text):
-    """Mark a service's word for the catalogue and return it as it is: the page shows it translated (gettext),
-    mail and messages written by the service keep the Vietnamese."""
-    return text
-
-
 def clean(value):
     """Return text in NFC with runs of white space collapsed, or '' for None."""
     if value is None:
@@ -37,9 +31,10 @@ def fold(value):
 def N_(text):
     """Mark a Vietnamese label for the catalogue and return it unchanged (gettext_noop).
 
-    Label dictionaries keep their Vietnamese (files, mails and the API use it);
-    pages show a label through gettext, `{{ _(label) }}`, so English mode
-    translates it. `make messages` extracts the N_ marks.
+    Label dictionaries and a service's words keep their Vietnamese (files,
+    mails, messages and the API use it); pages show a label through gettext,
+    `{{ _(label) }}`, so English mode translates it. `make messages` extracts
+    the N_ marks.
     """
     return text
 

@@ -23,7 +23,6 @@ from vmeeting.registry.models import AdminUnit, Endpoint
 from vmeeting.registry.service import descendant_ids_select
 from vmeeting.text import N_
 from vmeeting.timefmt import local_to_utc, parse_api_instant, to_local
-from vmeeting.text import N_
 
 #: the words for the marks, through the catalogue on the pages (N_)
 STATUS_LABELS = {"present": N_("Có mặt"), "late": N_("Đến muộn"), "absent": N_("Vắng"), None: N_("Chưa điểm danh")}

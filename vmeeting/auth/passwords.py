@@ -17,7 +17,7 @@ from flask import has_request_context
 from flask_babel import gettext
 from zxcvbn import zxcvbn
 
-from vmeeting.text import fold
+from vmeeting.text import N_, fold
 
 MIN_SCORE = 3
 #: zxcvbn's time grows with the length, so it refuses to read past 72 characters; what follows adds
@@ -27,11 +27,6 @@ CHECKED_LENGTH = 72
 MIN_NAME_PART = 5
 #: what the service is called, which is no secret either
 SERVICE_WORDS = ("vmeeting",)
-
-
-def N_(text):
-    """Mark text for the catalogue; it is translated where it is shown."""
-    return text
 
 
 COMMON = N_("Mật khẩu quá dễ đoán: đây là một trong những mật khẩu phổ biến nhất, kẻ gian thử nó đầu tiên.")
