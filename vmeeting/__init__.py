@@ -147,13 +147,13 @@ def _init_login(app):
         one whose server-side session has ended: signed out, "sign out
         everywhere", or expired.
         """
-        from vmeeting.auth.service import has_session
+        from vmeeting.auth.service import user_and_session
         from vmeeting.bounds import query_id
 
         user_id, _, rest = stamped_id.partition(":")
         stamp, _, key = rest.partition(":")
         try:
-            user = db.session.get(User, query_id(user_id))
+            user, session_open = user_and_session(query_id(user_id), key)
         except ValueError:
             return None
         if user is None or not user.is_enabled:
@@ -161,7 +161,7 @@ def _init_login(app):
         if not hmac.compare_digest(stamp, user.session_stamp):
             g.stale_sign_in = True
             return None
-        if not has_session(user, key):
+        if not session_open:
             g.ended_sign_in = True
             return None
         user.session_key = key

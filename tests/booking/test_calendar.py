@@ -269,3 +269,17 @@ def test_the_page_and_the_feed_read_any_query_without_a_500(client, login_as, qu
     assert client.get(f"/calendar?{query}").status_code == 200
     assert client.get(f"/calendar/events?start=2026-12-07&end=2026-12-14&{query}").status_code == 200
     assert client.get(f"/calendar/resources?{query}").status_code == 200
+
+
+def test_the_unit_filter_lists_provinces_and_districts_not_every_commune(client, login_as, sites, district):
+    """At national scale the unit filter would hold ten thousand communes: it offers provinces and districts,
+    and a commune only when the page is filtered by it (reached from the unit's own calendar link)."""
+    login_as("viewer")
+    html = client.get("/calendar").get_data(as_text=True)
+    choices = re.findall(r'<option value="(\d+)"[^>]*>([^<]*)</option>',
+                         html.split('data-testid="calendar-unit"', 1)[1].split("</select>", 1)[0])
+    assert [name for _id, name in choices] == ["Tỉnh Lạng Sơn", "— Huyện Chi Lăng"]
+    commune = sites["communes"][0].unit
+    html = client.get(f"/calendar?unit_id={commune.id}").get_data(as_text=True)
+    assert f'<option value="{commune.id}" selected>— — Xã Hòa Bình</option>' in html
+    assert "Xã Quang Lang</option>" not in html

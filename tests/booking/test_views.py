@@ -502,3 +502,33 @@ class _Options(HTMLParser):
             self._text = None
         elif tag == "select":
             self._select = None
+
+
+def test_a_long_series_lists_the_sitting_just_held_and_the_next_ones(client, login_as, sites, book):
+    """A weekly series of 14 sittings: the page lists 10 (none ended yet: the first ten), and links to all."""
+    from vmeeting.booking.views import SITTINGS_SHOWN
+
+    meeting = book([sites["hall"]], next_monday(8), recurrence="FREQ=WEEKLY;COUNT=14", title="Giao ban tuần",
+                   allow_non_working_time=True)
+    login_as("viewer")
+    html = client.get(f"/meetings/{meeting.id}").get_data(as_text=True)
+    assert html.count('data-testid="occurrence-row"') == SITTINGS_SHOWN == 10
+    assert 'data-testid="all-sittings"' in html and "Xem cả 14 buổi" in html
+    every = client.get(f"/meetings/{meeting.id}?sittings=all").get_data(as_text=True)
+    assert every.count('data-testid="occurrence-row"') == 14 and 'data-testid="all-sittings"' not in every
+
+
+def test_the_sittings_window_starts_at_the_last_sitting_begun():
+    from datetime import datetime, timezone
+    from types import SimpleNamespace
+
+    from vmeeting.booking.views import sittings_window
+
+    day = datetime(2027, 1, 4, tzinfo=timezone.utc)
+    series = [SimpleNamespace(n=i, ends_at=day + timedelta(weeks=i)) for i in range(14)]
+    shown = lambda now: [o.n for o in sittings_window(series, now, shown=4)]  # noqa: E731
+    assert shown(day - timedelta(days=1)) == [0, 1, 2, 3]  # nothing held yet
+    assert shown(day + timedelta(weeks=5, hours=1)) == [5, 6, 7, 8]  # the 6th just ended: it, then the next
+    assert shown(day + timedelta(weeks=12, hours=1)) == [10, 11, 12, 13]  # near the end: the last four
+    assert shown(day + timedelta(weeks=20)) == [10, 11, 12, 13]  # all held
+    assert [o.n for o in sittings_window(series[:3], day, shown=4)] == [0, 1, 2]

@@ -584,3 +584,17 @@ def test_a_schedulers_file_that_directs_the_probes_is_refused_in_the_preview(cli
     text = page_text(response)
     assert text.count('data-testid="bad-row"') == 1 and "Xác nhận nhập" not in text
     assert (count(Endpoint), count(ImportBatch)) == (0, 0)
+
+
+def test_the_unit_filter_offers_provinces_and_districts_and_the_unit_asked_for(client, login_as, make_endpoint,
+                                                                               make_unit, district):
+    commune = make_unit("Xã Quang Lang", "xã", parent=district)
+    make_endpoint("UBND xã Quang Lang", unit=commune)
+    login_as("viewer")
+    select = lambda html: html.split('id="unit_id"', 1)[1].split("</select>", 1)[0]  # noqa: E731
+    names = lambda html: [n.replace("\xa0", " ").strip() for n in re.findall(r"<option[^>]*>([^<]*)</option>", select(html))]  # noqa: E731
+    assert names(client.get("/endpoints").get_data(as_text=True)) == ["Tất cả đơn vị", "Tỉnh Lạng Sơn", "Huyện Chi Lăng"]
+    html = client.get(f"/endpoints?unit_id={commune.id}").get_data(as_text=True)
+    assert names(html) == ["Tất cả đơn vị", "Tỉnh Lạng Sơn", "Huyện Chi Lăng", "Xã Quang Lang"]
+    assert f'<option value="{commune.id}" selected>' in select(html)
+    assert "UBND xã Quang Lang" in html

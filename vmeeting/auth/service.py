@@ -324,14 +324,17 @@ def start_session(user, remote_addr, user_agent):
     return key
 
 
-def has_session(user, key):
-    """Tell whether key names an open, unexpired session of this user."""
-    if not key or len(key) > 100:
-        return False
-    found = db.session.scalar(sa.select(UserSession.id).where(
-        UserSession.key_hash == _token_hash(key), UserSession.user_id == user.id,
-        UserSession.ended_at.is_(None), UserSession.expires_at > utcnow()))
-    return found is not None
+def user_and_session(user_id, key):
+    """Return (the user or None, whether key names an open, unexpired session of theirs): one query.
+
+    What every signed-in request asks first (the app's user loader); as one
+    round trip, a page pays once for who is asking.
+    """
+    open_session = (sa.exists().where(UserSession.user_id == User.id, UserSession.key_hash == _token_hash(key),
+                                      UserSession.ended_at.is_(None), UserSession.expires_at > utcnow())
+                    if key and len(key) <= 100 else sa.false())
+    row = db.session.execute(sa.select(User, open_session.label("open")).where(User.id == user_id)).first()
+    return (row[0], bool(row[1])) if row is not None else (None, False)
 
 
 def end_session(key):

@@ -28,6 +28,8 @@ TOM_SELECT_VERSION = "2.6.2"
 SHOWN_WARNINGS = 5
 #: a meeting page shows the sites and invites of a meeting this small in place, a larger one's once loaded
 INLINE_SITES = 30
+#: the sittings of a series the meeting page lists unless asked for all (`sittings_window`)
+SITTINGS_SHOWN = 10
 
 bp = Blueprint("booking", __name__)
 
@@ -277,14 +279,31 @@ def show(meeting_id):
     """
     # what the page shows of the meeting in two round trips, not one lazy load each
     meeting = db.get_or_404(Meeting, meeting_id, options=[joinedload(Meeting.chair), joinedload(Meeting.organizer),
-                                                          joinedload(Meeting.bridge), selectinload(Meeting.occurrences)])
+                                                          joinedload(Meeting.bridge), joinedload(Meeting.occurrences)])
     history = db.session.scalars(audit.history("meeting", meeting.id).limit(50)
                                  .options(selectinload(AuditEvent.actor))).all()
     inline = meeting.endpoint_count <= INLINE_SITES
+    now = utcnow()
+    every_sitting = request.args.get("sittings") == "all"
+    sittings = meeting.occurrences if every_sitting else sittings_window(meeting.occurrences, now)
     return render_template("booking/show.html", meeting=meeting, inline=inline,
                            districts=service.sites_by_district(meeting) if inline else None,
-                           history=history, now=utcnow(), recurrence_text=service.recurrence_text(meeting),
-                           recurrence_warning=service.recurrence_warning(meeting))
+                           history=history, now=now, recurrence_text=service.recurrence_text(meeting),
+                           recurrence_warning=service.recurrence_warning(meeting), sittings=sittings,
+                           may_book=current_user.can("meetings.book"))
+
+
+def sittings_window(occurrences, now, shown=SITTINGS_SHOWN):
+    """Return the sittings a series' page lists by default: the last one begun, then the next ones.
+
+    occurrences: in time order. At most `shown`: a weekly series over two
+    years has a hundred sittings, and the page lists what a person acts on
+    (the roll-call of the one just held, moving or cancelling the next);
+    the page links to the whole list.
+    """
+    upcoming = next((i for i, o in enumerate(occurrences) if o.ends_at > now), len(occurrences))
+    first = max(0, min(upcoming - 1, len(occurrences) - shown))
+    return occurrences[first:first + shown]
 
 
 @bp.get("/meetings/<int:meeting_id>/sites")

@@ -61,6 +61,40 @@ def unit_tree(on_day=None):
     return ordered
 
 
+#: the levels a filter lists in full: a province has a few dozen of them, the country under a thousand
+#: (63 provinces, about 700 districts), where its communes number about ten thousand
+OUTLINE_LEVELS = ("province", "district")
+
+
+def unit_outline(levels=OUTLINE_LEVELS, *, also=None):
+    """Return [(id, name, depth)] of the units at `levels`, in tree order: a filter's choices.
+
+    Read as plain rows, not units: a page that offers "which unit?" pays for
+    the provinces and districts, never for every commune of the country.
+    also: a unit (say the one a page is filtered by) listed too, under its
+    parent, whatever its level.
+    """
+    query = (sa.select(AdminUnit.id, AdminUnit.parent_id, AdminUnit.name)
+             .where(AdminUnit.level.in_(levels) if also is None
+                    else sa.or_(AdminUnit.level.in_(levels), AdminUnit.id == also.id))
+             .order_by(sa.case({"province": 0, "district": 1, "commune": 2}, value=AdminUnit.level),
+                       AdminUnit.position, AdminUnit.id))
+    rows = db.session.execute(query).all()
+    children, ids = {}, {row.id for row in rows}
+    for row in rows:
+        children.setdefault(row.parent_id if row.parent_id in ids else None, []).append(row)
+    outline = []
+
+    def walk(row, depth):
+        outline.append((row.id, row.name, depth))
+        for child in children.get(row.id, ()):
+            walk(child, depth + 1)
+
+    for root in children.get(None, ()):
+        walk(root, 0)
+    return outline
+
+
 def descendant_ids_select(unit_id):
     """Select the ids of a unit and every unit below it (a recursive query)."""
     tree = sa.select(AdminUnit.id).where(AdminUnit.id == unit_id).cte("unit_tree", recursive=True)

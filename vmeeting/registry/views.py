@@ -169,7 +169,9 @@ def endpoints():
         "registry/endpoints.html",
         endpoints=rows, total=total, page=page, pages=pages, filters=filters,
         args={key: value for key, value in filters.items() if value},
-        unit_tree=service.unit_tree(), labels=service.CHOICE_LABELS,
+        # the filter offers provinces and districts (and the unit asked for), not every commune of the country
+        unit_outline=service.unit_outline(also=db.session.get(AdminUnit, filters["unit_id"]) if filters["unit_id"] else None),
+        labels=service.CHOICE_LABELS,
     )
 
 
