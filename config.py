@@ -55,6 +55,9 @@ class Config:
     #: how often a worker asks whether mail is due when nothing wakes it (seconds); unset: 1 on SQLite,
     #: 10 on PostgreSQL (where a booking's commit wakes every worker at once with NOTIFY)
     OUTBOX_POLL_SECONDS = float(_env("OUTBOX_POLL_SECONDS", "0")) or None
+    # a booking of at least this many sites writes one change record in its transaction; the worker expands it
+    # into one mail per person (a national booking stays well under a second)
+    OUTBOX_FANOUT_SITES = max(1, int(_env("OUTBOX_FANOUT_SITES", "1000")))
     MAIL_FROM = _env("MAIL_FROM", "vmeeting@localhost")
     #: the MAIL_FROM mailbox, read for the calendars' iTIP REPLY mails; unset: replies are not read
     IMAP_URL = _env("IMAP_URL")

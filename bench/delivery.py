@@ -142,6 +142,14 @@ def _book(endpoint_ids, day, listener_seconds):
         committed_at = time.time()
     finally:
         booking.change_listeners[:] = listeners
+    # a national booking wrote one change record; its invites exist once a worker has expanded it
+    deadline = time.monotonic() + 600
+    while db.session.scalar(sa.select(sa.func.count()).where(OutboxMail.meeting_id == meeting.id,
+                                                             OutboxMail.recipient == "")):
+        db.session.commit()
+        if time.monotonic() > deadline:
+            raise RuntimeError("the booking's change record was not expanded")
+        time.sleep(0.05)
     keys = db.session.scalars(sa.select(OutboxMail.key).where(OutboxMail.meeting_id == meeting.id)).all()
     db.session.commit()
     return committed_at, {message_id(key) for key in keys}
@@ -190,7 +198,7 @@ def measure(url, country, workdir):
                     print(f"  {figures[f'delivery_{size}_{count}']['label']}: {seconds:.1f} s", flush=True)
                     if size == SIZES[-1] and count == WORKER_COUNTS[0]:
                         figures[f"outbox_listener_{size}"] = {
-                            "label": f"outbox rows written in the booking's transaction, {len(ids):,} sites",
+                            "label": f"the outbox's part of the booking's transaction, {len(ids):,} sites (one change record)",
                             "median_ms": round(listener[0] * 1000, 1), "samples": 1}
                         print(f"  {figures[f'outbox_listener_{size}']['label']}: {listener[0] * 1000:.0f} ms",
                               flush=True)

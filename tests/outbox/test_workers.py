@@ -2,7 +2,8 @@
 
 - SQLite, as `make run` runs it: the embedded worker in the web process, its ticks far apart.
 - PostgreSQL: `flask --app wsgi scheduler run` processes that poll once an hour, so only the
-  booking's NOTIFY can wake them; two of them deliver a 2,000-recipient booking, each mail once.
+  booking's NOTIFY can wake them; two of them expand a 2,000-site booking's change record and deliver
+  its invites, each mail once.
 """
 
 import os
@@ -103,12 +104,16 @@ def test_postgresql_two_workers_deliver_2000_recipients_each_once(app, database_
         _wait_for(_lease_taken, 60, "the workers did not start")
         book(db.session.scalars(sa.select(Endpoint).where(Endpoint.id.in_(ids))).all(), next_monday(),
              allow_non_working_time=True)
-        keys = db.session.scalars(sa.select(OutboxMail.key)).all()
-        assert len(keys) == 2000
+        # 2,000 sites pass OUTBOX_FANOUT_SITES: the booking wrote one change record, a worker writes the invites
+        [record] = db.session.scalars(sa.select(OutboxMail)).all()
+        assert record.builder == "invite-booking" and record.recipient == ""
+        db.session.commit()
         _wait_for(lambda: len(smtp.messages) >= 2000, 600, "the outbox did not drain")
         time.sleep(3)  # a mail sent twice would arrive now
     finally:
         _stop(workers)
+    keys = db.session.scalars(sa.select(OutboxMail.key)).all()
+    assert len(keys) == 2000
     received = Counter(str(m["Message-ID"]) for _rcpt, m in smtp.messages)
     assert set(received.values()) == {1}, {mid: n for mid, n in received.items() if n > 1}
     assert set(received) == {message_id(key) for key in keys}

@@ -70,7 +70,9 @@ class Meeting(db.Model):
         back_populates="meeting", order_by="Occurrence.starts_at", cascade="all, delete-orphan"
     )
 
-    __table_args__ = (sa.CheckConstraint(sa.column("status").in_(MEETING_STATUSES), name="status"),)
+    __table_args__ = (sa.CheckConstraint(sa.column("status").in_(MEETING_STATUSES), name="status"),
+                      # the meeting list's order: its first page read from the index, not by sorting them all
+                      sa.Index("ix_meetings_starts_at", "starts_at", "id"))
 
     @property
     def is_cancelled(self):
@@ -134,7 +136,8 @@ class Reservation(db.Model):
     __tablename__ = "reservations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    occurrence_id: Mapped[int] = mapped_column(sa.ForeignKey("occurrences.id", ondelete="CASCADE"), index=True)
+    # no index of its own: uq_reservations_occurrence_endpoint leads with it (migration 0016)
+    occurrence_id: Mapped[int] = mapped_column(sa.ForeignKey("occurrences.id", ondelete="CASCADE"))
     endpoint_id: Mapped[int] = mapped_column(sa.ForeignKey("endpoints.id"))
     #: the bridge this endpoint joins through for this occurrence (capacity), if any
     bridge_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("bridges.id"))

@@ -37,6 +37,8 @@ SUBJECT_PREFIX = {"booked": "Mời họp", "updated": "Cập nhật lịch họp
                   "sitting": "Hủy buổi họp"}
 #: the outbox builder name of invite rows
 INVITE_BUILDER = "invite"
+#: the outbox expander name of a national booking's change record (`on_booking_change`)
+BOOKING_EXPANDER = "invite-booking"
 #: an RSVP token after its path; in a calendar a long line may be folded inside it (CRLF and a space)
 RSVP_TOKEN = re.compile(r"(/rsvp/)(?:[A-Za-z0-9_.\-]|\r?\n[ \t])+")
 
@@ -174,6 +176,14 @@ def on_booking_change(event, meeting, **details):
     pending mails superseded in one UPDATE. The workers build the messages
     (`build_invites`).
     """
+    if event == "booked" and meeting.endpoint_count >= current_app.config["OUTBOX_FANOUT_SITES"]:
+        # a national booking: one record now, the ~10,000 invite rows written by a worker (`expand_booking`)
+        outbox.enqueue_change(key=f"{meeting.uid}/{meeting.sequence}/booked", meeting_id=meeting.id,
+                              sequence=meeting.sequence, subject=subject_for(meeting, "REQUEST", "booked"),
+                              payload={"kind": "booked", "sites": meeting.endpoint_count}, expander=BOOKING_EXPANDER)
+        return
+    if event != "booked":  # a booking's record not expanded yet: its rows first, then this change's
+        outbox.expand_pending(meeting.id)
     people = _invitees(meeting)
     if event == "cancelled":
         _queue(meeting, "CANCEL", people, kind="cancelled", attendee_count=len(people))
@@ -190,6 +200,23 @@ def on_booking_change(event, meeting, **details):
         _queue(meeting, "CANCEL", gone, kind="removed", attendee_count=len(gone))
     if event != "booked":  # a new meeting has nothing older to supersede
         outbox.supersede(meeting.id, meeting.sequence)
+
+
+def expand_booking(record):
+    """Write the invite rows of a booking's change record (the outbox's "invite-booking" expander).
+
+    The rows are those `on_booking_change` writes for a smaller booking: one
+    REQUEST per person the meeting invites, at the record's SEQUENCE. A later
+    change of the meeting expands the record before it writes its own mails
+    (the meeting then already has its new SEQUENCE and sites); that change
+    supersedes these rows as it would have had they been written at booking.
+    """
+    meeting = db.session.get(Meeting, record.meeting_id)
+    if meeting is None:
+        return
+    people = _invitees(meeting)
+    _queue(meeting, "REQUEST", people, kind=(record.payload or {}).get("kind", "booked"), attendee_count=len(people),
+           sequence=record.sequence)
 
 
 def _queue_sitting_cancel(meeting, occurrence, people):
@@ -222,7 +249,7 @@ def sitting_cancelled_text(sitting):
             f"{format_date(sitting.starts_at)}; các buổi khác của cuộc họp giữ nguyên.")
 
 
-def _queue(meeting, method, recipients, *, kind, attendee_count, sitting=None):
+def _queue(meeting, method, recipients, *, kind, attendee_count, sitting=None, sequence=None):
     """Write one compact outbox row per recipient for the meeting's current SEQUENCE; a row already queued stays.
 
     kind: booked or updated (a REQUEST), cancelled (the whole meeting),
@@ -234,9 +261,10 @@ def _queue(meeting, method, recipients, *, kind, attendee_count, sitting=None):
     """
     if not recipients:
         return
+    sequence = meeting.sequence if sequence is None else sequence
     subject = subject_for(meeting, method, kind, sitting)
-    base = {"meeting_id": meeting.id, "method": method, "sequence": meeting.sequence, "subject": subject}
-    outbox.enqueue([{**base, "key": f"{meeting.uid}/{meeting.sequence}/{method}/{email}", "recipient": email,
+    base = {"meeting_id": meeting.id, "method": method, "sequence": sequence, "subject": subject}
+    outbox.enqueue([{**base, "key": f"{meeting.uid}/{sequence}/{method}/{email}", "recipient": email,
                      "recipient_name": person.name,
                      "payload": {"kind": kind, "sites": person.site_ids, "technician": person.is_technician,
                                  "attendees": attendee_count,
@@ -485,4 +513,5 @@ def download_calendar(meeting):
 if on_booking_change not in booking.change_listeners:
     booking.change_listeners.append(on_booking_change)
 outbox.register_builder(INVITE_BUILDER, build_invites)
+outbox.register_expander(BOOKING_EXPANDER, expand_booking)
 preview.register_secret_link(RSVP_TOKEN)  # an RSVP link answers in its recipient's name

@@ -72,7 +72,8 @@ def deliver_outbox(now=None, limit=None, stop=None):
     sent = tried = 0
     with Sender(parse_smtp_url(url), current_app.config.get("SMTP_CONNECTIONS") or 1, sender_address()) as sender:
         while (limit is None or tried < limit) and not (stop is not None and stop.is_set()):
-            claimed = _claim(now, BATCH if limit is None else min(BATCH, limit - tried))
+            # what became due during the drain too: the mails a change record was just expanded into
+            claimed = _claim(max(now, utcnow()), BATCH if limit is None else min(BATCH, limit - tried))
             if not claimed:
                 break
             tried += len(claimed)

@@ -39,6 +39,8 @@ SUPERSEDED_NOTE = "Đã có thư mới hơn cho người này."
 
 #: {builder name: build(rows, *, skip_superseded=True) -> {row id: message text, or None if superseded}}
 BUILDERS: dict[str, Callable] = {}
+#: {expander name: expand(row)}: turns one change record into the change's mails (`enqueue_change`)
+EXPANDERS: dict[str, Callable] = {}
 
 
 def register_builder(name, build):
@@ -51,6 +53,17 @@ def register_builder(name, build):
     It should load what the rows share once, not once per row.
     """
     BUILDERS[name] = build
+
+
+def register_expander(name, expand):
+    """Let change records written with expander=name be expanded by expand(row) (at import, once).
+
+    expand(row) receives the record (an OutboxMail with no recipient) and
+    writes the change's mails with `enqueue`, in the caller's transaction;
+    the record is deleted in the same transaction, so a change is expanded
+    once: its mails and the record's end commit together.
+    """
+    EXPANDERS[name] = expand
 
 
 # -- writing ---------------------------------------------------------------------------------
@@ -98,6 +111,50 @@ def enqueue(rows, *, builder):
               for r in rows]
     _insert(values, builder, utcnow())
     notify()
+
+
+def enqueue_change(*, key, meeting_id, sequence, subject, payload, expander):
+    """Write one change record in the caller's transaction: the change's mails, to be written by a worker.
+
+    For a change that mails thousands of people (a national booking), the
+    booking's transaction writes this one row rather than a row per person;
+    a worker expands it (`build_messages`) into the rows `enqueue` would have
+    written, then builds and sends them. A later change of the same meeting
+    expands it first (`expand_pending`), so what supersedes what stays as if
+    the rows had been written at once. Notifies the workers.
+    """
+    if expander not in EXPANDERS:
+        raise ValueError(f"no outbox expander registered as {expander!r}")
+    _insert([{"key": key, "meeting_id": meeting_id, "recipient": "", "recipient_name": "", "method": None,
+              "sequence": sequence, "subject": subject[:400], "payload": payload}], expander, utcnow())
+    notify()
+
+
+def expand_pending(meeting_id):
+    """Expand now, in the caller's transaction, the meeting's change records no worker has expanded yet.
+
+    A change of a meeting calls this before it writes its own mails. On
+    PostgreSQL the records are locked (FOR UPDATE): a worker expanding one
+    at that moment finishes first, and its record is then gone. Flushes.
+    """
+    if not EXPANDERS:
+        return
+    rows = db.session.scalars(sa.select(OutboxMail).where(
+        OutboxMail.meeting_id == meeting_id, OutboxMail.status == "pending",
+        OutboxMail.builder.in_(list(EXPANDERS))).order_by(OutboxMail.id).with_for_update()).all()
+    for row in rows:
+        _expand(row)
+    db.session.flush()
+
+
+def _expand(row):
+    EXPANDERS[row.builder](row)
+    db.session.delete(row)
+
+
+def is_change_record(mail_row):
+    """Tell whether the row is a change record (`enqueue_change`), not a mail."""
+    return mail_row.builder in EXPANDERS
 
 
 def enqueue_plain(key, meeting_id, recipient, recipient_name, subject, text, html=None, reply_to=None, sequence=0):
@@ -215,6 +272,14 @@ def build_messages(ids, *, now=None):
         by_builder.setdefault(row.builder, []).append(row)
     built = {}
     for name, group in by_builder.items():
+        if name in EXPANDERS:  # change records: their mails are written now, and claimed next round
+            for row in group:
+                try:
+                    _expand(row)
+                except Exception as exc:  # noqa: BLE001 - as a builder's failure: counted, retried later
+                    log.exception("outbox expander %s failed on %s", name, row.key)
+                    mark_attempt_failed(row, f"Không soạn được thư: {exc!r}", now=now)
+            continue
         try:
             messages = BUILDERS[name](group)
         except Exception as exc:  # a bug or a vanished row must not stop the rest of the queue
@@ -237,6 +302,9 @@ def build_unbuilt():
 
     For the CLI and tests that read a message before any worker ran.
     """
+    for meeting_id in db.session.scalars(sa.select(OutboxMail.meeting_id).distinct().where(
+            OutboxMail.status == "pending", OutboxMail.builder.in_(list(EXPANDERS)))).all():
+        expand_pending(meeting_id)
     ids = db.session.scalars(sa.select(OutboxMail.id).where(OutboxMail.status == "pending",
                                                             OutboxMail.message.is_(None))).all()
     return build_messages(ids)
@@ -244,7 +312,7 @@ def build_unbuilt():
 
 def message_for_display(mail_row):
     """Return the row's message, built for the reader when no worker has built it yet (not stored)."""
-    if mail_row.message is not None or mail_row.builder not in BUILDERS:
+    if mail_row.message is not None or mail_row.builder not in BUILDERS:  # a change record has none either
         return mail_row.message
     return BUILDERS[mail_row.builder]([mail_row], skip_superseded=False).get(mail_row.id)
 
