@@ -87,10 +87,11 @@ def test_build_unbuilt_expands_records_for_a_reader(app, invited, book):
     assert len(built) == len(rows) == 7 and all(r.message is not None for r in rows)
 
 
-def test_a_failing_expansion_counts_an_attempt_and_stays(app, invited, smtp, book, monkeypatch):
+def test_a_failing_expansion_writes_nothing_counts_an_attempt_and_stays(app, invited, smtp, book, monkeypatch):
     book(_sites(invited), next_monday())
 
     def broken(record):
+        invites.expand_booking(record)  # its rows written, then a failure: none of them may stay
         raise RuntimeError("boom")
 
     monkeypatch.setitem(outbox.EXPANDERS, invites.BOOKING_EXPANDER, broken)

@@ -279,7 +279,7 @@ def show(meeting_id):
     """
     # what the page shows of the meeting in two round trips, not one lazy load each
     meeting = db.get_or_404(Meeting, meeting_id, options=[joinedload(Meeting.chair), joinedload(Meeting.organizer),
-                                                          joinedload(Meeting.bridge), joinedload(Meeting.occurrences)])
+                                                          joinedload(Meeting.bridge), selectinload(Meeting.occurrences)])
     history = db.session.scalars(audit.history("meeting", meeting.id).limit(50)
                                  .options(selectinload(AuditEvent.actor))).all()
     inline = meeting.endpoint_count <= INLINE_SITES

@@ -275,7 +275,8 @@ def build_messages(ids, *, now=None):
         if name in EXPANDERS:  # change records: their mails are written now, and claimed next round
             for row in group:
                 try:
-                    _expand(row)
+                    with db.session.begin_nested():  # a failed expansion leaves none of its rows behind
+                        _expand(row)
                 except Exception as exc:  # noqa: BLE001 - as a builder's failure: counted, retried later
                     log.exception("outbox expander %s failed on %s", name, row.key)
                     mark_attempt_failed(row, f"Không soạn được thư: {exc!r}", now=now)
