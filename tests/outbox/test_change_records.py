@@ -106,3 +106,74 @@ def test_the_outbox_page_shows_the_record_until_it_is_expanded(app, client, logi
     login_as("scheduler")
     html = client.get("/outbox").get_data(as_text=True)
     assert 'data-testid="change-record"' in html and "Thư mời cho 5 điểm cầu" in html
+
+
+def test_a_change_while_a_worker_expands_the_record_waits_for_it(app, database_url, invited, book, monkeypatch):
+    """PostgreSQL: the worker has locked the record and written its rows when the meeting is cancelled. Both take
+    the record before the mails' keys, so the cancel waits for the worker's commit, finds the record gone and
+    supersedes the rows it wrote (before the fix the two deadlocked and the cancel failed)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("row locks: SQLite's one write lock serializes the worker and the change")
+    import threading
+
+    from vmeeting.booking.models import Meeting
+    from vmeeting.database import utcnow
+
+    meeting_id = book(_sites(invited), next_monday()).id
+    db.session.remove()
+    written, go = threading.Event(), threading.Event()
+    expand = outbox.EXPANDERS[invites.BOOKING_EXPANDER]
+
+    def slow_expand(record):
+        expand(record)
+        if threading.current_thread().name == "worker":
+            written.set()
+            go.wait(10)
+
+    monkeypatch.setitem(outbox.EXPANDERS, invites.BOOKING_EXPANDER, slow_expand)
+    errors = []
+
+    def run(name, work):
+        def target():
+            with app.app_context():
+                try:
+                    work()
+                    db.session.commit()
+                except Exception as exc:  # noqa: BLE001 - the test reports what either side raised
+                    errors.append((name, exc))
+                    db.session.rollback()
+                finally:
+                    db.session.remove()
+        return threading.Thread(target=target, name=name)
+
+    def worker():
+        claimed = outbox.claim_due(utcnow(), 200)
+        db.session.commit()
+        outbox.build_messages([mail_id for mail_id, _r, _m in claimed])
+
+    threads = [run("worker", worker),
+               run("change", lambda: booking.cancel_meeting(db.session.get(Meeting, meeting_id)))]
+    threads[0].start()
+    assert written.wait(10)
+    threads[1].start()
+    threads[1].join(1.0)  # the cancel now waits on the record
+    go.set()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    assert Counter((r.sequence, r.method, r.status) for r in _rows()) == {
+        (0, "REQUEST", "superseded"): 7, (1, "CANCEL", "pending"): 7}
+
+
+def test_pages_name_a_failed_record_by_what_it_stands_for(app, client, login_as, invited, book, monkeypatch):
+    meeting = book(_sites(invited), next_monday())
+    [record] = _rows()
+    record.status, record.last_error = "failed", "Không soạn được thư: RuntimeError('boom')"
+    db.session.commit()
+    login_as("scheduler")
+    outbox_page = client.get("/outbox").get_data(as_text=True)
+    assert "Thư mời cho 5 điểm cầu</span>" in outbox_page and "đang soạn" not in outbox_page
+    home = client.get("/").get_data(as_text=True)
+    assert "Thư mời cho 5 điểm cầu" in home and f'href="/outbox/{record.id}"' not in home
+    panel = client.get(f"/meetings/{meeting.id}").get_data(as_text=True)
+    assert "Thư mời cho 5 điểm cầu</span> — Không soạn được thư" in panel

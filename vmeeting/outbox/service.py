@@ -133,9 +133,10 @@ def enqueue_change(*, key, meeting_id, sequence, subject, payload, expander):
 def expand_pending(meeting_id):
     """Expand now, in the caller's transaction, the meeting's change records no worker has expanded yet.
 
-    A change of a meeting calls this before it writes its own mails. On
-    PostgreSQL the records are locked (FOR UPDATE): a worker expanding one
-    at that moment finishes first, and its record is then gone. Flushes.
+    A change of a meeting calls this before it writes its own mails. The
+    records are locked (FOR UPDATE on PostgreSQL) before any mail is written,
+    as the worker locks a record before it expands it: whichever comes second
+    waits for the first to commit, then finds the record gone. Flushes.
     """
     if not EXPANDERS:
         return
@@ -274,6 +275,12 @@ def build_messages(ids, *, now=None):
     for name, group in by_builder.items():
         if name in EXPANDERS:  # change records: their mails are written now, and claimed next round
             for row in group:
+                # the record first, its mails' keys after, as a change's expand_pending takes them: a change
+                # expanding it now finishes first (and the record is gone), never a deadlock of the two
+                if db.session.scalar(sa.select(OutboxMail.id).where(
+                        OutboxMail.id == row.id, OutboxMail.status == "pending").with_for_update()) is None:
+                    db.session.expunge(row)
+                    continue
                 try:
                     with db.session.begin_nested():  # a failed expansion leaves none of its rows behind
                         _expand(row)

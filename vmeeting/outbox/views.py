@@ -76,6 +76,7 @@ def retry(mail_id):
         flash(next(iter(exc.fields.values())), "danger")
     else:
         db.session.commit()
-        flash(f"Thư đến {mail_row.recipient} sẽ được gửi lại.", "success")
+        flash(f"Thư đến {mail_row.recipient} sẽ được gửi lại." if mail_row.recipient
+              else f"Thư mời của cuộc họp #{mail_row.meeting_id} sẽ được soạn và gửi lại.", "success")
     return redirect(request.referrer if request.referrer and request.referrer.startswith(request.host_url)
                     else url_for("outbox.index"))
