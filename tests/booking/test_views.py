@@ -532,3 +532,19 @@ def test_the_sittings_window_starts_at_the_last_sitting_begun():
     assert shown(day + timedelta(weeks=12, hours=1)) == [10, 11, 12, 13]  # near the end: the last four
     assert shown(day + timedelta(weeks=20)) == [10, 11, 12, 13]  # all held
     assert [o.n for o in sittings_window(series[:3], day, shown=4)] == [0, 1, 2]
+
+
+def test_the_meeting_list_counts_up_to_its_limit(client, login_as, sites, book, monkeypatch):
+    """The country's list holds some 80,000 upcoming meetings: it counts up to COUNTED, then says "more"."""
+    from vmeeting.booking import views
+
+    for hour in (8, 10, 14):
+        book([sites["hall"]], next_monday(hour), title=f"Họp lúc {hour}")
+    login_as("viewer")
+    total = lambda html: html.split('data-testid="meeting-total">', 1)[1].split("<", 1)[0]  # noqa: E731
+    assert total(client.get("/meetings").get_data(as_text=True)) == "3"
+    monkeypatch.setattr(views, "COUNTED", 2)
+    monkeypatch.setattr(views, "PER_PAGE", 1)
+    html = client.get("/meetings").get_data(as_text=True)
+    assert total(html) == "2+" and html.count('href="/meetings/') >= 1
+    assert "Họp lúc 14" in client.get("/meetings?page=3").get_data(as_text=True)  # past the count, still there

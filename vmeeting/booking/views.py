@@ -34,6 +34,8 @@ SITTINGS_SHOWN = 10
 bp = Blueprint("booking", __name__)
 
 PER_PAGE = 30
+#: the meeting list counts this many at most; past it its total reads "10.000+"
+COUNTED = 10_000
 SUGGESTION_DAYS = 30
 #: where a service field's error shows on the booking form
 FORM_FIELD_OF = {"starts_at": "start_time", "ends_at": "end_time", "recurrence": "frequency",
@@ -221,11 +223,15 @@ def meetings():
     """List meetings with a search and a status filter."""
     q, status, upcoming, query = _list_query()
     page = request.args.get("page", 1, type=query_page)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
+    # counted up to COUNTED and no further: the country's list holds some 80,000 upcoming meetings,
+    # which a search narrows; counting them all cost more than the page itself
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(
+        query.order_by(None).limit(COUNTED + 1).subquery()))
     rows = db.session.scalars(query.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
     next_sittings = _next_sittings([m.id for m in rows])
-    return render_template("booking/list.html", meetings=rows, total=total, page=page,
-                           pages=max((total + PER_PAGE - 1) // PER_PAGE, 1), q=q, status=status,
+    shown = min(total, COUNTED)
+    return render_template("booking/list.html", meetings=rows, total=shown, more=total > COUNTED, page=page,
+                           pages=max((shown + PER_PAGE - 1) // PER_PAGE, page, 1), q=q, status=status,
                            upcoming=upcoming, next_sittings=next_sittings)
 
 
