@@ -66,3 +66,19 @@ def test_signing_in_lands_on_the_board_and_the_menu_names_it(client, login_as):
     login_as("viewer")
     html = client.get("/").get_data(as_text=True)
     assert 'aria-current="page" href="/">Hôm nay</a>' in html.replace("\n", "").replace("             ", "")
+
+
+def test_a_busy_day_lists_its_first_sittings_and_links_to_the_rest(client, login_as, board, sites, book, monkeypatch):
+    """A national day holds hundreds of sittings: the board lists SITTINGS_SHOWN, counts them all, links the day."""
+    from vmeeting import main
+
+    tomorrow = datetime.now(VN).date() + timedelta(days=1)
+    book([sites["communes"][2]], datetime.combine(tomorrow, time(15), tzinfo=VN), title="Họp chiều mai",
+         allow_non_working_time=True)
+    monkeypatch.setattr(main, "SITTINGS_SHOWN", 1)
+    login_as("viewer")
+    html = client.get("/").get_data(as_text=True)
+    assert re.findall(r'data-testid="board-day-total">(\d+)<', html) == ["1", "2"]
+    text = text_of(html)
+    assert "Tiếp dân ngày mai" in text and "Họp chiều mai" not in text
+    assert "và 1 buổi họp khác" in text and f'/calendar?view=day&amp;date={tomorrow.isoformat()}' in html

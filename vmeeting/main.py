@@ -14,6 +14,8 @@ from vmeeting.urls import safe_next_url
 
 #: how many failed mails the board lists (the outbox has them all)
 FAILED_MAILS_SHOWN = 5
+#: how many sittings a day the board lists (the calendar's day view has them all)
+SITTINGS_SHOWN = 12
 
 bp = Blueprint("main", __name__)
 
@@ -32,12 +34,11 @@ def index():
     if not current_user.can("meetings.view"):
         abort(403)
     today = datetime.now(local_zone()).date()
-    days = []
-    for day in (today, today + timedelta(days=1)):
-        sittings = db.session.scalars(booking.occurrences_select(
-            local_to_utc(datetime.combine(day, time.min)),
-            local_to_utc(datetime.combine(day + timedelta(days=1), time.min)))).all()
-        days.append((day, [(o, readiness.board(o)["summary"]) for o in sittings]))
+    # at most SITTINGS_SHOWN a day, the earliest, with the day's count: a national day holds hundreds
+    by_day, counts = booking.sittings_by_day([today, today + timedelta(days=1)], per_day=SITTINGS_SHOWN)
+    summaries = readiness.summaries([o.id for listed in by_day.values() for o in listed])
+    days = [(day, [(o, summaries[o.id]) for o in by_day.get(day, [])], counts.get(day, 0))
+            for day in (today, today + timedelta(days=1))]
     mine = []
     if current_user.can("readiness.confirm"):
         window_from = local_to_utc(datetime.combine(today, time.min))

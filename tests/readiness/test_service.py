@@ -81,6 +81,10 @@ def test_each_site_has_one_verdict_so_the_counts_add_up(sitting):
     assert sum(summary["verdicts"].values()) == summary["total"] == 5
     # the API's own counts are kept: answers, and failed probes whatever the answer
     assert (summary["ready"], summary["issue"], summary["pending"], summary["unreachable"]) == (2, 1, 2, 3)
+    # the today board's counts of many sittings at once are the board's own, site by site
+    assert service.summaries([sitting.occurrence.id, 999999]) == {sitting.occurrence.id: summary,
+                                                                  999999: service.summaries([999999])[999999]}
+    assert service.summaries([999999])[999999]["total"] == 0 and service.summaries([]) == {}
 
 
 def test_no_confirmation_for_a_cancelled_sitting(sitting):
