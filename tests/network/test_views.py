@@ -176,3 +176,26 @@ def test_states_severities_and_sources_show_in_english_in_english_mode(net, clie
     assert "Critical" in shown and "Network monitoring" in shown and "Giám sát mạng" not in shown
     client.post("/lang/vi", data={"csrf_token": get_csrf("/network")})
     assert "Giám sát mạng" in html(client.get(f"/incidents/{incident.id}"))
+
+
+def test_the_country_board_counts_by_province_and_each_province_draws_its_cells(net, client, login_as,
+                                                                                monkeypatch):
+    """Past BOARD_CELLS sites the board would draw 10,000 cells: it lists each province's counts instead."""
+    db.session.add(NetworkState(endpoint_id=net.communes[1].id, state="down", since=utcnow(), failures=3))
+    db.session.add(NetworkState(endpoint_id=net.communes[2].id, state="up", since=utcnow(), failures=0))
+    db.session.commit()
+    monkeypatch.setattr(service, "BOARD_CELLS", 2)
+    login_as("viewer")
+    page = html(client.get("/network"))
+    assert 'data-testid="cell"' not in page
+    province = net.hall.unit
+    rows = re.findall(r'data-testid="network-province">\s*<td><a href="([^"]+)">([^<]+)</a></td>(.*?)</tr>', page, re.S)
+    assert [(href, name) for href, name, _cells in rows] == [(f"/network?unit_id={province.id}", "Tỉnh Lạng Sơn")]
+    assert re.findall(r">(\d+)<", rows[0][2]) == ["1", "1", "3", "5"]  # up, down, unknown, all five sites
+    assert re.search(r'data-count="down">1<', page)
+    one = html(client.get(f"/network?unit_id={province.id}"))
+    assert len(re.findall(r'data-testid="cell"', one)) == 5 and 'data-testid="network-all"' in one
+    district = net.communes[0].unit.parent
+    assert len(re.findall(r'data-testid="cell"', html(client.get(f"/network?unit_id={district.id}")))) == 4
+    for hostile in ("abc", "-1", "99999999999999999999999", "0"):  # read as no unit: the country's counts
+        assert client.get(f"/network?unit_id={hostile}").status_code == 200

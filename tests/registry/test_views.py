@@ -598,3 +598,22 @@ def test_the_unit_filter_offers_provinces_and_districts_and_the_unit_asked_for(c
     assert names(html) == ["Tất cả đơn vị", "Tỉnh Lạng Sơn", "Huyện Chi Lăng", "Xã Quang Lang"]
     assert f'<option value="{commune.id}" selected>' in select(html)
     assert "UBND xã Quang Lang" in html
+
+
+def test_the_country_units_page_folds_each_districts_communes_behind_a_link(client, login_as, make_unit, district,
+                                                                           monkeypatch):
+    from vmeeting.registry import views
+
+    for name in ("Xã Quang Lang", "Xã Mai Sao"):
+        make_unit(name, "xã", parent=district)
+    login_as("viewer")
+    names = lambda page: re.findall(r'data-testid="unit">\s*<span[^>]*>([^<]+)</span>', page)  # noqa: E731
+    assert names(client.get("/units").get_data(as_text=True)) == [
+        "Tỉnh Lạng Sơn", "Huyện Chi Lăng", "Xã Quang Lang", "Xã Mai Sao"]
+    monkeypatch.setattr(views, "UNITS_SHOWN", 2)
+    page = client.get("/units").get_data(as_text=True)
+    assert names(page) == ["Tỉnh Lạng Sơn", "Huyện Chi Lăng"]
+    assert f'href="/units?under={district.id}">2 xã, phường</a>' in page
+    one = client.get(f"/units?under={district.id}").get_data(as_text=True)
+    assert names(one) == ["Huyện Chi Lăng", "Xã Quang Lang", "Xã Mai Sao"] and 'data-testid="units-all"' in one
+    assert client.get("/units?under=99999999999999999999").status_code == 200

@@ -322,12 +322,17 @@ def state_of(endpoint_id):
     return db.session.get(NetworkState, endpoint_id)
 
 
-def board():
+#: the most sites the board draws as cells; past it (the country) it counts them by province first
+BOARD_CELLS = 2000
+
+
+def board(unit_id=None):
     """Return the network board: [(district, [(endpoint, state)])] in registry order, and the summary.
 
     Communes are shown under their district; the province's own sites under the province.
+    unit_id narrows to a unit and below (a province of the country's board, `provinces`).
     """
-    rows = db.session.execute(network_select().options(
+    rows = db.session.execute(network_select(unit_id).options(
         selectinload(Endpoint.unit).selectinload(AdminUnit.parent))).all()
     groups, order = {}, []
     for endpoint, row in rows:
@@ -339,7 +344,41 @@ def board():
         groups[head.id][1].append((endpoint, row))
     level = {"province": 0, "district": 1, "commune": 2}
     order.sort(key=lambda i: (level.get(groups[i][0].level, 3), groups[i][0].position, groups[i][0].id))
-    return [groups[i] for i in order], summary()
+    return [groups[i] for i in order], summary(unit_id)
+
+
+def active_site_count():
+    """Return how many sites the network watches (active endpoints)."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Endpoint).where(Endpoint.status == "active"))
+
+
+def provinces():
+    """Return [(province unit, {up, down, unknown, total})] of the active sites, in official order: one query.
+
+    The country's board: 10,000 cells are too many to draw (or to read), so it
+    shows each province's counts, each a link to that province's own board.
+    A site's province is its unit's, its district's or its commune's
+    grandparent's (a tree of at most three levels, DOMAIN.md).
+    """
+    unit, parent, grandparent = (sa.orm.aliased(AdminUnit) for _ in range(3))
+    province_id = sa.case((unit.level == "province", unit.id), (parent.level == "province", parent.id),
+                          else_=grandparent.id).label("province_id")
+    state = sa.func.coalesce(NetworkState.state, "unknown").label("state")
+    rows = db.session.execute(
+        sa.select(province_id, state, sa.func.count())
+        .select_from(Endpoint).join(unit, unit.id == Endpoint.unit_id)
+        .outerjoin(parent, parent.id == unit.parent_id).outerjoin(grandparent, grandparent.id == parent.parent_id)
+        .outerjoin(NetworkState, NetworkState.endpoint_id == Endpoint.id)
+        .where(Endpoint.status == "active").group_by(province_id, state)).all()
+    counts = {}
+    for pid, site_state, count in rows:
+        entry = counts.setdefault(pid, {"up": 0, "down": 0, "unknown": 0, "total": 0})
+        entry[site_state] += count
+        entry["total"] += count
+    units = db.session.scalars(sa.select(AdminUnit).where(one_of(AdminUnit.id, [i for i in counts if i],
+                                                                 db.session.get_bind()))
+                               .order_by(AdminUnit.position, AdminUnit.id)).all()
+    return [(u, counts[u.id]) for u in units]
 
 
 def _state_changes(endpoint_id, start):

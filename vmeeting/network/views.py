@@ -15,7 +15,7 @@ from vmeeting.extensions import db
 from vmeeting.network import service
 from vmeeting.network.forms import IncidentForm, ResolveForm
 from vmeeting.network.models import Incident
-from vmeeting.registry.models import Endpoint
+from vmeeting.registry.models import AdminUnit, Endpoint
 from vmeeting.timefmt import local_to_utc, to_local
 
 bp = Blueprint("network", __name__)
@@ -31,12 +31,23 @@ def _in_page_language(labels):
 @bp.get("/network")
 @permission_required("network.view")
 def board():
-    """Show every active site as a cell, grouped by district, coloured by its state."""
-    groups, counts = service.board()
+    """Show every active site as a cell, grouped by district, coloured by its state.
+
+    Query: unit_id (a unit and below). Past service.BOARD_CELLS sites (the
+    country) the board without unit_id shows each province's counts instead,
+    each a link to the province's own board of cells.
+    """
+    unit_id = request.args.get("unit_id", type=query_id)
+    unit = db.session.get(AdminUnit, unit_id) if unit_id else None
+    labels = _in_page_language(service.STATE_LABELS)
+    if unit is None and service.active_site_count() > service.BOARD_CELLS:
+        return render_template("network/board.html", provinces=service.provinces(), summary=service.summary(),
+                               groups=None, unit=None, labels=labels, now=utcnow())
+    groups, counts = service.board(unit.id if unit else None)
     open_sites = set(db.session.scalars(service.incidents_select(open_only=True)
                                         .with_only_columns(Incident.endpoint_id)))
-    return render_template("network/board.html", groups=groups, summary=counts, open_sites=open_sites,
-                           labels=_in_page_language(service.STATE_LABELS), now=utcnow())
+    return render_template("network/board.html", groups=groups, summary=counts, open_sites=open_sites, unit=unit,
+                           provinces=None, labels=labels, now=utcnow())
 
 
 @bp.get("/network/endpoints/<int:endpoint_id>")

@@ -41,9 +41,18 @@ def units_select(on_day=None):
     return query
 
 
-def unit_tree(on_day=None):
-    """Return [(unit, depth)] in tree order: each unit followed by its children."""
-    units = db.session.scalars(units_select(on_day)).all()
+def unit_tree(on_day=None, *, levels=None, under=None):
+    """Return [(unit, depth)] in tree order: each unit followed by its children.
+
+    levels: only units of these levels (OUTLINE_LEVELS: no communes); under:
+    only this unit's id and the units below it.
+    """
+    query = units_select(on_day)
+    if levels is not None:
+        query = query.where(AdminUnit.level.in_(levels))
+    if under is not None:
+        query = query.where(AdminUnit.id.in_(descendant_ids_select(under)))
+    units = db.session.scalars(query).all()
     children = {}
     for unit in units:
         children.setdefault(unit.parent_id, []).append(unit)
@@ -93,6 +102,18 @@ def unit_outline(levels=OUTLINE_LEVELS, *, also=None):
     for root in children.get(None, ()):
         walk(root, 0)
     return outline
+
+
+def unit_count():
+    """Return how many units the registry holds."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(AdminUnit))
+
+
+def child_counts(level="commune"):
+    """Return {parent unit id: how many units of `level` it has}: one query."""
+    return dict(db.session.execute(sa.select(AdminUnit.parent_id, sa.func.count())
+                                   .where(AdminUnit.level == level, AdminUnit.parent_id.is_not(None))
+                                   .group_by(AdminUnit.parent_id)).all())
 
 
 def descendant_ids_select(unit_id):

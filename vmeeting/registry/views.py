@@ -35,6 +35,8 @@ from vmeeting.text import fold, vi_sorted
 bp = Blueprint("registry", __name__)
 
 PER_PAGE = 50
+#: the most units the units page lists whole; past it (the country) districts fold their communes
+UNITS_SHOWN = 2000
 #: the endpoint fields whose stored value is an id or a code, shown by name in the history
 _REFERENCES = {"unit_id": AdminUnit, "bridge_id": Bridge, "technician_id": User}
 
@@ -254,8 +256,21 @@ def retire_endpoint(endpoint_id):
 @bp.get("/units")
 @permission_required("registry.view")
 def units():
-    """Show the tree of administrative units in official order."""
-    return render_template("registry/units.html", unit_tree=service.unit_tree())
+    """Show the tree of administrative units in official order.
+
+    Query: under (a unit: its subtree alone). Past UNITS_SHOWN units (the
+    country's ten thousand) the page lists the provinces and districts, each
+    district with its number of communes, a link to them.
+    """
+    under = request.args.get("under", type=query_id)
+    root = db.session.get(AdminUnit, under) if under else None
+    if root is not None:
+        return render_template("registry/units.html", unit_tree=service.unit_tree(under=root.id), root=root,
+                               commune_counts=None)
+    if service.unit_count() > UNITS_SHOWN:
+        return render_template("registry/units.html", unit_tree=service.unit_tree(levels=service.OUTLINE_LEVELS),
+                               root=None, commune_counts=service.child_counts())
+    return render_template("registry/units.html", unit_tree=service.unit_tree(), root=None, commune_counts=None)
 
 
 @bp.route("/units/new", methods=["GET", "POST"])
