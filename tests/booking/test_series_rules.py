@@ -193,6 +193,21 @@ def sittings(*days):
     ("FREQ=DAILY;X-NOTE=A=B;COUNT=3", "Hằng ngày"),
     ("FREQ=MONTHLY;BYMONTHDAY=-2;COUNT=3", "Lặp lại mỗi tháng, theo quy tắc riêng"),
     ("FREQ=MONTHLY;BYMONTHDAY=1,15;COUNT=3", "Lặp lại mỗi tháng, theo quy tắc riêng"),
+    # BYSETPOS, BYWEEKNO, BYHOUR and their kin: how often, never "on day N" of the first sitting
+    ("FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1;COUNT=3", "Hằng tháng vào ngày làm việc cuối cùng của tháng"),
+    ("FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=1;COUNT=3", "Hằng tháng vào ngày làm việc đầu tiên của tháng"),
+    ("FREQ=MONTHLY;INTERVAL=2;BYDAY=TU,TH;BYSETPOS=2;COUNT=3", "Lặp lại 2 tháng một lần, theo quy tắc riêng"),
+    ("FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=2;COUNT=3", "Lặp lại mỗi tháng, theo quy tắc riêng"),
+    ("FREQ=YEARLY;BYWEEKNO=20;BYDAY=MO;COUNT=3", "Lặp lại mỗi năm, theo quy tắc riêng"),
+    ("FREQ=YEARLY;INTERVAL=2;BYWEEKNO=20;COUNT=3", "Lặp lại 2 năm một lần, theo quy tắc riêng"),
+    ("FREQ=YEARLY;BYMONTH=3;BYDAY=1MO;COUNT=3", "Lặp lại mỗi năm, theo quy tắc riêng"),
+    ("FREQ=WEEKLY;BYDAY=MO;BYHOUR=8,14;COUNT=3", "Lặp lại mỗi tuần, theo quy tắc riêng"),
+    ("FREQ=WEEKLY;INTERVAL=2;BYHOUR=8;COUNT=3", "Lặp lại 2 tuần một lần, theo quy tắc riêng"),
+    ("FREQ=WEEKLY;BYDAY=MO,FR;BYSETPOS=1;COUNT=3", "Lặp lại mỗi tuần, theo quy tắc riêng"),
+    ("FREQ=DAILY;BYSETPOS=1;COUNT=3", "Lặp lại mỗi ngày, theo quy tắc riêng"),
+    ("FREQ=DAILY;INTERVAL=3;BYHOUR=8;COUNT=3", "Lặp lại 3 ngày một lần, theo quy tắc riêng"),
+    ("FREQ=MONTHLY;BYHOUR=8;COUNT=3", "Lặp lại mỗi tháng, theo quy tắc riêng"),
+    ("FREQ=MONTHLY;INTERVAL=4;BYMINUTE=5;COUNT=3", "Lặp lại 4 tháng một lần, theo quy tắc riêng"),
 ])
 def test_every_pattern_in_words(config_app, rule, words):
     assert series.describe_series(rule, sittings(15, 1, 8)) == f"{words}, 3 buổi (01/03/2027 – 15/03/2027)"

@@ -221,20 +221,6 @@ def test_the_issues_example_in_words(app):
     assert series.describe_series(None, starts) == ""
 
 
-@pytest.mark.parametrize("rule, words", [
-    ("FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1;COUNT=3", "Hằng tháng vào ngày làm việc cuối cùng của tháng"),
-    ("FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=1;COUNT=3", "Hằng tháng vào ngày làm việc đầu tiên của tháng"),
-    ("FREQ=MONTHLY;INTERVAL=2;BYDAY=TU,TH;BYSETPOS=2;COUNT=3", "Lặp lại 2 tháng một lần, theo quy tắc riêng"),
-    ("FREQ=YEARLY;BYWEEKNO=20;BYDAY=MO;COUNT=2", "Lặp lại mỗi năm, theo quy tắc riêng"),
-    ("FREQ=YEARLY;BYMONTH=3;BYDAY=1MO;COUNT=2", "Lặp lại mỗi năm, theo quy tắc riêng"),
-    ("FREQ=WEEKLY;BYDAY=MO;BYHOUR=8,14;COUNT=4", "Lặp lại mỗi tuần, theo quy tắc riêng"),
-])
-def test_a_rule_with_parts_beyond_the_words_is_described_without_a_wrong_day(app, rule, words):
-    """BYSETPOS, BYWEEKNO and their kin are never read as "on day N" (the day of the first sitting)."""
-    first = datetime(2026, 12, 31, 8, tzinfo=VN)
-    assert series.describe_series(rule, [first]).startswith(words + ",")
-
-
 def test_conflicting_sittings_are_skipped_on_request(sites, book):
     hall, a = sites["hall"], sites["communes"][0]
     start = next_monday(8)
