@@ -126,3 +126,21 @@ def test_a_long_series_reports_each_conflict_once_across_its_chunks_of_sittings(
     sittings += [sitting(2, 4), sitting(5000, 5010)]
     conflicts, _ = find_conflicts(sittings, [site])
     assert [c["occurrence_id"] for c in conflicts] == [first.id, last.id]
+
+
+def test_each_bridge_counts_its_own_load_at_its_own_times(app, make_endpoint, make_bridge):
+    """The load is read per bridge and per busy interval: another bridge's sites, or a site of this bridge
+    busy at another time of the window, take none of its ports."""
+    first, second = make_bridge(ports=2, code="MCU-A"), make_bridge(ports=2, code="MCU-B")
+    store(make_endpoint(bridge_id=first.id), 0, 60)
+    store(make_endpoint(bridge_id=second.id), 0, 60)
+    assert find_conflicts([sitting(0, 60)], [make_endpoint(bridge_id=first.id)]) == ([], [])
+    # one site of the bridge busy until 30, one until 120, both from 0: at 60–90 only the second holds a port
+    third = make_bridge(ports=2, code="MCU-C")
+    store(make_endpoint(bridge_id=third.id), 0, 30)
+    store(make_endpoint(bridge_id=third.id), 0, 120)
+    assert find_conflicts([sitting(60, 90)], [make_endpoint(bridge_id=third.id)]) == ([], [])
+    # and both from 0 to 120 at once: the window 60–90 sees two, and a third site overfills it
+    store(make_endpoint(bridge_id=third.id), 50, 120)
+    _, capacity = find_conflicts([sitting(60, 90)], [make_endpoint(bridge_id=third.id)])
+    assert [(c["bridge_code"], c["in_use"], c["requested"]) for c in capacity] == [("MCU-C", 2, 1)]

@@ -192,3 +192,18 @@ def test_a_declaration_and_its_removal_are_kept_in_the_audit_trail(app, make_use
         (admin.id, "delete", "declared_day", {"date": ["2027-03-05", None], "kind": ["day_off", None]},
          "Xóa khai báo ngày nghỉ (nghỉ bù) 05/03/2027: Nghỉ bù"),
     ]
+
+
+def test_holiday_names_follow_the_page_language(app):
+    """The calendar shades holidays named in the page's language; the rules and mails keep Vietnamese."""
+    from flask_babel import force_locale
+
+    with app.test_request_context("/"):
+        names = service.holiday_names_for_page(2027)
+        with force_locale("en"):
+            english = service.holiday_names_for_page(2027)
+    assert names == service.public_holidays(2027) and names[date(2027, 9, 2)] == "Quốc khánh"
+    assert english == service.public_holidays(2027, "en_US") and english[date(2027, 9, 2)] == "National Day"
+    assert english.keys() == names.keys()
+    with app.test_request_context("/"):
+        assert service.holiday_names_for_page(2028) == service.public_holidays(2028) != names
