@@ -1,6 +1,6 @@
 """Booking pages: access per role, the form's preview, conflicts and their ways on, the calendar."""
 
-from datetime import timedelta
+from datetime import timedelta, timezone
 from html.parser import HTMLParser
 
 import pytest
@@ -548,3 +548,40 @@ def test_the_meeting_list_counts_up_to_its_limit(client, login_as, sites, book, 
     html = client.get("/meetings").get_data(as_text=True)
     assert total(html) == "2+" and html.count('href="/meetings/') >= 1
     assert "Họp lúc 14" in client.get("/meetings?page=3").get_data(as_text=True)  # past the count, still there
+
+
+def test_a_large_meetings_page_body_is_kept_while_it_reads_the_same(client, login_as, sites, book, monkeypatch,
+                                                                    get_csrf):
+    """Past INLINE_SITES sites the body is kept per process: until the meeting changes, a name it shows
+    changes, a sitting starts or ends, or another role or language reads it."""
+    from vmeeting.booking import service, views
+    from vmeeting.registry import service as registry
+
+    monkeypatch.setattr(views, "INLINE_SITES", 0)
+    monkeypatch.setattr(views, "_bodies", type(views._bodies)())
+    first = next_monday(8)
+    meeting = book([sites["hall"], sites["communes"][0]], first, recurrence="FREQ=WEEKLY;COUNT=2",
+                   title="Giao ban tuần", allow_non_working_time=True)
+    login_as("scheduler")
+    page = lambda: client.get(f"/meetings/{meeting.id}").get_data(as_text=True)  # noqa: E731
+    assert "Giao ban tuần" in page() and "Dời" in page() and len(views._bodies) == 1
+    service.update_meeting(meeting, {"title": "Giao ban tuần (sửa)", "starts_at": meeting.starts_at,
+                                     "ends_at": meeting.ends_at, "chair_endpoint_id": sites["hall"].id,
+                                     "recurrence": meeting.recurrence},
+                           service.resolve_sites(endpoint_ids=[sites["hall"].id, sites["communes"][0].id]),
+                           choices=service.BookingChoices(allow_non_working_time=True))
+    db.session.commit()
+    assert "Giao ban tuần (sửa)" in page()
+    registry.update_endpoint(sites["hall"], {"name": "UBND tỉnh Lạng Sơn (hội trường)"})
+    db.session.commit()
+    assert "UBND tỉnh Lạng Sơn (hội trường)" in page()
+    # the first sitting starts: its roll-call link appears though nothing in the database changed
+    roll_call = f"/occurrences/{meeting.occurrences[0].id}/attendance"
+    assert roll_call not in page()
+    monkeypatch.setattr(views, "utcnow", lambda: first.astimezone(timezone.utc) + timedelta(minutes=5))
+    assert roll_call in page()
+    client.post("/logout", data={"csrf_token": get_csrf(f"/meetings/{meeting.id}")})
+    login_as("viewer")
+    assert "Dời" not in page() and "Giao ban tuần (sửa)" in page()  # the viewer's own body, no move links
+    client.post("/lang/en", data={"csrf_token": get_csrf(f"/meetings/{meeting.id}")})
+    assert ">Sittings <" in page() and "Các buổi họp" not in page()

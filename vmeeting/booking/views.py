@@ -1,11 +1,15 @@
 """Booking pages: the list, the calendar, the booking form, the meeting page."""
 
-from datetime import date, datetime, time, timedelta
+import threading
+from collections import OrderedDict
+from datetime import date, datetime, time, timedelta, timezone
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy.orm import joinedload, selectinload
 
 from vmeeting.audit import service as audit
@@ -282,21 +286,64 @@ def show(meeting_id):
     A meeting of more than INLINE_SITES sites leaves its sites and its invites
     panel to sections the page fetches once shown (sites_section,
     invites_section): the page itself costs the same for 5 sites as for 10,000.
+    Its body is then kept per process while it would read the same
+    (`meeting_body`): the page most opened before a national meeting reads
+    one row of the database, and renders only the menu around the body.
     """
-    # what the page shows of the meeting in two round trips, not one lazy load each
     meeting = db.get_or_404(Meeting, meeting_id, options=[joinedload(Meeting.chair), joinedload(Meeting.organizer),
-                                                          joinedload(Meeting.bridge), selectinload(Meeting.occurrences)])
+                                                          joinedload(Meeting.bridge)])
+    return render_template("booking/show.html", meeting=meeting, body=meeting_body(meeting))
+
+
+#: {what the body shows (`_body_key`): (its HTML, when it stops being true)}, per process, the latest used last
+_bodies = OrderedDict()
+_bodies_lock = threading.Lock()
+BODIES_KEPT = 256
+
+
+def _body_key(meeting):
+    """What a meeting page's body depends on, besides time: the meeting as changed (every change of it or of
+    a sitting writes its row: SEQUENCE, updated_at), the names it shows of others, the reader's role and
+    language, and which sittings were asked for."""
+    return (meeting.id, meeting.sequence, meeting.updated_at, meeting.status, meeting.endpoint_count,
+            meeting.chair.name, meeting.organizer.display_name if meeting.organizer else None,
+            meeting.bridge.name if meeting.bridge else None, current_user.role, str(get_locale()),
+            request.args.get("sittings") == "all")
+
+
+def meeting_body(meeting):
+    """Return the meeting page's body as Markup: kept while its key holds and no sitting starts or ends.
+
+    A meeting of INLINE_SITES sites or fewer shows its sites and its invites
+    panel (answers, forms) in place: its body is rendered every time.
+    """
+    now = utcnow()
+    inline = meeting.endpoint_count <= INLINE_SITES
+    key = None if inline else _body_key(meeting)
+    if key is not None:
+        with _bodies_lock:
+            found = _bodies.get(key)
+            if found is not None and now < found[1]:
+                _bodies.move_to_end(key)
+                return found[0]
+    every_sitting = request.args.get("sittings") == "all"
+    occurrences = meeting.occurrences
     history = db.session.scalars(audit.history("meeting", meeting.id).limit(50)
                                  .options(selectinload(AuditEvent.actor))).all()
-    inline = meeting.endpoint_count <= INLINE_SITES
-    now = utcnow()
-    every_sitting = request.args.get("sittings") == "all"
-    sittings = meeting.occurrences if every_sitting else sittings_window(meeting.occurrences, now)
-    return render_template("booking/show.html", meeting=meeting, inline=inline,
-                           districts=service.sites_by_district(meeting) if inline else None,
-                           history=history, now=now, recurrence_text=service.recurrence_text(meeting),
-                           recurrence_warning=service.recurrence_warning(meeting), sittings=sittings,
-                           may_book=current_user.can("meetings.book"))
+    body = Markup(render_template(
+        "booking/_meeting_body.html", meeting=meeting, inline=inline,
+        districts=service.sites_by_district(meeting) if inline else None, history=history, now=now,
+        recurrence_text=service.recurrence_text(meeting), recurrence_warning=service.recurrence_warning(meeting),
+        sittings=occurrences if every_sitting else sittings_window(occurrences, now),
+        may_book=current_user.can("meetings.book")))
+    if key is not None:
+        # the links of a sitting change when it starts (the roll-call) and when it ends (move, cancel)
+        changes = [t for o in occurrences for t in (o.starts_at, o.ends_at) if t > now]
+        with _bodies_lock:
+            _bodies[key] = (body, min(changes, default=datetime.max.replace(tzinfo=timezone.utc)))
+            while len(_bodies) > BODIES_KEPT:
+                _bodies.popitem(last=False)
+    return body
 
 
 def sittings_window(occurrences, now, shown=SITTINGS_SHOWN):
