@@ -106,6 +106,7 @@ def test_the_meeting_page_of_a_large_meeting_costs_the_same_whatever_its_size(cl
     assert counts[0] == counts[1], counts
     section_counts = []
     for meeting, size in ((middle, 32), (large, 64)):
+        db.session.expire_all()  # each request loads its meeting alike (the tests share one session)
         with counted() as statements:
             section = client.get(f"/meetings/{meeting.id}/sites").get_data(as_text=True)
         assert section.count("list-group-item") == size
