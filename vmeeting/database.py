@@ -123,9 +123,16 @@ def one_of(column, ids, bind):
     """
     ids = [int(i) for i in ids]
     if bind.dialect.name == "postgresql":
-        return column == sa.any_(sa.bindparam(None, ids, type_=postgresql.ARRAY(sa.Integer), unique=True))
+        return column == sa.any_(_int_array(ids))
     values = sa.func.json_each(sa.bindparam(None, json.dumps(ids), type_=sa.String, unique=True)).table_valued("value")
     return column.in_(sa.select(values.c.value))
+
+
+def _int_array(values):
+    """An integer[] parameter sent as its text, '{1,2,NULL}': PostgreSQL reads 10,000 of them in C, where the
+    driver adapts a Python list element by element (about 10 ms each time at national scale)."""
+    text = "{" + ",".join("NULL" if v is None else str(int(v)) for v in values) + "}"
+    return sa.cast(sa.bindparam(None, text, type_=sa.Text, unique=True), postgresql.ARRAY(sa.Integer))
 
 
 def insert_rows(session, table, rows):
@@ -149,6 +156,8 @@ def insert_rows(session, table, rows):
         values = [row[name] for row in rows]
         if len(rows) > 1 and all(value == values[0] for value in values):
             constant[name] = sa.bindparam(None, values[0], type_=table.c[name].type, unique=True)
+        elif isinstance(table.c[name].type, sa.Integer) and all(v is None or type(v) is int for v in values):
+            varying[name] = _int_array(values)
         else:
             varying[name] = sa.bindparam(None, values, type_=postgresql.ARRAY(table.c[name].type), unique=True)
     if not varying:  # the same row many times: let the database refuse it as it would the copies
