@@ -1,9 +1,9 @@
 """Booking pages: the list, the calendar, the booking form, the meeting page."""
 
 import threading
-from collections import OrderedDict
 from datetime import date, datetime, time, timedelta, timezone
 
+import cachetools
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
@@ -295,20 +295,20 @@ def show(meeting_id):
     return render_template("booking/show.html", meeting=meeting, body=meeting_body(meeting))
 
 
-#: {what the body shows (`_body_key`): (its HTML, when it stops being true)}, per process, the latest used last
-_bodies = OrderedDict()
-_bodies_lock = threading.Lock()
 BODIES_KEPT = 256
+#: {what the body shows (`_body_key`): (its HTML, the instant it stops being true)}, per process, the least
+#: used dropped first, an entry gone at its instant (utcnow is read through this module, as the view reads it)
+_bodies = cachetools.TLRUCache(maxsize=BODIES_KEPT, ttu=lambda _key, kept, _now: kept[1], timer=lambda: utcnow())
+_bodies_lock = threading.Lock()
 
 
-def _body_key(meeting):
+def _body_key(meeting, every_sitting):
     """What a meeting page's body depends on, besides time: the meeting as changed (every change of it or of
     a sitting writes its row: SEQUENCE, updated_at), the names it shows of others, the reader's role and
     language, and which sittings were asked for."""
     return (meeting.id, meeting.sequence, meeting.updated_at, meeting.status, meeting.endpoint_count,
             meeting.chair.name, meeting.organizer.display_name if meeting.organizer else None,
-            meeting.bridge.name if meeting.bridge else None, current_user.role, str(get_locale()),
-            request.args.get("sittings") == "all")
+            meeting.bridge.name if meeting.bridge else None, current_user.role, str(get_locale()), every_sitting)
 
 
 def meeting_body(meeting):
@@ -319,14 +319,13 @@ def meeting_body(meeting):
     """
     now = utcnow()
     inline = meeting.endpoint_count <= INLINE_SITES
-    key = None if inline else _body_key(meeting)
+    every_sitting = request.args.get("sittings") == "all"
+    key = None if inline else _body_key(meeting, every_sitting)
     if key is not None:
         with _bodies_lock:
             found = _bodies.get(key)
-            if found is not None and now < found[1]:
-                _bodies.move_to_end(key)
-                return found[0]
-    every_sitting = request.args.get("sittings") == "all"
+        if found is not None:
+            return found[0]
     occurrences = meeting.occurrences
     history = db.session.scalars(audit.history("meeting", meeting.id).limit(50)
                                  .options(selectinload(AuditEvent.actor))).all()
@@ -341,8 +340,6 @@ def meeting_body(meeting):
         changes = [t for o in occurrences for t in (o.starts_at, o.ends_at) if t > now]
         with _bodies_lock:
             _bodies[key] = (body, min(changes, default=datetime.max.replace(tzinfo=timezone.utc)))
-            while len(_bodies) > BODIES_KEPT:
-                _bodies.popitem(last=False)
     return body
 
 

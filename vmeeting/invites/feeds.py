@@ -8,10 +8,10 @@ ETag; the built body is kept per feed until the fingerprint moves.
 import hashlib
 import secrets
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import cachetools
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
@@ -43,7 +43,8 @@ class FeedBody:
     last_modified: datetime
 
 
-_cache: "OrderedDict[int, FeedBody]" = OrderedDict()
+#: {feed id: FeedBody} of the feeds built last, the least used dropped first
+_cache = cachetools.LRUCache(maxsize=CACHE_SIZE)
 _cache_lock = threading.Lock()
 
 
@@ -133,14 +134,10 @@ def feed_body(feed, now=None, known_fingerprint=None):
     with _cache_lock:
         cached = _cache.get(feed.id)
         if cached is not None and cached.etag == etag:
-            _cache.move_to_end(feed.id)
             return cached
     built = FeedBody(_build(feed, now or utcnow()), etag, last_modified)
     with _cache_lock:
         _cache[feed.id] = built
-        _cache.move_to_end(feed.id)
-        while len(_cache) > CACHE_SIZE:
-            _cache.popitem(last=False)
     return built
 
 

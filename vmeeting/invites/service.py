@@ -9,9 +9,9 @@ flush; the caller commits.
 
 import re
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 
+import cachetools
 import sqlalchemy as sa
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -300,19 +300,20 @@ def _superseding_recipients(meeting_id, sequence):
     return {recipient for recipient, payload in rows if (payload or {}).get("kind") != "sitting"}
 
 
+SITE_TEXTS_KEPT = 32
 #: {(meeting id, SEQUENCE, updated_at): (places text, number of sites)}: what every mail of a change says
 #: about all the meeting's sites, worked out once per process rather than once per batch of a drain
-_site_texts = OrderedDict()
+_site_texts = cachetools.LRUCache(maxsize=SITE_TEXTS_KEPT)
 _site_texts_lock = threading.Lock()
-SITE_TEXTS_KEPT = 32
 
 
 def _site_text(meeting):
     """Return (the 'Địa điểm' text, the number of sites) of the meeting as it stands; remembered per version."""
     key = (meeting.id, meeting.sequence, meeting.updated_at)
     with _site_texts_lock:
-        if key in _site_texts:
-            return _site_texts[key]
+        found = _site_texts.get(key)
+    if found is not None:
+        return found
     rows = db.session.connection().execute(
         sa.select(Endpoint.id, Endpoint.name, AdminUnit.level).join(AdminUnit, AdminUnit.id == Endpoint.unit_id)
         .join(meeting_endpoints, meeting_endpoints.c.endpoint_id == Endpoint.id)
@@ -320,8 +321,6 @@ def _site_text(meeting):
     found = (places_text_of(meeting, rows), len(rows))
     with _site_texts_lock:
         _site_texts[key] = found
-        while len(_site_texts) > SITE_TEXTS_KEPT:
-            _site_texts.popitem(last=False)
     return found
 
 

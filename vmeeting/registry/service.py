@@ -52,20 +52,24 @@ def unit_tree(on_day=None, *, levels=None, under=None):
         query = query.where(AdminUnit.level.in_(levels))
     if under is not None:
         query = query.where(AdminUnit.id.in_(descendant_ids_select(under)))
-    units = db.session.scalars(query).all()
+    return _in_tree_order(db.session.scalars(query).all())
+
+
+def _in_tree_order(units):
+    """Return [(unit, depth)] of units (objects or rows with id and parent_id, in listing order), each followed
+    by its children; a unit whose parent is not among them is a root."""
+    ids = {u.id for u in units}
     children = {}
     for unit in units:
-        children.setdefault(unit.parent_id, []).append(unit)
-    ids = {u.id for u in units}
-    roots = [u for u in units if u.parent_id is None or u.parent_id not in ids]
+        children.setdefault(unit.parent_id if unit.parent_id in ids else None, []).append(unit)
     ordered = []
 
     def walk(unit, depth):
         ordered.append((unit, depth))
-        for child in children.get(unit.id, []):
+        for child in children.get(unit.id, ()):
             walk(child, depth + 1)
 
-    for root in roots:
+    for root in children.get(None, ()):
         walk(root, 0)
     return ordered
 
@@ -83,25 +87,10 @@ def unit_outline(levels=OUTLINE_LEVELS, *, also=None):
     also: a unit (say the one a page is filtered by) listed too, under its
     parent, whatever its level.
     """
-    query = (sa.select(AdminUnit.id, AdminUnit.parent_id, AdminUnit.name)
+    query = (units_select().with_only_columns(AdminUnit.id, AdminUnit.parent_id, AdminUnit.name)
              .where(AdminUnit.level.in_(levels) if also is None
-                    else sa.or_(AdminUnit.level.in_(levels), AdminUnit.id == also.id))
-             .order_by(sa.case({"province": 0, "district": 1, "commune": 2}, value=AdminUnit.level),
-                       AdminUnit.position, AdminUnit.id))
-    rows = db.session.execute(query).all()
-    children, ids = {}, {row.id for row in rows}
-    for row in rows:
-        children.setdefault(row.parent_id if row.parent_id in ids else None, []).append(row)
-    outline = []
-
-    def walk(row, depth):
-        outline.append((row.id, row.name, depth))
-        for child in children.get(row.id, ()):
-            walk(child, depth + 1)
-
-    for root in children.get(None, ()):
-        walk(root, 0)
-    return outline
+                    else sa.or_(AdminUnit.level.in_(levels), AdminUnit.id == also.id)))
+    return [(row.id, row.name, depth) for row, depth in _in_tree_order(db.session.execute(query).all())]
 
 
 def unit_count():
