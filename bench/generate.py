@@ -8,7 +8,7 @@ meeting at a time, so a national-scale database takes minutes, not hours. The
 data stay consistent all the same: every meeting sits in a slot of a fixed day
 grid (below) that no other kind of meeting uses that day, and small meetings
 never reuse an endpoint within one slot, so no endpoint is ever reserved twice
-at once and PostgreSQL's exclusion constraint accepts every row.
+at once and PostgreSQL's overlap rule (migration 0017) accepts every row.
 """
 
 import argparse

@@ -102,13 +102,26 @@ def app(database_url):
 
 
 def _empty_tables():
+    """Empty every table and restart the ids, as TRUNCATE … RESTART IDENTITY does.
+
+    On PostgreSQL as a superuser (the local test server), DELETE with the
+    foreign-key triggers off for the transaction: about 15 ms, against 200 ms
+    for a TRUNCATE, which gives every table and index new files, after each
+    of some 1,300 tests.
+    """
     tables = [t.name for t in reversed(db.metadata.sorted_tables)]
     with db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.exec_driver_sql("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
-        else:
+        if conn.dialect.name != "postgresql":
             for table in tables:
                 conn.exec_driver_sql(f'DELETE FROM "{table}"')
+        elif conn.exec_driver_sql("SHOW is_superuser").scalar() != "on":
+            conn.exec_driver_sql("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
+        else:
+            conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+            for table in tables:
+                conn.exec_driver_sql(f'DELETE FROM "{table}"')
+            conn.exec_driver_sql("SELECT setval(quote_ident(schemaname) || '.' || quote_ident(sequencename), 1, false) "
+                                 "FROM pg_sequences WHERE schemaname = current_schema()")
 
 
 @pytest.fixture
@@ -356,6 +369,31 @@ def browser_sign_in(page, user, password=PASSWORD, landing="**/"):
     page.get_by_role("button", name="Đăng nhập").click()
     page.wait_for_url(landing)
     page.get_by_test_id("current-user").wait_for(state="attached")
+
+
+def laid_out(page):
+    """`page` once its current document has loaded its stylesheets, scripts, images and fonts.
+
+    A click on a link or a form's submit returns as soon as the next document starts; its elements
+    are there, and can be found, before Bootstrap's stylesheet is. Layout read then is the unstyled
+    page's: on a loaded CI machine a `btn-lg py-3` button measured 21 px high. Every box or width a
+    test asserts is read through `box_of` or `sideways_overflow`, which wait here first.
+    """
+    page.wait_for_load_state("load")
+    page.evaluate("() => document.fonts.ready.then(() => true)")
+    return page
+
+
+def box_of(locator):
+    """The bounding box ({x, y, width, height} in CSS px) of `locator`'s element on its laid-out page."""
+    laid_out(locator.page)
+    return locator.bounding_box()
+
+
+def sideways_overflow(page):
+    """How many CSS px the laid-out page scrolls sideways (0 when it fits its viewport's width)."""
+    laid_out(page)
+    return page.evaluate("Math.max(0, document.documentElement.scrollWidth - document.documentElement.clientWidth)")
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ def test_generator_makes_a_consistent_country(tmp_path):
         assert count("SELECT count(*) FROM admin_units WHERE level = 'province'") == 3
         assert count("SELECT count(*) FROM occurrences") == country.counts["occurrences"] > 200
         assert count("SELECT count(*) FROM reservations") == country.counts["reservations"]
-        # what the exclusion constraint enforces on PostgreSQL: no endpoint busy twice at once
+        # what the overlap rule enforces on PostgreSQL (migration 0017): no endpoint busy twice at once
         assert count("SELECT count(*) FROM reservations a JOIN reservations b ON a.endpoint_id = b.endpoint_id "
                      "AND a.id < b.id AND a.busy_from < b.busy_until AND b.busy_from < a.busy_until") == 0
         # nor a bridge over its ports: each site reserves its own province's bridge, sized for all its sites

@@ -96,3 +96,13 @@ def test_libreoffice_opens_both_downloads(client, login_as, meetings, libreoffic
         _sheet, ours = sheet_rows(file.read_bytes())
         _sheet, theirs = sheet_rows(libreoffice(file))
         assert theirs == ours
+
+
+def test_a_search_typed_with_control_characters_downloads_without_them(client, login_as, meetings):
+    """XML 1.0 cannot carry U+0000–U+001F but tab and line ends; the search lands in the caption."""
+    login_as("viewer")
+    response = client.get("/meetings.xlsx?when=all&q=giao%01%1F ban%0B")
+    assert response.status_code == 200
+    _sheet, rows = sheet_rows(response.get_data())
+    assert "giao ban" in rows[0][0] and not any(chr(c) in rows[0][0] for c in (1, 0x0B, 0x1F))
+    assert client.get("/meetings.xlsx?q=%00").status_code in (200, 400)  # PostgreSQL's text refuses NUL: 400

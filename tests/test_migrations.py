@@ -84,3 +84,28 @@ def test_agency_and_tentative_answers_migrate_down_and_up(app, book, sites, make
     with db.engine.connect() as conn:
         assert conn.execute(sa.text("SELECT source FROM invite_responses")).scalars().all() == ["link"]
         assert conn.execute(sa.text("SELECT agency FROM users")).scalars().all() == [""]
+
+
+def test_the_overlap_rule_migrates_down_and_up(app):
+    """0017 trades PostgreSQL's GiST exclusion constraint for a statement-level trigger; going back restores it."""
+    import sqlalchemy as sa
+    from flask_migrate import downgrade, upgrade
+
+    def rule():
+        if db.engine.dialect.name != "postgresql":
+            return None
+        with db.engine.connect() as conn:
+            kinds = conn.execute(sa.text("SELECT contype FROM pg_constraint WHERE conname = 'reservations_no_overlap'"))
+            triggers = conn.execute(sa.text("SELECT tgname FROM pg_trigger WHERE tgname LIKE 'reservations_no_overlap%'"
+                                            " ORDER BY tgname"))
+            return kinds.scalars().all(), triggers.scalars().all()
+
+    db.session.remove()
+    after = rule()
+    try:
+        downgrade(revision="0016")
+        assert rule() in (None, (["x"], []))
+    finally:
+        upgrade()
+    assert rule() == after
+    assert after in (None, ([], ["reservations_no_overlap_insert", "reservations_no_overlap_update"]))

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from tests.booking.conftest import book, next_monday, sites  # noqa: F401 (fixtures)
-from tests.conftest import browser_sign_in
+from tests.conftest import browser_sign_in, sideways_overflow
 
 pytestmark = pytest.mark.browser
 
@@ -26,7 +26,7 @@ def overflowing(page, more=()):
     for href in ["/", *hrefs, *more]:
         page.goto(href)
         page.wait_for_load_state("networkidle")
-        extra = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        extra = sideways_overflow(page)
         if extra > 0:
             found[href] = extra
     return found

@@ -1,17 +1,20 @@
 """vmeeting: the video-conference network of a province, as a Flask app."""
 
 import hmac
+import json
 import os
 import sys
 import time
+from functools import cached_property
 from pathlib import Path
 
-from flask import Flask, g, has_request_context, request, session
+from flask import Flask, Request, g, has_request_context, request, session
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import CONFIGS
 from vmeeting.extensions import babel, bootstrap, csrf, db, login_manager, migrate
+from vmeeting.text import N_
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -21,6 +24,27 @@ def _config_name():
     return os.environ.get("VMEETING_ENV") or ("production" if "gunicorn" in sys.modules else "development")
 
 
+class AsciiCookieRequest(Request):
+    """A request whose cookies are only those a server could have set: ASCII text.
+
+    The cookies vmeeting sets (Flask's session and Flask-Login's remember_token)
+    are signed ASCII; RFC 6265 section 4.1.1 allows nothing else in a value.
+    Anything else was planted (by a sibling subdomain, a script, a proxy) and
+    is dropped as absent: Flask-Login's remember-cookie check compares digests
+    with hmac.compare_digest, which raises TypeError on non-ASCII text, so a
+    `remember_token=1|é` answered 500 on every page, the error page included.
+    """
+
+    @cached_property
+    def cookies(self):
+        """The request's ASCII cookies (an ImmutableMultiDict of str)."""
+        cookies = super().cookies
+        if all(value.isascii() for value in cookies.values()):
+            return cookies
+        return self.dict_storage_class([(name, value) for name, value in cookies.items(multi=True)
+                                        if name.isascii() and value.isascii()])
+
+
 def create_app(config_class=None, overrides=None):
     """Build the app: configuration, extensions, blueprints, CLI, scheduler."""
     app = Flask(
@@ -28,6 +52,7 @@ def create_app(config_class=None, overrides=None):
         template_folder=str(PACKAGE_DIR.parent / "templates"),
         instance_path=os.environ.get("VMEETING_INSTANCE") or str(PACKAGE_DIR.parent / "instance"),
     )
+    app.request_class = AsciiCookieRequest
     config_class = config_class or CONFIGS[_config_name()]
     if hasattr(config_class, "check"):
         config_class.check()
@@ -100,6 +125,7 @@ def create_app(config_class=None, overrides=None):
     app.before_request_funcs.setdefault(None, []).insert(0, _start_timing)
     app.after_request(_security_headers)
     app.after_request(_server_timing)
+    app.after_request(_bound_flashes)
     _start_scheduler(app)
     return app
 
@@ -135,9 +161,31 @@ def _init_login(app):
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Vui lòng đăng nhập để tiếp tục."
+    login_manager.login_message = N_("Vui lòng đăng nhập để tiếp tục.")  # flashed in the page's language
     login_manager.login_message_category = "warning"
     login_manager.session_protection = "strong"
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        """Send a person to sign in; answer a page's script 401 instead.
+
+        A script's request (the Fetch spec's Sec-Fetch-Mode is not `navigate`:
+        a calendar move, the readiness board's poll, a fragment) that followed
+        the redirect would read the sign-in page as a 200 answer: a move shown
+        as done and not saved, a sign-in form pasted into the page, and the
+        "please sign in" message spent where nobody sees it.
+        """
+        from flask import flash, redirect
+        from flask_babel import gettext
+        from flask_login.utils import login_url
+
+        from vmeeting.jsonapi import error_response
+
+        if request.headers.get("Sec-Fetch-Mode", "navigate") not in ("navigate", "nested-navigate"):
+            return error_response(401, "signed_out",
+                                  gettext("Phiên đăng nhập đã kết thúc. Hãy tải lại trang để đăng nhập."))
+        flash(gettext(login_manager.login_message), login_manager.login_message_category)
+        return redirect(login_url(login_manager.login_view, next_url=request.url))
 
     @login_manager.user_loader
     def load_user(stamped_id):
@@ -182,6 +230,64 @@ def _server_timing(response):
     if started is not None:
         response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.2f}"
     return response
+
+
+#: the flashed messages a session keeps for its next page, each once: more than one request flashes (a booking:
+#: its result, booking.views.SHOWN_WARNINGS warnings about its sites and a count of the rest)
+MAX_FLASHES = 10
+#: their share of the session cookie, and one message's, in bytes of the session's JSON (where a non-ASCII
+#: letter is escaped to 6 bytes); the whole cookie must stay under the 4,096 bytes browsers keep
+#: (RFC 6265 section 6.1), or they drop it unsaid
+MAX_FLASH_BYTES, MAX_FLASH_MESSAGE_BYTES = 2400, 1200
+
+
+def _bound_flashes(response):
+    """Keep the session's waiting flashes to the latest MAX_FLASHES distinct ones, within MAX_FLASH_BYTES.
+
+    Flask appends a flash to the session cookie until a page shows it. A client
+    that never shows one (a script re-asking a page it may not see, redirected
+    to sign in each time; tabs restored after a session ended) would otherwise
+    carry one more copy of "please sign in" per request, all shown at once on
+    its next page, and the cookie re-signed at a cost that grows with them
+    (10,000 such requests took 4 minutes instead of 17 s). A repeated message
+    keeps its latest place. Messages quoting long text (a title, five incident
+    titles in a booking's warnings) are cut to MAX_FLASH_MESSAGE_BYTES, and the
+    oldest dropped past MAX_FLASH_BYTES: a browser ignores a cookie over 4 KB,
+    which would lose every message and the session's other changes with it.
+    """
+    if "_flashes" not in session:
+        return response
+    waiting = session["_flashes"]
+    kept, size = [], 0
+    for category, message in list(dict.fromkeys(reversed(waiting)))[:MAX_FLASHES]:  # newest first
+        message = _cut_to(message, MAX_FLASH_MESSAGE_BYTES)
+        size += _json_bytes(message)
+        if size > MAX_FLASH_BYTES:
+            break
+        kept.append((category, message))
+    kept.reverse()
+    if kept != list(waiting):
+        session["_flashes"] = kept
+    return response
+
+
+def _json_bytes(text):
+    """The bytes `text` takes in the session's JSON, non-ASCII escaped."""
+    return len(json.dumps(text))
+
+
+def _cut_to(message, limit):
+    """`message` (str) shortened with an ellipsis until its JSON takes at most `limit` bytes."""
+    if _json_bytes(message) <= limit:
+        return message
+    low, high = 0, len(message)  # the longest prefix that fits, by bisection
+    while low < high:
+        middle = (low + high + 1) // 2
+        if _json_bytes(message[:middle] + "…") <= limit:
+            low = middle
+        else:
+            high = middle - 1
+    return message[:low] + "…"
 
 
 def _security_headers(response):

@@ -48,6 +48,8 @@ def as_id(raw):
     would have failed. Raise ValueError for anything that is not a whole
     number: booleans, fractions, other text.
     """
+    if type(raw) is int:  # the common case first: a JSON number (bool, a subclass, is refused below)
+        return raw if 0 <= raw <= MAX_ID else 0
     if raw in (None, ""):
         return None
     if isinstance(raw, bool):

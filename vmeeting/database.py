@@ -142,7 +142,7 @@ def insert_rows(session, table, rows):
     array per column whose values differ and one plain parameter for a column
     with one value in every row (a sitting's busy interval), so 10,000 rows are
     one statement and one round trip; the table's constraints (the
-    reservations' exclusion constraint) judge them as usual. SQLite, in
+    reservations' overlap trigger, once per statement) judge them as usual. SQLite, in
     process: executemany. Raises what the insert raises (IntegrityError).
     """
     if not rows:

@@ -85,8 +85,11 @@ def xlsx_bytes(sheets):
 
     Text is always written as text: openpyxl would store "=…" as a formula
     (CSV injection's twin), so every str cell is typed "s" explicitly.
+    Control characters XML 1.0 cannot carry (a search typed with one lands in
+    the caption) are dropped, not refused: openpyxl raises on them.
     Numbers, dates and None pass as they are. The header row is frozen.
     """
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.styles import Font
 
     book = openpyxl.Workbook()
@@ -97,6 +100,8 @@ def xlsx_bytes(sheets):
         lines = ([[spec.caption]] if spec.caption else []) + [list(spec.header)]
         for number, row in enumerate([*lines, *spec.rows], start=1):
             for column, value in enumerate(row, start=1):
+                if isinstance(value, str):
+                    value = ILLEGAL_CHARACTERS_RE.sub("", value)
                 cell = sheet.cell(row=number, column=column, value=value)
                 if isinstance(value, str):
                     cell.data_type = "s"

@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import browser_sign_in
+from tests.conftest import browser_sign_in, sideways_overflow
 
 pytestmark = pytest.mark.browser
 
@@ -26,7 +26,7 @@ def test_the_chair_technician_takes_the_roll_on_a_phone(phone_page, roll):
     absent.get_by_role("button", name="Lưu").tap()
     expect(phone_page.get_by_test_id("attendance-summary")).to_contain_text("Vắng: 1")
     expect(phone_page.locator('[data-count="present"]')).to_have_text("1")
-    assert phone_page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert sideways_overflow(phone_page) == 0
 
 
 def test_the_attendance_report_draws_its_chart(page, roll, make_user):

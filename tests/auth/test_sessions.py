@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from tests.conftest import PASSWORD, csrf_token
@@ -133,3 +134,104 @@ def test_the_worker_drops_sessions_ended_long_ago(app, make_user, browser):
     assert prune_sessions() == 1
     assert db.session.scalars(sa.select(UserSession.id)).all() == [second.id]
     assert is_signed_in(recent)
+
+
+def test_a_client_that_never_shows_a_page_keeps_a_small_cookie(client, make_user, login):
+    """Signed out, 200 requests for pages it may not see, redirects not followed (a script, restored tabs):
+    the session holds "please sign in" once, not 200 times, and the sign-in page shows it once."""
+    for n in range(200):
+        response = client.get(f"/meetings?page={n}")
+        assert response.status_code == 302
+    cookie = client.get_cookie("session")
+    assert len(cookie.value) < 500, len(cookie.value)
+    page = client.get("/login").get_data(as_text=True)
+    assert page.count("Vui lòng đăng nhập để tiếp tục.") == 1
+
+
+def test_messages_waiting_for_a_page_are_the_latest_ten_each_once(app, client):
+    """Flashes a session carries to its next page: distinct ones in order, at most the latest ten."""
+    from flask import flash
+
+    @app.route("/_test/flash/<int:n>")
+    def flash_some(n):
+        for i in range(n):
+            flash(f"Thông báo {i}", "info")
+            flash(f"Thông báo {i}", "info")
+        return "ok"
+
+    client.get("/_test/flash/3")
+    client.get("/_test/flash/13")
+    with client.session_transaction() as session:
+        assert session["_flashes"] == [("info", f"Thông báo {i}") for i in range(3, 13)]
+
+
+def test_a_repeated_message_keeps_its_latest_place(app, client):
+    """A warning flashed again by a later request is the newest, so it outlives the ones in between."""
+    from flask import flash
+
+    @app.route("/_test/flash/<words>")
+    def flash_words(words):
+        for word in words.split(","):
+            flash(word, "warning")
+        return "ok"
+
+    client.get("/_test/flash/sự cố,a0,a1,a2,a3,a4,a5,a6,a7,a8")
+    client.get("/_test/flash/b0,sự cố")
+    with client.session_transaction() as session:
+        assert [message for _category, message in session["_flashes"]] == [
+            "a1", "a2", "a3", "a4", "a5", "a6", "a7", "a8", "b0", "sự cố"]
+
+
+def test_long_messages_keep_the_cookie_under_what_browsers_keep(app, client, make_user, login):
+    """Ten messages quoting 300 characters of CJK text each (6 bytes apiece in the session's JSON): the signed-in
+    session's cookie stays under 4,096 bytes, the newest message is kept, cut with an ellipsis."""
+    import random
+
+    from flask import flash
+
+    rng = random.Random(7)
+    texts = ["".join(chr(rng.randrange(0x4E00, 0x9FFF)) for _ in range(300)) for _ in range(10)]
+
+    @app.route("/_test/flash/long")
+    def flash_long():
+        for text in texts:
+            flash(f"Điểm cầu đang có sự cố: {text}", "warning")
+        return "ok"
+
+    login(make_user("scheduler"))
+    response = client.get("/_test/flash/long")
+    header = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("session="))
+    assert len(header.split(";")[0]) < 4096 - 200, len(header)
+    with client.session_transaction() as session:
+        kept = [message for _category, message in session["_flashes"]]
+    assert 1 <= len(kept) < 10
+    assert kept[-1].endswith("…") and texts[-1].startswith(kept[-1][len("Điểm cầu đang có sự cố: "):-1])
+    assert client.get("/").status_code == 200
+
+
+@pytest.mark.parametrize("value", ["1|é", "é", "1|\u202e", "x|ＡＢ"])
+def test_a_planted_cookie_of_non_ascii_text_is_ignored(client, make_user, login, value):
+    """No server sets such a cookie (RFC 6265 section 4.1.1); Flask-Login's digest check raised on one: 500s."""
+    client.set_cookie("remember_token", value)
+    for path in ("/healthz", "/login", "/"):
+        assert client.get(path).status_code in (200, 302), path
+    login(make_user("viewer"))
+    client.set_cookie("remember_token", value)
+    client.set_cookie("lang", "é")
+    assert client.get("/").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/meetings", "/calendar/resources", "/account"])
+def test_a_pages_script_signed_out_gets_401_and_the_person_is_still_told(client, path):
+    """A fetch (Sec-Fetch-Mode: cors or same-origin) is not redirected to the sign-in page, which it would read as
+    a 200 answer; nothing is flashed for it, so the next page a person opens still says why they must sign in."""
+    for mode in ("cors", "same-origin", "no-cors"):
+        response = client.get(path, headers={"Sec-Fetch-Mode": mode, "Accept": "application/json"})
+        assert response.status_code == 401, (path, mode)
+        assert response.get_json()["error"]["code"] == "signed_out"
+    with client.session_transaction() as session:
+        assert "_flashes" not in session
+    response = client.get(path, headers={"Sec-Fetch-Mode": "navigate"})
+    assert response.status_code == 302 and "/login?next=" in response.headers["Location"]
+    assert client.get(path).status_code == 302  # a client that says nothing is a person's browser or a script
+    assert "Vui lòng đăng nhập để tiếp tục." in client.get("/login").get_data(as_text=True)

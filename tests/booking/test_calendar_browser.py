@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.booking.conftest import next_monday
-from tests.conftest import browser_sign_in
+from tests.conftest import box_of, browser_sign_in, sideways_overflow
 from vmeeting.booking.models import Meeting
 from vmeeting.extensions import db
 from tests.pickers import pick_site, pick_sites
@@ -24,7 +24,7 @@ def grid_point(page, day, hour, minute=0):
     """The page coordinates of a day's time in the week grid."""
     column = page.locator(f"#calendar .ec-body .ec-day.{DAY_CLASSES[day.weekday()]}").first
     column.scroll_into_view_if_needed()
-    box = column.bounding_box()
+    box = box_of(column)
     return box["x"] + box["width"] / 2, box["y"] + (hour - GRID_START_HOUR + minute / 60) * PX_PER_HOUR + 4
 
 
@@ -36,7 +36,7 @@ def open_week(page, day):
 
 def drag(page, event, day, hour):
     """Drag an event's top edge to a day and hour of the week grid."""
-    box = event.bounding_box()
+    box = box_of(event)
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 6)
     page.mouse.down()
     x, y = grid_point(page, day, hour)
@@ -46,12 +46,12 @@ def drag(page, event, day, hour):
 
 def place(page, event):
     """An event's offset from the top-left of the week grid (scroll-proof)."""
-    grid, box = page.locator("#calendar .ec-body .ec-day.ec-mon").first.bounding_box(), event.bounding_box()
+    grid, box = box_of(page.locator("#calendar .ec-body .ec-day.ec-mon").first), box_of(event)
     return round(box["x"] - grid["x"]), round(box["y"] - grid["y"])
 
 
 def no_sideways_scroll(page):
-    return page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    return sideways_overflow(page) == 0
 
 
 def test_book_by_clicking_an_empty_hour_of_the_week(page, make_user, sites):
@@ -80,8 +80,8 @@ def test_book_by_clicking_an_empty_hour_of_the_week(page, make_user, sites):
     event = page.get_by_test_id("calendar-event").filter(has_text="Họp đặt từ lịch tuần")
     assert "14:00–15:00" in event.inner_text()
     # it sits in Tuesday's column
-    column = page.locator("#calendar .ec-body .ec-day.ec-tue").first.bounding_box()
-    box = event.bounding_box()
+    column = box_of(page.locator("#calendar .ec-body .ec-day.ec-tue").first)
+    box = box_of(event)
     assert column["x"] <= box["x"] + box["width"] / 2 <= column["x"] + column["width"]
 
 
@@ -156,7 +156,7 @@ def test_the_sites_view_shows_districts_opening_to_their_sites(page, make_user, 
     page.goto(f"/calendar?view=sites&date={monday.date()}")
     district_row = page.locator("#calendar .ec-sidebar").get_by_text("Huyện Chi Lăng (4)")
     district_row.wait_for()
-    assert page.locator("#calendar .ec-timeline [data-testid=calendar-event]").count() >= 1  # on the district's row
+    expect(page.locator("#calendar .ec-timeline [data-testid=calendar-event]")).not_to_have_count(0)  # on the district's row
     page.locator("#calendar .ec-sidebar .ec-expander button").nth(1).click()
     page.locator("#calendar .ec-sidebar").get_by_text("UBND xã Quang Lang").wait_for()
     assert no_sideways_scroll(page)
@@ -194,11 +194,12 @@ def test_the_print_view_prints_the_sites_without_the_menu(page, make_user, sites
     page.goto(f"/meetings/{meeting.id}")
     page.get_by_test_id("print-sites").click()
     page.wait_for_url(f"**/meetings/{meeting.id}/print")
-    assert page.get_by_test_id("print-site").count() == 5
+    expect(page.get_by_test_id("print-site")).to_have_count(5)
     assert no_sideways_scroll(page)
     page.emulate_media(media="print")
-    assert not page.locator("nav.navbar").is_visible() and not page.get_by_role("button", name="In").is_visible()
-    assert page.get_by_test_id("print-title").is_visible()
+    expect(page.locator("nav.navbar")).to_be_hidden()
+    expect(page.get_by_role("button", name="In")).to_be_hidden()
+    expect(page.get_by_test_id("print-title")).to_be_visible()
     pdf = page.pdf(format="A4")  # Chromium lays it out for paper
     assert pdf.startswith(b"%PDF")
 
@@ -214,7 +215,7 @@ def test_a_public_holiday_is_shaded_in_the_month_and_the_week(page, make_user):
         marked = page.locator("#calendar .ec-highlight").first
         marked.wait_for()
         assert str(new_year.day) in marked.inner_text() or view == "week"
-        assert page.locator("#calendar .ec-highlight").count() >= 1
+        expect(page.locator("#calendar .ec-highlight")).not_to_have_count(0)
 
 
 def test_the_filters_narrow_the_sites_view_and_keep_the_week_on_screen(page, make_user, sites, book, district):

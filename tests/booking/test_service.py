@@ -293,3 +293,19 @@ def test_a_new_hour_for_a_series_leaves_its_moved_and_cancelled_sittings_alone(s
     local = [(o.starts_at.astimezone(start.tzinfo).hour, o.status, o.is_moved) for o in rows]
     assert local == [(9, "scheduled", False), (14, "scheduled", True), (9, "cancelled", False)]
     assert count(Reservation) == 4  # two sites at two scheduled sittings
+
+
+def test_sites_written_then_rolled_back_are_read_again(book, sites):
+    """endpoint_ids_of answers from what a change wrote, until a rollback undoes it (the form's preview does)."""
+    hall, first, second = sites["hall"], sites["communes"][0], sites["communes"][1]
+    meeting = book([hall, first], next_monday(9))
+    stored = service.endpoint_ids_of(meeting)
+    service.update_meeting(meeting, {}, service.resolve_sites(endpoint_ids=[hall.id, second.id]))
+    assert sorted(service.endpoint_ids_of(meeting)) == sorted([hall.id, second.id])
+    db.session.rollback()
+    assert service.endpoint_ids_of(meeting) == stored
+    service.update_meeting(meeting, {}, service.resolve_sites(endpoint_ids=[hall.id, second.id]))
+    db.session.commit()
+    written = service.endpoint_ids_of(meeting)
+    db.session.info.clear()  # as a new request would see them
+    assert service.endpoint_ids_of(meeting) == written

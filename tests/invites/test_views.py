@@ -174,6 +174,18 @@ def test_retry_a_failed_mail(app, client, login_as, meeting):
     assert response.status_code == 302
     db.session.refresh(mail_row)
     assert mail_row.status == "pending" and mail_row.attempt_count == 0
+    assert f"Thư đến {mail_row.recipient} sẽ được gửi lại." in client.get("/outbox").get_data(as_text=True)
+
+
+def test_retry_says_so_in_english(app, client, login_as, meeting):
+    mail_row = db.session.scalar(sa.select(OutboxMail).limit(1))
+    outbox.mark_attempt_failed(mail_row, "550 no", permanent=True)
+    db.session.commit()
+    page = login_as("scheduler") and client.get("/outbox?status=failed")
+    token = _form_token(page.get_data(as_text=True))
+    client.post("/lang/en", data={"csrf_token": token})
+    client.post(f"/outbox/{mail_row.id}/retry", data={"csrf_token": token})
+    assert f"The mail to {mail_row.recipient} will be sent again." in client.get("/outbox").get_data(as_text=True)
 
 
 def test_meeting_ics_download_and_api(app, client, login_as, api_headers, meeting):

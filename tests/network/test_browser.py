@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.booking.conftest import next_monday
-from tests.conftest import browser_sign_in
+from tests.conftest import box_of, browser_sign_in, sideways_overflow
 from tests.pickers import pick_site
 
 pytestmark = pytest.mark.browser
@@ -28,7 +28,7 @@ def test_an_incident_from_the_phone_warns_the_scheduler_booking_the_site(page, p
     phone_page.get_by_role("button", name="Mở sự cố").tap()
     expect(phone_page.get_by_role("alert")).to_contain_text("Đã mở sự cố «Mất hình từ camera chính»")
     expect(phone_page.get_by_test_id("incident-status")).to_have_text("Đang mở")
-    assert phone_page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scroll
+    assert sideways_overflow(phone_page) == 0
 
     browser_sign_in(page, scheduler.username)
     start = next_monday(8)
@@ -47,7 +47,7 @@ def test_an_incident_from_the_phone_warns_the_scheduler_booking_the_site(page, p
     page.goto("/network")
     cell = page.locator(f'[data-testid=cell][data-endpoint-id="{site_id}"]')
     expect(cell).to_have_class(re.compile(r"net-incident"))
-    box = page.locator(".net-board").bounding_box()
+    box = box_of(page.locator(".net-board"))
     assert box["height"] < 900  # the province fits one screen
 
 

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from tests.conftest import _make_app
 from tests.network.conftest import NOC, closed_udp_uri, point
-from tests.readiness.sip_peers import BlackHole
+from tests.readiness.sip_peers import BlackHole, assert_waited_together
 from vmeeting.database import utcnow, writing
 from vmeeting.extensions import db
 from vmeeting.outbox.delivery import deliver_outbox
@@ -283,11 +283,11 @@ def test_the_sweep_dials_by_the_configured_loopback_policy(app, make_endpoint):
     assert db.session.get(NetworkState, site.id).rtt_ms is not None  # allowed: PostgreSQL accepts the TCP probe
 
 
-def test_a_sweep_of_two_thousand_sites_lasts_about_one_timeout(net, app, live_peers):
+def test_a_sweep_of_two_thousand_sites_waits_one_timeout_for_the_silent_ones(net, app, live_peers):
     """The worker's sweep, probes and recording together, of 2,000 active sites: half answer (three sipp
-    peers), half never do. The silent ones wait out their timeout together, not 256 at a time (eight
-    timeouts, as before); the room left is for recording 2,000 states on a loaded machine, where that took
-    2.4 s once: a 2 s timeout keeps the probes the larger part, as they are at 3 s in production."""
+    peers), half never do. The silent ones are asked at once and wait out their timeout together, not
+    256 at a time (eight timeouts, as before). How long the whole sweep takes is bench/'s figure
+    (network_sweep): here the recording of 2,000 states on a loaded machine once took 4 s."""
     timeout = 2.0
     app.config["PROBE_TIMEOUT_SECONDS"] = timeout
     hole = BlackHole()
@@ -307,4 +307,4 @@ def test_a_sweep_of_two_thousand_sites_lasts_about_one_timeout(net, app, live_pe
     silent = db.session.scalars(sa.select(NetworkState).join(Endpoint, Endpoint.id == NetworkState.endpoint_id)
                                 .where(Endpoint.sip_uri == hole.uri)).all()
     assert len(silent) == 1000 and all(row.failures == 1 and "Không phản hồi" in row.error for row in silent)
-    assert elapsed < timeout * 3, f"the sweep took {elapsed:.2f}s for a {timeout}s timeout"
+    assert_waited_together([hole], timeout, silent=1000, elapsed=elapsed)

@@ -149,6 +149,49 @@ def test_a_booking_of_many_sites_down_lists_a_few_warnings_and_counts_the_rest(n
     assert "… và 1 cảnh báo khác" in page
 
 
+def test_in_english_a_booking_counts_its_sites_and_warnings_in_the_singular_when_one(net, client, login_as,
+                                                                                     get_csrf):
+    for site in [net.hall, *net.communes]:
+        db.session.add(NetworkState(endpoint_id=site.id, state="down", since=utcnow(), failures=2))
+    db.session.add(Incident(endpoint_id=net.hall.id, title="Mất điện", severity="major", source="manual"))
+    db.session.commit()
+    login_as("scheduler")
+    english(client, get_csrf)
+    starts = next_working_day(10)
+    form = {"csrf_token": get_csrf("/meetings/new"), "day": starts.strftime("%d/%m/%Y"), "start_time": "10:00",
+            "end_time": "11:00", "setup_minutes": "30", "chair_endpoint_id": net.hall.id}
+    page = html(client.post("/meetings/new", data={**form, "title": "Giao ban", "endpoint_ids": [
+        net.hall.id, *[c.id for c in net.communes]]}, follow_redirects=True))
+    assert f"for {1 + len(net.communes)} sites." in page and "… and 1 more warning about the sites" in page
+    page = html(client.post("/meetings/new", data={**form, "title": "Một điểm", "chair_endpoint_id": net.communes[0].id,
+                                                   "start_time": "14:00", "end_time": "15:00",
+                                                   "endpoint_ids": [net.communes[0].id]}, follow_redirects=True))
+    assert "Booked «Một điểm» for 1 site." in page
+
+
+def test_warnings_that_read_alike_are_shown_and_counted_once(net, client, login_as, get_csrf):
+    """Two open incidents of one site with the same title and severity make one line, not one line and a count."""
+    for _ in range(2):
+        db.session.add(Incident(endpoint_id=net.hall.id, title="Mất điện", severity="major", source="manual"))
+    for site in net.communes:
+        db.session.add(NetworkState(endpoint_id=site.id, state="down", since=utcnow(), failures=2))
+    db.session.commit()
+    login_as("scheduler")
+    starts = next_working_day(10)
+    page = html(client.post("/meetings/new", data={
+        "csrf_token": get_csrf("/meetings/new"), "title": "Giao ban", "day": starts.strftime("%d/%m/%Y"),
+        "start_time": "10:00", "end_time": "11:00", "setup_minutes": "30", "chair_endpoint_id": net.hall.id,
+        "endpoint_ids": [net.hall.id, *[c.id for c in net.communes]]}, follow_redirects=True))
+    assert page.count("đang có sự cố") == 1 and page.count("mất kết nối từ") == len(net.communes)
+    assert "cảnh báo khác" not in page
+
+
+def test_in_english_the_sign_in_request_is_english(client, get_csrf):
+    client.post("/lang/en", data={"csrf_token": get_csrf("/login")})
+    page = html(client.get("/meetings", follow_redirects=True))
+    assert "Please sign in to continue." in page and "Vui lòng đăng nhập" not in page
+
+
 def english(client, get_csrf):
     """Switch the signed-in test client's interface to English, as the footer's button does."""
     assert client.post("/lang/en", data={"csrf_token": get_csrf("/network")}).status_code == 302

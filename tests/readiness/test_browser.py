@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import browser_sign_in
+from tests.conftest import PASSWORD, box_of, browser_sign_in, sideways_overflow
 from vmeeting.extensions import db
 from vmeeting.registry import service as registry
 
@@ -32,7 +32,7 @@ def test_technician_confirms_on_a_phone_and_the_board_follows(page, phone_page, 
     card = phone_page.locator(f'[data-testid=my-site][data-endpoint-id="{site.id}"]')
     expect(phone_page.get_by_test_id("my-site")).to_have_count(2)
     ready_button = card.get_by_test_id("confirm-ready")
-    box = ready_button.bounding_box()
+    box = box_of(ready_button)
     assert box["height"] >= 44 and box["width"] >= 120  # a thumb can hit it
     for name in ("camera", "microphone", "display", "network", "test_call"):
         card.get_by_test_id(f"check-{name}").tap()
@@ -83,13 +83,49 @@ def test_the_board_of_the_whole_province_fits_one_screen_and_filters_the_not_rea
                for name in ("ready", "issue", "pending", "unreachable", "total")}
     assert numbers == {"ready": 150, "issue": 1, "pending": 62, "unreachable": 0, "total": 213}
     tiles = page.get_by_test_id("tile")
-    assert tiles.count() == 213
-    grid = page.get_by_test_id("readiness-grid").bounding_box()
+    expect(tiles).to_have_count(213)
+    grid = box_of(page.get_by_test_id("readiness-grid"))
     assert grid["y"] + grid["height"] <= 768 + 200, grid  # the grid itself is at most a screen tall
     assert grid["height"] <= 768 - 120, grid
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert sideways_overflow(page) == 0
 
     page.get_by_test_id("filter-not-ready").check()
-    assert page.locator("[data-testid=tile]:visible").count() == 63
+    expect(page.locator("[data-testid=tile]:visible")).to_have_count(63)
     expect(page.locator(f'[data-testid=tile][data-endpoint-id="{sites[150]}"]')).to_have_attribute(
         "data-state", "issue")
+
+
+def test_on_a_slow_link_the_buttons_are_measured_once_styled(phone_page, sitting):
+    """The thumb-size check of the first test, on a link slow enough that the page's elements are
+    there before its stylesheet (CI once measured the unstyled button: 21 px)."""
+    browser_sign_in(phone_page, sitting.tech_a.username)
+    link = phone_page.context.new_cdp_session(phone_page)
+    link.send("Network.enable")
+    link.send("Network.setCacheDisabled", {"cacheDisabled": True})
+    link.send("Network.emulateNetworkConditions",
+              {"offline": False, "latency": 600, "downloadThroughput": -1, "uploadThroughput": -1})
+    phone_page.get_by_role("button", name="Menu").click()
+    phone_page.get_by_role("link", name="Sẵn sàng").click()
+    ready_button = phone_page.get_by_test_id("confirm-ready").first
+    ready_button.wait_for(state="attached")
+    box = box_of(ready_button)
+    assert box["height"] >= 44 and box["width"] >= 120
+    assert sideways_overflow(phone_page) == 0
+
+
+def test_when_the_session_ends_the_board_goes_to_sign_in_and_says_why(page, phone_page, sitting):
+    """The board's poll is answered 401, not the sign-in page as a 200 it would take for an empty board; the page
+    reloads into the sign-in form, which still says the session ended and comes back to the board after."""
+    browser_sign_in(page, sitting.organizer.username)
+    page.goto(f"/meetings/{sitting.meeting.id}/readiness")
+    expect(page.get_by_test_id("tile").first).to_be_visible()
+    browser_sign_in(phone_page, sitting.organizer.username)  # the same person, elsewhere, signs out everywhere
+    phone_page.goto("/account")
+    phone_page.get_by_role("button", name="Đăng xuất khỏi mọi nơi").click()
+    phone_page.wait_for_url("**/login**")
+    page.wait_for_url(re.compile(r".*/login\?next=.*readiness.*"), timeout=20000)
+    expect(page.get_by_role("alert").filter(has_text="Phiên đăng nhập đã kết thúc")).to_be_visible()
+    page.get_by_label("Tên đăng nhập").fill(sitting.organizer.username)
+    page.get_by_label("Mật khẩu").fill(PASSWORD)
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.wait_for_url(re.compile(rf".*/meetings/{sitting.meeting.id}/readiness.*"))

@@ -169,7 +169,7 @@ def test_a_meeting_of_fifty_sites_with_ten_dead_is_probed_in_about_one_timeout(
     rows = db.session.scalars(sa.select(Readiness).where(Readiness.occurrence_id == occurrence_id)).all()
     assert {r.endpoint_id for r in rows if r.is_reachable} == {e.id for e in endpoints[:40]}
     assert {r.endpoint_id for r in rows if r.is_reachable is False} == {e.id for e in endpoints[40:]}
-    assert_waited_together(elapsed, timeout, silent=len(holes))
+    assert_waited_together(holes, timeout, silent=len(holes), elapsed=elapsed)
     summary = service.board(meeting.occurrences[0])["summary"]
     assert summary["unreachable"] == 10 and summary["total"] == 50
 

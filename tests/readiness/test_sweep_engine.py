@@ -1,7 +1,8 @@
 """The sweep engine at scale (vmeeting/probes.py): thousands of probes at once, on real sockets and sipp peers.
 
-Timings here assert a property with room for a loaded 2-core machine — a sweep
-lasts about one timeout, not one timeout per batch — never a tight window.
+That the silent devices wait out one timeout together, not one batch after another,
+is read off the black holes' kernel stamps (assert_waited_together), not off the
+sweep's wall time, which a loaded machine stretches.
 """
 
 import functools
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.readiness.sip_peers import BlackHole
+from tests.readiness.sip_peers import BlackHole, assert_waited_together
 from vmeeting import probes
 from vmeeting.probes import ProbeTarget
 
@@ -46,12 +47,15 @@ def timed_sweep(targets, **options):
 def test_a_sweep_of_two_thousand_silent_sites_lasts_about_one_timeout(holes):
     """2,000 devices that never answer: each waits the whole timeout, all of them at the same time.
 
-    256 at a time, as before, they took eight timeouts."""
+    256 at a time, as before, they took eight timeouts. A 2 s timeout here: sending 2,000 requests took
+    1.2 s once, on a 2-core machine running four test workers."""
     targets = [ProbeTarget(i, "sip-options", holes[i % 4].uri) for i in range(2000)]
-    results, elapsed = timed_sweep(targets, timeout=TIMEOUT)
+    results, elapsed = timed_sweep(targets, timeout=2.0)
+    for hole in holes:
+        hole.close()
     assert len(results) == 2000
-    assert all(not r.reachable and r.error == "Không phản hồi sau 1 giây." for r in results)
-    assert TIMEOUT * 0.9 <= elapsed < TIMEOUT * 3, f"sweep took {elapsed:.2f}s for a {TIMEOUT}s timeout"
+    assert all(not r.reachable and r.error == "Không phản hồi sau 2 giây." for r in results)
+    assert_waited_together(holes, 2.0, silent=2000, elapsed=elapsed)
 
 
 def test_a_sweep_of_two_thousand_answering_and_silent_sites_lasts_about_one_timeout(sip_peers, holes):
@@ -65,7 +69,9 @@ def test_a_sweep_of_two_thousand_answering_and_silent_sites_lasts_about_one_time
     assert all(r.reachable and r.status_code == 200 and r.method == "sip-udp" for r in live)
     assert all(r.rtt_ms is not None and 0 <= r.rtt_ms < TIMEOUT * 1000 for r in live)
     assert all(not r.reachable and "Không phản hồi" in r.error for r in results if r.endpoint_id >= 10_000)
-    assert elapsed < TIMEOUT * 3, f"sweep took {elapsed:.2f}s for a {TIMEOUT}s timeout"
+    for hole in holes:
+        hole.close()
+    assert_waited_together(holes, TIMEOUT, silent=800, elapsed=elapsed)
 
 
 class SpoofingResponder:

@@ -3,8 +3,9 @@
 import re
 
 import pytest
+from playwright.sync_api import expect
 
-from tests.conftest import browser_sign_in
+from tests.conftest import browser_sign_in, sideways_overflow
 
 pytestmark = pytest.mark.browser
 
@@ -25,7 +26,7 @@ def test_find_edit_and_see_the_change_in_the_history(page, make_user, site):
     page.get_by_role("button", name="Lọc").click()
     page.wait_for_url(re.compile(r"q=dinh"))
     rows = page.get_by_test_id("endpoint-row")
-    assert rows.count() == 1
+    expect(rows).to_have_count(1)
     rows.get_by_role("link", name="UBND huyện Đình Lập").click()
     page.wait_for_url(f"**/endpoints/{site.id}")
     assert page.get_by_test_id("contact-phone").inner_text() == "0205 3845 000"
@@ -35,7 +36,7 @@ def test_find_edit_and_see_the_change_in_the_history(page, make_user, site):
     page.get_by_role("button", name="Lưu").click()
     page.wait_for_url(f"**/endpoints/{site.id}")
 
-    assert page.get_by_role("alert").filter(has_text="Đã lưu điểm cầu UBND huyện Đình Lập.").is_visible()
+    expect(page.get_by_role("alert").filter(has_text="Đã lưu điểm cầu UBND huyện Đình Lập.")).to_be_visible()
     assert page.get_by_test_id("contact-phone").inner_text() == "0205 3999 888"
     latest = page.get_by_test_id("history-event").first
     text = latest.inner_text()
@@ -50,8 +51,8 @@ def test_a_bad_phone_is_explained_on_its_field(page, make_user, site):
     page.get_by_label("Điện thoại liên hệ").fill("gọi tổng đài")
     page.get_by_role("button", name="Lưu").click()
     field = page.get_by_label("Điện thoại liên hệ")
-    assert "is-invalid" in field.get_attribute("class")
-    assert page.get_by_text("Số điện thoại chỉ gồm số, dấu cách và + ( ) . -").is_visible()
+    expect(field).to_have_class(re.compile(r"\bis-invalid\b"))
+    expect(page.get_by_text("Số điện thoại chỉ gồm số, dấu cách và + ( ) . -")).to_be_visible()
 
 
 def test_the_list_works_on_a_phone(phone_page, make_user, site):
@@ -60,18 +61,17 @@ def test_the_list_works_on_a_phone(phone_page, make_user, site):
     page.goto("/endpoints")
     row = page.get_by_test_id("endpoint-row").filter(has_text="Đình Lập")
     # The unit column is hidden on a phone; the unit shows under the name instead.
-    assert row.get_by_text("Huyện Đình Lập").first.is_visible()
-    assert not page.get_by_role("link", name="Thêm điểm cầu").is_visible()
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 390
+    expect(row.get_by_text("Huyện Đình Lập").first).to_be_visible()
+    expect(page.get_by_role("link", name="Thêm điểm cầu")).to_be_hidden()
+    assert sideways_overflow(page) == 0
 
 
 def test_group_picker_filters_without_accents(page, make_user, site):
     browser_sign_in(page, make_user("scheduler"))
     page.goto("/groups/new")
     page.get_by_placeholder("Lọc theo tên hoặc mã (không cần dấu)").fill("dinh lap")
-    assert page.get_by_label("UBND huyện Đình Lập").is_visible()
-    assert not page.get_by_label("UBND huyện Bắc Sơn").is_visible()
+    expect(page.get_by_label("UBND huyện Đình Lập")).to_be_visible()
+    expect(page.get_by_label("UBND huyện Bắc Sơn")).to_be_hidden()
     page.get_by_label("UBND huyện Đình Lập").check()
     assert page.get_by_test_id("chosen-count").inner_text() == "1"
     page.get_by_label("Tên nhóm").fill("Nhóm thử")

@@ -65,7 +65,8 @@ class Meeting(db.Model):
     organizer: Mapped[Optional[User]] = relationship()
     chair: Mapped[Endpoint] = relationship(foreign_keys=[chair_endpoint_id])
     bridge: Mapped[Optional[Bridge]] = relationship()
-    endpoints: Mapped[list[Endpoint]] = relationship(secondary=meeting_endpoints, order_by=Endpoint.name_sort_key)
+    endpoints: Mapped[list[Endpoint]] = relationship(secondary=meeting_endpoints,
+                                                       order_by=[Endpoint.name_sort_key, Endpoint.id])
     occurrences: Mapped[list["Occurrence"]] = relationship(
         back_populates="meeting", order_by="Occurrence.starts_at", cascade="all, delete-orphan"
     )
@@ -129,8 +130,10 @@ class Reservation(db.Model):
 
     Only live occurrences have reservations: cancelling one deletes its rows,
     since they are derived from the occurrence and its endpoints. On PostgreSQL
-    an exclusion constraint (migration 0003) forbids two overlapping rows for
-    one endpoint, whatever the application does.
+    the database itself forbids two overlapping rows for one endpoint, whatever
+    the application does: a statement-level trigger that locks the statement's
+    endpoints, then looks for an overlap (migration 0017; it replaced 0003's
+    GiST exclusion constraint, the dearest part of a national booking).
     """
 
     __tablename__ = "reservations"

@@ -15,7 +15,7 @@ from datetime import datetime, time, timedelta, timezone
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from vmeeting.audit import service as audit
@@ -268,7 +268,7 @@ def _check_and_reserve(meeting, sittings_by_occurrence, endpoints, *, skip_busy=
         try:
             insert_rows(db.session, Reservation.__table__, rows)
         except sa.exc.IntegrityError as exc:
-            # PostgreSQL's exclusion constraint: the last word if a booking slipped past the lock
+            # PostgreSQL's overlap trigger (migration 0017): the last word if a booking slipped past the check
             if "reservations_no_overlap" in str(exc.orig):
                 raise Conflict("Điểm cầu vừa được đặt cho cuộc họp khác; hãy thử lại.", conflicts=[]) from exc
             raise
@@ -410,15 +410,43 @@ def _write_sites(meeting, endpoints, before_ids):
                                                               one_of(meeting_endpoints.c.endpoint_id, dropped,
                                                                      db.session.get_bind())))
     insert_rows(db.session, meeting_endpoints, added)
+    ordered = sorted(endpoints, key=_site_order)
     if all(isinstance(e, Endpoint) for e in endpoints):
-        set_committed_value(meeting, "endpoints", sorted(endpoints, key=lambda e: e.name_sort_key))
+        set_committed_value(meeting, "endpoints", ordered)
     else:  # sites.SiteRow from the API: the collection is read again if someone asks for it
         db.session.expire(meeting, ["endpoints"])
     meeting.endpoint_count = len(endpoints)
+    # for endpoint_ids_of: nothing else writes a meeting's sites, and a rollback forgets them
+    db.session.info.setdefault(_WRITTEN_SITES, {})[meeting.id] = [e.id for e in ordered]
+
+
+#: Session.info key of {meeting id: [site id]}, the sites _write_sites wrote in this session
+_WRITTEN_SITES = "booking.written_site_ids"
+
+
+@sa.event.listens_for(Session, "after_soft_rollback")
+def _forget_written_sites(session, previous_transaction):
+    """A rollback (a savepoint's too) undoes what _write_sites wrote: read the sites again."""
+    session.info.pop(_WRITTEN_SITES, None)
+
+
+def _site_order(endpoint):
+    """The order of `Meeting.endpoints` and endpoint_ids_of: the name's sort key, then id.
+
+    The key is bytes, which Python, PostgreSQL (bytea) and SQLite (BLOB) all compare byte by byte.
+    """
+    return endpoint.name_sort_key, endpoint.id
 
 
 def endpoint_ids_of(meeting):
-    """Return the ids of the meeting's sites in the order of `Meeting.endpoints`, read as ids only."""
+    """Return the ids of the meeting's sites in the order of `Meeting.endpoints`: [int].
+
+    After a booking or change in this session, the ids it wrote (a national
+    meeting's 10,000 are not read back); otherwise read as ids only.
+    """
+    written = db.session.info.get(_WRITTEN_SITES, {}).get(meeting.id)
+    if written is not None:
+        return list(written)
     return list(db.session.scalars(
         sa.select(meeting_endpoints.c.endpoint_id).join(Endpoint, Endpoint.id == meeting_endpoints.c.endpoint_id)
         .where(meeting_endpoints.c.meeting_id == meeting.id).order_by(Endpoint.name_sort_key, Endpoint.id)))

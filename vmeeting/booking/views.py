@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy.orm import joinedload, selectinload
@@ -127,7 +128,9 @@ def _booking_form_page(form, meeting=None):
             form.allow_non_working_time.data = True  # kept ticked through the confirmation
         if meeting is None:
             meeting = service.book_meeting(form.meeting_fields(), choice, actor=current_user, choices=choices)
-            message = _("Đã đặt lịch «%(title)s» cho %(n)s điểm cầu.", title=meeting.title, n=meeting.endpoint_count)
+            message = ngettext("Đã đặt lịch «%(title)s» cho %(num)s điểm cầu.",
+                               "Đã đặt lịch «%(title)s» cho %(num)s điểm cầu.", meeting.endpoint_count,
+                               title=meeting.title)
         else:
             service.update_meeting(meeting, form.meeting_fields(), choice, actor=current_user, choices=choices,
                                    # no version (a page from before versions, a script): treated as stale,
@@ -170,11 +173,13 @@ def _booking_form_page(form, meeting=None):
         return render_template("booking/form.html", **context), 409
     flash(message, "success")
     warnings = service.site_warnings(service.endpoint_ids_of(meeting))  # the sites' state (network) warns
+    warnings = list(dict.fromkeys(warning["message"] for warning in warnings))  # alike sites read alike: once
     for warning in warnings[:SHOWN_WARNINGS]:
-        flash(warning["message"], "warning")
+        flash(warning, "warning")
     if len(warnings) > SHOWN_WARNINGS:
-        flash(_("… và %(n)s cảnh báo khác về các điểm cầu (xem trang Mạng, Sự cố).", n=len(warnings) - SHOWN_WARNINGS),
-              "warning")
+        flash(ngettext("… và %(num)s cảnh báo khác về các điểm cầu (xem trang Mạng, Sự cố).",
+                       "… và %(num)s cảnh báo khác về các điểm cầu (xem trang Mạng, Sự cố).",
+                       len(warnings) - SHOWN_WARNINGS), "warning")
     return redirect(url_for("booking.show", meeting_id=meeting.id))
 
 

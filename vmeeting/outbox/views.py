@@ -1,6 +1,7 @@
 """Outbox pages: what waits, what went, what failed and why; each mail as its reader sees it."""
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from vmeeting.auth.guards import permission_required
@@ -76,7 +77,7 @@ def retry(mail_id):
         flash(next(iter(exc.fields.values())), "danger")
     else:
         db.session.commit()
-        flash(f"Thư đến {mail_row.recipient} sẽ được gửi lại." if mail_row.recipient
-              else f"Thư mời của cuộc họp #{mail_row.meeting_id} sẽ được soạn và gửi lại.", "success")
+        flash(_("Thư đến %(recipient)s sẽ được gửi lại.", recipient=mail_row.recipient) if mail_row.recipient
+              else _("Thư mời của cuộc họp #%(id)s sẽ được soạn và gửi lại.", id=mail_row.meeting_id), "success")
     return redirect(request.referrer if request.referrer and request.referrer.startswith(request.host_url)
                     else url_for("outbox.index"))

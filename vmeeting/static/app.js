@@ -56,6 +56,7 @@
     const slot = section.querySelector("[data-fragment-slot]") || section;
     fetch(section.dataset.fragmentSrc, { credentials: "same-origin" })
       .then(function (answer) {
+        if (answer.status === 401) window.location.reload();  // the session ended: to sign in, and back
         if (!answer.ok) throw new Error(String(answer.status));
         return answer.text();
       })

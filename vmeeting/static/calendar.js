@@ -106,7 +106,10 @@
       resources: ec && ec.getView().type.startsWith("resource") ? 1 : 0,
     })}],
     resources: (info, success, failure) => {
-      fetch(opts.resourcesUrl, {credentials: "same-origin"}).then((r) => r.json()).then(success, failure);
+      fetch(opts.resourcesUrl, {credentials: "same-origin"}).then((r) => {
+        if (!r.ok) throw new Error(`HTTP ${r.status}`);  // 401 once the session has ended
+        return r.json();
+      }).then(success, failure);
     },
     resourceLabelDidMount: (info) => { info.el.title = info.resource.title; },
     eventContent: (info) => {

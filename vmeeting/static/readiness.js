@@ -70,6 +70,8 @@
   function refresh() {
     fetch(board.dataset.pollUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (response) {
+        // the session ended: reloading goes to sign in, and back here after
+        if (response.status === 401) { window.location.reload(); }
         if (!response.ok) { throw new Error("HTTP " + response.status); }
         return response.json();
       })
