@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import browser_sign_in
+from tests.conftest import browser_sign_in, sideways_overflow
 from vmeeting.demo.loader import demo_logins, load_demo
 from vmeeting.extensions import db
 from vmeeting.timefmt import to_local
@@ -27,7 +27,7 @@ def sign_in(page, role):
 
 
 def shoot(page, name, full_page=False):
-    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth"), name
+    assert sideways_overflow(page) == 0, name
     page.screenshot(path=str(Path(os.environ["SCREENSHOTS"]) / f"{name}.png"), full_page=full_page)
 
 
@@ -98,7 +98,7 @@ def _site_picker(page, day):
     chair.fill("hoa binh")
     from playwright.sync_api import expect
 
-    # the search answers after Tom Select's 300 ms pause: wait for the folded match
+    # wait for the folded match before the picture
     expect(page.locator("#chair_endpoint_id-ts-dropdown [role=option]").first).to_contain_text("Hòa Bình")
 
 

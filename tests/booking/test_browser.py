@@ -6,8 +6,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.booking.conftest import next_monday
-from tests.conftest import browser_sign_in
-from tests.pickers import pick_site, pick_sites
+from tests.conftest import browser_sign_in, sideways_overflow
+from tests.pickers import pick_site, pick_sites, picker
 
 pytestmark = pytest.mark.browser
 
@@ -69,12 +69,12 @@ def test_weekly_series_across_the_new_year_names_the_skipped_holiday_before_book
     page.get_by_label("Lặp lại", exact=True).select_option("WEEKLY")
     page.get_by_label(weekday, exact=True).check()
     page.get_by_label("Hoặc số buổi").fill("5")
-    assert page.get_by_label("Bỏ các buổi rơi vào ngày nghỉ, ngày lễ, Tết").is_checked()  # ticked by default
+    expect(page.get_by_label("Bỏ các buổi rơi vào ngày nghỉ, ngày lễ, Tết")).to_be_checked()  # ticked by default
     page.get_by_test_id("book").click()
 
     plan = page.get_by_test_id("series-plan")
     skipped = plan.get_by_test_id("skipped-sitting")
-    assert skipped.count() == 1
+    expect(skipped).to_have_count(1)
     assert new_year.strftime("%d/%m/%Y") in skipped.inner_text() and "Tết Dương lịch" in skipped.inner_text()
     assert f"Hằng tuần vào {weekday}, 4 buổi" in plan.get_by_test_id("series-text").inner_text()
 
@@ -82,9 +82,41 @@ def test_weekly_series_across_the_new_year_names_the_skipped_holiday_before_book
     page.wait_for_url(re.compile(r".*/meetings/\d+$"))
     assert f"Hằng tuần vào {weekday}, 4 buổi" in page.get_by_test_id("recurrence-text").inner_text()
     rows = page.get_by_test_id("occurrence-row")
-    assert rows.count() == 5
+    expect(rows).to_have_count(5)
     cancelled = [text for text in rows.all_inner_texts() if "đã hủy" in text]
     assert len(cancelled) == 1 and new_year.strftime("%d/%m/%Y") in cancelled[0]
+
+
+def test_a_site_picked_as_fast_as_typed_leaves_the_list_closed(page, make_user, sites):
+    """A quick hand types a name, clicks its offer at once and presses Escape: the list stays closed.
+
+    Tom Select searched 300 ms after the last key by default; a search still pending when the
+    site was picked reopened the list after Escape, and the next click on the box then closed it
+    again, so the next name typed showed nothing (a CI run timed out waiting for that offer).
+    """
+    from vmeeting.text import fold
+
+    browser_sign_in(page, make_user("scheduler", username="vanphong"))
+    page.goto("/meetings/new")
+    box, wrapper = picker(page, "Điểm cầu riêng lẻ")
+    dropdown = wrapper.locator(".ts-dropdown")
+    first, second = sites["communes"][:2]
+
+    box.click()
+    box.press_sequentially(fold(first.name))
+    wrapper.get_by_role("option").filter(has_text=first.name).first.click()
+    page.keyboard.press("Escape")
+    expect(dropdown).to_be_hidden()
+    page.wait_for_timeout(600)  # past the old 300 ms search delay: nothing may reopen the list
+    expect(dropdown).to_be_hidden()
+
+    box.click()
+    box.press_sequentially(fold(second.name))
+    offer = wrapper.get_by_role("option").filter(has_text=second.name).first
+    expect(offer).to_be_visible()
+    expect(wrapper.get_by_role("option").filter(has_text=first.name)).to_have_count(0)
+    offer.click()
+    expect(wrapper.locator(".ts-control .item")).to_have_count(2)
 
 
 @pytest.mark.parametrize("size", [{"width": 1366, "height": 768}, {"width": 390, "height": 844}],
@@ -109,13 +141,16 @@ def test_book_with_the_site_tree_and_the_chair_picker(page, make_user, sites, di
 
     tree = page.get_by_test_id("unit-tree")
     page.get_by_placeholder("Tìm huyện, xã (không cần dấu)").fill("quang")
-    assert tree.get_by_text("Xã Quang Lang").is_visible() and not tree.get_by_text("Xã Mai Sao").is_visible()
+    expect(tree.get_by_text("Xã Quang Lang")).to_be_visible()
+    expect(tree.get_by_text("Xã Mai Sao")).to_be_hidden()
     page.get_by_placeholder("Tìm huyện, xã (không cần dấu)").fill("")
     page.get_by_label(f"Toàn {district.name}").check()
     communes = tree.locator("[data-tree-item] input")
-    assert communes.count() == 5 and all(communes.nth(i).is_checked() and communes.nth(i).is_disabled()
-                                         for i in range(5))
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scroll
+    expect(communes).to_have_count(5)
+    for i in range(5):
+        expect(communes.nth(i)).to_be_checked()
+        expect(communes.nth(i)).to_be_disabled()
+    assert sideways_overflow(page) == 0
 
     page.get_by_test_id("preview").click()
     assert page.get_by_test_id("site-count").inner_text() == "5"
@@ -132,7 +167,7 @@ def test_a_large_meeting_page_fetches_its_sites_when_opened_and_its_invites_at_o
     browser_sign_in(page, make_user("viewer", username="xemlich"))
     page.goto(f"/meetings/{meeting.id}")
     page.get_by_test_id("invites-panel").wait_for()  # fetched once the page has loaded
-    assert page.get_by_test_id("district-card").count() == 0
+    expect(page.get_by_test_id("district-card")).to_have_count(0)
     page.get_by_test_id("sites-section").locator("summary").click()
     page.get_by_test_id("district-card").first.wait_for()
     assert "UBND xã Thử 39" in page.get_by_test_id("sites-section").inner_text()

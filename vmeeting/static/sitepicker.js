@@ -35,6 +35,9 @@
         dataAttr: "data",  // the options' data-data: {code, search}
         score: foldedScore,
         maxOptions: 200,
+        // search as each key is typed: the list is local, and a search still pending when a site
+        // is picked (300 ms by default) would reopen the list after it was closed
+        refreshThrottle: 0,
         render: {
           option: renderOption,
           no_results: function () { return '<div class="no-results">' + (select.dataset.noResults || "—") + "</div>"; }
