@@ -28,7 +28,7 @@ translations:
 
 # After changing user-facing text: gather it into the English catalogue, then translate the empty entries.
 messages: install
-	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k N_ -o vmeeting/translations/messages.pot .
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k N_ -k say -o vmeeting/translations/messages.pot .
 	$(BIN)/pybabel update -i vmeeting/translations/messages.pot -d vmeeting/translations -l en --no-fuzzy-matching
 	rm vmeeting/translations/messages.pot
 

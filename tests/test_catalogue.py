@@ -8,7 +8,8 @@ from babel.messages.pofile import read_po
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGUE = ROOT / "vmeeting" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
 METHODS = [("vmeeting/**.py", "python"), ("templates/**.html", "jinja2")]
-KEYWORDS = {"_": None, "_l": None, "N_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None}
+KEYWORDS = {"_": None, "_l": None, "N_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None,
+            "say": None}
 
 
 def marked_strings():

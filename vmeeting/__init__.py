@@ -77,7 +77,7 @@ def create_app(config_class=None, overrides=None):
     babel.init_app(app, locale_selector=_select_locale, timezone_selector=lambda: app.config["TIMEZONE"])
     _init_login(app)
 
-    from vmeeting import cli, errorpages, main, models, timefmt  # noqa: F401 (models: tables for Alembic)
+    from vmeeting import cli, errorpages, main, models, text, timefmt  # noqa: F401 (models: tables for Alembic)
     from vmeeting.apidoc import views as apidoc_views
     from vmeeting.auth import views as auth_views
     from vmeeting.booking import api as booking_api
@@ -120,6 +120,7 @@ def create_app(config_class=None, overrides=None):
     app.register_blueprint(attendance_api.bp)
     errorpages.register(app)
     timefmt.register(app)
+    app.jinja_env.globals["shown"] = text.shown  # a service's message in the page's language
     cli.register(app)
     # first of the hooks, so that Server-Timing covers them all
     app.before_request_funcs.setdefault(None, []).insert(0, _start_timing)

@@ -16,6 +16,7 @@ from datetime import date, datetime
 from werkzeug.routing import IntegerConverter
 
 from vmeeting.database import MAX_ID
+from vmeeting.text import say
 
 #: the days a person may name: wide enough for any record, far from datetime's limits (year 1 to 9999),
 #: so a window of a year around any of them can be computed
@@ -86,9 +87,10 @@ def query_date(text):
 
 
 def check_day(day):
-    """Return day if it lies between MIN_DAY and MAX_DAY; raise ValueError (in Vietnamese) otherwise."""
+    """Return day if it lies between MIN_DAY and MAX_DAY; raise ValueError (a Vietnamese `say` sentence) otherwise."""
     if not MIN_DAY <= day <= MAX_DAY:
-        raise ValueError(f"Ngày phải từ {MIN_DAY:%d/%m/%Y} đến {MAX_DAY:%d/%m/%Y}.")
+        raise ValueError(say("Ngày phải từ %(first)s đến %(last)s.", first=MIN_DAY.strftime("%d/%m/%Y"),
+                             last=MAX_DAY.strftime("%d/%m/%Y")))
     return day
 
 

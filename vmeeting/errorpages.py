@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 from vmeeting.errors import Conflict, NotFound, ValidationError
 from vmeeting.extensions import db
 from vmeeting.jsonapi import error_response
-from vmeeting.text import N_
+from vmeeting.text import N_, say, shown
 
 #: in Vietnamese for the API; the error page shows them in the page's language (text.N_)
 MESSAGES = {
@@ -68,14 +68,15 @@ def register(app):
         db.session.rollback()
         if _is_api():
             return error_response(400, "validation_error", exc.message, fields=exc.fields)
-        return render_template("errors/error.html", code=400, message=exc.message, fields=exc.fields), 400
+        return render_template("errors/error.html", code=400, message=shown(exc.message),
+                               fields={name: shown(reason) for name, reason in exc.fields.items()}), 400
 
     @app.errorhandler(Conflict)
     def on_conflict(exc):
         db.session.rollback()
         if _is_api():
             return error_response(exc.status, exc.code, exc.message, **exc.details)
-        return render_template("errors/error.html", code=exc.status, message=exc.message), exc.status
+        return render_template("errors/error.html", code=exc.status, message=shown(exc.message)), exc.status
 
     @app.errorhandler(NotFound)
     def on_not_found(exc):
@@ -91,8 +92,8 @@ def register(app):
         code = exc.code or 500
         message = MESSAGES.get(code, exc.description)
         if code == 413 and app.config.get("MAX_CONTENT_LENGTH"):
-            message = (f"Tệp hoặc dữ liệu gửi lên quá lớn: mỗi lần tối đa"
-                       f" {app.config['MAX_CONTENT_LENGTH'] // 2**20} MB. Hãy chia tệp nhỏ hơn.")
+            message = say("Tệp hoặc dữ liệu gửi lên quá lớn: mỗi lần tối đa %(megabytes)s MB. Hãy chia tệp nhỏ hơn.",
+                          megabytes=app.config["MAX_CONTENT_LENGTH"] // 2**20)
         if _is_api():
             response, status = error_response(code, CODES.get(code, "error"), message)
             if code == 401:
@@ -105,7 +106,7 @@ def register(app):
                 if name.lower() == "allow":
                     response.headers["Allow"] = value
             return response, status
-        return render_template("errors/error.html", code=code, message=gettext(message)), code
+        return render_template("errors/error.html", code=code, message=shown(message)), code
 
     @app.errorhandler(sa.exc.DBAPIError)
     def on_database_error(exc):
@@ -134,10 +135,10 @@ def register(app):
         return _bad_value()
 
     def _bad_value():
-        message = "Có số hoặc ngày nằm ngoài phạm vi cho phép."
+        message = N_("Có số hoặc ngày nằm ngoài phạm vi cho phép.")
         if _is_api():
             return error_response(400, "bad_request", message)
-        return render_template("errors/error.html", code=400, message=message), 400
+        return render_template("errors/error.html", code=400, message=shown(message)), 400
 
     @app.errorhandler(500)
     def on_server_error(exc):

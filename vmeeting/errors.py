@@ -1,10 +1,17 @@
-"""Errors that services raise and every entry point turns into an answer."""
+"""Errors that services raise and every entry point turns into an answer.
+
+Their messages are Vietnamese, as the API, the CLI and the logs give them;
+each is an N_-marked literal or a `say` sentence (vmeeting.text), so a page
+shows it in its reader's language through `shown`.
+"""
+
+from vmeeting.text import N_
 
 
 class ValidationError(Exception):
     """Bad input: `fields` maps each bad field to a reason a person can act on."""
 
-    def __init__(self, fields, message="Dữ liệu không hợp lệ."):
+    def __init__(self, fields, message=N_("Dữ liệu không hợp lệ.")):
         super().__init__(message)
         self.fields = dict(fields)
         self.message = message

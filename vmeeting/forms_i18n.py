@@ -16,6 +16,7 @@ DATE_FORMATS = ["%d/%m/%Y", "%Y-%m-%d"]
 DATE_INPUT = {"widget": TextInput(), "render_kw": {"placeholder": "dd/mm/yyyy", "inputmode": "numeric"}}
 
 from vmeeting.bounds import check_day
+from vmeeting.text import shown
 
 #: WTForms' message ids and what we say instead; `%(field)s` is the field's label,
 #: other placeholders are filled by WTForms afterwards. Vietnamese has no plural.
@@ -80,7 +81,7 @@ class AppForm(FlaskForm):
                 try:
                     check_day(day)
                 except ValueError as exc:
-                    field.errors = [*field.errors, f"«{field.label.text}»: {exc}"]
+                    field.errors = [*field.errors, f"«{field.label.text}»: {shown(exc.args[0])}"]
                     is_valid = False
         return is_valid
 

@@ -8,6 +8,7 @@ from vmeeting.bounds import MAX_PAGE
 from vmeeting.database import MAX_ID
 from vmeeting.errors import ValidationError
 from vmeeting.extensions import csrf, db
+from vmeeting.text import N_, say
 
 MAX_PER_PAGE = 500
 DEFAULT_PER_PAGE = 50
@@ -58,7 +59,7 @@ def json_body():
     except RecursionError:
         data = None
     if not isinstance(data, dict):
-        raise ValidationError({"body": "Cần một đối tượng JSON hợp lệ (Content-Type: application/json)."})
+        raise ValidationError({"body": N_("Cần một đối tượng JSON hợp lệ (Content-Type: application/json).")})
     problem = _json_problem(data, 1)
     if problem:
         raise ValidationError({"body": problem})
@@ -99,7 +100,8 @@ def int_arg(name, *, minimum=1, maximum=MAX_ID, default=None):
         return default
     # isdigit alone would let through "²" and other digits int() refuses.
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 12 or not minimum <= int(raw) <= maximum:
-        raise ValidationError({name: f"Phải là số nguyên từ {minimum} đến {maximum}."})
+        raise ValidationError({name: say("Phải là số nguyên từ %(minimum)s đến %(maximum)s.", minimum=minimum,
+                                         maximum=maximum)})
     return int(raw)
 
 

@@ -9,6 +9,8 @@ or ending with a hyphen; at most 253 in all).
 import re
 from dataclasses import dataclass
 
+from vmeeting.text import N_, say
+
 HOST_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 URI_RE = re.compile(
     r"(?P<scheme>sips?):(?:(?P<user>[!-?A-~]+)@)?"
@@ -20,6 +22,8 @@ LOOSE_HOST_RE = re.compile(r"sips?:(?:[^@]*@)?(?P<host>\[[^\]]*\]|[^:;?]*)")
 HOST_MAX = 253
 TRANSPORTS = ("udp", "tcp", "tls")
 FORM_HINT = "sip:phong-hop@may-chu[:cổng][;transport=tcp]"
+#: the reasons are Vietnamese, N_ literals or `say` sentences (vmeeting.text): a page shows them in its language
+_FORM = N_("Địa chỉ SIP phải có dạng sip:phong-hop@may-chu[:cổng][;transport=tcp].")
 
 
 @dataclass(frozen=True)
@@ -35,20 +39,20 @@ class SipAddress:
 def parse_sip_uri(uri):
     """Return the SipAddress of a sip: or sips: URI; raise ValueError, in Vietnamese, for anything else."""
     if uri is not None and not isinstance(uri, str):
-        raise ValueError(f"Địa chỉ SIP phải có dạng {FORM_HINT}.")
+        raise ValueError(_FORM)
     uri = (uri or "").strip()
     if not uri.isascii():
-        raise ValueError("Địa chỉ SIP chỉ được gồm chữ không dấu, số và ký hiệu.")
+        raise ValueError(N_("Địa chỉ SIP chỉ được gồm chữ không dấu, số và ký hiệu."))
     match = URI_RE.fullmatch(uri)
     if not match:
         host = LOOSE_HOST_RE.match(uri)
         if host and host["host"]:
-            raise ValueError(f"Tên máy «{host['host']}» trong địa chỉ SIP không hợp lệ: "
-                             "mỗi phần tên máy giữa hai dấu chấm dài 1–63 ký tự, gồm chữ không dấu, số và dấu -.")
-        raise ValueError(f"Địa chỉ SIP phải có dạng {FORM_HINT}.")
+            raise ValueError(say("Tên máy «%(host)s» trong địa chỉ SIP không hợp lệ: mỗi phần tên máy giữa hai"
+                                 " dấu chấm dài 1–63 ký tự, gồm chữ không dấu, số và dấu -.", host=host["host"]))
+        raise ValueError(_FORM)
     host = match["host"]
     if len(host.rstrip(".")) > HOST_MAX:
-        raise ValueError(f"Tên máy trong địa chỉ SIP dài tối đa {HOST_MAX} ký tự.")
+        raise ValueError(say("Tên máy trong địa chỉ SIP dài tối đa %(limit)s ký tự.", limit=HOST_MAX))
     params = {}
     for part in (match["params"] or "").split(";"):
         name, _, value = part.partition("=")
@@ -56,8 +60,9 @@ def parse_sip_uri(uri):
             params[name.lower()] = value.lower()
     transport = "tls" if match["scheme"] == "sips" else params.get("transport", "udp")
     if transport not in TRANSPORTS:
-        raise ValueError(f"Không hỗ trợ giao thức truyền «{transport}»; dùng udp, tcp hoặc tls.")
+        raise ValueError(say("Không hỗ trợ giao thức truyền «%(transport)s»; dùng udp, tcp hoặc tls.",
+                             transport=transport))
     port = int(match["port"]) if match["port"] else (5061 if transport == "tls" else 5060)
     if not 0 < port < 65536:
-        raise ValueError("Cổng trong địa chỉ SIP phải từ 1 đến 65535.")
+        raise ValueError(N_("Cổng trong địa chỉ SIP phải từ 1 đến 65535."))
     return SipAddress(transport, host.strip("[]"), port, uri)

@@ -27,6 +27,7 @@ import openpyxl
 from openpyxl.utils import get_column_letter
 
 from vmeeting.errors import ValidationError
+from vmeeting.text import N_, say
 
 #: what makes Excel, LibreOffice and Google Sheets read a CSV cell as a formula (OWASP)
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -157,31 +158,33 @@ def _check_zip(data, limits):
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, ValueError):
-        _refuse("Không đọc được tệp Excel (.xlsx); tệp có thể bị hỏng.")
+        _refuse(N_("Không đọc được tệp Excel (.xlsx); tệp có thể bị hỏng."))
     with archive:
         members = archive.infolist()
         if len(members) > limits.members:
-            _refuse(f"Tệp Excel có {len(members)} thành phần; chỉ nhận tối đa {limits.members}.")
+            _refuse(say("Tệp Excel có %(count)s thành phần; chỉ nhận tối đa %(limit)s.",
+                        count=len(members), limit=limits.members))
         total = sum(m.file_size for m in members)
         if total > limits.unpacked_bytes:
-            _refuse(f"Tệp Excel khi giải nén lớn {total // _MB} MB; chỉ nhận tối đa {limits.unpacked_bytes // _MB} MB."
-                    " Hãy chia tệp nhỏ hơn.")
+            _refuse(say("Tệp Excel khi giải nén lớn %(mb)s MB; chỉ nhận tối đa %(limit)s MB. Hãy chia tệp nhỏ hơn.",
+                        mb=total // _MB, limit=limits.unpacked_bytes // _MB))
         has_formula = False
         for member in members:
             name = member.filename.lower()
             if name.endswith("sharedstrings.xml"):
                 if member.file_size > limits.shared_strings_bytes:
-                    _refuse(f"Bảng chuỗi dùng chung của tệp Excel lớn {member.file_size // _MB} MB;"
-                            f" chỉ nhận tối đa {limits.shared_strings_bytes // _MB} MB. Hãy chia tệp nhỏ hơn.")
+                    _refuse(say("Bảng chuỗi dùng chung của tệp Excel lớn %(mb)s MB;"
+                                " chỉ nhận tối đa %(limit)s MB. Hãy chia tệp nhỏ hơn.",
+                                mb=member.file_size // _MB, limit=limits.shared_strings_bytes // _MB))
                 strings = _count_tags(archive, member, _STRING_TAG, stop_after=limits.shared_strings)
                 if strings > limits.shared_strings:
-                    _refuse(f"Tệp Excel có hơn {limits.shared_strings} chuỗi văn bản khác nhau;"
-                            " hãy chia tệp nhỏ hơn.")
+                    _refuse(say("Tệp Excel có hơn %(limit)s chuỗi văn bản khác nhau; hãy chia tệp nhỏ hơn.",
+                                limit=limits.shared_strings))
             elif name.startswith("xl/worksheets/") and name.endswith(".xml"):
                 has_formula = has_formula or _count_tags(archive, member, _FORMULA_TAG, stop_after=0) > 0
             elif member.file_size > limits.part_bytes and not name.startswith(("xl/media/", "xl/drawings/")):
-                _refuse(f"Phần «{member.filename}» của tệp Excel lớn {member.file_size // _MB} MB;"
-                        f" chỉ nhận tối đa {limits.part_bytes // _MB} MB.")
+                _refuse(say("Phần «%(part)s» của tệp Excel lớn %(mb)s MB; chỉ nhận tối đa %(limit)s MB.",
+                            part=member.filename, mb=member.file_size // _MB, limit=limits.part_bytes // _MB))
     return has_formula
 
 
@@ -201,7 +204,7 @@ def _count_tags(archive, member, tag, stop_after):
                 tail = piece[cut:]
             found += len(tag.findall(tail))
     except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, zlib.error):
-        _refuse("Không đọc được tệp Excel (.xlsx); tệp có thể bị hỏng.")
+        _refuse(N_("Không đọc được tệp Excel (.xlsx); tệp có thể bị hỏng."))
     return found
 
 
@@ -239,7 +242,7 @@ def xlsx_rows(data, limits=Limits()):
         except ValidationError:
             raise
         except Exception:  # openpyxl raises a dozen kinds (zip, XML, key errors) for a damaged file
-            _refuse("Không đọc được tệp Excel (.xlsx); tệp có thể bị hỏng.")
+            _refuse(N_("Không đọc được tệp Excel (.xlsx); tệp có thể bị hỏng."))
         _check_declared_size(sheets[0], limits)
         _check_row_count(data, sheets[0], limits)
         for sheet in sheets:
@@ -254,7 +257,7 @@ def xlsx_rows(data, limits=Limits()):
         except ValidationError:
             raise
         except Exception:  # as above: a damaged sheet fails while its rows are read
-            _refuse("Không đọc được trang tính đầu tiên của tệp Excel.")
+            _refuse(N_("Không đọc được trang tính đầu tiên của tệp Excel."))
     finally:
         for book in books:
             book.close()
@@ -263,8 +266,9 @@ def xlsx_rows(data, limits=Limits()):
 def _check_declared_size(sheet, limits):
     rows, columns = sheet.max_row or 0, sheet.max_column or 0
     if columns > limits.columns:
-        _refuse(f"Trang tính đầu tiên có ô tới cột {get_column_letter(columns)} (cột thứ {columns});"
-                f" chỉ nhận tối đa {limits.columns} cột. Hãy xoá các cột thừa ở bên phải rồi lưu lại.")
+        _refuse(say("Trang tính đầu tiên có ô tới cột %(letter)s (cột thứ %(columns)s);"
+                    " chỉ nhận tối đa %(limit)s cột. Hãy xoá các cột thừa ở bên phải rồi lưu lại.",
+                    letter=get_column_letter(columns), columns=columns, limit=limits.columns))
     if rows > limits.last_row:
         _refuse_rows(rows, limits)
 
@@ -285,19 +289,22 @@ def _check_row_count(data, sheet, limits):
             return
         rows = _count_tags(archive, member, _ROW_TAG, stop_after=limits.last_row)
     if rows > limits.last_row:
-        _refuse(f"Trang tính có hơn {limits.last_row} dòng; chỉ đọc tới dòng {limits.last_row} "
-                f"({limits.rows} dòng dữ liệu). Hãy xoá các dòng thừa ở cuối, hoặc chia tệp nhỏ hơn.")
+        _refuse(say("Trang tính có hơn %(last_row)s dòng; chỉ đọc tới dòng %(last_row)s (%(rows)s dòng dữ liệu)."
+                    " Hãy xoá các dòng thừa ở cuối, hoặc chia tệp nhỏ hơn.",
+                    last_row=limits.last_row, rows=limits.rows))
 
 
 def _refuse_rows(number, limits):
-    _refuse(f"Trang tính có dòng {number}; chỉ đọc tới dòng {limits.last_row} ({limits.rows} dòng dữ liệu)."
-            " Hãy xoá các dòng thừa ở cuối, hoặc chia tệp nhỏ hơn.")
+    _refuse(say("Trang tính có dòng %(line)s; chỉ đọc tới dòng %(last_row)s (%(rows)s dòng dữ liệu)."
+                " Hãy xoá các dòng thừa ở cuối, hoặc chia tệp nhỏ hơn.", line=number, last_row=limits.last_row,
+                rows=limits.rows))
 
 
 def _cell(value_cell, formula_cell, limits):
     value = getattr(value_cell, "value", None)
     if isinstance(value, str) and len(value) > limits.cell_chars:
-        _refuse(f"Ô {value_cell.coordinate} dài {len(value)} ký tự; mỗi ô tối đa {limits.cell_chars} ký tự.")
+        _refuse(say("Ô %(cell)s dài %(length)s ký tự; mỗi ô tối đa %(limit)s ký tự.",
+                    cell=value_cell.coordinate, length=len(value), limit=limits.cell_chars))
     if value is None and getattr(formula_cell, "data_type", None) != "f":
         return EMPTY
     return Cell(
@@ -313,7 +320,8 @@ def _cell(value_cell, formula_cell, limits):
 
 
 class CellError(ValueError):
-    """A cell whose text cannot be known for sure; the message says why, in Vietnamese."""
+    """A cell whose text cannot be known for sure; the message (args[0]) says why in Vietnamese, an N_ literal or a
+    `say` sentence (vmeeting.text) that a page shows in its reader's language."""
 
 
 #: Excel keeps 15 significant digits; a longer number was rounded when it was typed
@@ -332,19 +340,19 @@ def cell_text(cell, *, digits_are_text=False):
     if not isinstance(cell, Cell):
         return "" if cell is None else str(cell)
     if cell.is_uncalculated:
-        raise CellError("Ô chứa công thức Excel chưa tính (không có giá trị lưu kèm). Hãy mở tệp bằng Excel"
-                        " rồi lưu lại, hoặc dán giá trị (Paste Values) thay cho công thức.")
+        raise CellError(N_("Ô chứa công thức Excel chưa tính (không có giá trị lưu kèm). Hãy mở tệp bằng Excel"
+                           " rồi lưu lại, hoặc dán giá trị (Paste Values) thay cho công thức."))
     value = cell.value
     if cell.is_error:
-        raise CellError(f"Ô chứa lỗi công thức {value}.")
+        raise CellError(say("Ô chứa lỗi công thức %(error)s.", error=value))
     if value is None:
         return ""
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, (datetime, date, time, timedelta)):
         shown = value.strftime("%d/%m/%Y") if isinstance(value, (datetime, date)) else str(value)
-        raise CellError(f"Ô là ngày/giờ ({shown}) trong cột văn bản: Excel đã tự đổi giá trị gõ vào thành ngày."
-                        " Hãy định dạng ô là Văn bản (Text) rồi gõ lại.")
+        raise CellError(say("Ô là ngày/giờ (%(value)s) trong cột văn bản: Excel đã tự đổi giá trị gõ vào thành ngày."
+                            " Hãy định dạng ô là Văn bản (Text) rồi gõ lại.", value=shown))
     if isinstance(value, (int, float)):
         return _number_text(value, cell.number_format, digits_are_text)
     return str(value)
@@ -353,16 +361,17 @@ def cell_text(cell, *, digits_are_text=False):
 def _number_text(value, number_format, digits_are_text):
     if isinstance(value, float) and not value.is_integer():
         if digits_are_text:
-            raise CellError(f"Ô là số ({value}), không phải văn bản. Hãy định dạng ô là Văn bản (Text) rồi gõ lại.")
+            raise CellError(say("Ô là số (%(value)s), không phải văn bản."
+                                " Hãy định dạng ô là Văn bản (Text) rồi gõ lại.", value=value))
         return repr(value)
     number = int(value)
     if len(str(abs(number))) > _EXACT_DIGITS:
-        raise CellError(f"Số {number} dài quá {_EXACT_DIGITS} chữ số nên Excel đã làm tròn."
-                        " Hãy định dạng ô là Văn bản (Text) rồi gõ lại.")
+        raise CellError(say("Số %(value)s dài quá %(digits)s chữ số nên Excel đã làm tròn."
+                            " Hãy định dạng ô là Văn bản (Text) rồi gõ lại.", value=number, digits=_EXACT_DIGITS))
     shown = padded_digits(number, number_format)
     if digits_are_text and (shown is None or not shown.startswith("0")):
-        raise CellError(f"Ô là số ({number}) nên Excel đã bỏ số 0 ở đầu. Hãy định dạng ô là Văn bản (Text)"
-                        " rồi gõ lại số điện thoại, hoặc gõ dấu nháy (') trước số.")
+        raise CellError(say("Ô là số (%(value)s) nên Excel đã bỏ số 0 ở đầu. Hãy định dạng ô là Văn bản (Text)"
+                            " rồi gõ lại số điện thoại, hoặc gõ dấu nháy (') trước số.", value=number))
     return str(number) if shown is None else shown
 
 

@@ -207,3 +207,43 @@ def test_marks_and_usual_reasons_show_in_english_and_are_kept_in_vietnamese(roll
     page = client.get(page_url).get_data(as_text=True)
     assert ">Absent</span>" in page and "Equipment failure ·" in page and "Bão lũ chia cắt ·" in page
     assert 'value="Equipment failure"' in page.split(f'id="site-{roll.communes[0].id}"', 1)[1]
+
+
+def english(client, get_csrf):
+    """Switch the signed-in test client's interface to English, as the footer's button does."""
+    assert client.post("/lang/en", data={"csrf_token": get_csrf("/reports/attendance")}).status_code == 302
+
+
+def test_a_refused_mark_reads_in_the_page_language_and_in_vietnamese_in_the_api(roll, client, login, get_csrf,
+                                                                               api_headers):
+    """The service's refusals (absent without a reason, a sitting not begun) in English on the English roll."""
+    login(roll.organizer)
+    english(client, get_csrf)
+    page_url = f"/meetings/{roll.meeting.id}/occurrences/{roll.occurrence.id}/attendance"
+    prefix = f"e{roll.communes[0].id}-"
+    absent = {"csrf_token": get_csrf(page_url), prefix + "status": "absent", prefix + "reason": ""}
+    refused = client.post(f"{page_url}/{roll.communes[0].id}", data=absent)
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 400
+    assert "Absent needs a reason (for example: connection lost, nobody attended, equipment broken)." in html
+    assert "Vắng mặt cần ghi lý do" not in html
+    api = client.put(url(roll, roll.communes[0]), headers=api_headers(user=roll.organizer),
+                     json={"status": "absent", "reason": ""})
+    assert api.get_json()["error"]["fields"]["reason"] == (
+        "Vắng mặt cần ghi lý do (ví dụ: mất kết nối, không có người dự, thiết bị hỏng).")
+    report = client.get("/reports/attendance?from=nope").get_data(as_text=True)
+    assert "Use a date as YYYY-MM-DD or an ISO 8601 instant with a time zone." in report
+    move_into_the_past(roll.meeting, timedelta(days=1))  # into the future: its roll is not open yet
+    early = client.post(f"{page_url}/{roll.communes[0].id}", data={**absent, prefix + "reason": "Mất điện"})
+    html = early.get_data(as_text=True)
+    assert early.status_code == 409
+    assert "The sitting has not begun yet: take the roll during or after the sitting." in html
+    assert "Chưa đến giờ họp" not in html
+    api = client.put(url(roll, roll.communes[0]), headers=api_headers(user=roll.organizer),
+                     json={"status": "present"})
+    assert api.status_code == 409
+    assert api.get_json()["error"]["message"] == "Chưa đến giờ họp: điểm danh trong hoặc sau buổi họp."
+    client.post("/lang/vi", data={"csrf_token": absent["csrf_token"]})
+    html = client.post(f"{page_url}/{roll.communes[0].id}", data={**absent, prefix + "reason": "Mất điện"}
+                       ).get_data(as_text=True)
+    assert "Chưa đến giờ họp: điểm danh trong hoặc sau buổi họp." in html

@@ -7,6 +7,7 @@ import holidays
 import pytest
 
 from vmeeting.booking import service
+from vmeeting.database import writing
 from vmeeting.extensions import db
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -65,14 +66,19 @@ def book(app):
 
     def do_book(endpoints, starts_at, minutes=60, chair=None, actor=None, skip_busy=False,
                 allow_non_working_time=False, skip_non_working=False, skip_conflicting=False, **fields):
-        choice = service.resolve_sites(endpoint_ids=[e.id for e in endpoints])
-        choices = service.BookingChoices(allow_non_working_time=allow_non_working_time, skip_busy=skip_busy,
-                                         skip_non_working=skip_non_working, skip_conflicting=skip_conflicting)
-        data = {"title": fields.pop("title", "Giao ban"), "starts_at": starts_at.astimezone(timezone.utc),
-                "ends_at": (starts_at + timedelta(minutes=minutes)).astimezone(timezone.utc),
-                "chair_endpoint_id": (chair or endpoints[0]).id, **fields}
-        meeting = service.book_meeting(data, choice, actor=actor, choices=choices)
+        # As a request that writes does: end what the test has read, and take SQLite's write lock up front
+        # (BEGIN IMMEDIATE). A deferred transaction that read before a worker's commit (the embedded
+        # scheduler of `make run`) is refused its first write at once, whatever the busy timeout.
         db.session.commit()
+        with writing():
+            choice = service.resolve_sites(endpoint_ids=[e.id for e in endpoints])
+            choices = service.BookingChoices(allow_non_working_time=allow_non_working_time, skip_busy=skip_busy,
+                                             skip_non_working=skip_non_working, skip_conflicting=skip_conflicting)
+            data = {"title": fields.pop("title", "Giao ban"), "starts_at": starts_at.astimezone(timezone.utc),
+                    "ends_at": (starts_at + timedelta(minutes=minutes)).astimezone(timezone.utc),
+                    "chair_endpoint_id": (chair or endpoints[0]).id, **fields}
+            meeting = service.book_meeting(data, choice, actor=actor, choices=choices)
+            db.session.commit()
         return meeting
 
     return do_book

@@ -252,3 +252,56 @@ def test_the_feeds_are_in_the_menu_and_each_site_and_unit_links_its_calendars(cl
         page = client.get(f"/calendar-feeds?kind=endpoint&target_id={hall.id}").get_data(as_text=True)
         assert '<option value="endpoint" selected>' in page and f'<option value="{hall.id}" selected>' in page
         assert client.get("/calendar-feeds?kind=nope&target_id=99999999999999999999").status_code == 200
+
+
+def test_a_feed_refused_by_the_service_reads_in_the_page_language(client, login_as, get_csrf):
+    """No such site, no such kind: English on the English feeds page, Vietnamese on the Vietnamese one."""
+    login_as("scheduler")
+    client.post("/lang/en", data={"csrf_token": get_csrf("/calendar-feeds")})
+    token = get_csrf("/calendar-feeds")
+    page = client.post("/calendar-feeds", data={"kind": "endpoint", "target_id": 999999, "csrf_token": token},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "There is no such site." in page and "Không có điểm cầu này." not in page
+    page = client.post("/calendar-feeds", data={"kind": "room", "csrf_token": token},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "Choose the kind of calendar: site, technician or unit." in page and "Chọn loại lịch" not in page
+    with pytest.raises(ValidationError) as refused:
+        feeds.create_feed("endpoint", 999999, None)
+    assert refused.value.fields == {"target_id": "Không có điểm cầu này."}  # the service's words stay Vietnamese
+    client.post("/lang/vi", data={"csrf_token": token})
+    page = client.post("/calendar-feeds", data={"kind": "endpoint", "target_id": 999999, "csrf_token": token},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "Không có điểm cầu này." in page
+
+
+def test_an_rsvp_refusal_reads_in_the_page_language(app, client, meeting):
+    """The reason a link can no longer answer, and a bad answer, in English once the reader chose English."""
+    path = _rsvp_path(meeting, "xa0@langson.gov.vn")
+    token = _form_token(client.get(path).get_data(as_text=True))
+    client.post("/lang/en", data={"csrf_token": token})
+    refused = client.post(path, data={"partstat": "NEEDS-ACTION", "csrf_token": token}).get_data(as_text=True)
+    assert "Choose attend, tentative or decline." in refused and "Chọn tham dự" not in refused
+    client.post(path, data={"partstat": "DECLINED", "csrf_token": token})
+    booking.cancel_meeting(meeting)
+    db.session.commit()
+    closed = client.get(path)
+    html = closed.get_data(as_text=True)
+    assert closed.status_code == 410 and "The meeting was cancelled." in html and "Cuộc họp đã bị hủy." not in html
+    assert "<strong>Decline</strong>" in html and "Không tham dự" not in html  # the answer given, in English
+    assert service.answer_refusal(meeting, "xa0@langson.gov.vn") == "Cuộc họp đã bị hủy."
+
+
+def test_the_outbox_says_its_refusals_and_notes_in_the_page_language(app, client, login_as, meeting):
+    """Retrying a mail that did not fail, a superseded mail's note: English on the English outbox."""
+    pending, superseded = db.session.scalars(sa.select(OutboxMail).order_by(OutboxMail.id).limit(2)).all()
+    superseded.status, superseded.last_error = "superseded", outbox.SUPERSEDED_NOTE
+    db.session.commit()
+    page = login_as("scheduler") and client.get("/outbox")
+    token = _form_token(page.get_data(as_text=True))
+    client.post("/lang/en", data={"csrf_token": token})
+    html = client.post(f"/outbox/{pending.id}/retry", data={"csrf_token": token},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "Only a failed mail can be sent again." in html and "Chỉ gửi lại được" not in html
+    assert "A newer mail went to this person." in html and outbox.SUPERSEDED_NOTE not in html
+    client.post("/lang/vi", data={"csrf_token": token})
+    assert outbox.SUPERSEDED_NOTE in client.get("/outbox").get_data(as_text=True)

@@ -242,3 +242,29 @@ def test_the_country_board_counts_by_province_and_each_province_draws_its_cells(
     assert len(re.findall(r'data-testid="cell"', html(client.get(f"/network?unit_id={district.id}")))) == 4
     for hostile in ("abc", "-1", "99999999999999999999999", "0"):  # read as no unit: the country's counts
         assert client.get(f"/network?unit_id={hostile}").status_code == 200
+
+
+def test_an_incident_refused_by_the_service_reads_in_the_page_language(net, client, login, get_csrf, api_headers):
+    """The service's refusals (no site chosen, already resolved) in English on the English forms; the API and
+    the Vietnamese pages keep the Vietnamese."""
+    login(net.tech_a)
+    english(client, get_csrf)
+    form = {"csrf_token": get_csrf("/incidents/new"), "endpoint_id": 0, "title": "Mất hình", "severity": "major"}
+    refused = client.post("/incidents/new", data=form)
+    page = html(refused)
+    assert refused.status_code == 400 and "Choose a site." in page and "Chọn một điểm cầu." not in page
+    headers = api_headers(user=net.tech_a)
+    api = client.post("/api/v1/incidents", headers=headers, json={"endpoint_id": 0, "title": "Mất hình"})
+    assert api.status_code == 400 and api.get_json()["error"]["fields"]["endpoint_id"] == "Chọn một điểm cầu."
+    incident = service.open_incident(net.tech_a, {"endpoint_id": net.communes[0].id, "title": "Mất hình"})
+    service.resolve_incident(incident, net.tech_a, "Khởi động lại codec")
+    db.session.commit()
+    path = f"/incidents/{incident.id}"
+    again = client.post(path, data={"csrf_token": get_csrf("/incidents/new"), "resolution": "Thay cáp"})
+    page = html(again)
+    assert again.status_code == 400 and "The incident is already resolved." in page
+    assert "Sự cố đã được xử lý xong." not in page
+    api = client.post(f"/api/v1{path}/resolve", headers=headers, json={"resolution": "Thay cáp"})
+    assert api.status_code == 409 and api.get_json()["error"]["message"] == "Sự cố đã được xử lý xong."
+    client.post("/lang/vi", data={"csrf_token": form["csrf_token"]})
+    assert "Chọn một điểm cầu." in html(client.post("/incidents/new", data=form))

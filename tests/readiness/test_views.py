@@ -177,3 +177,45 @@ def test_report_csv_neutralises_formulas(client, login_as, book, sites):
     text = client.get("/readiness/report.csv").get_data(as_text=True).lstrip("\ufeff")
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[1][1] == "'" + name
+
+
+def english(client, get_csrf):
+    """Switch the signed-in test client's interface to English, as the footer's button does."""
+    assert client.post("/lang/en", data={"csrf_token": get_csrf("/readiness")}).status_code == 302
+
+
+def test_a_probe_of_an_ended_sitting_is_refused_in_the_page_language(client, login, get_csrf, api_headers, sitting):
+    """The service's Conflict reaches the English board in English; the API and the Vietnamese board keep it."""
+    move_into_the_past(sitting.meeting, utcnow() - timedelta(hours=4) - sitting.occurrence.starts_at)
+    login(sitting.tech_a)
+    board = f"/meetings/{sitting.meeting.id}/readiness?occurrence_id={sitting.occurrence.id}"
+    probe = f"/meetings/{sitting.meeting.id}/readiness/probe?occurrence_id={sitting.occurrence.id}"
+    english(client, get_csrf)
+    page = client.post(probe, data={"csrf_token": get_csrf(board)}, follow_redirects=True).get_data(as_text=True)
+    assert "The sitting has ended." in page and "Buổi họp đã kết thúc." not in page
+    api = client.post(f"/api/v1/meetings/{sitting.meeting.id}/probe?occurrence_id={sitting.occurrence.id}",
+                      headers=api_headers(user=sitting.tech_a))
+    assert api.status_code == 409 and api.get_json()["error"]["message"] == "Buổi họp đã kết thúc."
+    client.post("/lang/vi", data={"csrf_token": get_csrf(board)})
+    page = client.post(probe, data={"csrf_token": get_csrf(board)}, follow_redirects=True).get_data(as_text=True)
+    assert "Buổi họp đã kết thúc." in page and "The sitting has ended." not in page
+
+
+def test_an_unfinished_checklist_is_named_in_the_page_language(client, login, get_csrf, api_headers, sitting):
+    """The checks still to do are listed in English on the English page, each label translated."""
+    site = sitting.communes[0]
+    path = f"/readiness/{sitting.occurrence.id}/{site.id}"
+    login(sitting.tech_a)
+    english(client, get_csrf)
+    response = client.post(path, data=form_data(sitting, site, get_csrf("/readiness"), camera="y", network="y"))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert ("Not checked yet: Microphone, speakers, Display, Test call with the chair. Tick every item, or report"
+            " “Problem”.") in page
+    assert "Chưa kiểm tra xong" not in page
+    api = client.put(f"/api/v1/meetings/{sitting.meeting.id}/readiness/{site.id}",
+                     headers=api_headers(user=sitting.tech_a),
+                     json={"status": "ready", "checks": {"camera": True, "network": True}})
+    assert api.status_code == 400 and api.get_json()["error"]["fields"]["checks"] == (
+        "Chưa kiểm tra xong: Micro, loa, Màn hình, Kết nối thử với điểm chủ tọa. Đánh dấu đủ các mục, hoặc báo "
+        "«Có sự cố».")

@@ -130,9 +130,9 @@ def test_the_cli_reads_no_more_than_the_limit(runner, tmp_path):
 
 def test_an_upload_over_the_request_limit_gets_413_as_a_page_and_as_json(client, login_as, get_csrf, api_headers):
     login_as("scheduler")
-    big = io.BytesIO(b"code,name,unit_id\r\n" + b"x" * (11 * 2**20))
+    big = b"code,name,unit_id\r\n" + b"x" * (11 * 2**20)
     response = client.post("/endpoints/import", content_type="multipart/form-data",
-                           data={"file": (big, "lon.csv"), "csrf_token": get_csrf("/endpoints/import")})
+                           data={"file": (io.BytesIO(big), "lon.csv"), "csrf_token": get_csrf("/endpoints/import")})
     assert response.status_code == 413
     text = response.get_data(as_text=True)
     assert "quá lớn" in text and "10 MB" in text and "<html" in text
@@ -141,6 +141,12 @@ def test_an_upload_over_the_request_limit_gets_413_as_a_page_and_as_json(client,
     assert response.status_code == 413
     error = response.get_json()["error"]
     assert error["code"] == "too_large" and "10 MB" in error["message"]
+
+    client.post("/lang/en", data={"csrf_token": get_csrf("/endpoints/import")})
+    response = client.post("/endpoints/import", content_type="multipart/form-data",
+                           data={"file": (io.BytesIO(big), "lon.csv"), "csrf_token": get_csrf("/endpoints/import")})
+    assert response.status_code == 413
+    assert "The file or data sent is too large: at most 10 MB at a time." in response.get_data(as_text=True)
 
 
 # -- 10. numbers that are text -------------------------------------------------------------

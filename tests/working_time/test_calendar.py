@@ -175,3 +175,37 @@ def test_a_public_holiday_cannot_be_declared_a_working_day(client, api_headers):
                          json={"date": "2027-02-06", "name": "Làm bù", "kind": "working_day"})
     assert answer.status_code == 400 and "date" in answer.get_json()["error"]["fields"]
     assert not service.is_working_day(date(2027, 2, 6))
+
+
+def english(client, get_csrf):
+    """Switch the signed-in test client's interface to English, as the footer's button does."""
+    assert client.post("/lang/en", data={"csrf_token": get_csrf("/working-calendar")}).status_code == 302
+
+
+def test_the_page_refuses_a_declaration_in_its_language_and_the_api_in_vietnamese(client, login_as, get_csrf,
+                                                                                  api_headers):
+    """A day declared twice, a weekday made a working day, a holiday declared off: English on the English page."""
+    login_as("admin")
+    page = "/working-calendar?year=2027"
+    token = get_csrf(page)
+    saturday = {"csrf_token": token, "day": "06/03/2027", "kind": "working_day", "name": "Làm bù"}
+    assert client.post(page, data=saturday).status_code == 302
+    english(client, get_csrf)
+    twice = client.post(page, data=saturday)
+    html = twice.get_data(as_text=True)
+    assert twice.status_code == 400
+    assert "06/03/2027 is already declared; delete that declaration first." in html and "đã được khai báo" not in html
+    weekday = client.post(page, data={**saturday, "day": "08/03/2027"}).get_data(as_text=True)
+    assert "A make-up working day must be a Saturday or a Sunday." in weekday and "Thứ Bảy hoặc" not in weekday
+    holiday = client.post(page, data={**saturday, "day": "02/09/2027", "kind": "day_off"}).get_data(as_text=True)
+    assert "This day is a public holiday already (National Day)." in holiday and "ngày lễ (" not in holiday
+    api = client.post("/api/v1/holidays", headers=api_headers("admin"),
+                      json={"date": "2027-03-06", "name": "Làm bù", "kind": "working_day"})
+    assert api.status_code == 409
+    assert api.get_json()["error"]["message"] == "Ngày 06/03/2027 đã được khai báo; xóa khai báo cũ trước."
+    api = client.post("/api/v1/holidays", headers=api_headers("admin"),
+                      json={"date": "2027-09-02", "name": "Nghỉ", "kind": "day_off"})
+    assert api.get_json()["error"]["fields"]["date"] == "Ngày này đã là ngày lễ (Quốc khánh)."
+    client.post("/lang/vi", data={"csrf_token": token})
+    html = client.post(page, data=saturday).get_data(as_text=True)
+    assert "Ngày 06/03/2027 đã được khai báo; xóa khai báo cũ trước." in html

@@ -207,3 +207,38 @@ def test_holiday_names_follow_the_page_language(app):
     assert english.keys() == names.keys()
     with app.test_request_context("/"):
         assert service.holiday_names_for_page(2028) == service.public_holidays(2028) != names
+
+
+def test_every_public_holiday_and_rest_day_reason_reads_in_english_on_an_english_page(app):
+    """The reasons the calendar gives are Vietnamese (mails, the API); an English page says each in English."""
+    from flask import session
+    from flask_babel import refresh
+
+    from vmeeting.text import Sentence, shown
+
+    calendar = service.calendar_between(at(date(2027, 9, 1), 0), at(date(2027, 9, 6), 23))
+    reasons = {day: calendar.reason_outside(at(day, 8), at(day, 9)) for day in (date(2027, 9, 2), SATURDAY)}
+    reasons["hours"] = calendar.reason_outside(at(date(2027, 9, 1), 6), at(date(2027, 9, 1), 7))
+    assert reasons == {date(2027, 9, 2): "Quốc khánh, không phải ngày làm việc",
+                       SATURDAY: "Thứ Bảy, không phải ngày làm việc", "hours": OUTSIDE_HOURS}
+    assert all(isinstance(reason, Sentence) for reason in reasons.values())
+    names = {name: english for year in range(service.FIRST_YEAR, service.LAST_YEAR + 1)
+             for day, name in service.public_holidays(year).items()
+             for english in [service.public_holidays(year, "en_US")[day]]}
+    with app.test_request_context():
+        session["lang"] = "en"
+        refresh()  # the test app context may hold a locale read before
+        assert [shown(reason) for reason in reasons.values()] == [
+            "National Day, not a working day", "Saturday, not a working day",
+            "outside working hours (07:30–11:30, 13:30–17:00)"]
+        for name, english in names.items():
+            sentence = service.holiday_sentence(name)
+            assert sentence == name
+            if name.startswith("Ngày nghỉ (thay cho ngày "):  # the day it swaps with stays dd/mm/yyyy
+                assert shown(sentence) == f"Day off (substituted from {name[-11:-1]})", name
+            else:
+                assert shown(sentence) == english, name
+    with app.test_request_context():
+        session["lang"] = "vi"
+        refresh()  # flask_babel keeps the locale it read on the app context, which outlives a request context
+        assert shown(reasons[date(2027, 9, 2)]) == "Quốc khánh, không phải ngày làm việc"

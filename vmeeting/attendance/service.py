@@ -21,7 +21,7 @@ from vmeeting.errors import Conflict, NotFound, ValidationError
 from vmeeting.extensions import db
 from vmeeting.registry.models import AdminUnit, Endpoint
 from vmeeting.registry.service import descendant_ids_select
-from vmeeting.text import N_
+from vmeeting.text import N_, say
 from vmeeting.timefmt import local_to_utc, parse_api_instant, to_local
 
 #: the words for the marks, through the catalogue on the pages (N_)
@@ -107,20 +107,20 @@ def roll_json(occurrence):
 def validate_mark(data):
     """Return (status, reason) of a mark; raise ValidationError naming the field. Absent needs a reason."""
     if not isinstance(data, dict):
-        raise ValidationError({"body": "Cần một đối tượng JSON."})
+        raise ValidationError({"body": N_("Cần một đối tượng JSON.")})
     errors = {}
     status = data.get("status")
     if status not in STATUSES:
-        errors["status"] = "Chọn có mặt (present), đến muộn (late) hoặc vắng (absent)."
+        errors["status"] = N_("Chọn có mặt (present), đến muộn (late) hoặc vắng (absent).")
     reason = data.get("reason") or ""
     if not isinstance(reason, str):
-        errors["reason"] = "Lý do là văn bản."
+        errors["reason"] = N_("Lý do là văn bản.")
         reason = ""
     reason = usual_reason(" ".join(reason.split()))
     if len(reason) > REASON_MAX:
-        errors["reason"] = f"Lý do dài tối đa {REASON_MAX} ký tự."
+        errors["reason"] = say("Lý do dài tối đa %(max)s ký tự.", max=REASON_MAX)
     elif status == "absent" and not reason:
-        errors["reason"] = "Vắng mặt cần ghi lý do (ví dụ: mất kết nối, không có người dự, thiết bị hỏng)."
+        errors["reason"] = N_("Vắng mặt cần ghi lý do (ví dụ: mất kết nối, không có người dự, thiết bị hỏng).")
     if errors:
         raise ValidationError(errors)
     return status, reason
@@ -156,9 +156,9 @@ def mark(occurrence, endpoint_id, user, data, now=None):
     if in_sitting is None:
         raise NotFound("Điểm cầu không tham dự buổi họp này.")
     if occurrence.is_cancelled or meeting.status == "cancelled":
-        raise Conflict("Buổi họp đã bị hủy.")
+        raise Conflict(N_("Buổi họp đã bị hủy."))
     if now < occurrence.starts_at - timedelta(minutes=meeting.setup_minutes or 0):
-        raise Conflict("Chưa đến giờ họp: điểm danh trong hoặc sau buổi họp.")
+        raise Conflict(N_("Chưa đến giờ họp: điểm danh trong hoặc sau buổi họp."))
     row = db.session.scalar(sa.select(Attendance).where(
         Attendance.occurrence_id == occurrence.id, Attendance.endpoint_id == endpoint_id).with_for_update())
     if row is None:
@@ -185,7 +185,7 @@ def _bound(args, name, errors, end=False):
             return local_to_utc(datetime.combine(day, time.min))
         return parse_api_instant(raw)
     except ValueError:
-        errors[name] = "Dùng ngày YYYY-MM-DD hoặc thời điểm ISO 8601 có múi giờ."
+        errors[name] = N_("Dùng ngày YYYY-MM-DD hoặc thời điểm ISO 8601 có múi giờ.")
         return None
 
 
@@ -202,9 +202,9 @@ def report_period(args):
         window_to = local_to_utc(datetime.combine(to_local(utcnow()).date() + timedelta(days=1), time.min))
     window_from = window_from or window_to - timedelta(days=30)
     if window_to <= window_from:
-        raise ValidationError({"to": "Phải sau «from»."})
+        raise ValidationError({"to": N_("Phải sau «from».")})
     if window_to - window_from > timedelta(days=MAX_REPORT_DAYS):
-        raise ValidationError({"to": f"Khoảng thời gian tối đa {MAX_REPORT_DAYS} ngày."})
+        raise ValidationError({"to": say("Khoảng thời gian tối đa %(days)s ngày.", days=MAX_REPORT_DAYS)})
     return window_from, window_to
 
 

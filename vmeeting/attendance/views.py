@@ -10,6 +10,7 @@ from vmeeting.auth.guards import permission_required
 from vmeeting.booking import service as booking
 from vmeeting.errors import Conflict, NotFound, ValidationError
 from vmeeting.extensions import db
+from vmeeting.text import shown
 from vmeeting.timefmt import to_local
 
 bp = Blueprint("attendance", __name__)
@@ -90,11 +91,12 @@ def mark(meeting_id, occurrence_id, endpoint_id):
         db.session.rollback()
         for name, reason in exc.fields.items():
             field = getattr(form, name, None)
-            (field.errors if field is not None and isinstance(field.errors, list) else form.form_errors).append(reason)
+            (field.errors if field is not None and isinstance(field.errors, list) else form.form_errors).append(
+                shown(reason))
         return _page(occurrence, form, 400)
     except Conflict as exc:
         db.session.rollback()
-        form.form_errors.append(exc.message)
+        form.form_errors.append(shown(exc.message))
         return _page(occurrence, form, 409)
     flash(_("Đã điểm danh: %(site)s – %(status)s.", site=row.endpoint.name,
             status=_status_labels()[row.status]), "success")
@@ -106,7 +108,7 @@ def _report():
     try:
         period = service.report_period(request.args)
     except ValidationError as exc:
-        return None, exc.fields
+        return None, {name: shown(reason) for name, reason in exc.fields.items()}
     return period, {}
 
 

@@ -17,25 +17,25 @@ ROLE_LABELS = {
 
 _PASSWORD_LENGTH = Length(
     min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH,
-    message=f"Mật khẩu cần từ {MIN_PASSWORD_LENGTH} đến {MAX_PASSWORD_LENGTH} ký tự.",
+    message=_l("Mật khẩu cần từ %(min)d đến %(max)d ký tự."),  # Length fills in min and max
 )
 
 
 class LoginForm(AppForm):
     """User name and password."""
 
-    username = StringField(_l("Tên đăng nhập"), validators=[DataRequired("Nhập tên đăng nhập."), Length(max=64)])
+    username = StringField(_l("Tên đăng nhập"), validators=[DataRequired(_l("Nhập tên đăng nhập.")), Length(max=64)])
     password = PasswordField(
-        _l("Mật khẩu"), validators=[DataRequired("Nhập mật khẩu."), Length(max=MAX_PASSWORD_LENGTH)]
+        _l("Mật khẩu"), validators=[DataRequired(_l("Nhập mật khẩu.")), Length(max=MAX_PASSWORD_LENGTH)]
     )
     remember = BooleanField(_l("Ghi nhớ trên máy này"))
 
 
 class _ProfileFields(AppForm):
-    full_name = StringField(_l("Họ và tên"), validators=[Length(max=200, message="Tối đa 200 ký tự.")])
+    full_name = StringField(_l("Họ và tên"), validators=[Length(max=200, message=_l("Tối đa 200 ký tự."))])
     agency = StringField(_l("Cơ quan"), description=_l("Cơ quan mời ghi trên thư mời họp, ví dụ Văn phòng UBND tỉnh."),
-                         validators=[Length(max=200, message="Tối đa 200 ký tự.")])
-    email = EmailField(_l("Thư điện tử"), validators=[Optional(), Email("Địa chỉ thư không hợp lệ.")])
+                         validators=[Length(max=200, message=_l("Tối đa 200 ký tự."))])
+    email = EmailField(_l("Thư điện tử"), validators=[Optional(), Email(_l("Địa chỉ thư không hợp lệ."))])
     role = SelectField(_l("Vai trò"), choices=[(r, ROLE_LABELS[r]) for r in ROLES])
 
 
@@ -44,9 +44,9 @@ class UserCreateForm(_ProfileFields):
 
     username = StringField(
         _l("Tên đăng nhập"),
-        validators=[DataRequired("Nhập tên đăng nhập."), Length(max=64, message="Tối đa 64 ký tự.")],
+        validators=[DataRequired(_l("Nhập tên đăng nhập.")), Length(max=64, message=_l("Tối đa 64 ký tự."))],
     )
-    password = PasswordField(_l("Mật khẩu"), validators=[DataRequired("Nhập mật khẩu."), _PASSWORD_LENGTH])
+    password = PasswordField(_l("Mật khẩu"), validators=[DataRequired(_l("Nhập mật khẩu.")), _PASSWORD_LENGTH])
 
 
 class UserEditForm(_ProfileFields):
@@ -63,10 +63,12 @@ class UserEditForm(_ProfileFields):
 class PasswordChangeForm(AppForm):
     """Change one's own password: the current one, then the new one twice."""
 
-    current_password = PasswordField(_l("Mật khẩu hiện tại"), validators=[DataRequired("Nhập mật khẩu hiện tại.")])
-    new_password = PasswordField(_l("Mật khẩu mới"), validators=[DataRequired("Nhập mật khẩu mới."), _PASSWORD_LENGTH])
+    current_password = PasswordField(_l("Mật khẩu hiện tại"), validators=[DataRequired(_l("Nhập mật khẩu hiện tại."))])
+    new_password = PasswordField(_l("Mật khẩu mới"),
+                                 validators=[DataRequired(_l("Nhập mật khẩu mới.")), _PASSWORD_LENGTH])
     confirm_password = PasswordField(
         _l("Nhập lại mật khẩu mới"),
-        validators=[DataRequired("Nhập lại mật khẩu mới."), EqualTo("new_password", "Hai mật khẩu không khớp.")],
+        validators=[DataRequired(_l("Nhập lại mật khẩu mới.")),
+                    EqualTo("new_password", _l("Hai mật khẩu không khớp."))],
     )
 

@@ -7,14 +7,13 @@ the level NIST SP 800-63B §5.1.1.2 asks for when it says to refuse values
 from what an attacker knows of the person: their user name, name or e-mail
 address (the same section: "context-specific words, such as the name of the
 service, the username"). zxcvbn speaks English; its warnings, a fixed set,
-are said here in Vietnamese (and the English catalogue says them back).
+are said here in Vietnamese, N_ literals that a page shows in its reader's
+language (vmeeting.text.shown) and the CLI as they are.
 """
 
 import re
 import unicodedata
 
-from flask import has_request_context
-from flask_babel import gettext
 from zxcvbn import zxcvbn
 
 from vmeeting.text import N_, fold
@@ -60,11 +59,6 @@ OWN_NAMES = N_("Mật khẩu không được dựa trên tên đăng nhập, h�
 GENERIC = N_("Mật khẩu quá dễ đoán: hãy dùng một cụm vài từ ít gặp ghép lại, ví dụ «mây-trắng-bến-đò-7».")
 
 
-def _say(text):
-    # Pages get the reason in their language; the CLI, outside any request, in Vietnamese.
-    return gettext(text) if has_request_context() else text
-
-
 def normalized(password):
     """Return the password as it is judged, hashed and checked: NFKC (NIST SP 800-63B §5.1.1.2, RFC 8265).
 
@@ -107,7 +101,7 @@ def _compact(text):
 
 
 def password_weakness(password, context=(), agencies=()):
-    """Return why the password is too easily guessed (in the request's language), or None if it will do.
+    """Return why the password is too easily guessed, in Vietnamese (a page shows it through `shown`), or None.
 
     `context`: the user name, full name, e-mail and anything else known of the person;
     `agencies`: the names of the offices they work for.
@@ -115,10 +109,10 @@ def password_weakness(password, context=(), agencies=()):
     password = normalized(password)
     known = context_words(context, agencies) | set(SERVICE_WORDS)
     if any(word in _compact(fold(password)) for word in known):
-        return _say(OWN_NAMES)
+        return OWN_NAMES
     result = zxcvbn(password[:CHECKED_LENGTH], user_inputs=sorted(known))
     if result["score"] >= MIN_SCORE:
         return None
     if any(match.get("dictionary_name") == "user_inputs" for match in result["sequence"]):
-        return _say(OWN_NAMES)
-    return _say(WARNINGS.get(result["feedback"]["warning"], GENERIC))
+        return OWN_NAMES
+    return WARNINGS.get(result["feedback"]["warning"], GENERIC)

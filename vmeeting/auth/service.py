@@ -18,7 +18,7 @@ from vmeeting.auth.passwords import normalized, password_weakness
 from vmeeting.database import utcnow
 from vmeeting.errors import ValidationError
 from vmeeting.extensions import db
-from vmeeting.text import clean
+from vmeeting.text import N_, clean, say
 
 MIN_PASSWORD_LENGTH = 8
 #: long enough for any passphrase, short enough that hashing one costs nothing
@@ -58,11 +58,11 @@ def create_user(username, role, *, email=None, password=None, full_name="", agen
     username = clean(username).lower()
     errors = {}
     if not username or len(username) > 64 or not all(c.isalnum() or c in "._-" for c in username):
-        errors["username"] = "Tên đăng nhập chỉ gồm chữ, số và . _ - (tối đa 64 ký tự)."
+        errors["username"] = N_("Tên đăng nhập chỉ gồm chữ, số và . _ - (tối đa 64 ký tự).")
     elif get_user_by_name(username) is not None:
-        errors["username"] = f"Tên đăng nhập «{username}» đã có."
+        errors["username"] = say("Tên đăng nhập «%(username)s» đã có.", username=username)
     if role not in ROLES:
-        errors["role"] = "Vai trò phải là một trong: " + ", ".join(ROLES) + "."
+        errors["role"] = say("Vai trò phải là một trong: %(roles)s.", roles=", ".join(ROLES))
     values = _check_profile(errors, email=email, full_name=full_name, agency=agency)
     if password is not None:
         _check_password(errors, password, context=(username, full_name, email), agencies=(agency,))
@@ -88,16 +88,16 @@ def _check_profile(errors, **data):
             try:
                 email = validate_email(email, check_deliverability=False).normalized
             except EmailNotValidError:
-                errors["email"] = f"Địa chỉ thư «{email}» không hợp lệ."
+                errors["email"] = say("Địa chỉ thư «%(email)s» không hợp lệ.", email=email)
         values["email"] = email or None
     if "full_name" in data:
         values["full_name"] = clean(data["full_name"])
         if len(values["full_name"]) > MAX_FULL_NAME_LENGTH:
-            errors["full_name"] = f"Họ và tên tối đa {MAX_FULL_NAME_LENGTH} ký tự."
+            errors["full_name"] = say("Họ và tên tối đa %(limit)s ký tự.", limit=MAX_FULL_NAME_LENGTH)
     if "agency" in data:
         values["agency"] = clean(data["agency"])
         if len(values["agency"]) > MAX_AGENCY_LENGTH:
-            errors["agency"] = f"Tên cơ quan tối đa {MAX_AGENCY_LENGTH} ký tự."
+            errors["agency"] = say("Tên cơ quan tối đa %(limit)s ký tự.", limit=MAX_AGENCY_LENGTH)
     return values
 
 
@@ -108,9 +108,9 @@ def _check_password(errors, password, field="password", context=(), agencies=())
     e-mail) and `agencies` the offices they work for: the password must not be built from them.
     """
     if len(password or "") < MIN_PASSWORD_LENGTH:
-        errors[field] = f"Mật khẩu cần ít nhất {MIN_PASSWORD_LENGTH} ký tự."
+        errors[field] = say("Mật khẩu cần ít nhất %(length)s ký tự.", length=MIN_PASSWORD_LENGTH)
     elif len(password) > MAX_PASSWORD_LENGTH:
-        errors[field] = f"Mật khẩu tối đa {MAX_PASSWORD_LENGTH} ký tự."
+        errors[field] = say("Mật khẩu tối đa %(length)s ký tự.", length=MAX_PASSWORD_LENGTH)
     else:
         weakness = password_weakness(password, context, agencies)
         if weakness:
@@ -146,7 +146,7 @@ def update_user(user, data, actor=None):
     values = _check_profile(errors, **{k: data[k] for k in ("email", "full_name", "agency") if k in data})
     if "role" in data:
         if data["role"] not in ROLES:
-            errors["role"] = "Vai trò phải là một trong: " + ", ".join(ROLES) + "."
+            errors["role"] = say("Vai trò phải là một trong: %(roles)s.", roles=", ".join(ROLES))
         values["role"] = data["role"]
     if "is_enabled" in data:
         values["is_enabled"] = bool(data["is_enabled"])
@@ -158,7 +158,8 @@ def update_user(user, data, actor=None):
     )
     if loses_admin and not errors and not _other_enabled_admins(user):
         field = "role" if values.get("role", "admin") != "admin" else "is_enabled"
-        errors[field] = "Đây là quản trị viên duy nhất còn hoạt động: hãy cấp quyền quản trị cho người khác trước."
+        errors[field] = N_("Đây là quản trị viên duy nhất còn hoạt động:"
+                           " hãy cấp quyền quản trị cho người khác trước.")
     if errors:
         raise ValidationError(errors)
     fields = ("role", "full_name", "agency", "email", "is_enabled")
@@ -205,7 +206,7 @@ def set_password(user, password, actor=None):
 def change_own_password(user, current_password, new_password):
     """Replace the user's password after checking the current one; raise ValidationError."""
     if not _password_matches(user, current_password):
-        raise ValidationError({"current_password": "Mật khẩu hiện tại không đúng."})
+        raise ValidationError({"current_password": N_("Mật khẩu hiện tại không đúng.")})
     errors = {}
     _check_password(errors, new_password, field="new_password", context=_context(user), agencies=_agencies(user))
     if errors:

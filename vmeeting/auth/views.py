@@ -10,6 +10,7 @@ from vmeeting.auth.guards import permission_required
 from vmeeting.auth.models import User
 from vmeeting.errors import ValidationError
 from vmeeting.extensions import db
+from vmeeting.text import shown
 from vmeeting.urls import safe_next_url
 
 bp = Blueprint("auth", __name__)
@@ -245,8 +246,9 @@ def _revoke(user, token_id):
 
 
 def _show_errors(form, exc):
-    """Put a service's field errors under the form's fields, the rest at the top."""
+    """Put a service's field errors under the form's fields, the rest at the top, in the page's language."""
     for field, reason in exc.fields.items():
+        reason = shown(reason)
         if field in form and field != "csrf_token":
             form[field].errors = [*form[field].errors, reason]
         else:

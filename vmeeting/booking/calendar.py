@@ -26,6 +26,7 @@ from vmeeting.errors import Conflict, StaleEdit, ValidationError
 from vmeeting.extensions import db
 from vmeeting.registry import service as registry
 from vmeeting.registry.models import AdminUnit, Endpoint, EndpointGroup, endpoint_group_members
+from vmeeting.text import N_, say, shown
 from vmeeting.timefmt import local_to_utc, local_zone, parse_api_instant, to_local
 from vmeeting.working_time import service as working_time
 
@@ -146,11 +147,11 @@ def _feed_window():
                 raise ValueError
             bounds[name] = value
         except (ValueError, OverflowError):
-            errors[name] = "Cần ngày giờ ISO 8601, ví dụ 2026-12-07 hoặc 2026-12-07T00:00:00."
+            errors[name] = N_("Cần ngày giờ ISO 8601, ví dụ 2026-12-07 hoặc 2026-12-07T00:00:00.")
     if not errors and bounds["end"] <= bounds["start"]:
-        errors["end"] = "Phải sau «start»."
+        errors["end"] = N_("Phải sau «start».")
     if not errors and bounds["end"] - bounds["start"] > timedelta(days=MAX_FEED_DAYS):
-        errors["end"] = f"Khoảng thời gian tối đa {MAX_FEED_DAYS} ngày."
+        errors["end"] = say("Khoảng thời gian tối đa %(days)s ngày.", days=MAX_FEED_DAYS)
     if errors:
         raise ValidationError(errors)
     return bounds["start"], bounds["end"]
@@ -162,11 +163,19 @@ def _local_iso(instant):
 
 
 def _json_error(exc):
-    """The API's error body for a service error, for the calendar's fetches."""
+    """A service error as the calendar's fetches read it: the API's error body, in the page's language.
+
+    The page's JSON, not the API's: what calendar.js shows the person (the message, the fields' and the
+    sittings' reasons) is said through `text.shown`.
+    """
     db.session.rollback()
     if isinstance(exc, ValidationError):
-        return jsonify({"error": {"code": "validation_error", "message": exc.message, "fields": exc.fields}}), 400
-    return jsonify({"error": {"code": exc.code, "message": exc.message, **exc.details}}), exc.status
+        fields = {name: shown(reason) for name, reason in exc.fields.items()}
+        return jsonify({"error": {"code": "validation_error", "message": shown(exc.message), "fields": fields}}), 400
+    details = dict(exc.details)
+    if details.get("sittings"):
+        details["sittings"] = [{**sitting, "reason": shown(sitting.get("reason"))} for sitting in details["sittings"]]
+    return jsonify({"error": {"code": exc.code, "message": shown(exc.message), **details}}), exc.status
 
 
 @bp.get("/calendar/events")
@@ -305,7 +314,7 @@ def calendar_move():
     if isinstance(raw_id, int) and not isinstance(raw_id, bool) and 1 <= raw_id <= MAX_ID:
         occurrence = db.session.get(Occurrence, raw_id)
     if occurrence is None:
-        errors["occurrence_id"] = "Không có buổi họp này."
+        errors["occurrence_id"] = N_("Không có buổi họp này.")
     instants = {}
     for name in ("starts_at", "ends_at"):
         raw = data.get(name)
@@ -313,10 +322,10 @@ def calendar_move():
             value = datetime.fromisoformat(raw)
             instants[name] = local_to_utc(value) if value.tzinfo is None else parse_api_instant(raw)
         except (TypeError, ValueError, OverflowError):
-            errors[name] = "Cần ngày giờ ISO 8601, ví dụ 2026-12-07T08:00."
+            errors[name] = N_("Cần ngày giờ ISO 8601, ví dụ 2026-12-07T08:00.")
     allow = data.get("allow_non_working_time", False)
     if not isinstance(allow, bool):
-        errors["allow_non_working_time"] = "Phải là true hoặc false."
+        errors["allow_non_working_time"] = N_("Phải là true hoặc false.")
     try:
         if errors:
             raise ValidationError(errors)

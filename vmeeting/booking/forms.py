@@ -125,29 +125,30 @@ def site_label(site):
 
 
 class MeetingForm(AppForm):
-    title = StringField(_l("Tên cuộc họp"), validators=[DataRequired("Nhập tên cuộc họp."), Length(max=300)])
+    title = StringField(_l("Tên cuộc họp"), validators=[DataRequired(_l("Nhập tên cuộc họp.")), Length(max=300)])
     description = TextAreaField(_l("Nội dung, chương trình"), validators=[Length(max=20000)])
     day = DateField(_l("Ngày họp"), format=DATE_FORMATS,
-                    validators=[InputRequired("Nhập ngày họp (dd/mm/yyyy).")], **DATE_INPUT)
-    start_time = TimeField(_l("Bắt đầu"), validators=[InputRequired("Nhập giờ bắt đầu (HH:MM).")], **TIME_INPUT)
-    end_time = TimeField(_l("Kết thúc"), validators=[InputRequired("Nhập giờ kết thúc (HH:MM).")], **TIME_INPUT)
+                    validators=[InputRequired(_l("Nhập ngày họp (dd/mm/yyyy)."))], **DATE_INPUT)
+    start_time = TimeField(_l("Bắt đầu"), validators=[InputRequired(_l("Nhập giờ bắt đầu (HH:MM)."))], **TIME_INPUT)
+    end_time = TimeField(_l("Kết thúc"), validators=[InputRequired(_l("Nhập giờ kết thúc (HH:MM)."))], **TIME_INPUT)
     # the picker's empty choice posts "": read as 0, which InputRequired refuses by name
     chair_endpoint_id = SelectField(_l("Điểm cầu chủ tọa"), coerce=lambda v: 0 if v in ("", None) else int(v),
-                                    validators=[InputRequired("Chọn điểm cầu chủ tọa.")])
+                                    validators=[InputRequired(_l("Chọn điểm cầu chủ tọa."))])
     all_endpoints = BooleanField(_l("Toàn tỉnh (mọi điểm cầu đang hoạt động)"))
     unit_ids = MultiIdField(_l("Đơn vị (gồm mọi điểm cầu trực thuộc)"), coerce=int)
     group_ids = MultiIdField(_l("Nhóm điểm cầu"), coerce=int)
     endpoint_ids = MultiIdField(_l("Điểm cầu riêng lẻ"), coerce=int)
     bridge_id = SelectField(_l("Cầu MCU"), coerce=lambda v: int(v) if v not in (None, "", "None") else None)
     setup_minutes = IntegerField(_l("Thời gian chuẩn bị, kiểm tra trước (phút)"), default=30,
-                                 validators=[Optional(), NumberRange(0, 240, "Từ 0 đến 240 phút.")])
+                                 validators=[Optional(), NumberRange(0, 240, _l("Từ 0 đến 240 phút."))])
     frequency = SelectField(_l("Lặp lại"), choices=FREQUENCIES, default="")
     repeat_interval = IntegerField(_l("Cách nhau (số ngày, tuần, tháng)"), default=1, validators=[
-        Optional(), NumberRange(1, MAX_INTERVAL, f"Cách nhau: từ 1 đến {MAX_INTERVAL} ngày, tuần hoặc tháng.")])
+        Optional(), NumberRange(1, MAX_INTERVAL, _l("Cách nhau: từ 1 đến %(max)s ngày, tuần hoặc tháng."))])
     weekdays = SelectMultipleField(_l("Vào các ngày"), choices=WEEKDAYS,
                                    widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
     repeat_until = DateField(_l("Đến ngày"), format=DATE_FORMATS, validators=[Optional()], **DATE_INPUT)
-    repeat_count = IntegerField(_l("Hoặc số buổi"), validators=[Optional(), NumberRange(1, 520, "Từ 1 đến 520 buổi.")])
+    repeat_count = IntegerField(_l("Hoặc số buổi"),
+                                validators=[Optional(), NumberRange(1, 520, _l("Từ 1 đến 520 buổi."))])
     attendees = TextAreaField(_l("Người dự khác (thư điện tử, mỗi dòng một địa chỉ)"))
     monthly_by = SelectField(_l("Họp vào"), choices=MONTHLY_BY, default="day")
     skip_non_working = BooleanField(_l("Bỏ các buổi rơi vào ngày nghỉ, ngày lễ, Tết"), default=True)
@@ -204,24 +205,24 @@ class MeetingForm(AppForm):
 
     def validate_chair_endpoint_id(self, field):
         if not field.data:
-            raise FieldError("Chọn điểm cầu chủ tọa.")
+            raise FieldError(gettext("Chọn điểm cầu chủ tọa."))
 
     def validate_end_time(self, field):
         if self.start_time.data and field.data and field.data <= self.start_time.data:
-            raise FieldError("Giờ kết thúc phải sau giờ bắt đầu.")
+            raise FieldError(gettext("Giờ kết thúc phải sau giờ bắt đầu."))
 
     def validate_weekdays(self, field):
         if self.frequency.data == "WEEKLY" and not field.data:
-            raise FieldError("Chọn ít nhất một ngày trong tuần.")
+            raise FieldError(gettext("Chọn ít nhất một ngày trong tuần."))
 
     def validate_repeat_until(self, field):
         if self.frequency.data not in ("", KEEP_RULE) and not field.data and not self.repeat_count.data:
-            raise FieldError("Cho biết ngày kết thúc hoặc số buổi.")
+            raise FieldError(gettext("Cho biết ngày kết thúc hoặc số buổi."))
         if self.frequency.data not in ("", KEEP_RULE) and field.data and self.repeat_count.data:
             # RFC 5545 §3.3.10: UNTIL and COUNT MUST NOT occur in the same RRULE; say so rather than drop one
-            raise FieldError("Chỉ chọn một trong hai: ngày kết thúc hoặc số buổi.")
+            raise FieldError(gettext("Chỉ chọn một trong hai: ngày kết thúc hoặc số buổi."))
         if field.data and self.day.data and field.data < self.day.data:
-            raise FieldError("Ngày kết thúc lặp phải sau ngày họp.")
+            raise FieldError(gettext("Ngày kết thúc lặp phải sau ngày họp."))
 
     def has_sites(self):
         return bool(self.all_endpoints.data or self.unit_ids.data or self.group_ids.data or self.endpoint_ids.data)
@@ -310,20 +311,20 @@ class CancelForm(AppForm):
     """Cancelling asks twice: the box must be ticked, so one click never cancels a 213-site meeting."""
 
     confirm = BooleanField(_l("Tôi xác nhận hủy; mọi điểm cầu và người dự sẽ nhận thư báo hủy"),
-                           validators=[DataRequired("Đánh dấu ô xác nhận để hủy.")])
+                           validators=[DataRequired(_l("Đánh dấu ô xác nhận để hủy."))])
     reason = TextAreaField(_l("Lý do hủy (ghi trong thư báo hủy)"), validators=[Length(max=500)])
 
 
 class MoveOccurrenceForm(AppForm):
-    day = DateField(_l("Ngày mới"), format=DATE_FORMATS, validators=[InputRequired("Nhập ngày (dd/mm/yyyy).")],
+    day = DateField(_l("Ngày mới"), format=DATE_FORMATS, validators=[InputRequired(_l("Nhập ngày (dd/mm/yyyy)."))],
                     **DATE_INPUT)
-    start_time = TimeField(_l("Bắt đầu"), validators=[InputRequired("Nhập giờ bắt đầu (HH:MM).")], **TIME_INPUT)
-    end_time = TimeField(_l("Kết thúc"), validators=[InputRequired("Nhập giờ kết thúc (HH:MM).")], **TIME_INPUT)
+    start_time = TimeField(_l("Bắt đầu"), validators=[InputRequired(_l("Nhập giờ bắt đầu (HH:MM)."))], **TIME_INPUT)
+    end_time = TimeField(_l("Kết thúc"), validators=[InputRequired(_l("Nhập giờ kết thúc (HH:MM)."))], **TIME_INPUT)
     allow_non_working_time = BooleanField(_l("Tôi xác nhận họp ngoài giờ hoặc ngoài ngày làm việc"))
 
     def validate_end_time(self, field):
         if self.start_time.data and field.data and field.data <= self.start_time.data:
-            raise FieldError("Giờ kết thúc phải sau giờ bắt đầu.")
+            raise FieldError(gettext("Giờ kết thúc phải sau giờ bắt đầu."))
 
     def instants(self):
         return (local_to_utc(datetime.combine(self.day.data, self.start_time.data)),

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from vmeeting.errors import ValidationError
+from vmeeting.text import N_, say
 from vmeeting.timefmt import local_zone
 
 MAX_OCCURRENCES = 520
@@ -20,6 +21,8 @@ ALLOWED_FREQUENCIES = {DAILY: "daily", WEEKLY: "weekly", MONTHLY: "monthly", YEA
 def normalize_rrule(text, starts_at):
     """Return a supported, bounded RRULE in the form iCalendar stores; raise ValueError in Vietnamese.
 
+    The ValueError's argument is an N_ or say message (vmeeting.text), so a page may show it in English.
+
     UNTIL is rewritten in UTC (RFC 5545 wants that beside a zoned DTSTART): a
     bare date means the end of that local day, a floating time is local.
     """
@@ -28,7 +31,7 @@ def normalize_rrule(text, starts_at):
         text = text[6:]
     if any(ch in text for ch in "\r\n:"):
         # one RRULE only: EXDATE, RDATE or a second rule belong to the sittings, not to the rule
-        raise ValueError("Quy tắc lặp (RRULE) chỉ gồm một dòng FREQ=…;…, không kèm EXDATE, RDATE hay dòng khác.")
+        raise ValueError(N_("Quy tắc lặp (RRULE) chỉ gồm một dòng FREQ=…;…, không kèm EXDATE, RDATE hay dòng khác."))
     parts = []
     for part in filter(None, text.split(";")):
         key, _, value = part.partition("=")
@@ -39,24 +42,24 @@ def normalize_rrule(text, starts_at):
     text = ";".join(parts)
     keys = [part.split("=")[0] for part in parts]
     if len(keys) != len(set(keys)):
-        raise ValueError("Mỗi phần của quy tắc lặp (RRULE) chỉ được ghi một lần (RFC 5545, mục 3.3.10).")
+        raise ValueError(N_("Mỗi phần của quy tắc lặp (RRULE) chỉ được ghi một lần (RFC 5545, mục 3.3.10)."))
     interval = dict(part.split("=", 1) for part in parts if "=" in part).get("INTERVAL", "1")
     if not (interval.isascii() and interval.isdigit() and 1 <= int(interval) <= MAX_INTERVAL):
-        raise ValueError(f"INTERVAL phải là số nguyên từ 1 đến {MAX_INTERVAL}.")
+        raise ValueError(say("INTERVAL phải là số nguyên từ 1 đến %(most)s.", most=MAX_INTERVAL))
     try:
         rule = rrulestr(text, dtstart=starts_at.astimezone(local_zone()))
     except (ValueError, TypeError, OverflowError) as exc:
-        raise ValueError(f"Quy tắc lặp (RRULE) không hợp lệ: {exc}") from None
+        raise ValueError(say("Quy tắc lặp (RRULE) không hợp lệ: %(error)s", error=str(exc))) from None
     if not isinstance(rule, rrule):
-        raise ValueError("Quy tắc lặp (RRULE) chỉ gồm một quy tắc.")
+        raise ValueError(N_("Quy tắc lặp (RRULE) chỉ gồm một quy tắc."))
     if rule._freq not in ALLOWED_FREQUENCIES:
-        raise ValueError("Chỉ hỗ trợ lặp hằng ngày, hằng tuần, hằng tháng hoặc hằng năm.")
+        raise ValueError(N_("Chỉ hỗ trợ lặp hằng ngày, hằng tuần, hằng tháng hoặc hằng năm."))
     if rule._count is None and rule._until is None:
-        raise ValueError("Lịch lặp cần ngày kết thúc (UNTIL) hoặc số lần (COUNT).")
+        raise ValueError(N_("Lịch lặp cần ngày kết thúc (UNTIL) hoặc số lần (COUNT)."))
     if any(part.split("=")[0] in ("BYHOUR", "BYMINUTE", "BYSECOND") for part in parts):
         # a series sits at most once a day, at the meeting's own hour: a change finds each sitting by its day
-        raise ValueError("Một chuỗi họp chỉ họp một buổi mỗi ngày, vào giờ của cuộc họp; "
-                         "không dùng BYHOUR, BYMINUTE hay BYSECOND.")
+        raise ValueError(N_("Một chuỗi họp chỉ họp một buổi mỗi ngày, vào giờ của cuộc họp; "
+                            "không dùng BYHOUR, BYMINUTE hay BYSECOND."))
     return text
 
 
@@ -69,7 +72,7 @@ def _until_utc(value):
         else:
             local = datetime.strptime(value, "%Y%m%dT%H%M%S").replace(tzinfo=local_zone())
     except ValueError:
-        raise ValueError("UNTIL phải có dạng YYYYMMDD hoặc YYYYMMDDTHHMMSSZ.") from None
+        raise ValueError(N_("UNTIL phải có dạng YYYYMMDD hoặc YYYYMMDDTHHMMSSZ.")) from None
     return local.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
 
 
@@ -87,11 +90,11 @@ def expand_series(starts_at, ends_at, recurrence):
     result = []
     for local in rrulestr(recurrence, dtstart=local_start):
         if local > limit or len(result) >= MAX_OCCURRENCES:
-            raise ValidationError({"recurrence": f"Lịch lặp tối đa {MAX_OCCURRENCES} lần và 2 năm."})
+            raise ValidationError({"recurrence": say("Lịch lặp tối đa %(most)s lần và 2 năm.", most=MAX_OCCURRENCES)})
         start = local.astimezone(timezone.utc)
         result.append((start, start, start + duration))
     if not result:
-        raise ValidationError({"recurrence": "Quy tắc lặp không cho buổi họp nào."})
+        raise ValidationError({"recurrence": N_("Quy tắc lặp không cho buổi họp nào.")})
     return result
 
 

@@ -36,7 +36,7 @@ from vmeeting.errors import Conflict, NonWorkingTime, StaleEdit, ValidationError
 from vmeeting.extensions import db
 from vmeeting.registry import service as registry
 from vmeeting.registry.models import AdminUnit, Bridge, Endpoint, endpoint_group_members
-from vmeeting.text import clean, fold
+from vmeeting.text import N_, Sentence, clean, fold, say
 from vmeeting.timefmt import format_datetime, local_to_utc, to_local
 from vmeeting.working_time import service as working_time
 
@@ -124,32 +124,31 @@ def validate_meeting(data, meeting=None):
 
     for name in ("title", "description", "recurrence"):
         if values.get(name) is not None and not isinstance(values[name], str):
-            errors[name] = "Phải là một chuỗi ký tự."
+            errors[name] = N_("Phải là một chuỗi ký tự.")
     title = clean(values.get("title")) if "title" not in errors else None
     if "title" not in errors and not title:
-        errors["title"] = "Nhập tên cuộc họp."
+        errors["title"] = N_("Nhập tên cuộc họp.")
     elif title and len(title) > 300:
-        errors["title"] = "Tên cuộc họp tối đa 300 ký tự."
+        errors["title"] = N_("Tên cuộc họp tối đa 300 ký tự.")
     description = (values.get("description") or "").strip() if "description" not in errors else ""
     if len(description) > 20000:
-        errors["description"] = "Nội dung tối đa 20000 ký tự."
+        errors["description"] = N_("Nội dung tối đa 20000 ký tự.")
 
     starts_at, ends_at = values.get("starts_at"), values.get("ends_at")
     for name, value in (("starts_at", starts_at), ("ends_at", ends_at)):
         if not isinstance(value, datetime):
-            errors[name] = "Nhập thời gian."
+            errors[name] = N_("Nhập thời gian.")
         elif value.tzinfo is None:
-            errors[name] = "Thời gian cần có múi giờ."
+            errors[name] = N_("Thời gian cần có múi giờ.")
     if "starts_at" not in errors and "ends_at" not in errors:
         starts_at, ends_at = starts_at.astimezone(timezone.utc), ends_at.astimezone(timezone.utc)
         if ends_at <= starts_at:
-            errors["ends_at"] = "Giờ kết thúc phải sau giờ bắt đầu."
+            errors["ends_at"] = N_("Giờ kết thúc phải sau giờ bắt đầu.")
         elif ends_at - starts_at > MAX_DURATION:
-            errors["ends_at"] = "Một cuộc họp dài tối đa 12 giờ."
+            errors["ends_at"] = N_("Một cuộc họp dài tối đa 12 giờ.")
         for name, value in (("starts_at", starts_at), ("ends_at", ends_at)):
             if not working_time.FIRST_YEAR <= to_local(value).year <= working_time.LAST_YEAR:
-                errors[name] = (f"Thời gian phải trong các năm {working_time.FIRST_YEAR}–"
-                                f"{working_time.LAST_YEAR}.")
+                errors[name] = _years_message()
 
     setup = values.get("setup_minutes")
     if setup in (None, ""):
@@ -161,23 +160,23 @@ def validate_meeting(data, meeting=None):
         if not 0 <= setup <= MAX_SETUP_MINUTES:
             raise ValueError
     except (TypeError, ValueError):
-        errors["setup_minutes"] = f"Thời gian chuẩn bị phải từ 0 đến {MAX_SETUP_MINUTES} phút."
+        errors["setup_minutes"] = say("Thời gian chuẩn bị phải từ 0 đến %(most)s phút.", most=MAX_SETUP_MINUTES)
 
     chair_id = values.get("chair_endpoint_id")
     chair = None
     if chair_id in (None, ""):
-        errors["chair_endpoint_id"] = "Chọn điểm cầu chủ tọa."
+        errors["chair_endpoint_id"] = N_("Chọn điểm cầu chủ tọa.")
     else:
         try:
             chair = db.session.get(Endpoint, as_id(chair_id))
         except ValueError:
             chair = False
         if chair is False:
-            errors["chair_endpoint_id"] = "Mã số điểm cầu phải là số nguyên dương."
+            errors["chair_endpoint_id"] = N_("Mã số điểm cầu phải là số nguyên dương.")
         elif chair is None:
-            errors["chair_endpoint_id"] = "Không có điểm cầu này."
+            errors["chair_endpoint_id"] = N_("Không có điểm cầu này.")
         elif not chair.is_bookable and (meeting is None or chair.id != meeting.chair_endpoint_id):
-            errors["chair_endpoint_id"] = "Điểm cầu chủ tọa đang bảo trì hoặc ngừng sử dụng."
+            errors["chair_endpoint_id"] = N_("Điểm cầu chủ tọa đang bảo trì hoặc ngừng sử dụng.")
 
     bridge_id = values.get("bridge_id")
     if bridge_id not in (None, ""):
@@ -186,9 +185,9 @@ def validate_meeting(data, meeting=None):
         except ValueError:
             bridge = False
         if bridge is False:
-            errors["bridge_id"] = "Mã số cầu MCU phải là số nguyên dương."
+            errors["bridge_id"] = N_("Mã số cầu MCU phải là số nguyên dương.")
         elif bridge is None or not bridge.is_active:
-            errors["bridge_id"] = "Không có cầu MCU này (hoặc cầu đã ngừng)."
+            errors["bridge_id"] = N_("Không có cầu MCU này (hoặc cầu đã ngừng).")
         else:
             bridge_id = bridge.id
     else:
@@ -199,13 +198,14 @@ def validate_meeting(data, meeting=None):
     if isinstance(raw_attendees, str):
         raw_attendees = [a for a in raw_attendees.replace(";", ",").replace("\n", ",").split(",")]
     if not isinstance(raw_attendees, (list, tuple)):
-        errors["attendees"] = "Cần một danh sách địa chỉ thư."
+        errors["attendees"] = N_("Cần một danh sách địa chỉ thư.")
     elif len(raw_attendees) > MAX_ATTENDEES:
-        errors["attendees"] = f"Tối đa {MAX_ATTENDEES} người dự khác; hãy gửi cho cả danh sách qua một địa chỉ chung."
+        errors["attendees"] = say("Tối đa %(most)s người dự khác; hãy gửi cho cả danh sách qua một địa chỉ chung.",
+                                  most=MAX_ATTENDEES)
     else:
         for item in raw_attendees:
             if not isinstance(item, str):
-                errors["attendees"] = "Mỗi người dự là một địa chỉ thư (chuỗi ký tự)."
+                errors["attendees"] = N_("Mỗi người dự là một địa chỉ thư (chuỗi ký tự).")
                 break
             item = clean(item)
             if not item:
@@ -213,7 +213,7 @@ def validate_meeting(data, meeting=None):
             try:
                 attendees.append(validate_email(item, check_deliverability=False).normalized)
             except EmailNotValidError:
-                errors["attendees"] = f"Địa chỉ thư «{item}» không hợp lệ."
+                errors["attendees"] = say("Địa chỉ thư «%(address)s» không hợp lệ.", address=item)
                 break
 
     recurrence = (clean(values.get("recurrence")) or None) if "recurrence" not in errors else None
@@ -221,7 +221,8 @@ def validate_meeting(data, meeting=None):
         try:
             recurrence = normalize_rrule(recurrence, starts_at)
         except ValueError as exc:
-            errors["recurrence"] = str(exc)
+            # series.normalize_rrule's N_ or say message, kept as it is (str() would lose a Sentence's msgid)
+            errors["recurrence"] = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
 
     if errors:
         raise ValidationError(errors)
@@ -252,7 +253,7 @@ def _check_and_reserve(meeting, sittings_by_occurrence, endpoints, *, skip_busy=
     if conflicts and skip_busy:
         busy_ids = {c["endpoint_id"] for c in conflicts}
         if meeting.chair_endpoint_id in busy_ids:
-            raise Conflict("Điểm cầu chủ tọa bận vào thời gian này.", conflicts=conflicts, capacity=capacity)
+            raise Conflict(N_("Điểm cầu chủ tọa bận vào thời gian này."), conflicts=conflicts, capacity=capacity)
         dropped = [e for e in endpoints if e.id in busy_ids]
         endpoints = [e for e in endpoints if e.id not in busy_ids]
         conflicts, capacity = find_conflicts(sittings, endpoints, meeting.bridge_id)
@@ -270,7 +271,7 @@ def _check_and_reserve(meeting, sittings_by_occurrence, endpoints, *, skip_busy=
         except sa.exc.IntegrityError as exc:
             # PostgreSQL's overlap trigger (migration 0017): the last word if a booking slipped past the check
             if "reservations_no_overlap" in str(exc.orig):
-                raise Conflict("Điểm cầu vừa được đặt cho cuộc họp khác; hãy thử lại.", conflicts=[]) from exc
+                raise Conflict(N_("Điểm cầu vừa được đặt cho cuộc họp khác; hãy thử lại."), conflicts=[]) from exc
             raise
     return endpoints, dropped
 
@@ -280,18 +281,37 @@ def _refuse_overlapping_sittings(sittings):
     ordered = sorted(sittings, key=lambda sitting: sitting.busy_from)
     for earlier, later in zip(ordered, ordered[1:]):
         if later.busy_from < earlier.busy_until:
-            raise Conflict(f"Hai buổi của cuộc họp trùng giờ nhau (lúc {format_datetime(later.starts_at)}, "
-                           "tính cả thời gian chuẩn bị).", conflicts=[])
+            raise Conflict(say("Hai buổi của cuộc họp trùng giờ nhau (lúc %(when)s, tính cả thời gian chuẩn bị).",
+                               when=format_datetime(later.starts_at)), conflicts=[])
 
 
 def _conflict_message(conflicts, capacity):
+    """The Conflict's sentence: the busy sites (five named, the rest counted), else the bridge short of ports."""
     if conflicts:
         sites = sorted({c["endpoint_name"] for c in conflicts})
-        shown = ", ".join(sites[:5]) + (f" và {len(sites) - 5} điểm cầu khác" if len(sites) > 5 else "")
-        return f"{len(sites)} điểm cầu đã bận vào thời gian này: {shown}."
+        if len(sites) > 5:
+            return say("%(count)s điểm cầu đã bận vào thời gian này: %(sites)s và %(more)s điểm cầu khác.",
+                       count=len(sites), sites=", ".join(sites[:5]), more=len(sites) - 5)
+        return say("%(count)s điểm cầu đã bận vào thời gian này: %(sites)s.", count=len(sites), sites=", ".join(sites))
     first = capacity[0]
-    return (f"Cầu MCU {first['bridge_code']} không đủ cổng: đang dùng {first['in_use']}/{first['ports']}, "
-            f"cuộc họp cần thêm {first['requested']}.")
+    return say("Cầu MCU %(bridge)s không đủ cổng: đang dùng %(in_use)s/%(ports)s, cuộc họp cần thêm %(requested)s.",
+               bridge=first["bridge_code"], in_use=first["in_use"], ports=first["ports"], requested=first["requested"])
+
+
+def _years_message():
+    """Why a time is refused: outside the years the working calendar knows."""
+    return say("Thời gian phải trong các năm %(first)s–%(last)s.", first=working_time.FIRST_YEAR,
+               last=working_time.LAST_YEAR)
+
+
+def _past_message(starts_at):
+    """Why a sitting is refused: it starts in the past."""
+    return say("Buổi họp lúc %(when)s đã qua; không đặt hay dời lịch họp vào quá khứ.", when=format_datetime(starts_at))
+
+
+def _as_sentence(reason):
+    """A reason put into another message, as a Sentence so a page translates it too (`text.shown`)."""
+    return reason if isinstance(reason, Sentence) else Sentence(str(reason), {})
 
 
 # -- booking and changing -----------------------------------------------------------------
@@ -347,8 +367,7 @@ def _screen_sittings(meeting, sittings, endpoints, touched, choices):
     judged = [o for o in sittings if o in touched]
     past = [o for o in judged if sittings[o].starts_at < now]
     if past:
-        raise ValidationError({"starts_at": f"Buổi họp lúc {format_datetime(past[0].starts_at)} đã qua; "
-                                            "không đặt hay dời lịch họp vào quá khứ."})
+        raise ValidationError({"starts_at": _past_message(past[0].starts_at)})
     skipped = []
 
     def skip(occurrence, reason):
@@ -374,16 +393,21 @@ def _screen_sittings(meeting, sittings, endpoints, touched, choices):
         listed = [{"starts_at": o.starts_at.isoformat(), "ends_at": o.ends_at.isoformat(), "reason": r}
                   for o, r in sorted(remaining.items(), key=lambda item: item[0].starts_at)]
         first = min(remaining, key=lambda o: o.starts_at)
-        more = f" (và {len(listed) - 1} buổi khác)" if len(listed) > 1 else ""
-        raise NonWorkingTime(f"Buổi họp {format_datetime(first.starts_at)}: {remaining[first]}{more}. "
-                             "Muốn họp vào thời gian này, hãy xác nhận rõ (allow_non_working_time).", sittings=listed)
+        when, reason = format_datetime(first.starts_at), _as_sentence(remaining[first])
+        if len(listed) > 1:
+            message = say("Buổi họp %(when)s: %(reason)s (và %(more)s buổi khác). Muốn họp vào thời gian này, "
+                          "hãy xác nhận rõ (allow_non_working_time).", when=when, reason=reason, more=len(listed) - 1)
+        else:
+            message = say("Buổi họp %(when)s: %(reason)s. Muốn họp vào thời gian này, hãy xác nhận rõ "
+                          "(allow_non_working_time).", when=when, reason=reason)
+        raise NonWorkingTime(message, sittings=listed)
     if meeting.recurrence and choices.skip_conflicting:
         for occurrence in [o for o in sittings if o in touched]:
             conflicts, capacity = find_conflicts([sittings[occurrence]], endpoints, meeting.bridge_id)
             if conflicts or capacity:
                 skip(occurrence, _conflict_message(conflicts, capacity))
     if meeting.recurrence and skipped and not sittings:
-        raise ValidationError({"recurrence": "Mọi buổi của chuỗi họp đều bị bỏ qua; hãy chọn ngày giờ khác."})
+        raise ValidationError({"recurrence": N_("Mọi buổi của chuỗi họp đều bị bỏ qua; hãy chọn ngày giờ khác.")})
     skipped.sort(key=lambda item: item["starts_at"])
     return skipped
 
@@ -482,13 +506,13 @@ def _check_new_times(meeting, values, now):
     if not any(values[name] != getattr(meeting, name) for name in ("starts_at", "ends_at", "recurrence")):
         return
     begun = any(o.starts_at <= now for o in meeting.occurrences)
-    past = f"Buổi họp lúc {format_datetime(values['starts_at'])} đã qua; không đặt hay dời lịch họp vào quá khứ."
+    past = _past_message(values["starts_at"])
     if not begun or not (meeting.recurrence or values["recurrence"]):
         if values["starts_at"] != meeting.starts_at and values["starts_at"] < now:
             raise ValidationError({"starts_at": past})
     elif to_local(values["starts_at"]).date() != to_local(meeting.starts_at).date():
-        raise ValidationError({"starts_at": "Chuỗi họp đã bắt đầu: không đổi được ngày bắt đầu; hãy dời từng buổi, "
-                                            "hoặc kết thúc chuỗi này và đặt chuỗi mới."})
+        raise ValidationError({"starts_at": N_("Chuỗi họp đã bắt đầu: không đổi được ngày bắt đầu; hãy dời từng "
+                                               "buổi, hoặc kết thúc chuỗi này và đặt chuỗi mới.")})
 
 
 def update_meeting(meeting, data, choice=None, actor=None, *, skip_busy=False, choices=None, expected_version=None):
@@ -501,7 +525,7 @@ def update_meeting(meeting, data, choice=None, actor=None, *, skip_busy=False, c
     for the series leaves a moved sitting where it was moved to.
     """
     if meeting.is_cancelled:
-        raise Conflict("Cuộc họp đã bị hủy, không thể sửa.")
+        raise Conflict(N_("Cuộc họp đã bị hủy, không thể sửa."))
     check_version(meeting, expected_version)
     choices = choices or BookingChoices(skip_busy=skip_busy)
     before = _meeting_snapshot(meeting)
@@ -513,7 +537,8 @@ def update_meeting(meeting, data, choice=None, actor=None, *, skip_busy=False, c
     future = [o for o in meeting.occurrences if o.ends_at > now]
     if not future and any(values[name] != getattr(meeting, name) for name in ("starts_at", "ends_at", "recurrence")):
         # its sittings are the record of what happened; a new time is a new meeting
-        raise ValidationError({"starts_at": "Cuộc họp đã kết thúc, không đổi được thời gian; hãy đặt cuộc họp mới."})
+        raise ValidationError({"starts_at": N_("Cuộc họp đã kết thúc, không đổi được thời gian; "
+                                               "hãy đặt cuộc họp mới.")})
     _check_new_times(meeting, values, now)
     new_endpoints = choice.endpoints if choice is not None else list(meeting.endpoints)
     endpoints = _with_chair(new_endpoints, values["chair_endpoint_id"])
@@ -591,7 +616,7 @@ def check_version(meeting, expected_version):
     changes = [{"at": e.occurred_at.isoformat(), "by": e.actor.display_name if e.actor else None,
                 "summary": e.summary, "fields": sorted(e.changes or {})}
                for e in events if e.action != "create"][: max(meeting.sequence - seen, 1) if seen >= 0 else 20]
-    raise StaleEdit("Cuộc họp đã được người khác sửa sau khi bạn mở nó; thay đổi của bạn chưa được lưu.",
+    raise StaleEdit(N_("Cuộc họp đã được người khác sửa sau khi bạn mở nó; thay đổi của bạn chưa được lưu."),
                     changes=changes, version=version_of(meeting))
 
 
@@ -604,10 +629,10 @@ def _meeting_snapshot(meeting):
 def clean_reason(reason):
     """Return a cancel's reason, cleaned; raise ValidationError naming `reason`."""
     if reason is not None and not isinstance(reason, str):
-        raise ValidationError({"reason": "Lý do phải là một chuỗi ký tự."})
+        raise ValidationError({"reason": N_("Lý do phải là một chuỗi ký tự.")})
     reason = clean(reason or "")
     if len(reason) > MAX_REASON_LENGTH:
-        raise ValidationError({"reason": f"Lý do tối đa {MAX_REASON_LENGTH} ký tự."})
+        raise ValidationError({"reason": say("Lý do tối đa %(most)s ký tự.", most=MAX_REASON_LENGTH)})
     return reason or None
 
 
@@ -671,18 +696,18 @@ def move_occurrence(occurrence, starts_at, ends_at, actor=None, *, choices=None)
     choices = choices or BookingChoices()
     meeting = occurrence.meeting
     if meeting.is_cancelled or occurrence.status == "cancelled":
-        raise Conflict("Buổi họp đã bị hủy, không thể dời.")
+        raise Conflict(N_("Buổi họp đã bị hủy, không thể dời."))
     errors = {}
     for name, value in (("starts_at", starts_at), ("ends_at", ends_at)):
         if not isinstance(value, datetime) or value.tzinfo is None:
-            errors[name] = "Thời gian cần có múi giờ."
+            errors[name] = N_("Thời gian cần có múi giờ.")
     if not errors and ends_at <= starts_at:
-        errors["ends_at"] = "Giờ kết thúc phải sau giờ bắt đầu."
+        errors["ends_at"] = N_("Giờ kết thúc phải sau giờ bắt đầu.")
     if not errors and ends_at - starts_at > MAX_DURATION:
-        errors["ends_at"] = "Một cuộc họp dài tối đa 12 giờ."
+        errors["ends_at"] = N_("Một cuộc họp dài tối đa 12 giờ.")
     for name, value in (("starts_at", starts_at), ("ends_at", ends_at)):
         if name not in errors and not working_time.FIRST_YEAR <= to_local(value).year <= working_time.LAST_YEAR:
-            errors[name] = f"Thời gian phải trong các năm {working_time.FIRST_YEAR}–{working_time.LAST_YEAR}."
+            errors[name] = _years_message()
     if errors:
         raise ValidationError(errors)
     lock_sites(meeting.endpoints, meeting.bridge_id)
@@ -840,9 +865,9 @@ def guard_retire(endpoint):
                                                       Occurrence.ends_at > utcnow()).limit(1)
     )
     if upcoming is not None:
-        raise Conflict(f"Điểm cầu «{endpoint.name}» đang có lịch họp «{upcoming.meeting.title}» "
-                       f"lúc {format_datetime(upcoming.starts_at)}; hãy đổi điểm cầu của cuộc họp trước.",
-                       meeting_id=upcoming.meeting_id)
+        raise Conflict(say("Điểm cầu «%(site)s» đang có lịch họp «%(title)s» lúc %(when)s; hãy đổi điểm cầu của "
+                           "cuộc họp trước.", site=endpoint.name, title=upcoming.meeting.title,
+                           when=format_datetime(upcoming.starts_at)), meeting_id=upcoming.meeting_id)
 
 
 registry.retire_guards.append(guard_retire)

@@ -11,7 +11,7 @@ from vmeeting.errors import ValidationError
 from vmeeting.extensions import db
 from vmeeting.registry import service as registry
 from vmeeting.registry.models import AdminUnit, Endpoint, EndpointGroup
-from vmeeting.text import fold
+from vmeeting.text import N_, fold, say
 
 
 @dataclass
@@ -75,7 +75,7 @@ def resolve_sites(*, endpoint_ids=(), unit_ids=(), group_ids=(), all_endpoints=F
     if errors:
         raise ValidationError(errors)
     if not (endpoint_ids or unit_ids or group_ids or all_endpoints):
-        raise ValidationError({"endpoint_ids": "Chọn ít nhất một điểm cầu, đơn vị hoặc nhóm."})
+        raise ValidationError({"endpoint_ids": N_("Chọn ít nhất một điểm cầu, đơn vị hoặc nhóm.")})
 
     chosen = {}
     explicit = []
@@ -84,22 +84,23 @@ def resolve_sites(*, endpoint_ids=(), unit_ids=(), group_ids=(), all_endpoints=F
             sa.select(Endpoint).where(one_of(Endpoint.id, endpoint_ids, db.session.get_bind())))}
         missing = [i for i in endpoint_ids if i not in found]
         if missing:
-            errors["endpoint_ids"] = f"Không có điểm cầu mã số {', '.join(map(str, missing))}."
+            errors["endpoint_ids"] = say(_MISSING["endpoint_ids"], number=", ".join(map(str, missing)))
         else:
             kept = {e.id for e in meeting.endpoints} | {meeting.chair_endpoint_id} if meeting is not None else set()
             not_bookable = [found[i] for i in endpoint_ids if not found[i].is_bookable and i not in kept]
             if not_bookable:
                 names = ", ".join(f"{e.name} ({registry.CHOICE_LABELS['status'][e.status].lower()})" for e in not_bookable)
-                errors["endpoint_ids"] = f"Không thể đặt điểm cầu đang bảo trì hoặc ngừng sử dụng: {names}."
+                errors["endpoint_ids"] = say("Không thể đặt điểm cầu đang bảo trì hoặc ngừng sử dụng: %(sites)s.",
+                                             sites=names)
             explicit = [found[i] for i in endpoint_ids]
     if unit_ids:
         known = set(db.session.scalars(sa.select(AdminUnit.id).where(AdminUnit.id.in_(unit_ids))))
         if len(known) != len(set(unit_ids)):
-            errors["unit_ids"] = "Có đơn vị không tồn tại."
+            errors["unit_ids"] = N_("Có đơn vị không tồn tại.")
     if group_ids:
         known = set(db.session.scalars(sa.select(EndpointGroup.id).where(EndpointGroup.id.in_(group_ids))))
         if len(known) != len(set(group_ids)):
-            errors["group_ids"] = "Có nhóm không tồn tại."
+            errors["group_ids"] = N_("Có nhóm không tồn tại.")
     if errors:
         raise ValidationError(errors)
 
@@ -149,7 +150,7 @@ def _id_list(raw, name, errors):
     if isinstance(raw, (int, str)):
         raw = [raw]
     if not isinstance(raw, (list, tuple, set)):
-        errors[name] = "Cần một danh sách mã số."
+        errors[name] = N_("Cần một danh sách mã số.")
         return []
     ids = []
     for item in raw:
@@ -158,16 +159,19 @@ def _id_list(raw, name, errors):
             if value is None:
                 raise ValueError(item)
         except ValueError:
-            errors[name] = "Mã số phải là số nguyên dương (không phải true, 30.5 hay chuỗi chữ)."
+            errors[name] = N_("Mã số phải là số nguyên dương (không phải true, 30.5 hay chuỗi chữ).")
             return []
         if value == 0:  # 0, or out of range: no row has it; say the number as sent
-            errors[name] = f"Không có {_ID_NOUNS[name]} mã số {str(item).strip()}."
+            errors[name] = say(_MISSING[name], number=str(item).strip())
             return []
         ids.append(value)
     return list(dict.fromkeys(ids))
 
 
-_ID_NOUNS = {"endpoint_ids": "điểm cầu", "unit_ids": "đơn vị", "group_ids": "nhóm"}
+#: what a list of ids names when one of them has no row, by the list's name
+_MISSING = {"endpoint_ids": N_("Không có điểm cầu mã số %(number)s."),
+            "unit_ids": N_("Không có đơn vị mã số %(number)s."),
+            "group_ids": N_("Không có nhóm mã số %(number)s.")}
 
 
 # -- what the booking form offers ----------------------------------------------------------

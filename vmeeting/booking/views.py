@@ -24,7 +24,7 @@ from vmeeting.database import utcnow
 from vmeeting.errors import Conflict, NonWorkingTime, StaleEdit, ValidationError
 from vmeeting.extensions import db
 from vmeeting.spreadsheet import XLSX_MIMETYPE
-from vmeeting.text import fold
+from vmeeting.text import fold, shown
 from vmeeting.timefmt import local_to_utc, to_local
 
 #: the vendored Tom Select (static/vendor/tom-select/README.md): in its URLs, so a refresh busts browser caches
@@ -55,10 +55,19 @@ def _get_occurrence(meeting, occurrence_id):
 
 
 def _show_errors(form, exc):
-    """Put a service's field errors on the form fields a person sees."""
+    """Put a service's field errors, in the page's language, on the form fields a person sees."""
     for name, reason in exc.fields.items():
         field = getattr(form, FORM_FIELD_OF.get(name, name), None) or form.title
-        field.errors = list(field.errors) + [reason]
+        field.errors = list(field.errors) + [shown(reason)]
+
+
+def _said(exc):
+    """A service error's message and details as a page shows them: the message and the sittings' reasons
+    in the page's language (`text.shown`)."""
+    details = dict(exc.details)
+    if details.get("sittings"):
+        details["sittings"] = [{**sitting, "reason": shown(sitting.get("reason"))} for sitting in details["sittings"]]
+    return {"message": shown(exc.message), **details}
 
 
 def _apply_slot(form):
@@ -111,7 +120,7 @@ def _booking_form_page(form, meeting=None):
     if not form.validate():
         return render_template("booking/form.html", **context), 400
     if not form.has_sites() and meeting is None:
-        form.endpoint_ids.errors = list(form.endpoint_ids.errors) + ["Chọn ít nhất một điểm cầu, đơn vị hoặc nhóm."]
+        form.endpoint_ids.errors = list(form.endpoint_ids.errors) + [_("Chọn ít nhất một điểm cầu, đơn vị hoặc nhóm.")]
         return render_template("booking/form.html", **context), 400
     action = request.form.get("action", "book")
     try:
@@ -140,7 +149,8 @@ def _booking_form_page(form, meeting=None):
         warning = service.recurrence_warning(meeting)
         if (meeting.skipped or warning) and action != "confirm":
             # shown before anything is kept: the person confirms the series as it will be
-            context["plan"] = {"skipped": meeting.skipped, "warning": warning,
+            skipped = [{**item, "reason": shown(item["reason"])} for item in meeting.skipped]
+            context["plan"] = {"skipped": skipped, "warning": warning,
                                "text": service.recurrence_text(meeting),
                                "sittings": [o.starts_at for o in meeting.occurrences if o.status == "scheduled"]}
             db.session.rollback()
@@ -156,16 +166,16 @@ def _booking_form_page(form, meeting=None):
         db.session.rollback()
         # the next save is the person's choice, made knowing what changed
         form.version.data = exc.details.get("version")
-        context["stale"] = {"message": exc.message, **exc.details}
+        context["stale"] = _said(exc)
         return render_template("booking/form.html", **context), 409
     except NonWorkingTime as exc:
         db.session.rollback()
-        context["non_working"] = {"message": exc.message, **exc.details}
+        context["non_working"] = _said(exc)
         return render_template("booking/form.html", **context), 409
     except Conflict as exc:
         db.session.rollback()
         meeting = context["meeting"]
-        context["conflict"] = {"message": exc.message, **exc.details}
+        context["conflict"] = _said(exc)
         busy = {c["endpoint_id"] for c in exc.details.get("conflicts") or []}
         context["conflict"]["chair_busy"] = form.chair_endpoint_id.data in busy
         if context["choice"] is not None:
@@ -175,7 +185,7 @@ def _booking_form_page(form, meeting=None):
     warnings = service.site_warnings(service.endpoint_ids_of(meeting))  # the sites' state (network) warns
     warnings = list(dict.fromkeys(warning["message"] for warning in warnings))  # alike sites read alike: once
     for warning in warnings[:SHOWN_WARNINGS]:
-        flash(warning, "warning")
+        flash(shown(warning), "warning")
     if len(warnings) > SHOWN_WARNINGS:
         flash(ngettext("… và %(num)s cảnh báo khác về các điểm cầu (xem trang Mạng, Sự cố).",
                        "… và %(num)s cảnh báo khác về các điểm cầu (xem trang Mạng, Sự cố).",
@@ -238,9 +248,9 @@ def meetings():
         query.order_by(None).limit(COUNTED + 1).subquery()))
     rows = db.session.scalars(query.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
     next_sittings = _next_sittings([m.id for m in rows])
-    shown = min(total, COUNTED)
-    return render_template("booking/list.html", meetings=rows, total=shown, more=total > COUNTED, page=page,
-                           pages=max((shown + PER_PAGE - 1) // PER_PAGE, page, 1), q=q, status=status,
+    counted = min(total, COUNTED)
+    return render_template("booking/list.html", meetings=rows, total=counted, more=total > COUNTED, page=page,
+                           pages=max((counted + PER_PAGE - 1) // PER_PAGE, page, 1), q=q, status=status,
                            upcoming=upcoming, next_sittings=next_sittings)
 
 
@@ -453,7 +463,7 @@ def move_occurrence(meeting_id, occurrence_id):
             _show_errors(form, exc)
         except Conflict as exc:
             db.session.rollback()
-            conflict = {"message": exc.message, **exc.details}
+            conflict = _said(exc)
         else:
             flash(_("Đã dời buổi họp."), "success")
             return redirect(url_for("booking.show", meeting_id=meeting.id))

@@ -32,6 +32,9 @@ PAST_WINDOW = timedelta(days=30)
 CACHE_SIZE = 512
 #: in Vietnamese for messages; pages translate them (text.N_)
 KIND_LABELS = {"endpoint": N_("Điểm cầu"), "technician": N_("Kỹ thuật viên"), "unit": N_("Đơn vị")}
+#: what a feed of a target that does not exist is refused with, by kind
+UNKNOWN_TARGET = {"endpoint": N_("Không có điểm cầu này."), "technician": N_("Không có kỹ thuật viên này."),
+                  "unit": N_("Không có đơn vị này.")}
 
 
 @dataclass(frozen=True)
@@ -56,11 +59,11 @@ def hash_token(token):
 def create_feed(kind, target_id, actor):
     """Create a feed and return (feed, token); the token is shown once and only its hash kept."""
     if kind not in FEED_KINDS:
-        raise ValidationError({"kind": "Chọn loại lịch: điểm cầu, kỹ thuật viên hoặc đơn vị."})
+        raise ValidationError({"kind": N_("Chọn loại lịch: điểm cầu, kỹ thuật viên hoặc đơn vị.")})
     model = {"endpoint": Endpoint, "technician": User, "unit": AdminUnit}[kind]
     target = db.session.get(model, target_id) if isinstance(target_id, int) else None
     if target is None or (kind == "technician" and target.role != "technician"):
-        raise ValidationError({"target_id": f"Không có {KIND_LABELS[kind].lower()} này."})
+        raise ValidationError({"target_id": UNKNOWN_TARGET[kind]})
     token = secrets.token_urlsafe(32)
     feed = CalendarFeed(kind=kind, token_hash=hash_token(token), prefix=token[:8],
                         created_by_id=getattr(actor, "id", None),

@@ -30,6 +30,7 @@ from vmeeting.outbox import preview
 from vmeeting.outbox import service as outbox
 from vmeeting.outbox.models import OutboxMail
 from vmeeting.registry.models import AdminUnit, Endpoint
+from vmeeting.text import N_, say
 from vmeeting.timefmt import format_date, format_time, weekday_vi
 
 RSVP_SALT = "invites.rsvp"
@@ -402,13 +403,13 @@ def answer_refusal(meeting, email):
     off got a CANCEL), to a meeting neither cancelled nor over.
     """
     if meeting.is_cancelled:
-        return "Cuộc họp đã bị hủy."
+        return N_("Cuộc họp đã bị hủy.")
     last_end = db.session.scalar(sa.select(sa.func.max(Occurrence.ends_at)).where(
         Occurrence.meeting_id == meeting.id, Occurrence.status == "scheduled"))
     if last_end is None or last_end <= utcnow():
-        return "Cuộc họp đã kết thúc."
+        return N_("Cuộc họp đã kết thúc.")
     if email not in invitees(meeting)[0]:
-        return "Địa chỉ này không còn trong danh sách mời của cuộc họp."
+        return N_("Địa chỉ này không còn trong danh sách mời của cuộc họp.")
     return None
 
 
@@ -423,7 +424,7 @@ def record_answer(meeting, email, partstat, comment="", *, answered_at=None, sou
     A refused answer (answer_refusal) raises ValidationError naming `partstat`.
     """
     if partstat not in PARTSTATS:
-        raise ValidationError({"partstat": "Chọn tham dự, chưa chắc chắn hoặc không tham dự."})
+        raise ValidationError({"partstat": N_("Chọn tham dự, chưa chắc chắn hoặc không tham dự.")})
     refusal = answer_refusal(meeting, email)
     if refusal:
         raise ValidationError({"partstat": refusal})
@@ -474,16 +475,17 @@ def apply_reply(*, uid, attendee, sender, partstat, sequence, stamp=None, recurr
     meeting = db.session.scalar(sa.select(Meeting).where(Meeting.uid == uid)) if uid else None
     attendee, sender = (attendee or "").strip().lower(), (sender or "").strip().lower()
     if meeting is None:
-        return ReplyOutcome("rejected", "Không có cuộc họp với UID này.")
+        return ReplyOutcome("rejected", N_("Không có cuộc họp với UID này."))
     if not attendee or attendee != sender:
-        return ReplyOutcome("rejected", f"Người gửi {sender or '(không rõ)'} không phải người trả lời "
-                                        f"{attendee or '(không rõ)'}.", meeting.id)
+        unknown = say("(không rõ)")
+        return ReplyOutcome("rejected", say("Người gửi %(sender)s không phải người trả lời %(attendee)s.",
+                                            sender=sender or unknown, attendee=attendee or unknown), meeting.id)
     if sequence != meeting.sequence:
-        return ReplyOutcome("rejected", f"Trả lời cho phiên bản {sequence}, thư mời hiện tại là phiên bản "
-                                        f"{meeting.sequence}.", meeting.id)
+        return ReplyOutcome("rejected", say("Trả lời cho phiên bản %(sequence)s, thư mời hiện tại là phiên bản "
+                                            "%(current)s.", sequence=sequence, current=meeting.sequence), meeting.id)
     if recurrence_id is not None:
-        return ReplyOutcome("rejected", "Trả lời cho một buổi của chuỗi họp: chỉ ghi nhận trả lời cho cả cuộc họp.",
-                            meeting.id)
+        return ReplyOutcome("rejected", N_("Trả lời cho một buổi của chuỗi họp: chỉ ghi nhận trả lời cho cả "
+                                           "cuộc họp."), meeting.id)
     try:
         answer = record_answer(meeting, attendee, partstat, comment, answered_at=stamp, source="mail")
     except ValidationError as exc:

@@ -15,10 +15,12 @@ from vmeeting.invites import feeds, service
 from vmeeting.outbox import service as outbox
 from vmeeting.outbox.views import STATUS_LABELS
 from vmeeting.registry.models import AdminUnit, Endpoint
+from vmeeting.text import N_, shown
 
 bp = Blueprint("invites", __name__)
 
-ANSWER_LABELS = {"ACCEPTED": "Tham dự", "TENTATIVE": "Chưa chắc chắn", "DECLINED": "Không tham dự"}
+#: in Vietnamese; pages show them through the catalogue (text.N_)
+ANSWER_LABELS = {"ACCEPTED": N_("Tham dự"), "TENTATIVE": N_("Chưa chắc chắn"), "DECLINED": N_("Không tham dự")}
 
 
 def calendar_response(body, filename):
@@ -66,14 +68,14 @@ def rsvp(token):
             service.record_answer(meeting, email, request.form.get("partstat", ""), request.form.get("comment", ""))
         except ValidationError as exc:
             db.session.rollback()
-            error = next(iter(exc.fields.values()))
+            error = shown(next(iter(exc.fields.values())))
         else:
             db.session.commit()
-            flash("Đã ghi nhận trả lời của quý vị. Xin cảm ơn.", "success")
+            flash(_("Đã ghi nhận trả lời của quý vị. Xin cảm ơn."), "success")
             return redirect(url_for("invites.rsvp", token=token))
     answer = service.answers_of(meeting).get(email)
     page = render_template("invites/rsvp.html", meeting=meeting, email=email, answer=answer, error=error,
-                           closed=closed, answer_labels=ANSWER_LABELS)
+                           closed=shown(closed), answer_labels=ANSWER_LABELS)
     return page, 410 if closed else 200
 
 
@@ -139,7 +141,7 @@ def feed_create():
         _feed, token = feeds.create_feed(kind, target_id, current_user)
     except ValidationError as exc:
         db.session.rollback()
-        flash(next(iter(exc.fields.values())), "danger")
+        flash(shown(next(iter(exc.fields.values()))), "danger")
         return redirect(url_for("invites.feed_list"))
     db.session.commit()
     url = current_app.config["BASE_URL"].rstrip("/") + url_for("invites.feed", token=token)

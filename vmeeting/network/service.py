@@ -40,7 +40,7 @@ from vmeeting.network.models import INCIDENT_SOURCES, SEVERITIES, Incident, Netw
 from vmeeting.outbox import service as outbox
 from vmeeting.registry.models import AdminUnit, Endpoint
 from vmeeting.registry.service import descendant_ids_select
-from vmeeting.text import N_, clean
+from vmeeting.text import N_, clean, say
 from vmeeting.timefmt import format_datetime, local_to_utc, to_local
 
 log = logging.getLogger(__name__)
@@ -540,35 +540,35 @@ def require_handle(user, endpoint):
 def validate_incident(data):
     """Return the cleaned {endpoint_id, title, severity, note} of a new incident; raise ValidationError."""
     if not isinstance(data, dict):
-        raise ValidationError({"body": "Cần một đối tượng JSON."})
+        raise ValidationError({"body": N_("Cần một đối tượng JSON.")})
     errors, fields = {}, {}
     endpoint_id = data.get("endpoint_id")
     if isinstance(endpoint_id, bool) or not isinstance(endpoint_id, int) or not 0 < endpoint_id < 2**31:
-        errors["endpoint_id"] = "Chọn một điểm cầu."
+        errors["endpoint_id"] = N_("Chọn một điểm cầu.")
     else:
         endpoint = db.session.get(Endpoint, endpoint_id)
         if endpoint is None:
-            errors["endpoint_id"] = "Không có điểm cầu này."
+            errors["endpoint_id"] = N_("Không có điểm cầu này.")
         elif endpoint.status == "retired":
-            errors["endpoint_id"] = "Điểm cầu đã ngừng sử dụng."
+            errors["endpoint_id"] = N_("Điểm cầu đã ngừng sử dụng.")
         fields["endpoint"] = endpoint
     title = data.get("title")
     if not isinstance(title, str) or not clean(title):
-        errors["title"] = "Nhập tiêu đề sự cố."
+        errors["title"] = N_("Nhập tiêu đề sự cố.")
     elif len(clean(title)) > TITLE_MAX:
-        errors["title"] = f"Tiêu đề dài tối đa {TITLE_MAX} ký tự."
+        errors["title"] = say("Tiêu đề dài tối đa %(max)s ký tự.", max=TITLE_MAX)
     else:
         fields["title"] = clean(title)
     severity = data.get("severity", "major")
     if severity not in SEVERITIES:
-        errors["severity"] = "Mức độ phải là minor, major hoặc critical."
+        errors["severity"] = N_("Mức độ phải là minor, major hoặc critical.")
     else:
         fields["severity"] = severity
     note = data.get("note", "")
     if note is None:
         note = ""
     if not isinstance(note, str) or len(note) > TEXT_MAX:
-        errors["note"] = f"Ghi chú là văn bản dài tối đa {TEXT_MAX} ký tự."
+        errors["note"] = say("Ghi chú là văn bản dài tối đa %(max)s ký tự.", max=TEXT_MAX)
     else:
         fields["note"] = note.strip()
     if errors:
@@ -598,11 +598,11 @@ def resolve_incident(incident, user, resolution, now=None):
     """Resolve an open incident with what was done; flush. ValidationError, NotAllowed, Conflict (already)."""
     require_handle(user, incident.endpoint)
     if not isinstance(resolution, str) or not resolution.strip():
-        raise ValidationError({"resolution": "Ghi rõ đã khắc phục thế nào."})
+        raise ValidationError({"resolution": N_("Ghi rõ đã khắc phục thế nào.")})
     if len(resolution) > TEXT_MAX:
-        raise ValidationError({"resolution": f"Nội dung dài tối đa {TEXT_MAX} ký tự."})
+        raise ValidationError({"resolution": say("Nội dung dài tối đa %(max)s ký tự.", max=TEXT_MAX)})
     if not incident.is_open:
-        raise Conflict("Sự cố đã được xử lý xong.")
+        raise Conflict(N_("Sự cố đã được xử lý xong."))
     incident.status, incident.resolved_at = "resolved", now or utcnow()
     incident.resolved_by_id, incident.resolution = user.id, resolution.strip()
     db.session.flush()

@@ -16,6 +16,7 @@ from vmeeting.network import service
 from vmeeting.network.forms import IncidentForm, ResolveForm
 from vmeeting.network.models import Incident
 from vmeeting.registry.models import AdminUnit, Endpoint
+from vmeeting.text import shown
 from vmeeting.timefmt import local_to_utc, to_local
 
 bp = Blueprint("network", __name__)
@@ -137,9 +138,9 @@ def new_incident():
                 for name, reason in exc.fields.items():
                     field = getattr(form, name, None)
                     if field is not None:
-                        field.errors = [*field.errors, reason]
+                        field.errors = [*field.errors, shown(reason)]
                     else:
-                        form.form_errors.append(reason)
+                        form.form_errors.append(shown(reason))
         status = 400
     return render_template("network/incident_form.html", form=form), status
 
@@ -163,10 +164,10 @@ def incident(incident_id):
                 return redirect(url_for("network.incident", incident_id=item.id))
             except ValidationError as exc:
                 db.session.rollback()
-                form.resolution.errors = [*form.resolution.errors, *exc.fields.values()]
+                form.resolution.errors = [*form.resolution.errors, *map(shown, exc.fields.values())]
             except Conflict as exc:
                 db.session.rollback()
-                form.form_errors.append(exc.message)
+                form.form_errors.append(shown(exc.message))
         status = 400
     users = service.users_by_id([item.opened_by_id, item.resolved_by_id])
     return render_template("network/incident.html", incident=item, form=form, may_handle=may_handle, users=users,

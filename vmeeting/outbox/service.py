@@ -25,6 +25,7 @@ from vmeeting.errors import ValidationError
 from vmeeting.extensions import db
 from vmeeting.outbox import mail
 from vmeeting.outbox.models import MAIL_METHODS, OutboxMail
+from vmeeting.text import N_
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,8 @@ MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 CLAIM_DELTA = timedelta(minutes=10)
 #: the PostgreSQL channel a commit that queued mail notifies; every worker LISTENs on it
 NOTIFY_CHANNEL = "vmeeting_outbox"
-SUPERSEDED_NOTE = "Đã có thư mới hơn cho người này."
+#: the last_error of a superseded mail; the outbox pages show it through the catalogue (text.N_)
+SUPERSEDED_NOTE = N_("Đã có thư mới hơn cho người này.")
 
 #: {builder name: build(rows, *, skip_superseded=True) -> {row id: message text, or None if superseded}}
 BUILDERS: dict[str, Callable] = {}
@@ -358,7 +360,7 @@ def mark_attempt_failed(mail_row, error, *, permanent=False, now=None):
 def retry_now(mail_row):
     """Put a failed mail back in the queue, due now (an administrator's choice)."""
     if mail_row.status != "failed":
-        raise ValidationError({"mail": "Chỉ gửi lại được thư đã thất bại."})
+        raise ValidationError({"mail": N_("Chỉ gửi lại được thư đã thất bại.")})
     mail_row.status = "pending"
     mail_row.next_attempt_at = utcnow()
     mail_row.attempt_count = 0

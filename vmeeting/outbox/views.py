@@ -10,7 +10,7 @@ from vmeeting.errors import ValidationError
 from vmeeting.extensions import db
 from vmeeting.outbox import preview, service
 from vmeeting.outbox.models import MAIL_STATUSES, OutboxMail
-from vmeeting.text import N_
+from vmeeting.text import N_, shown
 
 bp = Blueprint("outbox", __name__)
 
@@ -74,7 +74,7 @@ def retry(mail_id):
         service.retry_now(mail_row)
     except ValidationError as exc:
         db.session.rollback()
-        flash(next(iter(exc.fields.values())), "danger")
+        flash(shown(next(iter(exc.fields.values()))), "danger")
     else:
         db.session.commit()
         flash(_("Thư đến %(recipient)s sẽ được gửi lại.", recipient=mail_row.recipient) if mail_row.recipient

@@ -2,6 +2,7 @@
 
 from datetime import datetime, time, timedelta
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from vmeeting.forms_i18n import AppForm
 from wtforms import BooleanField, DateField, HiddenField, SubmitField, TextAreaField
@@ -57,9 +58,9 @@ class ReportForm(AppForm):
     def validate_date_to(self, field):
         if field.data and self.date_from.data:
             if field.data < self.date_from.data:
-                raise FieldError("Ngày kết thúc phải sau ngày bắt đầu.")
+                raise FieldError(gettext("Ngày kết thúc phải sau ngày bắt đầu."))
             if (field.data - self.date_from.data).days > MAX_REPORT_DAYS:
-                raise FieldError(f"Khoảng thời gian tối đa {MAX_REPORT_DAYS} ngày.")
+                raise FieldError(gettext("Khoảng thời gian tối đa %(days)s ngày.", days=MAX_REPORT_DAYS))
 
     def period(self, today):
         """Return (from, to) UTC instants; the last 30 days up to today when not given."""

@@ -23,12 +23,13 @@ from vmeeting.errors import Conflict, NotFound, ValidationError
 from vmeeting.extensions import db
 from vmeeting.readiness.models import CHECKS, Readiness, ReadinessEvent, ReadinessJob
 from vmeeting.registry.models import AdminUnit, Endpoint
-from vmeeting.text import clean
+from vmeeting.text import N_, clean, say
 
 #: roles that may confirm any site; everyone else with readiness.confirm only the sites assigned to them
 CONFIRM_ANY_ROLES = frozenset({"admin", "scheduler"})
-CHECK_LABELS = {"camera": "Camera", "microphone": "Micro, loa", "display": "Màn hình",
-                "network": "Đường truyền", "test_call": "Kết nối thử với điểm chủ tọa"}
+#: in Vietnamese for messages and mails; pages show them through the catalogue (text.N_)
+CHECK_LABELS = {"camera": N_("Camera"), "microphone": N_("Micro, loa"), "display": N_("Màn hình"),
+                "network": N_("Đường truyền"), "test_call": N_("Kết nối thử với điểm chủ tọa")}
 STATUS_LABELS = {"pending": "Chưa xác nhận", "ready": "Sẵn sàng", "issue": "Có sự cố"}
 NOTE_MAX = 2000
 LEVEL_ORDER = {"province": 0, "district": 1, "commune": 2}
@@ -248,6 +249,14 @@ def board(occurrence):
 # -- confirming ------------------------------------------------------------------------------
 
 
+def listed(labels):
+    """Labels joined by commas ('Camera, Màn hình') as a Sentence: a page says each label in its language."""
+    sentence = say(labels[0])
+    for label in labels[1:]:
+        sentence = say("%(items)s, %(item)s", items=sentence, item=say(label))
+    return sentence
+
+
 def validate_confirmation(data):
     """Return (status, checks, note) from input, or raise ValidationError naming each bad field.
 
@@ -256,31 +265,32 @@ def validate_confirmation(data):
     errors = {}
     status = data.get("status")
     if status not in ("ready", "issue"):
-        errors["status"] = "Chọn «ready» (sẵn sàng) hoặc «issue» (có sự cố)."
+        errors["status"] = N_("Chọn «ready» (sẵn sàng) hoặc «issue» (có sự cố).")
     raw = data.get("checks")
     if raw is None:  # absent or null: nothing checked yet; [], "", 0 or false are a client's mistake, not that
         raw = {}
     checks = {}
     if not isinstance(raw, dict):
-        errors["checks"] = ("Danh sách kiểm tra (checks) phải là một đối tượng "
-                            "{camera, microphone, display, network, test_call: true/false}.")
+        errors["checks"] = N_("Danh sách kiểm tra (checks) phải là một đối tượng "
+                              "{camera, microphone, display, network, test_call: true/false}.")
     else:
         unknown = sorted(set(raw) - set(CHECKS))
         if unknown or any(not isinstance(v, bool) for v in raw.values()):
-            errors["checks"] = f"Chỉ gồm {', '.join(CHECKS)}, mỗi mục true hoặc false."
+            errors["checks"] = say("Chỉ gồm %(names)s, mỗi mục true hoặc false.", names=", ".join(CHECKS))
         checks = {name: raw.get(name) is True for name in CHECKS}
     note = data.get("note") or ""
     if not isinstance(note, str):
-        errors["note"] = "Ghi chú phải là văn bản."
+        errors["note"] = N_("Ghi chú phải là văn bản.")
         note = ""
     note = clean(note)
     if len(note) > NOTE_MAX:
-        errors["note"] = f"Ghi chú tối đa {NOTE_MAX} ký tự."
+        errors["note"] = say("Ghi chú tối đa %(max)s ký tự.", max=NOTE_MAX)
     if status == "ready" and "checks" not in errors and not all(checks.values()):
-        missing = ", ".join(CHECK_LABELS[n] for n in CHECKS if not checks[n])
-        errors["checks"] = f"Chưa kiểm tra xong: {missing}. Đánh dấu đủ các mục, hoặc báo «Có sự cố»."
+        missing = listed([CHECK_LABELS[n] for n in CHECKS if not checks[n]])
+        errors["checks"] = say("Chưa kiểm tra xong: %(missing)s. Đánh dấu đủ các mục, hoặc báo «Có sự cố».",
+                               missing=missing)
     if status == "issue" and not note and "note" not in errors:
-        errors["note"] = "Ghi rõ sự cố (ví dụ: mất tiếng, không lên hình)."
+        errors["note"] = N_("Ghi rõ sự cố (ví dụ: mất tiếng, không lên hình).")
     if errors:
         raise ValidationError(errors)
     return status, checks, note
@@ -303,9 +313,9 @@ def confirm(occurrence, endpoint, user, data, now=None):
     status, checks, note = validate_confirmation(data)
     now = now or utcnow()
     if occurrence.is_cancelled:
-        raise Conflict("Buổi họp đã bị hủy.")
+        raise Conflict(N_("Buổi họp đã bị hủy."))
     if occurrence.ends_at <= now:
-        raise Conflict("Buổi họp đã kết thúc, không thể xác nhận.")
+        raise Conflict(N_("Buổi họp đã kết thúc, không thể xác nhận."))
     readiness = _ensure_rows(occurrence.id, [endpoint.id])[endpoint.id]
     readiness.status, readiness.checks, readiness.note = status, checks, note
     readiness.confirmed_by_id, readiness.confirmed_at = user.id, now
@@ -414,9 +424,9 @@ def probe_now(occurrence, now=None):
     """
     now = now or utcnow()
     if occurrence.is_cancelled:
-        raise Conflict("Buổi họp đã bị hủy.")
+        raise Conflict(N_("Buổi họp đã bị hủy."))
     if occurrence.ends_at <= now:
-        raise Conflict("Buổi họp đã kết thúc.")
+        raise Conflict(N_("Buổi họp đã kết thúc."))
     return probe_sittings([occurrence.id])
 
 

@@ -17,6 +17,7 @@ from vmeeting.readiness import service
 from vmeeting.readiness.forms import ConfirmForm, ReportForm
 from vmeeting.readiness.report import CSV_KINDS, readiness_report, report_csv, sites_xlsx
 from vmeeting.spreadsheet import XLSX_MIMETYPE
+from vmeeting.text import shown
 from vmeeting.timefmt import local_to_utc, to_local
 from vmeeting.urls import safe_next_url
 
@@ -98,13 +99,13 @@ def confirm(occurrence_id, endpoint_id):
             for name, reason in exc.fields.items():
                 field = form.note if name == "note" else None
                 if field is not None:
-                    field.errors = [*field.errors, reason]
+                    field.errors = [*field.errors, shown(reason)]
                 else:
-                    form.form_errors.append(reason)
+                    form.form_errors.append(shown(reason))
             status = 400
         except Conflict as exc:
             db.session.rollback()
-            form.form_errors.append(exc.message)
+            form.form_errors.append(shown(exc.message))
             status = 409
     elif request.method == "POST":
         status = 400
@@ -162,7 +163,7 @@ def probe(meeting_id):
         results = service.probe_now(occurrence)
     except Conflict as exc:
         db.session.rollback()
-        flash(exc.message, "warning")
+        flash(shown(exc.message), "warning")
     else:
         reachable = sum(1 for r in results if r.reachable)
         flash(_("Đã kiểm tra %(n)s điểm cầu: %(up)s kết nối được, %(down)s không kết nối được.",

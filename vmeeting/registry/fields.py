@@ -1,7 +1,9 @@
 """An endpoint's fields one by one: what each may hold, and how a value is checked and cleaned.
 
 `FIELD_CHECKS[field](field, raw)` returns the clean value or raises ValueError
-with the reason in Vietnamese; registry.service gathers the reasons per field.
+with the reason in Vietnamese, an N_ literal or a `say` sentence (vmeeting.text)
+that a page shows in its reader's language; registry.service gathers the
+reasons per field.
 """
 
 import re
@@ -23,7 +25,7 @@ from vmeeting.registry.models import (
     Endpoint,
 )
 from vmeeting.sipuri import parse_sip_uri
-from vmeeting.text import N_, clean, describe_character
+from vmeeting.text import N_, clean, describe_character, say
 
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
 CODE_CHAR_RE = re.compile(r"[A-Za-z0-9._-]")
@@ -49,7 +51,7 @@ CHOICES = {
 def check_text(field, raw):
     value = clean(raw) if field != "notes" else ("" if raw is None else str(raw).strip())
     if len(value) > TEXT_LIMITS.get(field, 200):
-        raise ValueError(f"Tối đa {TEXT_LIMITS.get(field, 200)} ký tự.")
+        raise ValueError(say("Tối đa %(limit)s ký tự.", limit=TEXT_LIMITS.get(field, 200)))
     return value
 
 
@@ -57,20 +59,21 @@ def _check_code(field, raw):
     # Only ordinary spaces around the code go unremarked; a character pasted unseen is named.
     value = unicodedata.normalize("NFC", "" if raw is None else str(raw)).strip(" \t\r\n")
     if not value:
-        raise ValueError("Nhập mã điểm cầu.")
+        raise ValueError(N_("Nhập mã điểm cầu."))
     if not CODE_RE.match(value):
-        rule = "Mã chỉ gồm chữ không dấu, số và . _ - (tối đa 40 ký tự)."
         wrong = next((ch for ch in value if not CODE_CHAR_RE.match(ch)), None)
-        if wrong is not None:
-            rule += f" Mã có {describe_character(wrong)} ở vị trí {value.index(wrong) + 1}."
-        raise ValueError(rule)
+        if wrong is None:
+            raise ValueError(N_("Mã chỉ gồm chữ không dấu, số và . _ - (tối đa 40 ký tự)."))
+        raise ValueError(say("Mã chỉ gồm chữ không dấu, số và . _ - (tối đa 40 ký tự)."
+                             " Mã có %(character)s ở vị trí %(position)s.",
+                             character=describe_character(wrong), position=value.index(wrong) + 1))
     return value
 
 
 def _check_name(field, raw):
     value = check_text(field, raw)
     if not value:
-        raise ValueError("Nhập tên điểm cầu.")
+        raise ValueError(N_("Nhập tên điểm cầu."))
     return value
 
 
@@ -78,11 +81,11 @@ def _check_unit(field, raw):
     try:
         unit_id = as_id(raw)
     except ValueError:
-        raise ValueError("Mã đơn vị phải là số.") from None
+        raise ValueError(N_("Mã đơn vị phải là số.")) from None
     if unit_id is None:
-        raise ValueError("Chọn đơn vị.")
+        raise ValueError(N_("Chọn đơn vị."))
     if db.session.get(AdminUnit, unit_id) is None:
-        raise ValueError("Không có đơn vị này.")
+        raise ValueError(N_("Không có đơn vị này."))
     return unit_id
 
 
@@ -90,9 +93,9 @@ def _check_bridge(field, raw):
     try:
         bridge_id = as_id(raw)
     except ValueError:
-        raise ValueError("Mã cầu MCU phải là số.") from None
+        raise ValueError(N_("Mã cầu MCU phải là số.")) from None
     if bridge_id is not None and db.session.get(Bridge, bridge_id) is None:
-        raise ValueError("Không có cầu MCU này.")
+        raise ValueError(N_("Không có cầu MCU này."))
     return bridge_id
 
 
@@ -100,12 +103,12 @@ def _check_technician(field, raw):
     try:
         user_id = as_id(raw)
     except ValueError:
-        raise ValueError("Mã kỹ thuật viên phải là số.") from None
+        raise ValueError(N_("Mã kỹ thuật viên phải là số.")) from None
     if user_id is None:
         return None
     user = db.session.get(User, user_id)
     if user is None or user.role != "technician":
-        raise ValueError("Không có kỹ thuật viên này.")
+        raise ValueError(N_("Không có kỹ thuật viên này."))
     return user_id
 
 
@@ -114,7 +117,7 @@ def _choice_check(field, raw):
     if not value:
         return Endpoint.__table__.c[field].default.arg
     if value not in CHOICES[field]:
-        raise ValueError("Phải là một trong: " + ", ".join(CHOICES[field]) + ".")
+        raise ValueError(say("Phải là một trong: %(choices)s.", choices=", ".join(CHOICES[field])))
     return value
 
 
@@ -128,7 +131,7 @@ def _check_sip_uri(field, raw):
 def _check_phone(field, raw):
     value = clean(raw)
     if value and not PHONE_RE.match(value):
-        raise ValueError("Số điện thoại chỉ gồm số, dấu cách và + ( ) . -")
+        raise ValueError(N_("Số điện thoại chỉ gồm số, dấu cách và + ( ) . -"))
     return value
 
 
@@ -137,7 +140,7 @@ def _check_emails(field, raw):
         return []
     items = re.split(r"[,;\s]+", raw) if isinstance(raw, str) else raw
     if not isinstance(items, (list, tuple)):
-        raise ValueError("Cần một danh sách địa chỉ thư.")
+        raise ValueError(N_("Cần một danh sách địa chỉ thư."))
     emails = []
     for item in items:
         item = clean(item)
@@ -146,7 +149,7 @@ def _check_emails(field, raw):
         try:
             emails.append(validate_email(item, check_deliverability=False).normalized)
         except EmailNotValidError:
-            raise ValueError(f"Địa chỉ thư «{item}» không hợp lệ.") from None
+            raise ValueError(say("Địa chỉ thư «%(email)s» không hợp lệ.", email=item)) from None
     return list(dict.fromkeys(emails))
 
 

@@ -47,7 +47,7 @@ def unit_choices(unit_tree, *, blank=None):
     for unit, depth in unit_tree:
         label = "\u00a0\u00a0\u00a0" * depth + unit.name
         if unit.valid_to is not None:
-            label += f" (đến {unit.valid_to.strftime(DATE_FORMAT)})"
+            label += " " + _("(đến %(day)s)", day=unit.valid_to.strftime(DATE_FORMAT))
         choices.append(SelectChoice(unit.id, label))
     return choices
 
@@ -71,7 +71,7 @@ class DayField(Field):
             self.data = datetime.strptime(text, DATE_FORMAT).date()
         except ValueError:
             self.data = None
-            raise ValueError("Ngày phải có dạng dd/mm/yyyy, ví dụ 01/07/2025.") from None
+            raise ValueError(_("Ngày phải có dạng dd/mm/yyyy, ví dụ 01/07/2025.")) from None
 
 
 class EmailListField(StringField):
@@ -106,7 +106,7 @@ class IdCheckboxField(SelectMultipleField):
         for value in valuelist:
             if not str(value).strip().isdigit():
                 self.data = []
-                raise ValueError("Lựa chọn không hợp lệ.")
+                raise ValueError(_("Lựa chọn không hợp lệ."))
             ids.append(as_id(value))  # out of range reads as 0, which no row has
         self.data = list(dict.fromkeys(ids))
 

@@ -12,7 +12,7 @@ from vmeeting.extensions import db
 # CHOICE_LABELS: the registry's words for its choices, which pages and other capabilities show
 from vmeeting.registry.fields import CHOICE_LABELS, CODE_RE, FIELD_CHECKS, as_id, check_text  # noqa: F401
 from vmeeting.registry.models import AdminUnit, Bridge, Endpoint, EndpointGroup
-from vmeeting.text import clean, fold
+from vmeeting.text import N_, clean, fold, say
 
 #: the endpoint fields a person or a script may set, in the order exports list them
 ENDPOINT_FIELDS = (
@@ -116,7 +116,7 @@ def get_unit(unit_id):
     """Return the unit or raise ValidationError on the unit_id field."""
     unit = db.session.get(AdminUnit, unit_id) if isinstance(unit_id, int) and 0 < unit_id <= MAX_ID else None
     if unit is None:
-        raise ValidationError({"unit_id": "Không có đơn vị này."})
+        raise ValidationError({"unit_id": N_("Không có đơn vị này.")})
     return unit
 
 
@@ -132,11 +132,11 @@ def save_unit(unit, data, actor=None):
     code = clean(data.get("code"))
     kind = clean(data.get("kind")).lower()
     if not name or len(name) > 200:
-        errors["name"] = "Nhập tên đơn vị (tối đa 200 ký tự)."
+        errors["name"] = N_("Nhập tên đơn vị (tối đa 200 ký tự).")
     if not code or len(code) > 20:
-        errors["code"] = "Nhập mã đơn vị (tối đa 20 ký tự)."
+        errors["code"] = N_("Nhập mã đơn vị (tối đa 20 ký tự).")
     if kind not in UNIT_LEVEL_OF_KIND:
-        errors["kind"] = "Loại đơn vị không hợp lệ."
+        errors["kind"] = N_("Loại đơn vị không hợp lệ.")
     parent = None
     if data.get("parent_id"):
         try:
@@ -144,12 +144,12 @@ def save_unit(unit, data, actor=None):
         except ValueError:
             parent = None
         if parent is None:
-            errors["parent_id"] = "Không có đơn vị cấp trên này."
+            errors["parent_id"] = N_("Không có đơn vị cấp trên này.")
         elif unit is not None and (parent.id == unit.id or parent.id in set(db.session.scalars(descendant_ids_select(unit.id)))):
-            errors["parent_id"] = "Đơn vị cấp trên không thể là chính nó hoặc đơn vị cấp dưới của nó."
+            errors["parent_id"] = N_("Đơn vị cấp trên không thể là chính nó hoặc đơn vị cấp dưới của nó.")
     valid_from, valid_to = data.get("valid_from"), data.get("valid_to")
     if valid_from and valid_to and valid_to < valid_from:
-        errors["valid_to"] = "Ngày hết hiệu lực phải sau ngày có hiệu lực."
+        errors["valid_to"] = N_("Ngày hết hiệu lực phải sau ngày có hiệu lực.")
     if errors:
         raise ValidationError(errors)
     fields = ("code", "name", "kind", "level", "parent_id", "valid_from", "valid_to")
@@ -215,7 +215,7 @@ def validate_endpoint(data, endpoint=None, *, partial=False, known_codes=None, a
     errors, values = {}, {}
     unknown = set(data) - set(ENDPOINT_FIELDS)
     for name in sorted(unknown):
-        errors[name] = "Trường không được hỗ trợ."
+        errors[name] = N_("Trường không được hỗ trợ.")
     present = [f for f in ENDPOINT_FIELDS if f in data] if partial else ENDPOINT_FIELDS
 
     for field in present:
@@ -223,7 +223,7 @@ def validate_endpoint(data, endpoint=None, *, partial=False, known_codes=None, a
         try:
             values[field] = FIELD_CHECKS.get(field, check_text)(field, raw)
         except ValueError as exc:
-            errors[field] = str(exc)
+            errors[field] = exc.args[0] if exc.args else str(exc)  # a say() sentence stays one
 
     code = values.get("code")
     if "code" in values and "code" not in errors:
@@ -231,11 +231,11 @@ def validate_endpoint(data, endpoint=None, *, partial=False, known_codes=None, a
         if other is not None and (endpoint is None or other.id != endpoint.id):
             errors["code"] = _code_taken(code, other)
         elif known_codes and code.lower() in known_codes:
-            errors["code"] = f"Mã «{code}» trùng với dòng {known_codes[code.lower()]}."
+            errors["code"] = say("Mã «%(code)s» trùng với dòng %(row)s.", code=code, row=known_codes[code.lower()])
     probe = values.get("probe", endpoint.probe if endpoint else None)
     sip_uri = values.get("sip_uri", endpoint.sip_uri if endpoint else "")
     if probe in ("sip-options", "tcp") and not sip_uri and "sip_uri" not in errors and "probe" not in errors:
-        errors["sip_uri"] = "Cần địa chỉ SIP để kiểm tra tự động (hoặc chọn «Không kiểm tra»)."
+        errors["sip_uri"] = N_("Cần địa chỉ SIP để kiểm tra tự động (hoặc chọn «Không kiểm tra»).")
     errors.update(_dial_errors(values, endpoint, actor))
     if errors:
         raise ValidationError(errors)
@@ -244,9 +244,9 @@ def validate_endpoint(data, endpoint=None, *, partial=False, known_codes=None, a
 
 def _code_taken(code, other):
     if other.code != code:
-        return (f"Mã «{code}» trùng với mã «{other.code}» của điểm cầu «{other.name}»"
-                " (mã không phân biệt chữ hoa, chữ thường).")
-    return f"Mã «{code}» đã được dùng cho điểm cầu «{other.name}»."
+        return say("Mã «%(code)s» trùng với mã «%(other)s» của điểm cầu «%(name)s»"
+                   " (mã không phân biệt chữ hoa, chữ thường).", code=code, other=other.code, name=other.name)
+    return say("Mã «%(code)s» đã được dùng cho điểm cầu «%(name)s».", code=code, name=other.name)
 
 
 def _write(endpoint, values):
@@ -268,7 +268,7 @@ def _write(endpoint, values):
         code = values.get("code", "")
         other = get_endpoint_by_code(code)
         raise ValidationError({"code": _code_taken(code, other) if other is not None
-                               else f"Mã «{code}» vừa được dùng cho điểm cầu khác."}) from None
+                               else say("Mã «%(code)s» vừa được dùng cho điểm cầu khác.", code=code)}) from None
 
 
 def _apply(endpoint, values):
@@ -300,8 +300,8 @@ def _dial_errors(values, endpoint, actor):
     for field, inert in DIAL_FIELDS.items():
         current = getattr(endpoint, field) if endpoint is not None else inert
         if field in values and values[field] != current:
-            errors[field] = ("Chỉ quản trị viên được đặt địa chỉ SIP và cách kiểm tra tự động của điểm cầu "
-                             "(máy chủ sẽ kết nối tới đó).")
+            errors[field] = N_("Chỉ quản trị viên được đặt địa chỉ SIP và cách kiểm tra tự động của điểm cầu "
+                               "(máy chủ sẽ kết nối tới đó).")
     return errors
 
 
@@ -315,7 +315,7 @@ def create_endpoint(data, actor=None):
         data = {**data, "probe": "none"}
     values = validate_endpoint(data, actor=actor)
     if values.get("status") == "retired":
-        raise ValidationError({"status": "Không thể tạo điểm cầu ở trạng thái ngừng sử dụng."})
+        raise ValidationError({"status": N_("Không thể tạo điểm cầu ở trạng thái ngừng sử dụng.")})
     endpoint = Endpoint()
     _write(endpoint, values)
     audit.record(actor, "create", "endpoint", endpoint.id,
@@ -371,19 +371,19 @@ def save_bridge(bridge, data, actor=None):
     errors = {}
     code, name = clean(data.get("code")), clean(data.get("name"))
     if not code or not CODE_RE.match(code):
-        errors["code"] = "Mã chỉ gồm chữ không dấu, số và . _ - (tối đa 40 ký tự)."
+        errors["code"] = N_("Mã chỉ gồm chữ không dấu, số và . _ - (tối đa 40 ký tự).")
     else:
         other = db.session.scalar(sa.select(Bridge).where(Bridge.code == code))
         if other is not None and (bridge is None or other.id != bridge.id):
-            errors["code"] = f"Mã «{code}» đã được dùng."
+            errors["code"] = say("Mã «%(code)s» đã được dùng.", code=code)
     if not name:
-        errors["name"] = "Nhập tên cầu MCU."
+        errors["name"] = N_("Nhập tên cầu MCU.")
     try:
         ports = as_id(data.get("ports"))
         if ports is None or ports < 1 or ports > 100000:
             raise ValueError
     except ValueError:
-        errors["ports"] = "Số cổng phải là số nguyên từ 1 đến 100000."
+        errors["ports"] = N_("Số cổng phải là số nguyên từ 1 đến 100000.")
         ports = None
     if errors:
         raise ValidationError(errors)
@@ -419,24 +419,24 @@ def save_group(group, name, description, endpoint_ids, actor=None, *, unit_ids=(
     errors = {}
     name = clean(name)
     if not name or len(name) > 200:
-        errors["name"] = "Nhập tên nhóm (tối đa 200 ký tự)."
+        errors["name"] = N_("Nhập tên nhóm (tối đa 200 ký tự).")
     else:
         other = db.session.scalar(sa.select(EndpointGroup).where(EndpointGroup.name == name))
         if other is not None and (group is None or other.id != group.id):
-            errors["name"] = f"Đã có nhóm «{name}»."
+            errors["name"] = say("Đã có nhóm «%(name)s».", name=name)
     # out of range reads as 0, which no row has: "does not exist" below
     ids = {as_id(i) for i in endpoint_ids or []}
     unit_ids = {as_id(i) for i in unit_ids or ()}
     if unit_ids:
         found = set(db.session.scalars(sa.select(AdminUnit.id).where(AdminUnit.id.in_(unit_ids))))
         if found != unit_ids:
-            errors["unit_ids"] = "Có đơn vị không tồn tại."
+            errors["unit_ids"] = N_("Có đơn vị không tồn tại.")
         else:
             in_units = sa.or_(*(Endpoint.unit_id.in_(descendant_ids_select(u)) for u in sorted(unit_ids)))
             ids.update(db.session.scalars(sa.select(Endpoint.id).where(in_units, Endpoint.status != "retired")))
     endpoints = db.session.scalars(sa.select(Endpoint).where(Endpoint.id.in_(ids))).all() if ids else []
     if len(endpoints) != len(ids):
-        errors["endpoint_ids"] = "Có điểm cầu không tồn tại."
+        errors["endpoint_ids"] = N_("Có điểm cầu không tồn tại.")
     if errors:
         raise ValidationError(errors)
     before = {"name": group.name, "endpoints": sorted(e.id for e in group.endpoints)} if group else {}

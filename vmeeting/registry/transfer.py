@@ -37,7 +37,7 @@ from vmeeting.registry.columns import COLUMNS, HEADERS
 from vmeeting.registry.models import AdminUnit, Bridge, Endpoint, ImportBatch
 # the reading of files, which the pages and the CLI reach through this module
 from vmeeting.registry.transfer_read import ERRORS_KEY, EXTENSIONS, LIMITS, MAX_FILE_BYTES, ROW_KEY, read_rows  # noqa: F401
-from vmeeting.text import clean, fold
+from vmeeting.text import clean, fold, say
 from vmeeting.timefmt import local_zone
 
 #: columns that are copied to the service's field of the same name
@@ -54,7 +54,7 @@ class ImportRejected(ValidationError):
 
     def __init__(self, report):
         bad = [row for row in report.rows if row.errors]
-        super().__init__(report.error_fields(), f"Không nhập gì: {len(bad)} dòng có lỗi.")
+        super().__init__(report.error_fields(), say("Không nhập gì: %(count)s dòng có lỗi.", count=len(bad)))
         self.report = report
 
 
@@ -144,8 +144,9 @@ def check_rows(rows, actor=None):
                 if name == "unit_id" and errors.keys() & {"unit_code", "unit_name"}:
                     continue  # the unit's own reason says more than "choose a unit"
                 if name in columns.CHOICE_COLUMNS and data.get(name) not in columns.CHOICES[name]:
-                    # a word the column does not know; a known one refused (a scheduler's probe) keeps its reason
-                    reason = "Phải là một trong: " + ", ".join(columns.choice_words(name)) + "."
+                    # a word the column does not know; a known one refused (a scheduler's probe) keeps its reason.
+                    # The words are the file's, in Vietnamese whatever the page's language.
+                    reason = say("Phải là một trong: %(choices)s.", choices=", ".join(columns.choice_words(name)))
                 errors.setdefault(COLUMN_OF_FIELD.get(name, name), reason)
         if values is not None and existing is not None:
             result.changes = audit.diff(audit.snapshot(existing, values), values)
@@ -213,13 +214,13 @@ class _Lookups:
             bridge = self.bridges.get(code)
             data["bridge_id"] = bridge.id if bridge else None
             if code and bridge is None:
-                errors["bridge"] = f"Không có cầu MCU mã «{code}»."
+                errors["bridge"] = say("Không có cầu MCU mã «%(code)s».", code=code)
         if "technician" in raw:
             name = clean(raw["technician"]).lower()
             user = self.technicians.get(name)
             data["technician_id"] = user.id if user else None
             if name and (user is None or user.role != "technician"):
-                errors["technician"] = f"Không có kỹ thuật viên «{name}»."
+                errors["technician"] = say("Không có kỹ thuật viên «%(name)s».", name=name)
         return data, errors
 
     def _unit(self, raw):
@@ -229,25 +230,28 @@ class _Lookups:
                 return unit_id, None  # the service explains that an id is a number
             unit = db.session.get(AdminUnit, int(unit_id)) if int(unit_id) <= MAX_ID else None
             if code and unit is not None and unit.code != code:
-                return int(unit_id), ("unit_code", f"Mã đơn vị «{code}» không khớp với đơn vị số {unit_id} "
-                                                       f"({unit.full_name}, mã {unit.code}); hãy xoá một trong hai.")
+                return int(unit_id), ("unit_code", say("Mã đơn vị «%(code)s» không khớp với đơn vị số %(unit_id)s"
+                                                       " (%(unit)s, mã %(unit_code)s); hãy xoá một trong hai.",
+                                                       code=code, unit_id=unit_id, unit=unit.full_name,
+                                                       unit_code=unit.code))
             return int(unit_id), None
         if code:
             matches = self.units.get(code, [])
             if not matches:
-                return None, ("unit_code", f"Không có đơn vị mã «{code}» đang có hiệu lực.")
+                return None, ("unit_code", say("Không có đơn vị mã «%(code)s» đang có hiệu lực.", code=code))
             if len(matches) > 1:
-                return None, ("unit_code", f"Mã «{code}» ứng với nhiều đơn vị đang có hiệu lực; hãy dùng cột "
-                                           f"{HEADERS['unit_id']}.")
+                return None, ("unit_code", say("Mã «%(code)s» ứng với nhiều đơn vị đang có hiệu lực; hãy dùng cột"
+                                               " %(column)s.", code=code, column=HEADERS["unit_id"]))
             return matches[0].id, None
         if name:
             matches = self.unit_names.get(fold(name), [])
             if not matches:
-                return None, ("unit_name", f"Không có đơn vị tên «{name}» đang có hiệu lực.")
+                return None, ("unit_name", say("Không có đơn vị tên «%(name)s» đang có hiệu lực.", name=name))
             if len(matches) > 1:
-                return None, ("unit_name", f"Có {len(matches)} đơn vị tên «{name}»: "
-                              + "; ".join(f"{u.full_name} (mã {u.code})" for u in matches)
-                              + f". Hãy ghi tên kèm đơn vị cấp trên như trên, hoặc dùng cột {HEADERS['unit_code']}.")
+                return None, ("unit_name", say("Có %(count)s đơn vị tên «%(name)s»: %(units)s. Hãy ghi tên kèm đơn"
+                                               " vị cấp trên như trên, hoặc dùng cột %(column)s.",
+                                               count=len(matches), name=name, column=HEADERS["unit_code"],
+                                               units="; ".join(f"{u.full_name} (mã {u.code})" for u in matches)))
             return matches[0].id, None
         return None, None  # the service reports the missing unit
 

@@ -5,7 +5,9 @@ The file's size, rows, columns and cells are bounded (LIMITS, and
 built; the header may be in Vietnamese (registry.columns); a cell whose text
 cannot be known (a formula never calculated, a date in a text column, a phone
 number Excel turned into a number) is kept as an error of its row and column,
-for the preview to show beside the other reasons.
+for the preview to show beside the other reasons. Every reason is Vietnamese,
+an N_ literal or a `say` sentence (vmeeting.text), which the preview page
+shows in its reader's language.
 """
 
 import contextlib
@@ -21,7 +23,7 @@ from vmeeting import spreadsheet
 from vmeeting.errors import ValidationError
 from vmeeting.registry import columns
 from vmeeting.registry.columns import COLUMNS, HEADERS
-from vmeeting.text import clean
+from vmeeting.text import N_, clean, say
 
 EXTENSIONS = (".csv", ".xlsx")
 #: the largest file read, by the page and the CLI alike (the page's request limit is MAX_CONTENT_LENGTH)
@@ -47,10 +49,10 @@ def read_rows(filename, stream):
     """
     name = clean(filename).lower()
     if not name.endswith(EXTENSIONS):
-        raise ValidationError({"file": "Chỉ nhận tệp .csv hoặc .xlsx."})
+        raise ValidationError({"file": N_("Chỉ nhận tệp .csv hoặc .xlsx.")})
     data = stream if isinstance(stream, bytes) else stream.read(MAX_FILE_BYTES + 1)
     if len(data) > MAX_FILE_BYTES:
-        raise ValidationError({"file": f"Tệp lớn hơn {MAX_FILE_BYTES // 2**20} MB; hãy chia nhỏ."})
+        raise ValidationError({"file": say("Tệp lớn hơn %(mb)s MB; hãy chia nhỏ.", mb=MAX_FILE_BYTES // 2**20)})
     records = _csv_records(data) if name.endswith(".csv") else spreadsheet.xlsx_rows(data, LIMITS)
     with contextlib.closing(records):  # a refusal midway closes the workbook at once
         return _data_rows(records, _check_header(*_find_header(records)))
@@ -65,7 +67,7 @@ def _data_rows(records, positions):
             try:
                 row[column] = _cell_text(column, cells[i] if i < len(cells) else None)
             except spreadsheet.CellError as exc:
-                row[column], errors[column] = "", str(exc)
+                row[column], errors[column] = "", exc.args[0]  # a say() sentence, for the page to translate
         stray = _stray_cell(cells, known)
         if stray is not None:
             errors[stray[0]] = stray[1]
@@ -76,9 +78,9 @@ def _data_rows(records, positions):
             row[ERRORS_KEY] = errors
         rows.append(row)
         if len(rows) > LIMITS.rows:
-            raise ValidationError({"file": f"Tệp có quá {LIMITS.rows} dòng; hãy chia nhỏ."})
+            raise ValidationError({"file": say("Tệp có quá %(rows)s dòng; hãy chia nhỏ.", rows=LIMITS.rows)})
     if not rows:
-        raise ValidationError({"file": "Tệp không có dòng dữ liệu nào dưới dòng tiêu đề."})
+        raise ValidationError({"file": N_("Tệp không có dòng dữ liệu nào dưới dòng tiêu đề.")})
     return rows
 
 
@@ -94,9 +96,9 @@ def _stray_cell(cells, known):
             continue
         text = _header_text(cell)
         if text:
-            return (get_column_letter(i + 1), f"Ô «{text[:40]}» nằm ngoài các cột của dòng tiêu đề. Có lẽ một dấu "
-                                              "phẩy trong tên hay ghi chú chưa được đặt trong ngoặc kép, làm các ô "
-                                              "sau nó lệch sang phải; hãy sửa dòng này.")
+            return (get_column_letter(i + 1), say("Ô «%(text)s» nằm ngoài các cột của dòng tiêu đề. Có lẽ một dấu"
+                                                  " phẩy trong tên hay ghi chú chưa được đặt trong ngoặc kép, làm"
+                                                  " các ô sau nó lệch sang phải; hãy sửa dòng này.", text=text[:40]))
     return None
 
 
@@ -105,12 +107,13 @@ def _csv_records(data):
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ValidationError({"file": "Tệp CSV phải mã hoá UTF-8 (trong Excel: Lưu thành «CSV UTF-8»)."}) from None
+        raise ValidationError({"file": N_("Tệp CSV phải mã hoá UTF-8 (trong Excel: Lưu thành «CSV UTF-8»).")}) from None
     # A line of a million separators would become a million cells before any check could see it.
     long_line = _LONG_LINE.search(text)
     if long_line:
         number = text.count("\n", 0, long_line.start()) + 1
-        raise ValidationError({"file": f"Dòng {number} của tệp CSV dài quá {MAX_LINE_CHARS} ký tự."})
+        raise ValidationError({"file": say("Dòng %(line)s của tệp CSV dài quá %(limit)s ký tự.",
+                                           line=number, limit=MAX_LINE_CHARS)})
     first_line = text.lstrip("\r\n").split("\n", 1)[0].strip()
     # Excel set to Vietnamese separates with ";" because "," is the decimal mark there.
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
@@ -123,20 +126,24 @@ def _csv_records(data):
             if number <= skip:
                 continue
             if number > LIMITS.last_row:
-                raise ValidationError({"file": f"Tệp CSV có hơn {LIMITS.last_row} dòng (kể cả dòng trống);"
-                                               f" chỉ nhận tối đa {LIMITS.rows} dòng dữ liệu. Hãy chia nhỏ."})
+                raise ValidationError({"file": say("Tệp CSV có hơn %(last_row)s dòng (kể cả dòng trống);"
+                                                   " chỉ nhận tối đa %(rows)s dòng dữ liệu. Hãy chia nhỏ.",
+                                                   last_row=LIMITS.last_row, rows=LIMITS.rows)})
             if len(cells) > LIMITS.columns:
-                raise ValidationError({"file": f"Dòng {number} có {len(cells)} cột; tối đa {LIMITS.columns} cột."})
+                raise ValidationError({"file": say("Dòng %(line)s có %(count)s cột; tối đa %(limit)s cột.",
+                                                   line=number, count=len(cells), limit=LIMITS.columns)})
             for cell in cells:
                 if len(cell) > LIMITS.cell_chars:
-                    raise ValidationError({"file": f"Dòng {number} có ô dài {len(cell)} ký tự;"
-                                                   f" mỗi ô tối đa {LIMITS.cell_chars} ký tự."})
+                    raise ValidationError({"file": say("Dòng %(line)s có ô dài %(length)s ký tự;"
+                                                       " mỗi ô tối đa %(limit)s ký tự.",
+                                                       line=number, length=len(cell), limit=LIMITS.cell_chars)})
             yield number, cells
     except csv.Error as exc:
         if "field larger than field limit" in str(exc):
-            raise ValidationError({"file": f"Tệp CSV có ô dài quá {csv.field_size_limit()} ký tự"
-                                           f" (gần dòng {reader.line_num})."}) from None
-        raise ValidationError({"file": f"Không đọc được tệp CSV ở dòng {reader.line_num}: {exc}."}) from None
+            raise ValidationError({"file": say("Tệp CSV có ô dài quá %(limit)s ký tự (gần dòng %(line)s).",
+                                               limit=csv.field_size_limit(), line=reader.line_num)}) from None
+        raise ValidationError({"file": say("Không đọc được tệp CSV ở dòng %(line)s: %(reason)s.",
+                                           line=reader.line_num, reason=str(exc))}) from None
 
 
 def _find_header(records):
@@ -154,11 +161,12 @@ def _find_header(records):
         for later, later_cells in itertools.islice(records, HEADER_SEARCH_ROWS):
             if any(columns.column_of(t) for t in map(_header_text, later_cells) if t):
                 title = next(t for t in texts if t)
-                raise ValidationError({"file": f"Dòng tiêu đề (tên cột) phải là dòng đầu tiên của trang tính:"
-                                               f" tên cột nằm ở dòng {later}, phía trên có «{title[:80]}»."
-                                               " Hãy xoá các dòng phía trên dòng tên cột."})
+                raise ValidationError({"file": say("Dòng tiêu đề (tên cột) phải là dòng đầu tiên của trang tính:"
+                                                   " tên cột nằm ở dòng %(line)s, phía trên có «%(title)s»."
+                                                   " Hãy xoá các dòng phía trên dòng tên cột.",
+                                                   line=later, title=title[:80])})
         return number, texts
-    raise ValidationError({"file": "Tệp trống."})
+    raise ValidationError({"file": N_("Tệp trống.")})
 
 
 def _header_text(cell):
@@ -178,19 +186,27 @@ def _check_header(number, header):
         if column is None:
             unknown.append(text)
         elif column in seen:
-            raise ValidationError({"file": f"Cột «{seen[column]}» và «{text}» cùng là cột «{HEADERS[column]}»."})
+            # a column's Vietnamese header is a word of the file, kept as it is in every language
+            raise ValidationError({"file": say("Cột «%(first)s» và «%(second)s» cùng là cột «%(column)s».",
+                                               first=seen[column], second=text, column=HEADERS[column])})
         else:
             seen[column] = text
             found.append((position, column))
     if unknown:
-        raise ValidationError({"file": "Cột không được hỗ trợ: " + ", ".join(f"«{u}»" for u in unknown)
-                               + ". Các cột: " + ", ".join(HEADERS[c] for c in COLUMNS)
-                               + " (hoặc tên kỹ thuật: " + ", ".join(COLUMNS) + ")."})
-    missing = [f"{HEADERS[c]} ({c})" for c in ("code", "name") if c not in seen]
+        raise ValidationError({"file": say("Cột không được hỗ trợ: %(unknown)s. Các cột: %(headers)s"
+                                           " (hoặc tên kỹ thuật: %(names)s).",
+                                           unknown=", ".join(f"«{u}»" for u in unknown),
+                                           headers=", ".join(HEADERS[c] for c in COLUMNS), names=", ".join(COLUMNS))})
+    missing = ", ".join(f"{HEADERS[c]} ({c})" for c in ("code", "name") if c not in seen)
     if not {"unit_id", "unit_code", "unit_name"} & set(seen):
-        missing.append(f"{HEADERS['unit_code']} (unit_code) hoặc {HEADERS['unit_name']} (unit_name)")
+        units = {"unit_code": HEADERS["unit_code"], "unit_name": HEADERS["unit_name"]}
+        if missing:
+            raise ValidationError({"file": say("Thiếu cột: %(columns)s, %(unit_code)s (unit_code) hoặc"
+                                               " %(unit_name)s (unit_name).", columns=missing, **units)})
+        raise ValidationError({"file": say("Thiếu cột: %(unit_code)s (unit_code) hoặc %(unit_name)s (unit_name).",
+                                           **units)})
     if missing:
-        raise ValidationError({"file": "Thiếu cột: " + ", ".join(missing) + "."})
+        raise ValidationError({"file": say("Thiếu cột: %(columns)s.", columns=missing)})
     return found
 
 

@@ -55,7 +55,10 @@ def import_endpoints():
 
 
 def _import_page(form, report, batch=None, filename=None):
-    """Render the import page: the upload form, and the preview of a checked file."""
+    """Render the import page: the upload form, and the preview of a checked file.
+
+    The rows' reasons are the service's Vietnamese; `shown` says them in the page's language.
+    """
     return render_form(
         "registry/endpoint_import.html", form, report=report, filename=filename,
         confirm_form=ImportConfirmForm(token=batch.token) if batch else None,

@@ -30,7 +30,7 @@ from vmeeting.registry.forms import (
     UnitForm,
 )
 from vmeeting.registry.models import ENDPOINT_STATUSES, AdminUnit, Bridge, Endpoint, EndpointGroup
-from vmeeting.text import fold, vi_sorted
+from vmeeting.text import fold, shown, vi_sorted
 
 bp = Blueprint("registry", __name__)
 
@@ -53,9 +53,10 @@ def _get_or_404(model, ident, *options):
 
 
 def show_errors(form, exc):
-    """Undo the failed change and put each of the service's reasons on its form field."""
+    """Undo the failed change and put each of the service's reasons on its form field, in the page's language."""
     db.session.rollback()
     for name, reason in exc.fields.items():
+        reason = shown(reason)
         field = form._fields.get(name)
         if field is None or field.type in ("CSRFTokenField", "HiddenField"):
             form.form_errors.append(reason)
@@ -222,7 +223,7 @@ def edit_endpoint(endpoint_id):
             show_errors(form, exc)
         except Conflict as exc:
             db.session.rollback()
-            flash(exc.message, "error")
+            flash(shown(exc.message), "error")
             return redirect(url_for(".endpoint", endpoint_id=endpoint_id))
         else:
             db.session.commit()
@@ -242,7 +243,7 @@ def retire_endpoint(endpoint_id):
             service.retire_endpoint(item, actor=current_user)
         except Conflict as exc:
             db.session.rollback()
-            flash(exc.message, "error")
+            flash(shown(exc.message), "error")
         else:
             db.session.commit()
             flash(_("Đã ngừng sử dụng điểm cầu %(name)s.", name=item.name), "success")

@@ -8,11 +8,11 @@ from vmeeting.forms_i18n import DATE_FORMATS, DATE_INPUT, AppForm
 
 
 class DeclaredDayForm(AppForm):
-    day = DateField(_l("Ngày"), format=DATE_FORMATS, validators=[InputRequired("Nhập ngày (dd/mm/yyyy).")],
+    day = DateField(_l("Ngày"), format=DATE_FORMATS, validators=[InputRequired(_l("Nhập ngày (dd/mm/yyyy)."))],
                     **DATE_INPUT)
     kind = SelectField(_l("Loại"), choices=[("day_off", _l("Ngày nghỉ (nghỉ bù)")),
                                             ("working_day", _l("Ngày làm việc bù (Thứ Bảy, Chủ Nhật)"))])
-    name = StringField(_l("Tên, căn cứ"), validators=[DataRequired("Nhập tên, ví dụ «Nghỉ bù Quốc khánh»."),
+    name = StringField(_l("Tên, căn cứ"), validators=[DataRequired(_l("Nhập tên, ví dụ «Nghỉ bù Quốc khánh».")),
                                                       Length(max=200)])
 
     def data_for_service(self):

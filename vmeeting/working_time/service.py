@@ -11,6 +11,7 @@ Working hours are the configured blocks (`WORKING_HOURS`, local wall-clock
 time; DOMAIN.md: 07:30–11:30 and 13:30–17:00).
 """
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -22,7 +23,7 @@ from flask import current_app
 from vmeeting.audit import service as audit
 from vmeeting.errors import Conflict, ValidationError
 from vmeeting.extensions import db
-from vmeeting.text import N_, clean
+from vmeeting.text import N_, clean, say
 from vmeeting.timefmt import WEEKDAYS_VI, local_zone, to_local
 from vmeeting.working_time.models import DECLARED_KINDS, DeclaredDay
 
@@ -30,6 +31,15 @@ KINDS = ("holiday", *DECLARED_KINDS)
 KIND_LABELS = {"holiday": N_("Ngày lễ, Tết"), "day_off": N_("Ngày nghỉ (nghỉ bù)"), "working_day": N_("Ngày làm việc bù")}
 #: the years the calendar answers for; far outside them nothing is booked anyway
 FIRST_YEAR, LAST_YEAR = 2000, 2100
+#: the names the `holidays` package gives Vietnam's public holidays, marked for the catalogue so that a message
+#: naming one (a sitting booked on it) reads in the page's language; one not here is shown in Vietnamese
+HOLIDAY_NAMES = (N_("Tết Dương lịch"), N_("Giao thừa Tết Nguyên Đán"), N_("Tết Nguyên Đán"),
+                 N_("Mùng hai Tết Nguyên Đán"), N_("Mùng ba Tết Nguyên Đán"), N_("Mùng bốn Tết Nguyên Đán"),
+                 N_("Mùng năm Tết Nguyên Đán"), N_("Mùng sáu Tết Nguyên Đán"), N_("29 Tết"),
+                 N_("Ngày Giỗ Tổ Hùng Vương"), N_("Ngày Chiến thắng"), N_("Ngày Quốc tế Lao động"), N_("Quốc khánh"),
+                 N_("Ngày Văn hóa Việt Nam"))
+_IN_LIEU = " (nghỉ bù)"
+_SUBSTITUTE = re.compile(r"Ngày nghỉ \(thay cho ngày (\d\d/\d\d/\d{4})\)")
 
 
 @lru_cache(maxsize=256)
@@ -40,6 +50,25 @@ def public_holidays(year, language="vi"):
     "en_US" (the English pages: the package has the names in both).
     """
     return dict(holidays.country_holidays("VN", years=year, language=language))
+
+
+def holiday_sentence(name):
+    """A public holiday's Vietnamese name (the `holidays` package's) as a Sentence a page can say in English.
+
+    'Quốc khánh (nghỉ bù)' is the day in lieu of a holiday, 'Ngày nghỉ (thay cho ngày 04/05/2024)' a day off
+    swapped for a working day; any other name is one of HOLIDAY_NAMES (or stays Vietnamese on the page).
+    """
+    if name.endswith(_IN_LIEU):
+        return say("%(holiday)s (nghỉ bù)", holiday=holiday_sentence(name[:-len(_IN_LIEU)]))
+    swapped = _SUBSTITUTE.fullmatch(name)
+    if swapped:
+        return say("Ngày nghỉ (thay cho ngày %(day)s)", day=swapped[1])
+    return say(name)
+
+
+def holiday_reason(day):
+    """The name of the public holiday on a day, as a Sentence (holiday_sentence)."""
+    return holiday_sentence(public_holidays(day.year)[day])
 
 
 def holiday_names_for_page(year):
@@ -67,11 +96,17 @@ class DayInfo:
 
     @property
     def reason(self):
-        """Why the day is not a working day, in Vietnamese ('' for a working day)."""
+        """Why the day is not a working day, in Vietnamese ('' for a working day).
+
+        A weekday's or a public holiday's name is a Sentence (text.say), which a page says in its
+        language; a declared day's name is as the administrator typed it.
+        """
         if self.is_working:
             return ""
         if self.kind == "weekend":
-            return WEEKDAYS_VI[self.day.weekday()]
+            return say(WEEKDAYS_VI[self.day.weekday()])
+        if self.kind == "holiday":
+            return holiday_sentence(self.name)
         return self.name
 
 
@@ -102,6 +137,9 @@ class WorkingCalendar:
     def reason_outside(self, starts_at, ends_at):
         """Why [starts_at, ends_at) is not working time, in Vietnamese, without the date; '' when it is.
 
+        The reason is a Sentence (text.say) holding the day's reason as one too, so a page that shows it
+        through text.shown says it in its language.
+
         Working time: a working day's sitting that starts inside a block of
         working hours and ends by the day's last closing time. A sitting may run
         through the lunch break (a full-day conference, 08:00-17:00, is ordinary
@@ -111,7 +149,7 @@ class WorkingCalendar:
         local_start, local_end = to_local(starts_at), to_local(ends_at)
         info = self.day(local_start.date())
         if not info.is_working:
-            return f"{info.reason}, không phải ngày làm việc"
+            return say("%(reason)s, không phải ngày làm việc", reason=info.reason)
         day = local_start.date()
         closing = datetime.combine(day, self.blocks[-1][1], tzinfo=local_zone())
         starts_inside = any(
@@ -120,7 +158,7 @@ class WorkingCalendar:
             for opens, closes in self.blocks)
         if starts_inside and local_end <= closing:
             return ""
-        return f"ngoài giờ làm việc ({hours_text()})"
+        return say("ngoài giờ làm việc (%(hours)s)", hours=hours_text())
 
     def working_days(self):
         """Yield the working days of the span, in order."""
@@ -186,7 +224,7 @@ def year_items(year):
 def check_year(year):
     """Raise ValidationError unless the year is one the calendar answers for."""
     if not isinstance(year, int) or isinstance(year, bool) or not FIRST_YEAR <= year <= LAST_YEAR:
-        raise ValidationError({"year": f"Năm từ {FIRST_YEAR} đến {LAST_YEAR}."})
+        raise ValidationError({"year": say("Năm từ %(first)s đến %(last)s.", first=FIRST_YEAR, last=LAST_YEAR)})
 
 
 def parse_day(value, field="date"):
@@ -199,7 +237,8 @@ def parse_day(value, field="date"):
         except ValueError:
             day = None
     if day is None or not FIRST_YEAR <= day.year <= LAST_YEAR:
-        raise ValidationError({field: f"Ngày theo dạng YYYY-MM-DD, năm từ {FIRST_YEAR} đến {LAST_YEAR}."})
+        raise ValidationError({field: say("Ngày theo dạng YYYY-MM-DD, năm từ %(first)s đến %(last)s.",
+                                         first=FIRST_YEAR, last=LAST_YEAR)})
     return day
 
 
@@ -219,25 +258,26 @@ def declare_day(data, actor=None):
         day = None
     kind = data.get("kind")
     if kind not in DECLARED_KINDS:
-        errors["kind"] = "Chọn «day_off» (ngày nghỉ) hoặc «working_day» (ngày làm việc bù)."
+        errors["kind"] = N_("Chọn «day_off» (ngày nghỉ) hoặc «working_day» (ngày làm việc bù).")
     name = data.get("name")
     name = clean(name) if isinstance(name, str) else None
     if not name:
-        errors["name"] = "Nhập tên, ví dụ «Nghỉ bù Quốc khánh»."
+        errors["name"] = N_("Nhập tên, ví dụ «Nghỉ bù Quốc khánh».")
     elif len(name) > 200:
-        errors["name"] = "Tên tối đa 200 ký tự."
+        errors["name"] = N_("Tên tối đa 200 ký tự.")
     if day is not None and kind in DECLARED_KINDS:
         if kind == "working_day" and day.weekday() < 5:
-            errors["date"] = "Ngày làm việc bù phải là Thứ Bảy hoặc Chủ Nhật."
+            errors["date"] = N_("Ngày làm việc bù phải là Thứ Bảy hoặc Chủ Nhật.")
         elif kind == "day_off" and day.weekday() >= 5:
-            errors["date"] = "Thứ Bảy, Chủ Nhật vốn đã là ngày nghỉ."
+            errors["date"] = N_("Thứ Bảy, Chủ Nhật vốn đã là ngày nghỉ.")
         elif day in public_holidays(day.year):
             # a public holiday is a day off by law (Điều 112); no declaration turns it into a working day
-            errors["date"] = f"Ngày này đã là ngày lễ ({public_holidays(day.year)[day]})."
+            errors["date"] = say("Ngày này đã là ngày lễ (%(holiday)s).", holiday=holiday_reason(day))
     if errors:
         raise ValidationError(errors)
     if db.session.get(DeclaredDay, day) is not None:
-        raise Conflict(f"Ngày {day:%d/%m/%Y} đã được khai báo; xóa khai báo cũ trước.", date=day.isoformat())
+        raise Conflict(say("Ngày %(day)s đã được khai báo; xóa khai báo cũ trước.", day=f"{day:%d/%m/%Y}"),
+                       date=day.isoformat())
     row = DeclaredDay(day=day, kind=kind, name=name, created_by_id=getattr(actor, "id", None))
     db.session.add(row)
     db.session.flush()

@@ -9,6 +9,7 @@ from flask_login import current_user
 from vmeeting.auth.guards import permission_required
 from vmeeting.errors import Conflict, ValidationError
 from vmeeting.extensions import db
+from vmeeting.text import shown
 from vmeeting.timefmt import WEEKDAY_LABELS, local_zone
 from vmeeting.working_time import service
 from vmeeting.working_time.forms import DeclaredDayForm
@@ -39,10 +40,10 @@ def calendar():
                 db.session.rollback()
                 for name, reason in exc.fields.items():
                     field = form.day if name == "date" else form._fields.get(name, form.name)
-                    field.errors = [*field.errors, reason]
+                    field.errors = [*field.errors, shown(reason)]
             except Conflict as exc:
                 db.session.rollback()
-                form.day.errors = [*form.day.errors, exc.message]
+                form.day.errors = [*form.day.errors, shown(exc.message)]
             else:
                 flash(_("Đã khai báo %(kind)s %(day)s.", kind=_(service.KIND_LABELS[row.kind]).lower(),
                         day=f"{row.day:%d/%m/%Y}"), "success")
