@@ -21,7 +21,6 @@ URI_RE = re.compile(
 LOOSE_HOST_RE = re.compile(r"sips?:(?:[^@]*@)?(?P<host>\[[^\]]*\]|[^:;?]*)")
 HOST_MAX = 253
 TRANSPORTS = ("udp", "tcp", "tls")
-FORM_HINT = "sip:phong-hop@may-chu[:cổng][;transport=tcp]"
 #: the reasons are Vietnamese, N_ literals or `say` sentences (vmeeting.text): a page shows them in its language
 _FORM = N_("Địa chỉ SIP phải có dạng sip:phong-hop@may-chu[:cổng][;transport=tcp].")
 
