@@ -4,6 +4,7 @@ Every test that uses `app` runs once per backend. The schema comes from the
 migrations (never `create_all`), and each test leaves empty tables behind.
 """
 
+import html
 import os
 import re
 import subprocess
@@ -139,10 +140,33 @@ CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csr
 
 def csrf_token(client, path):
     """Return the CSRF token of the form served at path."""
-    html = client.get(path).get_data(as_text=True)
-    match = CSRF_RE.search(html)
+    body = client.get(path).get_data(as_text=True)
+    match = CSRF_RE.search(body)
     assert match, f"no CSRF token on {path}"
     return match.group(1) or match.group(2)
+
+
+def page_text(response):
+    """A page's HTML with its character references read (« and » as typed, not &#171;)."""
+    return html.unescape(response.get_data(as_text=True))
+
+
+def switch_to_english(client, path):
+    """Switch the test client's interface to English, as the footer's button on the page at `path` does."""
+    assert client.post("/lang/en", data={"csrf_token": csrf_token(client, path), "next": path}).status_code == 302
+
+
+def shown_in_english(app, message):
+    """A service's message as an English page shows it: `vmeeting.text.shown` in a request whose session says "en"."""
+    from flask import session
+    from flask_babel import refresh
+
+    from vmeeting.text import shown
+
+    with app.test_request_context():
+        session["lang"] = "en"
+        refresh()  # a locale read earlier in the same app context would otherwise stay
+        return shown(message)
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.conftest import shown_in_english
 from vmeeting.text import describe_character
 
 
@@ -23,14 +24,8 @@ def test_a_character_is_named_in_words_with_its_code_point(char, words):
 
 def test_a_page_in_english_names_the_character_in_english(app):
     """The name is a `say` sentence: the form's reason reads in the page's language, the API's in Vietnamese."""
-    from flask import session
-
-    from vmeeting.text import shown
-
     described = describe_character("\u200b")
-    with app.test_request_context():
-        session["lang"] = "en"
-        assert shown(described) == "zero-width space (zero width space, U+200B)"
-        assert shown(describe_character("\x07")) == "invisible character (character 0x7, U+0007)"
-        assert shown(describe_character("/")) == "“/” (solidus, U+002F)"
+    assert shown_in_english(app, described) == "zero-width space (zero width space, U+200B)"
+    assert shown_in_english(app, describe_character("\x07")) == "invisible character (character 0x7, U+0007)"
+    assert shown_in_english(app, describe_character("/")) == "“/” (solidus, U+002F)"
     assert described == "ký tự khoảng trắng độ rộng 0 (zero width space, U+200B)"

@@ -1,10 +1,12 @@
-"""Vietnamese text: normal form, accent folding for search, collation for sorting."""
+"""Vietnamese text: normal form, accent folding for search, collation for sorting, messages a page translates."""
 
 import re
 import unicodedata
 from functools import lru_cache
 
 import icu
+from flask import has_request_context
+from flask_babel import gettext
 
 _SPACES = re.compile(r"\s+")
 # Unicode gives đ/Đ no decomposition, so folding would keep them; map by hand.
@@ -74,9 +76,6 @@ def shown(text):
     Anything the catalogue does not hold (a name, text a person typed) comes
     back as it is. Outside a request it is the Vietnamese unchanged.
     """
-    from flask import has_request_context
-    from flask_babel import gettext
-
     if not text or not has_request_context():
         return text
     if isinstance(text, Sentence):

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from tests.booking.conftest import move_into_the_past
+from tests.conftest import switch_to_english
 from vmeeting.attendance import service
 from vmeeting.attendance.models import Attendance
 from vmeeting.database import utcnow
@@ -209,16 +210,11 @@ def test_marks_and_usual_reasons_show_in_english_and_are_kept_in_vietnamese(roll
     assert 'value="Equipment failure"' in page.split(f'id="site-{roll.communes[0].id}"', 1)[1]
 
 
-def english(client, get_csrf):
-    """Switch the signed-in test client's interface to English, as the footer's button does."""
-    assert client.post("/lang/en", data={"csrf_token": get_csrf("/reports/attendance")}).status_code == 302
-
-
 def test_a_refused_mark_reads_in_the_page_language_and_in_vietnamese_in_the_api(roll, client, login, get_csrf,
                                                                                api_headers):
     """The service's refusals (absent without a reason, a sitting not begun) in English on the English roll."""
     login(roll.organizer)
-    english(client, get_csrf)
+    switch_to_english(client, "/reports/attendance")
     page_url = f"/meetings/{roll.meeting.id}/occurrences/{roll.occurrence.id}/attendance"
     prefix = f"e{roll.communes[0].id}-"
     absent = {"csrf_token": get_csrf(page_url), prefix + "status": "absent", prefix + "reason": ""}

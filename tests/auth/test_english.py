@@ -4,23 +4,14 @@ The auth service keeps its Vietnamese (the CLI and the audit use it as it is);
 the user form and the account page say it in the page's language through `text.shown`.
 """
 
-from html import unescape
 
 import pytest
 from flask import session
 
-from tests.conftest import PASSWORD, csrf_token
+from tests.conftest import PASSWORD, csrf_token, page_text, switch_to_english
 from vmeeting.auth import service
 from vmeeting.errors import ValidationError
 
-
-def english(client, path):
-    """Switch the signed-in test client's interface to English, as the footer's button does."""
-    assert client.post("/lang/en", data={"csrf_token": csrf_token(client, path), "next": path}).status_code == 302
-
-
-def page(response):
-    return unescape(response.get_data(as_text=True))
 
 
 def new_user(client, username, password="may-trang-ben-do-bay"):
@@ -31,8 +22,8 @@ def new_user(client, username, password="may-trang-ben-do-bay"):
 def test_a_taken_user_name_is_refused_in_english_on_the_english_page(client, login_as, make_user):
     make_user("viewer", username="vanphong")
     login_as("admin")
-    english(client, "/users")
-    text = page(new_user(client, "VanPhong"))
+    switch_to_english(client, "/users")
+    text = page_text(new_user(client, "VanPhong"))
     assert "The user name «vanphong» is already taken." in text
     assert "đã có" not in text
 
@@ -40,29 +31,29 @@ def test_a_taken_user_name_is_refused_in_english_on_the_english_page(client, log
 def test_a_taken_user_name_stays_vietnamese_on_the_vietnamese_page(client, login_as, make_user):
     make_user("viewer", username="vanphong")
     login_as("admin")
-    assert "Tên đăng nhập «vanphong» đã có." in page(new_user(client, "vanphong"))
+    assert "Tên đăng nhập «vanphong» đã có." in page_text(new_user(client, "vanphong"))
 
 
 def test_the_last_admin_is_told_in_english_why_they_cannot_step_down(client, login_as):
     admin = login_as("admin")
-    english(client, "/users")
+    switch_to_english(client, "/users")
     response = client.post(f"/users/{admin.id}", data={
         "csrf_token": csrf_token(client, f"/users/{admin.id}"), "role": "viewer", "full_name": "",
         "is_enabled": "y"})
     assert response.status_code == 200
-    text = page(response)
+    text = page_text(response)
     assert "This is the only active administrator: make someone else an administrator first." in text
     assert "quản trị viên duy nhất" not in text
 
 
 def test_the_account_page_gives_the_services_and_the_forms_reasons_in_english(client, login_as):
     login_as("viewer")
-    english(client, "/account")
-    text = page(client.post("/account/password", data={
+    switch_to_english(client, "/account")
+    text = page_text(client.post("/account/password", data={
         "csrf_token": csrf_token(client, "/account"), "current_password": "not-my-password",
         "new_password": "may-trang-ben-do-bay", "confirm_password": "may-trang-ben-do-bay"}))
     assert "The current password is wrong." in text and "không đúng" not in text
-    text = page(client.post("/account/password", data={
+    text = page_text(client.post("/account/password", data={
         "csrf_token": csrf_token(client, "/account"), "current_password": PASSWORD,
         "new_password": "ngan", "confirm_password": "khac"}))
     assert "A password needs 8 to 256 characters." in text

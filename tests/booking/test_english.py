@@ -5,26 +5,18 @@ the move page and the calendar's JSON say it in the page's language through `tex
 """
 
 from datetime import timedelta
-from html import unescape
 
 import holidays
 import pytest
 
 from tests.booking.conftest import next_monday
 from tests.booking.test_views import form_data
+from tests.conftest import page_text, shown_in_english, switch_to_english
 from vmeeting.booking import service
 from vmeeting.errors import Conflict, NonWorkingTime, ValidationError
 from vmeeting.extensions import db
 from vmeeting.timefmt import format_datetime
 
-
-def english(client, get_csrf):
-    """Switch the signed-in test client's interface to English, as the footer's button does."""
-    assert client.post("/lang/en", data={"csrf_token": get_csrf("/meetings")}).status_code == 302
-
-
-def page(response):
-    return unescape(response.get_data(as_text=True))
 
 
 def a_saturday():
@@ -49,11 +41,11 @@ def test_a_conflict_on_the_booking_form_is_in_the_pages_language(client, login_a
     site, start = busy
     login_as("scheduler")
     if lang == "en":
-        english(client, get_csrf)
+        switch_to_english(client, "/meetings")
     response = client.post("/meetings/new", data=form_data(sites, start, get_csrf("/meetings/new"),
                                                           unit_ids=str(district.id)))
     assert response.status_code == 409
-    html = page(response)
+    html = page_text(response)
     if lang == "en":
         assert f"Sites already busy at this time (1): {site.name}." in html
         assert "điểm cầu đã bận" not in html
@@ -65,7 +57,7 @@ def test_the_api_keeps_the_vietnamese_whatever_the_page_language(client, login_a
                                                                  api_headers):
     site, start = busy
     login_as("scheduler")
-    english(client, get_csrf)  # the client's session reads English; the API answers as it always does
+    switch_to_english(client, "/meetings")  # the client's session reads English; the API answers as it always does
     response = client.post("/api/v1/meetings", headers=api_headers("scheduler"), json={
         "title": "Hội nghị", "starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=1)).isoformat(),
         "chair_endpoint_id": sites["hall"].id, "endpoint_ids": [site.id]})
@@ -87,11 +79,11 @@ def test_the_api_keeps_the_vietnamese_whatever_the_page_language(client, login_a
 def test_a_non_working_day_is_named_in_english_with_its_reason(client, login_as, sites, book, get_csrf):
     saturday = a_saturday()
     login_as("scheduler")
-    english(client, get_csrf)
+    switch_to_english(client, "/meetings")
     response = client.post("/meetings/new", data=form_data(sites, saturday, get_csrf("/meetings/new"),
                                                           endpoint_ids=str(sites["hall"].id)))
     assert response.status_code == 409
-    html = page(response)
+    html = page_text(response)
     listed = f'data-testid="non-working-sitting">Saturday {format_datetime(saturday)}: Saturday, not a working day<'
     assert listed in html
     assert "không phải ngày làm việc" not in html
@@ -101,7 +93,7 @@ def test_a_non_working_day_is_named_in_english_with_its_reason(client, login_as,
     response = client.post(path, data={"csrf_token": get_csrf(path), "day": saturday.strftime("%d/%m/%Y"),
                                        "start_time": "08:00", "end_time": "09:00"})
     assert response.status_code == 409
-    html = page(response)
+    html = page_text(response)
     assert (f"Sitting {format_datetime(saturday)}: Saturday, not a working day. To meet at this time, "
             "confirm it explicitly (allow_non_working_time).") in html
     assert "không phải ngày làm việc" not in html
@@ -112,11 +104,11 @@ def test_a_fields_reason_is_in_english_on_the_form_and_vietnamese_in_the_service
     login_as("scheduler")
     data = form_data(sites, next_monday(8), get_csrf("/meetings/new"), endpoint_ids=str(sites["hall"].id),
                      attendees="khong-phai-thu")
-    assert "Địa chỉ thư «khong-phai-thu» không hợp lệ." in page(client.post("/meetings/new", data=data))
-    english(client, get_csrf)
+    assert "Địa chỉ thư «khong-phai-thu» không hợp lệ." in page_text(client.post("/meetings/new", data=data))
+    switch_to_english(client, "/meetings")
     response = client.post("/meetings/new", data=data)
     assert response.status_code == 400
-    html = page(response)
+    html = page_text(response)
     assert "The e-mail address “khong-phai-thu” is not valid." in html and "Địa chỉ thư" not in html
     with pytest.raises(ValidationError) as caught:  # the service's own words stay Vietnamese
         service.validate_meeting({"title": "Họp", "starts_at": next_monday(8), "ends_at": next_monday(9),
@@ -128,7 +120,7 @@ def test_a_refused_calendar_move_answers_in_the_pages_language(client, login_as,
     site, start = busy
     later = book([sites["hall"], site], start + timedelta(hours=3), chair=sites["hall"])
     login_as("scheduler")
-    english(client, get_csrf)
+    switch_to_english(client, "/meetings")
     token = get_csrf("/calendar")
     occurrence = later.occurrences[0]
     day = start.date().isoformat()
@@ -160,12 +152,12 @@ def test_a_refused_move_of_a_sitting_is_in_english_on_the_move_page(client, logi
                   recurrence="FREQ=WEEKLY;COUNT=2")
     occurrence = series.occurrences[0]
     login_as("scheduler")
-    english(client, get_csrf)
+    switch_to_english(client, "/meetings")
     path = f"/meetings/{series.id}/occurrences/{occurrence.id}/move"
     response = client.post(path, data={"csrf_token": get_csrf(path), "day": start.strftime("%d/%m/%Y"),
                                        "start_time": "08:00", "end_time": "09:00"})
     assert response.status_code == 409
-    assert f"Sites already busy at this time (1): {site.name}." in page(response)
+    assert f"Sites already busy at this time (1): {site.name}." in page_text(response)
 
 
 def test_messages_with_values_keep_their_vietnamese_and_translate_what_they_hold(app, sites, busy):
@@ -189,12 +181,12 @@ def test_messages_with_values_keep_their_vietnamese_and_translate_what_they_hold
 def test_a_skipped_sittings_reason_is_in_english_in_the_series_plan(client, login_as, sites, busy, get_csrf):
     site, start = busy  # the series' first sitting: left out, the site is busy
     login_as("scheduler")
-    english(client, get_csrf)
+    switch_to_english(client, "/meetings")
     response = client.post("/meetings/new", data=form_data(
         sites, start, get_csrf("/meetings/new"), endpoint_ids=str(site.id), frequency="WEEKLY", weekdays="MO",
         repeat_interval="1", repeat_count="2", skip_conflicting="y"))
     assert response.status_code == 200
-    html = page(response)
+    html = page_text(response)
     assert 'data-testid="skipped-sitting"' in html
     assert f"{format_datetime(start)}: Sites already busy at this time (1): {site.name}.</li>" in html
     assert "điểm cầu đã bận" not in html
@@ -202,10 +194,10 @@ def test_a_skipped_sittings_reason_is_in_english_in_the_series_plan(client, logi
 
 def test_the_forms_own_reasons_are_in_english(client, login_as, sites, get_csrf):
     login_as("scheduler")
-    english(client, get_csrf)
+    switch_to_english(client, "/meetings")
     data = form_data(sites, next_monday(8), get_csrf("/meetings/new"), endpoint_ids=str(sites["hall"].id),
                      end_time="07:00", title="", frequency="WEEKLY", repeat_count="2")
-    html = page(client.post("/meetings/new", data=data))
+    html = page_text(client.post("/meetings/new", data=data))
     for reason in ("The end time must be after the start time.", "Enter the meeting's title.",
                    "Choose at least one day of the week."):
         assert reason in html
@@ -216,24 +208,19 @@ def test_a_day_outside_the_calendar_is_refused_in_the_pages_language(client, log
     """Every form's date bound (bounds.check_day) reads in English on an English page, in Vietnamese otherwise."""
     login_as("scheduler")
     data = form_data(sites, next_monday(8), get_csrf("/meetings/new"))
-    vietnamese = page(client.post("/meetings/new", data={**data, "day": "01/01/1800"}))
+    vietnamese = page_text(client.post("/meetings/new", data={**data, "day": "01/01/1800"}))
     assert "Ngày phải từ 01/01/1900 đến 31/12/2999." in vietnamese
-    english(client, get_csrf)
+    switch_to_english(client, "/meetings")
     data["csrf_token"] = get_csrf("/meetings/new")
-    html = page(client.post("/meetings/new", data={**data, "day": "01/01/1800"}))
+    html = page_text(client.post("/meetings/new", data={**data, "day": "01/01/1800"}))
     assert "The date must be between 01/01/1900 and 31/12/2999." in html and "Ngày phải từ" not in html
 
 
 def test_many_busy_sites_are_counted_without_an_english_plural_slip(app):
     """The sixth busy site on is counted, "and 1 more." rather than "and 1 more sites"."""
-    from flask import session
-
-    from vmeeting.text import shown
-
     conflicts = [{"endpoint_name": f"UBND xã Thử {n}"} for n in range(6)]
     message = service._conflict_message(conflicts, [])
     assert message.endswith("UBND xã Thử 4 và 1 điểm cầu khác.")
-    with app.test_request_context():
-        session["lang"] = "en"
-        assert shown(message) == ("Sites already busy at this time (6): UBND xã Thử 0, UBND xã Thử 1, UBND xã Thử 2, "
-                                  "UBND xã Thử 3, UBND xã Thử 4 and 1 more.")
+    assert shown_in_english(app, message) == (
+        "Sites already busy at this time (6): UBND xã Thử 0, UBND xã Thử 1, UBND xã Thử 2, UBND xã Thử 3, "
+        "UBND xã Thử 4 and 1 more.")

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from tests.booking.conftest import next_working_day
 from tests.network.conftest import point
+from tests.conftest import switch_to_english
 from vmeeting.database import utcnow
 from vmeeting.extensions import db
 from vmeeting.network import service
@@ -156,7 +157,7 @@ def test_in_english_a_booking_counts_its_sites_and_warnings_in_the_singular_when
     db.session.add(Incident(endpoint_id=net.hall.id, title="Mất điện", severity="major", source="manual"))
     db.session.commit()
     login_as("scheduler")
-    english(client, get_csrf)
+    switch_to_english(client, "/network")
     starts = next_working_day(10)
     form = {"csrf_token": get_csrf("/meetings/new"), "day": starts.strftime("%d/%m/%Y"), "start_time": "10:00",
             "end_time": "11:00", "setup_minutes": "30", "chair_endpoint_id": net.hall.id}
@@ -192,11 +193,6 @@ def test_in_english_the_sign_in_request_is_english(client, get_csrf):
     assert "Please sign in to continue." in page and "Vui lòng đăng nhập" not in page
 
 
-def english(client, get_csrf):
-    """Switch the signed-in test client's interface to English, as the footer's button does."""
-    assert client.post("/lang/en", data={"csrf_token": get_csrf("/network")}).status_code == 302
-
-
 def test_states_severities_and_sources_show_in_english_in_english_mode(net, client, login_as, get_csrf):
     """The service keeps its words in Vietnamese (mail is Vietnamese); the pages show them through the catalogue."""
     now = utcnow()
@@ -207,7 +203,7 @@ def test_states_severities_and_sources_show_in_english_in_english_mode(net, clie
     db.session.add(incident)
     db.session.commit()
     login_as("scheduler")
-    english(client, get_csrf)
+    switch_to_english(client, "/network")
     board = html(client.get("/network"))
     assert f"{net.communes[0].name}: Active" in board and f"{net.communes[1].name}: Unreachable" in board
     assert "Hoạt động" not in board and "Chưa rõ" not in board
@@ -248,7 +244,7 @@ def test_an_incident_refused_by_the_service_reads_in_the_page_language(net, clie
     """The service's refusals (no site chosen, already resolved) in English on the English forms; the API and
     the Vietnamese pages keep the Vietnamese."""
     login(net.tech_a)
-    english(client, get_csrf)
+    switch_to_english(client, "/network")
     form = {"csrf_token": get_csrf("/incidents/new"), "endpoint_id": 0, "title": "Mất hình", "severity": "major"}
     refused = client.post("/incidents/new", data=form)
     page = html(refused)

@@ -10,6 +10,7 @@ import pytest
 from tests.booking.conftest import move_into_the_past, next_working_day
 
 from tests.readiness.conftest import ALL_CHECKS
+from tests.conftest import switch_to_english
 from vmeeting.database import utcnow
 from vmeeting.extensions import db
 from vmeeting.readiness import service
@@ -179,18 +180,13 @@ def test_report_csv_neutralises_formulas(client, login_as, book, sites):
     assert rows[1][1] == "'" + name
 
 
-def english(client, get_csrf):
-    """Switch the signed-in test client's interface to English, as the footer's button does."""
-    assert client.post("/lang/en", data={"csrf_token": get_csrf("/readiness")}).status_code == 302
-
-
 def test_a_probe_of_an_ended_sitting_is_refused_in_the_page_language(client, login, get_csrf, api_headers, sitting):
     """The service's Conflict reaches the English board in English; the API and the Vietnamese board keep it."""
     move_into_the_past(sitting.meeting, utcnow() - timedelta(hours=4) - sitting.occurrence.starts_at)
     login(sitting.tech_a)
     board = f"/meetings/{sitting.meeting.id}/readiness?occurrence_id={sitting.occurrence.id}"
     probe = f"/meetings/{sitting.meeting.id}/readiness/probe?occurrence_id={sitting.occurrence.id}"
-    english(client, get_csrf)
+    switch_to_english(client, "/readiness")
     page = client.post(probe, data={"csrf_token": get_csrf(board)}, follow_redirects=True).get_data(as_text=True)
     assert "The sitting has ended." in page and "Buổi họp đã kết thúc." not in page
     api = client.post(f"/api/v1/meetings/{sitting.meeting.id}/probe?occurrence_id={sitting.occurrence.id}",
@@ -206,7 +202,7 @@ def test_an_unfinished_checklist_is_named_in_the_page_language(client, login, ge
     site = sitting.communes[0]
     path = f"/readiness/{sitting.occurrence.id}/{site.id}"
     login(sitting.tech_a)
-    english(client, get_csrf)
+    switch_to_english(client, "/readiness")
     response = client.post(path, data=form_data(sitting, site, get_csrf("/readiness"), camera="y", network="y"))
     page = response.get_data(as_text=True)
     assert response.status_code == 400

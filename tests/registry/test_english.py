@@ -11,30 +11,17 @@ import io
 
 import openpyxl
 import pytest
-from flask import session
 
 from tests.booking.conftest import book, next_monday, sites  # noqa: F401 (fixtures used here)
-from tests.registry.test_views import endpoint_form_data, field_errors, page_text
+from tests.registry.test_views import endpoint_form_data, field_errors
+from tests.conftest import page_text, shown_in_english, switch_to_english
 from vmeeting.errors import Conflict
 from vmeeting.extensions import db
 from vmeeting.registry import service
 from vmeeting.registry.models import Endpoint
-from vmeeting.text import shown
 
 TAKEN_VI = "Mã «LS-DL-01» đã được dùng cho điểm cầu «UBND huyện Đình Lập»."
 TAKEN_EN = "The code «LS-DL-01» is already used by the endpoint «UBND huyện Đình Lập»."
-
-
-def english(client, get_csrf):
-    """Switch the signed-in test client's interface to English, as the footer's button does."""
-    assert client.post("/lang/en", data={"csrf_token": get_csrf("/endpoints")}).status_code == 302
-
-
-def in_english(app, message):
-    """A service message as an English page shows it."""
-    with app.test_request_context():
-        session["lang"] = "en"
-        return shown(message)
 
 
 def upload(client, get_csrf, data, filename="diem-cau.csv"):
@@ -54,7 +41,7 @@ def csv_upload(lines):
 def test_a_taken_code_is_named_in_english_on_the_english_form(client, login_as, get_csrf, make_endpoint, district):
     make_endpoint("UBND huyện Đình Lập", unit=district, code="LS-DL-01")
     login_as("scheduler")
-    english(client, get_csrf)
+    switch_to_english(client, "/endpoints")
     response = client.post("/endpoints/new", data={**endpoint_form_data(district),
                                                    "csrf_token": get_csrf("/endpoints/new")})
     assert response.status_code == 400
@@ -69,7 +56,7 @@ def test_the_vietnamese_form_and_the_api_keep_the_vietnamese_reason(client, logi
     response = client.post("/endpoints/new", data={**endpoint_form_data(district),
                                                    "csrf_token": get_csrf("/endpoints/new")})
     assert field_errors(response, "code") == [TAKEN_VI]
-    english(client, get_csrf)  # a browser in English mode does not change the API's words
+    switch_to_english(client, "/endpoints")  # a browser in English mode does not change the API's words
     body = {"code": "ls-dl-01", "name": "Điểm khác", "unit_id": district.id}
     response = client.post("/api/v1/endpoints", json=body, headers=api_headers("admin"))
     assert response.status_code == 400
@@ -88,7 +75,7 @@ def test_the_vietnamese_form_and_the_api_keep_the_vietnamese_reason(client, logi
 def test_a_fields_own_check_speaks_english_on_the_english_form(client, login_as, get_csrf, district,
                                                                field, value, reason):
     login_as("admin")
-    english(client, get_csrf)
+    switch_to_english(client, "/endpoints")
     response = client.post("/endpoints/new", data={**endpoint_form_data(district, **{field: value}),
                                                    "csrf_token": get_csrf("/endpoints/new")})
     assert response.status_code == 400
@@ -97,7 +84,7 @@ def test_a_fields_own_check_speaks_english_on_the_english_form(client, login_as,
 
 def test_the_unit_bridge_and_group_forms_speak_english(client, login_as, get_csrf, make_bridge, province):
     login_as("admin")
-    english(client, get_csrf)
+    switch_to_english(client, "/endpoints")
     response = client.post("/units/new", data={"name": "", "code": "", "kind": "xã",
                                                "csrf_token": get_csrf("/units/new")})
     assert field_errors(response, "name") == ["Enter the unit's name (at most 200 characters)."]
@@ -117,11 +104,11 @@ def test_a_refused_retire_is_flashed_in_english_on_the_english_page(app, client,
     with pytest.raises(Conflict) as refused:
         service.retire_endpoint(hall)
     db.session.rollback()
-    vietnamese, english_text = refused.value.message, in_english(app, refused.value.message)
+    vietnamese, english_text = refused.value.message, shown_in_english(app, refused.value.message)
     assert "đang có lịch họp «Giao ban tháng»" in vietnamese and english_text != vietnamese
 
     login_as("scheduler")
-    english(client, get_csrf)
+    switch_to_english(client, "/endpoints")
     url = f"/endpoints/{hall.id}/retire"
     response = client.post(url, data={"csrf_token": get_csrf(url)}, follow_redirects=True)
     text = page_text(response)
@@ -137,7 +124,7 @@ def test_a_refused_retire_stays_vietnamese_on_the_vietnamese_page_and_the_api(cl
     url = f"/endpoints/{hall.id}/retire"
     text = page_text(client.post(url, data={"csrf_token": get_csrf(url)}, follow_redirects=True))
     assert f"Điểm cầu «{hall.name}» đang có lịch họp «Giao ban tháng»" in text
-    english(client, get_csrf)
+    switch_to_english(client, "/endpoints")
     response = client.delete(f"/api/v1/endpoints/{hall.id}", headers=api_headers("admin"))
     assert response.status_code == 409
     assert response.get_json()["error"]["message"].startswith(f"Điểm cầu «{hall.name}» đang có lịch họp")
@@ -158,7 +145,7 @@ def _bad_rows():
 
 def test_the_import_preview_gives_each_rows_reason_in_english(client, login_as, get_csrf, district):
     login_as("scheduler")
-    english(client, get_csrf)
+    switch_to_english(client, "/endpoints")
     text = page_text(upload(client, get_csrf, _bad_rows()))
     assert text.count('data-testid="bad-row"') == 3
     for reason in ("Enter the endpoint code.", "No unit valid today has the code «999».",
@@ -186,7 +173,7 @@ def test_an_unreadable_cell_and_a_bad_file_are_explained_in_english(client, logi
     out = io.BytesIO()
     workbook.save(out)
     login_as("scheduler")
-    english(client, get_csrf)
+    switch_to_english(client, "/endpoints")
     text = page_text(upload(client, get_csrf, io.BytesIO(out.getvalue()), filename="diem-cau.xlsx"))
     assert "The cell is a number (912345678), so Excel dropped the leading 0." in text
     assert "Excel đã bỏ số 0" not in text

@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import count
+from tests.conftest import count, page_text
 from vmeeting.audit.models import AuditEvent
 from vmeeting.auth.models import PERMISSIONS
 from vmeeting.extensions import db
@@ -52,9 +52,6 @@ ROUTES = [
     ("POST", "/groups/<int:group_id>/edit", "/groups/{group_id}/edit", "groups.edit"),
 ]
 
-
-def page_text(response):
-    return html.unescape(response.get_data(as_text=True))
 
 
 def field_errors(response, field_id):

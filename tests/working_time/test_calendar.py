@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.working_time.dates import at, coming, tet_working_days
+from tests.conftest import switch_to_english
 from vmeeting.errors import Conflict, ValidationError
 from vmeeting.extensions import db
 from vmeeting.working_time import service
@@ -177,11 +178,6 @@ def test_a_public_holiday_cannot_be_declared_a_working_day(client, api_headers):
     assert not service.is_working_day(date(2027, 2, 6))
 
 
-def english(client, get_csrf):
-    """Switch the signed-in test client's interface to English, as the footer's button does."""
-    assert client.post("/lang/en", data={"csrf_token": get_csrf("/working-calendar")}).status_code == 302
-
-
 def test_the_page_refuses_a_declaration_in_its_language_and_the_api_in_vietnamese(client, login_as, get_csrf,
                                                                                   api_headers):
     """A day declared twice, a weekday made a working day, a holiday declared off: English on the English page."""
@@ -190,7 +186,7 @@ def test_the_page_refuses_a_declaration_in_its_language_and_the_api_in_vietnames
     token = get_csrf(page)
     saturday = {"csrf_token": token, "day": "06/03/2027", "kind": "working_day", "name": "Làm bù"}
     assert client.post(page, data=saturday).status_code == 302
-    english(client, get_csrf)
+    switch_to_english(client, "/working-calendar")
     twice = client.post(page, data=saturday)
     html = twice.get_data(as_text=True)
     assert twice.status_code == 400

@@ -311,7 +311,7 @@ def _past_message(starts_at):
 
 def _as_sentence(reason):
     """A reason put into another message, as a Sentence so a page translates it too (`text.shown`)."""
-    return reason if isinstance(reason, Sentence) else Sentence(str(reason), {})
+    return reason if isinstance(reason, Sentence) else say(str(reason))
 
 
 # -- booking and changing -----------------------------------------------------------------
