@@ -100,7 +100,7 @@ def _stop_workers(workers):
 
 
 def _wait_for_lease(started_after):
-    from vmeeting.extensions import db
+    from vmeeting.core.extensions import db
     from vmeeting.jobs import WorkerLease
 
     deadline = time.monotonic() + 120
@@ -117,7 +117,7 @@ def _wait_for_lease(started_after):
 def _book(endpoint_ids, day, listener_seconds):
     """Book a noon meeting of the sites on day and commit; return (commit instant, the meeting's Message-IDs)."""
     from vmeeting.booking import service as booking
-    from vmeeting.extensions import db
+    from vmeeting.core.extensions import db
     from vmeeting.invites import service as invites
     from vmeeting.outbox.mail import message_id
     from vmeeting.outbox.models import OutboxMail
@@ -157,7 +157,7 @@ def _book(endpoint_ids, day, listener_seconds):
 
 def measure(url, country, workdir):
     """Return the delivery figures ({key: {label, median_ms, samples, ...}}) of the generated country at url."""
-    from vmeeting.extensions import db
+    from vmeeting.core.extensions import db
     from vmeeting.outbox.models import OutboxMail
 
     receiver = Receiver().start()

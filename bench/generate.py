@@ -31,10 +31,10 @@ from vmeeting import create_app  # noqa: E402
 from vmeeting.auth.models import User  # noqa: E402
 from vmeeting.booking.models import Meeting, Occurrence, Reservation, meeting_endpoints  # noqa: E402
 from vmeeting.booking.series import expand_series  # noqa: E402
-from vmeeting.extensions import db  # noqa: E402
+from vmeeting.core.extensions import db  # noqa: E402
 from vmeeting.registry.models import AdminUnit, Bridge, Endpoint  # noqa: E402
-from vmeeting.text import fold, sort_key  # noqa: E402
-from vmeeting.timefmt import local_zone  # noqa: E402
+from vmeeting.core.text import fold, sort_key  # noqa: E402
+from vmeeting.core.timefmt import local_zone  # noqa: E402
 
 #: the province the benchmarks call "one province": as many sites as Lạng Sơn
 REFERENCE_PROVINCE = "Tỉnh Lạng Sơn"

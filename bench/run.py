@@ -124,7 +124,7 @@ def _free_tcp_port():
 def prepare(url, country, peers):
     """Add what the measurements need: an admin with an API token, feed tokens, sites answering SIP."""
     from vmeeting.auth import service as auth
-    from vmeeting.extensions import db
+    from vmeeting.core.extensions import db
     from vmeeting.invites import feeds
     from vmeeting.registry.models import Endpoint
 
@@ -282,7 +282,7 @@ def run_backend(backend, args, workdir):
         with app.app_context():
             from flask_migrate import upgrade
 
-            from vmeeting.extensions import db
+            from vmeeting.core.extensions import db
 
             upgrade()
             country = generate.generate(SCALES[args.scale])

@@ -56,7 +56,7 @@ class SilentPorts:
 
 def point_at(ports, where=None):
     """Point the endpoints (those `where` selects, or all) round-robin at the loopback ports."""
-    from vmeeting.extensions import db
+    from vmeeting.core.extensions import db
     from vmeeting.registry.models import Endpoint
 
     for index, port in enumerate(ports):
@@ -80,7 +80,7 @@ def network_figures(url, peer_ports, silent_share=0.5, rounds=3):
     The sites must answer at peer_ports to begin with; they do again at the end.
     """
     from vmeeting import probes
-    from vmeeting.extensions import db
+    from vmeeting.core.extensions import db
     from vmeeting.network import service
     from vmeeting.registry.models import Endpoint
 
@@ -132,7 +132,7 @@ def network_figures(url, peer_ports, silent_share=0.5, rounds=3):
 def main(argv=None):
     from flask_migrate import upgrade
 
-    from vmeeting.extensions import db
+    from vmeeting.core.extensions import db
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")

@@ -18,7 +18,7 @@ from flask_migrate import upgrade
 from config import TestingConfig
 from tests.pg import create_postgres_database
 from vmeeting import create_app
-from vmeeting.extensions import db
+from vmeeting.core.extensions import db
 
 BACKENDS = ("sqlite", "postgresql")
 PASSWORD = "mat-khau-thu-nghiem"
@@ -157,11 +157,11 @@ def switch_to_english(client, path):
 
 
 def shown_in_english(app, message):
-    """A service's message as an English page shows it: `vmeeting.text.shown` in a request whose session says "en"."""
+    """A service's message as an English page shows it: `vmeeting.core.text.shown` in a request whose session says "en"."""
     from flask import session
     from flask_babel import refresh
 
-    from vmeeting.text import shown
+    from vmeeting.core.text import shown
 
     with app.test_request_context():
         session["lang"] = "en"

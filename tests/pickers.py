@@ -28,7 +28,7 @@ def pick_site(page, label, typed, offered):
 
 def pick_sites(page, label, sites):
     """Pick each of sites (endpoints) in the multiple picker labelled `label`, typing their names without accents."""
-    from vmeeting.text import fold
+    from vmeeting.core.text import fold
 
     for site in sites:
         pick_site(page, label, fold(site.name), site.name)

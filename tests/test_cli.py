@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from tests.conftest import count
 from vmeeting.auth.models import ApiToken, User
-from vmeeting.extensions import db
+from vmeeting.core.extensions import db
 from vmeeting.registry.models import Endpoint
 
 

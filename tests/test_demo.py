@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from tests.conftest import count, csrf_token
 from vmeeting.audit.models import AuditEvent
 from vmeeting.auth.models import User
-from vmeeting.extensions import db
+from vmeeting.core.extensions import db
 from vmeeting.registry import service, transfer
 from vmeeting.registry.models import AdminUnit, Bridge, Endpoint, EndpointGroup
 

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from tests.conftest import browser_sign_in
 from tests.walks.world import build_world
-from vmeeting.extensions import db
+from vmeeting.core.extensions import db
 
 pytestmark = pytest.mark.browser
 

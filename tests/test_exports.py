@@ -8,7 +8,7 @@ import pytest
 from tests.booking.conftest import book, next_monday, sites  # noqa: F401 (fixtures)
 from tests.registry.test_sheets import libreoffice  # noqa: F401 (fixture)
 from vmeeting.booking import service
-from vmeeting.extensions import db
+from vmeeting.core.extensions import db
 from vmeeting.readiness.models import Readiness
 
 

@@ -6,7 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from tests.booking.conftest import book, sites  # noqa: F401 (fixtures reused here)
-from vmeeting.extensions import db
+from vmeeting.core.extensions import db
 
 
 def test_models_and_migrations_agree(app):

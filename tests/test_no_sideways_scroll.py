@@ -35,7 +35,7 @@ def overflowing(page, more=()):
 @pytest.fixture
 def busy_week(sites, book, make_user):
     """Two meetings next week and an open incident; return the detail pages one click from the menu."""
-    from vmeeting.extensions import db
+    from vmeeting.core.extensions import db
     from vmeeting.network import service as network
 
     monday = next_monday(8)

@@ -13,7 +13,7 @@ import shutil
 import pytest
 import sqlalchemy as sa
 
-from vmeeting.extensions import db
+from vmeeting.core.extensions import db
 
 
 @contextlib.contextmanager

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from tests.booking.conftest import book, next_monday, sites  # noqa: F401 (fixtures used here)
 from tests.invites.conftest import smtp  # noqa: F401 (the real SMTP server the worker sends to)
 from vmeeting import jobs
-from vmeeting.extensions import db
+from vmeeting.core.extensions import db
 from vmeeting.outbox.models import OutboxMail
 
 ROOT = Path(__file__).resolve().parents[1]

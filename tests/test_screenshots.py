@@ -11,8 +11,8 @@ import pytest
 
 from tests.conftest import browser_sign_in, sideways_overflow
 from vmeeting.demo.loader import demo_logins, load_demo
-from vmeeting.extensions import db
-from vmeeting.timefmt import to_local
+from vmeeting.core.extensions import db
+from vmeeting.core.timefmt import to_local
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not os.environ.get("SCREENSHOTS"), reason="SCREENSHOTS=<folder> takes them")]

@@ -1,7 +1,7 @@
 """A service's message reaches a page in the page's language.
 
 Services speak Vietnamese (the API, the CLI, files and logs use their words
-as they are). Pages show a service's message through `vmeeting.text.shown`,
+as they are). Pages show a service's message through `vmeeting.core.text.shown`,
 so each message must be one the catalogue can hold: an N_-marked literal or
 a `say(...)` sentence, whose values are put back after translating. An
 unmarked literal or f-string would reach an English page in Vietnamese, as
@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from flask import session
 
-from vmeeting.errors import Conflict, ValidationError
-from vmeeting.text import N_, Sentence, say, shown
+from vmeeting.core.errors import Conflict, ValidationError
+from vmeeting.core.text import N_, Sentence, say, shown
 
 PACKAGE = Path(__file__).resolve().parent.parent / "vmeeting"
 #: the errors a service raises with a message a person reads

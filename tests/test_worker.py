@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from vmeeting import jobs
 from vmeeting.auth.jobs import prune_login_attempts
 from vmeeting.auth.models import LoginAttempt
-from vmeeting.database import utcnow
-from vmeeting.extensions import db
+from vmeeting.core.database import utcnow
+from vmeeting.core.extensions import db
 
 
 def test_a_tick_that_reads_then_writes_survives_a_web_writer_in_between(app, database_url):

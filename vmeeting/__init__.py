@@ -13,8 +13,8 @@ from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import CONFIGS
-from vmeeting.extensions import babel, bootstrap, csrf, db, login_manager, migrate
-from vmeeting.text import N_
+from vmeeting.core.extensions import babel, bootstrap, csrf, db, login_manager, migrate
+from vmeeting.core.text import N_
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -67,7 +67,7 @@ def create_app(config_class=None, overrides=None):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     # Every <int:…> of every route is a row id: one bounded reading, so a number too large is a 404.
-    from vmeeting.bounds import IdConverter
+    from vmeeting.core.bounds import IdConverter
 
     app.url_map.converters["int"] = IdConverter
     db.init_app(app)
@@ -77,13 +77,15 @@ def create_app(config_class=None, overrides=None):
     babel.init_app(app, locale_selector=_select_locale, timezone_selector=lambda: app.config["TIMEZONE"])
     _init_login(app)
 
-    from vmeeting import cli, errorpages, main, models, text, timefmt  # noqa: F401 (models: tables for Alembic)
+    from vmeeting import cli, models  # noqa: F401 (models: tables for Alembic)
+    from vmeeting.core import errorpages, text, timefmt
+    from vmeeting.home import views as home_views
     from vmeeting.apidoc import views as apidoc_views
     from vmeeting.auth import views as auth_views
     from vmeeting.booking import api as booking_api
     from vmeeting.booking import calendar as booking_calendar  # noqa: F401 (its routes join booking's blueprint)
     from vmeeting.booking import views as booking_views
-    from vmeeting.database import enable_sqlite_pragmas
+    from vmeeting.core.database import enable_sqlite_pragmas
     from vmeeting.invites import api as invites_api
     from vmeeting.invites import views as invites_views  # its service registers the booking listener
     from vmeeting.attendance import api as attendance_api
@@ -100,7 +102,7 @@ def create_app(config_class=None, overrides=None):
     from vmeeting.working_time import views as working_time_views
 
     enable_sqlite_pragmas(app)
-    app.register_blueprint(main.bp)
+    app.register_blueprint(home_views.bp)
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(registry_views.bp)
     app.register_blueprint(registry_api.bp)
@@ -159,7 +161,10 @@ def _select_locale():
 
 def _init_login(app):
     from vmeeting.auth.models import User
+    from vmeeting.auth.service import user_for_token
+    from vmeeting.core.jsonapi import set_token_user
 
+    set_token_user(app, user_for_token)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = N_("Vui lòng đăng nhập để tiếp tục.")  # flashed in the page's language
@@ -180,7 +185,7 @@ def _init_login(app):
         from flask_babel import gettext
         from flask_login.utils import login_url
 
-        from vmeeting.jsonapi import error_response
+        from vmeeting.core.jsonapi import error_response
 
         if request.headers.get("Sec-Fetch-Mode", "navigate") not in ("navigate", "nested-navigate"):
             return error_response(401, "signed_out",
@@ -197,7 +202,7 @@ def _init_login(app):
         everywhere", or expired.
         """
         from vmeeting.auth.service import user_and_session
-        from vmeeting.bounds import query_id
+        from vmeeting.core.bounds import query_id
 
         user_id, _, rest = stamped_id.partition(":")
         stamp, _, key = rest.partition(":")

@@ -10,8 +10,8 @@ from flask.cli import AppGroup
 from vmeeting import demo
 from vmeeting.auth import service as auth_service
 from vmeeting.auth.models import ROLES
-from vmeeting.errors import ValidationError
-from vmeeting.extensions import db
+from vmeeting.core.errors import ValidationError
+from vmeeting.core.extensions import db
 from vmeeting.registry import transfer
 from vmeeting.registry.models import Endpoint
 

@@ -35,8 +35,8 @@ from typing import Callable
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from vmeeting.database import UTCDateTime, utcnow, writing
-from vmeeting.extensions import db
+from vmeeting.core.database import UTCDateTime, utcnow, writing
+from vmeeting.core.extensions import db
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ Create Date: 2026-11-25 10:53:41.110320
 from alembic import op
 import sqlalchemy as sa
 
-import vmeeting.database
+import vmeeting.core.database
 
 
 # revision identifiers, used by Alembic.
@@ -47,7 +47,7 @@ def upgrade():
     sa.Column('address', sa.String(length=200), nullable=False),
     sa.Column('notes', sa.Text(), nullable=False),
     sa.Column('is_active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', vmeeting.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', vmeeting.core.database.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint('ports > 0', name=op.f('ck_bridges_ports_positive')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_bridges')),
     sa.UniqueConstraint('code', name=op.f('uq_bridges_code'))
@@ -56,7 +56,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('username', sa.String(length=64), nullable=False),
     sa.Column('remote_addr', sa.String(length=64), nullable=False),
-    sa.Column('attempted_at', vmeeting.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('attempted_at', vmeeting.core.database.UTCDateTime(timezone=True), nullable=False),
     sa.Column('is_success', sa.Boolean(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_login_attempts'))
     )
@@ -74,8 +74,8 @@ def upgrade():
     sa.Column('role', sa.String(length=20), nullable=False),
     sa.Column('password_hash', sa.String(length=256), nullable=True),
     sa.Column('is_enabled', sa.Boolean(), nullable=False),
-    sa.Column('created_at', vmeeting.database.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_login_at', vmeeting.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', vmeeting.core.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_login_at', vmeeting.core.database.UTCDateTime(timezone=True), nullable=True),
     sa.CheckConstraint("role IN ('admin', 'scheduler', 'technician', 'viewer')", name=op.f('ck_users_role')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('username', name=op.f('uq_users_username'))
@@ -85,9 +85,9 @@ def upgrade():
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
     sa.Column('prefix', sa.String(length=12), nullable=False),
-    sa.Column('created_at', vmeeting.database.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_used_at', vmeeting.database.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('revoked_at', vmeeting.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', vmeeting.core.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_used_at', vmeeting.core.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', vmeeting.core.database.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_api_tokens_user_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_api_tokens')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_api_tokens_token_hash'))
@@ -97,7 +97,7 @@ def upgrade():
 
     op.create_table('audit_events',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('occurred_at', vmeeting.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('occurred_at', vmeeting.core.database.UTCDateTime(timezone=True), nullable=False),
     sa.Column('actor_id', sa.Integer(), nullable=True),
     sa.Column('action', sa.String(length=40), nullable=False),
     sa.Column('entity_type', sa.String(length=40), nullable=False),
@@ -116,7 +116,7 @@ def upgrade():
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('description', sa.Text(), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', vmeeting.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', vmeeting.core.database.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_endpoint_groups_created_by_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_endpoint_groups')),
     sa.UniqueConstraint('name', name=op.f('uq_endpoint_groups_name'))
@@ -142,9 +142,9 @@ def upgrade():
     sa.Column('device_serial', sa.String(length=120), nullable=False),
     sa.Column('platform_ref', sa.String(length=120), nullable=False),
     sa.Column('notes', sa.Text(), nullable=False),
-    sa.Column('created_at', vmeeting.database.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', vmeeting.database.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('retired_at', vmeeting.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', vmeeting.core.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', vmeeting.core.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('retired_at', vmeeting.core.database.UTCDateTime(timezone=True), nullable=True),
     sa.Column('search_key', sa.String(length=400), nullable=False),
     sa.Column('name_casefold', sa.String(length=200), nullable=False),
     sa.Column('name_sort_key', sa.LargeBinary(), nullable=False),

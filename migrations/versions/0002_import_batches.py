@@ -8,7 +8,7 @@ Create Date: 2026-11-25 10:58:43.524344
 from alembic import op
 import sqlalchemy as sa
 
-import vmeeting.database
+import vmeeting.core.database
 
 
 # revision identifiers, used by Alembic.
@@ -24,10 +24,10 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('token', sa.String(length=64), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=False),
-    sa.Column('created_at', vmeeting.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', vmeeting.core.database.UTCDateTime(timezone=True), nullable=False),
     sa.Column('filename', sa.String(length=255), nullable=False),
     sa.Column('rows', sa.JSON(), nullable=False),
-    sa.Column('applied_at', vmeeting.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('applied_at', vmeeting.core.database.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_import_batches_created_by_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_import_batches')),
     sa.UniqueConstraint('token', name=op.f('uq_import_batches_token'))

@@ -8,7 +8,7 @@ Create Date: 2026-11-25 10:58:52.908132
 from alembic import op
 import sqlalchemy as sa
 
-import vmeeting.database
+import vmeeting.core.database
 
 
 # revision identifiers, used by Alembic.
@@ -33,14 +33,14 @@ def upgrade():
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('sequence', sa.Integer(), nullable=False),
     sa.Column('recurrence', sa.String(length=500), nullable=True),
-    sa.Column('starts_at', vmeeting.database.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('ends_at', vmeeting.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('starts_at', vmeeting.core.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ends_at', vmeeting.core.database.UTCDateTime(timezone=True), nullable=False),
     sa.Column('setup_minutes', sa.Integer(), nullable=False),
     sa.Column('endpoint_count', sa.Integer(), nullable=False),
     sa.Column('selection', sa.JSON(), nullable=False),
-    sa.Column('created_at', vmeeting.database.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', vmeeting.database.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('cancelled_at', vmeeting.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', vmeeting.core.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', vmeeting.core.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('cancelled_at', vmeeting.core.database.UTCDateTime(timezone=True), nullable=True),
     sa.CheckConstraint("status IN ('scheduled', 'cancelled')", name=op.f('ck_meetings_status')),
     sa.ForeignKeyConstraint(['bridge_id'], ['bridges.id'], name=op.f('fk_meetings_bridge_id_bridges')),
     sa.ForeignKeyConstraint(['chair_endpoint_id'], ['endpoints.id'], name=op.f('fk_meetings_chair_endpoint_id_endpoints')),
@@ -64,9 +64,9 @@ def upgrade():
     op.create_table('occurrences',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('meeting_id', sa.Integer(), nullable=False),
-    sa.Column('starts_at', vmeeting.database.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('ends_at', vmeeting.database.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('original_starts_at', vmeeting.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('starts_at', vmeeting.core.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ends_at', vmeeting.core.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('original_starts_at', vmeeting.core.database.UTCDateTime(timezone=True), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('is_moved', sa.Boolean(), nullable=False),
     sa.CheckConstraint("status IN ('scheduled', 'cancelled')", name=op.f('ck_occurrences_status')),
@@ -84,8 +84,8 @@ def upgrade():
     sa.Column('occurrence_id', sa.Integer(), nullable=False),
     sa.Column('endpoint_id', sa.Integer(), nullable=False),
     sa.Column('bridge_id', sa.Integer(), nullable=True),
-    sa.Column('busy_from', vmeeting.database.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('busy_until', vmeeting.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('busy_from', vmeeting.core.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('busy_until', vmeeting.core.database.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint('busy_until > busy_from', name=op.f('ck_reservations_busy_until_after_from')),
     sa.ForeignKeyConstraint(['bridge_id'], ['bridges.id'], name=op.f('fk_reservations_bridge_id_bridges')),
     sa.ForeignKeyConstraint(['endpoint_id'], ['endpoints.id'], name=op.f('fk_reservations_endpoint_id_endpoints')),

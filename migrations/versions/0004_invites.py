@@ -8,7 +8,7 @@ Create Date: 2026-11-25 11:11:34.199861
 from alembic import op
 import sqlalchemy as sa
 
-import vmeeting.database
+import vmeeting.core.database
 
 
 # revision identifiers, used by Alembic.
@@ -23,8 +23,8 @@ def upgrade():
     op.create_table('worker_leases',
     sa.Column('name', sa.String(length=40), nullable=False),
     sa.Column('holder', sa.String(length=200), nullable=False),
-    sa.Column('acquired_at', vmeeting.database.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', vmeeting.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('acquired_at', vmeeting.core.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', vmeeting.core.database.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_worker_leases'))
     )
     op.create_table('calendar_feeds',
@@ -36,8 +36,8 @@ def upgrade():
     sa.Column('token_hash', sa.String(length=64), nullable=False),
     sa.Column('prefix', sa.String(length=12), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', vmeeting.database.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('revoked_at', vmeeting.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', vmeeting.core.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', vmeeting.core.database.UTCDateTime(timezone=True), nullable=True),
     sa.CheckConstraint("(kind = 'endpoint' AND endpoint_id IS NOT NULL) OR (kind = 'technician' AND user_id IS NOT NULL) OR (kind = 'unit' AND unit_id IS NOT NULL)", name=op.f('ck_calendar_feeds_target')),
     sa.CheckConstraint("kind IN ('endpoint', 'technician', 'unit')", name=op.f('ck_calendar_feeds_kind')),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_calendar_feeds_created_by_id_users')),
@@ -59,7 +59,7 @@ def upgrade():
     sa.Column('partstat', sa.String(length=20), nullable=False),
     sa.Column('comment', sa.String(length=500), nullable=False),
     sa.Column('sequence', sa.Integer(), nullable=False),
-    sa.Column('responded_at', vmeeting.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('responded_at', vmeeting.core.database.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("partstat IN ('ACCEPTED', 'DECLINED')", name=op.f('ck_invite_responses_partstat')),
     sa.ForeignKeyConstraint(['meeting_id'], ['meetings.id'], name=op.f('fk_invite_responses_meeting_id_meetings'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_invite_responses')),
@@ -77,10 +77,10 @@ def upgrade():
     sa.Column('message', sa.Text(), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('attempt_count', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', vmeeting.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('next_attempt_at', vmeeting.core.database.UTCDateTime(timezone=True), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=False),
-    sa.Column('created_at', vmeeting.database.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('sent_at', vmeeting.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', vmeeting.core.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', vmeeting.core.database.UTCDateTime(timezone=True), nullable=True),
     sa.CheckConstraint("method IN ('REQUEST', 'CANCEL')", name=op.f('ck_outbox_mails_method')),
     sa.CheckConstraint("status IN ('pending', 'sent', 'failed', 'superseded')", name=op.f('ck_outbox_mails_status')),
     sa.ForeignKeyConstraint(['meeting_id'], ['meetings.id'], name=op.f('fk_outbox_mails_meeting_id_meetings'), ondelete='CASCADE'),

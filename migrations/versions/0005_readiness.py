@@ -8,7 +8,7 @@ Create Date: 2026-11-25 11:14:22.470332
 from alembic import op
 import sqlalchemy as sa
 
-import vmeeting.database
+import vmeeting.core.database
 
 
 # revision identifiers, used by Alembic.
@@ -28,11 +28,11 @@ def upgrade():
     sa.Column('checks', sa.JSON(), nullable=False),
     sa.Column('note', sa.Text(), nullable=False),
     sa.Column('confirmed_by_id', sa.Integer(), nullable=True),
-    sa.Column('confirmed_at', vmeeting.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('confirmed_at', vmeeting.core.database.UTCDateTime(timezone=True), nullable=True),
     sa.Column('is_reachable', sa.Boolean(), nullable=True),
     sa.Column('rtt_ms', sa.Double(), nullable=True),
     sa.Column('probe_method', sa.String(length=20), nullable=True),
-    sa.Column('checked_at', vmeeting.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('checked_at', vmeeting.core.database.UTCDateTime(timezone=True), nullable=True),
     sa.Column('probe_error', sa.String(length=300), nullable=True),
     sa.CheckConstraint("status IN ('pending', 'ready', 'issue')", name=op.f('ck_readiness_status')),
     sa.ForeignKeyConstraint(['confirmed_by_id'], ['users.id'], name=op.f('fk_readiness_confirmed_by_id_users')),
@@ -49,7 +49,7 @@ def upgrade():
     sa.Column('occurrence_id', sa.Integer(), nullable=False),
     sa.Column('endpoint_id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=20), nullable=False),
-    sa.Column('occurred_at', vmeeting.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('occurred_at', vmeeting.core.database.UTCDateTime(timezone=True), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=True),
     sa.Column('checks', sa.JSON(), nullable=True),
     sa.Column('note', sa.Text(), nullable=True),
@@ -73,8 +73,8 @@ def upgrade():
     sa.Column('occurrence_id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=20), nullable=False),
     sa.Column('minutes_before', sa.Integer(), nullable=False),
-    sa.Column('for_starts_at', vmeeting.database.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('done_at', vmeeting.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('for_starts_at', vmeeting.core.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('done_at', vmeeting.core.database.UTCDateTime(timezone=True), nullable=False),
     sa.Column('detail', sa.JSON(), nullable=False),
     sa.CheckConstraint("kind IN ('probe', 'escalation')", name=op.f('ck_readiness_jobs_kind')),
     sa.ForeignKeyConstraint(['occurrence_id'], ['occurrences.id'], name=op.f('fk_readiness_jobs_occurrence_id_occurrences'), ondelete='CASCADE'),

@@ -8,7 +8,7 @@ Create Date: 2026-11-30 06:30:00
 from alembic import op
 import sqlalchemy as sa
 
-import vmeeting.database
+import vmeeting.core.database
 
 
 # revision identifiers, used by Alembic.
@@ -24,9 +24,9 @@ def upgrade():
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("key_hash", sa.String(length=64), nullable=False),
-        sa.Column("created_at", vmeeting.database.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", vmeeting.database.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("ended_at", vmeeting.database.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", vmeeting.core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", vmeeting.core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("ended_at", vmeeting.core.database.UTCDateTime(timezone=True), nullable=True),
         sa.Column("remote_addr", sa.String(length=64), nullable=False),
         sa.Column("user_agent", sa.String(length=200), nullable=False),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_user_sessions_user_id_users")),

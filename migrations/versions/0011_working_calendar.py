@@ -8,7 +8,7 @@ Create Date: 2026-11-30 06:30:00
 from alembic import op
 import sqlalchemy as sa
 
-from vmeeting.database import UTCDateTime
+from vmeeting.core.database import UTCDateTime
 
 
 # revision identifiers, used by Alembic.

@@ -21,7 +21,7 @@ from config import TestingConfig
 from tests.booking.conftest import book, sites  # noqa: F401 (fixtures used here)
 from vmeeting import create_app
 from vmeeting.apidoc.document import routed_operations
-from vmeeting.extensions import db
+from vmeeting.core.extensions import db
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "6"))

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pytest
 
 from tests.booking.conftest import book, sites  # noqa: F401 (fixtures used here)
-from vmeeting.extensions import db
+from vmeeting.core.extensions import db
 from vmeeting.registry import service as registry
 
 

@@ -10,8 +10,8 @@ from tests.booking.conftest import move_into_the_past
 from tests.conftest import switch_to_english
 from vmeeting.attendance import service
 from vmeeting.attendance.models import Attendance
-from vmeeting.database import utcnow
-from vmeeting.extensions import db
+from vmeeting.core.database import utcnow
+from vmeeting.core.extensions import db
 
 
 def url(roll, endpoint=None):

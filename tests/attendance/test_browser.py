@@ -34,7 +34,7 @@ def test_the_attendance_report_draws_its_chart(page, roll, make_user):
 
     from tests.booking.conftest import move_into_the_past
     from vmeeting.attendance import service
-    from vmeeting.extensions import db
+    from vmeeting.core.extensions import db
 
     service.mark(roll.occurrence, roll.communes[1].id, roll.organizer, {"status": "absent", "reason": "Mất điện"})
     db.session.commit()

@@ -10,8 +10,8 @@ from tests.booking.reservations import store
 from tests.config_only import config_app  # noqa: F401 (the fixture)
 from vmeeting.attendance import service
 from vmeeting.attendance.models import Attendance
-from vmeeting.errors import Conflict, NotFound, ValidationError
-from vmeeting.extensions import db
+from vmeeting.core.errors import Conflict, NotFound, ValidationError
+from vmeeting.core.extensions import db
 
 ABSENT_NEEDS_REASON = "Vắng mặt cần ghi lý do (ví dụ: mất kết nối, không có người dự, thiết bị hỏng)."
 BAD_STATUS = "Chọn có mặt (present), đến muộn (late) hoặc vắng (absent)."

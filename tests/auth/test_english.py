@@ -10,7 +10,7 @@ from flask import session
 
 from tests.conftest import PASSWORD, csrf_token, page_text, switch_to_english
 from vmeeting.auth import service
-from vmeeting.errors import ValidationError
+from vmeeting.core.errors import ValidationError
 
 
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from tests.conftest import PASSWORD
 from vmeeting.auth import service
 from vmeeting.auth.models import LoginAttempt, User
-from vmeeting.extensions import db
+from vmeeting.core.extensions import db
 
 BAD_CREDENTIALS = "Tên đăng nhập hoặc mật khẩu không đúng."
 
@@ -166,7 +166,7 @@ def test_each_attempt_is_recorded(make_user, sign_in):
 
 def test_the_worker_drops_attempts_older_than_ninety_days(app, make_user, sign_in):
     from vmeeting.auth.jobs import prune_login_attempts
-    from vmeeting.database import utcnow
+    from vmeeting.core.database import utcnow
     from vmeeting.jobs import load_ticks
 
     assert "auth.prune_login_attempts" in load_ticks()

@@ -7,8 +7,8 @@ from tests.conftest import PASSWORD, csrf_token
 from vmeeting.auth import service
 from vmeeting.auth.models import User
 from vmeeting.auth.passwords import password_weakness
-from vmeeting.errors import ValidationError
-from vmeeting.extensions import db
+from vmeeting.core.errors import ValidationError
+from vmeeting.core.extensions import db
 
 TOO_EASY = "Mật khẩu quá dễ đoán"
 OWN_NAMES = "Mật khẩu không được dựa trên tên đăng nhập, họ tên hay địa chỉ thư của bạn"

@@ -7,8 +7,8 @@ import sqlalchemy as sa
 
 from tests.conftest import PASSWORD, csrf_token
 from vmeeting.auth.models import UserSession
-from vmeeting.database import utcnow
-from vmeeting.extensions import db
+from vmeeting.core.database import utcnow
+from vmeeting.core.extensions import db
 
 
 def is_signed_in(client):

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from tests.conftest import CSRF_RE, PASSWORD
 from vmeeting.auth.models import LoginAttempt
-from vmeeting.extensions import db
+from vmeeting.core.extensions import db
 
 THROTTLED = "Đăng nhập sai quá nhiều lần"
 HOME, AWAY = "10.0.0.1", "10.0.0.2"

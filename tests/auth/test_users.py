@@ -10,8 +10,8 @@ from tests.conftest import PASSWORD, csrf_token
 from vmeeting.audit.models import AuditEvent
 from vmeeting.auth import service
 from vmeeting.auth.models import ApiToken, User
-from vmeeting.errors import ValidationError
-from vmeeting.extensions import db
+from vmeeting.core.errors import ValidationError
+from vmeeting.core.extensions import db
 
 ROLES = ("admin", "scheduler", "technician", "viewer")
 TOKEN_RE = re.compile(r"vmt_[A-Za-z0-9_-]{40,}")
@@ -217,7 +217,7 @@ def test_the_last_admin_cannot_demote_or_disable_themselves(client, login_as):
 
 
 def test_a_disabled_admin_does_not_count(login_as, make_user):
-    from vmeeting.errors import ValidationError
+    from vmeeting.core.errors import ValidationError
 
     admin = login_as("admin")
     other = make_user("admin")

@@ -7,8 +7,8 @@ import holidays
 import pytest
 
 from vmeeting.booking import service
-from vmeeting.database import writing
-from vmeeting.extensions import db
+from vmeeting.core.database import writing
+from vmeeting.core.extensions import db
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 from vmeeting.booking.models import Meeting, Occurrence, Reservation
-from vmeeting.extensions import db
+from vmeeting.core.extensions import db
 
 #: a Monday far ahead (07/01/2030, 07:00 in Asia/Ho_Chi_Minh), so no rule about the past comes into it
 BASE = datetime(2030, 1, 7, tzinfo=timezone.utc)

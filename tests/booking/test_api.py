@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from tests.booking.conftest import next_monday
 from vmeeting.booking.models import Meeting, Reservation
-from vmeeting.extensions import db
+from vmeeting.core.extensions import db
 
 
 def body(sites, start, minutes=60, **extra):

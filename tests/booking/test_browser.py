@@ -94,7 +94,7 @@ def test_a_site_picked_as_fast_as_typed_leaves_the_list_closed(page, make_user, 
     site was picked reopened the list after Escape, and the next click on the box then closed it
     again, so the next name typed showed nothing (a CI run timed out waiting for that offer).
     """
-    from vmeeting.text import fold
+    from vmeeting.core.text import fold
 
     browser_sign_in(page, make_user("scheduler", username="vanphong"))
     page.goto("/meetings/new")

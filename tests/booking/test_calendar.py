@@ -8,7 +8,7 @@ from html import unescape
 import pytest
 
 from vmeeting.booking.models import Meeting
-from vmeeting.extensions import db
+from vmeeting.core.extensions import db
 from tests.booking.conftest import next_monday
 from tests.working_time.dates import coming
 

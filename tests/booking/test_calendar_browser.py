@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from tests.booking.conftest import next_monday
 from tests.conftest import box_of, browser_sign_in, sideways_overflow
 from vmeeting.booking.models import Meeting
-from vmeeting.extensions import db
+from vmeeting.core.extensions import db
 from tests.pickers import pick_site, pick_sites
 
 pytestmark = pytest.mark.browser

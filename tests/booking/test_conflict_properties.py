@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from vmeeting.booking.conflicts import PlannedSitting, find_conflicts, peak
 from vmeeting.booking.models import Meeting, Occurrence, Reservation
-from vmeeting.extensions import db
+from vmeeting.core.extensions import db
 
 #: a Monday far ahead, so no rule about the past comes into it
 BASE = datetime(2030, 1, 7, tzinfo=timezone.utc)

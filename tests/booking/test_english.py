@@ -13,9 +13,9 @@ from tests.booking.conftest import next_monday
 from tests.booking.test_views import form_data
 from tests.conftest import page_text, shown_in_english, switch_to_english
 from vmeeting.booking import service
-from vmeeting.errors import Conflict, NonWorkingTime, ValidationError
-from vmeeting.extensions import db
-from vmeeting.timefmt import format_datetime
+from vmeeting.core.errors import Conflict, NonWorkingTime, ValidationError
+from vmeeting.core.extensions import db
+from vmeeting.core.timefmt import format_datetime
 
 
 

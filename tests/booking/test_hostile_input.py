@@ -10,7 +10,7 @@ from tests.booking.test_api import body
 from tests.conftest import count
 from vmeeting.booking import series
 from vmeeting.booking.models import Meeting, Occurrence, Reservation
-from vmeeting.extensions import db
+from vmeeting.core.extensions import db
 
 
 def test_a_meeting_cannot_be_moved_into_the_past(client, api_headers, sites):

@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from tests.booking.conftest import book, next_monday, sites  # noqa: F401 (fixtures)
 from vmeeting.booking import conflicts, service
 from vmeeting.booking.models import Reservation
-from vmeeting.errors import Conflict
-from vmeeting.extensions import db
+from vmeeting.core.errors import Conflict
+from vmeeting.core.extensions import db
 
 COLUMNS = "(occurrence_id, endpoint_id, busy_from, busy_until)"
 INSERT = f"INSERT INTO reservations {COLUMNS} VALUES (%s, %s, %s, %s)"

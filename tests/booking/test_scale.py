@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from tests.booking.conftest import next_monday
 from vmeeting.booking import service
-from vmeeting.extensions import db
+from vmeeting.core.extensions import db
 
 
 @contextmanager

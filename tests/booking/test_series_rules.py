@@ -12,7 +12,7 @@ import pytest
 
 from tests.config_only import config_app  # noqa: F401 (the fixture)
 from vmeeting.booking import series
-from vmeeting.errors import ValidationError
+from vmeeting.core.errors import ValidationError
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 START = datetime(2027, 3, 1, 8, tzinfo=VN)  # a Monday

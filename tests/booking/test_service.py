@@ -9,8 +9,8 @@ from tests.booking.conftest import next_monday
 from tests.conftest import count
 from vmeeting.booking import service, slots
 from vmeeting.booking.models import Meeting, Occurrence, Reservation
-from vmeeting.errors import Conflict, ValidationError
-from vmeeting.extensions import db
+from vmeeting.core.errors import Conflict, ValidationError
+from vmeeting.core.extensions import db
 from vmeeting.registry import service as registry
 
 

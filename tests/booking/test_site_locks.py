@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
 
 from vmeeting.booking.conflicts import lock_sites
-from vmeeting.extensions import db
+from vmeeting.core.extensions import db
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from tests.booking.reservations import minute, store
 from vmeeting.booking.conflicts import PlannedSitting, find_conflicts
 from vmeeting.booking.models import Meeting, Occurrence, Reservation
 from vmeeting.booking.slots import find_slots
-from vmeeting.extensions import db
+from vmeeting.core.extensions import db
 from vmeeting.working_time import service as working_time
 from vmeeting.working_time.models import DeclaredDay
 

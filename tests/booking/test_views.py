@@ -9,7 +9,7 @@ from werkzeug.datastructures import MultiDict
 
 from tests.booking.conftest import next_monday
 from vmeeting.booking.models import Meeting, Occurrence
-from vmeeting.extensions import db
+from vmeeting.core.extensions import db
 
 
 @pytest.fixture
@@ -411,7 +411,7 @@ def test_the_apps_forms_build_on_the_vietnamese_base(module):
 
     from flask_wtf import FlaskForm
 
-    from vmeeting.forms_i18n import AppForm
+    from vmeeting.core.forms_i18n import AppForm
 
     forms = [cls for _name, cls in inspect.getmembers(importlib.import_module(module), inspect.isclass)
              if issubclass(cls, FlaskForm) and cls.__module__ == module]

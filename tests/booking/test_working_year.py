@@ -12,8 +12,8 @@ from tests.conftest import count
 from tests.working_time.dates import VN, at, coming, new_year_weekday, tet_working_days
 from vmeeting.booking import series, service, slots
 from vmeeting.booking.models import Meeting, Occurrence, Reservation
-from vmeeting.errors import NonWorkingTime
-from vmeeting.extensions import db
+from vmeeting.core.errors import NonWorkingTime
+from vmeeting.core.extensions import db
 from vmeeting.outbox.models import OutboxMail
 from vmeeting.outbox.service import message_for_display
 from vmeeting.working_time import service as working_time

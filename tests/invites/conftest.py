@@ -12,7 +12,7 @@ from aiosmtpd.smtp import AuthResult
 
 from tests.booking.conftest import book, sites  # noqa: F401 (fixtures reused here)
 from tests.readiness.sip_peers import free_ports
-from vmeeting.extensions import db
+from vmeeting.core.extensions import db
 
 
 class Collector:

@@ -10,8 +10,8 @@ from tests.booking.conftest import next_monday
 from tests.invites.conftest import calendar_part
 from vmeeting import jobs
 from vmeeting.booking import service as booking
-from vmeeting.database import utcnow
-from vmeeting.extensions import db
+from vmeeting.core.database import utcnow
+from vmeeting.core.extensions import db
 from vmeeting.outbox.delivery import deliver_outbox
 from vmeeting.outbox.models import OutboxMail
 
@@ -182,7 +182,7 @@ def test_the_lease_lets_one_worker_run(app):
 
 
 def test_a_change_rolled_back_queues_nothing(app, invited):
-    from vmeeting.errors import Conflict
+    from vmeeting.core.errors import Conflict
 
     choice = booking.resolve_sites(endpoint_ids=[invited["hall"].id])
     start = next_monday().astimezone(__import__("datetime").timezone.utc)

@@ -29,7 +29,7 @@ from tests.invites.conftest import SmtpServer
 from vmeeting import jobs
 from vmeeting.auth import service as auth
 from vmeeting.demo.loader import load_demo
-from vmeeting.extensions import db
+from vmeeting.core.extensions import db
 from vmeeting.outbox.mail import message_id
 from vmeeting.outbox.models import OutboxMail
 from vmeeting.registry.models import AdminUnit, Endpoint

@@ -16,7 +16,7 @@ import vobject
 
 from tests.booking.conftest import next_monday
 from vmeeting.booking import service as booking
-from vmeeting.extensions import db
+from vmeeting.core.extensions import db
 from vmeeting.invites import feeds, service
 from vmeeting.outbox.delivery import deliver_outbox
 from vmeeting.outbox.models import OutboxMail

@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from tests.booking.conftest import next_monday
 from tests.conftest import deliver_outbox, make_certificate
 from tests.invites.conftest import SmtpServer
-from vmeeting.database import utcnow
-from vmeeting.extensions import db
+from vmeeting.core.database import utcnow
+from vmeeting.core.extensions import db
 from vmeeting.outbox.models import OutboxMail
 from vmeeting.outbox.service import MAX_ATTEMPTS, RETRY_DELAYS
 

@@ -4,7 +4,7 @@ import sqlalchemy as sa
 
 from tests.booking.conftest import next_monday
 from vmeeting.booking import service as booking
-from vmeeting.extensions import db
+from vmeeting.core.extensions import db
 from vmeeting.outbox import service as outbox
 from vmeeting.outbox.delivery import deliver_outbox
 from vmeeting.outbox.models import OutboxMail

@@ -21,8 +21,8 @@ from tests.invites.imap_server import Dovecot, dovecot_path
 from tests.invites.reply_mails import SHAPES, outlook_reply
 from vmeeting import jobs
 from vmeeting.booking import service as booking
-from vmeeting.database import utcnow
-from vmeeting.extensions import db
+from vmeeting.core.database import utcnow
+from vmeeting.core.extensions import db
 from vmeeting.invites import replies, service
 from vmeeting.outbox.delivery import deliver_outbox
 from vmeeting.invites.models import InviteResponse

@@ -18,11 +18,11 @@ from icalendar import Calendar
 from tests.conftest import _empty_tables
 from vmeeting.booking import service as booking
 from vmeeting.booking.models import Meeting
-from vmeeting.errors import ValidationError
-from vmeeting.extensions import db
+from vmeeting.core.errors import ValidationError
+from vmeeting.core.extensions import db
 from vmeeting.invites import service
 from vmeeting.registry import service as registry
-from vmeeting.timefmt import local_zone
+from vmeeting.core.timefmt import local_zone
 
 #: weekends and holidays are part of what is generated: booked as a deliberate choice
 ANY_TIME = booking.BookingChoices(allow_non_working_time=True)

@@ -9,11 +9,11 @@ from tests.booking.conftest import next_monday
 from tests.invites.conftest import calendar_part
 from vmeeting.booking import service as booking
 from vmeeting.booking.models import Meeting
-from vmeeting.extensions import db
+from vmeeting.core.extensions import db
 from vmeeting.invites import feeds, service
 from vmeeting.outbox.delivery import deliver_outbox
 from vmeeting.outbox.models import OutboxMail
-from vmeeting.timefmt import local_zone
+from vmeeting.core.timefmt import local_zone
 
 
 def _events(message):

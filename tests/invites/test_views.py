@@ -8,8 +8,8 @@ import sqlalchemy as sa
 
 from tests.booking.conftest import next_monday
 from vmeeting.booking import service as booking
-from vmeeting.errors import ValidationError
-from vmeeting.extensions import db
+from vmeeting.core.errors import ValidationError
+from vmeeting.core.extensions import db
 from vmeeting.invites import feeds, service
 from vmeeting.outbox import service as outbox
 from vmeeting.invites.models import InviteResponse

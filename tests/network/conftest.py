@@ -10,7 +10,7 @@ from tests.booking.conftest import book, sites  # noqa: F401 (fixtures used here
 from tests.invites.conftest import smtp  # noqa: F401 (alarms go out through a real SMTP server)
 from tests.readiness.conftest import tls_peer  # noqa: F401 (a device answering over TLS)
 from tests.readiness.sip_peers import sipp_path, start_peers, stop_peers
-from vmeeting.extensions import db
+from vmeeting.core.extensions import db
 from vmeeting.probes import ProbeTarget, probe_many
 from vmeeting.registry import service as registry
 

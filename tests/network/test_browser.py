@@ -54,8 +54,8 @@ def test_an_incident_from_the_phone_warns_the_scheduler_booking_the_site(page, p
 def test_a_sites_page_draws_its_daily_availability_with_the_served_chart_library(page, net, make_user):
     from datetime import timedelta
 
-    from vmeeting.database import utcnow
-    from vmeeting.extensions import db
+    from vmeeting.core.database import utcnow
+    from vmeeting.core.extensions import db
     from vmeeting.network.models import NetworkEvent
 
     site_id = net.communes[0].id

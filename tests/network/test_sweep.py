@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from tests.conftest import _make_app
 from tests.network.conftest import NOC, closed_udp_uri, point
 from tests.readiness.sip_peers import BlackHole, assert_waited_together
-from vmeeting.database import utcnow, writing
-from vmeeting.extensions import db
+from vmeeting.core.database import utcnow, writing
+from vmeeting.core.extensions import db
 from vmeeting.outbox.delivery import deliver_outbox
 from vmeeting.outbox.models import OutboxMail
 from vmeeting.jobs import load_ticks, release_lease, run_tick

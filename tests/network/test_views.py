@@ -7,8 +7,8 @@ import sqlalchemy as sa
 from tests.booking.conftest import next_working_day
 from tests.network.conftest import point
 from tests.conftest import switch_to_english
-from vmeeting.database import utcnow
-from vmeeting.extensions import db
+from vmeeting.core.database import utcnow
+from vmeeting.core.extensions import db
 from vmeeting.network import service
 from vmeeting.network.models import Incident, NetworkState
 

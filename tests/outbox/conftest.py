@@ -5,9 +5,9 @@ import sqlalchemy as sa
 
 from tests.booking.conftest import book, sites  # noqa: F401 (fixtures reused here)
 from tests.invites.conftest import invited, smtp  # noqa: F401 (fixtures reused here)
-from vmeeting.extensions import db
+from vmeeting.core.extensions import db
 from vmeeting.registry.models import Endpoint
-from vmeeting.text import fold, sort_key
+from vmeeting.core.text import fold, sort_key
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from tests.booking.conftest import next_monday
 from tests.conftest import deliver_outbox
 from vmeeting.booking import service as booking
-from vmeeting.extensions import db
+from vmeeting.core.extensions import db
 from vmeeting.invites import service as invites
 from vmeeting.outbox import service as outbox
 from vmeeting.outbox.mail import message_id
@@ -117,7 +117,7 @@ def test_a_change_while_a_worker_expands_the_record_waits_for_it(app, database_u
     import threading
 
     from vmeeting.booking.models import Meeting
-    from vmeeting.database import utcnow
+    from vmeeting.core.database import utcnow
 
     meeting_id = book(_sites(invited), next_monday()).id
     db.session.remove()

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 from tests.booking.conftest import next_monday
 from vmeeting.booking import service as booking
-from vmeeting.database import utcnow
-from vmeeting.extensions import db
+from vmeeting.core.database import utcnow
+from vmeeting.core.extensions import db
 from vmeeting.outbox import service as outbox
 from vmeeting.outbox.delivery import deliver_outbox
 from vmeeting.outbox.models import OutboxMail

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from tests.booking.conftest import next_monday
 from tests.conftest import _make_app
 from vmeeting import jobs
-from vmeeting.extensions import db
+from vmeeting.core.extensions import db
 from vmeeting.outbox.mail import message_id
 from vmeeting.outbox.models import OutboxMail
 from vmeeting.registry.models import Endpoint

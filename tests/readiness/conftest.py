@@ -9,7 +9,7 @@ from tests.booking.conftest import book, sites  # noqa: F401 (fixtures used here
 from tests.invites.conftest import smtp  # noqa: F401 (the escalation goes out through a real SMTP server)
 from tests.conftest import make_certificate
 from tests.readiness.sip_peers import TlsSipPeer, sipp_path, start_peers, stop_peers
-from vmeeting.extensions import db
+from vmeeting.core.extensions import db
 from vmeeting.registry import service as registry
 
 

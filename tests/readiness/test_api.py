@@ -3,7 +3,7 @@
 import pytest
 
 from tests.readiness.conftest import ALL_CHECKS
-from vmeeting.extensions import db
+from vmeeting.core.extensions import db
 from vmeeting.registry import service as registry
 
 

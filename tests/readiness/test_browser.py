@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import PASSWORD, box_of, browser_sign_in, sideways_overflow
-from vmeeting.extensions import db
+from vmeeting.core.extensions import db
 from vmeeting.registry import service as registry
 
 pytestmark = pytest.mark.browser

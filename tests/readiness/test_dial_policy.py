@@ -11,7 +11,7 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from vmeeting.extensions import db
+from vmeeting.core.extensions import db
 from vmeeting.readiness import service
 from vmeeting.readiness.models import Readiness
 from vmeeting.probes import ProbeTarget, dial_refusal, probe_many

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from tests.readiness.conftest import ALL_CHECKS
 from vmeeting.booking import service as booking
-from vmeeting.extensions import db
+from vmeeting.core.extensions import db
 from vmeeting.outbox.delivery import deliver_outbox
 from vmeeting.outbox.models import OutboxMail
 from vmeeting.jobs import load_ticks

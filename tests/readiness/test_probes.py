@@ -12,7 +12,8 @@ import pytest
 from tests.readiness.sip_peers import (BlackHole, assert_waited_together, free_ports, sipp_path, start_peers,
                                       stop_peers)
 from vmeeting import probes
-from vmeeting.probes import ProbeTarget, options_request, parse_sip_uri, probe_one, response_status
+from vmeeting.core.sipuri import parse_sip_uri
+from vmeeting.probes import ProbeTarget, options_request, probe_one, response_status
 
 #: the peers here answer on loopback, which tests allow as development does (PROBE_ALLOW_LOOPBACK)
 probe_many = functools.partial(probes.probe_many, allow_loopback=True)

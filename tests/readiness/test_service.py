@@ -7,8 +7,8 @@ import sqlalchemy as sa
 
 from tests.readiness.conftest import ALL_CHECKS, soon
 from tests.readiness.sip_peers import BlackHole, assert_waited_together, free_ports
-from vmeeting.errors import Conflict, ValidationError
-from vmeeting.extensions import db
+from vmeeting.core.errors import Conflict, ValidationError
+from vmeeting.core.extensions import db
 from vmeeting.readiness import service
 from vmeeting.readiness.models import Readiness, ReadinessEvent
 from vmeeting.registry import service as registry

@@ -11,8 +11,8 @@ from tests.booking.conftest import move_into_the_past, next_working_day
 
 from tests.readiness.conftest import ALL_CHECKS
 from tests.conftest import switch_to_english
-from vmeeting.database import utcnow
-from vmeeting.extensions import db
+from vmeeting.core.database import utcnow
+from vmeeting.core.extensions import db
 from vmeeting.readiness import service
 
 

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from tests.conftest import csrf_token
 from vmeeting.audit.models import AuditEvent
-from vmeeting.extensions import db
+from vmeeting.core.extensions import db
 from vmeeting.registry.models import Endpoint
 
 WRITERS = ("admin", "scheduler")

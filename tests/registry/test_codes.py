@@ -8,8 +8,8 @@ from alembic import command
 
 from tests.registry.test_api import count_endpoints  # noqa: F401 (a fixture)
 from tests.registry.test_views import endpoint_form_data, field_errors
-from vmeeting.errors import ValidationError
-from vmeeting.extensions import db
+from vmeeting.core.errors import ValidationError
+from vmeeting.core.extensions import db
 from vmeeting.registry import service, transfer
 from vmeeting.registry.models import Endpoint
 

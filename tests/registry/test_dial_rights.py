@@ -9,8 +9,8 @@ import re
 import pytest
 
 from tests.conftest import csrf_token
-from vmeeting.errors import ValidationError
-from vmeeting.extensions import db
+from vmeeting.core.errors import ValidationError
+from vmeeting.core.extensions import db
 from vmeeting.registry import service
 from vmeeting.registry.models import Endpoint
 

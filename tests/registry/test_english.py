@@ -15,8 +15,8 @@ import pytest
 from tests.booking.conftest import book, next_monday, sites  # noqa: F401 (fixtures used here)
 from tests.registry.test_views import endpoint_form_data, field_errors
 from tests.conftest import page_text, shown_in_english, switch_to_english
-from vmeeting.errors import Conflict
-from vmeeting.extensions import db
+from vmeeting.core.errors import Conflict
+from vmeeting.core.extensions import db
 from vmeeting.registry import service
 from vmeeting.registry.models import Endpoint
 

@@ -20,8 +20,8 @@ import sqlalchemy as sa
 from tests.conftest import count
 from tests.registry.hostile import ENTITY_BOMB, HEADER, inline_row, raw_xlsx
 from tests.registry.test_transfer import commune, export_all, registry  # noqa: F401 (fixtures)
-from vmeeting.errors import ValidationError
-from vmeeting.extensions import db
+from vmeeting.core.errors import ValidationError
+from vmeeting.core.extensions import db
 from vmeeting.registry import transfer
 from vmeeting.registry.models import Endpoint
 

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from tests.conftest import count
 from vmeeting.audit.models import AuditEvent
-from vmeeting.errors import NotFound, ValidationError
-from vmeeting.extensions import db
+from vmeeting.core.errors import NotFound, ValidationError
+from vmeeting.core.extensions import db
 from vmeeting.registry import transfer
 from vmeeting.registry.models import Endpoint, ImportBatch
 

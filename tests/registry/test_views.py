@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from tests.conftest import count, page_text
 from vmeeting.audit.models import AuditEvent
 from vmeeting.auth.models import PERMISSIONS
-from vmeeting.extensions import db
+from vmeeting.core.extensions import db
 from vmeeting.registry import service
 from vmeeting.registry.models import AdminUnit, Bridge, Endpoint, EndpointGroup, ImportBatch
 

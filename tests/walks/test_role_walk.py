@@ -18,7 +18,7 @@ import pytest
 from tests.conftest import csrf_token
 from tests.walks.world import ROLES, SIGNED_OUT, build_world, signed_in_clients, url_for_rule
 from vmeeting.auth import service as auth
-from vmeeting.extensions import db
+from vmeeting.core.extensions import db
 
 EVERYONE = {*ROLES, SIGNED_OUT}
 SIGNED_IN = set(ROLES)

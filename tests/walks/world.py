@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from tests.conftest import signed_in_client
 from vmeeting.auth import service as auth
 from vmeeting.booking import service as booking
-from vmeeting.extensions import db
+from vmeeting.core.extensions import db
 from vmeeting.invites import feeds
 from vmeeting.outbox.models import OutboxMail
 from vmeeting.network import service as network

@@ -7,8 +7,8 @@ import sqlalchemy as sa
 
 from tests.working_time.dates import at, coming, tet_working_days
 from tests.conftest import switch_to_english
-from vmeeting.errors import Conflict, ValidationError
-from vmeeting.extensions import db
+from vmeeting.core.errors import Conflict, ValidationError
+from vmeeting.core.extensions import db
 from vmeeting.working_time import service
 from vmeeting.working_time.models import DeclaredDay
 

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from tests.working_time.dates import at
 from vmeeting.audit.models import AuditEvent
-from vmeeting.errors import ValidationError
-from vmeeting.extensions import db
+from vmeeting.core.errors import ValidationError
+from vmeeting.core.extensions import db
 from vmeeting.working_time import service
 
 MONDAY, SATURDAY, SUNDAY = date(2027, 3, 1), date(2027, 3, 6), date(2027, 3, 7)
@@ -214,7 +214,7 @@ def test_every_public_holiday_and_rest_day_reason_reads_in_english_on_an_english
     from flask import session
     from flask_babel import refresh
 
-    from vmeeting.text import Sentence, shown
+    from vmeeting.core.text import Sentence, shown
 
     calendar = service.calendar_between(at(date(2027, 9, 1), 0), at(date(2027, 9, 6), 23))
     reasons = {day: calendar.reason_outside(at(day, 8), at(day, 9)) for day in (date(2027, 9, 2), SATURDAY)}

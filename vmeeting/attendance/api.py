@@ -4,9 +4,9 @@ from flask import g, jsonify, request
 
 from vmeeting.attendance import service
 from vmeeting.auth.guards import api_permission_required
-from vmeeting.errors import ValidationError
-from vmeeting.extensions import db
-from vmeeting.jsonapi import api_blueprint, int_arg, json_body
+from vmeeting.core.errors import ValidationError
+from vmeeting.core.extensions import db
+from vmeeting.core.jsonapi import api_blueprint, int_arg, json_body
 from vmeeting.registry.models import AdminUnit
 
 bp = api_blueprint("attendance_api", __name__)

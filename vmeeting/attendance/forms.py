@@ -5,7 +5,7 @@ from wtforms import HiddenField, RadioField, StringField
 from wtforms.validators import Length
 
 from vmeeting.attendance.service import REASON_MAX
-from vmeeting.forms_i18n import AppForm
+from vmeeting.core.forms_i18n import AppForm
 
 STATUS_CHOICES = [("present", _l("Có mặt")), ("late", _l("Đến muộn")), ("absent", _l("Vắng"))]
 

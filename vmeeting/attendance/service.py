@@ -15,14 +15,14 @@ from werkzeug.exceptions import Forbidden
 from vmeeting.attendance.models import STATUSES, Attendance
 from vmeeting.auth.models import User
 from vmeeting.booking.models import Meeting, Occurrence, Reservation
-from vmeeting.bounds import query_date
-from vmeeting.database import utcnow
-from vmeeting.errors import Conflict, NotFound, ValidationError
-from vmeeting.extensions import db
+from vmeeting.core.bounds import query_date
+from vmeeting.core.database import utcnow
+from vmeeting.core.errors import Conflict, NotFound, ValidationError
+from vmeeting.core.extensions import db
 from vmeeting.registry.models import AdminUnit, Endpoint
 from vmeeting.registry.service import descendant_ids_select
-from vmeeting.text import N_, say
-from vmeeting.timefmt import local_to_utc, parse_api_instant, to_local
+from vmeeting.core.text import N_, say
+from vmeeting.core.timefmt import local_to_utc, parse_api_instant, to_local
 
 #: the words for the marks, through the catalogue on the pages (N_)
 STATUS_LABELS = {"present": N_("Có mặt"), "late": N_("Đến muộn"), "absent": N_("Vắng"), None: N_("Chưa điểm danh")}

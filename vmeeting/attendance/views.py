@@ -8,10 +8,10 @@ from vmeeting.attendance import service
 from vmeeting.attendance.forms import MarkForm
 from vmeeting.auth.guards import permission_required
 from vmeeting.booking import service as booking
-from vmeeting.errors import Conflict, NotFound, ValidationError
-from vmeeting.extensions import db
-from vmeeting.text import shown
-from vmeeting.timefmt import to_local
+from vmeeting.core.errors import Conflict, NotFound, ValidationError
+from vmeeting.core.extensions import db
+from vmeeting.core.text import shown
+from vmeeting.core.timefmt import to_local
 
 bp = Blueprint("attendance", __name__)
 

@@ -3,7 +3,7 @@
 import sqlalchemy as sa
 
 from vmeeting.audit.models import AuditEvent
-from vmeeting.extensions import db
+from vmeeting.core.extensions import db
 
 
 def snapshot(obj, fields):

@@ -6,7 +6,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from vmeeting.auth.models import ROLES
 from vmeeting.auth.service import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
-from vmeeting.forms_i18n import AppForm
+from vmeeting.core.forms_i18n import AppForm
 
 ROLE_LABELS = {
     "admin": _l("Quản trị"),

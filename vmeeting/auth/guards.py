@@ -5,7 +5,7 @@ from functools import wraps
 from flask import abort, g
 from flask_login import current_user
 
-from vmeeting.extensions import login_manager
+from vmeeting.core.extensions import login_manager
 
 
 def permission_required(permission):

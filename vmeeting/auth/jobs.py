@@ -5,8 +5,8 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from vmeeting.auth.models import LoginAttempt, UserSession
-from vmeeting.database import utcnow
-from vmeeting.extensions import db
+from vmeeting.core.database import utcnow
+from vmeeting.core.extensions import db
 from vmeeting.jobs import periodic
 
 #: attempts are kept this long for anyone looking into a break-in, far beyond the throttling window

@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from vmeeting.database import UTCDateTime, utcnow
-from vmeeting.extensions import db
+from vmeeting.core.database import UTCDateTime, utcnow
+from vmeeting.core.extensions import db
 
 ROLES = ("admin", "scheduler", "technician", "viewer")
 

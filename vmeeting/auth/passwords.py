@@ -8,7 +8,7 @@ from what an attacker knows of the person: their user name, name or e-mail
 address (the same section: "context-specific words, such as the name of the
 service, the username"). zxcvbn speaks English; its warnings, a fixed set,
 are said here in Vietnamese, N_ literals that a page shows in its reader's
-language (vmeeting.text.shown) and the CLI as they are.
+language (vmeeting.core.text.shown) and the CLI as they are.
 """
 
 import re
@@ -16,7 +16,7 @@ import unicodedata
 
 from zxcvbn import zxcvbn
 
-from vmeeting.text import N_, fold
+from vmeeting.core.text import N_, fold
 
 MIN_SCORE = 3
 #: zxcvbn's time grows with the length, so it refuses to read past 72 characters; what follows adds

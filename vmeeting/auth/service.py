@@ -15,10 +15,10 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from vmeeting.audit import service as audit
 from vmeeting.auth.models import ROLES, ApiToken, LoginAttempt, User, UserSession
 from vmeeting.auth.passwords import normalized, password_weakness
-from vmeeting.database import utcnow
-from vmeeting.errors import ValidationError
-from vmeeting.extensions import db
-from vmeeting.text import N_, clean, say
+from vmeeting.core.database import utcnow
+from vmeeting.core.errors import ValidationError
+from vmeeting.core.extensions import db
+from vmeeting.core.text import N_, clean, say
 
 MIN_PASSWORD_LENGTH = 8
 #: long enough for any passphrase, short enough that hashing one costs nothing

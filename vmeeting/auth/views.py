@@ -8,10 +8,10 @@ from vmeeting.auth import service
 from vmeeting.auth.forms import ROLE_LABELS, LoginForm, PasswordChangeForm, UserCreateForm, UserEditForm
 from vmeeting.auth.guards import permission_required
 from vmeeting.auth.models import User
-from vmeeting.errors import ValidationError
-from vmeeting.extensions import db
-from vmeeting.text import shown
-from vmeeting.urls import safe_next_url
+from vmeeting.core.errors import ValidationError
+from vmeeting.core.extensions import db
+from vmeeting.core.text import shown
+from vmeeting.core.urls import safe_next_url
 
 bp = Blueprint("auth", __name__)
 
@@ -40,7 +40,7 @@ def login():
     """Sign in with a user name and password; repeated failures are slowed down."""
     next_url = safe_next_url(request.values.get("next"))
     if current_user.is_authenticated:
-        return redirect(next_url or url_for("main.index"))
+        return redirect(next_url or url_for("home.index"))
     form = LoginForm()
     if form.validate_on_submit():
         try:
@@ -61,7 +61,7 @@ def login():
             service.start_session(user, request.remote_addr, request.user_agent.string)
             db.session.commit()
             login_user(user, remember=form.remember.data)
-            return redirect(next_url or url_for("main.index"))
+            return redirect(next_url or url_for("home.index"))
     return render_template("auth/login.html", form=form, next=next_url)
 
 

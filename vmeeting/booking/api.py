@@ -7,12 +7,12 @@ from flask import abort, g, jsonify, request
 from vmeeting.auth.guards import api_permission_required
 from vmeeting.booking import service, slots
 from vmeeting.booking.models import Meeting, Occurrence
-from vmeeting.database import MAX_ID, utcnow
-from vmeeting.errors import ValidationError
-from vmeeting.extensions import db
-from vmeeting.jsonapi import api_blueprint, json_body, paginated
+from vmeeting.core.database import MAX_ID, utcnow
+from vmeeting.core.errors import ValidationError
+from vmeeting.core.extensions import db
+from vmeeting.core.jsonapi import api_blueprint, json_body, paginated
 from vmeeting.registry.models import Bridge, Endpoint
-from vmeeting.timefmt import parse_api_instant, to_local
+from vmeeting.core.timefmt import parse_api_instant, to_local
 from vmeeting.working_time.service import FIRST_YEAR, LAST_YEAR
 
 bp = api_blueprint("booking_api", __name__)

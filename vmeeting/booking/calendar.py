@@ -20,14 +20,14 @@ from vmeeting.auth.guards import permission_required
 from vmeeting.booking import service
 from vmeeting.booking.models import Occurrence, meeting_endpoints
 from vmeeting.booking.views import bp
-from vmeeting.bounds import query_date, query_id
-from vmeeting.database import MAX_ID
-from vmeeting.errors import Conflict, StaleEdit, ValidationError
-from vmeeting.extensions import db
+from vmeeting.core.bounds import query_date, query_id
+from vmeeting.core.database import MAX_ID
+from vmeeting.core.errors import Conflict, StaleEdit, ValidationError
+from vmeeting.core.extensions import db
 from vmeeting.registry import service as registry
 from vmeeting.registry.models import AdminUnit, Endpoint, EndpointGroup, endpoint_group_members
-from vmeeting.text import N_, say, shown
-from vmeeting.timefmt import local_to_utc, local_zone, parse_api_instant, to_local
+from vmeeting.core.text import N_, say, shown
+from vmeeting.core.timefmt import local_to_utc, local_zone, parse_api_instant, to_local
 from vmeeting.working_time import service as working_time
 
 #: the vendored EventCalendar's version (static/vendor/event-calendar/README.md); busts browser caches

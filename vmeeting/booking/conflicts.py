@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from vmeeting.booking.models import Meeting, Occurrence, Reservation
-from vmeeting.database import one_of
-from vmeeting.extensions import db
+from vmeeting.core.database import one_of
+from vmeeting.core.extensions import db
 from vmeeting.registry.models import Bridge, Endpoint
 
 MAX_DURATION = timedelta(hours=12)
@@ -161,7 +161,7 @@ def lock_sites(endpoints, meeting_bridge_id=None):
     bridges then endpoints, each in id order, so two bookings never wait on each
     other in a circle; NO KEY leaves foreign-key checks of other writers alone.
     SQLite: the request's write transaction (BEGIN IMMEDIATE, see
-    vmeeting.database) already holds the database's one write lock.
+    vmeeting.core.database) already holds the database's one write lock.
     """
     if db.session.get_bind().dialect.name != "postgresql":
         return

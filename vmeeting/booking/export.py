@@ -2,8 +2,8 @@
 
 from flask_babel import gettext as _
 
-from vmeeting.spreadsheet import Sheet, xlsx_bytes
-from vmeeting.timefmt import to_local
+from vmeeting.core.spreadsheet import Sheet, xlsx_bytes
+from vmeeting.core.timefmt import to_local
 
 #: the most meetings one download holds (far above a province's year); the list says how to narrow it
 MAX_ROWS = 10000

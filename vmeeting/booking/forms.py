@@ -20,12 +20,12 @@ from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.validators import ValidationError as FieldError
 
-from vmeeting.extensions import db
-from vmeeting.forms_i18n import DATE_FORMATS, DATE_INPUT, AppForm
+from vmeeting.core.extensions import db
+from vmeeting.core.forms_i18n import DATE_FORMATS, DATE_INPUT, AppForm
 from vmeeting.booking.sites import site_options, unit_options
 from vmeeting.registry import service as registry
 from vmeeting.registry.models import Bridge, EndpointGroup
-from vmeeting.timefmt import local_to_utc, to_local
+from vmeeting.core.timefmt import local_to_utc, to_local
 
 FREQUENCIES = [("", _l("Không lặp")), ("DAILY", _l("Hằng ngày")), ("WEEKLY", _l("Hằng tuần")),
                ("MONTHLY", _l("Hằng tháng"))]

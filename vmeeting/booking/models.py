@@ -7,10 +7,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from vmeeting.auth.models import User
-from vmeeting.database import UTCDateTime, utcnow
-from vmeeting.extensions import db
+from vmeeting.core.database import UTCDateTime, utcnow
+from vmeeting.core.extensions import db
 from vmeeting.registry.models import Bridge, Endpoint
-from vmeeting.text import fold
+from vmeeting.core.text import fold
 
 MEETING_STATUSES = ("scheduled", "cancelled")
 OCCURRENCE_STATUSES = ("scheduled", "cancelled")

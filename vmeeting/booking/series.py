@@ -7,9 +7,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
-from vmeeting.errors import ValidationError
-from vmeeting.text import N_, say
-from vmeeting.timefmt import local_zone
+from vmeeting.core.errors import ValidationError
+from vmeeting.core.text import N_, say
+from vmeeting.core.timefmt import local_zone
 
 MAX_OCCURRENCES = 520
 MAX_SERIES_DAYS = 2 * 366
@@ -21,7 +21,7 @@ ALLOWED_FREQUENCIES = {DAILY: "daily", WEEKLY: "weekly", MONTHLY: "monthly", YEA
 def normalize_rrule(text, starts_at):
     """Return a supported, bounded RRULE in the form iCalendar stores; raise ValueError in Vietnamese.
 
-    The ValueError's argument is an N_ or say message (vmeeting.text), so a page may show it in English.
+    The ValueError's argument is an N_ or say message (vmeeting.core.text), so a page may show it in English.
 
     UNTIL is rewritten in UTC (RFC 5545 wants that beside a zoned DTSTART): a
     bare date means the end of that local day, a floating time is local.

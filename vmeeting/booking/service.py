@@ -30,14 +30,14 @@ from vmeeting.booking.conflicts import (
 from vmeeting.booking.models import Meeting, Occurrence, Reservation, meeting_endpoints
 from vmeeting.booking.series import describe_series, expand_series, normalize_rrule, short_month_warning
 from vmeeting.booking.sites import SiteChoice, resolve_sites  # noqa: F401 (part of this module's interface)
-from vmeeting.bounds import as_id
-from vmeeting.database import insert_rows, one_of, utcnow
-from vmeeting.errors import Conflict, NonWorkingTime, StaleEdit, ValidationError
-from vmeeting.extensions import db
+from vmeeting.core.bounds import as_id
+from vmeeting.core.database import insert_rows, one_of, utcnow
+from vmeeting.core.errors import Conflict, NonWorkingTime, StaleEdit, ValidationError
+from vmeeting.core.extensions import db
 from vmeeting.registry import service as registry
 from vmeeting.registry.models import AdminUnit, Bridge, Endpoint, endpoint_group_members
-from vmeeting.text import N_, Sentence, clean, fold, say
-from vmeeting.timefmt import format_datetime, local_to_utc, to_local
+from vmeeting.core.text import N_, Sentence, clean, fold, say
+from vmeeting.core.timefmt import format_datetime, local_to_utc, to_local
 from vmeeting.working_time import service as working_time
 
 #: callables `listener(event, meeting, **details)` that other capabilities (invites,

@@ -5,13 +5,13 @@ from typing import NamedTuple
 
 import sqlalchemy as sa
 
-from vmeeting.bounds import as_id
-from vmeeting.database import one_of
-from vmeeting.errors import ValidationError
-from vmeeting.extensions import db
+from vmeeting.core.bounds import as_id
+from vmeeting.core.database import one_of
+from vmeeting.core.errors import ValidationError
+from vmeeting.core.extensions import db
 from vmeeting.registry import service as registry
 from vmeeting.registry.models import AdminUnit, Endpoint, EndpointGroup
-from vmeeting.text import N_, fold, say
+from vmeeting.core.text import N_, fold, say
 
 
 @dataclass

@@ -9,10 +9,10 @@ from flask import current_app
 
 from vmeeting.booking.conflicts import MAX_BUSY, bridge_of, peak
 from vmeeting.booking.models import Occurrence, Reservation
-from vmeeting.database import one_of, utcnow
-from vmeeting.extensions import db
+from vmeeting.core.database import one_of, utcnow
+from vmeeting.core.extensions import db
 from vmeeting.registry.models import Bridge
-from vmeeting.timefmt import local_zone
+from vmeeting.core.timefmt import local_zone
 from vmeeting.working_time import service as working_time
 
 STEP_MINUTES = 30

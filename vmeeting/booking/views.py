@@ -19,13 +19,13 @@ from vmeeting.auth.guards import permission_required
 from vmeeting.booking import export, service, slots
 from vmeeting.booking.forms import CancelForm, MeetingForm, MoveOccurrenceForm
 from vmeeting.booking.models import Meeting, Occurrence
-from vmeeting.bounds import query_date, query_page
-from vmeeting.database import utcnow
-from vmeeting.errors import Conflict, NonWorkingTime, StaleEdit, ValidationError
-from vmeeting.extensions import db
-from vmeeting.spreadsheet import XLSX_MIMETYPE
-from vmeeting.text import fold, shown
-from vmeeting.timefmt import local_to_utc, to_local
+from vmeeting.core.bounds import query_date, query_page
+from vmeeting.core.database import utcnow
+from vmeeting.core.errors import Conflict, NonWorkingTime, StaleEdit, ValidationError
+from vmeeting.core.extensions import db
+from vmeeting.core.spreadsheet import XLSX_MIMETYPE
+from vmeeting.core.text import fold, shown
+from vmeeting.core.timefmt import local_to_utc, to_local
 
 #: the vendored Tom Select (static/vendor/tom-select/README.md): in its URLs, so a refresh busts browser caches
 TOM_SELECT_VERSION = "2.6.2"

@@ -18,12 +18,12 @@ from vmeeting.audit import service as audit
 from vmeeting.audit.models import AuditEvent
 from vmeeting.auth import service as auth_service
 from vmeeting.auth.models import User
-from vmeeting.database import utcnow
+from vmeeting.core.database import utcnow
 from vmeeting.demo.meetings import load_meetings
-from vmeeting.extensions import db
+from vmeeting.core.extensions import db
 from vmeeting.registry import service as registry
 from vmeeting.registry.models import AdminUnit, Bridge, Endpoint, EndpointGroup
-from vmeeting.text import clean, fold
+from vmeeting.core.text import clean, fold
 
 DATA_FILE = Path(__file__).with_name("langson-units.json")
 VALID_FROM = date(2020, 1, 1)

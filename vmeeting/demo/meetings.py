@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from vmeeting.auth.models import User
 from vmeeting.booking import service as booking
 from vmeeting.booking.models import Meeting
-from vmeeting.extensions import db
+from vmeeting.core.extensions import db
 from vmeeting.registry.models import AdminUnit, Endpoint, EndpointGroup
-from vmeeting.timefmt import local_zone
+from vmeeting.core.timefmt import local_zone
 from vmeeting.working_time import service as working_time
 
 

@@ -4,7 +4,7 @@ from vmeeting.auth.guards import api_permission_required
 from vmeeting.booking.models import Meeting
 from vmeeting.invites import service
 from vmeeting.invites.views import calendar_response
-from vmeeting.jsonapi import api_blueprint, get_or_404
+from vmeeting.core.jsonapi import api_blueprint, get_or_404
 
 bp = api_blueprint("invites_api", __name__)
 

@@ -16,15 +16,15 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from vmeeting.booking.models import Meeting, Occurrence, meeting_endpoints
-from vmeeting.database import utcnow
-from vmeeting.errors import ValidationError
-from vmeeting.extensions import db
+from vmeeting.core.database import utcnow
+from vmeeting.core.errors import ValidationError
+from vmeeting.core.extensions import db
 from vmeeting.invites import ical
 from vmeeting.invites.models import FEED_KINDS, CalendarFeed
 from vmeeting.invites.notice import feed_description, site_label
 from vmeeting.registry import service as registry
 from vmeeting.registry.models import AdminUnit, Endpoint
-from vmeeting.text import N_
+from vmeeting.core.text import N_
 from vmeeting.auth.models import User
 
 #: a feed shows meetings that ended at most this long ago, and everything ahead

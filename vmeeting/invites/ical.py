@@ -11,9 +11,9 @@ from functools import lru_cache
 import icalendar
 from flask import current_app
 
-from vmeeting.database import utcnow
+from vmeeting.core.database import utcnow
 from vmeeting.invites.notice import PARTICIPANT_LEAD_MINUTES, TECHNICIAN_LEAD_MINUTES, organizer_label, site_label
-from vmeeting.timefmt import local_zone
+from vmeeting.core.timefmt import local_zone
 
 PRODID = "-//vmeeting//Hop truc tuyen//VI"
 

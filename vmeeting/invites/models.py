@@ -8,8 +8,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vmeeting.auth.models import User
 from vmeeting.booking.models import Meeting
-from vmeeting.database import UTCDateTime, utcnow
-from vmeeting.extensions import db
+from vmeeting.core.database import UTCDateTime, utcnow
+from vmeeting.core.extensions import db
 from vmeeting.registry.models import AdminUnit, Endpoint
 
 #: the answers an attendee can give (RFC 5545 §3.2.12, for a VEVENT)

@@ -11,7 +11,7 @@ from datetime import timedelta
 from flask_babel import force_locale
 
 from vmeeting.booking.series import describe_series
-from vmeeting.timefmt import format_date, format_time, to_local, weekday_vi
+from vmeeting.core.timefmt import format_date, format_time, to_local, weekday_vi
 
 #: technicians are on site at least this long before the start (DOMAIN.md)
 TECHNICIAN_LEAD_MINUTES = 60

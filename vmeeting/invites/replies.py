@@ -32,8 +32,8 @@ from flask import current_app
 from imap_tools import MailBox, MailBoxStartTls, MailBoxUnencrypted
 from imap_tools.errors import ImapToolsError
 
-from vmeeting.database import write_intent
-from vmeeting.extensions import db
+from vmeeting.core.database import write_intent
+from vmeeting.core.extensions import db
 from vmeeting.invites import service
 
 log = logging.getLogger(__name__)

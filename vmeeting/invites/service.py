@@ -20,9 +20,9 @@ from sqlalchemy.orm import selectinload
 from vmeeting.auth.models import User
 from vmeeting.booking import service as booking
 from vmeeting.booking.models import Meeting, Occurrence, meeting_endpoints
-from vmeeting.database import utcnow
-from vmeeting.errors import ValidationError
-from vmeeting.extensions import db
+from vmeeting.core.database import utcnow
+from vmeeting.core.errors import ValidationError
+from vmeeting.core.extensions import db
 from vmeeting.invites import ical, mail
 from vmeeting.invites.models import PARTSTATS, InviteResponse
 from vmeeting.invites.notice import Person, notice_sections, places_text_of, plain_text, site_label
@@ -30,8 +30,8 @@ from vmeeting.outbox import preview
 from vmeeting.outbox import service as outbox
 from vmeeting.outbox.models import OutboxMail
 from vmeeting.registry.models import AdminUnit, Endpoint
-from vmeeting.text import N_, say
-from vmeeting.timefmt import format_date, format_time, weekday_vi
+from vmeeting.core.text import N_, say
+from vmeeting.core.timefmt import format_date, format_time, weekday_vi
 
 RSVP_SALT = "invites.rsvp"
 SUBJECT_PREFIX = {"booked": "Mời họp", "updated": "Cập nhật lịch họp", "CANCEL": "Hủy lịch họp",

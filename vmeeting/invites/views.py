@@ -8,14 +8,14 @@ from flask_login import current_user
 from vmeeting.auth.guards import permission_required
 from vmeeting.auth.models import User
 from vmeeting.booking.models import Meeting
-from vmeeting.bounds import query_id
-from vmeeting.errors import ValidationError
-from vmeeting.extensions import db
+from vmeeting.core.bounds import query_id
+from vmeeting.core.errors import ValidationError
+from vmeeting.core.extensions import db
 from vmeeting.invites import feeds, service
 from vmeeting.outbox import service as outbox
 from vmeeting.outbox.views import STATUS_LABELS
 from vmeeting.registry.models import AdminUnit, Endpoint
-from vmeeting.text import N_, shown
+from vmeeting.core.text import N_, shown
 
 bp = Blueprint("invites", __name__)
 

@@ -3,9 +3,9 @@
 from flask import g, jsonify, request
 
 from vmeeting.auth.guards import api_permission_required
-from vmeeting.errors import ValidationError
-from vmeeting.extensions import db
-from vmeeting.jsonapi import api_blueprint, get_or_404, int_arg, json_body, page_args, paginated
+from vmeeting.core.errors import ValidationError
+from vmeeting.core.extensions import db
+from vmeeting.core.jsonapi import api_blueprint, get_or_404, int_arg, json_body, page_args, paginated
 from vmeeting.network import service
 from vmeeting.network.models import Incident
 from vmeeting.registry.models import AdminUnit, Endpoint

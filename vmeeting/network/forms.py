@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from vmeeting.forms_i18n import AppForm
+from vmeeting.core.forms_i18n import AppForm
 from vmeeting.network.service import TEXT_MAX, TITLE_MAX
 
 SEVERITY_CHOICES = [("minor", _l("Nhẹ")), ("major", _l("Nặng")), ("critical", _l("Nghiêm trọng"))]

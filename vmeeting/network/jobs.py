@@ -9,8 +9,8 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from vmeeting.database import utcnow
-from vmeeting.extensions import db
+from vmeeting.core.database import utcnow
+from vmeeting.core.extensions import db
 from vmeeting.jobs import periodic
 from vmeeting.network import service
 from vmeeting.network.models import NetworkState

@@ -33,15 +33,15 @@ from werkzeug.exceptions import Forbidden
 from vmeeting import probes  # the sweep engine, shared with readiness (DESIGN.md)
 from vmeeting.auth.models import User
 from vmeeting.booking import service as booking
-from vmeeting.database import one_of, utcnow, write_intent
-from vmeeting.errors import Conflict, ValidationError
-from vmeeting.extensions import db
+from vmeeting.core.database import one_of, utcnow, write_intent
+from vmeeting.core.errors import Conflict, ValidationError
+from vmeeting.core.extensions import db
 from vmeeting.network.models import INCIDENT_SOURCES, SEVERITIES, Incident, NetworkEvent, NetworkState
 from vmeeting.outbox import service as outbox
 from vmeeting.registry.models import AdminUnit, Endpoint
 from vmeeting.registry.service import descendant_ids_select
-from vmeeting.text import N_, clean, say
-from vmeeting.timefmt import format_datetime, local_to_utc, to_local
+from vmeeting.core.text import N_, clean, say
+from vmeeting.core.timefmt import format_datetime, local_to_utc, to_local
 
 log = logging.getLogger(__name__)
 

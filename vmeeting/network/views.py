@@ -8,16 +8,16 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from vmeeting.auth.guards import permission_required
-from vmeeting.bounds import query_date, query_id, query_page
-from vmeeting.database import utcnow
-from vmeeting.errors import Conflict, ValidationError
-from vmeeting.extensions import db
+from vmeeting.core.bounds import query_date, query_id, query_page
+from vmeeting.core.database import utcnow
+from vmeeting.core.errors import Conflict, ValidationError
+from vmeeting.core.extensions import db
 from vmeeting.network import service
 from vmeeting.network.forms import IncidentForm, ResolveForm
 from vmeeting.network.models import Incident
 from vmeeting.registry.models import AdminUnit, Endpoint
-from vmeeting.text import shown
-from vmeeting.timefmt import local_to_utc, to_local
+from vmeeting.core.text import shown
+from vmeeting.core.timefmt import local_to_utc, to_local
 
 bp = Blueprint("network", __name__)
 

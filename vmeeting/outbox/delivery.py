@@ -33,8 +33,8 @@ from concurrent.futures import ThreadPoolExecutor
 import sqlalchemy as sa
 from flask import current_app
 
-from vmeeting.database import utcnow, writing
-from vmeeting.extensions import db
+from vmeeting.core.database import utcnow, writing
+from vmeeting.core.extensions import db
 from vmeeting.outbox import service
 from vmeeting.outbox.mail import PermanentFailure, SmtpConnection, parse_smtp_url, sender_address
 from vmeeting.outbox.models import OutboxMail

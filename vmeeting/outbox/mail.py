@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlsplit
 
 from flask import current_app
 
-from vmeeting.database import utcnow
+from vmeeting.core.database import utcnow
 
 SCHEMES = {"smtp": (25, False, False), "smtps": (465, True, False), "smtp+starttls": (587, False, True)}
 SMTP_TIMEOUT_SECONDS = 30

@@ -6,8 +6,8 @@ from typing import Optional
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from vmeeting.database import UTCDateTime, utcnow
-from vmeeting.extensions import db
+from vmeeting.core.database import UTCDateTime, utcnow
+from vmeeting.core.extensions import db
 
 MAIL_STATUSES = ("pending", "sent", "failed", "superseded")
 MAIL_METHODS = ("REQUEST", "CANCEL")

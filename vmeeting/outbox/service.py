@@ -20,12 +20,12 @@ from typing import Callable
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 
-from vmeeting.database import utcnow
-from vmeeting.errors import ValidationError
-from vmeeting.extensions import db
+from vmeeting.core.database import utcnow
+from vmeeting.core.errors import ValidationError
+from vmeeting.core.extensions import db
 from vmeeting.outbox import mail
 from vmeeting.outbox.models import MAIL_METHODS, OutboxMail
-from vmeeting.text import N_
+from vmeeting.core.text import N_
 
 log = logging.getLogger(__name__)
 

@@ -5,12 +5,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from vmeeting.auth.guards import permission_required
-from vmeeting.bounds import query_page
-from vmeeting.errors import ValidationError
-from vmeeting.extensions import db
+from vmeeting.core.bounds import query_page
+from vmeeting.core.errors import ValidationError
+from vmeeting.core.extensions import db
 from vmeeting.outbox import preview, service
 from vmeeting.outbox.models import MAIL_STATUSES, OutboxMail
-from vmeeting.text import N_, shown
+from vmeeting.core.text import N_, shown
 
 bp = Blueprint("outbox", __name__)
 

@@ -4,10 +4,10 @@ from flask import g, jsonify
 
 from vmeeting.auth.guards import api_permission_required
 from vmeeting.booking.models import Meeting
-from vmeeting.database import MAX_ID
-from vmeeting.errors import ValidationError
-from vmeeting.extensions import db
-from vmeeting.jsonapi import api_blueprint, get_or_404, int_arg, json_body
+from vmeeting.core.database import MAX_ID
+from vmeeting.core.errors import ValidationError
+from vmeeting.core.extensions import db
+from vmeeting.core.jsonapi import api_blueprint, get_or_404, int_arg, json_body
 from vmeeting.readiness import service
 
 bp = api_blueprint("readiness_api", __name__)

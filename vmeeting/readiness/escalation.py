@@ -6,7 +6,7 @@ from flask import current_app
 
 from vmeeting.booking.service import site_warnings
 from vmeeting.readiness.service import STATUS_LABELS, is_not_ready
-from vmeeting.timefmt import format_datetime, format_time, weekday_vi
+from vmeeting.core.timefmt import format_datetime, format_time, weekday_vi
 
 
 @dataclass(frozen=True)

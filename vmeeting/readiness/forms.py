@@ -4,14 +4,14 @@ from datetime import datetime, time, timedelta
 
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from vmeeting.forms_i18n import AppForm
+from vmeeting.core.forms_i18n import AppForm
 from wtforms import BooleanField, DateField, HiddenField, SubmitField, TextAreaField
 from wtforms.validators import Optional
 from wtforms.validators import ValidationError as FieldError
 from wtforms.widgets import TextInput
 
 from vmeeting.readiness.models import CHECKS
-from vmeeting.timefmt import local_to_utc
+from vmeeting.core.timefmt import local_to_utc
 
 DATE_INPUT = {"widget": TextInput(), "format": ["%d/%m/%Y", "%Y-%m-%d"],
               "render_kw": {"placeholder": "dd/mm/yyyy", "inputmode": "numeric"}}

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from flask import current_app
 
 from vmeeting.booking.models import Meeting, Occurrence
-from vmeeting.database import utcnow, write_intent
-from vmeeting.extensions import db
+from vmeeting.core.database import utcnow, write_intent
+from vmeeting.core.extensions import db
 from vmeeting.jobs import periodic
 from vmeeting.outbox import service as outbox
 from vmeeting.readiness import escalation, service

@@ -8,8 +8,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vmeeting.auth.models import User
 from vmeeting.booking.models import Occurrence
-from vmeeting.database import UTCDateTime, utcnow
-from vmeeting.extensions import db
+from vmeeting.core.database import UTCDateTime, utcnow
+from vmeeting.core.extensions import db
 from vmeeting.registry.models import Endpoint
 
 STATUSES = ("pending", "ready", "issue")

@@ -5,13 +5,13 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from vmeeting.booking.models import Meeting, Occurrence, Reservation
-from vmeeting.database import utcnow
-from vmeeting.extensions import db
+from vmeeting.core.database import utcnow
+from vmeeting.core.extensions import db
 from vmeeting.readiness.models import Readiness
 from vmeeting.readiness.service import LEVEL_ORDER, district_of
 from vmeeting.registry.models import AdminUnit, Endpoint
-from vmeeting.spreadsheet import Sheet, csv_bytes, xlsx_bytes
-from vmeeting.timefmt import to_local
+from vmeeting.core.spreadsheet import Sheet, csv_bytes, xlsx_bytes
+from vmeeting.core.timefmt import to_local
 
 FAILING_SHOWN = 10
 CSV_COLUMNS = ("code", "name", "district", "sittings", "ready", "issue", "unreachable", "pending", "ready_rate")

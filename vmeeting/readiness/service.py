@@ -18,12 +18,12 @@ from vmeeting import probes  # the sweep engine, shared with network (DESIGN.md)
 from vmeeting.auth.models import User
 from vmeeting.booking import service as booking
 from vmeeting.booking.models import Meeting, Occurrence, Reservation
-from vmeeting.database import one_of, utcnow, write_intent
-from vmeeting.errors import Conflict, NotFound, ValidationError
-from vmeeting.extensions import db
+from vmeeting.core.database import one_of, utcnow, write_intent
+from vmeeting.core.errors import Conflict, NotFound, ValidationError
+from vmeeting.core.extensions import db
 from vmeeting.readiness.models import CHECKS, Readiness, ReadinessEvent, ReadinessJob
 from vmeeting.registry.models import AdminUnit, Endpoint
-from vmeeting.text import N_, clean, say
+from vmeeting.core.text import N_, clean, say
 
 #: roles that may confirm any site; everyone else with readiness.confirm only the sites assigned to them
 CONFIRM_ANY_ROLES = frozenset({"admin", "scheduler"})

@@ -9,17 +9,17 @@ from flask_login import current_user
 from vmeeting.auth.guards import permission_required
 from vmeeting.booking import service as booking
 from vmeeting.booking.models import Meeting, Occurrence
-from vmeeting.bounds import query_id
-from vmeeting.database import utcnow
-from vmeeting.errors import Conflict, NotFound, ValidationError
-from vmeeting.extensions import db
+from vmeeting.core.bounds import query_id
+from vmeeting.core.database import utcnow
+from vmeeting.core.errors import Conflict, NotFound, ValidationError
+from vmeeting.core.extensions import db
 from vmeeting.readiness import service
 from vmeeting.readiness.forms import ConfirmForm, ReportForm
 from vmeeting.readiness.report import CSV_KINDS, readiness_report, report_csv, sites_xlsx
-from vmeeting.spreadsheet import XLSX_MIMETYPE
-from vmeeting.text import shown
-from vmeeting.timefmt import local_to_utc, to_local
-from vmeeting.urls import safe_next_url
+from vmeeting.core.spreadsheet import XLSX_MIMETYPE
+from vmeeting.core.text import shown
+from vmeeting.core.timefmt import local_to_utc, to_local
+from vmeeting.core.urls import safe_next_url
 
 bp = Blueprint("readiness", __name__)
 

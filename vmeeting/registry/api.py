@@ -3,9 +3,9 @@
 from flask import g, jsonify, request, url_for
 
 from vmeeting.auth.guards import api_permission_required
-from vmeeting.errors import ValidationError
-from vmeeting.extensions import db
-from vmeeting.jsonapi import api_blueprint, get_or_404, int_arg, json_body, paginated
+from vmeeting.core.errors import ValidationError
+from vmeeting.core.extensions import db
+from vmeeting.core.jsonapi import api_blueprint, get_or_404, int_arg, json_body, paginated
 from vmeeting.registry import service
 from vmeeting.registry.models import ENDPOINT_STATUSES, AdminUnit, Bridge, Endpoint
 

@@ -11,7 +11,7 @@ words by default, and the technical ones for scripts.
 import re
 
 from vmeeting.registry.fields import CHOICE_LABELS, CHOICES
-from vmeeting.text import fold
+from vmeeting.core.text import fold
 
 #: the columns of an export, in order; an import accepts any subset holding the required ones
 COLUMNS = (

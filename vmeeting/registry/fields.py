@@ -1,7 +1,7 @@
 """An endpoint's fields one by one: what each may hold, and how a value is checked and cleaned.
 
 `FIELD_CHECKS[field](field, raw)` returns the clean value or raises ValueError
-with the reason in Vietnamese, an N_ literal or a `say` sentence (vmeeting.text)
+with the reason in Vietnamese, an N_ literal or a `say` sentence (vmeeting.core.text)
 that a page shows in its reader's language; registry.service gathers the
 reasons per field.
 """
@@ -12,8 +12,8 @@ import unicodedata
 from email_validator import EmailNotValidError, validate_email
 
 from vmeeting.auth.models import User
-from vmeeting.bounds import as_id
-from vmeeting.extensions import db
+from vmeeting.core.bounds import as_id
+from vmeeting.core.extensions import db
 from vmeeting.registry.models import (
     ENDPOINT_STATUSES,
     PROBE_METHODS,
@@ -24,8 +24,8 @@ from vmeeting.registry.models import (
     Bridge,
     Endpoint,
 )
-from vmeeting.sipuri import parse_sip_uri
-from vmeeting.text import N_, clean, describe_character, say
+from vmeeting.core.sipuri import parse_sip_uri
+from vmeeting.core.text import N_, clean, describe_character, say
 
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
 CODE_CHAR_RE = re.compile(r"[A-Za-z0-9._-]")

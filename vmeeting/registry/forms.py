@@ -19,8 +19,8 @@ except ImportError:  # WTForms before 3.3 takes (value, label) tuples
     def SelectChoice(value, label):  # noqa: N802 (stands in for the class)
         return value, label
 
-from vmeeting.bounds import as_id
-from vmeeting.forms_i18n import AppForm
+from vmeeting.core.bounds import as_id
+from vmeeting.core.forms_i18n import AppForm
 from vmeeting.registry.service import CHOICE_LABELS, DIAL_FIELDS, ENDPOINT_FIELDS, UNIT_LEVEL_OF_KIND
 
 DATE_FORMAT = "%d/%m/%Y"

@@ -7,9 +7,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vmeeting.auth.models import User
-from vmeeting.database import UTCDateTime, utcnow
-from vmeeting.extensions import db
-from vmeeting.text import clean, fold, sort_key
+from vmeeting.core.database import UTCDateTime, utcnow
+from vmeeting.core.extensions import db
+from vmeeting.core.text import clean, fold, sort_key
 
 UNIT_LEVELS = ("province", "district", "commune")
 ENDPOINT_STATUSES = ("active", "maintenance", "retired")

@@ -6,13 +6,13 @@ Pages, the API, the importer and the CLI all call these; none of them commit.
 import sqlalchemy as sa
 
 from vmeeting.audit import service as audit
-from vmeeting.database import MAX_ID, utcnow
-from vmeeting.errors import ValidationError
-from vmeeting.extensions import db
+from vmeeting.core.database import MAX_ID, utcnow
+from vmeeting.core.errors import ValidationError
+from vmeeting.core.extensions import db
 # CHOICE_LABELS: the registry's words for its choices, which pages and other capabilities show
 from vmeeting.registry.fields import CHOICE_LABELS, CODE_RE, FIELD_CHECKS, as_id, check_text  # noqa: F401
 from vmeeting.registry.models import AdminUnit, Bridge, Endpoint, EndpointGroup
-from vmeeting.text import N_, clean, fold, say
+from vmeeting.core.text import N_, clean, fold, say
 
 #: the endpoint fields a person or a script may set, in the order exports list them
 ENDPOINT_FIELDS = (

@@ -26,19 +26,19 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy.orm import selectinload
 
-from vmeeting import spreadsheet
+from vmeeting.core import spreadsheet
 from vmeeting.audit import service as audit
 from vmeeting.auth.models import User
-from vmeeting.database import MAX_ID, utcnow
-from vmeeting.errors import Conflict, NotFound, ValidationError
-from vmeeting.extensions import db
+from vmeeting.core.database import MAX_ID, utcnow
+from vmeeting.core.errors import Conflict, NotFound, ValidationError
+from vmeeting.core.extensions import db
 from vmeeting.registry import columns, service
 from vmeeting.registry.columns import COLUMNS, HEADERS
 from vmeeting.registry.models import AdminUnit, Bridge, Endpoint, ImportBatch
 # the reading of files, which the pages and the CLI reach through this module
 from vmeeting.registry.transfer_read import ERRORS_KEY, EXTENSIONS, LIMITS, MAX_FILE_BYTES, ROW_KEY, read_rows  # noqa: F401
-from vmeeting.text import clean, fold, say
-from vmeeting.timefmt import local_zone
+from vmeeting.core.text import clean, fold, say
+from vmeeting.core.timefmt import local_zone
 
 #: columns that are copied to the service's field of the same name
 PLAIN_COLUMNS = tuple(c for c in COLUMNS if c in service.ENDPOINT_FIELDS and c != "unit_id")

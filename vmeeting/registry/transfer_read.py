@@ -6,7 +6,7 @@ built; the header may be in Vietnamese (registry.columns); a cell whose text
 cannot be known (a formula never calculated, a date in a text column, a phone
 number Excel turned into a number) is kept as an error of its row and column,
 for the preview to show beside the other reasons. Every reason is Vietnamese,
-an N_ literal or a `say` sentence (vmeeting.text), which the preview page
+an N_ literal or a `say` sentence (vmeeting.core.text), which the preview page
 shows in its reader's language.
 """
 
@@ -19,11 +19,11 @@ import unicodedata
 
 from openpyxl.utils import get_column_letter
 
-from vmeeting import spreadsheet
-from vmeeting.errors import ValidationError
+from vmeeting.core import spreadsheet
+from vmeeting.core.errors import ValidationError
 from vmeeting.registry import columns
 from vmeeting.registry.columns import COLUMNS, HEADERS
-from vmeeting.text import N_, clean, say
+from vmeeting.core.text import N_, clean, say
 
 EXTENSIONS = (".csv", ".xlsx")
 #: the largest file read, by the page and the CLI alike (the page's request limit is MAX_CONTENT_LENGTH)

@@ -11,12 +11,12 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from vmeeting.auth.guards import permission_required
-from vmeeting.errors import NotFound, ValidationError
-from vmeeting.extensions import db
+from vmeeting.core.errors import NotFound, ValidationError
+from vmeeting.core.extensions import db
 from vmeeting.registry import service, transfer
 from vmeeting.registry.forms import ENDPOINT_LABELS, ImportConfirmForm, ImportForm
 from vmeeting.registry.views import bp, list_filters, render_form, show_errors
-from vmeeting.timefmt import local_zone
+from vmeeting.core.timefmt import local_zone
 
 #: Vietnamese names of an import file's columns, for the preview
 IMPORT_COLUMN_LABELS = {

@@ -17,9 +17,9 @@ from vmeeting.audit import service as audit
 from vmeeting.audit.models import AuditEvent
 from vmeeting.auth.guards import permission_required
 from vmeeting.auth.models import User
-from vmeeting.bounds import query_id, query_page
-from vmeeting.errors import Conflict, ValidationError
-from vmeeting.extensions import db
+from vmeeting.core.bounds import query_id, query_page
+from vmeeting.core.errors import Conflict, ValidationError
+from vmeeting.core.extensions import db
 from vmeeting.registry import service
 from vmeeting.registry.forms import (
     ENDPOINT_LABELS,
@@ -30,7 +30,7 @@ from vmeeting.registry.forms import (
     UnitForm,
 )
 from vmeeting.registry.models import ENDPOINT_STATUSES, AdminUnit, Bridge, Endpoint, EndpointGroup
-from vmeeting.text import fold, shown, vi_sorted
+from vmeeting.core.text import fold, shown, vi_sorted
 
 bp = Blueprint("registry", __name__)
 

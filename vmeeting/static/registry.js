@@ -2,7 +2,7 @@
 (function () {
   "use strict";
 
-  // The same folding as vmeeting/text.py: đ→d by hand, drop the marks, ignore case.
+  // The same folding as vmeeting/core/text.py: đ→d by hand, drop the marks, ignore case.
   function fold(text) {
     return text.replace(/đ/g, "d").replace(/Đ/g, "D")
       .normalize("NFD").replace(/[\u0300-\u036f]/g, "")

@@ -5,9 +5,9 @@ from datetime import datetime
 from flask import abort, g, jsonify
 
 from vmeeting.auth.guards import api_permission_required
-from vmeeting.extensions import db
-from vmeeting.jsonapi import api_blueprint, int_arg, json_body
-from vmeeting.timefmt import local_zone
+from vmeeting.core.extensions import db
+from vmeeting.core.jsonapi import api_blueprint, int_arg, json_body
+from vmeeting.core.timefmt import local_zone
 from vmeeting.working_time import service
 
 bp = api_blueprint("working_time_api", __name__)

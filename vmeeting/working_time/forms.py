@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length
 
-from vmeeting.forms_i18n import DATE_FORMATS, DATE_INPUT, AppForm
+from vmeeting.core.forms_i18n import DATE_FORMATS, DATE_INPUT, AppForm
 
 
 class DeclaredDayForm(AppForm):

@@ -6,8 +6,8 @@ from typing import Optional
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from vmeeting.database import UTCDateTime, utcnow
-from vmeeting.extensions import db
+from vmeeting.core.database import UTCDateTime, utcnow
+from vmeeting.core.extensions import db
 
 #: day_off: a weekday declared off (nghỉ bù, a bridge day); working_day: a weekend day worked (làm bù)
 DECLARED_KINDS = ("day_off", "working_day")

@@ -21,10 +21,10 @@ import sqlalchemy as sa
 from flask import current_app
 
 from vmeeting.audit import service as audit
-from vmeeting.errors import Conflict, ValidationError
-from vmeeting.extensions import db
-from vmeeting.text import N_, clean, say
-from vmeeting.timefmt import WEEKDAYS_VI, local_zone, to_local
+from vmeeting.core.errors import Conflict, ValidationError
+from vmeeting.core.extensions import db
+from vmeeting.core.text import N_, clean, say
+from vmeeting.core.timefmt import WEEKDAYS_VI, local_zone, to_local
 from vmeeting.working_time.models import DECLARED_KINDS, DeclaredDay
 
 KINDS = ("holiday", *DECLARED_KINDS)

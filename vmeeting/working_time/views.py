@@ -7,10 +7,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from vmeeting.auth.guards import permission_required
-from vmeeting.errors import Conflict, ValidationError
-from vmeeting.extensions import db
-from vmeeting.text import shown
-from vmeeting.timefmt import WEEKDAY_LABELS, local_zone
+from vmeeting.core.errors import Conflict, ValidationError
+from vmeeting.core.extensions import db
+from vmeeting.core.text import shown
+from vmeeting.core.timefmt import WEEKDAY_LABELS, local_zone
 from vmeeting.working_time import service
 from vmeeting.working_time.forms import DeclaredDayForm
 

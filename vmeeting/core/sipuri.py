@@ -9,7 +9,7 @@ or ending with a hyphen; at most 253 in all).
 import re
 from dataclasses import dataclass
 
-from vmeeting.text import N_, say
+from vmeeting.core.text import N_, say
 
 HOST_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 URI_RE = re.compile(
@@ -21,7 +21,7 @@ URI_RE = re.compile(
 LOOSE_HOST_RE = re.compile(r"sips?:(?:[^@]*@)?(?P<host>\[[^\]]*\]|[^:;?]*)")
 HOST_MAX = 253
 TRANSPORTS = ("udp", "tcp", "tls")
-#: the reasons are Vietnamese, N_ literals or `say` sentences (vmeeting.text): a page shows them in its language
+#: the reasons are Vietnamese, N_ literals or `say` sentences (vmeeting.core.text): a page shows them in its language
 _FORM = N_("Địa chỉ SIP phải có dạng sip:phong-hop@may-chu[:cổng][;transport=tcp].")
 
 

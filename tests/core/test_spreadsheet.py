@@ -6,8 +6,8 @@ import io
 import pytest
 import sqlalchemy as sa
 
-from vmeeting import spreadsheet
-from vmeeting.extensions import db
+from vmeeting.core import spreadsheet
+from vmeeting.core.extensions import db
 from vmeeting.registry import transfer
 from vmeeting.registry.models import Endpoint
 

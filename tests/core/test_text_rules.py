@@ -3,7 +3,7 @@
 import pytest
 
 from tests.conftest import shown_in_english
-from vmeeting.text import describe_character
+from vmeeting.core.text import describe_character
 
 
 @pytest.mark.parametrize("char, words", [

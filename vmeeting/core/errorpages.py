@@ -9,10 +9,10 @@ from flask_login import AnonymousUserMixin
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from vmeeting.errors import Conflict, NotFound, ValidationError
-from vmeeting.extensions import db
-from vmeeting.jsonapi import error_response
-from vmeeting.text import N_, say, shown
+from vmeeting.core.errors import Conflict, NotFound, ValidationError
+from vmeeting.core.extensions import db
+from vmeeting.core.jsonapi import error_response
+from vmeeting.core.text import N_, say, shown
 
 #: in Vietnamese for the API; the error page shows them in the page's language (text.N_)
 MESSAGES = {

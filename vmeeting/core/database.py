@@ -73,7 +73,7 @@ def writing():
 
 def enable_sqlite_pragmas(app):
     """Give SQLite foreign keys, WAL, a busy timeout and serialized write transactions."""
-    from vmeeting.extensions import db
+    from vmeeting.core.extensions import db
 
     with app.app_context():
         engine = db.engine

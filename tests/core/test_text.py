@@ -5,9 +5,9 @@ import unicodedata
 import pytest
 import sqlalchemy as sa
 
-from vmeeting.extensions import db
+from vmeeting.core.extensions import db
 from vmeeting.registry import service
-from vmeeting.text import clean, fold, sort_key, vi_sorted
+from vmeeting.core.text import clean, fold, sort_key, vi_sorted
 
 DISTRICTS = ["Bắc Sơn", "Bình Gia", "Cao Lộc", "Chi Lăng", "Đình Lập", "Hữu Lũng"]
 

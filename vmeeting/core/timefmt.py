@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
-from vmeeting.bounds import check_instant
+from vmeeting.core.bounds import check_instant
 
 WEEKDAYS_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
 #: the same names in the page's language (mails keep WEEKDAYS_VI: they go out in Vietnamese)

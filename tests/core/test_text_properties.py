@@ -9,7 +9,7 @@ import unicodedata
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vmeeting.text import clean, fold
+from vmeeting.core.text import clean, fold
 
 SUITE = settings(max_examples=300, derandomize=True, deadline=None, database=None)
 

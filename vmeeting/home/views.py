@@ -8,16 +8,16 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from vmeeting.extensions import db
-from vmeeting.timefmt import local_to_utc, local_zone
-from vmeeting.urls import safe_next_url
+from vmeeting.core.extensions import db
+from vmeeting.core.timefmt import local_to_utc, local_zone
+from vmeeting.core.urls import safe_next_url
 
 #: how many failed mails the board lists (the outbox has them all)
 FAILED_MAILS_SHOWN = 5
 #: how many sittings a day the board lists (the calendar's day view has them all)
 SITTINGS_SHOWN = 12
 
-bp = Blueprint("main", __name__)
+bp = Blueprint("home", __name__)
 
 
 @bp.get("/")
@@ -74,7 +74,7 @@ def set_language(code):
     if code not in current_app.config["LANGUAGES"]:
         abort(404)
     session["lang"] = code
-    return redirect(safe_next_url(request.form.get("next")) or url_for("main.index"))
+    return redirect(safe_next_url(request.form.get("next")) or url_for("home.index"))
 
 
 @bp.app_context_processor
@@ -93,7 +93,7 @@ def _page_language():
 
 #: the menu: (endpoint, label, permission); capabilities add theirs in order
 NAV_ITEMS = [
-    ("main.index", _l("Hôm nay"), "meetings.view"),
+    ("home.index", _l("Hôm nay"), "meetings.view"),
     ("booking.calendar", _l("Lịch họp"), "meetings.view"),
     ("booking.meetings", _l("Cuộc họp"), "meetings.view"),
     ("readiness.mine", _l("Sẵn sàng"), "readiness.confirm"),

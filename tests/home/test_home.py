@@ -5,7 +5,7 @@ from datetime import datetime, time, timedelta
 
 import pytest
 
-from vmeeting.extensions import db
+from vmeeting.core.extensions import db
 from vmeeting.outbox.models import OutboxMail
 from vmeeting.readiness.models import Readiness
 from tests.booking.conftest import VN, book, move_into_the_past, sites  # noqa: F401 (fixtures)
@@ -70,12 +70,12 @@ def test_signing_in_lands_on_the_board_and_the_menu_names_it(client, login_as):
 
 def test_a_busy_day_lists_its_first_sittings_and_links_to_the_rest(client, login_as, board, sites, book, monkeypatch):
     """A national day holds hundreds of sittings: the board lists SITTINGS_SHOWN, counts them all, links the day."""
-    from vmeeting import main
+    from vmeeting.home import views as home
 
     tomorrow = datetime.now(VN).date() + timedelta(days=1)
     book([sites["communes"][2]], datetime.combine(tomorrow, time(15), tzinfo=VN), title="Họp chiều mai",
          allow_non_working_time=True)
-    monkeypatch.setattr(main, "SITTINGS_SHOWN", 1)
+    monkeypatch.setattr(home, "SITTINGS_SHOWN", 1)
     login_as("viewer")
     html = client.get("/").get_data(as_text=True)
     assert re.findall(r'data-testid="board-day-total">(\d+)<', html) == ["1", "2"]

@@ -26,8 +26,8 @@ from datetime import date, datetime, time, timedelta
 import openpyxl
 from openpyxl.utils import get_column_letter
 
-from vmeeting.errors import ValidationError
-from vmeeting.text import N_, say
+from vmeeting.core.errors import ValidationError
+from vmeeting.core.text import N_, say
 
 #: what makes Excel, LibreOffice and Google Sheets read a CSV cell as a formula (OWASP)
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -321,7 +321,7 @@ def _cell(value_cell, formula_cell, limits):
 
 class CellError(ValueError):
     """A cell whose text cannot be known for sure; the message (args[0]) says why in Vietnamese, an N_ literal or a
-    `say` sentence (vmeeting.text) that a page shows in its reader's language."""
+    `say` sentence (vmeeting.core.text) that a page shows in its reader's language."""
 
 
 #: Excel keeps 15 significant digits; a longer number was rounded when it was typed

@@ -15,8 +15,8 @@ DATE_FORMATS = ["%d/%m/%Y", "%Y-%m-%d"]
 #: dates are typed and read dd/mm/yyyy (DOMAIN.md), whatever the browser's locale
 DATE_INPUT = {"widget": TextInput(), "render_kw": {"placeholder": "dd/mm/yyyy", "inputmode": "numeric"}}
 
-from vmeeting.bounds import check_day
-from vmeeting.text import shown
+from vmeeting.core.bounds import check_day
+from vmeeting.core.text import shown
 
 #: WTForms' message ids and what we say instead; `%(field)s` is the field's label,
 #: other placeholders are filled by WTForms afterwards. Vietnamese has no plural.

@@ -1,17 +1,26 @@
 """What every JSON blueprint shares: token sign-in, the error shape, pagination."""
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, g, jsonify, request
+from flask import Blueprint, abort, current_app, g, jsonify, request
 
-from vmeeting.auth.service import user_for_token
-from vmeeting.bounds import MAX_PAGE
-from vmeeting.database import MAX_ID
-from vmeeting.errors import ValidationError
-from vmeeting.extensions import csrf, db
-from vmeeting.text import N_, say
+from vmeeting.core.bounds import MAX_PAGE
+from vmeeting.core.database import MAX_ID
+from vmeeting.core.errors import ValidationError
+from vmeeting.core.extensions import csrf, db
+from vmeeting.core.text import N_, say
 
 MAX_PER_PAGE = 500
 DEFAULT_PER_PAGE = 50
+
+
+#: the app's bearer-token look-up, a function (token: str) -> user or None, which auth's init_app registers
+#: (set_token_user): the API's conventions live here, who holds a token is auth's business
+TOKEN_USER = "vmeeting.token_user"
+
+
+def set_token_user(app, lookup):
+    """Make lookup(token: str) -> user or None the way every API blueprint of app signs a bearer token in."""
+    app.extensions[TOKEN_USER] = lookup
 
 
 def api_blueprint(name, import_name):
@@ -27,7 +36,8 @@ def api_blueprint(name, import_name):
     def authenticate():
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
-        g.api_user = user_for_token(token.strip()) if scheme.lower() == "bearer" else None
+        token_user = current_app.extensions.get(TOKEN_USER)
+        g.api_user = token_user(token.strip()) if token_user and scheme.lower() == "bearer" else None
         if g.api_user is not None:
             db.session.commit()  # keeps last_used_at
 

@@ -1,11 +1,11 @@
 """Errors that services raise and every entry point turns into an answer.
 
 Their messages are Vietnamese, as the API, the CLI and the logs give them;
-each is an N_-marked literal or a `say` sentence (vmeeting.text), so a page
+each is an N_-marked literal or a `say` sentence (vmeeting.core.text), so a page
 shows it in its reader's language through `shown`.
 """
 
-from vmeeting.text import N_
+from vmeeting.core.text import N_
 
 
 class ValidationError(Exception):

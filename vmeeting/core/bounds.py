@@ -15,8 +15,8 @@ from datetime import date, datetime
 
 from werkzeug.routing import IntegerConverter
 
-from vmeeting.database import MAX_ID
-from vmeeting.text import say
+from vmeeting.core.database import MAX_ID
+from vmeeting.core.text import say
 
 #: the days a person may name: wide enough for any record, far from datetime's limits (year 1 to 9999),
 #: so a window of a year around any of them can be computed

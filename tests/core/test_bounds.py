@@ -13,7 +13,7 @@ import pytest
 from flask import got_request_exception
 from werkzeug.routing import IntegerConverter
 
-from vmeeting.extensions import db
+from vmeeting.core.extensions import db
 
 HUGE_IDS = ("2147483648", "9223372036854775808", "99999999999999999999999")
 #: every query parameter the pages and the API read as an id or a count
@@ -135,7 +135,7 @@ def _walk(client, app, existing, headers=None):
 
 def _caught_by_the_net(caplog):
     """The 400 of errorpages for an overflow is a net: every value must be refused before it (by bounds)."""
-    return [r.getMessage()[:300] for r in caplog.records if r.name == "vmeeting.errorpages" and "range" in r.getMessage()]
+    return [r.getMessage()[:300] for r in caplog.records if r.name == "vmeeting.core.errorpages" and "range" in r.getMessage()]
 
 
 def test_no_route_answers_5xx_to_out_of_range_numbers_signed_out(app, client, seeded, caplog):

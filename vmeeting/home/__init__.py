@@ -1,0 +1,1 @@
+"""The today board: reads the other capabilities, writes nothing; the health check and the language switch."""
