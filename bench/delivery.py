@@ -116,6 +116,8 @@ def _wait_for_lease(started_after):
 
 def _book(endpoint_ids, day, listener_seconds):
     """Book a noon meeting of the sites on day and commit; return (commit instant, the meeting's Message-IDs)."""
+    from flask import current_app
+
     from vmeeting.booking import service as booking
     from vmeeting.core.extensions import db
     from vmeeting.invites import service as invites
@@ -130,8 +132,9 @@ def _book(endpoint_ids, day, listener_seconds):
         invites.on_booking_change(*args, **kwargs)
         listener_seconds.append(time.perf_counter() - began)
 
-    listeners = list(booking.change_listeners)
-    booking.change_listeners[:] = [timed_listener if f is invites.on_booking_change else f for f in listeners]
+    connected = current_app.extensions["vmeeting.hooks"][booking.change_listeners.name]  # the app's own list
+    listeners = list(connected)
+    connected[:] = [timed_listener if f is invites.on_booking_change else f for f in listeners]
     try:
         meeting = booking.book_meeting(
             {"title": f"Hội nghị đo thư mời {len(endpoint_ids)} điểm cầu", "starts_at": start,
@@ -141,7 +144,7 @@ def _book(endpoint_ids, day, listener_seconds):
         db.session.commit()
         committed_at = time.time()
     finally:
-        booking.change_listeners[:] = listeners
+        connected[:] = listeners
     # a national booking wrote one change record; its invites exist once a worker has expanded it
     deadline = time.monotonic() + 600
     while db.session.scalar(sa.select(sa.func.count()).where(OutboxMail.meeting_id == meeting.id,

@@ -1,6 +1,5 @@
 """vmeeting: the video-conference network of a province, as a Flask app."""
 
-import hmac
 import json
 import os
 import sys
@@ -13,8 +12,7 @@ from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import CONFIGS
-from vmeeting.core.extensions import babel, bootstrap, csrf, db, login_manager, migrate
-from vmeeting.core.text import N_
+from vmeeting.core.extensions import babel, bootstrap, csrf, db, migrate
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -75,54 +73,22 @@ def create_app(config_class=None, overrides=None):
     csrf.init_app(app)
     bootstrap.init_app(app)
     babel.init_app(app, locale_selector=_select_locale, timezone_selector=lambda: app.config["TIMEZONE"])
-    _init_login(app)
 
-    from vmeeting import cli, models  # noqa: F401 (models: tables for Alembic)
+    from vmeeting import apidoc, attendance, auth, booking, cli, home, invites, network, outbox, readiness, registry
+    from vmeeting import models  # noqa: F401 (every table, for Alembic)
+    from vmeeting import working_time
     from vmeeting.core import errorpages, text, timefmt
-    from vmeeting.home import views as home_views
-    from vmeeting.apidoc import views as apidoc_views
-    from vmeeting.auth import views as auth_views
-    from vmeeting.booking import api as booking_api
-    from vmeeting.booking import calendar as booking_calendar  # noqa: F401 (its routes join booking's blueprint)
-    from vmeeting.booking import views as booking_views
     from vmeeting.core.database import enable_sqlite_pragmas
-    from vmeeting.invites import api as invites_api
-    from vmeeting.invites import views as invites_views  # its service registers the booking listener
-    from vmeeting.attendance import api as attendance_api
-    from vmeeting.attendance import views as attendance_views
-    from vmeeting.network import api as network_api
-    from vmeeting.network import views as network_views  # its service registers booking's warning source
-    from vmeeting.outbox import views as outbox_views
-    from vmeeting.readiness import api as readiness_api
-    from vmeeting.readiness import views as readiness_views
-    from vmeeting.registry import api as registry_api
-    from vmeeting.registry import transfer_views  # noqa: F401 (its routes join registry's blueprint)
-    from vmeeting.registry import views as registry_views
-    from vmeeting.working_time import api as working_time_api
-    from vmeeting.working_time import views as working_time_views
 
     enable_sqlite_pragmas(app)
-    app.register_blueprint(home_views.bp)
-    app.register_blueprint(auth_views.bp)
-    app.register_blueprint(registry_views.bp)
-    app.register_blueprint(registry_api.bp)
-    app.register_blueprint(working_time_views.bp)
-    app.register_blueprint(working_time_api.bp)
-    app.register_blueprint(booking_api.bp)
-    app.register_blueprint(booking_views.bp)
-    app.register_blueprint(invites_views.bp)
-    app.register_blueprint(invites_api.bp)
-    app.register_blueprint(outbox_views.bp)
-    app.register_blueprint(readiness_views.bp)
-    app.register_blueprint(readiness_api.bp)
-    app.register_blueprint(apidoc_views.bp)
-    app.register_blueprint(network_views.bp)
-    app.register_blueprint(network_api.bp)
-    app.register_blueprint(attendance_views.bp)
-    app.register_blueprint(attendance_api.bp)
     errorpages.register(app)
     timefmt.register(app)
     app.jinja_env.globals["shown"] = text.shown  # a service's message in the page's language
+    # The whole wiring: each capability registers its pages, API, hooks into those below it, outbox builders
+    # and ticks, in the order of DESIGN.md (below before above).
+    for capability in (auth, registry, working_time, booking, invites, outbox, network, readiness, attendance,
+                       apidoc, home):
+        capability.init_app(app)
     cli.register(app)
     # first of the hooks, so that Server-Timing covers them all
     app.before_request_funcs.setdefault(None, []).insert(0, _start_timing)
@@ -157,69 +123,6 @@ def _select_locale():
     if current_user and current_user.is_authenticated and session.get("lang"):
         return session["lang"]
     return session.get("lang") or "vi"
-
-
-def _init_login(app):
-    from vmeeting.auth.models import User
-    from vmeeting.auth.service import user_for_token
-    from vmeeting.core.jsonapi import set_token_user
-
-    set_token_user(app, user_for_token)
-    login_manager.init_app(app)
-    login_manager.login_view = "auth.login"
-    login_manager.login_message = N_("Vui lòng đăng nhập để tiếp tục.")  # flashed in the page's language
-    login_manager.login_message_category = "warning"
-    login_manager.session_protection = "strong"
-
-    @login_manager.unauthorized_handler
-    def unauthorized():
-        """Send a person to sign in; answer a page's script 401 instead.
-
-        A script's request (the Fetch spec's Sec-Fetch-Mode is not `navigate`:
-        a calendar move, the readiness board's poll, a fragment) that followed
-        the redirect would read the sign-in page as a 200 answer: a move shown
-        as done and not saved, a sign-in form pasted into the page, and the
-        "please sign in" message spent where nobody sees it.
-        """
-        from flask import flash, redirect
-        from flask_babel import gettext
-        from flask_login.utils import login_url
-
-        from vmeeting.core.jsonapi import error_response
-
-        if request.headers.get("Sec-Fetch-Mode", "navigate") not in ("navigate", "nested-navigate"):
-            return error_response(401, "signed_out",
-                                  gettext("Phiên đăng nhập đã kết thúc. Hãy tải lại trang để đăng nhập."))
-        flash(gettext(login_manager.login_message), login_manager.login_message_category)
-        return redirect(login_url(login_manager.login_view, next_url=request.url))
-
-    @login_manager.user_loader
-    def load_user(stamped_id):
-        """Load the signed-in user from `id:stamp:key` (User.get_id).
-
-        A cookie from before a password change loads nobody (the stamp), nor
-        one whose server-side session has ended: signed out, "sign out
-        everywhere", or expired.
-        """
-        from vmeeting.auth.service import user_and_session
-        from vmeeting.core.bounds import query_id
-
-        user_id, _, rest = stamped_id.partition(":")
-        stamp, _, key = rest.partition(":")
-        try:
-            user, session_open = user_and_session(query_id(user_id), key)
-        except ValueError:
-            return None
-        if user is None or not user.is_enabled:
-            return None
-        if not hmac.compare_digest(stamp, user.session_stamp):
-            g.stale_sign_in = True
-            return None
-        if not session_open:
-            g.ended_sign_in = True
-            return None
-        user.session_key = key
-        return user
 
 
 def _start_timing():

@@ -132,7 +132,7 @@ def scheduler_run():
 
     from vmeeting import jobs
 
-    click.echo(f"Scheduler running with ticks: {', '.join(jobs.load_ticks())}; delivering the outbox. "
+    click.echo(f"Scheduler running with ticks: {', '.join(jobs.ticks())}; delivering the outbox. "
                "Ctrl+C stops it.")
     jobs.run_forever(current_app._get_current_object())
 

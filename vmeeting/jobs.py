@@ -4,14 +4,10 @@ Beside the ticks, every worker process runs the outbox's delivery loop
 (`outbox.delivery.Deliverer`), outside the lease: mail is claimed row by row,
 so several processes (on several hosts) share the outbox safely.
 
-A capability adds a tick with the `periodic` decorator in its own `jobs`
-module and names that module in `JOB_MODULES`:
+A capability adds its ticks from its `init_app(app)` (DESIGN.md, "Wiring is
+visible"), the functions living in its own `jobs` module:
 
-    from vmeeting.jobs import periodic
-
-    @periodic("readiness.probe", seconds=60)
-    def probe_due():
-        ...  # ask the database what is due, do it, commit
+    jobs.add_tick(app, "readiness.probes", readiness_jobs.probe_tick, seconds=60)
 
 A tick runs inside an app context, only in the process holding the lease, and
 must be idempotent: the database says what is due, never memory (DESIGN.md).
@@ -21,7 +17,6 @@ writers; a tick keeps its transactions short (none open while it waits on the
 network).
 """
 
-import importlib
 import logging
 import os
 import signal
@@ -37,12 +32,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from vmeeting.core.database import UTCDateTime, utcnow, writing
 from vmeeting.core.extensions import db
+from vmeeting.core.hooks import NamedHook
 
 log = logging.getLogger(__name__)
 
-#: modules whose import registers their ticks
-JOB_MODULES = ["vmeeting.auth.jobs", "vmeeting.invites.jobs", "vmeeting.readiness.jobs",
-               "vmeeting.network.jobs"]
 #: a holder that stops renewing loses the lease after this long (a crashed worker)
 LEASE_TTL = timedelta(seconds=90)
 LEASE_RENEW_SECONDS = 30
@@ -58,24 +51,18 @@ class Tick:
     seconds: int
 
 
-TICKS: dict[str, Tick] = {}
+#: {tick name: Tick} of each app, added by the capabilities' init_app
+TICKS = NamedHook("jobs.ticks")
 
 
-def periodic(name, seconds=60):
-    """Register the decorated function as a tick run every `seconds` by the worker holding the lease."""
-
-    def decorator(func):
-        TICKS[name] = Tick(name, func, seconds)
-        return func
-
-    return decorator
+def add_tick(app, name, func, seconds=60):
+    """Have app's worker run func() every `seconds` seconds, in the process holding the lease."""
+    TICKS.connect(app, name, Tick(name, func, seconds))
 
 
-def load_ticks():
-    """Import every module of JOB_MODULES and return the registered ticks."""
-    for module in JOB_MODULES:
-        importlib.import_module(module)
-    return dict(TICKS)
+def ticks(app=None):
+    """Return {name: Tick} of app (default: the current app): what its worker runs."""
+    return dict(TICKS.mapping(app))
 
 
 class WorkerLease(db.Model):
@@ -159,7 +146,7 @@ def build_scheduler(app, holder, *, blocking=False):
     scheduler.add_job(_heartbeat, "interval", seconds=LEASE_RENEW_SECONDS, args=(app, holder),
                       id="lease", next_run_time=utcnow(), coalesce=True, max_instances=1)
     intervals = app.config.get("SCHEDULER_TICK_SECONDS") or {}
-    for tick in load_ticks().values():
+    for tick in ticks(app).values():
         seconds = intervals.get(tick.name, tick.seconds)
         scheduler.add_job(run_tick, "interval", seconds=seconds, args=(app, holder, tick), id=tick.name,
                           next_run_time=first, coalesce=True, max_instances=1, misfire_grace_time=seconds)
@@ -193,7 +180,7 @@ def run_forever(app):
 
     holder = new_holder_id()
     scheduler = build_scheduler(app, holder, blocking=True)
-    log.info("scheduler %s starting with ticks: %s", holder, ", ".join(TICKS))
+    log.info("scheduler %s starting with ticks: %s", holder, ", ".join(ticks(app)))
     deliverer = Deliverer(app).start()
     previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:

@@ -167,9 +167,9 @@ def test_each_attempt_is_recorded(make_user, sign_in):
 def test_the_worker_drops_attempts_older_than_ninety_days(app, make_user, sign_in):
     from vmeeting.auth.jobs import prune_login_attempts
     from vmeeting.core.database import utcnow
-    from vmeeting.jobs import load_ticks
+    from vmeeting.jobs import ticks
 
-    assert "auth.prune_login_attempts" in load_ticks()
+    assert "auth.prune_login_attempts" in ticks(app)
     make_user("viewer", username="can-bo")
     sign_in("can-bo", "sai-mat-khau")
     sign_in("can-bo", PASSWORD)

@@ -122,9 +122,9 @@ def test_a_password_change_ends_the_other_sessions_and_keeps_this_one(make_user,
 
 def test_the_worker_drops_sessions_ended_long_ago(app, make_user, browser):
     from vmeeting.auth.jobs import prune_sessions
-    from vmeeting.jobs import load_ticks
+    from vmeeting.jobs import ticks
 
-    assert "auth.prune_sessions" in load_ticks()
+    assert "auth.prune_sessions" in ticks(app)
     user = make_user("viewer")
     old, recent = browser(user), browser(user)
     sign_out(old)

@@ -59,8 +59,9 @@ def test_a_booking_sends_as_many_statements_for_24_sites_as_for_3(client, api_he
     assert counts[0] == counts[1], counts
 
 
-def test_a_series_writes_its_reservations_in_one_statement_per_booking(client, api_headers, many_sites, monkeypatch):
-    monkeypatch.setattr(service, "change_listeners", [])
+def test_a_series_writes_its_reservations_in_one_statement_per_booking(app, client, api_headers, many_sites,
+                                                                       monkeypatch):
+    monkeypatch.setitem(app.extensions["vmeeting.hooks"], service.change_listeners.name, [])
     body = _booking_body(many_sites, next_monday(8), "Giao ban tuần")
     body["recurrence"] = "FREQ=WEEKLY;COUNT=4"
     headers = api_headers("scheduler")

@@ -178,7 +178,7 @@ def test_the_lease_lets_one_worker_run(app):
     assert not jobs.run_tick(app, "worker-a", tick)
     jobs.release_lease("worker-b")
     assert jobs.run_tick(app, "worker-a", tick) and ran == [1]
-    assert "invites.deliver_outbox" not in jobs.load_ticks()  # every worker delivers, lease or not
+    assert "invites.deliver_outbox" not in jobs.ticks(app)  # every worker delivers, lease or not
 
 
 def test_a_change_rolled_back_queues_nothing(app, invited):

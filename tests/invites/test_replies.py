@@ -287,7 +287,7 @@ def test_later_answers_replace_earlier_ones(app, mailbox, meeting):
 
 
 def test_the_worker_tick_reads_the_mailbox_under_the_lease(app, mailbox, meeting):
-    ticks = jobs.load_ticks()
+    ticks = jobs.ticks(app)
     assert ticks["invites.read_replies"].seconds <= 60
     mailbox.deliver(_reply(meeting, "gmail", "ACCEPTED"))
     assert jobs.run_tick(app, "worker-a", ticks["invites.read_replies"])

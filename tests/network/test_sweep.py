@@ -12,7 +12,7 @@ from vmeeting.core.database import utcnow, writing
 from vmeeting.core.extensions import db
 from vmeeting.outbox.delivery import deliver_outbox
 from vmeeting.outbox.models import OutboxMail
-from vmeeting.jobs import load_ticks, release_lease, run_tick
+from vmeeting.jobs import release_lease, run_tick, ticks
 from vmeeting.network import jobs, service
 from vmeeting.network.models import Incident, NetworkEvent, NetworkState
 from vmeeting.registry.models import Endpoint
@@ -35,8 +35,8 @@ def later(app):
         db.session.commit()
 
 
-def test_the_sweep_tick_is_registered():
-    assert load_ticks()["network.sweep"].func is jobs.sweep_tick
+def test_the_sweep_tick_is_registered(app):
+    assert ticks(app)["network.sweep"].func is jobs.sweep_tick
 
 
 def test_a_site_comes_up_goes_down_after_the_set_number_of_sweeps_and_comes_back(net, switchable):
@@ -148,7 +148,7 @@ def test_alarms_are_not_repeated_by_a_restarted_or_second_worker(net, app, datab
     app.config.update(NETWORK_SWEEP_SECONDS=1, PROBE_TIMEOUT_SECONDS=2)
     site = net.communes[0]
     point(site, live_peers[0].uri)
-    tick = load_ticks()["network.sweep"]
+    tick = ticks(app)["network.sweep"]
     assert run_tick(app, "worker-1", tick)
     assert state(site).state == "up"
     point(site, closed_udp_uri())  # its device is replaced by one that never answers
@@ -181,7 +181,7 @@ def test_the_return_alarm_goes_out_once_across_a_worker_restart(net, app, databa
     automatic incident is resolved once."""
     app.config.update(NETWORK_SWEEP_SECONDS=1)
     site = net.communes[0]
-    tick = load_ticks()["network.sweep"]
+    tick = ticks(app)["network.sweep"]
     point(site, live_peers[0].uri)
     assert run_tick(app, "worker-1", tick)
     point(site, closed_udp_uri())

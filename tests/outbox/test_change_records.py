@@ -94,7 +94,7 @@ def test_a_failing_expansion_writes_nothing_counts_an_attempt_and_stays(app, inv
         invites.expand_booking(record)  # its rows written, then a failure: none of them may stay
         raise RuntimeError("boom")
 
-    monkeypatch.setitem(outbox.EXPANDERS, invites.BOOKING_EXPANDER, broken)
+    monkeypatch.setitem(outbox.EXPANDERS.mapping(app), invites.BOOKING_EXPANDER, broken)
     deliver_outbox()
     [record] = _rows()
     assert record.status == "pending" and record.attempt_count == 1 and "boom" in record.last_error
@@ -122,7 +122,7 @@ def test_a_change_while_a_worker_expands_the_record_waits_for_it(app, database_u
     meeting_id = book(_sites(invited), next_monday()).id
     db.session.remove()
     written, go = threading.Event(), threading.Event()
-    expand = outbox.EXPANDERS[invites.BOOKING_EXPANDER]
+    expand = outbox.EXPANDERS.mapping(app)[invites.BOOKING_EXPANDER]
 
     def slow_expand(record):
         expand(record)
@@ -130,7 +130,7 @@ def test_a_change_while_a_worker_expands_the_record_waits_for_it(app, database_u
             written.set()
             go.wait(10)
 
-    monkeypatch.setitem(outbox.EXPANDERS, invites.BOOKING_EXPANDER, slow_expand)
+    monkeypatch.setitem(outbox.EXPANDERS.mapping(app), invites.BOOKING_EXPANDER, slow_expand)
     errors = []
 
     def run(name, work):

@@ -64,7 +64,7 @@ def test_sqlite_embedded_worker_wakes_without_a_tick(app, database_url, smtp, in
     if not database_url.startswith("sqlite"):
         pytest.skip("the embedded worker of `make run` on SQLite; PostgreSQL wakes its workers with NOTIFY")
     served = _make_app(database_url, SMTP_URL=smtp.url,
-                       SCHEDULER_TICK_SECONDS={name: FAR_APART for name in jobs.load_ticks()})
+                       SCHEDULER_TICK_SECONDS={name: FAR_APART for name in jobs.ticks(app)})
     scheduler = jobs.start_embedded(served)
     try:
         book([invited["hall"]], next_monday())

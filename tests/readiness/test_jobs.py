@@ -9,7 +9,7 @@ from vmeeting.booking import service as booking
 from vmeeting.core.extensions import db
 from vmeeting.outbox.delivery import deliver_outbox
 from vmeeting.outbox.models import OutboxMail
-from vmeeting.jobs import load_ticks
+from vmeeting.jobs import ticks as app_ticks
 from vmeeting.readiness import escalation, jobs, service
 from vmeeting.readiness.models import ReadinessEvent, ReadinessJob
 
@@ -18,8 +18,8 @@ def probe_rounds():
     return db.session.scalar(sa.select(sa.func.count()).where(ReadinessEvent.kind == "probe"))
 
 
-def test_ticks_are_registered():
-    ticks = load_ticks()
+def test_ticks_are_registered(app):
+    ticks = app_ticks(app)
     assert ticks["readiness.probes"].func is jobs.probe_tick
     assert ticks["readiness.escalations"].func is jobs.escalation_tick
 

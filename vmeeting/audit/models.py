@@ -1,14 +1,16 @@
 """One row per recorded change."""
 
 from datetime import datetime
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from vmeeting.auth.models import User
 from vmeeting.core.database import UTCDateTime, utcnow
 from vmeeting.core.extensions import db
+
+if TYPE_CHECKING:  # audit sits below auth (DESIGN.md): the user table is named, not imported
+    from vmeeting.auth.models import User
 
 
 class AuditEvent(db.Model):
@@ -29,6 +31,7 @@ class AuditEvent(db.Model):
     changes: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
     summary: Mapped[str] = mapped_column(sa.String(500), default="")
 
-    actor: Mapped[Optional[User]] = relationship()
+    #: the user who made the change; the class is resolved by name when the mappers are configured
+    actor: Mapped[Optional["User"]] = relationship("User")
 
     __table_args__ = (sa.Index("ix_audit_events_entity", "entity_type", "entity_id"),)

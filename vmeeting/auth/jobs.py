@@ -7,13 +7,11 @@ import sqlalchemy as sa
 from vmeeting.auth.models import LoginAttempt, UserSession
 from vmeeting.core.database import utcnow
 from vmeeting.core.extensions import db
-from vmeeting.jobs import periodic
 
 #: attempts are kept this long for anyone looking into a break-in, far beyond the throttling window
 KEEP_ATTEMPTS = timedelta(days=90)
 
 
-@periodic("auth.prune_login_attempts", seconds=3600)
 def prune_login_attempts(now=None):
     """Delete sign-in attempts older than KEEP_ATTEMPTS; return how many went."""
     cutoff = (now or utcnow()) - KEEP_ATTEMPTS
@@ -22,7 +20,6 @@ def prune_login_attempts(now=None):
     return deleted
 
 
-@periodic("auth.prune_sessions", seconds=3600)
 def prune_sessions(now=None):
     """Delete sessions ended or expired more than KEEP_ATTEMPTS ago; return how many went."""
     cutoff = (now or utcnow()) - KEEP_ATTEMPTS

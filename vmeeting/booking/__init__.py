@@ -1,1 +1,17 @@
 """Meetings, their occurrences and the reservations that keep sites from double-booking."""
+
+
+def init_app(app):
+    """Wire booking into app: its API, its pages (the calendar's routes join them), and its guard on the registry.
+
+    The capabilities above booking connect to its hooks (booking.service:
+    change_listeners, warning_sources, site_issue_listeners,
+    roll_call_hint_sources) from their own init_app.
+    """
+    from vmeeting.booking import api, service, views
+    from vmeeting.booking import calendar  # noqa: F401 (the calendar's pages: routes of views.bp)
+    from vmeeting.registry import service as registry
+
+    app.register_blueprint(api.bp)
+    app.register_blueprint(views.bp)
+    registry.retire_guards.connect(app, service.guard_retire)

@@ -34,6 +34,7 @@ from vmeeting.core.bounds import as_id
 from vmeeting.core.database import insert_rows, one_of, utcnow
 from vmeeting.core.errors import Conflict, NonWorkingTime, StaleEdit, ValidationError
 from vmeeting.core.extensions import db
+from vmeeting.core.hooks import Hook
 from vmeeting.registry import service as registry
 from vmeeting.registry.models import AdminUnit, Bridge, Endpoint, endpoint_group_members
 from vmeeting.core.text import N_, Sentence, clean, fold, say
@@ -41,20 +42,20 @@ from vmeeting.core.timefmt import format_datetime, local_to_utc, to_local
 from vmeeting.working_time import service as working_time
 
 #: callables `listener(event, meeting, **details)` that other capabilities (invites,
-#: readiness) add; called inside the booking's transaction, after its rows are flushed.
+#: readiness) connect from their init_app; called inside the booking's transaction, after its rows are flushed.
 #: events: booked, updated (removed_endpoint_ids), cancelled, occurrence_cancelled,
 #: occurrence_moved (occurrence)
-change_listeners = []
+change_listeners = Hook("booking.change_listeners")
 
 #: callables `source(endpoint_ids) -> [{endpoint_id, kind, message}]` that capabilities above
 #: booking (network) add: what a booking should warn about its sites, never stopping it
-warning_sources = []
+warning_sources = Hook("booking.warning_sources")
 
 
 #: callables `listener(endpoint, user, note, source, now)` that capabilities above booking (network)
 #: add: someone reported a problem at a site (readiness: a technician's «Có sự cố»); called
 #: inside the report's transaction
-site_issue_listeners = []
+site_issue_listeners = Hook("booking.site_issue_listeners")
 
 
 def report_site_issue(endpoint, user, note, source, now):
@@ -73,7 +74,7 @@ def site_warnings(endpoint_ids):
 
 #: callables `source(occurrence, endpoint_ids) -> {endpoint_id: (status, reason, at)}` that capabilities
 #: above booking add (readiness, network): what a sitting's roll-call may be prefilled with, as of `at`
-roll_call_hint_sources = []
+roll_call_hint_sources = Hook("booking.roll_call_hint_sources")
 
 
 def roll_call_hints(occurrence, endpoint_ids):
@@ -869,5 +870,3 @@ def guard_retire(endpoint):
                            "cuộc họp trước.", site=endpoint.name, title=upcoming.meeting.title,
                            when=format_datetime(upcoming.starts_at)), meeting_id=upcoming.meeting_id)
 
-
-registry.retire_guards.append(guard_retire)

@@ -1,1 +1,8 @@
 """The today board: reads the other capabilities, writes nothing; the health check and the language switch."""
+
+
+def init_app(app):
+    """Wire the today board, the health check and the language switch into app."""
+    from vmeeting.home import views
+
+    app.register_blueprint(views.bp)

@@ -1,1 +1,25 @@
 """Calendar invites: iCalendar building, the mail outbox, RSVP and calendar feeds."""
+
+
+def init_app(app):
+    """Wire invites into app: every booking change mails its iTIP messages through the outbox.
+
+    Connects `on_booking_change` to booking's change listeners, the invite
+    builder and the booking expander to the outbox, the RSVP link to the
+    outbox's hidden secrets, the replies tick to the worker; registers the
+    pages (RSVP, feeds) and the API.
+    """
+    from vmeeting import jobs
+    from vmeeting.booking import service as booking
+    from vmeeting.invites import api, service, views
+    from vmeeting.invites import jobs as invites_jobs
+    from vmeeting.outbox import preview
+    from vmeeting.outbox import service as outbox
+
+    booking.change_listeners.connect(app, service.on_booking_change)
+    outbox.register_builder(app, service.INVITE_BUILDER, service.build_invites)
+    outbox.register_expander(app, service.BOOKING_EXPANDER, service.expand_booking)
+    preview.register_secret_link(app, service.RSVP_TOKEN)  # an RSVP link answers in its recipient's name
+    jobs.add_tick(app, "invites.read_replies", invites_jobs.read_replies)
+    app.register_blueprint(views.bp)
+    app.register_blueprint(api.bp)

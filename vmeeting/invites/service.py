@@ -18,7 +18,6 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import selectinload
 
 from vmeeting.auth.models import User
-from vmeeting.booking import service as booking
 from vmeeting.booking.models import Meeting, Occurrence, meeting_endpoints
 from vmeeting.core.database import utcnow
 from vmeeting.core.errors import ValidationError
@@ -26,7 +25,6 @@ from vmeeting.core.extensions import db
 from vmeeting.invites import ical, mail
 from vmeeting.invites.models import PARTSTATS, InviteResponse
 from vmeeting.invites.notice import Person, notice_sections, places_text_of, plain_text, site_label
-from vmeeting.outbox import preview
 from vmeeting.outbox import service as outbox
 from vmeeting.outbox.models import OutboxMail
 from vmeeting.registry.models import AdminUnit, Endpoint
@@ -510,9 +508,3 @@ def download_calendar(meeting):
     return ical.publish_calendar(meeting, occurrences, location=site_label(meeting.chair),
                                  description=plain_text(sections))
 
-
-if on_booking_change not in booking.change_listeners:
-    booking.change_listeners.append(on_booking_change)
-outbox.register_builder(INVITE_BUILDER, build_invites)
-outbox.register_expander(BOOKING_EXPANDER, expand_booking)
-preview.register_secret_link(RSVP_TOKEN)  # an RSVP link answers in its recipient's name

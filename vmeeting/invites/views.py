@@ -13,7 +13,7 @@ from vmeeting.core.errors import ValidationError
 from vmeeting.core.extensions import db
 from vmeeting.invites import feeds, service
 from vmeeting.outbox import service as outbox
-from vmeeting.outbox.views import STATUS_LABELS
+from vmeeting.outbox.models import STATUS_LABELS
 from vmeeting.registry.models import AdminUnit, Endpoint
 from vmeeting.core.text import N_, shown
 

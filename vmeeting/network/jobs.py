@@ -11,7 +11,6 @@ from flask import current_app
 
 from vmeeting.core.database import utcnow
 from vmeeting.core.extensions import db
-from vmeeting.jobs import periodic
 from vmeeting.network import service
 from vmeeting.network.models import NetworkState
 
@@ -31,7 +30,6 @@ def sweep_due(now=None):
     return last is None or last <= (now or utcnow()) - timedelta(seconds=seconds) + slack
 
 
-@periodic("network.sweep", seconds=TICK_SECONDS)
 def sweep_tick():
     """Sweep every active site if a sweep is due."""
     if sweep_due():

@@ -32,7 +32,6 @@ from werkzeug.exceptions import Forbidden
 
 from vmeeting import probes  # the sweep engine, shared with readiness (DESIGN.md)
 from vmeeting.auth.models import User
-from vmeeting.booking import service as booking
 from vmeeting.core.database import one_of, utcnow, write_intent
 from vmeeting.core.errors import Conflict, ValidationError
 from vmeeting.core.extensions import db
@@ -483,8 +482,6 @@ def site_warnings(endpoint_ids):
     return warnings
 
 
-booking.warning_sources.append(site_warnings)
-
 
 def incident_from_report(endpoint, user, note, source, now):
     """Open an incident for a problem someone reported (a technician's «Có sự cố»), unless one is open at the site.
@@ -500,8 +497,6 @@ def incident_from_report(endpoint, user, note, source, now):
         db.session.flush()
 
 
-booking.site_issue_listeners.append(incident_from_report)
-
 
 def roll_call_hints(occurrence, endpoint_ids):
     """Return {endpoint_id: (status, reason, at)} from sweeps since the sitting's set-up window began.
@@ -514,8 +509,6 @@ def roll_call_hints(occurrence, endpoint_ids):
     return {row.endpoint_id: ("absent", "Mất kết nối", row.last_checked_at) if row.state == "down"
             else ("present", "", row.last_checked_at) for row in rows if row.state in ("up", "down")}
 
-
-booking.roll_call_hint_sources.append(roll_call_hints)
 
 
 # -- incidents ---------------------------------------------------------------------------------

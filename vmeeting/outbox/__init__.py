@@ -1,1 +1,8 @@
 """Mail as infrastructure: the queue, building on first send, delivery with retries, exactly once."""
+
+
+def init_app(app):
+    """Wire the outbox's page into app; the capabilities that mail register their builders from their init_app."""
+    from vmeeting.outbox import views
+
+    app.register_blueprint(views.bp)

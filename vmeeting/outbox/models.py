@@ -8,8 +8,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from vmeeting.core.database import UTCDateTime, utcnow
 from vmeeting.core.extensions import db
+from vmeeting.core.text import N_
 
 MAIL_STATUSES = ("pending", "sent", "failed", "superseded")
+#: each status as pages name it, in Vietnamese; they show it through the catalogue (text.N_)
+STATUS_LABELS = {"pending": N_("Chờ gửi"), "sent": N_("Đã gửi"), "failed": N_("Thất bại"), "superseded": N_("Đã thay thế")}
 MAIL_METHODS = ("REQUEST", "CANCEL")
 
 

@@ -9,7 +9,6 @@ part and in the source, unless the viewer may see them (administrators).
 """
 
 import email
-import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from email.encoders import encode_base64
@@ -17,10 +16,11 @@ from email.header import decode_header, make_header
 
 import icalendar
 
+from vmeeting.core.hooks import Hook
 from vmeeting.outbox.mail import HEADER_WIDTH, TEXT_CHARSET, WIRE
 
 #: patterns of credential links: group 1 is the part kept (the path), the rest is blanked out
-SECRET_LINKS: list[re.Pattern] = []
+SECRET_LINKS = Hook("outbox.secret_links")
 HIDDEN_TOKEN = r"\1[...]"  # ASCII: the source shows it as such in a quoted-printable part
 SHOWN_HEADERS = ("From", "To", "Reply-To", "Subject", "Date", "Message-ID")
 
@@ -55,10 +55,12 @@ class MailView:
     source: str
 
 
-def register_secret_link(pattern):
-    """Have every mail view blank out what `pattern` matches after its group 1 (a capability calls it once)."""
-    if pattern not in SECRET_LINKS:
-        SECRET_LINKS.append(pattern)
+def register_secret_link(app, pattern):
+    """Have every mail view of app blank out what `pattern` (a re.Pattern) matches after its group 1.
+
+    A capability whose mails carry credential links calls it from its init_app.
+    """
+    SECRET_LINKS.connect(app, pattern)
 
 
 def hide_secret_links(text):

@@ -15,7 +15,6 @@ is the one caller that commits row by row, around each SMTP conversation.
 import json
 import logging
 from datetime import timedelta
-from typing import Callable
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
@@ -23,6 +22,7 @@ from sqlalchemy.dialects import sqlite
 from vmeeting.core.database import utcnow
 from vmeeting.core.errors import ValidationError
 from vmeeting.core.extensions import db
+from vmeeting.core.hooks import NamedHook
 from vmeeting.outbox import mail
 from vmeeting.outbox.models import MAIL_METHODS, OutboxMail
 from vmeeting.core.text import N_
@@ -40,13 +40,13 @@ NOTIFY_CHANNEL = "vmeeting_outbox"
 SUPERSEDED_NOTE = N_("Đã có thư mới hơn cho người này.")
 
 #: {builder name: build(rows, *, skip_superseded=True) -> {row id: message text, or None if superseded}}
-BUILDERS: dict[str, Callable] = {}
+BUILDERS = NamedHook("outbox.builders")
 #: {expander name: expand(row)}: turns one change record into the change's mails (`enqueue_change`)
-EXPANDERS: dict[str, Callable] = {}
+EXPANDERS = NamedHook("outbox.expanders")
 
 
-def register_builder(name, build):
-    """Let compact rows written with builder=name be built by build (a capability calls it once, at import).
+def register_builder(app, name, build):
+    """Let app's compact rows written with builder=name be built by build (from a capability's init_app).
 
     build(rows, *, skip_superseded=True) receives OutboxMail rows (message
     None) and returns {row id: the whole message as 7-bit text}; with
@@ -54,18 +54,18 @@ def register_builder(name, build):
     person has made pointless (the row is then marked superseded, unsent).
     It should load what the rows share once, not once per row.
     """
-    BUILDERS[name] = build
+    BUILDERS.connect(app, name, build)
 
 
-def register_expander(name, expand):
-    """Let change records written with expander=name be expanded by expand(row) (at import, once).
+def register_expander(app, name, expand):
+    """Let app's change records written with expander=name be expanded by expand(row) (from an init_app).
 
     expand(row) receives the record (an OutboxMail with no recipient) and
     writes the change's mails with `enqueue`, in the caller's transaction;
     the record is deleted in the same transaction, so a change is expanded
     once: its mails and the record's end commit together.
     """
-    EXPANDERS[name] = expand
+    EXPANDERS.connect(app, name, expand)
 
 
 # -- writing ---------------------------------------------------------------------------------
@@ -105,7 +105,7 @@ def enqueue(rows, *, builder):
     """
     if not rows:
         return
-    if builder not in BUILDERS:
+    if builder not in BUILDERS.mapping():
         raise ValueError(f"no outbox builder registered as {builder!r}")
     values = [{"key": r["key"], "meeting_id": r.get("meeting_id"), "recipient": r["recipient"],
                "recipient_name": (r.get("recipient_name") or "")[:200], "method": r.get("method"),
@@ -125,7 +125,7 @@ def enqueue_change(*, key, meeting_id, sequence, subject, payload, expander):
     expands it first (`expand_pending`), so what supersedes what stays as if
     the rows had been written at once. Notifies the workers.
     """
-    if expander not in EXPANDERS:
+    if expander not in EXPANDERS.mapping():
         raise ValueError(f"no outbox expander registered as {expander!r}")
     _insert([{"key": key, "meeting_id": meeting_id, "recipient": "", "recipient_name": "", "method": None,
               "sequence": sequence, "subject": subject[:400], "payload": payload}], expander, utcnow())
@@ -140,24 +140,24 @@ def expand_pending(meeting_id):
     as the worker locks a record before it expands it: whichever comes second
     waits for the first to commit, then finds the record gone. Flushes.
     """
-    if not EXPANDERS:
+    if not EXPANDERS.mapping():
         return
     rows = db.session.scalars(sa.select(OutboxMail).where(
         OutboxMail.meeting_id == meeting_id, OutboxMail.status == "pending",
-        OutboxMail.builder.in_(list(EXPANDERS))).order_by(OutboxMail.id).with_for_update()).all()
+        OutboxMail.builder.in_(list(EXPANDERS.mapping()))).order_by(OutboxMail.id).with_for_update()).all()
     for row in rows:
         _expand(row)
     db.session.flush()
 
 
 def _expand(row):
-    EXPANDERS[row.builder](row)
+    EXPANDERS.mapping()[row.builder](row)
     db.session.delete(row)
 
 
 def is_change_record(mail_row):
     """Tell whether the row is a change record (`enqueue_change`), not a mail."""
-    return mail_row.builder in EXPANDERS
+    return mail_row.builder in EXPANDERS.mapping()
 
 
 def enqueue_plain(key, meeting_id, recipient, recipient_name, subject, text, html=None, reply_to=None, sequence=0):
@@ -275,7 +275,7 @@ def build_messages(ids, *, now=None):
         by_builder.setdefault(row.builder, []).append(row)
     built = {}
     for name, group in by_builder.items():
-        if name in EXPANDERS:  # change records: their mails are written now, and claimed next round
+        if name in EXPANDERS.mapping():  # change records: their mails are written now, and claimed next round
             for row in group:
                 # the record first, its mails' keys after, as a change's expand_pending takes them: a change
                 # expanding it now finishes first (and the record is gone), never a deadlock of the two
@@ -291,7 +291,7 @@ def build_messages(ids, *, now=None):
                     mark_attempt_failed(row, f"Không soạn được thư: {exc!r}", now=now)
             continue
         try:
-            messages = BUILDERS[name](group)
+            messages = BUILDERS.mapping()[name](group)
         except Exception as exc:  # a bug or a vanished row must not stop the rest of the queue
             log.exception("outbox builder %s failed on %d mails", name, len(group))
             for row in group:
@@ -313,7 +313,7 @@ def build_unbuilt():
     For the CLI and tests that read a message before any worker ran.
     """
     for meeting_id in db.session.scalars(sa.select(OutboxMail.meeting_id).distinct().where(
-            OutboxMail.status == "pending", OutboxMail.builder.in_(list(EXPANDERS)))).all():
+            OutboxMail.status == "pending", OutboxMail.builder.in_(list(EXPANDERS.mapping())))).all():
         expand_pending(meeting_id)
     ids = db.session.scalars(sa.select(OutboxMail.id).where(OutboxMail.status == "pending",
                                                             OutboxMail.message.is_(None))).all()
@@ -322,9 +322,10 @@ def build_unbuilt():
 
 def message_for_display(mail_row):
     """Return the row's message, built for the reader when no worker has built it yet (not stored)."""
-    if mail_row.message is not None or mail_row.builder not in BUILDERS:  # a change record has none either
+    builders = BUILDERS.mapping()
+    if mail_row.message is not None or mail_row.builder not in builders:  # a change record has none either
         return mail_row.message
-    return BUILDERS[mail_row.builder]([mail_row], skip_superseded=False).get(mail_row.id)
+    return builders[mail_row.builder]([mail_row], skip_superseded=False).get(mail_row.id)
 
 
 # -- outcomes ----------------------------------------------------------------------------------

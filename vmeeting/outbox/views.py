@@ -9,14 +9,12 @@ from vmeeting.core.bounds import query_page
 from vmeeting.core.errors import ValidationError
 from vmeeting.core.extensions import db
 from vmeeting.outbox import preview, service
-from vmeeting.outbox.models import MAIL_STATUSES, OutboxMail
-from vmeeting.core.text import N_, shown
+from vmeeting.outbox.models import MAIL_STATUSES, STATUS_LABELS, OutboxMail
+from vmeeting.core.text import shown
 
 bp = Blueprint("outbox", __name__)
 
 PER_PAGE = 50
-#: in Vietnamese; pages show them through the catalogue (text.N_)
-STATUS_LABELS = {"pending": N_("Chờ gửi"), "sent": N_("Đã gửi"), "failed": N_("Thất bại"), "superseded": N_("Đã thay thế")}
 
 
 @bp.get("/outbox")

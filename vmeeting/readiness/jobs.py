@@ -14,7 +14,6 @@ from flask import current_app
 from vmeeting.booking.models import Meeting, Occurrence
 from vmeeting.core.database import utcnow, write_intent
 from vmeeting.core.extensions import db
-from vmeeting.jobs import periodic
 from vmeeting.outbox import service as outbox
 from vmeeting.readiness import escalation, service
 from vmeeting.readiness.models import ReadinessJob
@@ -126,13 +125,11 @@ def _queue(meeting, mail):
                          sequence=meeting.sequence)
 
 
-@periodic("readiness.probes", seconds=60)
 def probe_tick():
     """Run the probe rounds that are due."""
     run_due_probes()
 
 
-@periodic("readiness.escalations", seconds=60)
 def escalation_tick():
     """Send the escalation mails that are due."""
     run_due_escalations()

@@ -482,5 +482,3 @@ def roll_call_hints(occurrence, endpoint_ids):
             hints[row.endpoint_id] = ("present", "", at)
     return hints
 
-
-booking.roll_call_hint_sources.append(roll_call_hints)

@@ -12,6 +12,7 @@ from vmeeting.core.extensions import db
 # CHOICE_LABELS: the registry's words for its choices, which pages and other capabilities show
 from vmeeting.registry.fields import CHOICE_LABELS, CODE_RE, FIELD_CHECKS, as_id, check_text  # noqa: F401
 from vmeeting.registry.models import AdminUnit, Bridge, Endpoint, EndpointGroup
+from vmeeting.core.hooks import Hook
 from vmeeting.core.text import N_, clean, fold, say
 
 #: the endpoint fields a person or a script may set, in the order exports list them
@@ -20,9 +21,9 @@ ENDPOINT_FIELDS = (
     "contact_name", "contact_phone", "contact_emails", "technician_id", "transport", "protocol",
     "device_model", "device_serial", "platform_ref", "notes",
 )
-#: checks other capabilities add, each `guard(endpoint)` raising Conflict when the
+#: checks other capabilities connect from their init_app, each `guard(endpoint)` raising Conflict when the
 #: endpoint must not be retired (booking: it is in a future meeting)
-retire_guards = []
+retire_guards = Hook("registry.retire_guards")
 
 # -- units ---------------------------------------------------------------------------
 

@@ -1,1 +1,9 @@
 """The working calendar: hours, public holidays (Tết included), declared days off and working days."""
+
+
+def init_app(app):
+    """Wire the working calendar into app: its page and its API."""
+    from vmeeting.working_time import api, views
+
+    app.register_blueprint(views.bp)
+    app.register_blueprint(api.bp)
