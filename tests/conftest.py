@@ -91,15 +91,41 @@ def database_url(request, tmp_path_factory):
     return url
 
 
+@pytest.fixture(scope="session")
+def _shared_app(database_url):
+    """One app per test process and backend: building one compiles its 115 routes (about 50 ms)."""
+    return _make_app(database_url)
+
+
 @pytest.fixture
-def app(database_url):
-    """An app bound to the run's database; the tables are emptied after the test."""
-    app = _make_app(database_url)
-    with app.app_context():
-        yield app
-        db.session.remove()
-        _empty_tables()
-        db.engine.dispose()
+def app(_shared_app):
+    """The backend's app in an app context of the test's own; the tables are emptied after the test.
+
+    The app is shared by the process's tests of that backend; what a test
+    changes of it is put back: its configuration (tests set MAIL_FROM,
+    NETWORK_SWEEP_SECONDS…), and through `monkeypatch` anything else. A test
+    that adds routes of its own needs an app no request has reached yet:
+    `own_app`.
+    """
+    yield from _app_for_test(_shared_app)
+
+
+def own_app(database_url):
+    """A fresh app for one test (a generator, for a module's own `app` fixture); its tables emptied after."""
+    yield from _app_for_test(_make_app(database_url))
+
+
+def _app_for_test(app):
+    config = dict(app.config)
+    try:
+        with app.app_context():
+            yield app
+            db.session.remove()
+            _empty_tables()
+            db.engine.dispose()
+    finally:
+        app.config.clear()
+        app.config.update(config)
 
 
 def _empty_tables():
@@ -343,15 +369,32 @@ class LiveServer:
         self.thread.join(timeout=10)
 
 
-@pytest.fixture
-def live_server(app, database_url):
-    """Serve a second app on the test's database over real HTTP; yields its base URL holder."""
+@pytest.fixture(scope="session")
+def _shared_live_server(database_url):
+    """One live server per test process and backend, serving an app of its own on the backend's database."""
     served = _make_app(database_url, WTF_CSRF_SSL_STRICT=False)
     server = LiveServer(served)
     yield server
     server.stop()
     with served.app_context():
         db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def live_server(app, _shared_live_server):
+    """The backend's app served over real HTTP on the test's database; yields its base URL holder.
+
+    Shared by the process's tests of the backend, like `app`; its configuration
+    is put back after each test, and its pooled connections closed, so the next
+    test starts on a fresh connection to the emptied tables.
+    """
+    served = _shared_live_server.server.app
+    config = dict(served.config)
+    yield _shared_live_server
+    served.config.clear()
+    served.config.update(config)
+    with served.app_context():
         db.engine.dispose()
 
 
