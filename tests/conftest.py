@@ -215,15 +215,35 @@ def make_user(app):
 
 @pytest.fixture
 def login(client):
-    """Sign the test client in through the real form."""
+    """Sign the test client in as user, as the sign-in form ends: a server-side session and Flask-Login's cookie.
+
+    Outside tests/auth the form itself is not under test, so its two requests
+    (the page for its CSRF token, the post) are skipped; tests/auth/conftest.py
+    signs in through the real form. The password is not checked here.
+    """
 
     def do_login(user, password=PASSWORD):
-        token = csrf_token(client, "/login")
-        response = client.post("/login", data={"username": user.username, "password": password, "csrf_token": token})
-        assert response.status_code == 302, response.get_data(as_text=True)
+        sign_in_by_session(client, user)
         return user
 
     return do_login
+
+
+def sign_in_by_session(client, user):
+    """Open a server-side session for user and put it in client's cookie, as the login view does after the form."""
+    from flask import session
+    from flask_login import login_user
+
+    from vmeeting.auth import service
+
+    service.start_session(user, "127.0.0.1", "pytest")
+    db.session.commit()
+    # Flask-Login's "strong" protection keeps a hash of the browser's address and agent: sign in within a
+    # request of the client's own environ, and keep what that wrote to its session
+    with client.session_transaction() as kept, client.application.test_request_context(
+            environ_base=client.environ_base):
+        login_user(user)
+        kept.update(session)
 
 
 def signed_in_client(app, user, password=PASSWORD, remember=False):
