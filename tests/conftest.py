@@ -357,8 +357,15 @@ CHROMIUM_ARGS = [
 ]
 
 
+@pytest.hookimpl(trylast=True)  # after pytest has grouped the tests by backend
 def pytest_collection_modifyitems(config, items):
-    """Run browser tests once, on SQLite: they test pages, not the database."""
+    """Run browser tests once, on SQLite: they test pages, not the database; start the long ones first.
+
+    pytest-xdist hands tests out in this order: the few that take tens of
+    seconds (marked `long`) go first, so that they run beside the thousands of
+    short ones instead of alone at the end, each on one worker while the other
+    waits (longest first: the classic bound for scheduling on identical workers).
+    """
     kept, dropped = [], []
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
@@ -368,7 +375,7 @@ def pytest_collection_modifyitems(config, items):
             kept.append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
-        items[:] = kept
+    items[:] = sorted(kept, key=lambda item: item.get_closest_marker("long") is None)  # stable: the rest keep order
 
 
 class LiveServer:

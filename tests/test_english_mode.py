@@ -16,7 +16,7 @@ from tests.conftest import browser_sign_in
 from tests.walks.world import build_world
 from vmeeting.core.extensions import db
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.long]
 
 #: letters only Vietnamese uses among the languages we show (a-z with its diacritics, and đ)
 VIETNAMESE = re.compile(r"[àáảãạăằắẳẵặâầấẩẫậđèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵ]", re.IGNORECASE)

@@ -8,6 +8,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,6 +33,7 @@ def _wait_for(url, process, seconds=300):
     raise AssertionError(f"{url} did not answer in time")
 
 
+@pytest.mark.long
 def test_links_in_mail_follow_the_port_under_make_run(tmp_path):
     """The demo's invites, built and sent by the worker inside `make run`, link to the port it serves."""
     from tests.invites.conftest import SmtpServer

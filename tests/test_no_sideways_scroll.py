@@ -13,7 +13,7 @@ import pytest
 from tests.booking.conftest import book, next_monday, sites  # noqa: F401 (fixtures)
 from tests.conftest import browser_sign_in, sideways_overflow
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.long]
 
 DESKTOP = {"width": 1366, "height": 768}
 

@@ -138,6 +138,7 @@ def _caught_by_the_net(caplog):
     return [r.getMessage()[:300] for r in caplog.records if r.name == "vmeeting.core.errorpages" and "range" in r.getMessage()]
 
 
+@pytest.mark.long
 def test_no_route_answers_5xx_to_out_of_range_numbers_signed_out(app, client, seeded, caplog):
     _admin, existing = seeded
     failures = _walk(client, app, existing)
@@ -145,6 +146,7 @@ def test_no_route_answers_5xx_to_out_of_range_numbers_signed_out(app, client, se
     assert not _caught_by_the_net(caplog)
 
 
+@pytest.mark.long
 def test_no_route_answers_5xx_to_out_of_range_numbers_as_admin(app, client, seeded, login, api_headers, caplog):
     admin, existing = seeded
     login(admin)

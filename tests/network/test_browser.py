@@ -12,6 +12,7 @@ from tests.pickers import pick_site
 pytestmark = pytest.mark.browser
 
 
+@pytest.mark.long
 def test_an_incident_from_the_phone_warns_the_scheduler_booking_the_site(page, phone_page, net, district,
                                                                           make_user):
     site = net.communes[0]

@@ -27,6 +27,7 @@ def test_the_walk_covers_the_forms_that_matter(app):
 
 
 @pytest.mark.parametrize("as_role", ["admin", "signed out"])
+@pytest.mark.long
 def test_every_html_post_without_a_csrf_token_is_refused_and_changes_nothing(app, world, as_role):
     client = signed_in_clients(app, world.users)[as_role]
     wrong = []

@@ -225,6 +225,7 @@ def _guess(app, rule):
     return set(PERMISSIONS[permission]) if permission else EVERYONE
 
 
+@pytest.mark.long
 def test_every_route_and_role_gets_the_status_of_the_table(app, world):
     clients = signed_in_clients(app, world.users)
     tokens = {role: auth.issue_token(user) for role, user in world.users.items()}
