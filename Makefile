@@ -42,11 +42,12 @@ run: install
 
 # The suite in parallel (pytest-xdist): one worker per CPU unless TEST_WORKERS says otherwise. Each worker
 # has its own databases, SIP peers, browser and mail servers; `--dist load` hands out single tests, so a
-# worker's tests stay ordered by backend and its two databases are each made once.
+# worker's tests stay ordered by backend and its two databases are each made once. It ends with the 25
+# slowest steps and each area's time (tests/conftest.py), so that the suite's growth is seen.
 TEST_WORKERS ?= auto
 
 test: install-test
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist load
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist load --durations=25
 
 # Schemathesis at length: 200 examples an operation, each failure shrunk to its smallest case.
 fuzz: install-test

@@ -378,6 +378,29 @@ def pytest_collection_modifyitems(config, items):
     items[:] = sorted(kept, key=lambda item: item.get_closest_marker("long") is None)  # stable: the rest keep order
 
 
+def pytest_terminal_summary(terminalreporter):
+    """After the run: each area's (tests/<area>/) tests, their count and their time (setup, call, teardown summed).
+
+    Under pytest-xdist the times are the workers', summed: an area's share of the CPU, not of the wall clock.
+    """
+    totals = {}
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            nodeid, duration = getattr(report, "nodeid", ""), getattr(report, "duration", None)
+            if not nodeid.startswith("tests/") or duration is None:
+                continue
+            parts = nodeid.split("::")[0].split("/")
+            area = parts[1] if len(parts) > 2 else "(top)"
+            count, seconds = totals.get(area, (set(), 0.0))
+            count.add(nodeid)
+            totals[area] = (count, seconds + duration)
+    if not totals:
+        return
+    terminalreporter.write_sep("=", "time by area (tests/<area>/, summed over the workers)")
+    for area, (nodeids, seconds) in sorted(totals.items(), key=lambda kv: -kv[1][1]):
+        terminalreporter.write_line(f"{seconds:9.1f} s  {len(nodeids):5d} tests  {area}")
+
+
 class LiveServer:
     """The app served by werkzeug in a thread, on a free loopback port."""
 
