@@ -7,7 +7,10 @@ from pathlib import Path
 import pytest
 from openapi_spec_validator import validate
 
-from vmeeting.apidoc.document import DOCUMENT, described_operations, document_for, routed_operations
+from vmeeting.apidoc import document
+from vmeeting.apidoc.document import (
+    API_PREFIX, DOCUMENT, FRAGMENTS, described_operations, document_for, openapi_path, routed_operations,
+)
 
 #: what CONTRACT.md describes and the document already holds, but no route serves yet: the
 #: document served leaves these out until the route lands; then this line goes (the test says so).
@@ -34,6 +37,28 @@ def test_every_route_under_api_v1_is_described_and_nothing_else(app):
         "the document describes operations no route serves (a typo, or a route that landed: "
         "then take it out of NOT_YET_ROUTED)")
     assert described_operations(document_for(app)) == routed
+
+
+def test_each_capability_describes_its_own_routes_beside_its_api(app):
+    """A fragment (vmeeting/<capability>/apidoc.py) describes only routes of the api.py beside it."""
+    served_by = {}
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith(API_PREFIX + "/"):
+            for method in rule.methods - {"HEAD", "OPTIONS"}:
+                served_by[(openapi_path(rule.rule), method.lower())] = app.view_functions[rule.endpoint].__module__
+    for fragment in FRAGMENTS:
+        api = fragment.__name__.rsplit(".", 1)[0] + ".api"
+        mine = described_operations({"paths": fragment.PATHS})
+        assert mine and {served_by[operation] for operation in mine} == {api}, fragment.__name__
+
+
+def test_a_path_or_a_schema_described_twice_is_refused(monkeypatch):
+    from vmeeting.booking import apidoc as booking
+
+    monkeypatch.setattr(document, "FRAGMENTS", (*FRAGMENTS, booking))
+    for common, part in ((document.COMMON_PATHS, "PATHS"), (document.COMMON_SCHEMAS, "SCHEMAS")):
+        with pytest.raises(ValueError, match="vmeeting.booking.apidoc is described twice"):
+            document.merged(common, part)
 
 
 def test_the_document_needs_no_token_and_everything_else_does(client):

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vmeeting.network.service import _next_state
+from vmeeting.network.state import _next_state
 
 STATES = ("unknown", "up", "down")
 

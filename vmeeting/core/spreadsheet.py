@@ -17,6 +17,7 @@ date where text was expected, a number that lost its leading zero).
 
 import csv
 import io
+import posixpath
 import re
 import zipfile
 import zlib
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 import openpyxl
+from defusedxml.ElementTree import fromstring as defused_fromstring
 from openpyxl.utils import get_column_letter
 
 from vmeeting.core.errors import ValidationError
@@ -244,7 +246,7 @@ def xlsx_rows(data, limits=Limits()):
         except Exception:  # openpyxl raises a dozen kinds (zip, XML, key errors) for a damaged file
             _refuse(N_("Không đọc được tệp Excel (.xlsx); tệp có thể bị hỏng."))
         _check_declared_size(sheets[0], limits)
-        _check_row_count(data, sheets[0], limits)
+        _check_row_count(data, limits)
         for sheet in sheets:
             sheet.reset_dimensions()  # read what is there, never pad rows to a declared size
         try:
@@ -273,25 +275,80 @@ def _check_declared_size(sheet, limits):
         _refuse_rows(rows, limits)
 
 
-def _check_row_count(data, sheet, limits):
+def _check_row_count(data, limits):
     """Refuse a sheet with more row elements than limits.last_row, counted in its XML before any is parsed.
 
     A sheet saved without its dimension (or with a false one) is otherwise
     found too long only after openpyxl has read 21,000 rows: seconds of work.
     """
-    path = getattr(sheet, "_worksheet_path", None)
-    if not path:
-        return
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        try:
-            member = archive.getinfo(path.lstrip("/"))
-        except KeyError:
+        path = _first_worksheet_path(archive)
+        if path is None:
             return
-        rows = _count_tags(archive, member, _ROW_TAG, stop_after=limits.last_row)
+        rows = _count_tags(archive, archive.getinfo(path), _ROW_TAG, stop_after=limits.last_row)
     if rows > limits.last_row:
         _refuse(say("Trang tính có hơn %(last_row)s dòng; chỉ đọc tới dòng %(last_row)s (%(rows)s dòng dữ liệu)."
                     " Hãy xoá các dòng thừa ở cuối, hoặc chia tệp nhỏ hơn.",
                     last_row=limits.last_row, rows=limits.rows))
+
+
+#: the content types of a workbook's main part, in the order openpyxl looks for them (template, macro-enabled…)
+_WORKBOOK_TYPES = ("application/vnd.ms-excel.template.macroEnabled.main+xml",
+                   "application/vnd.openxmlformats-officedocument.spreadsheetml.template.main+xml",
+                   "application/vnd.ms-excel.sheet.macroEnabled.main+xml",
+                   "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml")
+
+
+def _first_worksheet_path(archive):
+    """Return the zip member of the sheet openpyxl reads as `worksheets[0]`, or None when the parts do not say.
+
+    Read from the package's own parts as openpyxl reads them (ECMA-376 Part 2,
+    Open Packaging Conventions): [Content_Types].xml names the workbook part
+    (xl/workbook.xml when only a default type does); its relationships part
+    (xl/_rels/workbook.xml.rels) gives each sheet's part, relative to the
+    workbook's folder unless it starts with "/"; the workbook lists the sheets
+    in order, and the first whose part is in the zip and is not a chartsheet
+    is the first worksheet. The XML goes through defusedxml, as openpyxl's does.
+    """
+    try:
+        types = _parse(archive, "[Content_Types].xml")
+        overrides = [(node.get("ContentType"), node.get("PartName") or "") for node in types
+                     if _local(node.tag) == "Override"]
+        defaults = {node.get("ContentType") for node in types if _local(node.tag) == "Default"}
+        workbook = next((name.lstrip("/") for kind in _WORKBOOK_TYPES for content, name in overrides
+                         if content == kind), None)
+        if workbook is None and defaults & set(_WORKBOOK_TYPES):
+            workbook = "xl/workbook.xml"
+        if workbook is None:
+            return None
+        folder, name = posixpath.split(workbook)
+        targets = {}
+        for rel in _parse(archive, posixpath.join(folder, "_rels", name + ".rels")):
+            target = rel.get("Target") or ""
+            if rel.get("TargetMode") != "External" and "chartsheet" not in (rel.get("Type") or ""):
+                targets[rel.get("Id")] = (target[1:] if target.startswith("/")
+                                          else posixpath.normpath(posixpath.join(folder, target)))
+        members = set(archive.namelist())
+        for sheet in _parse(archive, workbook).iter():
+            if _local(sheet.tag) != "sheet":
+                continue
+            rel_id = next((value for key, value in sheet.attrib.items() if key.endswith("}id")), None)
+            # chartsheets are not among the targets; a sheet whose part is missing, openpyxl skips too
+            if targets.get(rel_id) in members:
+                return targets[rel_id]
+    except (KeyError, ValueError, SyntaxError, zipfile.BadZipFile, OSError, EOFError, RuntimeError, zlib.error):
+        return None  # parts openpyxl has just read without fault; the rows are still bounded as they are read
+    return None
+
+
+def _parse(archive, member):
+    """Parse an XML member of the zip through defusedxml (no entities, no external references)."""
+    return defused_fromstring(archive.read(member))
+
+
+def _local(tag):
+    """An XML tag without its namespace: {http://…/main}sheet → sheet."""
+    return tag.rsplit("}", 1)[-1]
 
 
 def _refuse_rows(number, limits):

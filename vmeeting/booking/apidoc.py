@@ -1,0 +1,164 @@
+"""Booking's part of the OpenAPI document: api.py's operations (meetings, sittings, slots), their shapes.
+
+Written beside api.py so that a route and its description change together;
+`vmeeting.apidoc.document` merges SCHEMAS and PATHS into the document it serves.
+"""
+
+from vmeeting.core.openapi import (
+    BOOL, COUNT, ID, INSTANT, PAGE, STRING, array, body, id_list_query, nullable, obj, operation, page_of,
+    path_param, query, ref, responses,
+)
+
+CONFLICT = obj({
+    "endpoint_id": ID, "endpoint_name": STRING, "meeting_id": ID, "meeting_title": STRING,
+    "occurrence_id": ID, "starts_at": INSTANT, "ends_at": INSTANT,
+}, ["endpoint_id", "meeting_id", "starts_at", "ends_at"], additional=True)
+
+CAPACITY = obj({
+    "bridge_id": ID, "bridge_code": STRING, "ports": {"type": "integer"}, "in_use": {"type": "integer"},
+    "requested": {"type": "integer"}, "starts_at": INSTANT, "ends_at": INSTANT,
+}, ["bridge_id", "ports", "in_use", "requested"], additional=True)
+
+OCCURRENCE = obj({
+    "id": ID, "starts_at": INSTANT, "ends_at": INSTANT, "status": {"type": "string", "enum": ["scheduled", "cancelled"]},
+    "is_moved": BOOL, "original_starts_at": INSTANT,
+}, ["id", "starts_at", "ends_at", "status", "is_moved", "original_starts_at"])
+
+WARNING = obj({"endpoint_id": ID, "kind": {"type": "string", "enum": ["down", "incident"]}, "message": STRING},
+              ["endpoint_id", "kind", "message"], additional=True,
+              description="a site that is down or has an open incident; it does not stop the booking")
+
+SKIPPED = obj({"starts_at": INSTANT, "reason": STRING}, ["starts_at", "reason"], additional=True,
+              description="a sitting of the series left out by skip_non_working or skip_conflicting")
+
+MEETING = obj({
+    "id": ID, "uid": {"type": "string", "description": "iCalendar UID (RFC 5545 §3.8.4.7)"},
+    "title": STRING, "description": STRING,
+    "status": {"type": "string", "enum": ["scheduled", "cancelled"]},
+    "sequence": {"type": "integer", "minimum": 0, "description": "iCalendar SEQUENCE; every change that matters bumps it"},
+    "starts_at": INSTANT, "ends_at": INSTANT,
+    "setup_minutes": {"type": "integer", "minimum": 0, "maximum": 240},
+    "recurrence": nullable({"type": "string", "description": "RRULE (RFC 5545 §3.3.10)"}),
+    "recurrence_text": nullable({"type": "string", "description": "the RRULE in words"}),
+    "chair_endpoint_id": ID, "bridge_id": nullable(ID), "organizer_id": nullable(ID),
+    "attendees": array({"type": "string"}),
+    "endpoint_ids": array(ID), "endpoint_count": {"type": "integer", "minimum": 0},
+    "selection": {"type": "object", "description": "what was chosen: units, groups, endpoints, all"},
+    "occurrences": array(OCCURRENCE),
+    "created_at": INSTANT, "updated_at": INSTANT,
+    "skipped": array(SKIPPED), "warnings": array(WARNING),
+}, ["id", "uid", "title", "description", "status", "sequence", "starts_at", "ends_at", "setup_minutes",
+    "recurrence", "chair_endpoint_id", "bridge_id", "attendees", "endpoint_ids", "endpoint_count", "occurrences",
+    "created_at", "updated_at"], additional=True)
+
+MEETING_INPUT = {
+    "title": {"type": "string", "minLength": 1, "maxLength": 200},
+    "description": STRING,
+    "starts_at": INSTANT,
+    "ends_at": INSTANT,
+    "chair_endpoint_id": ID,
+    "endpoint_ids": array(ID),
+    "unit_ids": array(ID, description="units, each with everything below it"),
+    "group_ids": array(ID),
+    "all_endpoints": BOOL,
+    "bridge_id": nullable(ID),
+    "setup_minutes": {"type": "integer", "minimum": 0, "maximum": 240},
+    "recurrence": nullable({"type": "string", "description": "an RRULE (RFC 5545 §3.3.10); no BYHOUR/BYMINUTE/BYSECOND"}),
+    "attendees": array({"type": "string", "format": "email"}, description="extra e-mail addresses"),
+    "skip_busy": {"type": "boolean", "description": "book without the sites that are busy instead of answering 409"},
+    "allow_non_working_time": {"type": "boolean",
+                               "description": "book a sitting on a non-working day or outside working hours"},
+    "skip_non_working": {"type": "boolean", "description": "with recurrence: leave out sittings on non-working days"},
+    "skip_conflicting": {"type": "boolean", "description": "with recurrence: leave out sittings at which a site is busy"},
+}
+
+MEETING_ID = path_param("meeting_id", "the meeting")
+OCCURRENCE_ID = path_param("occurrence_id", "one sitting of the meeting")
+ETAG = {"ETag": {"schema": STRING, "description": "the meeting's version, for If-Match"}}
+IF_MATCH = {"name": "If-Match", "in": "header", "required": False, "schema": STRING,
+            "description": "the ETag of GET; an older one gets 412 and changes nothing"}
+WINDOW = [query("from", "start of the window (default: now)", INSTANT),
+          query("to", "end of the window (default: from + 14 days; at most 400 days after from)", INSTANT)]
+
+SCHEMAS = {
+    "Meeting": MEETING,
+    "MeetingInput": obj(MEETING_INPUT, ["title", "starts_at", "ends_at", "chair_endpoint_id"]),
+    "MeetingPatch": {**obj({k: v for k, v in MEETING_INPUT.items()
+                            if k not in ("skip_non_working", "skip_conflicting")}), "minProperties": 1},
+    "OccurrenceListItem": obj({
+        "id": {**ID, "description": "the meeting's id"}, "occurrence_id": ID, "title": STRING,
+        "starts_at": INSTANT, "ends_at": INSTANT, "status": {"type": "string", "enum": ["scheduled", "cancelled"]},
+        "is_recurring": BOOL, "chair_endpoint_id": ID, "endpoint_count": COUNT,
+    }, ["id", "occurrence_id", "title", "starts_at", "ends_at", "status", "is_recurring"], additional=True),
+    "Slots": obj({
+        "items": array(obj({"starts_at": INSTANT, "ends_at": INSTANT}, ["starts_at", "ends_at"])),
+        "total": COUNT, "endpoint_count": COUNT,
+    }, ["items", "total"], additional=True),
+}
+
+PATHS = {
+    "/meetings": {
+        "get": operation(
+            "listOccurrences", "Booking", "Sittings in a window, recurring series expanded",
+            responses("200", "a page of sittings", page_of(ref("OccurrenceListItem")), "400", "403"),
+            parameters=[*WINDOW, query("endpoint_id", "only sittings of this endpoint", ID),
+                        query("include_cancelled", "1: cancelled sittings too", {"type": "string", "enum": ["0", "1"]}),
+                        *PAGE]),
+        "post": operation(
+            "createMeeting", "Booking", "Book a meeting",
+            responses("201", "the meeting; `skipped` lists sittings left out, `warnings` sites down or with an "
+                             "open incident", ref("Meeting"), "400", "403", "409", "413"),
+            request_body=body(ref("MeetingInput"), "one of endpoint_ids, unit_ids, group_ids, all_endpoints"),
+            description="A sitting that starts in the past: 400 (`fields.starts_at`). Busy sites or a full bridge: "
+                        "409 with `conflicts` or `capacity`, nothing stored. A sitting on a non-working day or "
+                        "outside working hours: 409 with `error.code = non_working_time`, unless "
+                        "`allow_non_working_time`."),
+    },
+    "/meetings/{meeting_id}": {
+        "parameters": [MEETING_ID],
+        "get": operation("getMeeting", "Booking", "One meeting with its sittings",
+                         responses("200", "the meeting", ref("Meeting"), "403", "404", ok_headers=ETAG)),
+        "patch": operation(
+            "updateMeeting", "Booking", "Reschedule or change the sites; bumps sequence",
+            responses("200", "the meeting", ref("Meeting"), "400", "403", "404", "409", "412", "413",
+                      ok_headers=ETAG),
+            parameters=[IF_MATCH], request_body=body(ref("MeetingPatch")),
+            description="Same 409 rules as booking. Changing only the text of a meeting that has begun is allowed."),
+    },
+    "/meetings/{meeting_id}/cancel": {
+        "parameters": [MEETING_ID],
+        "post": operation("cancelMeeting", "Booking", "Cancel the meeting (kept, status cancelled); sends CANCEL",
+                          responses("200", "the meeting", ref("Meeting"), "403", "404", "409")),
+    },
+    "/meetings/{meeting_id}/occurrences/{occurrence_id}": {
+        "parameters": [MEETING_ID, OCCURRENCE_ID],
+        "patch": operation("moveOccurrence", "Booking", "Move one sitting of a series",
+                           responses("200", "the meeting", ref("Meeting"), "400", "403", "404", "409", "413"),
+                           request_body=body(obj({"starts_at": INSTANT, "ends_at": INSTANT,
+                                                  "allow_non_working_time": BOOL}, ["starts_at", "ends_at"]))),
+    },
+    "/meetings/{meeting_id}/occurrences/{occurrence_id}/cancel": {
+        "parameters": [MEETING_ID, OCCURRENCE_ID],
+        "post": operation("cancelOccurrence", "Booking",
+                          "Cancel one sitting (CANCEL with its RECURRENCE-ID); the only remaining one cancels the meeting",
+                          responses("200", "the meeting", ref("Meeting"), "403", "404", "409")),
+    },
+    "/slots": {
+        "get": operation(
+            "findSlots", "Booking",
+            "The earliest free slots, never before now, in working hours on working days (set-up included)",
+            responses("200", "the slots", ref("Slots"), "400", "403"),
+            parameters=[
+                id_list_query("endpoint_ids", "endpoints"), id_list_query("unit_ids", "units, with everything below"),
+                id_list_query("group_ids", "groups"),
+                query("all_endpoints", "1: every bookable endpoint", {"type": "string", "enum": ["0", "1", "true"]}),
+                query("duration_minutes", "length of the meeting",
+                      {"type": "integer", "minimum": 15, "maximum": 720, "default": 60}),
+                query("setup_minutes", "set-up window before the start",
+                      {"type": "integer", "minimum": 0, "maximum": 240}),
+                query("limit", "how many slots", {"type": "integer", "minimum": 1, "maximum": 50, "default": 5}),
+                query("bridge_id", "the bridge every site joins through", ID),
+                *WINDOW,
+            ]),
+    },
+}
