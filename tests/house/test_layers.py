@@ -98,7 +98,7 @@ def test_the_layers_name_every_package_of_the_tree():
 
 
 #: packages whose long module is being split along its subjects (issue 22); each leaves the list with its split
-BEING_SPLIT = {"apidoc", "booking", "invites", "network"}
+BEING_SPLIT = {"apidoc", "network"}
 
 
 @pytest.mark.parametrize("package", [

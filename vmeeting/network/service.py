@@ -446,7 +446,7 @@ def history(endpoint_id, limit=20):
 # -- booking warnings --------------------------------------------------------------------------
 
 
-def site_warnings(endpoint_ids):
+def state_warnings(endpoint_ids):
     """Return [{endpoint_id, kind, message}] for sites down (`down`) or with an open incident (`incident`).
 
     Registered with booking as a warning source (CONTRACT.md: warnings never stop a booking).
@@ -498,7 +498,7 @@ def incident_from_report(endpoint, user, note, source, now):
 
 
 
-def roll_call_hints(occurrence, endpoint_ids):
+def sweep_roll_call_hints(occurrence, endpoint_ids):
     """Return {endpoint_id: (status, reason, at)} from sweeps since the sitting's set-up window began.
 
     Registered with booking for the roll-call's prefill: a site down was likely absent, one up present.
