@@ -7,11 +7,15 @@ import time
 from functools import cached_property
 from pathlib import Path
 
+import click
 from flask import Flask, Request, g, has_request_context, request, session
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import CONFIGS
+from vmeeting.core import errorpages, text, timefmt
+from vmeeting.core.bounds import IdConverter
+from vmeeting.core.database import enable_sqlite_pragmas
 from vmeeting.core.extensions import babel, bootstrap, csrf, db, migrate
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -65,8 +69,6 @@ def create_app(config_class=None, overrides=None):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     # Every <int:…> of every route is a row id: one bounded reading, so a number too large is a 404.
-    from vmeeting.core.bounds import IdConverter
-
     app.url_map.converters["int"] = IdConverter
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PACKAGE_DIR.parent / "migrations"), render_as_batch=True)
@@ -74,11 +76,11 @@ def create_app(config_class=None, overrides=None):
     bootstrap.init_app(app)
     babel.init_app(app, locale_selector=_select_locale, timezone_selector=lambda: app.config["TIMEZONE"])
 
+    # The capabilities are imported here, not at the top: any module of the package imports this file
+    # first, and importing a model must not load every capability's pages (nor the worker, below).
     from vmeeting import apidoc, attendance, auth, booking, cli, home, invites, network, outbox, readiness, registry
     from vmeeting import models  # noqa: F401 (every table, for Alembic)
     from vmeeting import working_time
-    from vmeeting.core import errorpages, text, timefmt
-    from vmeeting.core.database import enable_sqlite_pragmas
 
     enable_sqlite_pragmas(app)
     errorpages.register(app)
@@ -105,14 +107,12 @@ def _start_scheduler(app):
         return
     # Not under `flask db upgrade` and other commands, nor in the reloader's watcher process.
     if os.environ.get("FLASK_RUN_FROM_CLI") == "true":
-        import click
-
         ctx = click.get_current_context(silent=True)
         if ctx is None or ctx.info_name != "run" or ctx.parent is None or ctx.parent.parent is not None:
             return
     if app.debug and os.environ.get("WERKZEUG_RUN_MAIN") != "true":
         return
-    from vmeeting import jobs
+    from vmeeting import jobs  # here, as the capabilities in create_app: importing the package loads no worker
 
     jobs.start_embedded(app)
 

@@ -5,9 +5,10 @@ from pathlib import Path
 
 import click
 import sqlalchemy as sa
+from flask import current_app
 from flask.cli import AppGroup
 
-from vmeeting import demo
+from vmeeting import demo, jobs
 from vmeeting.auth import service as auth_service
 from vmeeting.auth.models import ROLES
 from vmeeting.core.errors import ValidationError
@@ -128,10 +129,6 @@ scheduler_cli = AppGroup("scheduler", help="The background worker.")
 def scheduler_run():
     """Run the background worker until interrupted or sent SIGTERM: outbox delivery, and the periodic ticks
     (probes, sweeps, escalations, replies) while this process holds the lease."""
-    from flask import current_app
-
-    from vmeeting import jobs
-
     click.echo(f"Scheduler running with ticks: {', '.join(jobs.ticks())}; delivering the outbox. "
                "Ctrl+C stops it.")
     jobs.run_forever(current_app._get_current_object())

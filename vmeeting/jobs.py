@@ -33,6 +33,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from vmeeting.core.database import UTCDateTime, utcnow, writing
 from vmeeting.core.extensions import db
 from vmeeting.core.hooks import NamedHook
+from vmeeting.outbox.delivery import Deliverer
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +139,7 @@ def build_scheduler(app, holder, *, blocking=False):
     app.config["SCHEDULER_TICK_SECONDS"] ({tick name: seconds}) may run a tick
     more often than its own interval: the tests' live worker uses it.
     """
+    # APScheduler here, not at the top: only the worker's process needs it, and every app imports this module
     from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.schedulers.blocking import BlockingScheduler
 
@@ -176,8 +178,6 @@ def run_forever(app):
     it, then the lease is given up at once, so another worker takes over
     without waiting LEASE_TTL for it to expire.
     """
-    from vmeeting.outbox.delivery import Deliverer
-
     holder = new_holder_id()
     scheduler = build_scheduler(app, holder, blocking=True)
     log.info("scheduler %s starting with ticks: %s", holder, ", ".join(ticks(app)))
@@ -204,9 +204,7 @@ def start_embedded(app):
 
     The outbox's delivery loop runs beside it and stops when the scheduler shuts down.
     """
-    from apscheduler.events import EVENT_SCHEDULER_SHUTDOWN
-
-    from vmeeting.outbox.delivery import Deliverer
+    from apscheduler.events import EVENT_SCHEDULER_SHUTDOWN  # as in build_scheduler
 
     with _embedded_lock:
         if app.extensions.get("vmeeting_scheduler"):

@@ -12,7 +12,7 @@ import pytest
 from tests.booking.conftest import next_monday
 from tests.booking.test_views import form_data
 from tests.conftest import page_text, shown_in_english, switch_to_english
-from vmeeting.booking import service
+from vmeeting.booking import service, validation
 from vmeeting.core.errors import Conflict, NonWorkingTime, ValidationError
 from vmeeting.core.extensions import db
 from vmeeting.core.timefmt import format_datetime
@@ -219,7 +219,7 @@ def test_a_day_outside_the_calendar_is_refused_in_the_pages_language(client, log
 def test_many_busy_sites_are_counted_without_an_english_plural_slip(app):
     """The sixth busy site on is counted, "and 1 more." rather than "and 1 more sites"."""
     conflicts = [{"endpoint_name": f"UBND xã Thử {n}"} for n in range(6)]
-    message = service._conflict_message(conflicts, [])
+    message = validation.conflict_message(conflicts, [])
     assert message.endswith("UBND xã Thử 4 và 1 điểm cầu khác.")
     assert shown_in_english(app, message) == (
         "Sites already busy at this time (6): UBND xã Thử 0, UBND xã Thử 1, UBND xã Thử 2, UBND xã Thử 3, "

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.booking.conftest import book, next_monday, sites  # noqa: F401 (fixtures)
-from vmeeting.booking import conflicts, service
+from vmeeting.booking import changes, conflicts, service
 from vmeeting.booking.models import Reservation
 from vmeeting.core.errors import Conflict
 from vmeeting.core.extensions import db
@@ -202,7 +202,7 @@ def test_a_booking_that_slipped_past_the_check_gets_the_retry_answer(held, sites
     hall_id, start = held
     if db.session.get_bind().dialect.name != "postgresql":
         pytest.skip("PostgreSQL's trigger")
-    monkeypatch.setattr(service, "find_conflicts", lambda *args, **kwargs: ([], []))
+    monkeypatch.setattr(changes, "find_conflicts", lambda *args, **kwargs: ([], []))
     choice = service.resolve_sites(endpoint_ids=[hall_id])
     data = {"title": "Trùng giờ", "starts_at": start, "ends_at": start + timedelta(hours=1),
             "chair_endpoint_id": hall_id}

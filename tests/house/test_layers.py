@@ -97,13 +97,7 @@ def test_the_layers_name_every_package_of_the_tree():
     assert on_disk - named == set()
 
 
-#: packages whose long module is being split along its subjects (issue 22); each leaves the list with its split
-BEING_SPLIT = {"booking", "invites"}
-
-
-@pytest.mark.parametrize("package", [
-    pytest.param(p.name, marks=pytest.mark.xfail(strict=True, reason="being split")) if p.name in BEING_SPLIT
-    else p.name for p in sorted(PACKAGE.iterdir()) if (p / "__init__.py").exists()])
+@pytest.mark.parametrize("package", sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()))
 def test_no_module_holds_more_than_one_subject(package):
     """DESIGN.md: a module over 500 lines holds more than one subject; split it along them."""
     long = {str(p.relative_to(PACKAGE)): n for p in (PACKAGE / package).rglob("*.py")

@@ -52,9 +52,10 @@ def test_importing_bookings_service_alone_wires_nothing_and_loads_no_capability_
 
 def test_create_app_wires_every_capability_into_the_hooks_below_it(app):
     assert invites.on_booking_change in booking.change_listeners.functions(app)
-    assert network.site_warnings in booking.warning_sources.functions(app)
+    assert network.state_warnings in booking.warning_sources.functions(app)
     assert network.incident_from_report in booking.site_issue_listeners.functions(app)
-    assert set(booking.roll_call_hint_sources.functions(app)) == {network.roll_call_hints, readiness.roll_call_hints}
+    assert set(booking.roll_call_hint_sources.functions(app)) == {network.sweep_roll_call_hints,
+                                                                readiness.readiness_roll_call_hints}
     assert registry.retire_guards.functions(app) == (booking.guard_retire,)
     assert outbox.BUILDERS.mapping(app) == {invites.INVITE_BUILDER: invites.build_invites}
     assert outbox.EXPANDERS.mapping(app) == {invites.BOOKING_EXPANDER: invites.expand_booking}

@@ -10,7 +10,7 @@ from tests.booking.conftest import next_monday
 from vmeeting.booking import service as booking
 from vmeeting.core.errors import ValidationError
 from vmeeting.core.extensions import db
-from vmeeting.invites import feeds, service
+from vmeeting.invites import answers, feeds, service
 from vmeeting.outbox import service as outbox
 from vmeeting.invites.models import InviteResponse
 from vmeeting.outbox.models import OutboxMail
@@ -69,7 +69,7 @@ def test_rsvp_tentative_and_a_bad_answer(app, client, meeting):
 def test_a_tampered_rsvp_link_is_refused(app, client, meeting):
     path = _rsvp_path(meeting, "xa0@langson.gov.vn")
     assert client.get(path[:-2] + ("AA" if not path.endswith("AA") else "BB")).status_code == 404
-    forged = service._serializer().dumps({"m": meeting.id, "u": "other@vmeeting", "e": "x@example.com"})
+    forged = answers._serializer().dumps({"m": meeting.id, "u": "other@vmeeting", "e": "x@example.com"})
     assert client.get(f"/rsvp/{forged}").status_code == 404
     assert client.get("/rsvp/nonsense").status_code == 404
 

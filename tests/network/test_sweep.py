@@ -121,7 +121,7 @@ def test_a_site_never_seen_up_is_shown_down_without_an_alarm_or_incident(net, sm
     for _ in range(3):
         service.sweep()
     assert state(site).state == "down"
-    assert service.site_warnings([site.id])[0]["kind"] == "down"
+    assert service.state_warnings([site.id])[0]["kind"] == "down"
     deliver_outbox()
     assert smtp.messages == []
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Incident)) == 0

@@ -5,10 +5,13 @@ Every entry point (page, API) calls these. They flush and raise; the caller comm
 
 from collections import defaultdict
 from datetime import datetime, time, timedelta
+from io import BytesIO
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale, gettext
+from openpyxl import Workbook
+from openpyxl.styles import Font
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import Forbidden
 
@@ -260,11 +263,6 @@ def report(window_from, window_to, unit_id=None, now=None):
 
 def report_xlsx(data, title):
     """Return the report as an Excel workbook's bytes: a sheet per district, a sheet per site."""
-    from io import BytesIO
-
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
     book = Workbook()
     head = ["Đặt lịch", "Có mặt", "Đến muộn", "Vắng", "Chưa điểm danh"]
     keys = ["booked", "present", "late", "absent", "unmarked"]

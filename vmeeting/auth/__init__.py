@@ -3,6 +3,7 @@
 
 def init_app(app):
     """Wire auth into app: sign-in (Flask-Login's loader), the API's bearer tokens, its pages, its ticks."""
+    # imported here, not at the top: importing the package (a model, a service) must not load its pages
     from vmeeting import jobs
     from vmeeting.auth import jobs as auth_jobs
     from vmeeting.auth import views

@@ -129,7 +129,7 @@ def create_user():
 @permission_required("users.manage")
 def edit_user(user_id):
     """Change a user's role, name, agency, e-mail, enabled state or password; list their API tokens."""
-    user = _get_user_or_404(user_id)
+    user = db.get_or_404(User, user_id)
     form = UserEditForm(obj=user)
     if form.validate_on_submit():
         data = {"role": form.role.data, "full_name": form.full_name.data, "agency": form.agency.data,
@@ -154,7 +154,7 @@ def edit_user(user_id):
 @permission_required("users.manage")
 def issue_user_token(user_id):
     """Issue an API token for a user and show it once."""
-    user = _get_user_or_404(user_id)
+    user = db.get_or_404(User, user_id)
     token = service.issue_token(user, actor=current_user)
     db.session.commit()
     return _no_store(_user_page(user, UserEditForm(obj=user, formdata=None), new_token=token))
@@ -164,7 +164,7 @@ def issue_user_token(user_id):
 @permission_required("users.manage")
 def revoke_user_token(user_id, token_id):
     """Revoke one of a user's API tokens."""
-    user = _get_user_or_404(user_id)
+    user = db.get_or_404(User, user_id)
     _revoke(user, token_id)
     return redirect(url_for("auth.edit_user", user_id=user.id))
 
@@ -172,13 +172,6 @@ def revoke_user_token(user_id, token_id):
 def _user_page(user, form, new_token=None):
     tokens = db.session.scalars(service.tokens_select(user)).all()
     return render_template("auth/user_form.html", form=form, user=user, tokens=tokens, new_token=new_token)
-
-
-def _get_user_or_404(user_id):
-    user = db.session.get(User, user_id)
-    if user is None:
-        abort(404)
-    return user
 
 
 # -- my account ---------------------------------------------------------------------

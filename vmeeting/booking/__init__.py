@@ -4,10 +4,11 @@
 def init_app(app):
     """Wire booking into app: its API, its pages (the calendar's routes join them), and its guard on the registry.
 
-    The capabilities above booking connect to its hooks (booking.service:
-    change_listeners, warning_sources, site_issue_listeners,
-    roll_call_hint_sources) from their own init_app.
+    The capabilities above booking connect to its hooks (change_listeners,
+    warning_sources, site_issue_listeners, roll_call_hint_sources: booking.hooks,
+    named in booking.service) from their own init_app.
     """
+    # imported here, not at the top: importing the package (a model, a service) must not load its pages
     from vmeeting.booking import api, service, views
     from vmeeting.booking import calendar  # noqa: F401 (the calendar's pages: routes of views.bp)
     from vmeeting.registry import service as registry

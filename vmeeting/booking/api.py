@@ -213,13 +213,6 @@ def _id_args(name):
     return values
 
 
-def _get_meeting(meeting_id):
-    meeting = db.session.get(Meeting, meeting_id)
-    if meeting is None:
-        abort(404)
-    return meeting
-
-
 @bp.post("/meetings")
 @api_permission_required("meetings.book")
 def create_meeting():
@@ -258,14 +251,14 @@ def list_occurrences():
 @api_permission_required("meetings.view")
 def get_meeting(meeting_id):
     """The meeting, with its ETag."""
-    return meeting_response(_get_meeting(meeting_id))
+    return meeting_response(db.get_or_404(Meeting, meeting_id))
 
 
 @bp.patch("/meetings/<int:meeting_id>")
 @api_permission_required("meetings.book")
 def update_meeting(meeting_id):
     """Reschedule or change the sites; same rules; bumps the sequence; 412 on a stale If-Match."""
-    meeting = _get_meeting(meeting_id)
+    meeting = db.get_or_404(Meeting, meeting_id)
     expected = _expected_version(meeting)
     fields, choice, choices = _meeting_input(json_body(), meeting=meeting)
     service.update_meeting(meeting, fields, choice, actor=g.api_user, choices=choices, expected_version=expected)
@@ -277,7 +270,7 @@ def update_meeting(meeting_id):
 @api_permission_required("meetings.book")
 def cancel_meeting(meeting_id):
     """Cancel the meeting: the body must say {"confirm": true}, and may give a `reason` for the CANCEL mail."""
-    meeting = _get_meeting(meeting_id)
+    meeting = db.get_or_404(Meeting, meeting_id)
     reason = _cancel_body()
     service.cancel_meeting(meeting, actor=g.api_user, reason=reason)
     db.session.commit()

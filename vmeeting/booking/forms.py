@@ -22,6 +22,7 @@ from wtforms.validators import ValidationError as FieldError
 
 from vmeeting.core.extensions import db
 from vmeeting.core.forms_i18n import DATE_FORMATS, DATE_INPUT, AppForm
+from vmeeting.booking.service import BookingChoices
 from vmeeting.booking.sites import site_options, unit_options
 from vmeeting.registry import service as registry
 from vmeeting.registry.models import Bridge, EndpointGroup
@@ -267,8 +268,6 @@ class MeetingForm(AppForm):
 
     def booking_choices(self, action):
         """The BookingChoices the form's boxes and the button pressed say."""
-        from vmeeting.booking.service import BookingChoices
-
         return BookingChoices(
             allow_non_working_time=bool(self.allow_non_working_time.data) or action == "book_non_working",
             skip_non_working=bool(self.skip_non_working.data), skip_conflicting=bool(self.skip_conflicting.data),

@@ -6,8 +6,11 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
+from flask import request
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.types import TypeDecorator
+
+from vmeeting.core.extensions import db
 
 
 #: the largest id a row can have (32-bit on PostgreSQL); a bigger number must not reach a query
@@ -73,8 +76,6 @@ def writing():
 
 def enable_sqlite_pragmas(app):
     """Give SQLite foreign keys, WAL, a busy timeout and serialized write transactions."""
-    from vmeeting.core.extensions import db
-
     with app.app_context():
         engine = db.engine
     if engine.dialect.name != "sqlite":
@@ -95,8 +96,6 @@ def enable_sqlite_pragmas(app):
 
     @app.before_request
     def _mark_write_intent():
-        from flask import request
-
         write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS"))
 
     @app.teardown_request

@@ -1,7 +1,7 @@
 """What every JSON blueprint shares: token sign-in, the error shape, pagination."""
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 
 from vmeeting.core.bounds import MAX_PAGE
 from vmeeting.core.database import MAX_ID
@@ -126,14 +126,6 @@ def page_args():
     if errors:
         raise ValidationError(errors)
     return values["page"], values["per_page"]
-
-
-def get_or_404(model, ident):
-    """Return the row with that id, or answer 404 (ids beyond any row included)."""
-    row = db.session.get(model, ident) if 0 < ident <= MAX_ID else None
-    if row is None:
-        abort(404)
-    return row
 
 
 def paginated(select, serialize):

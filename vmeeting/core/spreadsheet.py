@@ -26,6 +26,8 @@ from datetime import date, datetime, time, timedelta
 
 import openpyxl
 from defusedxml.ElementTree import fromstring as defused_fromstring
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from vmeeting.core.errors import ValidationError
@@ -92,9 +94,6 @@ def xlsx_bytes(sheets):
     the caption) are dropped, not refused: openpyxl raises on them.
     Numbers, dates and None pass as they are. The header row is frozen.
     """
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-    from openpyxl.styles import Font
-
     book = openpyxl.Workbook()
     book.remove(book.active)
     bold = Font(bold=True)

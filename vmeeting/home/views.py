@@ -8,9 +8,13 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from vmeeting.booking import service as booking
 from vmeeting.core.extensions import db
 from vmeeting.core.timefmt import local_to_utc, local_zone
 from vmeeting.core.urls import safe_next_url
+from vmeeting.outbox import service as outbox
+from vmeeting.outbox.models import OutboxMail
+from vmeeting.readiness import service as readiness
 
 #: how many failed mails the board lists (the outbox has them all)
 FAILED_MAILS_SHOWN = 5
@@ -26,11 +30,6 @@ def index():
     """The "today" board: today's and tomorrow's sittings with their readiness counts,
     the outbox's failed mails (for those who book), and a technician's own sites to confirm.
     """
-    from vmeeting.booking import service as booking
-    from vmeeting.outbox import service as outbox
-    from vmeeting.outbox.models import OutboxMail
-    from vmeeting.readiness import service as readiness
-
     if not current_user.can("meetings.view"):
         abort(403)
     today = datetime.now(local_zone()).date()

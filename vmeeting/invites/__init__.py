@@ -9,6 +9,7 @@ def init_app(app):
     outbox's hidden secrets, the replies tick to the worker; registers the
     pages (RSVP, feeds) and the API.
     """
+    # imported here, not at the top: importing the package (a model, a service) must not load its pages
     from vmeeting import jobs
     from vmeeting.booking import service as booking
     from vmeeting.invites import api, service, views

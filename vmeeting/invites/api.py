@@ -4,7 +4,8 @@ from vmeeting.auth.guards import api_permission_required
 from vmeeting.booking.models import Meeting
 from vmeeting.invites import service
 from vmeeting.invites.views import calendar_response
-from vmeeting.core.jsonapi import api_blueprint, get_or_404
+from vmeeting.core.extensions import db
+from vmeeting.core.jsonapi import api_blueprint
 
 bp = api_blueprint("invites_api", __name__)
 
@@ -13,5 +14,5 @@ bp = api_blueprint("invites_api", __name__)
 @api_permission_required("meetings.view")
 def meeting_ics(meeting_id):
     """Answer the meeting as text/calendar."""
-    meeting = get_or_404(Meeting, meeting_id)
+    meeting = db.get_or_404(Meeting, meeting_id)
     return calendar_response(service.download_calendar(meeting), f"cuoc-hop-{meeting.id}.ics")

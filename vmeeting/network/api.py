@@ -5,7 +5,7 @@ from flask import g, jsonify, request
 from vmeeting.auth.guards import api_permission_required
 from vmeeting.core.errors import ValidationError
 from vmeeting.core.extensions import db
-from vmeeting.core.jsonapi import api_blueprint, get_or_404, int_arg, json_body, page_args, paginated
+from vmeeting.core.jsonapi import api_blueprint, int_arg, json_body, page_args, paginated
 from vmeeting.network import service
 from vmeeting.network.models import Incident
 from vmeeting.registry.models import AdminUnit, Endpoint
@@ -60,7 +60,7 @@ def open_incident():
 @api_permission_required("incidents.open")
 def resolve_incident(incident_id):
     """Resolve an open incident with what was done (`resolution`): 200 with it; 409 if already resolved."""
-    incident = get_or_404(Incident, incident_id)
+    incident = db.get_or_404(Incident, incident_id)
     data = json_body()
     service.resolve_incident(incident, g.api_user, data.get("resolution"))
     db.session.commit()

@@ -17,7 +17,7 @@ from vmeeting.network.models import Incident, NetworkState
 from vmeeting.registry.models import Endpoint
 
 
-def site_warnings(endpoint_ids):
+def state_warnings(endpoint_ids):
     """Return [{endpoint_id, kind, message}] for sites down (`down`) or with an open incident (`incident`).
 
     Registered with booking as a warning source (CONTRACT.md: warnings never stop a booking).
@@ -53,7 +53,7 @@ def site_warnings(endpoint_ids):
     return warnings
 
 
-def roll_call_hints(occurrence, endpoint_ids):
+def sweep_roll_call_hints(occurrence, endpoint_ids):
     """Return {endpoint_id: (status, reason, at)} from sweeps since the sitting's set-up window began.
 
     Registered with booking for the roll-call's prefill: a site down was likely absent, one up present.

@@ -13,7 +13,7 @@ of the app uses (`from vmeeting.network import service`):
 - `network.for_booking`: what booking hears (warnings about a booking's sites, the roll-call's hints).
 """
 
-from vmeeting.network.for_booking import roll_call_hints, site_warnings
+from vmeeting.network.for_booking import sweep_roll_call_hints, state_warnings
 from vmeeting.network.incidents import (
     DOWN_INCIDENT_TITLE, INCIDENT_ANY_ROLES, READINESS_INCIDENT_TITLE, SEVERITY_LABELS, SOURCE_LABELS, TEXT_MAX,
     TITLE_MAX, NotAllowed, handleable_endpoints, incident_from_report, incident_json, incident_report,
@@ -37,5 +37,5 @@ __all__ = [
     "resolve_incident", "incidents_select", "incident_json", "handleable_endpoints", "incident_report",
     "users_by_id", "incident_from_report",
     # what booking hears
-    "site_warnings", "roll_call_hints",
+    "state_warnings", "sweep_roll_call_hints",
 ]

@@ -7,7 +7,7 @@ from vmeeting.booking.models import Meeting
 from vmeeting.core.database import MAX_ID
 from vmeeting.core.errors import ValidationError
 from vmeeting.core.extensions import db
-from vmeeting.core.jsonapi import api_blueprint, get_or_404, int_arg, json_body
+from vmeeting.core.jsonapi import api_blueprint, int_arg, json_body
 from vmeeting.readiness import service
 
 bp = api_blueprint("readiness_api", __name__)
@@ -15,7 +15,7 @@ bp = api_blueprint("readiness_api", __name__)
 
 def _sitting(meeting_id, data=None):
     """Return the meeting's sitting named by ?occurrence_id= (or the body's), else its current one."""
-    meeting = get_or_404(Meeting, meeting_id)
+    meeting = db.get_or_404(Meeting, meeting_id)
     occurrence_id = int_arg("occurrence_id")
     if occurrence_id is None and data is not None and "occurrence_id" in data:
         occurrence_id = data["occurrence_id"]
@@ -51,5 +51,5 @@ def probe(meeting_id):
     occurrence = _sitting(meeting_id)
     occurrence_id = occurrence.id
     service.probe_now(occurrence)
-    return jsonify(service.board(service.occurrence_of(get_or_404(Meeting, meeting_id), occurrence_id)))
+    return jsonify(service.board(service.occurrence_of(db.get_or_404(Meeting, meeting_id), occurrence_id)))
 

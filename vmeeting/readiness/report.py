@@ -8,7 +8,7 @@ from vmeeting.booking.models import Meeting, Occurrence, Reservation
 from vmeeting.core.database import utcnow
 from vmeeting.core.extensions import db
 from vmeeting.readiness.models import Readiness
-from vmeeting.readiness.service import LEVEL_ORDER, district_of
+from vmeeting.readiness.service import LEVEL_ORDER, district_of, sites, verdict
 from vmeeting.registry.models import AdminUnit, Endpoint
 from vmeeting.core.spreadsheet import Sheet, csv_bytes, xlsx_bytes
 from vmeeting.core.timefmt import to_local
@@ -109,8 +109,6 @@ def sites_xlsx(occurrence):
     board's (service.verdict), the note the technician's. Cells are text or
     numbers, never formulas (spreadsheet.xlsx_bytes).
     """
-    from vmeeting.readiness.service import sites, verdict
-
     meeting = occurrence.meeting
     start, end = to_local(occurrence.starts_at), to_local(occurrence.ends_at)
     labels = verdict_labels()

@@ -466,7 +466,7 @@ def sittings_for(user, window_from, window_to):
     return list(grouped.items())
 
 
-def roll_call_hints(occurrence, endpoint_ids):
+def readiness_roll_call_hints(occurrence, endpoint_ids):
     """Return {endpoint_id: (status, reason, at)}: a site whose last probe failed was likely absent, one that
     answered or was confirmed ready likely present. Registered with booking for the roll-call's prefill."""
     hints = {}

@@ -3,6 +3,7 @@
 
 def init_app(app):
     """Wire the registry into app: its pages (the import and export routes join them) and its API."""
+    # imported here, not at the top: importing the package (a model, a service) must not load its pages
     from vmeeting.registry import api, views
     from vmeeting.registry import transfer_views  # noqa: F401 (the import/export pages: routes of views.bp)
 

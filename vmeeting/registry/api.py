@@ -5,7 +5,7 @@ from flask import g, jsonify, request, url_for
 from vmeeting.auth.guards import api_permission_required
 from vmeeting.core.errors import ValidationError
 from vmeeting.core.extensions import db
-from vmeeting.core.jsonapi import api_blueprint, get_or_404, int_arg, json_body, paginated
+from vmeeting.core.jsonapi import api_blueprint, int_arg, json_body, paginated
 from vmeeting.registry import service
 from vmeeting.registry.models import ENDPOINT_STATUSES, AdminUnit, Bridge, Endpoint
 
@@ -53,7 +53,7 @@ def units():
 @api_permission_required("registry.view")
 def unit(unit_id):
     """Show one unit."""
-    return jsonify(unit_json(get_or_404(AdminUnit, unit_id)))
+    return jsonify(unit_json(db.get_or_404(AdminUnit, unit_id)))
 
 
 @bp.get("/endpoints")
@@ -95,14 +95,14 @@ def create_endpoint():
 @api_permission_required("registry.view")
 def endpoint(endpoint_id):
     """Show one endpoint."""
-    return jsonify(endpoint_json(get_or_404(Endpoint, endpoint_id)))
+    return jsonify(endpoint_json(db.get_or_404(Endpoint, endpoint_id)))
 
 
 @bp.patch("/endpoints/<int:endpoint_id>")
 @api_permission_required("endpoints.edit")
 def update_endpoint(endpoint_id):
     """Change the fields given; the others stay."""
-    endpoint = get_or_404(Endpoint, endpoint_id)
+    endpoint = db.get_or_404(Endpoint, endpoint_id)
     service.update_endpoint(endpoint, json_body(), actor=_actor())
     db.session.commit()
     return jsonify(endpoint_json(endpoint))
@@ -112,7 +112,7 @@ def update_endpoint(endpoint_id):
 @api_permission_required("endpoints.edit")
 def retire_endpoint(endpoint_id):
     """Retire the endpoint; its history stays."""
-    endpoint = get_or_404(Endpoint, endpoint_id)
+    endpoint = db.get_or_404(Endpoint, endpoint_id)
     service.retire_endpoint(endpoint, actor=_actor())
     db.session.commit()
     return jsonify(endpoint_json(endpoint))
@@ -129,7 +129,7 @@ def bridges():
 @api_permission_required("registry.view")
 def bridge(bridge_id):
     """Show one bridge."""
-    return jsonify(bridge_json(get_or_404(Bridge, bridge_id)))
+    return jsonify(bridge_json(db.get_or_404(Bridge, bridge_id)))
 
 
 def _actor():

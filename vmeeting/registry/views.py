@@ -8,7 +8,7 @@ for files).
 from datetime import date
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
@@ -42,14 +42,6 @@ _REFERENCES = {"unit_id": AdminUnit, "bridge_id": Bridge, "technician_id": User}
 
 
 # -- helpers ---------------------------------------------------------------------------
-
-
-def _get_or_404(model, ident, *options):
-    """Return the row of model with that id, or answer 404."""
-    obj = db.session.get(model, ident, options=options) if options else db.session.get(model, ident)
-    if obj is None:
-        abort(404)
-    return obj
 
 
 def show_errors(form, exc):
@@ -182,10 +174,10 @@ def endpoints():
 @permission_required("registry.view")
 def endpoint(endpoint_id):
     """Show one endpoint with every field and its history."""
-    item = _get_or_404(
+    item = db.get_or_404(
         Endpoint, endpoint_id,
-        joinedload(Endpoint.unit).joinedload(AdminUnit.parent),
-        joinedload(Endpoint.bridge), joinedload(Endpoint.technician), selectinload(Endpoint.groups),
+        options=[joinedload(Endpoint.unit).joinedload(AdminUnit.parent),
+                 joinedload(Endpoint.bridge), joinedload(Endpoint.technician), selectinload(Endpoint.groups)],
     )
     return render_template(
         "registry/endpoint.html", endpoint=item, labels=ENDPOINT_LABELS, choices=service.CHOICE_LABELS,
@@ -214,7 +206,7 @@ def create_endpoint():
 @permission_required("endpoints.edit")
 def edit_endpoint(endpoint_id):
     """Change an endpoint's fields."""
-    item = _get_or_404(Endpoint, endpoint_id)
+    item = db.get_or_404(Endpoint, endpoint_id)
     form = _endpoint_form(item)
     if form.validate_on_submit():
         try:
@@ -236,7 +228,7 @@ def edit_endpoint(endpoint_id):
 @permission_required("endpoints.edit")
 def retire_endpoint(endpoint_id):
     """Ask for confirmation, then retire an endpoint (it is kept, with its history)."""
-    item = _get_or_404(Endpoint, endpoint_id)
+    item = db.get_or_404(Endpoint, endpoint_id)
     form = ConfirmForm()
     if form.validate_on_submit():
         try:
@@ -285,7 +277,7 @@ def create_unit():
 @permission_required("units.edit")
 def edit_unit(unit_id):
     """Change an administrative unit."""
-    return _save_unit(_get_or_404(AdminUnit, unit_id))
+    return _save_unit(db.get_or_404(AdminUnit, unit_id))
 
 
 def _save_unit(unit):
@@ -329,7 +321,7 @@ def create_bridge():
 @permission_required("bridges.edit")
 def edit_bridge(bridge_id):
     """Change an MCU bridge."""
-    return _save_bridge(_get_or_404(Bridge, bridge_id))
+    return _save_bridge(db.get_or_404(Bridge, bridge_id))
 
 
 def _save_bridge(bridge):
@@ -365,7 +357,7 @@ def groups():
 @permission_required("registry.view")
 def group(group_id):
     """Show a group and its endpoints."""
-    item = _get_or_404(EndpointGroup, group_id, joinedload(EndpointGroup.created_by))
+    item = db.get_or_404(EndpointGroup, group_id, options=[joinedload(EndpointGroup.created_by)])
     members = db.session.scalars(
         sa.select(Endpoint).join(Endpoint.groups).where(EndpointGroup.id == item.id)
         .options(joinedload(Endpoint.unit).joinedload(AdminUnit.parent))
@@ -385,7 +377,7 @@ def create_group():
 @permission_required("groups.edit")
 def edit_group(group_id):
     """Change a group's name, description or endpoints."""
-    return _save_group(_get_or_404(EndpointGroup, group_id))
+    return _save_group(db.get_or_404(EndpointGroup, group_id))
 
 
 def _save_group(group):

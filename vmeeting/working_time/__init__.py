@@ -3,6 +3,7 @@
 
 def init_app(app):
     """Wire the working calendar into app: its page and its API."""
+    # imported here, not at the top: importing the package (a model, a service) must not load its pages
     from vmeeting.working_time import api, views
 
     app.register_blueprint(views.bp)

@@ -19,6 +19,7 @@ from functools import lru_cache
 import holidays
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import get_locale
 
 from vmeeting.audit import service as audit
 from vmeeting.core.errors import Conflict, ValidationError
@@ -73,8 +74,6 @@ def holiday_reason(day):
 
 def holiday_names_for_page(year):
     """{date: name} of the year's public holidays in the page's language (flask_babel's locale)."""
-    from flask_babel import get_locale
-
     locale = get_locale()
     return public_holidays(year, "en_US" if locale is not None and locale.language == "en" else "vi")
 

@@ -1,0 +1,357 @@
+"""Booking, changing, cancelling and moving meetings, and their writes: occurrences, reservations, sites.
+
+Each change validates first (booking.validation), takes the booking lock
+(`conflicts.lock_sites`) before writing anything, writes, records the change
+in the audit trail and tells booking's change_listeners (booking.hooks) inside
+its transaction. They flush and raise; the caller commits, and the caller's
+commit or rollback releases the lock.
+"""
+
+import uuid
+from datetime import timedelta, timezone
+
+import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
+
+from vmeeting.audit import service as audit
+from vmeeting.booking.conflicts import PlannedSitting, bridge_of, find_conflicts, lock_sites
+from vmeeting.booking.hooks import change_listeners
+from vmeeting.booking.models import Meeting, Occurrence, Reservation, meeting_endpoints
+from vmeeting.booking.queries import WRITTEN_SITES
+from vmeeting.booking.series import expand_series
+from vmeeting.booking.validation import (
+    MEETING_FIELDS,
+    BookingChoices,
+    check_new_times,
+    check_version,
+    clean_reason,
+    conflict_message,
+    screen_sittings,
+    validate_meeting,
+    validate_move,
+)
+from vmeeting.core.database import insert_rows, one_of, utcnow
+from vmeeting.core.errors import Conflict, ValidationError
+from vmeeting.core.extensions import db
+from vmeeting.registry.models import Endpoint
+from vmeeting.core.text import N_, say
+from vmeeting.core.timefmt import format_datetime, to_local
+
+
+# -- reserving ------------------------------------------------------------------------------
+
+
+def _check_and_reserve(meeting, sittings_by_occurrence, endpoints, *, skip_busy=False):
+    """Check every sitting, then write the reservations; return (endpoints reserved, endpoints dropped).
+
+    The caller has taken `lock_sites` for these endpoints before writing anything.
+    sittings_by_occurrence: {Occurrence: PlannedSitting}; endpoints: the sites
+    to reserve at each. With skip_busy, endpoints that are busy at any sitting
+    are dropped from the meeting instead (the "book without the busy sites"
+    choice; a busy chair still refuses): the first list holds the others, the
+    second those dropped, and the caller makes the first the meeting's sites.
+    Without it, the first is `endpoints` and the second empty. Raises Conflict
+    (busy sites, a bridge short of ports, two sittings of the meeting
+    overlapping) and writes nothing.
+    """
+    sittings = list(sittings_by_occurrence.values())
+    _refuse_overlapping_sittings(sittings)
+    # The sittings being written have lost their reservations already; the meeting's other
+    # sittings keep theirs and count like anyone's: a sitting may not be moved onto its sibling.
+    conflicts, capacity = find_conflicts(sittings, endpoints, meeting.bridge_id)
+    dropped = []
+    if conflicts and skip_busy:
+        busy_ids = {c["endpoint_id"] for c in conflicts}
+        if meeting.chair_endpoint_id in busy_ids:
+            raise Conflict(N_("Điểm cầu chủ tọa bận vào thời gian này."), conflicts=conflicts, capacity=capacity)
+        dropped = [e for e in endpoints if e.id in busy_ids]
+        endpoints = [e for e in endpoints if e.id not in busy_ids]
+        conflicts, capacity = find_conflicts(sittings, endpoints, meeting.bridge_id)
+    if conflicts or capacity:
+        raise Conflict(conflict_message(conflicts, capacity), conflicts=conflicts, capacity=capacity[0] if capacity else None)
+    rows = []
+    for occurrence, sitting in sittings_by_occurrence.items():
+        for endpoint in endpoints:
+            rows.append({"occurrence_id": occurrence.id, "endpoint_id": endpoint.id,
+                         "bridge_id": bridge_of(endpoint, meeting.bridge_id),
+                         "busy_from": sitting.busy_from, "busy_until": sitting.busy_until})
+    if rows:
+        try:
+            insert_rows(db.session, Reservation.__table__, rows)
+        except sa.exc.IntegrityError as exc:
+            # PostgreSQL's overlap trigger (migration 0017): the last word if a booking slipped past the check
+            if "reservations_no_overlap" in str(exc.orig):
+                raise Conflict(N_("Điểm cầu vừa được đặt cho cuộc họp khác; hãy thử lại."), conflicts=[]) from exc
+            raise
+    return endpoints, dropped
+
+
+def _refuse_overlapping_sittings(sittings):
+    """Raise Conflict when two sittings written together would hold the same sites at once."""
+    ordered = sorted(sittings, key=lambda sitting: sitting.busy_from)
+    for earlier, later in zip(ordered, ordered[1:]):
+        if later.busy_from < earlier.busy_until:
+            raise Conflict(say("Hai buổi của cuộc họp trùng giờ nhau (lúc %(when)s, tính cả thời gian chuẩn bị).",
+                               when=format_datetime(later.starts_at)), conflicts=[])
+
+
+# -- booking and changing -----------------------------------------------------------------
+
+
+def book_meeting(data, choice, actor=None, *, skip_busy=False, choices=None):
+    """Store a meeting, its occurrences and reservations; raise and store nothing.
+
+    data: fields of validate_meeting (validated here); choice: a SiteChoice;
+    choices: a BookingChoices (skip_busy is its shorthand). The chair is always
+    one of the sites. Raises ValidationError (a sitting in the past: starts_at),
+    NonWorkingTime (sittings outside working time, not allowed), Conflict.
+    A series' first sitting becomes its start (RFC 5545, 3.8.5.3: DTSTART is the
+    first instance). The meeting returned carries `skipped`: [{starts_at, reason}]
+    for the sittings a series left out; they are kept as cancelled occurrences
+    (an EXDATE in the invite).
+    """
+    choices = choices or BookingChoices(skip_busy=skip_busy)
+    values = validate_meeting(data)
+    expanded = expand_series(values["starts_at"], values["ends_at"], values["recurrence"])
+    values["starts_at"], values["ends_at"] = expanded[0][1], expanded[0][2]
+    endpoints = _with_chair(choice.endpoints, values["chair_endpoint_id"])
+    lock_sites(endpoints, values["bridge_id"])
+    meeting = Meeting(uid=f"{uuid.uuid4()}@vmeeting", organizer_id=getattr(actor, "id", None),
+                      selection=choice.selection, **values)
+    db.session.add(meeting)
+    db.session.flush()
+    sittings = _create_occurrences(meeting, expanded)
+    meeting.skipped = screen_sittings(meeting, sittings, endpoints, set(sittings), choices)
+    endpoints, dropped = _check_and_reserve(meeting, sittings, endpoints, skip_busy=choices.skip_busy)
+    _write_sites(meeting, endpoints, before_ids=())
+    db.session.flush()
+    audit.record(actor, "create", "meeting", meeting.id, {
+        "title": [None, meeting.title], "starts_at": [None, meeting.starts_at.isoformat()],
+        "endpoints": [None, len(endpoints)], "recurrence": [None, meeting.recurrence],
+    }, f"Đặt lịch họp «{meeting.title}» ({len(endpoints)} điểm cầu)"
+       + (f", bỏ {len(dropped)} điểm cầu bận" if dropped else "")
+       + (f", bỏ {len(meeting.skipped)} buổi" if meeting.skipped else ""))
+    _announce("booked", meeting)
+    return meeting
+
+
+def _announce(event, meeting, **details):
+    for listener in change_listeners:
+        listener(event, meeting, **details)
+
+
+def _write_sites(meeting, endpoints, before_ids):
+    """Make endpoints the meeting's sites: one bulk insert of the new rows, one delete of the dropped.
+
+    The ORM's collection would write a national meeting's 10,000 links one
+    statement each; here they go in as one (database.insert_rows), and the
+    collection is set as loaded, so the session sees the sites without reading
+    them back. endpoints: Endpoint objects or sites.SiteRow. before_ids: the
+    sites the meeting had (none for a new one).
+    """
+    before_ids = set(before_ids)
+    dropped = before_ids - {e.id for e in endpoints}
+    added = [{"meeting_id": meeting.id, "endpoint_id": e.id} for e in endpoints if e.id not in before_ids]
+    if dropped:
+        db.session.execute(sa.delete(meeting_endpoints).where(meeting_endpoints.c.meeting_id == meeting.id,
+                                                              one_of(meeting_endpoints.c.endpoint_id, dropped,
+                                                                     db.session.get_bind())))
+    insert_rows(db.session, meeting_endpoints, added)
+    ordered = sorted(endpoints, key=_site_order)
+    if all(isinstance(e, Endpoint) for e in endpoints):
+        set_committed_value(meeting, "endpoints", ordered)
+    else:  # sites.SiteRow from the API: the collection is read again if someone asks for it
+        db.session.expire(meeting, ["endpoints"])
+    meeting.endpoint_count = len(endpoints)
+    # for endpoint_ids_of: nothing else writes a meeting's sites, and a rollback forgets them
+    db.session.info.setdefault(WRITTEN_SITES, {})[meeting.id] = [e.id for e in ordered]
+
+
+def _site_order(endpoint):
+    """The order of `Meeting.endpoints` and endpoint_ids_of: the name's sort key, then id.
+
+    The key is bytes, which Python, PostgreSQL (bytea) and SQLite (BLOB) all compare byte by byte.
+    """
+    return endpoint.name_sort_key, endpoint.id
+
+
+def _with_chair(endpoints, chair_id):
+    if any(e.id == chair_id for e in endpoints):
+        return list(endpoints)
+    return [db.session.get(Endpoint, chair_id), *endpoints]
+
+
+def _create_occurrences(meeting, expanded):
+    setup = timedelta(minutes=meeting.setup_minutes)
+    sittings = {}
+    for original, start, end in expanded:
+        occurrence = Occurrence(meeting=meeting, original_starts_at=original, starts_at=start, ends_at=end)
+        db.session.add(occurrence)
+        sittings[occurrence] = PlannedSitting(original, start, end, setup)
+    db.session.flush()
+    return sittings
+
+
+def update_meeting(meeting, data, choice=None, actor=None, *, skip_busy=False, choices=None, expected_version=None):
+    """Change a meeting's details, times, series rule or sites under the same rules; bump SEQUENCE.
+
+    Past occurrences stay as they were. Future ones are laid out again from
+    the new times and rule; an occurrence keeps its row (and what hangs on it,
+    its readiness, a move, a cancellation) when the rule still produces a
+    sitting on its day: a series holds at most one sitting a day, so a new hour
+    for the series leaves a moved sitting where it was moved to.
+    """
+    if meeting.is_cancelled:
+        raise Conflict(N_("Cuộc họp đã bị hủy, không thể sửa."))
+    check_version(meeting, expected_version)
+    choices = choices or BookingChoices(skip_busy=skip_busy)
+    before = _meeting_snapshot(meeting)
+    values = validate_meeting(data, meeting)
+    if values["recurrence"] and (values["starts_at"], values["recurrence"]) != (meeting.starts_at, meeting.recurrence):
+        first = expand_series(values["starts_at"], values["ends_at"], values["recurrence"])[0]
+        values["starts_at"], values["ends_at"] = first[1], first[2]
+    now = utcnow()
+    future = [o for o in meeting.occurrences if o.ends_at > now]
+    if not future and any(values[name] != getattr(meeting, name) for name in ("starts_at", "ends_at", "recurrence")):
+        # its sittings are the record of what happened; a new time is a new meeting
+        raise ValidationError({"starts_at": N_("Cuộc họp đã kết thúc, không đổi được thời gian; "
+                                               "hãy đặt cuộc họp mới.")})
+    check_new_times(meeting, values, now)
+    new_endpoints = choice.endpoints if choice is not None else list(meeting.endpoints)
+    endpoints = _with_chair(new_endpoints, values["chair_endpoint_id"])
+    lock_sites(endpoints, values["bridge_id"])
+    for name, value in values.items():
+        setattr(meeting, name, value)
+    if choice is not None:
+        meeting.selection = choice.selection
+
+    for occurrence in future:
+        db.session.execute(sa.delete(Reservation).where(Reservation.occurrence_id == occurrence.id))
+    expanded = [item for item in expand_series(meeting.starts_at, meeting.ends_at, meeting.recurrence) if item[2] > now]
+    setup = timedelta(minutes=meeting.setup_minutes)
+    by_day = {to_local(o.original_starts_at).date(): o for o in future}
+    if not meeting.recurrence and len(future) == 1 and expanded:
+        # a single meeting keeps its one occurrence (and what hangs on it) when moved, to any day
+        only = future[0]
+        by_day = {to_local(expanded[0][0]).date(): only}
+        only.is_moved = False
+    sittings = {}
+    touched = set()
+    for original, start, end in expanded:
+        occurrence = by_day.pop(to_local(original).date(), None)
+        if occurrence is None:
+            occurrence = Occurrence(meeting=meeting, original_starts_at=original, starts_at=start, ends_at=end,
+                                    status="scheduled")
+            db.session.add(occurrence)
+            touched.add(occurrence)
+        else:
+            occurrence.original_starts_at = original
+            if not occurrence.is_moved and (occurrence.starts_at, occurrence.ends_at) != (start, end):
+                occurrence.starts_at, occurrence.ends_at = start, end
+                touched.add(occurrence)
+        if occurrence.status == "scheduled":
+            sittings[occurrence] = PlannedSitting(original, occurrence.starts_at, occurrence.ends_at, setup)
+    for leftover in by_day.values():
+        # the new rule no longer produces this sitting: keep it, cancelled
+        leftover.status = "cancelled"
+    db.session.flush()
+    meeting.skipped = screen_sittings(meeting, sittings, endpoints, touched, choices)
+    endpoints, dropped = _check_and_reserve(meeting, sittings, endpoints, skip_busy=choices.skip_busy)
+    _write_sites(meeting, endpoints, before_ids=before["endpoints"])
+    changes = audit.diff(before, _meeting_snapshot(meeting))
+    if changes:
+        meeting.sequence += 1
+        db.session.flush()
+        audit.record(actor, "update", "meeting", meeting.id, changes, f"Sửa cuộc họp «{meeting.title}»")
+        removed = sorted(set(before["endpoints"]) - {e.id for e in endpoints})
+        _announce("updated", meeting, removed_endpoint_ids=removed)
+    return meeting
+
+
+def _meeting_snapshot(meeting):
+    snap = audit.snapshot(meeting, MEETING_FIELDS)
+    snap["endpoints"] = sorted(e.id for e in meeting.endpoints)
+    return snap
+
+
+def cancel_meeting(meeting, actor=None, *, reason=None):
+    """Cancel a meeting: it stays, marked cancelled; its sites are free again.
+
+    reason: why, told in the CANCEL mail (optional, up to MAX_REASON_LENGTH).
+    """
+    reason = clean_reason(reason)
+    if meeting.is_cancelled:
+        return meeting
+    meeting.status = "cancelled"
+    meeting.cancel_reason = reason
+    meeting.cancelled_at = utcnow()
+    meeting.sequence += 1
+    occurrence_ids = [o.id for o in meeting.occurrences]
+    if occurrence_ids:
+        db.session.execute(sa.delete(Reservation).where(Reservation.occurrence_id.in_(occurrence_ids)))
+    db.session.flush()
+    audit.record(actor, "cancel", "meeting", meeting.id, {"status": ["scheduled", "cancelled"]},
+                 f"Hủy cuộc họp «{meeting.title}»" + (f": {reason}" if reason else ""))
+    _announce("cancelled", meeting)
+    return meeting
+
+
+def cancel_occurrence(occurrence, actor=None, *, reason=None):
+    """Cancel one sitting of a series; the others stay. Return the occurrence.
+
+    reason: as for cancel_meeting. Cancelling the only sitting still scheduled
+    cancels the meeting (CONTRACT.md): its status becomes cancelled and everyone
+    is told with a whole-meeting CANCEL, as `cancel_meeting` does. Sittings that
+    have already taken place count as still scheduled: they happened, so the
+    meeting was not cancelled, and the last sitting's cancellation goes out for
+    that sitting alone.
+    """
+    reason = clean_reason(reason)
+    meeting = occurrence.meeting
+    if occurrence.status == "cancelled" or meeting.is_cancelled:
+        return occurrence
+    others = [o for o in meeting.occurrences if o is not occurrence and o.status == "scheduled"]
+    if not others:
+        occurrence.status = "cancelled"
+        occurrence.cancel_reason = reason
+        cancel_meeting(meeting, actor, reason=reason)
+        return occurrence
+    occurrence.status = "cancelled"
+    occurrence.cancel_reason = reason
+    occurrence.meeting.sequence += 1
+    db.session.execute(sa.delete(Reservation).where(Reservation.occurrence_id == occurrence.id))
+    db.session.flush()
+    audit.record(actor, "cancel", "occurrence", occurrence.id,
+                 {"starts_at": [occurrence.starts_at.isoformat(), None]},
+                 f"Hủy buổi {format_datetime(occurrence.starts_at)} của «{occurrence.meeting.title}»"
+                 + (f": {reason}" if reason else ""))
+    _announce("occurrence_cancelled", occurrence.meeting, occurrence=occurrence)
+    return occurrence
+
+
+def move_occurrence(occurrence, starts_at, ends_at, actor=None, *, choices=None):
+    """Move one sitting of a series to another time, under the same rules (the working calendar's too)."""
+    choices = choices or BookingChoices()
+    meeting = occurrence.meeting
+    if meeting.is_cancelled or occurrence.status == "cancelled":
+        raise Conflict(N_("Buổi họp đã bị hủy, không thể dời."))
+    validate_move(starts_at, ends_at)
+    lock_sites(meeting.endpoints, meeting.bridge_id)
+    before = {"starts_at": occurrence.starts_at.isoformat(), "ends_at": occurrence.ends_at.isoformat()}
+    db.session.execute(sa.delete(Reservation).where(Reservation.occurrence_id == occurrence.id))
+    occurrence.starts_at = starts_at.astimezone(timezone.utc)
+    occurrence.ends_at = ends_at.astimezone(timezone.utc)
+    occurrence.is_moved = True
+    db.session.flush()
+    sitting = PlannedSitting(occurrence.original_starts_at, occurrence.starts_at, occurrence.ends_at,
+                             timedelta(minutes=meeting.setup_minutes))
+    # a single sitting is judged as a single meeting: skipping it is cancelling it, not moving it
+    screen_sittings(meeting, {occurrence: sitting}, [], {occurrence},
+                     BookingChoices(allow_non_working_time=choices.allow_non_working_time))
+    _check_and_reserve(meeting, {occurrence: sitting}, list(meeting.endpoints))
+    meeting.sequence += 1
+    after = {"starts_at": occurrence.starts_at.isoformat(), "ends_at": occurrence.ends_at.isoformat()}
+    audit.record(actor, "move", "occurrence", occurrence.id, audit.diff(before, after),
+                 f"Dời buổi họp «{meeting.title}» sang {format_datetime(occurrence.starts_at)}")
+    _announce("occurrence_moved", meeting, occurrence=occurrence)
+    return occurrence

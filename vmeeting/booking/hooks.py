@@ -1,0 +1,75 @@
+"""Booking's hooks: what the capabilities above it hear and tell (core/hooks.py), and its guard on the registry.
+
+The hooks are filled from each capability's init_app (readiness, network,
+attendance, invites), never on import. Booking announces its changes to
+`change_listeners` (booking.changes); pages and the API ask `site_warnings`
+and `roll_call_hints`, which merge what every source registered says.
+`guard_retire` is what booking adds to registry's retire_guards.
+"""
+
+import sqlalchemy as sa
+
+from vmeeting.booking.models import Occurrence, Reservation
+from vmeeting.core.database import utcnow
+from vmeeting.core.errors import Conflict
+from vmeeting.core.extensions import db
+from vmeeting.core.hooks import Hook
+from vmeeting.core.text import say
+from vmeeting.core.timefmt import format_datetime
+
+#: callables `listener(event, meeting, **details)` that other capabilities (invites,
+#: readiness) connect from their init_app; called inside the booking's transaction, after its rows are flushed.
+#: events: booked, updated (removed_endpoint_ids), cancelled, occurrence_cancelled,
+#: occurrence_moved (occurrence)
+change_listeners = Hook("booking.change_listeners")
+
+#: callables `source(endpoint_ids) -> [{endpoint_id, kind, message}]` that capabilities above
+#: booking (network) add: what a booking should warn about its sites, never stopping it
+warning_sources = Hook("booking.warning_sources")
+
+
+#: callables `listener(endpoint, user, note, source, now)` that capabilities above booking (network)
+#: add: someone reported a problem at a site (readiness: a technician's «Có sự cố»); called
+#: inside the report's transaction
+site_issue_listeners = Hook("booking.site_issue_listeners")
+
+
+def report_site_issue(endpoint, user, note, source, now):
+    """Tell every site-issue listener that user reported a problem at endpoint (see site_issue_listeners)."""
+    for listener in site_issue_listeners:
+        listener(endpoint, user, note, source, now)
+
+
+def site_warnings(endpoint_ids):
+    """Return the warnings every registered source has about these sites (CONTRACT.md `warnings`)."""
+    warnings = []
+    for source in warning_sources:
+        warnings.extend(source(endpoint_ids))
+    return warnings
+
+
+#: callables `source(occurrence, endpoint_ids) -> {endpoint_id: (status, reason, at)}` that capabilities
+#: above booking add (readiness, network): what a sitting's roll-call may be prefilled with, as of `at`
+roll_call_hint_sources = Hook("booking.roll_call_hint_sources")
+
+
+def roll_call_hints(occurrence, endpoint_ids):
+    """Return {endpoint_id: (status, reason)}: for each site, the latest hint any source has (see above)."""
+    latest = {}
+    for source in roll_call_hint_sources:
+        for endpoint_id, (status, reason, at) in source(occurrence, endpoint_ids).items():
+            if endpoint_id not in latest or at > latest[endpoint_id][2]:
+                latest[endpoint_id] = (status, reason, at)
+    return {endpoint_id: (status, reason) for endpoint_id, (status, reason, _at) in latest.items()}
+
+
+def guard_retire(endpoint):
+    """Refuse to retire an endpoint booked in a meeting that has not ended."""
+    upcoming = db.session.scalar(
+        sa.select(Occurrence).join(Reservation).where(Reservation.endpoint_id == endpoint.id,
+                                                      Occurrence.ends_at > utcnow()).limit(1)
+    )
+    if upcoming is not None:
+        raise Conflict(say("Điểm cầu «%(site)s» đang có lịch họp «%(title)s» lúc %(when)s; hãy đổi điểm cầu của "
+                           "cuộc họp trước.", site=endpoint.name, title=upcoming.meeting.title,
+                           when=format_datetime(upcoming.starts_at)), meeting_id=upcoming.meeting_id)
