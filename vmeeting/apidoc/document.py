@@ -77,6 +77,9 @@ ERRORS = {
     "412": error_response("`If-Match` names an older version of the record: someone changed it meanwhile; "
                           "nothing was changed."),
     "413": error_response("The request body is too large."),
+    "422": error_response("The `Idempotency-Key` was used by this user, in the last 24 hours, for a request "
+                          "with another body (`error.code = idempotency_key_reused`, `fields.Idempotency-Key`); "
+                          "nothing was stored."),
     "429": error_response("Too many requests; slow down."),
     "503": error_response("The database is unreachable; try again later."),
 }
@@ -370,6 +373,15 @@ MEETING_ID = path_param("meeting_id", "the meeting")
 OCCURRENCE_ID = path_param("occurrence_id", "one sitting of the meeting")
 ENDPOINT_ID = path_param("endpoint_id", "the endpoint")
 ETAG = {"ETag": {"schema": STRING, "description": "the meeting's version, for If-Match"}}
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 257},
+    "description": "draft-ietf-httpapi-idempotency-key-header: an sf-string (\"…\", 1–255 characters of printable "
+                   "ASCII) or a bare token, unique per request of this user; a retry with the same key and body "
+                   "gets the first answer (201, `Idempotent-Replayed: true`) and books nothing; kept 24 hours"}
+REPLAYED = {"Idempotent-Replayed": {"schema": {"type": "string", "enum": ["true"]},
+                                    "description": "present on the answer repeated to a retry with the same "
+                                                   "Idempotency-Key"}}
 IF_MATCH = {"name": "If-Match", "in": "header", "required": False, "schema": STRING,
             "description": "the ETag of GET; an older one gets 412 and changes nothing"}
 SITTING_QUERY = query("occurrence_id", "the sitting; the meeting's current one when left out", ID)
@@ -437,7 +449,9 @@ PATHS = {
         "post": operation(
             "createMeeting", "Booking", "Book a meeting",
             responses("201", "the meeting; `skipped` lists sittings left out, `warnings` sites down or with an "
-                             "open incident", ref("Meeting"), "400", "403", "409", "413"),
+                             "open incident", ref("Meeting"), "400", "403", "409", "413", "422",
+                      ok_headers={**ETAG, **REPLAYED}),
+            parameters=[IDEMPOTENCY_KEY],
             request_body=body(ref("MeetingInput"), "one of endpoint_ids, unit_ids, group_ids, all_endpoints"),
             description="A sitting that starts in the past: 400 (`fields.starts_at`). Busy sites or a full bridge: "
                         "409 with `conflicts` or `capacity`, nothing stored. A sitting on a non-working day or "
