@@ -477,15 +477,18 @@ PATHS = {
     "/meetings/{meeting_id}/occurrences/{occurrence_id}": {
         "parameters": [MEETING_ID, OCCURRENCE_ID],
         "patch": operation("moveOccurrence", "Booking", "Move one sitting of a series",
-                           responses("200", "the meeting", ref("Meeting"), "400", "403", "404", "409", "413"),
-                           request_body=body(obj({"starts_at": INSTANT, "ends_at": INSTANT,
+                           responses("200", "the meeting", ref("Meeting"), "400", "403", "404", "409", "412", "413",
+                                     ok_headers=ETAG),
+                           parameters=[IF_MATCH], request_body=body(obj({"starts_at": INSTANT, "ends_at": INSTANT,
                                                   "allow_non_working_time": BOOL}, ["starts_at", "ends_at"]))),
     },
     "/meetings/{meeting_id}/occurrences/{occurrence_id}/cancel": {
         "parameters": [MEETING_ID, OCCURRENCE_ID],
         "post": operation("cancelOccurrence", "Booking",
                           "Cancel one sitting (CANCEL with its RECURRENCE-ID); the only remaining one cancels the meeting",
-                          responses("200", "the meeting", ref("Meeting"), "403", "404", "409")),
+                          responses("200", "the meeting", ref("Meeting"), "403", "404", "409", "412",
+                                    ok_headers=ETAG),
+                          parameters=[IF_MATCH]),
     },
     "/meetings/{meeting_id}/invite.ics": {
         "parameters": [MEETING_ID],

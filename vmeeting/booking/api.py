@@ -351,7 +351,7 @@ def _get_occurrence(meeting_id, occurrence_id):
 @bp.patch("/meetings/<int:meeting_id>/occurrences/<int:occurrence_id>")
 @api_permission_required("meetings.book")
 def move_occurrence(meeting_id, occurrence_id):
-    """Move one sitting of a series."""
+    """Move one sitting of a series; 412 on a stale If-Match."""
     occurrence = _get_occurrence(meeting_id, occurrence_id)
     data = json_body()
     errors = {}
@@ -360,17 +360,19 @@ def move_occurrence(meeting_id, occurrence_id):
     if errors:
         raise ValidationError(errors)
     service.move_occurrence(occurrence, starts_at, ends_at, actor=g.api_user,
-                            choices=service.BookingChoices(allow_non_working_time=allowed))
+                            choices=service.BookingChoices(allow_non_working_time=allowed),
+                            expected_version=_expected_version(occurrence.meeting))
     return _committed(meeting_response(occurrence.meeting))
 
 
 @bp.post("/meetings/<int:meeting_id>/occurrences/<int:occurrence_id>/cancel")
 @api_permission_required("meetings.book")
 def cancel_occurrence(meeting_id, occurrence_id):
-    """Cancel one sitting of a series."""
+    """Cancel one sitting of a series; 412 on a stale If-Match."""
     occurrence = _get_occurrence(meeting_id, occurrence_id)
     reason = _cancel_body()
-    service.cancel_occurrence(occurrence, actor=g.api_user, reason=reason)
+    service.cancel_occurrence(occurrence, actor=g.api_user, reason=reason,
+                              expected_version=_expected_version(occurrence.meeting))
     return _committed(meeting_response(occurrence.meeting))
 
 
