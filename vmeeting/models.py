@@ -6,7 +6,7 @@ from vmeeting.registry.models import (  # noqa: F401
     AdminUnit, Bridge, Endpoint, EndpointGroup, ImportBatch, UnitSuccession,
 )
 from vmeeting.working_time.models import DeclaredDay  # noqa: F401
-from vmeeting.booking.models import Meeting, Occurrence, Reservation  # noqa: F401
+from vmeeting.booking.models import IdempotencyKey, Meeting, Occurrence, Reservation  # noqa: F401
 from vmeeting.invites.models import CalendarFeed, InviteResponse  # noqa: F401
 from vmeeting.outbox.models import OutboxMail  # noqa: F401
 from vmeeting.jobs import WorkerLease  # noqa: F401

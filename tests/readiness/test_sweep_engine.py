@@ -7,6 +7,7 @@ sweep's wall time, which a loaded machine stretches.
 
 import functools
 import json
+import os
 import resource
 import selectors
 import socket
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -58,20 +60,46 @@ def test_a_sweep_of_two_thousand_silent_sites_lasts_about_one_timeout(holes):
     assert_waited_together(holes, 2.0, silent=2000, elapsed=elapsed)
 
 
+#: how many times the slowest answer of the live peers alone the mixed sweep's timeout is (at least TIMEOUT)
+BASELINE_MARGIN = 3
+#: the baseline's own timeout: long enough for any machine, only a lost answer reaches it
+BASELINE_TIMEOUT = 30.0
+
+
+def sweep_timeout(targets):
+    """The timeout within which these live targets answer on this machine now: BASELINE_MARGIN times the slowest
+    round trip of a sweep of them alone, at least TIMEOUT; assert that every one of them answered.
+
+    A fixed 1.0 s failed on a loaded 2-core machine (forty sipp peers answering 1,200 requests wait for the
+    cores like everything else), while what the sweep is tested for does not depend on the machine's speed:
+    every live answer is matched among the silent devices, and the silent ones wait one timeout together.
+    """
+    baseline = probe_many(targets, timeout=BASELINE_TIMEOUT)
+    assert all(r.reachable for r in baseline), [r.error for r in baseline if not r.reachable][:3]
+    slowest = max(r.rtt_ms for r in baseline) / 1000
+    return max(TIMEOUT, round(BASELINE_MARGIN * slowest, 1))
+
+
 def test_a_sweep_of_two_thousand_answering_and_silent_sites_lasts_about_one_timeout(sip_peers, holes):
     """1,200 sites on forty sipp peers and 800 silent ones: the live ones answered with their round trip,
-    the silent ones given up together after one timeout."""
-    targets = [ProbeTarget(i, "sip-options", sip_peers[i % len(sip_peers)].uri) for i in range(1200)]
-    targets += [ProbeTarget(10_000 + i, "sip-options", holes[i % 4].uri) for i in range(800)]
-    results, elapsed = timed_sweep(targets, timeout=TIMEOUT)
+    the silent ones given up together after one timeout.
+
+    The timeout is 1.0 s on an idle machine; on a loaded one, three times the slowest answer of the same
+    1,200 sites swept alone just before (sweep_timeout): the live answers are held to the machine's own
+    pace, measured in the same run, and the silent devices to whatever timeout that gives."""
+    live_targets = [ProbeTarget(i, "sip-options", sip_peers[i % len(sip_peers)].uri) for i in range(1200)]
+    timeout = sweep_timeout(live_targets)
+    targets = live_targets + [ProbeTarget(10_000 + i, "sip-options", holes[i % 4].uri) for i in range(800)]
+    results, elapsed = timed_sweep(targets, timeout=timeout)
     assert [r.endpoint_id for r in results] == [t.endpoint_id for t in targets]  # in the targets' order
     live = [r for r in results if r.endpoint_id < 10_000]
-    assert all(r.reachable and r.status_code == 200 and r.method == "sip-udp" for r in live)
-    assert all(r.rtt_ms is not None and 0 <= r.rtt_ms < TIMEOUT * 1000 for r in live)
+    assert all(r.reachable and r.status_code == 200 and r.method == "sip-udp" for r in live), (
+        timeout, [r.error for r in live if not r.reachable][:3])
+    assert all(r.rtt_ms is not None and 0 <= r.rtt_ms < timeout * 1000 for r in live)
     assert all(not r.reachable and "Không phản hồi" in r.error for r in results if r.endpoint_id >= 10_000)
     for hole in holes:
         hole.close()
-    assert_waited_together(holes, TIMEOUT, silent=800, elapsed=elapsed)
+    assert_waited_together(holes, timeout, silent=800, elapsed=elapsed)
 
 
 class SpoofingResponder:
@@ -145,8 +173,13 @@ def test_ipv6_sites_answer_and_closed_ports_are_refused_at_once():
     """The IPv6 side of the shared UDP sockets: answers matched, ICMPv6 refusals read from the error queue."""
     try:
         responder = Ipv6Responder()
-    except OSError:
-        pytest.skip("this machine has no IPv6 loopback")
+    except OSError as error:
+        # CI sets REQUIRE_IPV6=1 (.ci/run): there, a machine without ::1 fails instead of passing unseen
+        if os.environ.get("REQUIRE_IPV6") == "1":
+            pytest.fail(f"REQUIRE_IPV6=1 but this machine has no IPv6 loopback (::1): {error}")
+        warnings.warn(f"IPv6 probes untested: this machine has no IPv6 loopback (::1): {error}; "
+                      f"set REQUIRE_IPV6=1 to make that a failure")
+        pytest.skip(f"this machine has no IPv6 loopback (::1): {error}; REQUIRE_IPV6=1 makes this a failure")
     with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as spare:
         spare.bind(("::1", 0))
         closed = spare.getsockname()[1]

@@ -2,10 +2,10 @@
 
 from datetime import datetime, timedelta
 
-from flask import abort, g, jsonify, request
+from flask import abort, current_app, g, jsonify, request
 
 from vmeeting.auth.guards import api_permission_required
-from vmeeting.booking import service, slots
+from vmeeting.booking import idempotency, service, slots
 from vmeeting.booking.models import Meeting, Occurrence
 from vmeeting.core.database import MAX_ID, utcnow
 from vmeeting.core.errors import ValidationError
@@ -43,7 +43,7 @@ def meeting_json(meeting, endpoint_ids=None):
         "organizer_id": meeting.organizer_id, "attendees": meeting.attendees,
         "endpoint_ids": endpoint_ids, "endpoint_count": meeting.endpoint_count,
         "selection": meeting.selection,
-        "occurrences": [occurrence_json(o) for o in meeting.occurrences],
+        "occurrences": [occurrence_json(o) for o in sorted(meeting.occurrences, key=_sitting_order)],
         "created_at": meeting.created_at.isoformat(), "updated_at": meeting.updated_at.isoformat(),
     }
     if getattr(meeting, "skipped", None) is not None:
@@ -82,6 +82,12 @@ def _expected_version(meeting):
         if tag.startswith(prefix):
             return tag[len(prefix):]
     return "unknown"
+
+
+def _sitting_order(occurrence):
+    """`Meeting.occurrences`' order, kept by an answer built before the commit, when a move or a new
+    sitting has not yet been read back in order."""
+    return occurrence.starts_at, occurrence.id
 
 
 def occurrence_json(occurrence):
@@ -216,11 +222,46 @@ def _id_args(name):
 @bp.post("/meetings")
 @api_permission_required("meetings.book")
 def create_meeting():
-    """Book a meeting; 409 with the conflicts or the capacity shortfall, nothing stored."""
-    fields, choice, choices = _meeting_input(json_body())
+    """Book a meeting; 409 with the conflicts or the capacity shortfall, nothing stored.
+
+    With an Idempotency-Key (booking.idempotency) a retry gets the first answer again.
+    """
+    data = json_body()
+    key = idempotency.key_of(request.headers)
+    claimed = None
+    if key is not None:
+        claimed, stored = idempotency.claim(g.api_user, key, idempotency.fingerprint(request.method, request.path, data))
+        if stored is not None:
+            return _replayed(stored)
+    fields, choice, choices = _meeting_input(data)
     meeting = service.book_meeting(fields, choice, actor=g.api_user, choices=choices)
+    response = meeting_response(meeting, 201, warn=True)
+    if claimed is not None:
+        idempotency.remember(claimed, meeting, response.status_code, response.get_etag()[0], response.get_data())
+    return _committed(response)
+
+
+def _replayed(stored):
+    """The answer a booking stored under an Idempotency-Key, sent again and marked as such."""
+    response = current_app.response_class(stored.response_body, status=stored.status_code,
+                                          mimetype="application/json")
+    response.set_etag(stored.etag)
+    response.headers[idempotency.REPLAYED_HEADER] = "true"
+    return response
+
+
+def _committed(response):
+    """Commit the request's change and return its answer, built before the commit.
+
+    Nothing after a commit may touch the database: the change is stored, and a
+    read that failed then (the connection dropped, SQLite's write lock held by
+    the worker) would answer 503 for it, and a client's retry would meet its own
+    booking as a 409. So the answer is complete before the commit, and only the
+    commit itself can fail (then nothing was stored, or, if the connection broke
+    during COMMIT, the client retries with its Idempotency-Key).
+    """
     db.session.commit()
-    return meeting_response(meeting, 201, warn=True)
+    return response
 
 
 @bp.get("/meetings")
@@ -262,8 +303,7 @@ def update_meeting(meeting_id):
     expected = _expected_version(meeting)
     fields, choice, choices = _meeting_input(json_body(), meeting=meeting)
     service.update_meeting(meeting, fields, choice, actor=g.api_user, choices=choices, expected_version=expected)
-    db.session.commit()
-    return meeting_response(meeting, warn=True)
+    return _committed(meeting_response(meeting, warn=True))
 
 
 @bp.post("/meetings/<int:meeting_id>/cancel")
@@ -273,8 +313,7 @@ def cancel_meeting(meeting_id):
     meeting = db.get_or_404(Meeting, meeting_id)
     reason = _cancel_body()
     service.cancel_meeting(meeting, actor=g.api_user, reason=reason)
-    db.session.commit()
-    return meeting_response(meeting)
+    return _committed(meeting_response(meeting))
 
 
 def _cancel_body():
@@ -305,7 +344,7 @@ def _get_occurrence(meeting_id, occurrence_id):
 @bp.patch("/meetings/<int:meeting_id>/occurrences/<int:occurrence_id>")
 @api_permission_required("meetings.book")
 def move_occurrence(meeting_id, occurrence_id):
-    """Move one sitting of a series."""
+    """Move one sitting of a series; 412 on a stale If-Match."""
     occurrence = _get_occurrence(meeting_id, occurrence_id)
     data = json_body()
     errors = {}
@@ -314,20 +353,20 @@ def move_occurrence(meeting_id, occurrence_id):
     if errors:
         raise ValidationError(errors)
     service.move_occurrence(occurrence, starts_at, ends_at, actor=g.api_user,
-                            choices=service.BookingChoices(allow_non_working_time=allowed))
-    db.session.commit()
-    return meeting_response(occurrence.meeting)
+                            choices=service.BookingChoices(allow_non_working_time=allowed),
+                            expected_version=_expected_version(occurrence.meeting))
+    return _committed(meeting_response(occurrence.meeting))
 
 
 @bp.post("/meetings/<int:meeting_id>/occurrences/<int:occurrence_id>/cancel")
 @api_permission_required("meetings.book")
 def cancel_occurrence(meeting_id, occurrence_id):
-    """Cancel one sitting of a series."""
+    """Cancel one sitting of a series; 412 on a stale If-Match."""
     occurrence = _get_occurrence(meeting_id, occurrence_id)
     reason = _cancel_body()
-    service.cancel_occurrence(occurrence, actor=g.api_user, reason=reason)
-    db.session.commit()
-    return meeting_response(occurrence.meeting)
+    service.cancel_occurrence(occurrence, actor=g.api_user, reason=reason,
+                              expected_version=_expected_version(occurrence.meeting))
+    return _committed(meeting_response(occurrence.meeting))
 
 
 @bp.get("/slots")

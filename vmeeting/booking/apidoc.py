@@ -75,6 +75,15 @@ MEETING_INPUT = {
 MEETING_ID = path_param("meeting_id", "the meeting")
 OCCURRENCE_ID = path_param("occurrence_id", "one sitting of the meeting")
 ETAG = {"ETag": {"schema": STRING, "description": "the meeting's version, for If-Match"}}
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 257},
+    "description": "draft-ietf-httpapi-idempotency-key-header: an sf-string (\"…\", 1–255 characters of printable "
+                   "ASCII) or a bare token, unique per request of this user; a retry with the same key and body "
+                   "gets the first answer (201, `Idempotent-Replayed: true`) and books nothing; kept 24 hours"}
+REPLAYED = {"Idempotent-Replayed": {"schema": {"type": "string", "enum": ["true"]},
+                                    "description": "present on the answer repeated to a retry with the same "
+                                                   "Idempotency-Key"}}
 IF_MATCH = {"name": "If-Match", "in": "header", "required": False, "schema": STRING,
             "description": "the ETag of GET; an older one gets 412 and changes nothing"}
 WINDOW = [query("from", "start of the window (default: now)", INSTANT),
@@ -107,7 +116,9 @@ PATHS = {
         "post": operation(
             "createMeeting", "Booking", "Book a meeting",
             responses("201", "the meeting; `skipped` lists sittings left out, `warnings` sites down or with an "
-                             "open incident", ref("Meeting"), "400", "403", "409", "413"),
+                             "open incident", ref("Meeting"), "400", "403", "409", "413", "422",
+                      ok_headers={**ETAG, **REPLAYED}),
+            parameters=[IDEMPOTENCY_KEY],
             request_body=body(ref("MeetingInput"), "one of endpoint_ids, unit_ids, group_ids, all_endpoints"),
             description="A sitting that starts in the past: 400 (`fields.starts_at`). Busy sites or a full bridge: "
                         "409 with `conflicts` or `capacity`, nothing stored. A sitting on a non-working day or "
@@ -133,15 +144,18 @@ PATHS = {
     "/meetings/{meeting_id}/occurrences/{occurrence_id}": {
         "parameters": [MEETING_ID, OCCURRENCE_ID],
         "patch": operation("moveOccurrence", "Booking", "Move one sitting of a series",
-                           responses("200", "the meeting", ref("Meeting"), "400", "403", "404", "409", "413"),
-                           request_body=body(obj({"starts_at": INSTANT, "ends_at": INSTANT,
+                           responses("200", "the meeting", ref("Meeting"), "400", "403", "404", "409", "412", "413",
+                                     ok_headers=ETAG),
+                           parameters=[IF_MATCH], request_body=body(obj({"starts_at": INSTANT, "ends_at": INSTANT,
                                                   "allow_non_working_time": BOOL}, ["starts_at", "ends_at"]))),
     },
     "/meetings/{meeting_id}/occurrences/{occurrence_id}/cancel": {
         "parameters": [MEETING_ID, OCCURRENCE_ID],
         "post": operation("cancelOccurrence", "Booking",
                           "Cancel one sitting (CANCEL with its RECURRENCE-ID); the only remaining one cancels the meeting",
-                          responses("200", "the meeting", ref("Meeting"), "403", "404", "409")),
+                          responses("200", "the meeting", ref("Meeting"), "403", "404", "409", "412",
+                                    ok_headers=ETAG),
+                          parameters=[IF_MATCH]),
     },
     "/slots": {
         "get": operation(

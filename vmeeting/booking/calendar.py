@@ -337,11 +337,13 @@ def calendar_move():
         else:
             service.update_meeting(meeting, {"starts_at": instants["starts_at"], "ends_at": instants["ends_at"]},
                                    actor=current_user, choices=choices)
+        start = to_local(occurrence.starts_at)
+        # the answer is built before the commit: a read after it could turn the stored move into a 503
+        answer = jsonify({"message": gettext("Đã dời «%(title)s» sang %(when)s.", title=meeting.title,
+                                             when=f"{start:%H:%M} {start:%d/%m/%Y}"),
+                          "occurrence_id": occurrence.id, "starts_at": _local_iso(occurrence.starts_at),
+                          "ends_at": _local_iso(occurrence.ends_at)})
         db.session.commit()
     except (ValidationError, Conflict, StaleEdit) as exc:
         return _json_error(exc)
-    start = to_local(occurrence.starts_at)
-    return jsonify({"message": gettext("Đã dời «%(title)s» sang %(when)s.", title=meeting.title,
-                                       when=f"{start:%H:%M} {start:%d/%m/%Y}"),
-                    "occurrence_id": occurrence.id, "starts_at": _local_iso(occurrence.starts_at),
-                    "ends_at": _local_iso(occurrence.ends_at)})
+    return answer

@@ -296,10 +296,11 @@ def cancel_meeting(meeting, actor=None, *, reason=None):
     return meeting
 
 
-def cancel_occurrence(occurrence, actor=None, *, reason=None):
+def cancel_occurrence(occurrence, actor=None, *, reason=None, expected_version=None):
     """Cancel one sitting of a series; the others stay. Return the occurrence.
 
-    reason: as for cancel_meeting. Cancelling the only sitting still scheduled
+    reason: as for cancel_meeting. expected_version: as for update_meeting
+    (StaleEdit when the caller read an older meeting). Cancelling the only sitting still scheduled
     cancels the meeting (CONTRACT.md): its status becomes cancelled and everyone
     is told with a whole-meeting CANCEL, as `cancel_meeting` does. Sittings that
     have already taken place count as still scheduled: they happened, so the
@@ -308,6 +309,7 @@ def cancel_occurrence(occurrence, actor=None, *, reason=None):
     """
     reason = clean_reason(reason)
     meeting = occurrence.meeting
+    check_version(meeting, expected_version)
     if occurrence.status == "cancelled" or meeting.is_cancelled:
         return occurrence
     others = [o for o in meeting.occurrences if o is not occurrence and o.status == "scheduled"]
@@ -329,12 +331,16 @@ def cancel_occurrence(occurrence, actor=None, *, reason=None):
     return occurrence
 
 
-def move_occurrence(occurrence, starts_at, ends_at, actor=None, *, choices=None):
-    """Move one sitting of a series to another time, under the same rules (the working calendar's too)."""
+def move_occurrence(occurrence, starts_at, ends_at, actor=None, *, choices=None, expected_version=None):
+    """Move one sitting of a series to another time, under the same rules (the working calendar's too).
+
+    expected_version: as for update_meeting (StaleEdit when the caller read an older meeting).
+    """
     choices = choices or BookingChoices()
     meeting = occurrence.meeting
     if meeting.is_cancelled or occurrence.status == "cancelled":
         raise Conflict(N_("Buổi họp đã bị hủy, không thể dời."))
+    check_version(meeting, expected_version)
     validate_move(starts_at, ends_at)
     lock_sites(meeting.endpoints, meeting.bridge_id)
     before = {"starts_at": occurrence.starts_at.isoformat(), "ends_at": occurrence.ends_at.isoformat()}

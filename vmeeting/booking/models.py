@@ -158,3 +158,32 @@ class Reservation(db.Model):
         # thousands of sites at once: one range scan by time instead of one descent per site (migration 0015)
         sa.Index("ix_reservations_busy", "busy_from", "busy_until", "endpoint_id"),
     )
+
+
+class IdempotencyKey(db.Model):
+    """A client's Idempotency-Key on POST /meetings and the answer the booking it named gave.
+
+    draft-ietf-httpapi-idempotency-key-header: a retry with the same key, by the
+    same user, with the same body gets the stored answer instead of a second
+    booking (or a 409 against the first). Written in the booking's own
+    transaction, so a key is kept exactly when its booking is; kept 24 hours
+    (booking.idempotency.KEPT).
+    """
+
+    __tablename__ = "idempotency_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    #: the header's value as the client chose it (a UUID, say), unquoted
+    key: Mapped[str] = mapped_column(sa.String(255))
+    #: SHA-256 (hex) of the method, path and canonical JSON body: a reuse with another body is refused
+    fingerprint: Mapped[str] = mapped_column(sa.String(64))
+    meeting_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("meetings.id", ondelete="CASCADE"))
+    #: the answer the booking gave: its status, ETag and JSON body, repeated to a retry
+    status_code: Mapped[Optional[int]]
+    etag: Mapped[Optional[str]] = mapped_column(sa.String(100))
+    response_body: Mapped[Optional[str]] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (sa.UniqueConstraint("user_id", "key", name="uq_idempotency_keys_user_id"),
+                      sa.Index("ix_idempotency_keys_created_at", "created_at"))

@@ -157,6 +157,9 @@ def _booking_form_page(form, meeting=None):
             if context["meeting"] is not None:
                 db.session.refresh(context["meeting"])
             return render_template("booking/form.html", **context)
+        # read before the commit: after it, a failed read would show an error page for a stored booking
+        meeting_id = meeting.id
+        warnings = service.site_warnings(service.endpoint_ids_of(meeting))  # the sites' state (network) warns
         db.session.commit()
     except ValidationError as exc:
         db.session.rollback()
@@ -182,7 +185,6 @@ def _booking_form_page(form, meeting=None):
             context["suggestions"] = _suggestions(form, context["choice"], meeting)
         return render_template("booking/form.html", **context), 409
     flash(message, "success")
-    warnings = service.site_warnings(service.endpoint_ids_of(meeting))  # the sites' state (network) warns
     warnings = list(dict.fromkeys(warning["message"] for warning in warnings))  # alike sites read alike: once
     for warning in warnings[:SHOWN_WARNINGS]:
         flash(shown(warning), "warning")
@@ -190,7 +192,7 @@ def _booking_form_page(form, meeting=None):
         flash(ngettext("… và %(num)s cảnh báo khác về các điểm cầu (xem trang Mạng, Sự cố).",
                        "… và %(num)s cảnh báo khác về các điểm cầu (xem trang Mạng, Sự cố).",
                        len(warnings) - SHOWN_WARNINGS), "warning")
-    return redirect(url_for("booking.show", meeting_id=meeting.id))
+    return redirect(url_for("booking.show", meeting_id=meeting_id))
 
 
 @bp.route("/meetings/new", methods=["GET", "POST"])
@@ -425,18 +427,21 @@ def _cancel_page(meeting, occurrence):
                 service.cancel_meeting(meeting, actor=current_user, reason=form.reason.data)
             else:
                 service.cancel_occurrence(occurrence, actor=current_user, reason=form.reason.data)
+            # said and addressed before the commit: nothing after it may read the database (api._committed)
+            if occurrence is None:
+                message = _("Đã hủy cuộc họp «%(title)s».", title=meeting.title)
+            elif meeting.is_cancelled:
+                message = _("Đã hủy buổi họp cuối cùng: cuộc họp «%(title)s» đã bị hủy.", title=meeting.title)
+            else:
+                message = _("Đã hủy buổi họp.")
+            shown_page = url_for("booking.show", meeting_id=meeting.id)
             db.session.commit()
         except ValidationError as exc:
             db.session.rollback()
             _show_errors(form, exc)
         else:
-            if occurrence is None:
-                flash(_("Đã hủy cuộc họp «%(title)s».", title=meeting.title), "info")
-            elif meeting.is_cancelled:
-                flash(_("Đã hủy buổi họp cuối cùng: cuộc họp «%(title)s» đã bị hủy.", title=meeting.title), "info")
-            else:
-                flash(_("Đã hủy buổi họp."), "info")
-            return redirect(url_for("booking.show", meeting_id=meeting.id))
+            flash(message, "info")
+            return redirect(shown_page)
     return render_template("booking/cancel.html", form=form, meeting=meeting, occurrence=occurrence,
                            districts=service.sites_by_district(meeting),
                            recurrence_text=service.recurrence_text(meeting)), 400 if form.errors else 200
@@ -457,6 +462,7 @@ def move_occurrence(meeting_id, occurrence_id):
         try:
             service.move_occurrence(occurrence, *form.instants(), actor=current_user, choices=service.BookingChoices(
                 allow_non_working_time=bool(form.allow_non_working_time.data)))
+            message = _("Đã dời buổi họp.")  # said before the commit: the locale's look-up reads the user
             db.session.commit()
         except ValidationError as exc:
             db.session.rollback()
@@ -465,8 +471,8 @@ def move_occurrence(meeting_id, occurrence_id):
             db.session.rollback()
             conflict = _said(exc)
         else:
-            flash(_("Đã dời buổi họp."), "success")
-            return redirect(url_for("booking.show", meeting_id=meeting.id))
+            flash(message, "success")
+            return redirect(url_for("booking.show", meeting_id=meeting_id))
     status = 409 if conflict else (400 if form.errors else 200)
     return render_template("booking/move.html", form=form, meeting=meeting, occurrence=occurrence,
                            conflict=conflict), status

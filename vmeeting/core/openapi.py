@@ -64,6 +64,9 @@ ERRORS = {
     "412": error_response("`If-Match` names an older version of the record: someone changed it meanwhile; "
                           "nothing was changed."),
     "413": error_response("The request body is too large."),
+    "422": error_response("The `Idempotency-Key` was used by this user, in the last 24 hours, for a request "
+                          "with another body (`error.code = idempotency_key_reused`, `fields.Idempotency-Key`); "
+                          "nothing was stored."),
     "429": error_response("Too many requests; slow down."),
     "503": error_response("The database is unreachable; try again later."),
 }
