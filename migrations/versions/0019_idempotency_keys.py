@@ -7,7 +7,7 @@ the fingerprint of the request and the answer are stored in the booking's own
 transaction, one row per user and key, and kept 24 hours.
 
 Revision ID: 0019
-Revises: 0017
+Revises: 0018
 Create Date: 2026-12-07 14:00:00
 
 """
@@ -19,7 +19,7 @@ from vmeeting.core.database import UTCDateTime
 
 # revision identifiers, used by Alembic.
 revision = "0019"
-down_revision = "0017"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 

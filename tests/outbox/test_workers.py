@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from tests.booking.conftest import next_monday
 from tests.conftest import _make_app
+from tests.outbox.processes import start_worker
 from vmeeting import jobs
 from vmeeting.core.extensions import db
 from vmeeting.outbox.mail import message_id
@@ -79,13 +80,25 @@ def test_sqlite_embedded_worker_wakes_without_a_tick(app, database_url, smtp, in
     assert len(smtp.messages) == len(expected)
 
 
+def _looked_after_listening(name):
+    """Tell whether the worker named `name` (its application_name) LISTENs, and one of its other connections
+    has finished a transaction begun after the LISTEN: its look at the outbox once listening. From then on
+    only a NOTIFY wakes it (it polls once an hour)."""
+    looked = db.session.scalar(sa.text(
+        "SELECT count(*) FROM pg_stat_activity AS listener JOIN pg_stat_activity AS other"
+        " ON other.application_name = listener.application_name AND other.pid <> listener.pid"
+        " WHERE listener.application_name = :name AND listener.query = 'LISTEN vmeeting_outbox'"
+        " AND other.state = 'idle' AND other.query_start > listener.query_start"), {"name": name})
+    db.session.commit()
+    return looked > 0
+
+
 def test_postgresql_notify_wakes_a_worker_process(app, database_url, smtp, invited, book, tmp_path):
     if not database_url.startswith("postgresql"):
         pytest.skip("NOTIFY is PostgreSQL's; SQLite's worker polls")
-    workers = _workers(database_url, smtp, tmp_path, 1)
+    [worker] = workers = [start_worker(database_url, smtp, tmp_path, OUTBOX_POLL_SECONDS=FAR_APART)]
     try:
-        _wait_for(_lease_taken, 60, "the worker did not start")
-        time.sleep(2)  # listening, and past its first look at the outbox
+        _wait_for(lambda: _looked_after_listening(worker.name), 60, "the worker did not start listening")
         book([invited["hall"]], next_monday())
         expected = set(db.session.scalars(sa.select(OutboxMail.recipient)))
         _wait_for(lambda: {rcpt for rcpt, _m in smtp.messages} == expected, ARRIVAL_SECONDS,
@@ -109,9 +122,8 @@ def test_postgresql_two_workers_deliver_2000_recipients_each_once(app, database_
         assert record.builder == "invite-booking" and record.recipient == ""
         db.session.commit()
         _wait_for(lambda: len(smtp.messages) >= 2000, 600, "the outbox did not drain")
-        time.sleep(3)  # a mail sent twice would arrive now
     finally:
-        _stop(workers)
+        _stop(workers)  # once they have exited, nothing more can arrive
     keys = db.session.scalars(sa.select(OutboxMail.key)).all()
     assert len(keys) == 2000
     received = Counter(str(m["Message-ID"]) for _rcpt, m in smtp.messages)

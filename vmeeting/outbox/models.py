@@ -46,7 +46,13 @@ class OutboxMail(db.Model):
     payload: Mapped[Optional[dict]] = mapped_column(sa.JSON)
     status: Mapped[str] = mapped_column(sa.String(20), default="pending")
     attempt_count: Mapped[int] = mapped_column(default=0)
+    #: when the next attempt is due; while a worker holds the mail (`claimed_by`), when its claim runs out
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: the worker (host:pid:drain) that claimed the mail for an attempt; None once the attempt's outcome is
+    #: recorded. Its claim lasts until next_attempt_at, which it renews while it works (service.CLAIM_LEASE)
+    claimed_by: Mapped[Optional[str]] = mapped_column(sa.String(200))
+    #: when that worker claimed it
+    claimed_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     last_error: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
@@ -61,6 +67,10 @@ class OutboxMail(db.Model):
     @property
     def is_pending(self):
         return self.status == "pending"
+
+    def is_claimed(self, now):
+        """Tell whether a worker holds the mail at `now` (an aware instant): claimed, and its lease not run out."""
+        return self.status == "pending" and self.claimed_by is not None and self.next_attempt_at > now
 
     @property
     def is_invite(self):

@@ -14,6 +14,8 @@ is the one caller that commits row by row, around each SMTP conversation.
 
 import json
 import logging
+import os
+import socket
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -32,8 +34,9 @@ log = logging.getLogger(__name__)
 #: delays before the 2nd, 3rd… attempt; after the last one the mail is marked failed
 RETRY_DELAYS = [timedelta(minutes=m) for m in (1, 2, 5, 10, 20, 40, 60, 120, 240)]
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
-#: how long a claimed mail is kept from every other attempt: far beyond one batch's SMTP conversations
-CLAIM_DELTA = timedelta(minutes=10)
+#: how long a claim keeps a mail from every other worker unless its worker renews it (delivery.py renews it
+#: every RENEW_SECONDS while it works): a worker killed mid-batch holds its mails this long, no longer
+CLAIM_LEASE = timedelta(seconds=30)
 #: the PostgreSQL channel a commit that queued mail notifies; every worker LISTENs on it
 NOTIFY_CHANNEL = "vmeeting_outbox"
 #: the last_error of a superseded mail; the outbox pages show it through the catalogue (text.N_)
@@ -229,16 +232,20 @@ def anything_due(now=None):
     return db.session.scalar(sa.select(OutboxMail.id).where(due_condition(now or utcnow())).limit(1)) is not None
 
 
-def claim_due(now, limit, exclude_ids=()):
+def claim_due(now, limit, exclude_ids=(), *, holder=None):
     """Take up to `limit` due mails for this attempt, oldest first; return [(id, recipient, message or None)].
 
-    One UPDATE decides: the claimed rows' next attempt moves CLAIM_DELTA
-    ahead, so no other worker takes them while they are built and sent. On
-    PostgreSQL the rows are picked `FOR UPDATE SKIP LOCKED`, so workers
-    claiming at once take different rows rather than wait on each other; on
-    SQLite the caller holds the write lock (`database.writing`). The caller
-    commits the claim before talking to any server. exclude_ids: rows this
-    process already knows the outcome of (acceptances not yet recorded).
+    One UPDATE decides: the claimed rows name their worker (`claimed_by`:
+    holder, by default this process) and their next attempt moves
+    CLAIM_LEASE ahead, so no other worker takes them while they are built
+    and sent; the worker renews the lease while it works (`renew_claims`).
+    A mail whose lease ran out (its worker died, or lost the database) is
+    due again, and taken back here like any other. On PostgreSQL the rows
+    are picked `FOR UPDATE SKIP LOCKED`, so workers claiming at once take
+    different rows rather than wait on each other; on SQLite the caller holds
+    the write lock (`database.writing`). The caller commits the claim before
+    talking to any server. exclude_ids: rows this process already knows the
+    outcome of (acceptances not yet recorded).
     """
     picked = sa.select(OutboxMail.id).where(due_condition(now))
     if exclude_ids:
@@ -250,11 +257,49 @@ def claim_due(now, limit, exclude_ids=()):
     rows = db.session.execute(
         sa.update(OutboxMail)
         .where(OutboxMail.id.in_(sa.select(picked.c.id)), due_condition(now))
-        .values(next_attempt_at=max(now, utcnow()) + CLAIM_DELTA)
+        .values(next_attempt_at=max(now, utcnow()) + CLAIM_LEASE, claimed_by=holder or worker_name(),
+                claimed_at=utcnow())
         .returning(OutboxMail.id, OutboxMail.recipient, OutboxMail.message)
         .execution_options(synchronize_session=False)
     ).all()
     return sorted((tuple(r) for r in rows), key=lambda r: r[0])
+
+
+def worker_name():
+    """Return this process as claims name it: host:pid."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def renew_claims(ids, holder, until):
+    """Move the lease of holder's claims among ids to `until` (an aware instant); return the ids renewed.
+
+    A mail not renewed is no longer holder's to send: its outcome is recorded,
+    or another worker took it back after the lease ran out. Flushes; the
+    caller commits.
+    """
+    if not ids:
+        return set()
+    return set(db.session.scalars(
+        sa.update(OutboxMail)
+        .where(OutboxMail.id.in_(list(ids)), OutboxMail.claimed_by == holder, OutboxMail.status == "pending")
+        .values(next_attempt_at=until)
+        .returning(OutboxMail.id)
+        .execution_options(synchronize_session=False)))
+
+
+def release_claims(ids, holder, now=None):
+    """Give holder's claims among ids back, due at once (mails it will not try after all); the caller commits."""
+    if ids:
+        db.session.execute(
+            sa.update(OutboxMail)
+            .where(OutboxMail.id.in_(list(ids)), OutboxMail.claimed_by == holder, OutboxMail.status == "pending")
+            .values(next_attempt_at=now or utcnow(), claimed_by=None, claimed_at=None)
+            .execution_options(synchronize_session=False))
+
+
+def next_due_at():
+    """Return when the soonest pending mail falls due (a retry, a lease running out), or None if none waits."""
+    return db.session.scalar(sa.select(sa.func.min(OutboxMail.next_attempt_at)).where(OutboxMail.status == "pending"))
 
 
 # -- building ----------------------------------------------------------------------------------
@@ -300,7 +345,7 @@ def build_messages(ids, *, now=None):
         for row in group:
             message = messages.get(row.id)
             if message is None:
-                row.status, row.last_error = "superseded", SUPERSEDED_NOTE
+                row.status, row.last_error, row.claimed_by = "superseded", SUPERSEDED_NOTE, None
             else:
                 row.message = built[row.id] = message
     db.session.flush()
@@ -337,13 +382,15 @@ def mark_sent(mail_row, now=None):
     mail_row.sent_at = now or utcnow()
     mail_row.attempt_count += 1
     mail_row.last_error = ""
+    mail_row.claimed_by = None
 
 
 def mark_many_sent(ids, now=None):
     """Record in one UPDATE that the server accepted these mails: none is ever sent again."""
     db.session.execute(
         sa.update(OutboxMail).where(OutboxMail.id.in_(list(ids)))
-        .values(status="sent", sent_at=now or utcnow(), attempt_count=OutboxMail.attempt_count + 1, last_error="")
+        .values(status="sent", sent_at=now or utcnow(), attempt_count=OutboxMail.attempt_count + 1, last_error="",
+                claimed_by=None)
         .execution_options(synchronize_session=False))
 
 
@@ -352,6 +399,7 @@ def mark_attempt_failed(mail_row, error, *, permanent=False, now=None):
     now = now or utcnow()
     mail_row.attempt_count += 1
     mail_row.last_error = str(error)[:2000] or error.__class__.__name__
+    mail_row.claimed_by = None
     if permanent or mail_row.attempt_count >= MAX_ATTEMPTS:
         mail_row.status = "failed"
     else:
@@ -365,6 +413,7 @@ def retry_now(mail_row):
     mail_row.status = "pending"
     mail_row.next_attempt_at = utcnow()
     mail_row.attempt_count = 0
+    mail_row.claimed_by = None
     notify()
 
 
@@ -387,6 +436,25 @@ def outbox_counts(meeting_id=None):
     if meeting_id is not None:
         query = query.where(OutboxMail.meeting_id == meeting_id)
     return dict(db.session.execute(query).all())
+
+
+def claims(now=None):
+    """Return what the workers hold, for the outbox page: [{holder, mails, since, until, live}], live ones first.
+
+    holder: the worker (host:pid:drain) that claimed the mails; until: when
+    its lease runs out; live: False once it has run out (that worker stopped
+    renewing: it died or lost the database; another worker takes the mails
+    back at its next look).
+    """
+    now = now or utcnow()
+    rows = db.session.execute(
+        sa.select(OutboxMail.claimed_by, sa.func.count(), sa.func.min(OutboxMail.claimed_at),
+                  sa.func.max(OutboxMail.next_attempt_at))
+        .where(OutboxMail.status == "pending", OutboxMail.claimed_by.is_not(None))
+        .group_by(OutboxMail.claimed_by)).all()
+    held = [{"holder": holder, "mails": mails, "since": since, "until": until, "live": until > now}
+            for holder, mails, since, until in rows]
+    return sorted(held, key=lambda c: (not c["live"], c["since"] or now, c["holder"]))
 
 
 def failed_mails(meeting_id):

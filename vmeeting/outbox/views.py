@@ -6,6 +6,8 @@ from flask_login import current_user
 
 from vmeeting.auth.guards import permission_required
 from vmeeting.core.bounds import query_page
+from vmeeting.core.database import utcnow
+from vmeeting.core.timefmt import to_local
 from vmeeting.core.errors import ValidationError
 from vmeeting.core.extensions import db
 from vmeeting.outbox import preview, service
@@ -20,14 +22,22 @@ PER_PAGE = 50
 @bp.get("/outbox")
 @permission_required("meetings.book")
 def index():
-    """List the mail outbox: what waits, what went, what failed and why."""
+    """List the mail outbox: what waits, what went, what failed and why; which worker holds which mails."""
     status = request.args.get("status") if request.args.get("status") in MAIL_STATUSES else None
     page = request.args.get("page", 1, type=query_page)
     pagination = db.paginate(service.outbox_select(status=status), page=max(page, 1), per_page=PER_PAGE,
                              error_out=False)
+    now = utcnow()
     return render_template("outbox/index.html", pagination=pagination, status=status,
-                           counts=service.outbox_counts(), labels=STATUS_LABELS,
+                           counts=service.outbox_counts(), labels=STATUS_LABELS, now=now,
+                           claims=[{**c, "since": _clock(c["since"]), "until": _clock(c["until"])}
+                                   for c in service.claims(now)],
                            mail_is_configured=bool(current_app.config.get("SMTP_URL")))
+
+
+def _clock(instant):
+    """HH:MM:SS in the local zone: a claim's lease runs in seconds."""
+    return to_local(instant).strftime("%H:%M:%S") if instant else ""
 
 
 def _read_outbox_mail(mail_id):
