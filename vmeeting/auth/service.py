@@ -16,7 +16,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from vmeeting.audit import service as audit
 from vmeeting.auth.models import ROLES, ApiToken, LoginAttempt, User, UserSession
 from vmeeting.auth.passwords import normalized, password_weakness
-from vmeeting.core.database import utcnow, write_intent, writing
+from vmeeting.core.database import began_writing, utcnow, writing
 from vmeeting.core.errors import ValidationError
 from vmeeting.core.extensions import db
 from vmeeting.core.text import N_, clean, say
@@ -432,19 +432,19 @@ def user_for_token(token, now=None):
 def record_token_use(api_token, now):
     """Set the token's last_used_at to now (an aware datetime) without turning a read into a write.
 
-    A request that writes (database.write_intent: its transaction took the lock
-    when it began) sets it in its own transaction, which the API's sign-in
-    commits at once. Any other caller, a read above all, writes it in a short
-    transaction of its own, on another connection, that takes SQLite's write
-    lock when it begins (database.writing) and waits for it within the busy
-    timeout: the read's own transaction could not become a write once another
-    connection had written ("database is locked" at once, whatever the busy
-    timeout; DESIGN.md, "The embedded database"). The UPDATE names the old
-    time, so requests racing with one token write it once. If that writer
-    fails (no lock within the busy timeout, the database going away) the use
+    A transaction that took the lock when it began (database.began_writing: a
+    request that writes) sets it itself; the API's sign-in commits it at once.
+    Any other caller, a read above all, writes it in a short transaction of
+    its own, on another connection, that takes SQLite's write lock when it
+    begins (database.writing) and waits for it within the busy timeout: the
+    read's own transaction could not become a write once another connection
+    had written ("database is locked" at once, whatever the busy timeout;
+    DESIGN.md, "The embedded database"). The UPDATE names the old time, so
+    requests racing with one token write it once. If that writer fails (no
+    lock within the busy timeout, the database going away) the use
     is logged and left to the token's next request: nobody is refused for it.
     """
-    if write_intent.get():
+    if began_writing(db.session):  # another writer would wait for this one's lock
         api_token.last_used_at = now
         return
     try:

@@ -132,6 +132,14 @@ def init_app(app):
         read_only.set(False)
 
 
+def began_writing(session):
+    """Tell whether the session's transaction began inside `writing()` (on SQLite: it holds the write lock).
+
+    Begins the session's transaction if none is under way (then as `write_intent` says).
+    """
+    return bool(session.connection().info.get("began_writing"))
+
+
 def _writes(statement, context):
     """Tell whether a statement about to be sent changes data (DML compiled or written as text)."""
     if context is not None and (context.isinsert or context.isupdate or context.isdelete):
