@@ -13,9 +13,8 @@ from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import CONFIGS
-from vmeeting.core import errorpages, text, timefmt
+from vmeeting.core import database, errorpages, text, timefmt
 from vmeeting.core.bounds import IdConverter
-from vmeeting.core.database import enable_sqlite_pragmas
 from vmeeting.core.extensions import babel, bootstrap, csrf, db, migrate
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -82,7 +81,7 @@ def create_app(config_class=None, overrides=None):
     from vmeeting import models  # noqa: F401 (every table, for Alembic)
     from vmeeting import working_time
 
-    enable_sqlite_pragmas(app)
+    database.init_app(app)
     errorpages.register(app)
     timefmt.register(app)
     app.jinja_env.globals["shown"] = text.shown  # a service's message in the page's language

@@ -1,5 +1,6 @@
 """Flask commands of CONTRACT.md: users, demo, endpoints (and the scheduler, from jobs)."""
 
+import functools
 import time
 from pathlib import Path
 
@@ -11,14 +12,50 @@ from flask.cli import AppGroup
 from vmeeting import demo, jobs
 from vmeeting.auth import service as auth_service
 from vmeeting.auth.models import ROLES
+from vmeeting.core.database import writing
 from vmeeting.core.errors import ValidationError
 from vmeeting.core.extensions import db
 from vmeeting.registry import transfer
 from vmeeting.registry.models import Endpoint
 
-users_cli = AppGroup("users", help="Manage users and their API tokens.")
-endpoints_cli = AppGroup("endpoints", help="Import and export endpoints as CSV or XLSX.")
-demo_cli = AppGroup("demo", help="The Lạng Sơn demo province.")
+
+class Commands(AppGroup):
+    """A command group whose commands write unless declared `reads_only=True`.
+
+    A writer runs inside database.writing(): every transaction it begins takes
+    SQLite's write lock at BEGIN, waiting for it within the busy timeout, so a
+    command that reads and then writes is never refused midway ("database is
+    locked") by the server or its worker writing meanwhile (DESIGN.md, "The
+    embedded database"). A new command is a writer unless it says otherwise.
+    """
+
+    def command(self, *args, reads_only=False, **kwargs):
+        register = super().command(*args, **kwargs)
+
+        def decorator(func):
+            return register(func if reads_only else _writing(func))
+
+        return decorator
+
+
+def _writing(func):
+    @functools.wraps(func)
+    def run(*args, **kwargs):
+        with writing():
+            try:
+                return func(*args, **kwargs)
+            finally:
+                # What the command read after its commit (a name to print) began a transaction with the lock:
+                # end it now, not when the process exits.
+                db.session.rollback()
+
+    run.runs_writing = True
+    return run
+
+
+users_cli = Commands("users", help="Manage users and their API tokens.")
+endpoints_cli = Commands("endpoints", help="Import and export endpoints as CSV or XLSX.")
+demo_cli = Commands("demo", help="The Lạng Sơn demo province.")
 
 
 @users_cli.command("create")
@@ -81,7 +118,7 @@ def endpoints_import(path):
                f"{report.unchanged} không đổi.")
 
 
-@endpoints_cli.command("export")
+@endpoints_cli.command("export", reads_only=True)
 @click.argument("path", type=click.Path(dir_okay=False, writable=True, path_type=Path))
 @click.option("--technical", is_flag=True,
               help="Technical column names and values (code, status=active) instead of Vietnamese ones.")
@@ -122,10 +159,10 @@ def _print_demo_logins(title):
         click.echo(f"  {name:<16} {password:<20} {role:<11} {note}".rstrip())
 
 
-scheduler_cli = AppGroup("scheduler", help="The background worker.")
+scheduler_cli = Commands("scheduler", help="The background worker.")
 
 
-@scheduler_cli.command("run")
+@scheduler_cli.command("run", reads_only=True)  # its ticks and deliveries take the write lock themselves
 def scheduler_run():
     """Run the background worker until interrupted or sent SIGTERM: outbox delivery, and the periodic ticks
     (probes, sweeps, escalations, replies) while this process holds the lease."""

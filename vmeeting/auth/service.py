@@ -1,6 +1,7 @@
 """Users, passwords, sign-in throttling and API tokens."""
 
 import hashlib
+import logging
 import math
 import secrets
 from datetime import timedelta
@@ -15,7 +16,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from vmeeting.audit import service as audit
 from vmeeting.auth.models import ROLES, ApiToken, LoginAttempt, User, UserSession
 from vmeeting.auth.passwords import normalized, password_weakness
-from vmeeting.core.database import utcnow
+from vmeeting.core.database import began_writing, utcnow, writing
 from vmeeting.core.errors import ValidationError
 from vmeeting.core.extensions import db
 from vmeeting.core.text import N_, clean, say
@@ -25,6 +26,10 @@ MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 256
 MAX_FULL_NAME_LENGTH = 200
 MAX_AGENCY_LENGTH = 200
+#: a token's last use is recorded to this precision: its requests write it at most once in this time
+TOKEN_USE_RESOLUTION = timedelta(minutes=1)
+
+log = logging.getLogger(__name__)
 
 
 class SignInRefused(Exception):
@@ -405,8 +410,12 @@ def revoke_token(api_token, actor=None):
                  f"Thu hồi mã API {api_token.prefix}…")
 
 
-def user_for_token(token):
-    """Return the enabled user owning a valid, unrevoked token, or None."""
+def user_for_token(token, now=None):
+    """Return the enabled user owning a valid, unrevoked token, or None; record its use (record_token_use).
+
+    Reads nothing but the token and its user, and writes only when the stored
+    last use is TOKEN_USE_RESOLUTION old: the API's reads stay reads.
+    """
     if not token or len(token) > 200:
         return None
     api_token = db.session.scalar(
@@ -414,5 +423,36 @@ def user_for_token(token):
     )
     if api_token is None or not api_token.user.is_enabled:
         return None
-    api_token.last_used_at = utcnow()
+    now = now or utcnow()
+    if api_token.last_used_at is None or api_token.last_used_at <= now - TOKEN_USE_RESOLUTION:
+        record_token_use(api_token, now)
     return api_token.user
+
+
+def record_token_use(api_token, now):
+    """Set the token's last_used_at to now (an aware datetime) without turning a read into a write.
+
+    A transaction that took the lock when it began (database.began_writing: a
+    request that writes) sets it itself; the API's sign-in commits it at once.
+    Any other caller, a read above all, writes it in a short transaction of
+    its own, on another connection, that takes SQLite's write lock when it
+    begins (database.writing) and waits for it within the busy timeout: the
+    read's own transaction could not become a write once another connection
+    had written ("database is locked" at once, whatever the busy timeout;
+    DESIGN.md, "The embedded database"). The UPDATE names the old time, so
+    requests racing with one token write it once. If that writer fails (no
+    lock within the busy timeout, the database going away) the use
+    is logged and left to the token's next request: nobody is refused for it.
+    """
+    if began_writing(db.session):  # another writer would wait for this one's lock
+        api_token.last_used_at = now
+        return
+    try:
+        with writing(), db.engine.begin() as conn:
+            conn.execute(sa.update(ApiToken)
+                         .where(ApiToken.id == api_token.id,
+                                sa.or_(ApiToken.last_used_at.is_(None),
+                                       ApiToken.last_used_at <= now - TOKEN_USE_RESOLUTION))
+                         .values(last_used_at=now))
+    except sa.exc.OperationalError as exc:
+        log.warning("the use of API token %s… was not recorded: %s", api_token.prefix, exc.orig)

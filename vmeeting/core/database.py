@@ -53,6 +53,26 @@ class UTCDateTime(TypeDecorator):
 #: set for requests that change data: SQLite then starts their transaction with
 #: BEGIN IMMEDIATE, so a check and the insert it guards run under one write lock
 write_intent = contextvars.ContextVar("write_intent", default=False)
+#: set for requests that only read (READ_METHODS): a statement that writes is refused (WriteInRead)
+read_only = contextvars.ContextVar("read_only", default=False)
+
+#: the HTTP methods that must not change anything (RFC 9110 section 9.2.1, "safe methods"); every other one
+#: is taken to write, and its transaction takes SQLite's write lock at BEGIN
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: the first words of the SQL statements that write (SQLite and PostgreSQL)
+_WRITING_WORDS = frozenset({"INSERT", "UPDATE", "DELETE", "REPLACE", "MERGE", "UPSERT"})
+
+
+class WriteInRead(RuntimeError):
+    """A request that only reads (GET, HEAD, OPTIONS) sent a statement that writes in a transaction begun as a read.
+
+    A programming error, refused before the database sees it: on SQLite its
+    transaction began as a read, and a read cannot become a write once another
+    connection has written ("database is locked" at once, whatever the busy
+    timeout), so it would fail only under load. Record what a read must record
+    in a short writer of its own (`writing()` on another connection; see
+    auth.service.record_token_use).
+    """
 
 
 @contextmanager
@@ -63,9 +83,11 @@ def writing():
     another connection committed after its read, SQLite refuses the upgrade at
     once ("database is locked", SQLITE_BUSY_SNAPSHOT) whatever the busy timeout.
     Taken up front, the lock is waited for (busy_timeout) and never refused
-    midway. Web requests that change data get this from `_mark_write_intent`;
-    the worker runs every tick and lease renewal inside this block. A no-op on
-    PostgreSQL, whose row locks need nothing of the kind.
+    midway. Web requests that change data get this from their HTTP method
+    (`init_app`); the worker runs every tick and lease renewal inside this
+    block, the CLI every command that writes. Inside a read request it marks a
+    short writer of its own (on another connection) as allowed to write. Takes
+    no lock on PostgreSQL, whose row locks need nothing of the kind.
     """
     token = write_intent.set(True)
     try:
@@ -74,10 +96,63 @@ def writing():
         write_intent.reset(token)
 
 
-def enable_sqlite_pragmas(app):
-    """Give SQLite foreign keys, WAL, a busy timeout and serialized write transactions."""
+def init_app(app):
+    """Install the database rules of DESIGN.md ("The embedded database") on app's engine and requests.
+
+    Every request that is not a read (READ_METHODS) writes: on SQLite its
+    transaction takes the write lock at BEGIN and waits for it within the busy
+    timeout. A read request never writes: a statement that would is refused
+    with WriteInRead, on every database, unless its transaction began inside
+    `writing()` (a short writer of its own, on another connection).
+    """
     with app.app_context():
         engine = db.engine
+    enable_sqlite_pragmas(engine)
+
+    @sa.event.listens_for(engine, "begin")
+    def _note_intent(conn):
+        conn.info["began_writing"] = write_intent.get()
+
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def _refuse_writes_in_reads(conn, _cursor, statement, _parameters, context, _executemany):
+        if read_only.get() and not conn.info.get("began_writing") and _writes(statement, context):
+            raise WriteInRead(f"{request.method} {request.path} would write: {statement[:200]}")
+
+    @app.before_request
+    def _mark_intent():
+        writes = request.method not in READ_METHODS
+        write_intent.set(writes)
+        read_only.set(not writes)
+
+    @app.teardown_request
+    def _forget_intent(_exc):
+        # A thread serves more than its request (a worker thread, a test calling the app):
+        # what follows must neither take the write lock at every BEGIN nor be refused its writes.
+        write_intent.set(False)
+        read_only.set(False)
+
+
+def began_writing(session):
+    """Tell whether the session's transaction began inside `writing()` (on SQLite: it holds the write lock).
+
+    Begins the session's transaction if none is under way (then as `write_intent` says).
+    """
+    return bool(session.connection().info.get("began_writing"))
+
+
+def _writes(statement, context):
+    """Tell whether a statement about to be sent changes data (DML compiled or written as text)."""
+    if context is not None and (context.isinsert or context.isupdate or context.isdelete):
+        return True
+    words = statement.lstrip(" \t\n(").split(None, 1)
+    return bool(words) and words[0].upper() in _WRITING_WORDS
+
+
+def enable_sqlite_pragmas(engine):
+    """Give a SQLite engine foreign keys, WAL, a busy timeout and BEGIN IMMEDIATE under `writing()`.
+
+    Does nothing to another database.
+    """
     if engine.dialect.name != "sqlite":
         return
 
@@ -93,16 +168,6 @@ def enable_sqlite_pragmas(app):
     @sa.event.listens_for(engine, "begin")
     def _on_begin(conn):
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
-
-    @app.before_request
-    def _mark_write_intent():
-        write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS"))
-
-    @app.teardown_request
-    def _forget_write_intent(_exc):
-        # A thread serves more than its request (a worker thread, a test calling the app):
-        # what follows must not take the write lock at every BEGIN.
-        write_intent.set(False)
 
 
 # -- sets of ids and bulk rows at national scale ---------------------------------------------

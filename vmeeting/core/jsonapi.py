@@ -39,7 +39,7 @@ def api_blueprint(name, import_name):
         token_user = current_app.extensions.get(TOKEN_USER)
         g.api_user = token_user(token.strip()) if token_user and scheme.lower() == "bearer" else None
         if g.api_user is not None:
-            db.session.commit()  # keeps last_used_at
+            db.session.commit()  # a writer's token use (auth.service.record_token_use); a reader's read ends
 
     return bp
 
