@@ -74,7 +74,7 @@ def create_app(config_class=None, overrides=None):
     bootstrap.init_app(app)
     babel.init_app(app, locale_selector=_select_locale, timezone_selector=lambda: app.config["TIMEZONE"])
 
-    from vmeeting import apidoc, attendance, auth, booking, cli, home, invites, network, outbox, readiness, registry
+    from vmeeting import apidoc, attendance, auth, booking, cli, home, invites, network, ops, outbox, readiness, registry
     from vmeeting import models  # noqa: F401 (every table, for Alembic)
     from vmeeting import working_time
     from vmeeting.core import errorpages, text, timefmt
@@ -87,7 +87,7 @@ def create_app(config_class=None, overrides=None):
     # The whole wiring: each capability registers its pages, API, hooks into those below it, outbox builders
     # and ticks, in the order of DESIGN.md (below before above).
     for capability in (auth, registry, working_time, booking, invites, outbox, network, readiness, attendance,
-                       apidoc, home):
+                       apidoc, home, ops):
         capability.init_app(app)
     cli.register(app)
     # first of the hooks, so that Server-Timing covers them all
