@@ -2,8 +2,9 @@
 
 
 def init_app(app):
-    """Wire the operator's routes (`/readyz`) and commands (`flask db copy-to`) into app."""
-    from vmeeting.ops import copy, health
+    """Wire the operator's routes (`/readyz`, `/metrics`), commands (`flask db copy-to`) and request hooks into app."""
+    from vmeeting.ops import copy, health, metrics
 
     app.register_blueprint(health.bp)
+    metrics.init_app(app)
     copy.register(app)
