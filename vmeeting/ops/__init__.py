@@ -2,9 +2,10 @@
 
 
 def init_app(app):
-    """Wire the operator's routes (`/readyz`, `/metrics`), commands (`flask db copy-to`) and request hooks into app."""
-    from vmeeting.ops import copy, health, metrics
+    """Wire the operator's routes (`/readyz`, `/metrics`), commands (`flask db copy-to`), request metrics and JSON logs into app."""
+    from vmeeting.ops import copy, health, logs, metrics
 
     app.register_blueprint(health.bp)
     metrics.init_app(app)
+    logs.init_app(app)
     copy.register(app)
