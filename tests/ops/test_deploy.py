@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import flask_bootstrap
@@ -33,8 +34,8 @@ ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 SITE = DEPLOY / "nginx" / "vmeeting.conf"
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
-#: how long a process may take to start listening on a loaded 2-core machine
-START_SECONDS = 60
+#: how long a process may take to start answering on a loaded 2-core machine (a gunicorn worker builds the app)
+START_SECONDS = 120
 
 
 def _need_nginx():
@@ -60,6 +61,21 @@ def _wait_for_port(port, process):
                 return
         time.sleep(0.1)
     raise AssertionError(f"nothing listens on {port} after {START_SECONDS} s")
+
+
+def _wait_until_ready(url, process):
+    """Wait until url answers 200: gunicorn's master listens at once, its workers answer once they built the app."""
+    deadline = time.monotonic() + START_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"process ended with {process.returncode}")
+        try:
+            if requests.get(url, timeout=START_SECONDS).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{url} not ready after {START_SECONDS} s")
 
 
 def derived_site(folder, *, cert, key, http_port=80, https_port=443, app_port=8000):
@@ -136,6 +152,7 @@ def served(app, database_url, scratch):
                              stderr=subprocess.DEVNULL)
     try:
         _wait_for_port(app_port, gunicorn)
+        _wait_until_ready(f"http://127.0.0.1:{app_port}/readyz", gunicorn)
         _wait_for_port(https_port, nginx)
         yield {"https": f"https://127.0.0.1:{https_port}", "http": f"http://127.0.0.1:{http_port}", "cert": cert,
                "folder": scratch}
@@ -144,7 +161,7 @@ def served(app, database_url, scratch):
             process.send_signal(signal.SIGTERM)
         for process in (nginx, gunicorn):
             try:
-                process.wait(timeout=30)
+                process.wait(timeout=120)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
@@ -167,24 +184,26 @@ def _csrf(html):
     return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
 
 
-def test_nginx_in_front_of_gunicorn(app, served, make_user, sites, book):
+def test_nginx_in_front_of_gunicorn(app, served, make_user, api_headers, sites):
     base, http = served["https"], served["http"]
+    user = make_user("scheduler", username="qua-nginx")
+    api = {"Authorization": api_headers("scheduler")["Authorization"]}  # written before gunicorn writes (SQLite)
     browser = requests.Session()
     browser.verify, browser.trust_env = served["cert"], False  # this certificate, not the environment's CA bundle
     browser.mount("https://", _SourceAdapter("127.0.0.3"))
     browser.headers["Referer"] = f"{base}/login"  # as a browser sends it: Flask-WTF checks it over HTTPS
 
     # plain HTTP goes to HTTPS; HTTPS answers carry HSTS
-    redirect = requests.get(f"{http}/login", allow_redirects=False, timeout=30)
+    redirect = requests.get(f"{http}/login", allow_redirects=False, timeout=120)
     assert redirect.status_code == 301 and redirect.headers["Location"].startswith("https://127.0.0.1")
-    page = browser.get(f"{base}/login", timeout=30)
+    page = browser.get(f"{base}/login", timeout=120)
     assert page.status_code == 200
     assert page.headers["Strict-Transport-Security"].startswith("max-age=31536000")
     assert page.headers["X-Request-ID"]  # nginx's $request_id, taken by the app
 
     # a static file comes from nginx (no Server-Timing: the app never saw it), cached a week, gzipped
     for path in ("/static/app.css", "/bootstrap/static/css/bootstrap.min.css"):
-        static = browser.get(f"{base}{path}", headers={"Accept-Encoding": "gzip"}, timeout=30)
+        static = browser.get(f"{base}{path}", headers={"Accept-Encoding": "gzip"}, timeout=120)
         assert static.status_code == 200, path
         assert "Server-Timing" not in static.headers
         assert "max-age=604800" in static.headers["Cache-Control"]
@@ -192,7 +211,6 @@ def test_nginx_in_front_of_gunicorn(app, served, make_user, sites, book):
     assert static.headers.get("Content-Encoding") == "gzip"
 
     # the sign-in throttle sees the client's address through X-Forwarded-For, not a planted one
-    user = make_user("scheduler", username="qua-nginx")
     refused = browser.post(f"{base}/login", data={"username": user.username, "password": "sai-mat-khau",
                                                   "csrf_token": _csrf(browser.get(f"{base}/login").text)},
                            headers={"X-Forwarded-For": "203.0.113.9"}, allow_redirects=False, timeout=60)
@@ -200,12 +218,23 @@ def test_nginx_in_front_of_gunicorn(app, served, make_user, sites, book):
     db.session.rollback()  # a fresh snapshot: gunicorn wrote the attempt
     addresses = {a.remote_addr for a in db.session.scalars(sa.select(LoginAttempt))}
     assert addresses == {"127.0.0.3"}
+    db.session.rollback()  # end the read: SQLite's writers (gunicorn) are not held behind it
 
     signed_in = browser.post(f"{base}/login", data={"username": user.username, "password": PASSWORD,
                                                     "csrf_token": _csrf(browser.get(f"{base}/login").text)},
                              allow_redirects=False, timeout=60)
     assert signed_in.status_code == 302, signed_in.text[:500]
     assert browser.get(f"{base}/", timeout=60).status_code == 200
+
+    # a booking through nginx (the API, as a script books), then its calendar file
+    start = next_monday(10)
+    booked = browser.post(f"{base}/api/v1/meetings", headers=api, timeout=120, json={
+        "title": "Giao ban qua nginx", "starts_at": start.isoformat(),
+        "ends_at": (start + timedelta(hours=1)).isoformat(), "chair_endpoint_id": sites["hall"].id,
+        "endpoint_ids": [sites["hall"].id, *(c.id for c in sites["communes"])]})
+    assert booked.status_code == 201, booked.text[:500]
+    ics = browser.get(f"{base}/api/v1/meetings/{booked.json()['id']}/invite.ics", headers=api, timeout=60)
+    assert ics.status_code == 200 and b"Giao ban qua nginx" in ics.content
 
     # an upload at the limit reaches the app; one over it is refused by nginx before gunicorn reads it
     limit = 10 * 1024 * 1024
@@ -218,8 +247,8 @@ def test_nginx_in_front_of_gunicorn(app, served, make_user, sites, book):
 
     # several gunicorn workers, one truth: the requests of both workers are counted in /metrics
     for _ in range(8):
-        assert browser.get(f"{base}/healthz", timeout=30).status_code == 200
-    metrics = browser.get(f"{base}/metrics", headers={"Authorization": "Bearer tok-nginx-test"}, timeout=30)
+        assert browser.get(f"{base}/healthz", timeout=120).status_code == 200
+    metrics = browser.get(f"{base}/metrics", headers={"Authorization": "Bearer tok-nginx-test"}, timeout=120)
     assert metrics.status_code == 200
     line = re.search(r'vmeeting_http_requests_total\{method="GET",route="/healthz",status="200"\} (\S+)',
                      metrics.text)
@@ -229,6 +258,7 @@ def test_nginx_in_front_of_gunicorn(app, served, make_user, sites, book):
     logged = (served["folder"] / "gunicorn.log").read_text()
     assert f'"request_id": "{page.headers["X-Request-ID"]}"' in logged
     assert PASSWORD not in logged and "sai-mat-khau" not in logged and "tok-nginx-test" not in logged
+    assert api["Authorization"].split()[1] not in logged
 
 
 def test_the_systemd_units_verify(tmp_path):
