@@ -67,6 +67,10 @@ class Config:
     #: how many reverse proxies stand in front (0: none); their X-Forwarded-For/-Proto are then believed,
     #: so sign-in throttling counts the real client's address
     TRUSTED_PROXIES = int(_env("TRUSTED_PROXIES", "0"))
+    #: the bearer token GET /metrics asks for; unset: /metrics answers 404
+    METRICS_TOKEN = _env("METRICS_TOKEN")
+    #: "json": one JSON object per line on stderr, per request and per worker event; "text": Python's usual lines
+    LOG_FORMAT = _env("LOG_FORMAT", "text")
 
     BABEL_DEFAULT_LOCALE = "vi"
     BABEL_DEFAULT_TIMEZONE = TIMEZONE

@@ -25,7 +25,7 @@ LAYERS = [
     {"working_time"},
     {"booking"},
     {"readiness", "network", "attendance", "invites", "documents"},
-    {"home", "apidoc", "demo"},
+    {"home", "apidoc", "demo", "ops"},
     {"cli", "models", "__init__"},
 ]
 #: the capabilities that learn of each other only through booking's hooks (and share the probes through probes/)

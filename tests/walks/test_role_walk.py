@@ -37,6 +37,8 @@ TABLE = {
     ("POST", "/logout"): (EVERYONE, 400),
     ("POST", "/lang/<code>"): (EVERYONE, 400),
     ("GET", "/healthz"): (EVERYONE, 200),
+    ("GET", "/readyz"): (EVERYONE, 200),
+    ("GET", "/metrics"): (EVERYONE, 404),  # METRICS_TOKEN unset (tests/ops/test_metrics.py reads it with one)
     ("GET", "/static/<path:filename>"): (EVERYONE, 200),
     ("GET", "/bootstrap/static/<path:filename>"): (EVERYONE, 200),
     ("GET", "/api/docs"): (EVERYONE, 200),
