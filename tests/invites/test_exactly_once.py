@@ -65,10 +65,10 @@ def _call(method, url, headers, body=None):
 
 
 def _districts():
-    """Return [(district unit id, its own site id)] of the demo's districts."""
+    """Return [(unit id, site id)] of the demo's district halls, with the unit each belongs to today."""
     rows = db.session.execute(
         sa.select(AdminUnit.id, Endpoint.id).join(Endpoint, Endpoint.unit_id == AdminUnit.id)
-        .where(AdminUnit.level == "district").order_by(AdminUnit.position, Endpoint.id)).all()
+        .where(Endpoint.category == "district").order_by(Endpoint.code)).all()
     seen = {}
     for unit_id, endpoint_id in rows:
         seen.setdefault(unit_id, endpoint_id)

@@ -20,6 +20,7 @@ from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.validators import ValidationError as FieldError
 
+from vmeeting.core.database import utcnow
 from vmeeting.core.extensions import db
 from vmeeting.core.forms_i18n import DATE_FORMATS, DATE_INPUT, AppForm
 from vmeeting.booking.service import BookingChoices
@@ -172,8 +173,9 @@ class MeetingForm(AppForm):
             site["label"] = site_label(site)
         self.endpoint_ids.choices = [(site["id"], site["label"]) for site in self.site_options]
         self.chair_endpoint_id.choices = [(0, _l("— Chọn —"))] + self.endpoint_ids.choices
-        #: [((district, count), [(commune, count)])]: the units as a tree by district
-        self.unit_groups = unit_options()
+        #: [((district, count), [(commune, count)])]: the units valid on the meeting's day (today until one
+        #: is given) as a tree by district
+        self.unit_groups = unit_options(self.day.data or to_local(utcnow()).date())
         self.unit_ids.choices = [(unit.id, unit.name) for (unit, _n), communes in self.unit_groups
                                  for unit, _n in [(unit, _n), *communes]]
         self.group_ids.choices = [(g.id, g.name) for g in db.session.scalars(sa.select(EndpointGroup).order_by(EndpointGroup.name))]

@@ -222,8 +222,9 @@ def _units_with_parents(unit_ids):
     return units
 
 
-def unit_options():
-    """Return the unit tree the booking form shows by district: [(district, [commune, ...])], each with its site count.
+def unit_options(on_day):
+    """Return the unit tree valid on `on_day` (the meeting's day) by district: [(district, [commune, ...])],
+    each with its site count; since 01/7/2025 Lạng Sơn has no district, so its communes follow the province.
 
     district and commune are (unit, count): count is the active sites in the
     unit and everything below it. The province (and any unit above district
@@ -231,7 +232,7 @@ def unit_options():
     """
     counts = dict(db.session.execute(
         sa.select(Endpoint.unit_id, sa.func.count()).where(Endpoint.status == "active").group_by(Endpoint.unit_id)).all())
-    tree = registry.unit_tree()
+    tree = registry.unit_tree(on_day)
     below = {}
     path = []
     for unit, depth in tree:

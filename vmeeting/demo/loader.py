@@ -1,5 +1,8 @@
 """Load the demo province: units, bridges, users, 213 endpoints, a few groups and a week of meetings.
 
+The units are the 2020 tree and, from history.py, the 2024 merge and the 65 units of 2025 with
+their successions; the sites then belong to today's units.
+
 Every record has a natural key (unit code, bridge code, user name, endpoint
 code, group name); a record whose key exists already is left as it is, so the
 loader can run again without duplicating or overwriting anything. Rows are
@@ -19,6 +22,7 @@ from vmeeting.audit.models import AuditEvent
 from vmeeting.auth import service as auth_service
 from vmeeting.auth.models import User
 from vmeeting.core.database import utcnow
+from vmeeting.demo.history import load_history
 from vmeeting.demo.meetings import load_meetings
 from vmeeting.core.extensions import db
 from vmeeting.registry import service as registry
@@ -90,6 +94,7 @@ def load_demo():
     bridges = _load_bridges(summary)
     endpoints = _load_endpoints(districts, units, users, bridges, summary)
     _load_groups(districts, endpoints, summary)
+    load_history(province["code"], districts, units, summary)
     load_meetings(summary, utcnow())
     db.session.flush()
     return summary

@@ -52,7 +52,9 @@ DEMO_MEETINGS = (
     DemoMeeting(
         "Họp trực tuyến huyện Đình Lập với các xã, thị trấn về công tác phòng chống thiên tai",
         "Rà soát phương án phòng chống thiên tai và tìm kiếm cứu nạn; phân công trực.",
-        workday=2, start=time(8, 30), end=time(10, 30), chair_code="LS-189", unit_codes=("189",)),
+        workday=2, start=time(8, 30), end=time(10, 30), chair_code="LS-189",
+        # since 01/7/2025 the former district's sites are under Xã Đình Lập, Thái Bình, Châu Sơn and Kiên Mộc
+        unit_codes=("LS25-40", "LS25-41", "LS25-42", "LS25-43")),
     DemoMeeting(
         "Tập huấn sử dụng hệ thống họp trực tuyến cho cán bộ cấp xã huyện Tràng Định",
         "Hướng dẫn vận hành thiết bị điểm cầu, kiểm tra hình ảnh, âm thanh và kết nối trước giờ họp.",

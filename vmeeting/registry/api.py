@@ -1,12 +1,19 @@
 """JSON API for units, endpoints and bridges (CONTRACT.md)."""
 
+from datetime import datetime
+
+import sqlalchemy as sa
 from flask import g, jsonify, request, url_for
 
 from vmeeting.auth.guards import api_permission_required
+from vmeeting.core.bounds import check_day
+from vmeeting.core.database import utcnow
 from vmeeting.core.errors import ValidationError
 from vmeeting.core.extensions import db
-from vmeeting.core.jsonapi import api_blueprint, int_arg, json_body, paginated
-from vmeeting.registry import service
+from vmeeting.core.jsonapi import api_blueprint, int_arg, json_body, page_args, paginated
+from vmeeting.core.text import N_
+from vmeeting.core.timefmt import to_local
+from vmeeting.registry import service, succession
 from vmeeting.registry.models import ENDPOINT_STATUSES, AdminUnit, Bridge, Endpoint
 
 bp = api_blueprint("registry_api", __name__)
@@ -15,14 +22,21 @@ bp = api_blueprint("registry_api", __name__)
 MAX_QUERY_LENGTH = 200
 
 
-def unit_json(unit):
-    """Return a unit as the API shows it."""
-    return {
+def unit_json(unit, links=None):
+    """Return a unit as the API shows it: valid_from and valid_until (its last day; valid_to, its older name,
+    stays) as YYYY-MM-DD or null, and, given its links (succession.links), predecessors and successors
+    as [{unit_id, kind: full/partial}]."""
+    body = {
         "id": unit.id, "code": unit.code, "name": unit.name, "kind": unit.kind, "level": unit.level,
         "parent_id": unit.parent_id,
         "valid_from": unit.valid_from.isoformat() if unit.valid_from else None,
+        "valid_until": unit.valid_to.isoformat() if unit.valid_to else None,
         "valid_to": unit.valid_to.isoformat() if unit.valid_to else None,
     }
+    if links is not None:
+        for side in ("predecessors", "successors"):
+            body[side] = [{"unit_id": link["unit_id"], "kind": link["kind"]} for link in links[side]]
+    return body
 
 
 def endpoint_json(endpoint):
@@ -45,15 +59,34 @@ def bridge_json(bridge):
 @bp.get("/units")
 @api_permission_required("registry.view")
 def units():
-    """List administrative units in official order."""
-    return paginated(service.units_select(), unit_json)
+    """List the units valid on `valid_on` (YYYY-MM-DD, default today in local time) in official order,
+    each with its predecessors and successors; 400 naming `valid_on` (or the page) when it is not a day."""
+    raw = request.args.get("valid_on", "").strip()
+    on_day = to_local(utcnow()).date()
+    if raw:
+        try:
+            on_day = datetime.strptime(raw, "%Y-%m-%d").date()
+        except ValueError:
+            raise ValidationError({"valid_on": N_("Phải là một ngày dạng YYYY-MM-DD.")}) from None
+        try:
+            check_day(on_day)
+        except ValueError as exc:
+            raise ValidationError({"valid_on": exc.args[0]}) from None
+    select = service.units_select(on_day)
+    page, per_page = page_args()
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(select.order_by(None).subquery()))
+    rows = db.session.scalars(select.limit(per_page).offset((page - 1) * per_page)).all()
+    links = succession.links(unit.id for unit in rows)
+    return jsonify({"items": [unit_json(unit, links[unit.id]) for unit in rows], "total": total,
+                    "page": page, "per_page": per_page})
 
 
 @bp.get("/units/<int:unit_id>")
 @api_permission_required("registry.view")
 def unit(unit_id):
-    """Show one unit."""
-    return jsonify(unit_json(db.get_or_404(AdminUnit, unit_id)))
+    """Show one unit, whatever its dates, with its predecessors and successors."""
+    found = db.get_or_404(AdminUnit, unit_id)
+    return jsonify(unit_json(found, succession.links([found.id])[found.id]))
 
 
 @bp.get("/endpoints")

@@ -45,8 +45,15 @@ SCHEMAS = {
         "id": ID, "code": STRING, "name": STRING,
         "kind": {"type": "string", "description": "tỉnh, thành phố, huyện, thị xã, xã, phường, thị trấn"},
         "level": {"type": "string", "enum": ["province", "district", "commune"]},
-        "parent_id": nullable(ID), "valid_from": nullable(DATE), "valid_to": nullable(DATE),
-    }, ["id", "code", "name", "kind", "level", "parent_id", "valid_from", "valid_to"]),
+        "parent_id": nullable(ID), "valid_from": nullable(DATE),
+        "valid_until": nullable({**DATE, "description": "the last day the unit existed; null while it exists"}),
+        "valid_to": nullable({**DATE, "description": "the older name of valid_until"}),
+        "predecessors": array(ref("UnitLink"), description="the units it took all or part of"),
+        "successors": array(ref("UnitLink"), description="the units that took all or part of it"),
+    }, ["id", "code", "name", "kind", "level", "parent_id", "valid_from", "valid_until", "valid_to"]),
+    "UnitLink": obj({
+        "unit_id": ID, "kind": {"type": "string", "enum": ["full", "partial"]},
+    }, ["unit_id", "kind"]),
     "Endpoint": obj({
         **ENDPOINT_WRITABLE, "id": ID, "unit_name": STRING, "created_at": INSTANT, "updated_at": INSTANT,
         "retired_at": nullable(INSTANT), "sip_uri": {"type": "string"}, "name": STRING,
@@ -62,8 +69,11 @@ SCHEMAS = {
 
 PATHS = {
     "/units": {
-        "get": operation("listUnits", "Registry", "Administrative units, in official order",
-                         responses("200", "a page of units", page_of(ref("Unit")), "400", "403"), parameters=PAGE),
+        "get": operation("listUnits", "Registry", "The administrative units valid on a day, in official order",
+                         responses("200", "a page of units, each with its predecessors and successors",
+                                   page_of(ref("Unit")), "400", "403"),
+                         parameters=[query("valid_on", "the day (default today, local time); 400 names it when "
+                                           "it is not a day", DATE), *PAGE]),
     },
     "/units/{unit_id}": {
         "get": operation("getUnit", "Registry", "One unit",
