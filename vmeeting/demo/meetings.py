@@ -16,6 +16,7 @@ from vmeeting.auth.models import User
 from vmeeting.booking import service as booking
 from vmeeting.booking.models import Meeting
 from vmeeting.core.extensions import db
+from vmeeting.registry import service as registry
 from vmeeting.registry.models import AdminUnit, Endpoint, EndpointGroup
 from vmeeting.core.timefmt import local_zone
 from vmeeting.working_time import service as working_time
@@ -53,8 +54,9 @@ DEMO_MEETINGS = (
         "Họp trực tuyến huyện Đình Lập với các xã, thị trấn về công tác phòng chống thiên tai",
         "Rà soát phương án phòng chống thiên tai và tìm kiếm cứu nạn; phân công trực.",
         workday=2, start=time(8, 30), end=time(10, 30), chair_code="LS-189",
-        # since 01/7/2025 the former district's sites are under Xã Đình Lập, Thái Bình, Châu Sơn and Kiên Mộc
-        unit_codes=("LS25-40", "LS25-41", "LS25-42", "LS25-43")),
+        # the district (code 189) until 30/6/2025; since 01/7/2025 its sites are under Xã Đình Lập, Thái Bình,
+        # Châu Sơn and Kiên Mộc: the units valid on the meeting's day are booked
+        unit_codes=("189", "LS25-40", "LS25-41", "LS25-42", "LS25-43")),
     DemoMeeting(
         "Tập huấn sử dụng hệ thống họp trực tuyến cho cán bộ cấp xã huyện Tràng Định",
         "Hướng dẫn vận hành thiết bị điểm cầu, kiểm tra hình ảnh, âm thanh và kết nối trước giờ họp.",
@@ -82,7 +84,8 @@ def load_meetings(summary, now):
         day = working_day(today, plan.workday) if plan.workday else today + timedelta(days=7 - today.weekday())
         choice = booking.resolve_sites(
             all_endpoints=plan.whole_province,
-            unit_ids=db.session.scalars(sa.select(AdminUnit.id).where(AdminUnit.code.in_(plan.unit_codes))).all(),
+            unit_ids=db.session.scalars(registry.units_select(on_day=day).with_only_columns(AdminUnit.id).where(
+                AdminUnit.code.in_(plan.unit_codes))).all(),
             group_ids=db.session.scalars(
                 sa.select(EndpointGroup.id).where(EndpointGroup.name.in_(plan.group_names))).all(),
             on_day=day,
