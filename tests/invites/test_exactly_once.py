@@ -115,6 +115,7 @@ def _assert_each_mail_once(smtp_server):
     return len(received)
 
 
+@pytest.mark.long
 def test_sqlite_embedded_scheduler_beside_live_web_writers(app, database_url, smtp_server, demo_province):
     if not database_url.startswith("sqlite"):
         pytest.skip("the embedded scheduler of `make run` on SQLite; PostgreSQL runs two worker processes")
@@ -140,6 +141,7 @@ def test_sqlite_embedded_scheduler_beside_live_web_writers(app, database_url, sm
     assert _assert_each_mail_once(smtp_server) > 300
 
 
+@pytest.mark.long
 def test_postgresql_two_worker_processes_beside_live_web_writers(app, database_url, smtp_server, demo_province,
                                                                  tmp_path):
     if not database_url.startswith("postgresql"):

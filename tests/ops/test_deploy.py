@@ -184,6 +184,7 @@ def _csrf(html):
     return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
 
 
+@pytest.mark.long
 def test_nginx_in_front_of_gunicorn(app, served, make_user, api_headers, sites):
     base, http = served["https"], served["http"]
     user = make_user("scheduler", username="qua-nginx")

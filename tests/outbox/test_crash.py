@@ -106,6 +106,7 @@ def _kill(worker):
 
 
 @pytest.mark.parametrize("moment", ["every-connection-waiting", "any"])
+@pytest.mark.long
 def test_a_worker_killed_mid_batch_sends_nothing_twice_and_loses_nothing(app, database_url, gate, many_sites, book,
                                                                         tmp_path, moment):
     """kill -9 after 150 of 400 invites, inside the first batch of 200; a new worker sends the other 250.
@@ -145,6 +146,7 @@ def _waits_on_a_lock(name):
                          " AND wait_event_type = 'Lock'").bindparams(name=name))
 
 
+@pytest.mark.long
 def test_a_change_record_claimed_by_a_killed_worker_is_taken_back(app, database_url, smtp, many_sites, book,
                                                                   tmp_path):
     """A national booking's one change record, claimed by a worker killed before its expansion committed:
@@ -190,6 +192,7 @@ def _stale_claims():
                                                 OutboxMail.next_attempt_at < utcnow() - STALE))
 
 
+@pytest.mark.long
 def test_postgresql_connections_cut_mid_delivery_leave_nothing_claimed(app, database_url, smtp, many_sites, book,
                                                                        tmp_path):
     """Six rounds of pg_terminate_backend on every connection of a delivering worker: it reconnects and goes

@@ -107,6 +107,7 @@ def test_postgresql_notify_wakes_a_worker_process(app, database_url, smtp, invit
         _stop(workers)
 
 
+@pytest.mark.long
 def test_postgresql_two_workers_deliver_2000_recipients_each_once(app, database_url, smtp, many_sites, book,
                                                                   tmp_path):
     if not database_url.startswith("postgresql"):
