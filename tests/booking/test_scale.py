@@ -45,9 +45,16 @@ def _booking_body(sites, start, title):
             "chair_endpoint_id": sites[0].id, "endpoint_ids": [e.id for e in sites]}
 
 
+def _with_token_used(client, headers):
+    """headers, their token's use already recorded: a token's first use in a minute writes it (auth.service),
+    which the first of two counted requests would otherwise pay alone."""
+    assert client.get("/api/v1/meetings", headers=headers).status_code == 200
+    return headers
+
+
 def test_a_booking_sends_as_many_statements_for_24_sites_as_for_3(client, api_headers, many_sites):
     """The listeners included: the invites' compact outbox rows are one INSERT, whatever the recipients."""
-    headers = api_headers("scheduler")
+    headers = _with_token_used(client, api_headers("scheduler"))
     counts = []
     for day, sites in enumerate((many_sites[:3], many_sites)):
         body = _booking_body(sites, next_monday(8) + timedelta(days=day), f"Họp {day}")
@@ -74,7 +81,7 @@ def test_a_series_writes_its_reservations_in_one_statement_per_booking(app, clie
 
 
 def test_the_slot_finder_sends_as_many_statements_for_24_sites_as_for_3(client, api_headers, many_sites):
-    headers = api_headers("viewer")
+    headers = _with_token_used(client, api_headers("viewer"))
     start = next_monday(0)
     counts = []
     for sites in (many_sites[:3], many_sites):

@@ -155,7 +155,7 @@ def test_a_builder_that_raises_counts_an_attempt_and_the_rest_go_out(app, smtp, 
         return {r.id: mail.build_plain_message(key=r.key, recipient=r.recipient, recipient_name=r.recipient_name,
                                                subject=r.subject, text="Nội dung") for r in rows}
 
-    monkeypatch.setitem(outbox.BUILDERS, "notice", broken)
+    monkeypatch.setitem(outbox.BUILDERS.mapping(app), "notice", broken)
     outbox.enqueue([{"key": f"notice/{n}", "recipient": f"nguoi{n}@example.vn", "subject": "Thông báo"}
                     for n in range(2)], builder="notice")
     outbox.enqueue_plain("plain/1", None, "khac@example.vn", "Người khác", "Thư thường", "Nội dung")
@@ -168,7 +168,7 @@ def test_a_builder_that_raises_counts_an_attempt_and_the_rest_go_out(app, smtp, 
     assert all(began + outbox.RETRY_DELAYS[0] <= r.next_attempt_at <= utcnow() + outbox.RETRY_DELAYS[0]
                for r in failed)
     assert deliver_outbox() == 0  # not before its retry
-    monkeypatch.setitem(outbox.BUILDERS, "notice", working)  # the bug fixed
+    monkeypatch.setitem(outbox.BUILDERS.mapping(app), "notice", working)  # the bug fixed
     assert deliver_outbox(now=utcnow() + outbox.RETRY_DELAYS[0]) == 2
     assert sorted(rcpt for rcpt, _m in smtp.messages) == ["khac@example.vn", "nguoi0@example.vn", "nguoi1@example.vn"]
     assert {(r.status, r.last_error) for r in _rows()} == {("sent", "")}
