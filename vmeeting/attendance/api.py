@@ -6,7 +6,7 @@ from vmeeting.attendance import service
 from vmeeting.auth.guards import api_permission_required
 from vmeeting.core.errors import ValidationError
 from vmeeting.core.extensions import db
-from vmeeting.core.jsonapi import api_blueprint, int_arg, json_body
+from vmeeting.core.jsonapi import api_blueprint, committed, int_arg, json_body
 from vmeeting.registry.models import AdminUnit
 
 bp = api_blueprint("attendance_api", __name__)
@@ -25,8 +25,7 @@ def mark(meeting_id, occurrence_id, endpoint_id):
     """Mark one site present, late or absent (absent needs `reason`): 200 with the item."""
     occurrence = service.sitting_of(meeting_id, occurrence_id)
     row = service.mark(occurrence, endpoint_id, g.api_user, json_body())
-    db.session.commit()
-    return jsonify(service.item_json(endpoint_id, row))
+    return committed(jsonify(service.item_json(endpoint_id, row)))
 
 
 @bp.get("/reports/attendance")

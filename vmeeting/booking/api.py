@@ -10,7 +10,7 @@ from vmeeting.booking.models import Meeting, Occurrence
 from vmeeting.core.database import MAX_ID, utcnow
 from vmeeting.core.errors import ValidationError
 from vmeeting.core.extensions import db
-from vmeeting.core.jsonapi import api_blueprint, json_body, paginated
+from vmeeting.core.jsonapi import api_blueprint, committed, json_body, paginated
 from vmeeting.registry.models import Bridge, Endpoint
 from vmeeting.core.timefmt import parse_api_instant, to_local
 from vmeeting.working_time.service import FIRST_YEAR, LAST_YEAR
@@ -238,7 +238,7 @@ def create_meeting():
     response = meeting_response(meeting, 201, warn=True)
     if claimed is not None:
         idempotency.remember(claimed, meeting, response.status_code, response.get_etag()[0], response.get_data())
-    return _committed(response)
+    return committed(response)
 
 
 def _replayed(stored):
@@ -247,20 +247,6 @@ def _replayed(stored):
                                           mimetype="application/json")
     response.set_etag(stored.etag)
     response.headers[idempotency.REPLAYED_HEADER] = "true"
-    return response
-
-
-def _committed(response):
-    """Commit the request's change and return its answer, built before the commit.
-
-    Nothing after a commit may touch the database: the change is stored, and a
-    read that failed then (the connection dropped, SQLite's write lock held by
-    the worker) would answer 503 for it, and a client's retry would meet its own
-    booking as a 409. So the answer is complete before the commit, and only the
-    commit itself can fail (then nothing was stored, or, if the connection broke
-    during COMMIT, the client retries with its Idempotency-Key).
-    """
-    db.session.commit()
     return response
 
 
@@ -303,7 +289,7 @@ def update_meeting(meeting_id):
     expected = _expected_version(meeting)
     fields, choice, choices = _meeting_input(json_body(), meeting=meeting)
     service.update_meeting(meeting, fields, choice, actor=g.api_user, choices=choices, expected_version=expected)
-    return _committed(meeting_response(meeting, warn=True))
+    return committed(meeting_response(meeting, warn=True))
 
 
 @bp.post("/meetings/<int:meeting_id>/cancel")
@@ -313,7 +299,7 @@ def cancel_meeting(meeting_id):
     meeting = db.get_or_404(Meeting, meeting_id)
     reason = _cancel_body()
     service.cancel_meeting(meeting, actor=g.api_user, reason=reason)
-    return _committed(meeting_response(meeting))
+    return committed(meeting_response(meeting))
 
 
 def _cancel_body():
@@ -355,7 +341,7 @@ def move_occurrence(meeting_id, occurrence_id):
     service.move_occurrence(occurrence, starts_at, ends_at, actor=g.api_user,
                             choices=service.BookingChoices(allow_non_working_time=allowed),
                             expected_version=_expected_version(occurrence.meeting))
-    return _committed(meeting_response(occurrence.meeting))
+    return committed(meeting_response(occurrence.meeting))
 
 
 @bp.post("/meetings/<int:meeting_id>/occurrences/<int:occurrence_id>/cancel")
@@ -366,7 +352,7 @@ def cancel_occurrence(meeting_id, occurrence_id):
     reason = _cancel_body()
     service.cancel_occurrence(occurrence, actor=g.api_user, reason=reason,
                               expected_version=_expected_version(occurrence.meeting))
-    return _committed(meeting_response(occurrence.meeting))
+    return committed(meeting_response(occurrence.meeting))
 
 
 @bp.get("/slots")

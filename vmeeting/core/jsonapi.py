@@ -44,6 +44,20 @@ def api_blueprint(name, import_name):
     return bp
 
 
+def committed(answer):
+    """Commit the request's change and return `answer` (any Flask return value), built before the commit.
+
+    Nothing after a commit may touch the database: the change is stored, and a
+    read that failed then (the connection dropped, SQLite's write lock held by
+    the worker) would answer 503 for a stored change, and a client's retry
+    would meet its own write as a conflict (issue 23). The caller builds its
+    whole answer from the flushed change first (the services flush, so new rows
+    have their ids); only the commit itself can fail, and then nothing was stored.
+    """
+    db.session.commit()
+    return answer
+
+
 def error_response(status, code, message, **extra):
     """Return the contract's error body with its status."""
     body = {"code": code, "message": message}

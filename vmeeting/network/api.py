@@ -5,7 +5,7 @@ from flask import g, jsonify, request
 from vmeeting.auth.guards import api_permission_required
 from vmeeting.core.errors import ValidationError
 from vmeeting.core.extensions import db
-from vmeeting.core.jsonapi import api_blueprint, int_arg, json_body, page_args, paginated
+from vmeeting.core.jsonapi import api_blueprint, committed, int_arg, json_body, page_args, paginated
 from vmeeting.network import service
 from vmeeting.network.models import Incident
 from vmeeting.registry.models import AdminUnit, Endpoint
@@ -52,8 +52,7 @@ def incidents():
 def open_incident():
     """Open an incident on a site (a technician only on their own): 201 with it."""
     incident = service.open_incident(g.api_user, json_body())
-    db.session.commit()
-    return jsonify(service.incident_json(incident)), 201
+    return committed((jsonify(service.incident_json(incident)), 201))
 
 
 @bp.post("/incidents/<int:incident_id>/resolve")
@@ -63,5 +62,4 @@ def resolve_incident(incident_id):
     incident = db.get_or_404(Incident, incident_id)
     data = json_body()
     service.resolve_incident(incident, g.api_user, data.get("resolution"))
-    db.session.commit()
-    return jsonify(service.incident_json(incident))
+    return committed(jsonify(service.incident_json(incident)))

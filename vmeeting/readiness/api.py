@@ -7,7 +7,7 @@ from vmeeting.booking.models import Meeting
 from vmeeting.core.database import MAX_ID
 from vmeeting.core.errors import ValidationError
 from vmeeting.core.extensions import db
-from vmeeting.core.jsonapi import api_blueprint, int_arg, json_body
+from vmeeting.core.jsonapi import api_blueprint, committed, int_arg, json_body
 from vmeeting.readiness import service
 
 bp = api_blueprint("readiness_api", __name__)
@@ -40,8 +40,7 @@ def confirm(meeting_id, endpoint_id):
     occurrence = _sitting(meeting_id, data)
     endpoint = service.site_of(occurrence, endpoint_id)
     readiness = service.confirm(occurrence, endpoint, g.api_user, data)
-    db.session.commit()
-    return jsonify(service.item_json(endpoint, readiness, g.api_user))
+    return committed(jsonify(service.item_json(endpoint, readiness, g.api_user)))
 
 
 @bp.post("/meetings/<int:meeting_id>/probe")

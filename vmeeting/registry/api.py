@@ -10,7 +10,7 @@ from vmeeting.core.bounds import check_day
 from vmeeting.core.database import utcnow
 from vmeeting.core.errors import ValidationError
 from vmeeting.core.extensions import db
-from vmeeting.core.jsonapi import api_blueprint, int_arg, json_body, page_args, paginated
+from vmeeting.core.jsonapi import api_blueprint, committed, int_arg, json_body, page_args, paginated
 from vmeeting.core.text import N_
 from vmeeting.core.timefmt import to_local
 from vmeeting.registry import service, succession
@@ -118,10 +118,9 @@ def endpoints():
 def create_endpoint():
     """Create an endpoint; 201 with it and its address."""
     endpoint = service.create_endpoint(json_body(), actor=_actor())
-    db.session.commit()
     response = jsonify(endpoint_json(endpoint))
     response.headers["Location"] = url_for(".endpoint", endpoint_id=endpoint.id)
-    return response, 201
+    return committed((response, 201))
 
 
 @bp.get("/endpoints/<int:endpoint_id>")
@@ -137,8 +136,7 @@ def update_endpoint(endpoint_id):
     """Change the fields given; the others stay."""
     endpoint = db.get_or_404(Endpoint, endpoint_id)
     service.update_endpoint(endpoint, json_body(), actor=_actor())
-    db.session.commit()
-    return jsonify(endpoint_json(endpoint))
+    return committed(jsonify(endpoint_json(endpoint)))
 
 
 @bp.delete("/endpoints/<int:endpoint_id>")
@@ -147,8 +145,7 @@ def retire_endpoint(endpoint_id):
     """Retire the endpoint; its history stays."""
     endpoint = db.get_or_404(Endpoint, endpoint_id)
     service.retire_endpoint(endpoint, actor=_actor())
-    db.session.commit()
-    return jsonify(endpoint_json(endpoint))
+    return committed(jsonify(endpoint_json(endpoint)))
 
 
 @bp.get("/bridges")

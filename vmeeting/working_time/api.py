@@ -5,8 +5,7 @@ from datetime import datetime
 from flask import abort, g, jsonify
 
 from vmeeting.auth.guards import api_permission_required
-from vmeeting.core.extensions import db
-from vmeeting.core.jsonapi import api_blueprint, int_arg, json_body
+from vmeeting.core.jsonapi import api_blueprint, committed, int_arg, json_body
 from vmeeting.core.timefmt import local_zone
 from vmeeting.working_time import service
 
@@ -32,8 +31,7 @@ def list_days():
 def declare():
     """Declare a day off or a working day: 201 with it; 400 naming the field; 409 if declared already."""
     row = service.declare_day(json_body(), actor=g.api_user)
-    db.session.commit()
-    return jsonify(declared_json(row)), 201
+    return committed((jsonify(declared_json(row)), 201))
 
 
 @bp.delete("/holidays/<day>")
@@ -44,5 +42,4 @@ def remove(day):
         service.remove_day(day, actor=g.api_user)
     except LookupError:
         abort(404)
-    db.session.commit()
-    return "", 204
+    return committed(("", 204))
