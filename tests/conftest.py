@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 from flask_migrate import upgrade
 
 from config import TestingConfig
@@ -149,6 +150,28 @@ def _empty_tables():
                 conn.exec_driver_sql(f'DELETE FROM "{table}"')
             conn.exec_driver_sql("SELECT setval(quote_ident(schemaname) || '.' || quote_ident(sequencename), 1, false) "
                                  "FROM pg_sequences WHERE schemaname = current_schema()")
+
+
+@pytest.fixture
+def after_commit_statements(app):
+    """The SQL run after the last commit of the requests that follow: a list a write should leave empty.
+
+    A change that was stored must be answered as stored, so nothing may read after its commit
+    (core.jsonapi.committed; tests/core/test_committed.py, tests/booking/test_stored_answers.py).
+    """
+    log = []
+
+    def on_sql(conn, cursor, statement, *args):
+        log.append(statement)
+
+    def on_commit(session):
+        log.clear()
+
+    sa.event.listen(db.engine, "before_cursor_execute", on_sql)
+    sa.event.listen(Session, "after_commit", on_commit)
+    yield log
+    sa.event.remove(db.engine, "before_cursor_execute", on_sql)
+    sa.event.remove(Session, "after_commit", on_commit)
 
 
 @pytest.fixture

@@ -29,24 +29,6 @@ def api_body(sites, start, **extra):
             "endpoint_ids": [sites["hall"].id, sites["communes"][0].id], **extra}
 
 
-@pytest.fixture
-def after_commit_statements(app):
-    """Record, for the next request, the SQL run after its last commit: a list that should stay empty."""
-    log = []
-
-    def on_sql(conn, cursor, statement, *args):
-        log.append(statement)
-
-    def on_commit(session):
-        log.clear()
-
-    sa.event.listen(db.engine, "before_cursor_execute", on_sql)
-    sa.event.listen(Session, "after_commit", on_commit)
-    yield log
-    sa.event.remove(db.engine, "before_cursor_execute", on_sql)
-    sa.event.remove(Session, "after_commit", on_commit)
-
-
 def _writes(client, api_headers, login_as, sites, book):
     """Each write route of booking, as a callable answering (status, what it should be)."""
     start = next_monday(8)

@@ -8,29 +8,8 @@ helper, `core.jsonapi.committed`; here the other capabilities' writes are held
 to it, on both databases.
 """
 
-import pytest
-import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from vmeeting.core.extensions import db
-
-
-@pytest.fixture
-def after_commit_statements(app):
-    """The SQL run after the last commit of the next requests: a list that should stay empty."""
-    log = []
-
-    def on_sql(conn, cursor, statement, *args):
-        log.append(statement)
-
-    def on_commit(session):
-        log.clear()
-
-    sa.event.listen(db.engine, "before_cursor_execute", on_sql)
-    sa.event.listen(Session, "after_commit", on_commit)
-    yield log
-    sa.event.remove(db.engine, "before_cursor_execute", on_sql)
-    sa.event.remove(Session, "after_commit", on_commit)
 
 
 def test_the_registrys_network_and_calendars_writes_read_nothing_after_their_commit(
