@@ -132,6 +132,9 @@ class DevelopmentConfig(Config):
     SECRET_KEY = Config.SECRET_KEY or secrets.token_hex(32)
     #: the demo's devices and a developer's SIP peers answer on this machine
     PROBE_ALLOW_LOOPBACK = _flag("PROBE_ALLOW_LOOPBACK", True)
+    #: host:port of the demo's SIP simulator (demo.simulator) that `demo load` points the demo sites at and
+    #: `make run` starts; empty: the demo's sites get made-up addresses. Production has no such setting.
+    DEMO_SIP_SIMULATOR = _env("DEMO_SIP_SIMULATOR", "127.0.0.1:5070")
 
 
 class ProductionConfig(Config):

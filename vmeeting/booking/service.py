@@ -14,8 +14,9 @@ The rules live in one module per subject; this module names them together:
   `sittings_by_day`, `meetings_select`, `sites_by_district`, `endpoint_ids_of`…).
 - booking.hooks: the hooks the capabilities above booking connect to from
   their init_app (`change_listeners`, `warning_sources`, `site_issue_listeners`,
-  `roll_call_hint_sources`), what pages ask of them (`site_warnings`,
-  `roll_call_hints`, `report_site_issue`), and `guard_retire`, booking's
+  `roll_call_hint_sources`, `site_condition_sources`, `sitting_summary_sources`),
+  what pages ask of them (`site_warnings`, `roll_call_hints`, `site_conditions`,
+  `sitting_summaries`, `report_site_issue`), and `guard_retire`, booking's
   guard on the registry.
 
 Sites come from `sites.resolve_sites` (named here too), series from `series`,
@@ -37,8 +38,12 @@ from vmeeting.booking.hooks import (  # noqa: F401 (this module's interface)
     report_site_issue,
     roll_call_hint_sources,
     roll_call_hints,
+    site_condition_sources,
+    site_conditions,
     site_issue_listeners,
     site_warnings,
+    sitting_summaries,
+    sitting_summary_sources,
     warning_sources,
 )
 from vmeeting.booking.queries import (  # noqa: F401 (this module's interface)

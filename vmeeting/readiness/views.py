@@ -5,6 +5,7 @@ from datetime import datetime, time, timedelta
 from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 
 from vmeeting.auth.guards import permission_required
 from vmeeting.booking import service as booking
@@ -113,22 +114,42 @@ def confirm(occurrence_id, endpoint_id):
                            readiness=readiness, back=back), status
 
 
+#: the problems each kind lists on the board; past it the kind says how many more (the Excel file has them all)
+PROBLEMS_SHOWN = 100
+
+
+def _problems(data):
+    """Return {kind: [item]} of the board's sites not ready, by verdict (at most PROBLEMS_SHOWN a kind)."""
+    kinds = {kind: [] for kind in service.PROBLEM_KINDS}
+    for item in data["items"]:
+        if item["verdict"] in kinds and len(kinds[item["verdict"]]) < PROBLEMS_SHOWN:
+            kinds[item["verdict"]].append(item)
+    return kinds
+
+
+def _problem_lists(meeting, occurrence, data):
+    """Return {kind: the HTML of its list}: what the board's poll repaints, as the page first drew it."""
+    kinds = _problems(data)
+    return {kind: Markup(render_template("readiness/_problems.html", kind=kind, items=kinds[kind],
+                                  more=data["summary"][kind] - len(kinds[kind]), meeting=meeting,
+                                  occurrence=occurrence, instant=datetime.fromisoformat))
+            for kind in service.PROBLEM_KINDS}
+
+
 @bp.get("/meetings/<int:meeting_id>/readiness")
 @permission_required("meetings.view")
 def board(meeting_id):
-    """Show a sitting's board: every site as a tile by district, refreshed in place."""
+    """Show a sitting's board: its counts and every site as a cell by district on top, then the problems
+    by kind, folded; refreshed in place (readiness.js polls `board_json`)."""
     meeting, occurrence = _sitting(meeting_id)
     data = service.board(occurrence)
     groups = {}
     for item in data["items"]:
         groups.setdefault(item["district_id"], []).append(item)
     confirmable = {i["endpoint_id"] for i in data["items"] if service.may_confirm(current_user, i["technician_id"])}
-    now = utcnow()
-    # the sites' state (network: down, open incidents) flags a sitting in the coming 24 hours
-    warnings = booking.site_warnings([i["endpoint_id"] for i in data["items"]]) \
-        if occurrence.ends_at > now and occurrence.starts_at - now <= timedelta(hours=24) else []
     return render_template("readiness/board.html", meeting=meeting, occurrence=occurrence, board=data,
-                           site_warnings=warnings,
+                           problems=_problem_lists(meeting, occurrence, data),
+                           filters={name: sorted(kinds) for name, kinds in service.FILTERS.items()},
                            groups=[(d, groups[d["id"]]) for d in data["districts"]], confirmable=confirmable,
                            refresh_seconds=current_app.config["BOARD_REFRESH_SECONDS"])
 
@@ -147,8 +168,10 @@ def sites_download(meeting_id):
 @permission_required("meetings.view")
 def board_json(meeting_id):
     """Return the board's data for the page's own refresh (signed in by session, unlike the API)."""
-    _meeting, occurrence = _sitting(meeting_id)
-    response = jsonify(service.board(occurrence))
+    meeting, occurrence = _sitting(meeting_id)
+    data = service.board(occurrence)
+    # the page's own refresh also gets the problem lists as drawn, so their wording lives in one template
+    response = jsonify({**data, "problems": _problem_lists(meeting, occurrence, data)})
     response.headers["Cache-Control"] = "no-store"
     return response
 
