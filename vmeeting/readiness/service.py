@@ -96,6 +96,13 @@ def district_of(unit):
     return unit.parent if unit.level == "commune" and unit.parent is not None else unit
 
 
+def province_of(unit):
+    """Return the province a unit belongs to (itself, its parent or its grandparent: DOMAIN.md's three levels)."""
+    while unit.level != "province" and unit.parent is not None:
+        unit = unit.parent
+    return unit
+
+
 # -- reading the state -----------------------------------------------------------------------
 
 
@@ -107,7 +114,8 @@ def sites(occurrence_id):
         .outerjoin(Readiness, sa.and_(Readiness.occurrence_id == Reservation.occurrence_id,
                                       Readiness.endpoint_id == Endpoint.id))
         .where(Reservation.occurrence_id == occurrence_id)
-        .options(selectinload(Endpoint.unit).selectinload(AdminUnit.parent), selectinload(Endpoint.technician))
+        .options(selectinload(Endpoint.unit).selectinload(AdminUnit.parent).selectinload(AdminUnit.parent),
+                 selectinload(Endpoint.technician))
         .order_by(Endpoint.name_sort_key, Endpoint.code)
     ).all()
     confirmers = _users({r.confirmed_by_id for _e, r in rows if r is not None and r.confirmed_by_id})
@@ -150,12 +158,13 @@ def item_json(endpoint, readiness, confirmer=None, condition=None):
     is shown as `network` {state, since} and `incident` (an open incident's title).
     """
     head = district_of(endpoint.unit)
+    province = province_of(head)
     r = readiness
     condition = condition or {}
     site_verdict = verdict(r, condition)
     return {
         "endpoint_id": endpoint.id, "code": endpoint.code, "name": endpoint.name,
-        "district_id": head.id, "district": head.name,
+        "district_id": head.id, "district": head.name, "province_id": province.id, "province": province.name,
         "technician_id": endpoint.technician_id,
         "technician_name": endpoint.technician.display_name if endpoint.technician else None,
         "status": r.status if r else "pending",

@@ -44,10 +44,10 @@
 
   function paint(fresh) {
     var summary = fresh.summary;
+    var top = board.querySelector("[data-testid=board-counts]");
     VERDICTS.concat(["total"]).forEach(function (name) {
-      board.querySelectorAll('[data-count="' + name + '"]').forEach(function (node) {
-        if (node.textContent !== String(summary[name])) { node.textContent = summary[name]; }
-      });
+      var node = top.querySelector('[data-count="' + name + '"]');
+      if (node && node.textContent !== String(summary[name])) { node.textContent = summary[name]; }
     });
     fresh.items.forEach(function (item) {
       var tile = board.querySelector('[data-testid=tile][data-endpoint-id="' + item.endpoint_id + '"]');
@@ -58,6 +58,14 @@
       tile.title = tile.dataset.name + ": " + labels[item.verdict];
       var hidden = tile.querySelector('[data-field="verdict"]');
       if (hidden) { hidden.textContent = labels[item.verdict]; }
+    });
+    (fresh.provinces || []).forEach(function (province) {
+      var row = board.querySelector('[data-testid=readiness-province][data-province-id="' + province.id + '"]');
+      if (!row) { return; }
+      VERDICTS.concat(["total"]).forEach(function (name) {
+        var node = row.querySelector('[data-count="' + name + '"]');
+        if (node && node.textContent !== String(province.summary[name])) { node.textContent = province.summary[name]; }
+      });
     });
     // each kind's list only when it changed: an open list the reader is in is not redrawn for nothing
     Object.keys(fresh.problems || {}).forEach(function (kind) {
