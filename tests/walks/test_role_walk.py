@@ -139,6 +139,7 @@ TABLE = {
     ("POST", "/meetings/<int:meeting_id>/readiness/probe"): (CONFIRMERS, 400),
     # network operations: everyone signed in reads; technicians (own sites), schedulers, admins act
     ("GET", "/network"): (SIGNED_IN, 200),
+    ("GET", "/network/board.json"): (SIGNED_IN, 200),
     ("GET", "/network/endpoints/<int:endpoint_id>"): (SIGNED_IN, 200),
     ("GET", "/incidents"): (SIGNED_IN, 200),
     ("GET", "/incidents/new"): (CONFIRMERS, 200),
