@@ -18,7 +18,7 @@ from vmeeting import probes  # the sweep engine, shared with network (DESIGN.md)
 from vmeeting.auth.models import User
 from vmeeting.booking import service as booking
 from vmeeting.booking.models import Meeting, Occurrence, Reservation
-from vmeeting.core.database import one_of, utcnow, write_intent
+from vmeeting.core.database import utcnow, write_intent
 from vmeeting.core.errors import Conflict, NotFound, ValidationError
 from vmeeting.core.extensions import db
 from vmeeting.readiness.models import CHECKS, Readiness, ReadinessEvent, ReadinessJob
