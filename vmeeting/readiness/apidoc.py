@@ -25,6 +25,7 @@ READINESS_ITEM = obj({
     "checks": obj({name: BOOL for name in CHECKS}, CHECKS),
     "note": STRING, "probe": PROBE,
     "confirmed_by": nullable(ID), "confirmed_by_name": nullable(STRING), "confirmed_at": nullable(INSTANT),
+    "province_id": ID, "province": STRING,
     "technician_name": nullable(STRING),
     "is_ready": {**BOOL, "description": "The verdict is `ready`."},
     "verdict": {"type": "string", "enum": list(VERDICTS),
