@@ -53,4 +53,4 @@ systemctl daemon-reload
 systemctl enable --now vmeeting-web vmeeting-worker vmeeting-backup.timer
 systemctl reload nginx
 echo "vmeeting installed: https://$name/ ; create the first administrator with:"
-echo "  cd /opt/vmeeting/app && sudo -u vmeeting sh -c 'set -a; . /etc/vmeeting/env; /opt/vmeeting/venv/bin/flask --app wsgi users create admin --role admin'"
+echo "  cd /opt/vmeeting/app && runuser -u vmeeting -- sh -c 'set -a; . /etc/vmeeting/env; VMEETING_ENV=production /opt/vmeeting/venv/bin/flask --app wsgi users create admin --role admin'"
