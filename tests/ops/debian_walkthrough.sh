@@ -33,7 +33,11 @@ fi
 mount -t proc proc "$root/proc"; mount -t sysfs sys "$root/sys"
 mount --bind /dev "$root/dev"; mount --bind /dev/pts "$root/dev/pts"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
-[ -e /etc/pip.conf ] && cp /etc/pip.conf "$root/etc/pip.conf"   # the host's way to the package index, if any
+# the host's way to the package index, if it has one: its pip settings and the certificates it trusts
+# (a proxy's own CA, say), added to the chroot's as a local CA once ca-certificates is there
+[ -e /etc/pip.conf ] && cp /etc/pip.conf "$root/etc/pip.conf"
+install -d "$root/usr/local/share/ca-certificates"
+cp /etc/ssl/certs/ca-certificates.crt "$root/usr/local/share/ca-certificates/host-trusted.crt"
 printf '#!/bin/sh\nexit 101\n' > "$root/usr/sbin/policy-rc.d"; chmod +x "$root/usr/sbin/policy-rc.d"
 
 # The code as an office gets it: a git repository to clone (here the checkout's committed HEAD).
@@ -42,6 +46,8 @@ git clone -q --bare "$src" "$root/srv/vmeeting.git"
 
 log "README step 1: apt-get install git; git clone; deploy/install.sh (PostgreSQL started by hand, see above)"
 in_root sh -c 'apt-get update -qq && apt-get install -y -qq git >/dev/null'
+# what a server image has and debootstrap's minbase leaves out: systemd (systemctl) and the CA bundle
+in_root sh -c 'apt-get install -y -qq systemd ca-certificates >/dev/null && update-ca-certificates >/dev/null'
 rm -rf "$root/root/vmeeting"
 in_root git clone -q /srv/vmeeting.git /root/vmeeting
 # install.sh installs postgresql itself; a chroot does not start it, so it is installed and started first,
