@@ -487,11 +487,52 @@ def chromium():
     playwright.stop()
 
 
+#: installed in every test page: counts the page's fetches still open, an answer's reading included (a
+#: section's HTML is read, then written into the page in the same turn), for `settled`
+_FETCH_WATCH = """
+(() => {
+  let open = 0;
+  const fetch = window.fetch;
+  window.__vmeetingFetchesOpen = () => open;
+  window.fetch = function (...args) {
+    open += 1;
+    let closed = false;
+    // after the reader's own callbacks: they were queued on the same promise, in the turn it settles
+    const close = () => { if (!closed) { closed = true; setTimeout(() => { open -= 1; }, 0); } };
+    return fetch.apply(this, args).then((response) => {
+      for (const how of ["text", "json", "blob", "arrayBuffer", "formData"]) {
+        const read = response[how].bind(response);
+        response[how] = () => { const reading = read(); reading.then(close, close); return reading; };
+      }
+      setTimeout(close, 2000);  // an answer nobody reads
+      return response;
+    }, (error) => { close(); throw error; });
+  };
+})();
+"""
+
+
+def settled(page):
+    """`page` once laid out (`laid_out`) and with no fetch of its own open: its sections and calendar loaded.
+
+    Instead of Playwright's "networkidle", which waits for half a second of silence after every page.
+    """
+    laid_out(page)
+    page.wait_for_function("() => !window.__vmeetingFetchesOpen || window.__vmeetingFetchesOpen() === 0")
+    return page
+
+
+def _browser_context(chromium, live_server, **options):
+    context = chromium.new_context(base_url=live_server.url, locale="vi-VN", **options)
+    context.set_default_timeout(30000)
+    context.add_init_script(_FETCH_WATCH)
+    return context
+
+
 @pytest.fixture
 def page(chromium, live_server):
     """A fresh browser page (desktop size) whose relative URLs go to the live server."""
-    context = chromium.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900}, locale="vi-VN")
-    context.set_default_timeout(30000)
+    context = _browser_context(chromium, live_server, viewport={"width": 1280, "height": 900})
     page = context.new_page()
     yield page
     context.close()
@@ -539,9 +580,8 @@ def sideways_overflow(page):
 @pytest.fixture
 def phone_page(chromium, live_server):
     """A fresh browser page at a phone's size and touch."""
-    context = chromium.new_context(base_url=live_server.url, viewport={"width": 390, "height": 844},
-                                   is_mobile=True, has_touch=True, locale="vi-VN")
-    context.set_default_timeout(30000)
+    context = _browser_context(chromium, live_server, viewport={"width": 390, "height": 844}, is_mobile=True,
+                               has_touch=True)
     page = context.new_page()
     yield page
     context.close()
