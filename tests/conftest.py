@@ -526,6 +526,7 @@ def _browser_context(chromium, live_server, **options):
     context = chromium.new_context(base_url=live_server.url, locale="vi-VN", **options)
     context.set_default_timeout(30000)
     context.add_init_script(_FETCH_WATCH)
+    context.vmeeting_server = live_server  # for browser_sign_in
     return context
 
 
@@ -539,6 +540,32 @@ def page(chromium, live_server):
 
 
 def browser_sign_in(page, user, password=PASSWORD, landing="**/"):
+    """Sign a Chromium page in as user (a User or a user name), as the sign-in form ends.
+
+    The form itself is driven by `browser_sign_in_by_form` (tests/test_browser_smoke.py, tests/auth);
+    elsewhere the live server opens a server-side session for the browser's own address and agent
+    (Flask-Login's "strong" protection) and the browser gets its cookie. Then the page opens the today
+    board, where every role lands, and waits for the signed-in menu. The password is not checked here.
+    """
+    from vmeeting.auth.models import User
+
+    served = page.context.vmeeting_server.server.app
+    agent = page.evaluate("navigator.userAgent")
+    client = served.test_client()
+    client.environ_base.update(REMOTE_ADDR="127.0.0.1", HTTP_USER_AGENT=agent)
+    with served.app_context():
+        name = user if isinstance(user, str) else user.username
+        sign_in_by_session(client, db.session.scalar(sa.select(User).where(User.username == name)))
+        db.session.remove()
+    cookie = served.config["SESSION_COOKIE_NAME"]
+    page.context.add_cookies([{"name": cookie, "value": client.get_cookie(cookie).value,
+                               "url": page.context.vmeeting_server.url}])
+    page.goto("/")
+    page.wait_for_url(landing)
+    page.get_by_test_id("current-user").wait_for(state="attached")
+
+
+def browser_sign_in_by_form(page, user, password=PASSWORD, landing="**/"):
     """Sign a Chromium page in through the login form as user (a User or a user name).
 
     Waits until the page has landed (every role lands on the today board, `/`)
