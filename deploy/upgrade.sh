@@ -3,6 +3,7 @@
 # the dependencies, the migrations, then the services restarted. Usage: git pull && deploy/upgrade.sh
 set -eu
 src=$(cd "$(dirname "$0")/.." && pwd)
+cd /   # su keeps the working directory, which user vmeeting may not enter (root's home)
 su vmeeting -s /bin/sh -c "set -a; . /etc/vmeeting/env; set +a; /opt/vmeeting/app/deploy/backup.sh /var/backups/vmeeting"
 rsync -a --delete --exclude .venv --exclude instance --exclude .git "$src/" /opt/vmeeting/app/
 /opt/vmeeting/venv/bin/pip install -q -e /opt/vmeeting/app

@@ -3,7 +3,8 @@
 # say what passed and what a chroot cannot run. Not part of `make test` (it downloads Debian's packages
 # and the project's dependencies, several minutes): run it after changing deploy/ or that section.
 #
-#   tests/ops/debian_walkthrough.sh [ROOT]      (ROOT: a folder for the chroot; default /var/tmp/vmeeting-debian)
+#   tests/ops/debian_walkthrough.sh [ROOT]      (ROOT: a folder for the chroot, made afresh at each run from
+#                                               ROOT.base; default /var/tmp/vmeeting-debian)
 #
 # A chroot is not a booted server: systemd is not PID 1 (systemctl enables units but starts nothing), and
 # Debian's policy for package installs in a chroot (policy-rc.d) keeps daemons from starting. So where the
@@ -26,10 +27,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ ! -x "$root/bin/bash" ]; then
-    log "debootstrap bookworm into $root"
-    debootstrap --variant=minbase bookworm "$root" http://deb.debian.org/debian
+# a fresh copy for each run, of a debootstrap made once and kept beside it ($root.base)
+if [ ! -x "$root.base/bin/bash" ]; then
+    log "debootstrap bookworm into $root.base"
+    debootstrap --variant=minbase bookworm "$root.base" http://deb.debian.org/debian
 fi
+rm -rf "$root"
+cp -a "$root.base" "$root"
 mount -t proc proc "$root/proc"; mount -t sysfs sys "$root/sys"
 mount --bind /dev "$root/dev"; mount --bind /dev/pts "$root/dev/pts"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
@@ -46,8 +50,8 @@ git clone -q --bare "$src" "$root/srv/vmeeting.git"
 
 log "README step 1: apt-get install git; git clone; deploy/install.sh (PostgreSQL started by hand, see above)"
 in_root sh -c 'apt-get update -qq && apt-get install -y -qq git >/dev/null'
-# what a server image has and debootstrap's minbase leaves out: systemd (systemctl) and the CA bundle
-in_root sh -c 'apt-get install -y -qq systemd ca-certificates >/dev/null && update-ca-certificates >/dev/null'
+# what a server image has and debootstrap's minbase leaves out: systemd (systemctl), procps (ps, pkill), the CAs
+in_root sh -c 'apt-get install -y -qq systemd procps ca-certificates >/dev/null && update-ca-certificates >/dev/null'
 rm -rf "$root/root/vmeeting"
 in_root git clone -q /srv/vmeeting.git /root/vmeeting
 # install.sh installs postgresql itself; a chroot does not start it, so it is installed and started first,
@@ -96,6 +100,10 @@ done
 curl -sk --resolve "$name:8443:127.0.0.1" "https://$name:8443/readyz"; echo
 curl -sI --resolve "$name:8080:127.0.0.1" "http://$name:8080/" | grep -i '^location'
 in_root pgrep -u vmeeting -a -f 'gunicorn|scheduler run' | cut -c1-100
+for file in /static/app.css /bootstrap/static/css/bootstrap.min.css; do   # from disk, by nginx's aliases
+    curl -skI --resolve "$name:8443:127.0.0.1" "https://$name:8443$file" | grep -iE '^(HTTP|cache-control)' | tr -d '\r'
+done
+curl -sk --resolve "$name:8443:127.0.0.1" "https://$name:8443/login" | grep -o '<title>[^<]*</title>'
 tail -n 2 "$root/var/tmp/vmeeting-web.log"
 
 log "README step 6: /metrics with the env file's token"
