@@ -7,6 +7,7 @@ migrations (never `create_all`), and each test leaves empty tables behind.
 import html
 import os
 import re
+import sqlite3
 import subprocess
 import uuid
 from pathlib import Path
@@ -150,6 +151,74 @@ def _empty_tables():
                 conn.exec_driver_sql(f'DELETE FROM "{table}"')
             conn.exec_driver_sql("SELECT setval(quote_ident(schemaname) || '.' || quote_ident(sequencename), 1, false) "
                                  "FROM pg_sequences WHERE schemaname = current_schema()")
+
+
+#: database url → the demo command's output, once the demo's rows are kept aside for that database
+_DEMO_SNAPSHOTS = {}
+#: where they are kept: a schema of the test database (PostgreSQL), a file beside it (SQLite)
+DEMO_SNAPSHOT = "demo_snapshot"
+
+
+@pytest.fixture
+def demo_province(app, database_url, runner):
+    """The demo province as `flask demo load` makes it (today's units and their history, 213 sites, users,
+    groups, its week of meetings and their invites in the outbox), in the test's own tables; returns the
+    command's output.
+
+    The command runs once per test process and backend (5–20 s on the shared machine); its rows are then
+    copied aside, and each later test gets them copied back (well under a second). A test of the loading
+    itself runs the command instead.
+    """
+    if database_url not in _DEMO_SNAPSHOTS:
+        result = runner.invoke(args=["demo", "load"])
+        assert result.exit_code == 0, result.output
+        db.session.commit()
+        _copy_demo(database_url, keep=True)
+        _DEMO_SNAPSHOTS[database_url] = result.output
+    else:
+        db.session.remove()
+        _copy_demo(database_url, keep=False)
+    return _DEMO_SNAPSHOTS[database_url]
+
+
+def _copy_demo(database_url, keep):
+    """Copy every table's rows aside (keep) or back into the emptied tables, with the foreign keys off."""
+    tables = [t.name for t in db.metadata.sorted_tables]
+    url = sa.make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        db.engine.dispose()  # no pooled connection may hold the file while another writes it
+        snapshot = str(Path(url.database).with_name(f"{DEMO_SNAPSHOT}.db"))
+        raw = sqlite3.connect(url.database, isolation_level=None)
+        try:
+            raw.execute("PRAGMA foreign_keys = OFF")
+            raw.execute("ATTACH DATABASE ? AS snapshot", (snapshot,))
+            raw.execute("BEGIN IMMEDIATE")
+            for table in tables:
+                if keep:
+                    raw.execute(f'DROP TABLE IF EXISTS snapshot."{table}"')
+                    raw.execute(f'CREATE TABLE snapshot."{table}" AS SELECT * FROM main."{table}"')
+                else:
+                    raw.execute(f'INSERT INTO main."{table}" SELECT * FROM snapshot."{table}"')
+            raw.execute("COMMIT")
+        finally:
+            raw.close()
+        return
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+        if keep:
+            conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {DEMO_SNAPSHOT} CASCADE")
+            conn.exec_driver_sql(f"CREATE SCHEMA {DEMO_SNAPSHOT}")
+        for table in tables:
+            if keep:
+                conn.exec_driver_sql(f'CREATE TABLE {DEMO_SNAPSHOT}."{table}" AS TABLE "{table}"')
+            else:
+                conn.exec_driver_sql(f'INSERT INTO "{table}" SELECT * FROM {DEMO_SNAPSHOT}."{table}"')
+        if not keep:  # the ids go on after the copied ones
+            for table in db.metadata.sorted_tables:
+                if "id" in table.c and table.c.id.primary_key:
+                    conn.exec_driver_sql(
+                        f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), max(id)) "
+                        f'FROM "{table.name}" HAVING max(id) IS NOT NULL')
 
 
 @pytest.fixture
