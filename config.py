@@ -62,6 +62,13 @@ class Config:
     #: the MAIL_FROM mailbox, read for the calendars' iTIP REPLY mails; unset: replies are not read
     IMAP_URL = _env("IMAP_URL")
     BASE_URL = _env("BASE_URL", "http://127.0.0.1:5000")
+    #: where every mail of the outbox is also POSTed as signed JSON (outbox.webhooks); unset: nothing is posted
+    WEBHOOK_URL = _env("WEBHOOK_URL")
+    #: the HMAC-SHA256 key of X-Vmeeting-Signature; required with WEBHOOK_URL
+    WEBHOOK_SECRET = _env("WEBHOOK_SECRET")
+    #: when reminders go to each site's contacts and technician (invites.reminders): "-Nd@HH:MM" a working day
+    #: before at a local time, "Nm"/"Nh" before the start; comma-separated; empty: no reminders
+    REMINDER_SCHEDULE = _env("REMINDER_SCHEDULE", "-1d@15:00,60m")
     TIMEZONE = _env("TIMEZONE", "Asia/Ho_Chi_Minh")
     SCHEDULER = _env("SCHEDULER", "off")
     #: how many reverse proxies stand in front (0: none); their X-Forwarded-For/-Proto are then believed,

@@ -12,7 +12,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import browser_sign_in
+from tests.conftest import browser_sign_in, settled
 from tests.walks.world import build_world
 from vmeeting.core.extensions import db
 
@@ -84,7 +84,7 @@ def test_english_pages_show_no_vietnamese(page, world, role):
     found = {}
     for path in ["/", *hrefs, *(p.format(**world.ids) for p in DETAIL_PAGES)]:
         page.goto(path)
-        page.wait_for_load_state("networkidle")
+        settled(page)
         words = vietnamese_words(page, data)
         if words:
             found[path] = words

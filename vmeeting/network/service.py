@@ -24,11 +24,11 @@ from vmeeting.network.state import (
     BOARD_CELLS, STATE_LABELS, active_site_count, alarm_mails, alarm_recipients, availability, board,
     daily_availability, history, network_select, provinces, state_json, state_of, summary,
 )
-from vmeeting.network.sweep import SweepSummary, prune_history, record_sweep, sweep, sweep_targets
+from vmeeting.network.sweep import SweepSummary, last_sweep, prune_history, record_sweep, sweep, sweep_targets
 
 __all__ = [
     # the sweep
-    "SweepSummary", "sweep_targets", "sweep", "record_sweep", "prune_history",
+    "SweepSummary", "sweep_targets", "sweep", "record_sweep", "prune_history", "last_sweep",
     # the state and its alarms
     "STATE_LABELS", "BOARD_CELLS", "alarm_recipients", "alarm_mails", "state_json", "network_select", "summary",
     "state_of", "board", "active_site_count", "provinces", "availability", "daily_availability", "history",
