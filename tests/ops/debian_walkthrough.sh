@@ -20,9 +20,21 @@ log() { printf '\n== %s\n' "$*"; }
 in_root() { chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 PGPORT=5439 \
     DEBIAN_FRONTEND=noninteractive "$@"; }
 
+# Stop the chroot's own processes matching a pattern (all of them without one). Never by user name: the
+# chroot's "vmeeting" has a uid the host may give to someone else (once, the host's PostgreSQL).
+stop_in_root() {
+    local pid
+    for pid in /proc/[0-9]*; do
+        [ "$(readlink "$pid/root" 2>/dev/null)" = "$(readlink -f "$root")" ] || continue
+        [ -z "${1:-}" ] || tr '\0' ' ' < "$pid/cmdline" 2>/dev/null | grep -qE "$1" || continue
+        kill "${pid#/proc/}" 2>/dev/null
+    done
+}
+
 cleanup() {
     set +e
-    in_root sh -c 'pkill -u vmeeting; nginx -s stop; pg_ctlcluster 15 main stop' >/dev/null 2>&1
+    in_root sh -c 'nginx -s stop; pg_ctlcluster 15 main stop' >/dev/null 2>&1
+    stop_in_root
     for m in dev/pts dev proc sys; do umount -l "$root/$m" 2>/dev/null; done
 }
 trap cleanup EXIT
@@ -50,7 +62,7 @@ git clone -q --bare "$src" "$root/srv/vmeeting.git"
 
 log "README step 1: apt-get install git; git clone; deploy/install.sh (PostgreSQL started by hand, see above)"
 in_root sh -c 'apt-get update -qq && apt-get install -y -qq git >/dev/null'
-# what a server image has and debootstrap's minbase leaves out: systemd (systemctl), procps (ps, pkill), the CAs
+# what a server image has and debootstrap's minbase leaves out: systemd (systemctl), procps (ps, pgrep), the CAs
 in_root sh -c 'apt-get install -y -qq systemd procps ca-certificates >/dev/null && update-ca-certificates >/dev/null'
 rm -rf "$root/root/vmeeting"
 in_root git clone -q /srv/vmeeting.git /root/vmeeting
@@ -116,7 +128,7 @@ in_root runuser -u vmeeting -- sh -c "set -a; . /etc/vmeeting/env; set +a; cd /o
     $(sed -n 's/^ExecStart=//p' "$root/etc/systemd/system/vmeeting-backup.service")"
 dump=$(ls -t "$root"/var/backups/vmeeting/*.dump | head -n 1); dump=${dump#"$root"}
 echo "dump: $dump"
-in_root pkill -u vmeeting -f 'gunicorn|scheduler run' || true
+stop_in_root 'gunicorn|scheduler run'
 sleep 2
 in_root runuser -u vmeeting -- sh -c "set -a; . /etc/vmeeting/env; cd /opt/vmeeting/app && \
     deploy/restore.sh $dump \"\$DATABASE_URL\""
