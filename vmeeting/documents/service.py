@@ -22,7 +22,7 @@ from vmeeting.core.timefmt import to_local
 from vmeeting.documents import edxml, render
 from vmeeting.documents.letter import letter_context, nfc
 from vmeeting.documents.models import BasisDocument, InvitationLetter, LetterTemplate
-from vmeeting.documents.sample import SAMPLE_CONTEXT
+from vmeeting.documents.sample import SAMPLE_CONTEXT  # noqa: F401 (views list its tags)
 from vmeeting.documents.template_build import DEFAULT_TEMPLATE
 from vmeeting.working_time.service import WorkingCalendar
 

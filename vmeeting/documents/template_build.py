@@ -142,6 +142,8 @@ def _two_cells(document, left_mm, right_mm):
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     table.autofit = False
     _borderless(table)
+    row_properties = table.rows[0]._tr.get_or_add_trPr()
+    row_properties.append(OxmlElement("w:cantSplit"))  # the signer's block and Nơi nhận stay on one page
     left, right = table.rows[0].cells
     left.width, right.width = Mm(left_mm), Mm(right_mm)
     for column, width in zip(table.columns, (left_mm, right_mm)):
