@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 
 from tests.booking.conftest import book, next_monday, sites  # noqa: F401 (fixtures shared with booking's tests)
+from tests.invites.conftest import invited, smtp  # noqa: F401 (a real SMTP server; sites with contacts)
 
 
 @pytest.fixture
