@@ -158,17 +158,24 @@ def pdf(meeting_id):
                      download_name=f"giay-moi-{meeting.id}.pdf")
 
 
-@bp.get("/meetings/<int:meeting_id>/giay-moi/<kind>.pdf")
+@bp.get("/meetings/<int:meeting_id>/giay-moi/basis.pdf")
 @permission_required("meetings.view")
-def stored_pdf(meeting_id, kind):
-    """A kept PDF: the basis document's (kind=basis) or the signed giấy mời (kind=signed)."""
-    meeting = _meeting(meeting_id)
-    row = service.basis_of(meeting) if kind == "basis" else service.letter_of(meeting) if kind == "signed" else None
-    content = (row.pdf if kind == "basis" else row.signed_pdf) if row is not None else None
-    if content is None:
+def basis_pdf(meeting_id):
+    """The basis document's PDF, as kept."""
+    row = service.basis_of(_meeting(meeting_id))
+    if row is None or row.pdf_name is None:
         abort(404)
-    name = row.pdf_name if kind == "basis" else row.signed_pdf_name
-    return send_file(io.BytesIO(content), mimetype="application/pdf", download_name=name or f"{kind}.pdf")
+    return send_file(io.BytesIO(row.pdf), mimetype="application/pdf", download_name=row.pdf_name)
+
+
+@bp.get("/meetings/<int:meeting_id>/giay-moi/signed.pdf")
+@permission_required("meetings.view")
+def signed_pdf(meeting_id):
+    """The signed giấy mời's PDF, as the clerk uploaded it."""
+    row = service.letter_of(_meeting(meeting_id))
+    if row is None or row.signed_pdf_name is None:
+        abort(404)
+    return send_file(io.BytesIO(row.signed_pdf), mimetype="application/pdf", download_name=row.signed_pdf_name)
 
 
 @bp.route("/documents/template", methods=["GET", "POST"])
