@@ -26,10 +26,8 @@ class BasisForm(AppForm):
 class LetterForm(AppForm):
     """What the draft says beyond the booking: the bodies, who chairs and attends, the contact, the signer."""
 
-    parent_body = StringField(_l("Cơ quan chủ quản cấp trên"), validators=[Length(max=300)],
-                              render_kw={"placeholder": "Ủy ban nhân dân tỉnh Lạng Sơn"})
-    issuing_body = StringField(_l("Cơ quan ban hành giấy mời"), validators=[Length(max=300)],
-                               render_kw={"placeholder": "Văn phòng Ủy ban nhân dân tỉnh"})
+    parent_body = StringField(_l("Cơ quan chủ quản cấp trên"), validators=[Length(max=300)])
+    issuing_body = StringField(_l("Cơ quan ban hành giấy mời"), validators=[Length(max=300)])
     notation = StringField(_l("Ký hiệu cơ quan (sau GM-)"), validators=[Length(max=40)],
                            render_kw={"placeholder": "UBND"})
     chair_person = StringField(_l("Chủ trì"), validators=[Length(max=500)])
