@@ -17,8 +17,8 @@ SCHEMAS = {
                               ["number", "issued_on", "issuer", "summary"]),
     "IssuedLetter": obj({"number": nullable(STRING), "issued_on": nullable(DATE), "attach_pdf": BOOL,
                          "has_signed_pdf": BOOL,
-                         "reference": {"type": "string", "description": "what the invites now say: "
-                                                                        "'Theo Giấy mời số 12/GM-UBND ngày 05/02/2027'"}},
+                         "reference": {"type": "string", "description":
+                                       "what the invites now say: 'Theo Giấy mời số 12/GM-UBND ngày 05/02/2027'"}},
                         ["number", "issued_on", "attach_pdf", "has_signed_pdf", "reference"], additional=True),
     "IssuedLetterInput": obj({"number": {"type": "string", "maxLength": 100, "description": "as iOffice gave it: "
                                                                                            "12/GM-UBND"},

@@ -142,7 +142,8 @@ def _former_districts(unit_ids):
         return {}
     predecessor = aliased(AdminUnit)
     rows = db.session.execute(
-        sa.select(UnitSuccession.successor_id, AdminUnit).join(predecessor, predecessor.id == UnitSuccession.predecessor_id)
+        sa.select(UnitSuccession.successor_id, AdminUnit)
+        .join(predecessor, predecessor.id == UnitSuccession.predecessor_id)
         .join(AdminUnit, AdminUnit.id == predecessor.parent_id)
         .where(UnitSuccession.successor_id.in_(unit_ids), AdminUnit.level == "district")).all()
     tally = {}

@@ -113,7 +113,7 @@ def _tag(container, tag):
 
 
 def _rule(container, cell_mm, rule_mm):
-    """A centred horizontal line of rule_mm in a cell cell_mm wide: the bottom border of an empty, indented paragraph."""
+    """A centred line rule_mm long in a cell cell_mm wide: the bottom border of an empty, indented paragraph."""
     paragraph = _paragraph(container, "", 2, align=WD_ALIGN_PARAGRAPH.CENTER, before=2, after=0)
     side = max((cell_mm - rule_mm) / 2 - 2, 0)  # the cell's own 1.9 mm padding each side
     paragraph.paragraph_format.left_indent = Mm(side)
