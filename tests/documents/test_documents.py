@@ -2,6 +2,7 @@
 the late-notice warning, the PDF without LibreOffice, and who may do what."""
 
 import io
+import zipfile
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -134,10 +135,29 @@ def test_only_an_admin_touches_the_template(client, login_as):
     assert client.get("/documents/template").status_code == 403
 
 
-def test_check_template_refuses_a_file_that_is_not_a_docx():
+def _broken_docx():
+    """The default template with its document.xml cut in half."""
+    source, out = zipfile.ZipFile(DEFAULT_TEMPLATE), io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            target.writestr(item, data[:len(data) // 2] if item.filename == "word/document.xml" else data)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("content, reason", [(b"plain text", "docx"), ("zip", "Không điền được mẫu"),
+                                             ("cut", "Không điền được mẫu")])
+def test_check_template_refuses_a_file_that_is_not_a_docx(content, reason):
+    if content == "zip":
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w") as archive:
+            archive.writestr("a.txt", "không phải Word")
+        content = out.getvalue()
+    elif content == "cut":
+        content = _broken_docx()
     with pytest.raises(service.ValidationError) as refused:
-        render.check_template(b"plain text", SAMPLE_CONTEXT)
-    assert "docx" in refused.value.fields["template"]
+        render.check_template(content, SAMPLE_CONTEXT)
+    assert reason in refused.value.fields["template"]
 
 
 # -- the issue, quoted by the invites -------------------------------------------------------------------
