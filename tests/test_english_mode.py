@@ -29,7 +29,8 @@ DETAIL_PAGES = [
     "/meetings/new", "/calendar?view=month", "/calendar?view=day", "/calendar?view=sites", "/calendar?view=list",
     "/endpoints/{endpoint_id}", "/network/endpoints/{endpoint_id}", "/incidents/{incident_id}",
     "/units/{unit_id}/edit", "/groups/{group_id}", "/users/{user_id}", "/account",
-    "/readiness/report", "/incidents/report", "/reports/attendance", "/no-such-page",
+    "/readiness/report", "/incidents/report", "/reports/attendance", "/meetings/{meeting_id}/giay-moi",
+    "/documents/template", "/no-such-page",
 ]
 
 

@@ -13,3 +13,4 @@ from vmeeting.jobs import WorkerLease  # noqa: F401
 from vmeeting.readiness.models import Readiness, ReadinessEvent, ReadinessJob  # noqa: F401
 from vmeeting.network.models import Incident, NetworkEvent, NetworkState  # noqa: F401
 from vmeeting.attendance.models import Attendance  # noqa: F401
+from vmeeting.documents.models import BasisDocument, InvitationLetter, LetterTemplate  # noqa: F401

@@ -28,6 +28,8 @@ PERMISSIONS = {
     "calendar.edit": {"admin"},
     "meetings.view": {"admin", "scheduler", "technician", "viewer"},
     "meetings.book": {"admin", "scheduler"},
+    #: an office's own giấy mời template (documents): its words go into every meeting's draft
+    "documents.templates": {"admin"},
     #: an invite's RSVP link answers in the attendee's name: the outbox shows it to administrators only
     "invites.rsvp_links": {"admin"},
     "readiness.confirm": {"admin", "scheduler", "technician"},

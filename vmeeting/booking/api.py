@@ -54,12 +54,13 @@ def meeting_json(meeting, endpoint_ids=None):
 def meeting_response(meeting, status=200, *, warn=False):
     """The meeting's JSON with its ETag (the version a later PATCH names in If-Match).
 
-    warn: a booking or change also answers `warnings` about its sites (down, open incident).
+    warn: a booking or change also answers `warnings` about its sites (down, open incident) and about
+    the meeting itself (late_notice: fewer than 3 working days before it, the giấy mời may arrive late).
     """
     endpoint_ids = service.endpoint_ids_of(meeting)
     body = meeting_json(meeting, endpoint_ids)
     if warn:
-        body["warnings"] = service.site_warnings(endpoint_ids)
+        body["warnings"] = service.site_warnings(endpoint_ids) + service.meeting_warnings(meeting)
     response = jsonify(body)
     response.status_code = status
     response.set_etag(etag_of(meeting))

@@ -24,9 +24,12 @@ OCCURRENCE = obj({
     "is_moved": BOOL, "original_starts_at": INSTANT,
 }, ["id", "starts_at", "ends_at", "status", "is_moved", "original_starts_at"])
 
-WARNING = obj({"endpoint_id": ID, "kind": {"type": "string", "enum": ["down", "incident"]}, "message": STRING},
+WARNING = obj({"endpoint_id": nullable(ID), "kind": {"type": "string", "enum": ["down", "incident", "late_notice"]},
+               "message": STRING},
               ["endpoint_id", "kind", "message"], additional=True,
-              description="a site that is down or has an open incident; it does not stop the booking")
+              description="a site that is down or has an open incident, or (endpoint_id null, late_notice) a "
+                          "meeting fewer than 3 working days away, whose giấy mời may arrive late "
+                          "(QĐ 45/2018/QĐ-TTg); it does not stop the booking")
 
 SKIPPED = obj({"starts_at": INSTANT, "reason": STRING}, ["starts_at", "reason"], additional=True,
               description="a sitting of the series left out by skip_non_working or skip_conflicting")

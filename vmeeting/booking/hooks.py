@@ -28,6 +28,37 @@ change_listeners = Hook("booking.change_listeners")
 #: booking (network) add: what a booking should warn about its sites, never stopping it
 warning_sources = Hook("booking.warning_sources")
 
+#: callables `source(meeting) -> [{endpoint_id: None, kind, message}]` that capabilities above booking add
+#: (documents: a giấy mời that may arrive late): what a booking should warn about the meeting itself, never
+#: stopping it; asked after the booking's rows are flushed
+meeting_warning_sources = Hook("booking.meeting_warning_sources")
+
+#: callables `source(meeting) -> [(heading, text)]` that capabilities above booking add (documents: the issued
+#: giấy mời, "Theo Giấy mời số 12/GM-UBND ngày 05/02/2027"): what the meeting's invites quote, after its title
+invite_text_sources = Hook("booking.invite_text_sources")
+
+#: callables `source(meeting) -> [(filename, bytes)]` that capabilities above booking add (documents: the
+#: signed giấy mời's PDF, when the clerk asked): files every invite of the meeting carries
+invite_attachment_sources = Hook("booking.invite_attachment_sources")
+
+
+def meeting_warnings(meeting):
+    """Return the warnings every registered source has about the meeting itself (CONTRACT.md `warnings`)."""
+    warnings = []
+    for source in meeting_warning_sources:
+        warnings.extend(source(meeting))
+    return warnings
+
+
+def invite_texts(meeting):
+    """Return the [(heading, text)] every registered source adds to the meeting's invites (see above)."""
+    return [section for source in invite_text_sources for section in source(meeting)]
+
+
+def invite_attachments(meeting):
+    """Return the [(filename, bytes)] every registered source attaches to the meeting's invites (see above)."""
+    return [item for source in invite_attachment_sources for item in source(meeting)]
+
 
 #: callables `listener(endpoint, user, note, source, now)` that capabilities above booking (network)
 #: add: someone reported a problem at a site (readiness: a technician's «Có sự cố»); called

@@ -13,10 +13,12 @@ The rules live in one module per subject; this module names them together:
 - booking.queries: the reads of the pages and the API (`occurrences_select`,
   `sittings_by_day`, `meetings_select`, `sites_by_district`, `endpoint_ids_of`…).
 - booking.hooks: the hooks the capabilities above booking connect to from
-  their init_app (`change_listeners`, `warning_sources`, `site_issue_listeners`,
-  `roll_call_hint_sources`, `site_condition_sources`, `sitting_summary_sources`),
-  what pages ask of them (`site_warnings`, `roll_call_hints`, `site_conditions`,
-  `sitting_summaries`, `report_site_issue`), and `guard_retire`, booking's
+  their init_app (`change_listeners`, `warning_sources`, `meeting_warning_sources`,
+  `site_issue_listeners`, `roll_call_hint_sources`, `site_condition_sources`,
+  `sitting_summary_sources`, `invite_text_sources`, `invite_attachment_sources`),
+  what pages ask of them (`site_warnings`, `meeting_warnings`, `roll_call_hints`,
+  `site_conditions`, `sitting_summaries`, `report_site_issue`, `invite_texts`,
+  `invite_attachments`), and `guard_retire`, booking's
   guard on the registry.
 
 Sites come from `sites.resolve_sites` (named here too), series from `series`,
@@ -35,6 +37,12 @@ from vmeeting.booking.changes import (  # noqa: F401 (this module's interface)
 from vmeeting.booking.hooks import (  # noqa: F401 (this module's interface)
     change_listeners,
     guard_retire,
+    invite_attachment_sources,
+    invite_attachments,
+    invite_text_sources,
+    invite_texts,
+    meeting_warning_sources,
+    meeting_warnings,
     report_site_issue,
     roll_call_hint_sources,
     roll_call_hints,

@@ -159,7 +159,8 @@ def _booking_form_page(form, meeting=None):
             return render_template("booking/form.html", **context)
         # read before the commit: after it, a failed read would show an error page for a stored booking
         meeting_id = meeting.id
-        warnings = service.site_warnings(service.endpoint_ids_of(meeting))  # the sites' state (network) warns
+        # the meeting's own (documents: a late giấy mời) first, then its sites' state (network)
+        warnings = service.meeting_warnings(meeting) + service.site_warnings(service.endpoint_ids_of(meeting))
         db.session.commit()
     except ValidationError as exc:
         db.session.rollback()
