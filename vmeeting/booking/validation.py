@@ -188,18 +188,21 @@ def _years_message():
 # -- the rules of time ------------------------------------------------------------------------
 
 
-def screen_sittings(meeting, sittings, endpoints, touched, choices):
+def screen_sittings(meeting, sittings, endpoints, touched, choices, *, keeps_start=()):
     """Apply the rules of time to the sittings about to be written; return the ones skipped.
 
     sittings: {occurrence: PlannedSitting}, changed in place (a skipped one leaves
     it and its occurrence is cancelled with the reason); touched: the occurrences
     that are new or get a new time, the only ones these rules judge (a meeting's
-    text may change after it began). Raises ValidationError for a sitting in the
-    past, NonWorkingTime for sittings outside working time not allowed.
+    text may change after it began); keeps_start: the touched sittings under
+    way, whose start stays where it is (`check_under_way`): theirs is not "in
+    the past", and no series choice skips them. Raises ValidationError for a
+    sitting in the past, NonWorkingTime for sittings outside working time not allowed.
     """
     now = utcnow()
+    keeps_start = set(keeps_start)
     judged = [o for o in sittings if o in touched]
-    past = [o for o in judged if sittings[o].starts_at < now]
+    past = [o for o in judged if sittings[o].starts_at < now and o not in keeps_start]
     if past:
         raise ValidationError({"starts_at": _past_message(past[0].starts_at)})
     skipped = []
@@ -217,7 +220,7 @@ def screen_sittings(meeting, sittings, endpoints, touched, choices):
             reason = calendar.reason_outside(sittings[occurrence].starts_at, sittings[occurrence].ends_at)
             if not reason:
                 continue
-            if (meeting.recurrence and choices.skip_non_working
+            if (meeting.recurrence and choices.skip_non_working and occurrence not in keeps_start
                     and not calendar.is_working_day(to_local(occurrence.starts_at).date())):
                 skip(occurrence, reason)
             else:
@@ -236,7 +239,7 @@ def screen_sittings(meeting, sittings, endpoints, touched, choices):
                           "(allow_non_working_time).", when=when, reason=reason)
         raise NonWorkingTime(message, sittings=listed)
     if meeting.recurrence and choices.skip_conflicting:
-        for occurrence in [o for o in sittings if o in touched]:
+        for occurrence in [o for o in sittings if o in touched and o not in keeps_start]:
             conflicts, capacity = find_conflicts([sittings[occurrence]], endpoints, meeting.bridge_id)
             if conflicts or capacity:
                 skip(occurrence, conflict_message(conflicts, capacity))
@@ -260,12 +263,42 @@ def check_new_times(meeting, values, now):
         return
     begun = any(o.starts_at <= now for o in meeting.occurrences)
     past = _past_message(values["starts_at"])
-    if not begun or not (meeting.recurrence or values["recurrence"]):
+    if begun and not (meeting.recurrence or values["recurrence"]):
+        # a single meeting under way: one sitting, which keeps its start (`check_under_way`)
+        check_under_way(meeting, values["starts_at"], values["ends_at"], now)
+    elif not begun or not (meeting.recurrence or values["recurrence"]):
         if values["starts_at"] != meeting.starts_at and values["starts_at"] < now:
             raise ValidationError({"starts_at": past})
     elif to_local(values["starts_at"]).date() != to_local(meeting.starts_at).date():
         raise ValidationError({"starts_at": N_("Chuỗi họp đã bắt đầu: không đổi được ngày bắt đầu; hãy dời từng "
                                                "buổi, hoặc kết thúc chuỗi này và đặt chuỗi mới.")})
+
+
+def check_under_way(sitting, starts_at, ends_at, now):
+    """Refuse new times for a sitting that has begun unless only its end changes, to after now.
+
+    sitting: an Occurrence (or a single Meeting) with its stored starts_at and
+    ends_at; starts_at, ends_at: the new times (aware). A sitting that has
+    begun keeps its start, so its roll-call and the day's attendance report
+    stay with it; its end may be extended or shortened, not to before now. A
+    sitting that has ended does not move at all (its roll-call is the record
+    of what happened). Returns True when the sitting is under way (its start
+    kept), False when it has not begun. Raises ValidationError naming
+    starts_at or ends_at.
+    """
+    if sitting.starts_at > now:
+        return False
+    when = format_datetime(sitting.starts_at)
+    if sitting.ends_at <= now:
+        raise ValidationError({"starts_at": say("Buổi họp lúc %(when)s đã kết thúc, không dời được (điểm danh của buổi "
+                                                "đó giữ nguyên); hãy đặt cuộc họp mới.", when=when)})
+    if starts_at != sitting.starts_at:
+        raise ValidationError({"starts_at": say("Buổi họp đã bắt đầu lúc %(when)s: giữ nguyên giờ bắt đầu (và điểm "
+                                                "danh); chỉ có thể kéo dài hoặc rút ngắn giờ kết thúc.", when=when)})
+    if ends_at <= now:
+        raise ValidationError({"ends_at": say("Buổi họp đang diễn ra: giờ kết thúc mới phải sau bây giờ (%(now)s).",
+                                              now=format_datetime(now))})
+    return True
 
 
 def validate_move(starts_at, ends_at):
@@ -334,17 +367,39 @@ def version_of(meeting):
     return str(meeting.sequence)
 
 
+def hold_meeting(meeting, expected_version=None):
+    """Lock the meeting's row until the caller commits, read its version again, then `check_version`.
+
+    Every change of a meeting or of one of its sittings calls it first, before
+    it reads anything else of the meeting to decide: two changes of one
+    meeting run one after the other, the second sees the first's SEQUENCE
+    (never bumping it to the same number) and, when it names the version it
+    was based on, is refused as stale (RFC 9110 §13.1.1: If-Match is
+    evaluated against the current state). PostgreSQL: SELECT … FOR NO KEY
+    UPDATE (foreign keys to the meeting from other writers are not blocked);
+    SQLite: the request's write transaction (BEGIN IMMEDIATE) already holds
+    the database's one write lock. Raises StaleEdit.
+    """
+    if meeting.id is not None:
+        db.session.refresh(meeting, ["sequence", "status"], with_for_update={"key_share": True})
+    check_version(meeting, expected_version)
+
+
 def check_version(meeting, expected_version):
     """Raise StaleEdit, with what changed since, when the caller read an older version of the meeting.
 
     expected_version: what version_of answered when the caller read the
-    meeting (an If-Match, a form's hidden field), or None for no check.
+    meeting (an If-Match, a form's hidden field), or None for no check; any
+    other value that is not the current version (a version from an older
+    page, "unknown" for a form sent without one) is stale. Callers that
+    change the meeting go through `hold_meeting`, which reads the version
+    under the meeting's row lock first.
     """
     if expected_version is None or str(expected_version) == version_of(meeting):
         return
     events = db.session.scalars(audit.history("meeting", meeting.id).limit(20)).all()
     try:
-        seen = int(expected_version)
+        seen = int(str(expected_version))
     except ValueError:
         seen = -1
     changes = [{"at": e.occurred_at.isoformat(), "by": e.actor.display_name if e.actor else None,
