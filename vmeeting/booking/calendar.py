@@ -19,6 +19,7 @@ from sqlalchemy.orm import selectinload
 from vmeeting.auth.guards import permission_required
 from vmeeting.booking import service
 from vmeeting.booking.models import Occurrence, meeting_endpoints
+from vmeeting.booking.validation import has_begun
 from vmeeting.booking.views import bp
 from vmeeting.core.bounds import query_date, query_id
 from vmeeting.core.database import MAX_ID
@@ -215,7 +216,7 @@ def _event(occurrence, editable, sites, now):
     event = {
         "id": str(occurrence.id), "title": meeting.title,
         "start": _local_iso(occurrence.starts_at), "end": _local_iso(occurrence.ends_at),
-        "editable": editable, "startEditable": editable and occurrence.starts_at > now, "durationEditable": False,
+        "editable": editable, "startEditable": editable and not has_begun(occurrence, meeting, now), "durationEditable": False,
         "classNames": ["vm-event"] + (["vm-cancelled"] if cancelled else []) + (["vm-series"] if meeting.recurrence else []),
         "extendedProps": {"meeting_id": meeting.id, "occurrence_id": occurrence.id,
                           "url": url_for("booking.show", meeting_id=meeting.id),

@@ -15,6 +15,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from vmeeting.audit import service as audit
 from vmeeting.booking.conflicts import PlannedSitting, bridge_of, find_conflicts, lock_sites
+from vmeeting.booking.history import meeting_changes, sitting_times
 from vmeeting.booking.hooks import change_listeners
 from vmeeting.booking.models import Meeting, Occurrence, Reservation, meeting_endpoints
 from vmeeting.booking.queries import WRITTEN_SITES
@@ -26,6 +27,7 @@ from vmeeting.booking.validation import (
     check_under_way,
     clean_reason,
     conflict_message,
+    has_begun,
     hold_meeting,
     screen_sittings,
     validate_meeting,
@@ -229,6 +231,8 @@ def update_meeting(meeting, data, choice=None, actor=None, *, skip_busy=False, c
     new_endpoints = choice.endpoints if choice is not None else list(meeting.endpoints)
     endpoints = _with_chair(new_endpoints, values["chair_endpoint_id"])
     lock_sites(endpoints, values["bridge_id"])
+    # begun by the set-up window it was held with; such a sitting keeps its start, whatever the edit
+    under_way = {o for o in future if o.status == "scheduled" and has_begun(o, meeting, now)}
     for name, value in values.items():
         setattr(meeting, name, value)
     if choice is not None:
@@ -236,7 +240,6 @@ def update_meeting(meeting, data, choice=None, actor=None, *, skip_busy=False, c
 
     for occurrence in future:
         db.session.execute(sa.delete(Reservation).where(Reservation.occurrence_id == occurrence.id))
-    under_way = {o for o in future if o.starts_at <= now and o.status == "scheduled"}
     under_way_days = {to_local(o.original_starts_at).date() for o in under_way}
     expanded = [item for item in expand_series(meeting.starts_at, meeting.ends_at, meeting.recurrence)
                 if item[2] > now or to_local(item[0]).date() in under_way_days]
@@ -261,7 +264,7 @@ def update_meeting(meeting, data, choice=None, actor=None, *, skip_busy=False, c
             occurrence.original_starts_at = original
             if not occurrence.is_moved and occurrence.starts_at == start:
                 if occurrence.ends_at != end:
-                    check_under_way(occurrence, start, end, now)
+                    check_under_way(occurrence, meeting, start, end, now)
                     occurrence.ends_at = end
                     touched.add(occurrence)
                     extended.add(occurrence)
@@ -287,7 +290,7 @@ def update_meeting(meeting, data, choice=None, actor=None, *, skip_busy=False, c
         _refuse_clash_of_extension(meeting, sittings[occurrence], endpoints)
     endpoints, dropped = _check_and_reserve(meeting, sittings, endpoints, skip_busy=choices.skip_busy)
     _write_sites(meeting, endpoints, before_ids=before["endpoints"])
-    changes = audit.diff(before, _meeting_snapshot(meeting))
+    changes = meeting_changes(before, _meeting_snapshot(meeting))
     if changes:
         meeting.sequence += 1
         db.session.flush()
@@ -384,9 +387,9 @@ def move_occurrence(occurrence, starts_at, ends_at, actor=None, *, choices=None,
     if meeting.is_cancelled or occurrence.status == "cancelled":
         raise Conflict(N_("Buổi họp đã bị hủy, không thể dời."))
     validate_move(starts_at, ends_at)
-    under_way = check_under_way(occurrence, starts_at, ends_at, utcnow())
+    under_way = check_under_way(occurrence, meeting, starts_at, ends_at, utcnow())
     lock_sites(meeting.endpoints, meeting.bridge_id)
-    before = {"starts_at": occurrence.starts_at.isoformat(), "ends_at": occurrence.ends_at.isoformat()}
+    before = (occurrence.starts_at, occurrence.ends_at)
     db.session.execute(sa.delete(Reservation).where(Reservation.occurrence_id == occurrence.id))
     occurrence.starts_at = starts_at.astimezone(timezone.utc)
     occurrence.ends_at = ends_at.astimezone(timezone.utc)
@@ -402,8 +405,9 @@ def move_occurrence(occurrence, starts_at, ends_at, actor=None, *, choices=None,
         _refuse_clash_of_extension(meeting, sitting, list(meeting.endpoints))
     _check_and_reserve(meeting, {occurrence: sitting}, list(meeting.endpoints))
     meeting.sequence += 1
-    after = {"starts_at": occurrence.starts_at.isoformat(), "ends_at": occurrence.ends_at.isoformat()}
-    audit.record(actor, "move", "occurrence", occurrence.id, audit.diff(before, after),
+    changes = sitting_times(before, (occurrence.starts_at, occurrence.ends_at))
+    # recorded under the meeting too: its history page lists the sittings' moves with the old and new times
+    audit.record(actor, "move", "occurrence", occurrence.id, changes,
                  f"Dời buổi họp «{meeting.title}» sang {format_datetime(occurrence.starts_at)}")
     _announce("occurrence_moved", meeting, occurrence=occurrence)
     return occurrence

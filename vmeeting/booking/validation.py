@@ -11,13 +11,14 @@ series leaves out. booking.changes calls them.
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 
 from vmeeting.audit import service as audit
 from vmeeting.booking.conflicts import MAX_DURATION, MAX_SETUP_MINUTES, find_conflicts
+from vmeeting.booking.history import describe
 from vmeeting.booking.series import normalize_rrule
 from vmeeting.core.bounds import as_id
 from vmeeting.core.database import utcnow
@@ -261,11 +262,11 @@ def check_new_times(meeting, values, now):
     """
     if not any(values[name] != getattr(meeting, name) for name in ("starts_at", "ends_at", "recurrence")):
         return
-    begun = any(o.starts_at <= now for o in meeting.occurrences)
+    begun = any(has_begun(o, meeting, now) for o in meeting.occurrences)
     past = _past_message(values["starts_at"])
     if begun and not (meeting.recurrence or values["recurrence"]):
         # a single meeting under way: one sitting, which keeps its start (`check_under_way`)
-        check_under_way(meeting, values["starts_at"], values["ends_at"], now)
+        check_under_way(meeting, meeting, values["starts_at"], values["ends_at"], now)
     elif not begun or not (meeting.recurrence or values["recurrence"]):
         if values["starts_at"] != meeting.starts_at and values["starts_at"] < now:
             raise ValidationError({"starts_at": past})
@@ -274,27 +275,37 @@ def check_new_times(meeting, values, now):
                                                "buổi, hoặc kết thúc chuỗi này và đặt chuỗi mới.")})
 
 
-def check_under_way(sitting, starts_at, ends_at, now):
+def has_begun(sitting, meeting, now):
+    """Tell whether a sitting has begun: its set-up window (the test call) is open or over.
+
+    The roll-call may be taken from then on (attendance.service.mark), so from
+    then on the sitting keeps its start.
+    """
+    return sitting.starts_at - timedelta(minutes=meeting.setup_minutes or 0) <= now
+
+
+def check_under_way(sitting, meeting, starts_at, ends_at, now):
     """Refuse new times for a sitting that has begun unless only its end changes, to after now.
 
     sitting: an Occurrence (or a single Meeting) with its stored starts_at and
-    ends_at; starts_at, ends_at: the new times (aware). A sitting that has
-    begun keeps its start, so its roll-call and the day's attendance report
-    stay with it; its end may be extended or shortened, not to before now. A
-    sitting that has ended does not move at all (its roll-call is the record
-    of what happened). Returns True when the sitting is under way (its start
-    kept), False when it has not begun. Raises ValidationError naming
-    starts_at or ends_at.
+    ends_at; meeting: its meeting (the set-up window, `has_begun`); starts_at,
+    ends_at: the new times (aware). A sitting that has begun keeps its start,
+    so its roll-call and the day's attendance report stay with it; its end
+    may be extended or shortened, not to before now. A sitting that has ended
+    does not move at all (its roll-call is the record of what happened).
+    Returns True when the sitting is under way (its start kept), False when
+    it has not begun. Raises ValidationError naming starts_at or ends_at.
     """
-    if sitting.starts_at > now:
+    if not has_begun(sitting, meeting, now):
         return False
     when = format_datetime(sitting.starts_at)
     if sitting.ends_at <= now:
         raise ValidationError({"starts_at": say("Buổi họp lúc %(when)s đã kết thúc, không dời được (điểm danh của buổi "
                                                 "đó giữ nguyên); hãy đặt cuộc họp mới.", when=when)})
     if starts_at != sitting.starts_at:
-        raise ValidationError({"starts_at": say("Buổi họp đã bắt đầu lúc %(when)s: giữ nguyên giờ bắt đầu (và điểm "
-                                                "danh); chỉ có thể kéo dài hoặc rút ngắn giờ kết thúc.", when=when)})
+        raise ValidationError({"starts_at": say("Buổi họp lúc %(when)s đã bắt đầu (hoặc đã vào giờ kiểm tra kết nối): "
+                                                "giữ nguyên giờ bắt đầu và điểm danh; chỉ có thể kéo dài hoặc rút ngắn "
+                                                "giờ kết thúc.", when=when)})
     if ends_at <= now:
         raise ValidationError({"ends_at": say("Buổi họp đang diễn ra: giờ kết thúc mới phải sau bây giờ (%(now)s).",
                                               now=format_datetime(now))})
@@ -397,13 +408,14 @@ def check_version(meeting, expected_version):
     """
     if expected_version is None or str(expected_version) == version_of(meeting):
         return
-    events = db.session.scalars(audit.history("meeting", meeting.id).limit(20)).all()
+    events = db.session.scalars(audit.history("meeting", meeting.id, parts={
+        "occurrence": [o.id for o in meeting.occurrences]}).limit(20)).all()
     try:
         seen = int(str(expected_version))
     except ValueError:
         seen = -1
     changes = [{"at": e.occurred_at.isoformat(), "by": e.actor.display_name if e.actor else None,
-                "summary": e.summary, "fields": sorted(e.changes or {})}
+                "summary": e.summary, "fields": sorted(e.changes or {}), "details": describe(e.changes or {})}
                for e in events if e.action != "create"][: max(meeting.sequence - seen, 1) if seen >= 0 else 20]
     raise StaleEdit(N_("Cuộc họp đã được người khác sửa sau khi bạn mở nó; thay đổi của bạn chưa được lưu."),
                     changes=changes, version=version_of(meeting))

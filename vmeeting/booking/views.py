@@ -17,7 +17,8 @@ from vmeeting.audit import service as audit
 from vmeeting.audit.models import AuditEvent
 from vmeeting.auth.guards import permission_required
 from vmeeting.booking import export, service, slots
-from vmeeting.booking.forms import CancelForm, MeetingForm, MoveOccurrenceForm
+from vmeeting.booking.forms import MeetingForm
+from vmeeting.booking.history import describe
 from vmeeting.booking.models import Meeting, Occurrence
 from vmeeting.core.bounds import query_date, query_page
 from vmeeting.core.database import utcnow
@@ -65,6 +66,9 @@ def _said(exc):
     """A service error's message and details as a page shows them: the message and the sittings' reasons
     in the page's language (`text.shown`)."""
     details = dict(exc.details)
+    if details.get("changes"):  # a StaleEdit's changes made meanwhile, each with its old and new values
+        details["changes"] = [{**change, "details": [shown(line) for line in change.get("details") or ()]}
+                              for change in details["changes"]]
     if details.get("sittings"):
         details["sittings"] = [{**sitting, "reason": shown(sitting.get("reason"))} for sitting in details["sittings"]]
     return {"message": shown(exc.message), **details}
@@ -344,8 +348,10 @@ def meeting_body(meeting):
         if found is not None:
             return found[0]
     occurrences = meeting.occurrences
-    history = db.session.scalars(audit.history("meeting", meeting.id).limit(50)
-                                 .options(selectinload(AuditEvent.actor))).all()
+    events = db.session.scalars(audit.history("meeting", meeting.id, parts={"occurrence": [o.id for o in occurrences]})
+                                .limit(50).options(selectinload(AuditEvent.actor))).all()
+    # each event with its old and new values in the page's language (booking.history)
+    history = [(event, [shown(line) for line in describe(event.changes or {})]) for event in events]
     body = Markup(render_template(
         "booking/_meeting_body.html", meeting=meeting, inline=inline,
         districts=service.sites_by_district(meeting) if inline else None, history=history, now=now,
