@@ -225,12 +225,14 @@ def test_a_series_sitting_under_way_keeps_its_start(client, api_headers, sites, 
     assert fresh(Occurrence, first.id).ends_at == ends + timedelta(minutes=30)
     # a new hour for the series moves the coming sittings, not the one under way
     second_start = fresh(Occurrence, second.id).starts_at
+    # 15 minutes later, or earlier when later is the next day (the series keeps the day it began on)
+    shift = timedelta(minutes=15 if to_local(began + timedelta(minutes=15)).date() == to_local(began).date() else -15)
     later = client.patch(f"/api/v1/meetings/{meeting.id}", headers=headers, json={
-        "starts_at": (began + timedelta(minutes=15)).isoformat(), "ends_at": (ends + timedelta(minutes=15)).isoformat(),
+        "starts_at": (began + shift).isoformat(), "ends_at": (ends + shift).isoformat(),
         "allow_non_working_time": True})
     assert later.status_code == 200, later.get_json()
     assert fresh(Occurrence, first.id).starts_at == began
-    assert fresh(Occurrence, second.id).starts_at == second_start + timedelta(minutes=15)
+    assert fresh(Occurrence, second.id).starts_at == second_start + shift
 
 
 def test_a_sitting_that_has_ended_does_not_move(client, api_headers, sites, book):
@@ -280,3 +282,36 @@ def test_the_history_shows_old_and_new_values(client, api_headers, login_as, sit
     assert "Điểm cầu: 2 → 3 (thêm 2, bớt 1)" in html
     next_day = (second_start + timedelta(days=1)).strftime("%d/%m/%Y")
     assert (f"Giờ: 14:00–16:00 {second_start:%d/%m/%Y} → 14:00–16:00 {next_day}") in html
+
+
+# -- the lock the version is read under (PostgreSQL) --------------------------------------------------
+
+
+@pytest.fixture
+def other(app, database_url):
+    """A second connection to the test database, outside the app's session (PostgreSQL's row locks)."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        pytest.skip("row locks are PostgreSQL's; SQLite serializes writers with its one write lock")
+    engine = sa.create_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+def test_the_version_is_read_again_under_the_meetings_row_lock(other, sites, book):
+    from tests.booking.test_site_locks import taken
+    from vmeeting.booking import service
+    from vmeeting.core.errors import StaleEdit
+
+    meeting = book([sites["hall"]], next_monday(8))
+    assert meeting.sequence == 0  # what this session read
+    with other.begin() as conn:  # another writer's change, committed meanwhile
+        conn.execute(sa.text("UPDATE meetings SET sequence = sequence + 1 WHERE id = :id"), {"id": meeting.id})
+    with pytest.raises(StaleEdit):
+        service.update_meeting(meeting, {"title": "Đổi"}, expected_version="0")
+    db.session.rollback()
+    service.update_meeting(meeting, {"title": "Đổi"})  # no version named: applied to the current one
+    assert taken(other, "meetings", meeting.id)  # held until the commit
+    assert not taken(other, "meetings", meeting.id, "KEY SHARE")  # others' foreign keys to it go on
+    db.session.commit()
+    assert not taken(other, "meetings", meeting.id)
+    assert fresh(Meeting, meeting.id).sequence == 2  # never the same number twice
