@@ -275,8 +275,12 @@ def test_the_history_shows_old_and_new_values(client, api_headers, login_as, sit
     second_start = to_local(second.starts_at)
     assert client.patch(f"/api/v1/meetings/{series.id}/occurrences/{second.id}", headers=headers,
                         json=times(second_start + timedelta(days=1), 120)).status_code == 200
+    third = fresh(Meeting, series.id).occurrences[2]
+    assert client.post(f"/api/v1/meetings/{series.id}/occurrences/{third.id}/cancel", headers=headers,
+                       json={"confirm": True}).status_code == 200
     login_as("viewer")
     html = client.get(f"/meetings/{series.id}").get_data(as_text=True)
+    assert "Trạng thái: Đã lên lịch → Đã hủy" in html and "Giờ: —" not in html
     assert f"Giờ: 08:00–09:00 {first_day} → 14:00–16:00 {first_day}" in html
     assert "Tên: Giao ban → Giao ban chiều" in html
     assert "Điểm cầu: 2 → 3 (thêm 2, bớt 1)" in html

@@ -364,7 +364,7 @@ def cancel_occurrence(occurrence, actor=None, *, reason=None, expected_version=N
     db.session.execute(sa.delete(Reservation).where(Reservation.occurrence_id == occurrence.id))
     db.session.flush()
     audit.record(actor, "cancel", "occurrence", occurrence.id,
-                 {"starts_at": [occurrence.starts_at.isoformat(), None]},
+                 {"starts_at": [occurrence.starts_at.isoformat(), None], "status": ["scheduled", "cancelled"]},
                  f"Hủy buổi {format_datetime(occurrence.starts_at)} của «{occurrence.meeting.title}»"
                  + (f": {reason}" if reason else ""))
     _announce("occurrence_cancelled", occurrence.meeting, occurrence=occurrence)

@@ -85,7 +85,8 @@ def describe(changes):
     if "starts_at" in changes or "ends_at" in changes:
         old = _span(changes.get("starts_at", [None, None])[0], changes.get("ends_at", [None, None])[0])
         new = _span(changes.get("starts_at", [None, None])[1], changes.get("ends_at", [None, None])[1])
-        lines.append(_line("time", old, new))
+        if old or new:  # a sitting's cancel records its start alone: its status says what happened
+            lines.append(_line("time", old, new))
     if "title" in changes:
         lines.append(_line("title", *changes["title"]))
     if "chair" in changes or "chair_endpoint_id" in changes:
