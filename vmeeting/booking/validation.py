@@ -3,9 +3,10 @@
 `validate_meeting` cleans a meeting's fields and names each bad one;
 `screen_sittings` applies the rules of time to the sittings a change lays out
 (none in the past; the working calendar, with the person's `BookingChoices`);
-`check_new_times`, `validate_move` and `clean_reason` check what an update, a
-move and a cancel take; `check_version` refuses an edit made on an older
-version. They raise ValidationError, NonWorkingTime or StaleEdit and write
+`check_new_times`, `validate_move`, `check_under_way` (a sitting that has
+begun keeps its start) and `clean_reason` check what an update, a move and a
+cancel take; `hold_meeting` locks the meeting's row and `check_version`
+refuses an edit made on an older version. They raise ValidationError, NonWorkingTime or StaleEdit and write
 nothing, except that `screen_sittings` cancels, in place, the sittings a
 series leaves out. booking.changes calls them.
 """
