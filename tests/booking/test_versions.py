@@ -319,3 +319,19 @@ def test_the_version_is_read_again_under_the_meetings_row_lock(other, sites, boo
     db.session.commit()
     assert not taken(other, "meetings", meeting.id)
     assert fresh(Meeting, meeting.id).sequence == 2  # never the same number twice
+
+
+def test_the_history_reads_in_english_on_an_english_page(client, api_headers, login_as, sites, series):
+    from tests.conftest import switch_to_english
+
+    headers = api_headers("scheduler")
+    start = to_local(series.starts_at)
+    assert client.patch(f"/api/v1/meetings/{series.id}", headers=headers, json={
+        **times(start + timedelta(hours=6)), "title": "Giao ban chiều",
+        "endpoint_ids": [sites["hall"].id]}).status_code == 200
+    login_as("viewer")
+    switch_to_english(client, f"/meetings/{series.id}")
+    html = client.get(f"/meetings/{series.id}").get_data(as_text=True)
+    day = start.strftime("%d/%m/%Y")
+    assert f"Time: 08:00–09:00 {day} → 14:00–15:00 {day}" in html
+    assert "Name: Giao ban → Giao ban chiều" in html and "Endpoints: 2 → 1 (0 added, 1 removed)" in html
