@@ -309,16 +309,23 @@ def test_the_version_is_read_again_under_the_meetings_row_lock(other, sites, boo
     meeting = book([sites["hall"]], next_monday(8))
     assert meeting.sequence == 0  # what this session read
     with other.begin() as conn:  # another writer's change, committed meanwhile
-        conn.execute(sa.text("UPDATE meetings SET sequence = sequence + 1 WHERE id = :id"), {"id": meeting.id})
+        conn.execute(sa.text("UPDATE meetings SET sequence = sequence + 1, title = 'Giao ban (người khác)' "
+                             "WHERE id = :id"), {"id": meeting.id})
     with pytest.raises(StaleEdit):
-        service.update_meeting(meeting, {"title": "Đổi"}, expected_version="0")
+        service.update_meeting(meeting, {"description": "Đổi"}, expected_version="0")
     db.session.rollback()
-    service.update_meeting(meeting, {"title": "Đổi"})  # no version named: applied to the current one
+    meeting = db.session.get(Meeting, meeting.id)
+    with other.begin() as conn:  # once more, after this session read the meeting again
+        conn.execute(sa.text("UPDATE meetings SET sequence = sequence + 1, title = 'Giao ban (lần hai)' "
+                             "WHERE id = :id"), {"id": meeting.id})
+    service.update_meeting(meeting, {"description": "Đổi"})  # no version named: applied to the current one
+    assert meeting.title == "Giao ban (lần hai)"  # not the title this session had read
     assert taken(other, "meetings", meeting.id)  # held until the commit
     assert not taken(other, "meetings", meeting.id, "KEY SHARE")  # others' foreign keys to it go on
     db.session.commit()
     assert not taken(other, "meetings", meeting.id)
-    assert fresh(Meeting, meeting.id).sequence == 2  # never the same number twice
+    stored = fresh(Meeting, meeting.id)
+    assert (stored.sequence, stored.title, stored.description) == (3, "Giao ban (lần hai)", "Đổi")  # never a number twice
 
 
 def test_the_history_reads_in_english_on_an_english_page(client, api_headers, login_as, sites, series):

@@ -393,7 +393,12 @@ def hold_meeting(meeting, expected_version=None):
     the database's one write lock. Raises StaleEdit.
     """
     if meeting.id is not None:
+        loaded = meeting.sequence
         db.session.refresh(meeting, ["sequence", "status"], with_for_update={"key_share": True})
+        if meeting.sequence != loaded:
+            # another change was committed since the caller read the meeting: whatever the caller decides
+            # from here (its sittings, its sites) is read again, as the lock now sees it
+            db.session.expire_all()
     check_version(meeting, expected_version)
 
 
