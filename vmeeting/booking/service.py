@@ -4,7 +4,11 @@ The rules live in one module per subject; this module names them together:
 
 - booking.validation: a meeting's fields (`validate_meeting`), the person's
   `BookingChoices`, a move's times, a cancel's reason, an edit's version
-  (`version_of`, `check_version`), and the rules of time every change applies.
+  (`version_of`, `check_version`; every change first holds the meeting's row
+  and reads its version under it, `hold_meeting`), a sitting under way
+  (`check_under_way`), and the rules of time every change applies.
+- booking.history: what a change of a meeting records (old and new values)
+  and those values in words, for its history page and a stale edit's answer.
 - booking.changes: `book_meeting`, `update_meeting`, `cancel_meeting`,
   `cancel_occurrence`, `move_occurrence`, and their writes (occurrences,
   reservations, the meeting's sites). They flush and raise; the caller

@@ -226,6 +226,12 @@ def validate_endpoint(data, endpoint=None, *, partial=False, known_codes=None, a
         except ValueError as exc:
             errors[field] = exc.args[0] if exc.args else str(exc)  # a say() sentence stays one
 
+    raw_category = data.get("category")
+    if ("category" in values and "category" not in errors
+            and (raw_category is None or isinstance(raw_category, str) and not raw_category.strip())):
+        # a new site takes its unit's level's; a site that has one keeps it
+        values["category"] = (endpoint.category if endpoint is not None and endpoint.category
+                              else _category_of_unit(values.get("unit_id"), values["category"]))
     code = values.get("code")
     if "code" in values and "code" not in errors:
         other = get_endpoint_by_code(code)
@@ -241,6 +247,19 @@ def validate_endpoint(data, endpoint=None, *, partial=False, known_codes=None, a
     if errors:
         raise ValidationError(errors)
     return values
+
+
+#: the category a site gets from its unit's level when none is given (CHOICE_LABELS["category"]): the
+#: province's own sites are provincial, a district-level unit's (huyện, thị xã, thành phố thuộc tỉnh) are
+#: district-level, a commune-level unit's (xã, phường, thị trấn, đặc khu) commune-level. Since 1 July 2025
+#: (Resolution 202/2025/QH15) a province has no districts: its communes sit under it, and the rule holds by level.
+CATEGORY_OF_LEVEL = {"province": "provincial", "district": "district", "commune": "commune"}
+
+
+def _category_of_unit(unit_id, default):
+    """The category a site without one gets: its unit's level's (CATEGORY_OF_LEVEL), else `default`."""
+    level = db.session.scalar(sa.select(AdminUnit.level).where(AdminUnit.id == unit_id)) if unit_id else None
+    return CATEGORY_OF_LEVEL.get(level, default)
 
 
 def _code_taken(code, other):

@@ -44,7 +44,9 @@
         method: "POST", credentials: "same-origin",
         headers: {"Content-Type": "application/json", "X-CSRFToken": csrf, "Accept": "application/json"},
         body: JSON.stringify({occurrence_id: event.extendedProps.occurrence_id, starts_at: wall(event.start),
-                              ends_at: wall(event.end), allow_non_working_time: allowNonWorking}),
+                              ends_at: wall(event.end), allow_non_working_time: allowNonWorking,
+                              // the meeting's version this event was read at: a move over an unseen change is refused (412)
+                              version: event.extendedProps.version}),
       });
       body = await response.json().catch(() => ({}));
     } catch (err) {
@@ -53,6 +55,7 @@
     }
     if (response.ok) {
       say(body.message, "success");
+      ec.refetchEvents();  // the meeting's version moved on, for its other sittings too
       return;
     }
     const code = body.error && body.error.code;
@@ -61,6 +64,7 @@
     }
     info.revert();
     say(`${describeError(body)} ${L.undone}`, "danger");
+    if (response.status === 412) ec.refetchEvents();  // show the meeting as it now is
   }
 
   const monthTitle = (d) => `${L.months[d.getMonth()]}, ${d.getFullYear()}`;
