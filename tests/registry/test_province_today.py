@@ -1,0 +1,72 @@
+"""Lạng Sơn as it is today (issue 26): sites of a unit through the successions, pages as of a day."""
+
+from datetime import date, datetime
+
+import pytest
+import sqlalchemy as sa
+
+from vmeeting.audit.models import AuditEvent
+from vmeeting.booking import service as booking
+from vmeeting.core.extensions import db
+from vmeeting.registry import service, succession
+from vmeeting.registry.models import AdminUnit, Endpoint
+
+IN_2027 = date(2027, 1, 5)
+
+
+@pytest.fixture
+def demo(runner):
+    result = runner.invoke(args=["demo", "load"])
+    assert result.exit_code == 0, result.output
+
+
+def unit(name, on_day=None):
+    query = sa.select(AdminUnit).where(AdminUnit.name == name)
+    if on_day is not None:
+        query = query.where(succession.valid_on_clause(on_day))
+    return db.session.scalars(query).one()
+
+
+def former_units(endpoint):
+    """The units a site was moved from, read from its history."""
+    events = db.session.scalars(sa.select(AuditEvent).where(
+        AuditEvent.entity_type == "endpoint", AuditEvent.entity_id == str(endpoint.id))).all()
+    return {e.changes["unit_id"][0] for e in events if "unit_id" in e.changes}
+
+
+def test_booking_a_new_unit_in_2027_names_the_halls_of_the_communes_it_absorbed(demo, client, api_headers):
+    ky_lua = unit("Phường Kỳ Lừa")
+    absorbed = {u.id for u in db.session.scalars(sa.select(AdminUnit).where(AdminUnit.name.in_(
+        ["Phường Hoàng Văn Thụ", "Thị trấn Cao Lộc", "Xã Hợp Thành", "Xã Tân Liên", "Xã Gia Cát"])))}
+    cao_loc = unit("Huyện Cao Lộc")
+    expected = {e.id for e in db.session.scalars(sa.select(Endpoint))
+                if former_units(e) & (absorbed | {cao_loc.id})}
+    assert len(expected) >= 5  # four commune halls and the district's hall (its seat went to Kỳ Lừa)
+    choice = booking.resolve_sites(unit_ids=[ky_lua.id], on_day=IN_2027)
+    assert {e.id for e in choice.endpoints} == expected
+    # end to end: the API books them
+    chair = choice.endpoints[0]
+    response = client.post("/api/v1/meetings", headers=api_headers("scheduler"), json={
+        "title": "Giao ban phường Kỳ Lừa", "starts_at": "2027-01-05T08:00:00+07:00",
+        "ends_at": "2027-01-05T09:00:00+07:00", "chair_endpoint_id": chair.id, "unit_ids": [ky_lua.id]})
+    assert response.status_code == 201, response.get_json()
+    assert set(response.get_json()["endpoint_ids"]) == expected
+
+
+def test_a_site_not_yet_moved_counts_under_the_unit_that_holds_its_hall(demo):
+    ky_lua = unit("Phường Kỳ Lừa")
+    site = db.session.scalar(sa.select(Endpoint).where(Endpoint.unit_id == ky_lua.id).limit(1))
+    site.unit_id = unit("Xã Hợp Thành").id  # as a deployment that loaded the units but never moved its sites
+    db.session.commit()
+    assert site.id in {e.id for e in booking.resolve_sites(unit_ids=[ky_lua.id], on_day=IN_2027).endpoints}
+
+
+def test_a_former_district_on_a_2027_day_stands_for_its_successors(demo):
+    cao_loc = unit("Huyện Cao Lộc")
+    resolved = succession.resolve_on([cao_loc.id], IN_2027)[cao_loc.id]
+    names = {u.name for u in resolved}
+    assert "Phường Kỳ Lừa" in names and all(u.is_valid_on(IN_2027) for u in resolved)
+    sites = booking.resolve_sites(unit_ids=[cao_loc.id], on_day=IN_2027).endpoints
+    assert {e.unit_id for e in sites} <= {u.id for u in resolved} and len(sites) >= 20
+    # on its own days the district is itself
+    assert succession.resolve_on([cao_loc.id], date(2024, 5, 1))[cao_loc.id] == [cao_loc]
