@@ -69,6 +69,7 @@ TABLE = {
     ("POST", "/users/<int:user_id>/tokens/<int:token_id>/revoke"): (ADMIN, 400),
     # registry pages
     ("GET", "/units"): (SIGNED_IN, 200),
+    ("GET", "/units/<int:unit_id>"): (SIGNED_IN, 200),
     ("GET", "/units/new"): (ADMIN, 200),
     ("POST", "/units/new"): (ADMIN, 400),
     ("GET", "/units/<int:unit_id>/edit"): (ADMIN, 200),

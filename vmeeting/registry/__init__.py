@@ -6,6 +6,7 @@ def init_app(app):
     # imported here, not at the top: importing the package (a model, a service) must not load its pages
     from vmeeting.registry import api, views
     from vmeeting.registry import transfer_views  # noqa: F401 (the import/export pages: routes of views.bp)
+    from vmeeting.registry import unit_views  # noqa: F401 (the units pages as of a day: routes of views.bp)
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)

@@ -6,6 +6,7 @@ itself to one or more new units, each link with its legal basis and the day it t
 
 import sqlalchemy as sa
 
+from vmeeting.audit.models import AuditEvent
 from vmeeting.core.extensions import db
 from vmeeting.registry.models import AdminUnit, Endpoint, UnitSuccession
 
@@ -160,3 +161,39 @@ def site_unit_ids_on(unit_ids, day, descendants):
             if named is not None and named.id in ids:
                 ids.add(unit.id)
     return ids
+
+
+def site_units_on(day):
+    """Return {endpoint id: id of the unit the site belonged to on `day`}, read back from its history.
+
+    A site carries its unit of today; each move is an audit event changing its unit_id ([old, new]). Going
+    back from today's unit through its moves, newest first, until a unit valid on the day is reached,
+    gives the unit of its hall then (LS-180-05 was under Xã Vĩnh Tiến in 2020, Xã Khánh Long in 2025,
+    Xã Đoàn Kết today). A site whose unit cannot be traced to the day keeps today's. Three queries.
+    """
+    units = {u.id: u for u in db.session.scalars(sa.select(AdminUnit))}
+    current = dict(db.session.execute(sa.select(Endpoint.id, Endpoint.unit_id)).all())
+    moves = {}
+    rows = db.session.execute(sa.select(AuditEvent.entity_id, AuditEvent.changes).where(
+        AuditEvent.entity_type == "endpoint", AuditEvent.action == "update").order_by(AuditEvent.id.desc()))
+    for entity_id, changes in rows:
+        pair = changes.get("unit_id") if isinstance(changes, dict) else None
+        if isinstance(pair, list) and len(pair) == 2 and entity_id.isdigit():
+            moves.setdefault(int(entity_id), []).append(pair)
+    found = {}
+    for endpoint_id, unit_id in current.items():
+        held = unit_id
+        for old, new in moves.get(endpoint_id, ()):
+            if held in units and units[held].is_valid_on(day):
+                break
+            if new == held and old in units:
+                held = old
+        found[endpoint_id] = held if held in units and units[held].is_valid_on(day) else unit_id
+    return found
+
+
+def endpoint_ids_under(unit_id, day, descendants):
+    """Return the ids of the sites that were under the unit (resolved on the day, resolve_on) on `day`:
+    the registry's endpoint list read as of another day."""
+    wanted = site_unit_ids_on([unit_id], day, descendants)
+    return {endpoint_id for endpoint_id, held in site_units_on(day).items() if held in wanted}
