@@ -1,6 +1,7 @@
 """Lạng Sơn as it is today (issue 26): sites of a unit through the successions, pages as of a day."""
 
-from datetime import date, datetime
+import re
+from datetime import date
 
 import pytest
 import sqlalchemy as sa
@@ -70,3 +71,48 @@ def test_a_former_district_on_a_2027_day_stands_for_its_successors(demo):
     assert {e.unit_id for e in sites} <= {u.id for u in resolved} and len(sites) >= 20
     # on its own days the district is itself
     assert succession.resolve_on([cao_loc.id], date(2024, 5, 1))[cao_loc.id] == [cao_loc]
+
+
+def _counts(html):
+    return {level: int(n) for level, n in re.findall(r'data-testid="units-count-(\w+)" data-count="(\d+)"', html)}
+
+
+def test_the_units_page_reads_as_of_today_and_as_of_another_day(demo, client, login_as):
+    login_as("viewer")
+    today = client.get("/units").get_data(as_text=True)
+    assert _counts(today) == {"province": 1, "commune": 65}
+    assert "Huyện Cao Lộc" not in today and "Phường Kỳ Lừa" in today
+    then = client.get("/units?valid_on=2020-06-01").get_data(as_text=True)
+    assert _counts(then) == {"province": 1, "district": 11, "commune": 200}
+    assert "Huyện Cao Lộc" in then and "Phường Kỳ Lừa" not in then
+    assert 'value="2020-06-01"' in then
+    assert _counts(client.get("/units?valid_on=not-a-day").get_data(as_text=True)) == {"province": 1, "commune": 65}
+
+
+def test_a_units_page_shows_its_predecessors_and_successors_with_links(demo, client, login_as):
+    login_as("viewer")
+    ky_lua, hop_thanh = unit("Phường Kỳ Lừa"), unit("Xã Hợp Thành")
+    page = client.get(f"/units/{ky_lua.id}").get_data(as_text=True)
+    predecessors = page.split('data-testid="unit-predecessors"', 1)[1].split("</table>", 1)[0]
+    assert f'href="/units/{hop_thanh.id}"' in predecessors and "01/07/2025" in predecessors
+    assert "1672/NQ-UBTVQH15" in predecessors and "toàn bộ" in predecessors
+    old = client.get(f"/units/{hop_thanh.id}").get_data(as_text=True)
+    assert f'href="/units/{ky_lua.id}"' in old.split('data-testid="unit-successors"', 1)[1]
+    assert 'data-testid="unit-ended"' in old and "30/06/2025" in old
+    district = client.get(f"/units/{unit('Huyện Cao Lộc').id}").get_data(as_text=True)
+    ended = district.split('data-testid="unit-ended"', 1)[1].split("</div>", 1)[0]
+    assert "Phường Kỳ Lừa" in ended  # a district with no successor of its own: what its communes became
+    assert client.get("/units/99999999").status_code == 404
+
+
+def test_the_endpoint_list_reads_as_of_another_day(demo, client, login_as):
+    login_as("viewer")
+    cao_loc = unit("Huyện Cao Lộc")
+    then = client.get(f"/endpoints?unit_id={cao_loc.id}&valid_on=2020-06-01").get_data(as_text=True)
+    total = int(re.search(r'data-testid="endpoint-total">(\d+)<', then).group(1))
+    assert total == 23  # the district's hall and its 22 communes' halls, as they were
+    assert "Thị trấn Cao Lộc" in then and "Phường Kỳ Lừa" not in then.split("<table", 1)[1]
+    assert 'name="valid_on" value="2020-06-01"' in then
+    today = client.get(f"/endpoints?unit_id={cao_loc.id}").get_data(as_text=True)
+    assert 'data-testid="endpoints-resolved"' in today and "Phường Kỳ Lừa" in today
+    assert int(re.search(r'data-testid="endpoint-total">(\d+)<', today).group(1)) >= total
