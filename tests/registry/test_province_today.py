@@ -1,13 +1,14 @@
 """Lạng Sơn as it is today (issue 26): sites of a unit through the successions, pages as of a day."""
 
 import re
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from vmeeting.audit.models import AuditEvent
 from vmeeting.booking import service as booking
+from vmeeting.booking.models import Meeting, Occurrence
 from vmeeting.core.extensions import db
 from vmeeting.registry import service, succession
 from vmeeting.registry.models import AdminUnit, Endpoint
@@ -116,3 +117,42 @@ def test_the_endpoint_list_reads_as_of_another_day(demo, client, login_as):
     today = client.get(f"/endpoints?unit_id={cao_loc.id}").get_data(as_text=True)
     assert 'data-testid="endpoints-resolved"' in today and "Phường Kỳ Lừa" in today
     assert int(re.search(r'data-testid="endpoint-total">(\d+)<', today).group(1)) >= total
+
+
+def _calendar_units(client, day):
+    html = client.get(f"/calendar?view=week&date={day}").get_data(as_text=True)
+    select = html.split('data-testid="calendar-unit"', 1)[1].split("</select>", 1)[0]
+    return [name.replace("— ", "") for name in re.findall(r"<option value=\"\d+\"[^>]*>([^<]*)</option>", select)]
+
+
+def test_the_calendars_unit_filter_offers_the_units_valid_on_the_date_shown(demo, client, login_as, api_headers):
+    login_as("viewer")
+    in_2027 = _calendar_units(client, "2027-01-05")
+    assert len(in_2027) == 66 and in_2027[0] == "Tỉnh Lạng Sơn" and "Phường Kỳ Lừa" in in_2027
+    assert not any(name.startswith(("Huyện", "Thành phố")) for name in in_2027)
+    in_2024 = _calendar_units(client, "2024-05-06")
+    assert len(in_2024) == 12 and "Huyện Cao Lộc" in in_2024 and "Phường Kỳ Lừa" not in in_2024
+
+
+def test_the_calendar_narrowed_to_a_former_district_finds_its_sites_meetings_on_its_days(demo, client, api_headers,
+                                                                                         login_as):
+    """A 2024 week narrowed to Huyện Cao Lộc shows a meeting of a hall that was in it then (moved since)."""
+    cao_loc = unit("Huyện Cao Lộc")
+    site = db.session.scalar(sa.select(Endpoint).where(Endpoint.code == "LS-183"))
+    headers = api_headers("scheduler")
+    response = client.post("/api/v1/meetings", headers=headers, json={
+        "title": "Giao ban huyện Cao Lộc 2024", "starts_at": "2027-05-07T08:00:00+07:00",
+        "ends_at": "2027-05-07T09:00:00+07:00", "chair_endpoint_id": site.id, "endpoint_ids": [site.id]})
+    assert response.status_code == 201, response.get_json()
+    # a meeting held in 2024 (the booking rules refuse the past, so it is put there by hand)
+    back = timedelta(days=(date(2027, 5, 7) - date(2024, 5, 7)).days)
+    meeting = db.session.get(Meeting, response.get_json()["id"])
+    for item in (meeting, *db.session.scalars(sa.select(Occurrence).where(Occurrence.meeting_id == meeting.id))):
+        item.starts_at, item.ends_at = item.starts_at - back, item.ends_at - back
+    db.session.commit()
+    login_as("viewer")
+    events = client.get(f"/calendar/events?start=2024-05-06&end=2024-05-13&unit_id={cao_loc.id}").get_json()
+    assert [e["title"] for e in events if "Cao Lộc" in e.get("title", "")] == ["Giao ban huyện Cao Lộc 2024"]
+    other = unit("Huyện Đình Lập")
+    events = client.get(f"/calendar/events?start=2024-05-06&end=2024-05-13&unit_id={other.id}").get_json()
+    assert not [e for e in events if "Cao Lộc" in e.get("title", "")]

@@ -169,26 +169,37 @@ def site_units_on(day):
     A site carries its unit of today; each move is an audit event changing its unit_id ([old, new]). Going
     back from today's unit through its moves, newest first, until a unit valid on the day is reached,
     gives the unit of its hall then (LS-180-05 was under Xã Vĩnh Tiến in 2020, Xã Khánh Long in 2025,
-    Xã Đoàn Kết today). A site whose unit cannot be traced to the day keeps today's. Three queries.
+    Xã Đoàn Kết today). A site whose unit cannot be traced to the day keeps today's. Only the sites whose
+    unit of today was not valid that day are traced: a day since the last reorganisation costs one query.
     """
-    units = {u.id: u for u in db.session.scalars(sa.select(AdminUnit))}
-    current = dict(db.session.execute(sa.select(Endpoint.id, Endpoint.unit_id)).all())
+    valid = sa.case((valid_on_clause(day), True), else_=False)
+    found, untraced = {}, []
+    for endpoint_id, unit_id, ok in db.session.execute(
+            sa.select(Endpoint.id, Endpoint.unit_id, valid).join(AdminUnit, AdminUnit.id == Endpoint.unit_id)):
+        found[endpoint_id] = unit_id
+        if not ok:
+            untraced.append(endpoint_id)
+    if not untraced:
+        return found
     moves = {}
     rows = db.session.execute(sa.select(AuditEvent.entity_id, AuditEvent.changes).where(
-        AuditEvent.entity_type == "endpoint", AuditEvent.action == "update").order_by(AuditEvent.id.desc()))
+        AuditEvent.entity_type == "endpoint", AuditEvent.action == "update",
+        AuditEvent.entity_id.in_([str(i) for i in untraced])).order_by(AuditEvent.id.desc()))
     for entity_id, changes in rows:
         pair = changes.get("unit_id") if isinstance(changes, dict) else None
-        if isinstance(pair, list) and len(pair) == 2 and entity_id.isdigit():
+        if isinstance(pair, list) and len(pair) == 2 and all(isinstance(v, int) for v in pair):
             moves.setdefault(int(entity_id), []).append(pair)
-    found = {}
-    for endpoint_id, unit_id in current.items():
-        held = unit_id
+    named = {v for pairs in moves.values() for pair in pairs for v in pair} | {found[i] for i in untraced}
+    units = {u.id: u for u in db.session.scalars(sa.select(AdminUnit).where(AdminUnit.id.in_(named)))}
+    for endpoint_id in untraced:
+        held = found[endpoint_id]
         for old, new in moves.get(endpoint_id, ()):
             if held in units and units[held].is_valid_on(day):
                 break
             if new == held and old in units:
                 held = old
-        found[endpoint_id] = held if held in units and units[held].is_valid_on(day) else unit_id
+        if held in units and units[held].is_valid_on(day):
+            found[endpoint_id] = held
     return found
 
 
