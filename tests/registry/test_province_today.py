@@ -156,3 +156,38 @@ def test_the_calendar_narrowed_to_a_former_district_finds_its_sites_meetings_on_
     other = unit("Huyện Đình Lập")
     events = client.get(f"/calendar/events?start=2024-05-06&end=2024-05-13&unit_id={other.id}").get_json()
     assert not [e for e in events if "Cao Lộc" in e.get("title", "")]
+
+
+def test_a_feed_of_a_former_unit_says_what_it_resolves_to_and_offers_the_update(demo, client, login_as, api_headers):
+    from tests.conftest import csrf_token
+    from vmeeting.invites import feeds
+    from vmeeting.invites.models import CalendarFeed
+
+    cao_loc, hop_thanh, ky_lua = unit("Huyện Cao Lộc"), unit("Xã Hợp Thành"), unit("Phường Kỳ Lừa")
+    district_feed, token = feeds.create_feed("unit", cao_loc.id, None)
+    commune_feed, _token = feeds.create_feed("unit", hop_thanh.id, None)
+    db.session.commit()
+    site = db.session.scalar(sa.select(Endpoint).where(Endpoint.code == "LS-183"))  # the district's hall
+    response = client.post("/api/v1/meetings", headers=api_headers("scheduler"), json={
+        "title": "Giao ban Kỳ Lừa", "starts_at": "2027-01-05T08:00:00+07:00",
+        "ends_at": "2027-01-05T09:00:00+07:00", "chair_endpoint_id": site.id, "endpoint_ids": [site.id]})
+    assert response.status_code == 201
+    assert "Giao ban Kỳ Lừa" in client.get(f"/calendar/{token}.ics").get_data(as_text=True)  # never silently empty
+
+    login_as("scheduler")
+    page = client.get("/calendar-feeds").get_data(as_text=True)
+    notes = re.findall(r'data-testid="feed-former-unit">([^<]*)<', page)
+    assert len(notes) == 2 and all("30/06/2025" in n for n in notes)
+    assert any("Phường Kỳ Lừa" in n and "," in n for n in notes)  # the district: every commune it became
+    assert page.count('data-testid="feed-follow"') == 1  # only Hợp Thành went whole into one unit
+    follow = f"/calendar-feeds/{commune_feed.id}/follow"
+    assert client.post(follow).status_code == 400  # no CSRF token
+    answer = client.post(follow, data={"csrf_token": csrf_token(client, "/calendar-feeds")})
+    assert answer.status_code == 302
+    assert db.session.get(CalendarFeed, commune_feed.id).unit_id == ky_lua.id
+    refused = client.post(f"/calendar-feeds/{district_feed.id}/follow",
+                          data={"csrf_token": csrf_token(client, "/calendar-feeds")}, follow_redirects=True)
+    assert "không thể chuyển" in refused.get_data(as_text=True)
+    assert db.session.get(CalendarFeed, district_feed.id).unit_id == cao_loc.id
+    login_as("technician")
+    assert client.post(follow, data={"csrf_token": csrf_token(client, "/calendar-feeds")}).status_code == 403

@@ -128,6 +128,7 @@ TABLE = {
     ("GET", "/calendar-feeds"): (CONFIRMERS, 200),
     ("POST", "/calendar-feeds"): (CONFIRMERS, 400),
     ("POST", "/calendar-feeds/<int:feed_id>/revoke"): (CONFIRMERS, 400),
+    ("POST", "/calendar-feeds/<int:feed_id>/follow"): (STAFF, 400),
     # readiness pages (the technician looks after the world's sites)
     ("GET", "/readiness"): (CONFIRMERS, 200),
     ("GET", "/readiness/<int:occurrence_id>/<int:endpoint_id>"): (CONFIRMERS, 200),

@@ -5,7 +5,6 @@ redirects; the rules live in `registry/service.py` (and `registry/transfer.py`
 for files).
 """
 
-from datetime import date
 
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -413,7 +412,9 @@ def _save_group(group):
     return render_form(
         "registry/group_form.html", form, group=group, candidates=_by_district(candidates),
         chosen=chosen, chosen_units=set(form.unit_ids.data or []),
-        pick_units=[(u, d) for u, d in service.unit_tree(date.today()) if u.level != "commune"],
+        # today's units above commune level, and a province's own communes where it has no district (since 07/2025)
+        pick_units=[(u, d) for u, d in service.unit_tree(to_local(utcnow()).date())
+                    if u.level != "commune" or (u.parent is not None and u.parent.level == "province")],
         fold=fold,
     )
 
