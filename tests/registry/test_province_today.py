@@ -191,3 +191,41 @@ def test_a_feed_of_a_former_unit_says_what_it_resolves_to_and_offers_the_update(
     assert db.session.get(CalendarFeed, district_feed.id).unit_id == cao_loc.id
     login_as("technician")
     assert client.post(follow, data={"csrf_token": csrf_token(client, "/calendar-feeds")}).status_code == 403
+
+
+def test_the_demos_schedulers_and_technicians_work_for_units_valid_today(demo):
+    from vmeeting.auth.models import User
+
+    today = date.today()
+    staff = db.session.scalars(sa.select(User).where(User.role.in_(("scheduler", "technician")))).all()
+    assert len(staff) >= 12 and all(u.home_unit is not None and u.home_unit.is_valid_on(today) for u in staff)
+    by_name = {u.username: u.home_unit.name for u in staff}
+    assert by_name["scheduler"] == "Tỉnh Lạng Sơn"
+    assert by_name["technician"] == "Phường Lương Văn Tri"  # the city's hall
+    assert by_name["kt-cao-loc"] == "Phường Kỳ Lừa"  # where Cao Lộc's hall (its seat, Thị trấn Cao Lộc) went
+    assert all(u.home_unit_id is None for u in db.session.scalars(sa.select(User).where(User.role == "admin")))
+
+
+def test_an_admin_sets_a_users_home_unit_among_todays_units(demo, client, login_as):
+    from tests.conftest import csrf_token
+    from vmeeting.auth.models import User
+
+    login_as("admin")
+    user = db.session.scalar(sa.select(User).where(User.username == "scheduler"))
+    path = f"/users/{user.id}"
+    page = client.get(path).get_data(as_text=True)
+    select = page.split('id="home_unit_id"', 1)[1].split("</select>", 1)[0]
+    assert "Phường Kỳ Lừa" in select and "Huyện Cao Lộc" not in select
+    assert f'<option selected value="{user.home_unit_id}">' in select
+    form = {"csrf_token": csrf_token(client, path), "role": "scheduler", "full_name": user.full_name,
+            "agency": user.agency, "email": user.email, "is_enabled": "y"}
+    ky_lua, cao_loc = unit("Phường Kỳ Lừa"), unit("Huyện Cao Lộc")
+    assert client.post(path, data={**form, "home_unit_id": str(ky_lua.id)}).status_code == 302
+    assert db.session.get(User, user.id).home_unit_id == ky_lua.id
+    assert "Phường Kỳ Lừa" in client.get("/users").get_data(as_text=True)
+    for bad in (str(cao_loc.id), "abc", "99999999999999999999"):
+        refused = client.post(path, data={**form, "csrf_token": csrf_token(client, path), "home_unit_id": bad})
+        assert "đang có hiệu lực hôm nay" in refused.get_data(as_text=True)  # the page again, the field marked
+        assert db.session.get(User, user.id).home_unit_id == ky_lua.id
+    assert client.post(path, data={**form, "csrf_token": csrf_token(client, path), "home_unit_id": ""}).status_code == 302
+    assert db.session.get(User, user.id).home_unit_id is None

@@ -8,5 +8,10 @@ def init_app(app):
     from vmeeting.registry import transfer_views  # noqa: F401 (the import/export pages: routes of views.bp)
     from vmeeting.registry import unit_views  # noqa: F401 (the units pages as of a day: routes of views.bp)
 
+    from vmeeting.auth import home_unit
+    from vmeeting.registry import service
+
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
+    # the units a user's home unit is chosen from: those valid on the day, in tree order
+    home_unit.unit_directory.connect(app, "choices", service.unit_choices)

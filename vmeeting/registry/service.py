@@ -77,6 +77,11 @@ def _in_tree_order(units):
     return ordered
 
 
+def unit_choices(day):
+    """Return [(id, name, depth)] of every unit valid on day, in tree order (a user's home unit is one)."""
+    return [(unit.id, unit.name, depth) for unit, depth in unit_tree(day)]
+
+
 #: the levels a filter lists in full: a province has a few dozen of them, the country under a thousand
 #: (63 provinces, about 700 districts), where its communes number about ten thousand
 OUTLINE_LEVELS = ("province", "district")
