@@ -229,3 +229,38 @@ def test_an_admin_sets_a_users_home_unit_among_todays_units(demo, client, login_
         assert db.session.get(User, user.id).home_unit_id == ky_lua.id
     assert client.post(path, data={**form, "csrf_token": csrf_token(client, path), "home_unit_id": ""}).status_code == 302
     assert db.session.get(User, user.id).home_unit_id is None
+
+
+def test_the_export_carries_each_units_validity_and_reads_back_unchanged(demo):
+    import io
+
+    from vmeeting.registry import transfer
+
+    rows = transfer.export_rows(service.search_endpoints())
+    by_code = {r["code"]: r for r in rows}
+    assert by_code["LS-183"]["unit_name"].startswith("Phường Kỳ Lừa")
+    assert (by_code["LS-183"]["unit_valid_from"], by_code["LS-183"]["unit_valid_to"]) == ("2025-07-01", "")
+    csv = transfer.write_csv(rows).decode("utf-8-sig")
+    assert "Đơn vị có hiệu lực từ" in csv.splitlines()[0] and "2025-07-01" in csv
+    again = transfer.check_rows(transfer.read_rows("diem-cau.csv", io.BytesIO(transfer.write_csv(rows))))
+    assert again.is_valid and again.unchanged == 213, again.error_fields()
+
+
+def test_an_import_naming_a_unit_ended_on_its_day_is_refused_with_its_successor_named(demo):
+    from vmeeting.registry import transfer
+
+    hop_thanh, ky_lua = unit("Xã Hợp Thành"), unit("Phường Kỳ Lừa")
+    rows = [
+        {"_row": 2, "code": "LS-NEW-1", "name": "Nhà văn hoá Hợp Thành", "unit_code": hop_thanh.code, "probe": "none"},
+        {"_row": 3, "code": "LS-NEW-2", "name": "Nhà văn hoá Hợp Thành 2", "unit_id": str(hop_thanh.id), "probe": "none"},
+        {"_row": 4, "code": "LS-NEW-3", "name": "Nhà văn hoá 3", "unit_name": "Huyện Cao Lộc", "probe": "none"},
+        {"_row": 5, "code": "LS-NEW-4", "name": "Nhà văn hoá Kỳ Lừa", "unit_code": ky_lua.code, "probe": "none"},
+    ]
+    report = transfer.check_rows(rows)
+    assert not report.is_valid
+    errors = [r.errors for r in report.rows]
+    reason = errors[0]["unit_code"]
+    assert "Xã Hợp Thành" in reason and "đã kết thúc ngày 30/06/2025" in reason and "Phường Kỳ Lừa" in reason
+    assert "Phường Kỳ Lừa" in errors[1]["unit_id"]
+    assert "Huyện Cao Lộc" in errors[2]["unit_name"] and "Phường Kỳ Lừa" in errors[2]["unit_name"]
+    assert errors[3] == {}
