@@ -4,6 +4,12 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
+try:
+    from wtforms.fields.choices import SelectChoice
+except ImportError:  # WTForms before 3.3 takes (value, label) tuples
+    def SelectChoice(value, label):  # noqa: N802 (stands in for the class)
+        return value, label
+
 from vmeeting.auth.models import ROLES
 from vmeeting.auth.service import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from vmeeting.core.forms_i18n import AppForm
@@ -44,10 +50,10 @@ class _ProfileFields(AppForm):
 
     def set_units(self, choices, current=None):
         """Offer the units (id, name, depth), and the user's current one if it has ended since."""
-        self.home_unit_id.choices = [("", _l("— Không thuộc đơn vị nào —"))] + [
-            (str(unit_id), "\u00a0\u00a0" * depth + name) for unit_id, name, depth in choices]
+        self.home_unit_id.choices = [SelectChoice("", _l("— Không thuộc đơn vị nào —"))] + [
+            SelectChoice(str(unit_id), "\u00a0\u00a0" * depth + name) for unit_id, name, depth in choices]
         if current is not None and current.id not in {c[0] for c in choices}:
-            self.home_unit_id.choices.append((str(current.id), _l("%(name)s (đã kết thúc)", name=current.name)))
+            self.home_unit_id.choices.append(SelectChoice(str(current.id), _l("%(name)s (đã kết thúc)", name=current.name)))
         if self.home_unit_id.data is None and current is not None:
             self.home_unit_id.data = str(current.id)
 

@@ -14,6 +14,7 @@ from vmeeting.core.database import utcnow
 from vmeeting.core.extensions import db
 from vmeeting.core.timefmt import to_local
 from vmeeting.registry import service, succession, views
+from vmeeting.registry.forms import UNIT_KIND_LABELS
 from vmeeting.registry.models import AdminUnit
 from vmeeting.registry.views import bp
 
@@ -44,7 +45,7 @@ def units():
     under = request.args.get("under", type=query_id)
     root = db.session.get(AdminUnit, under) if under else None
     context = {"root": root, "day": day, "today": today, "commune_counts": None,
-               "level_counts": _level_counts(day)}
+               "level_counts": _level_counts(day), "kind_labels": UNIT_KIND_LABELS}
     if root is not None:
         return render_template("registry/units.html", unit_tree=service.unit_tree(day, under=root.id), **context)
     if service.unit_count() > views.UNITS_SHOWN:
@@ -84,4 +85,5 @@ def unit(unit_id):
     site_count = db.session.scalar(service.search_endpoints(unit_id=found.id).order_by(None)
                                    .with_only_columns(db.func.count()))
     return render_template("registry/unit.html", unit=found, links=links, others=others, children=children,
-                           day=day, today=today, now_stands_for=now_stands_for, site_count=site_count)
+                           day=day, today=today, now_stands_for=now_stands_for, site_count=site_count,
+                           kind_labels=UNIT_KIND_LABELS)

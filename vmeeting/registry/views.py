@@ -86,9 +86,13 @@ def _technicians():
 
 def _endpoint_form(endpoint=None):
     """Build the endpoint form with its unit tree, bridges and technicians."""
+    # today's units (a site belongs to a unit that exists), and the site's own if it has ended since
+    tree = service.unit_tree(to_local(utcnow()).date())
+    if endpoint is not None and endpoint.unit_id not in {unit.id for unit, _depth in tree}:
+        tree.append((endpoint.unit, 0))
     return EndpointForm(
         obj=endpoint,
-        unit_tree=service.unit_tree(),
+        unit_tree=tree,
         bridges=db.session.scalars(service.bridges_select()).all(),
         technicians=_technicians(),
         is_new=endpoint is None,
