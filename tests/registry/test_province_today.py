@@ -63,13 +63,16 @@ def test_a_site_not_yet_moved_counts_under_the_unit_that_holds_its_hall(demo):
     assert site.id in {e.id for e in booking.resolve_sites(unit_ids=[ky_lua.id], on_day=IN_2027).endpoints}
 
 
-def test_a_former_district_on_a_2027_day_stands_for_its_successors(demo):
+def test_a_former_district_on_a_2027_day_stands_for_its_successors(demo, client, api_headers):
     cao_loc = unit("Huyện Cao Lộc")
     resolved = succession.resolve_on([cao_loc.id], IN_2027)[cao_loc.id]
     names = {u.name for u in resolved}
     assert "Phường Kỳ Lừa" in names and all(u.is_valid_on(IN_2027) for u in resolved)
     sites = booking.resolve_sites(unit_ids=[cao_loc.id], on_day=IN_2027).endpoints
     assert {e.unit_id for e in sites} <= {u.id for u in resolved} and len(sites) >= 20
+    # the API's endpoint search by a former unit: today's sites of its successors, never silently empty
+    found = client.get(f"/api/v1/endpoints?unit_id={cao_loc.id}&per_page=100", headers=api_headers("viewer")).get_json()
+    assert found["total"] >= len(sites) > 0
     # on its own days the district is itself
     assert succession.resolve_on([cao_loc.id], date(2024, 5, 1))[cao_loc.id] == [cao_loc]
 
