@@ -69,6 +69,7 @@ TABLE = {
     ("POST", "/users/<int:user_id>/tokens/<int:token_id>/revoke"): (ADMIN, 400),
     # registry pages
     ("GET", "/units"): (SIGNED_IN, 200),
+    ("GET", "/units/<int:unit_id>"): (SIGNED_IN, 200),
     ("GET", "/units/new"): (ADMIN, 200),
     ("POST", "/units/new"): (ADMIN, 400),
     ("GET", "/units/<int:unit_id>/edit"): (ADMIN, 200),
@@ -139,6 +140,7 @@ TABLE = {
     ("GET", "/calendar-feeds"): (CONFIRMERS, 200),
     ("POST", "/calendar-feeds"): (CONFIRMERS, 400),
     ("POST", "/calendar-feeds/<int:feed_id>/revoke"): (CONFIRMERS, 400),
+    ("POST", "/calendar-feeds/<int:feed_id>/follow"): (STAFF, 400),
     # readiness pages (the technician looks after the world's sites)
     ("GET", "/readiness"): (CONFIRMERS, 200),
     ("GET", "/readiness/<int:occurrence_id>/<int:endpoint_id>"): (CONFIRMERS, 200),

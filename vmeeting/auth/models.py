@@ -61,8 +61,14 @@ class User(UserMixin, db.Model):
     is_enabled: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    #: the administrative unit the person works for (a commune's clerk, a district's technician); None for the
+    #: province office. The basis of scopes (issue 27): a unit is named with its validity, so a home unit
+    #: that ended in a reorganisation is shown as such until someone names its successor
+    home_unit_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("admin_units.id"), index=True)
 
     tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user")
+    #: the registry's AdminUnit, resolved by name when the mappers are configured (auth sits below the registry)
+    home_unit = relationship("AdminUnit", foreign_keys=[home_unit_id])
 
     #: the key of the signed-in browser's UserSession, set at sign-in and when a request loads the user
     session_key = None

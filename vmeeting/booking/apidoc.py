@@ -63,7 +63,8 @@ MEETING_INPUT = {
     "ends_at": INSTANT,
     "chair_endpoint_id": ID,
     "endpoint_ids": array(ID),
-    "unit_ids": array(ID, description="units, each with everything below it"),
+    "unit_ids": array(ID, description="units, each with everything below it valid on the meeting's day; a unit "
+                      "ended by then stands for its successors (registry.succession)"),
     "group_ids": array(ID),
     "all_endpoints": BOOL,
     "bridge_id": nullable(ID),

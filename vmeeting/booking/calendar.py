@@ -127,7 +127,7 @@ def calendar():
                            day_counts=day_counts, previous=previous, following=following, endpoint=endpoint,
                            unit=unit, group=group, status=status, ec_view=view, today=today,
                            total=sum(day_counts.values()), options=options, ec_version=EVENT_CALENDAR_VERSION,
-                           filter_units=registry.unit_outline(also=unit), filter_groups=db.session.scalars(registry.groups_select()).all())
+                           filter_units=registry.unit_outline(also=unit, on_day=anchor), filter_groups=db.session.scalars(registry.groups_select()).all())
 
 
 def _feed_window():

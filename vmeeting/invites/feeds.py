@@ -17,12 +17,15 @@ from sqlalchemy.orm import selectinload
 
 from vmeeting.booking.models import Meeting, Occurrence, meeting_endpoints
 from vmeeting.core.database import utcnow
+from vmeeting.core.timefmt import to_local
 from vmeeting.core.errors import ValidationError
 from vmeeting.core.extensions import db
 from vmeeting.invites import ical
 from vmeeting.invites.models import FEED_KINDS, CalendarFeed
 from vmeeting.invites.notice import feed_description, site_label
+from vmeeting.audit import service as audit
 from vmeeting.registry import service as registry
+from vmeeting.registry import succession
 from vmeeting.registry.models import AdminUnit, Endpoint
 from vmeeting.core.text import N_
 from vmeeting.auth.models import User
@@ -104,7 +107,39 @@ def _site_ids(feed):
         return [feed.endpoint_id]
     if feed.kind == "technician":
         return sa.select(Endpoint.id).where(Endpoint.technician_id == feed.user_id)
-    return sa.select(Endpoint.id).where(Endpoint.unit_id.in_(registry.descendant_ids_select(feed.unit_id)))
+    # today's sites of the unit; a former unit's, through its successors (a feed never goes silently empty)
+    held = succession.site_unit_ids_on([feed.unit_id], to_local(utcnow()).date(), registry.descendant_ids_select)
+    return sa.select(Endpoint.id).where(Endpoint.unit_id.in_(sorted(held)))
+
+
+def former_units(feeds, today):
+    """Return {feed id: [units it now resolves to]} of the unit feeds whose unit ended before today.
+
+    A feed of Huyện Cao Lộc (ended 30/6/2025) shows the meetings of the sites of the communes that
+    succeeded it (registry.succession.resolve_on); its page says which, and offers to name the successor
+    instead when there is exactly one (follow_successor).
+    """
+    ended = [f for f in feeds if f.kind == "unit" and f.unit.valid_to is not None and f.unit.valid_to < today]
+    resolved = succession.resolve_on({f.unit_id for f in ended}, today) if ended else {}
+    return {f.id: resolved[f.unit_id] for f in ended}
+
+
+def follow_successor(feed, today, actor=None):
+    """Make a feed of a former unit name the one unit that succeeded it (its address stays); return that unit.
+
+    Raises ValidationError on unit_id when the feed's unit has not ended or did not pass to exactly one
+    unit valid today (a district split among communes keeps resolving to all of them).
+    """
+    found = former_units([feed], today).get(feed.id)
+    if not found or len(found) != 1:
+        raise ValidationError({"unit_id": N_("Lịch này không thể chuyển sang một đơn vị kế thừa duy nhất.")})
+    before, feed.unit_id = feed.unit_id, found[0].id
+    audit.record(actor, "update", "calendar_feed", feed.id, {"unit_id": [before, feed.unit_id]},
+                 f"Lịch đăng ký chuyển sang {found[0].name}")
+    with _cache_lock:
+        _cache.pop(feed.id, None)
+    db.session.flush()
+    return found[0]
 
 
 def _meeting_ids(feed, now):

@@ -89,7 +89,8 @@ PATHS = {
             parameters=[
                 query("q", "matches name and code without regard to case or Vietnamese accents "
                            "(`lang son` finds `Lạng Sơn`)", {"type": "string", "maxLength": 200}),
-                query("unit_id", "the unit and everything below it", ID),
+                query("unit_id", "the unit and everything below it valid today; a unit that has ended stands for "
+                      "the units that succeeded it (a former district: what its communes became)", ID),
                 query("status", "one status", {"type": "string", "enum": ENDPOINT_STATUSES}),
                 *PAGE,
             ]),
