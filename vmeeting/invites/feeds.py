@@ -157,8 +157,10 @@ def fingerprint(feed, now=None):
                      f"{current_app.config['MAIL_FROM']}:{current_app.config['TIMEZONE']}"])
     etag = f'"{hashlib.sha256(raw.encode()).hexdigest()[:32]}"'
     if feed.served_etag != etag:
-        # first served: its newest change; changed since: now, later than anything a client holds
-        _remember_served(feed, etag, last if feed.served_etag is None else max(last, now))
+        # first served: its newest change; changed since: now, and a second later than what a client may
+        # hold (Last-Modified counts whole seconds)
+        _remember_served(feed, etag, last if feed.served_etag is None else max(
+            last, now, (feed.served_since or last).replace(microsecond=0) + timedelta(seconds=1)))
     return etag, (feed.served_since or last).replace(microsecond=0)
 
 
