@@ -40,9 +40,6 @@ def upgrade():
         batch_op.drop_constraint(batch_op.f("ck_invite_responses_partstat"), type_="check")
         batch_op.create_check_constraint(batch_op.f("ck_invite_responses_partstat"),
                                          "partstat IN ('ACCEPTED', 'DECLINED', 'TENTATIVE', 'DELEGATED')")
-    with op.batch_alter_table("invite_responses", schema=None, reflect_kwargs=NO_REFERRED) as batch_op:
-        batch_op.alter_column("delegated_to", server_default=None)
-        batch_op.alter_column("delegated_from", server_default=None)
     op.create_index("uq_invite_responses_meeting_email", "invite_responses", ["meeting_id", "email"], unique=True,
                     sqlite_where=sa.text("occurrence_id IS NULL"), postgresql_where=sa.text("occurrence_id IS NULL"))
     op.create_index("uq_invite_responses_sitting_email", "invite_responses", ["occurrence_id", "email"], unique=True,
@@ -74,7 +71,7 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table("calendar_feeds", schema=None) as batch_op:
+    with op.batch_alter_table("calendar_feeds", schema=None, reflect_kwargs=NO_REFERRED) as batch_op:
         batch_op.drop_column("served_since")
         batch_op.drop_column("served_etag")
     op.drop_index(op.f("ix_refused_replies_meeting_id"), table_name="refused_replies")

@@ -43,9 +43,9 @@ class InviteResponse(db.Model):
     #: iCalendar PARTSTAT: ACCEPTED, DECLINED, TENTATIVE, or DELEGATED (by REPLY only)
     partstat: Mapped[str] = mapped_column(sa.String(20))
     #: DELEGATED: the address the invite was handed on to (DELEGATED-TO)
-    delegated_to: Mapped[str] = mapped_column(sa.String(254), default="")
+    delegated_to: Mapped[str] = mapped_column(sa.String(254), default="", server_default="")
     #: the answer of a delegate: the invited address that handed the invite on (DELEGATED-FROM)
-    delegated_from: Mapped[str] = mapped_column(sa.String(254), default="")
+    delegated_from: Mapped[str] = mapped_column(sa.String(254), default="", server_default="")
     comment: Mapped[str] = mapped_column(sa.String(500), default="")
     #: the SEQUENCE the person answered
     sequence: Mapped[int] = mapped_column(default=0)
