@@ -9,12 +9,17 @@ that invite (invites.itip).
 import base64
 import hashlib
 import hmac
+import re
 
 from flask import current_app
 
 TOKEN_SALT = b"invites.reply-address"
 #: characters of the token: lower-case base32 (a-z, 2-7), so a calendar that changes the address' case keeps it
 TOKEN_LENGTH = 16
+#: the token in a mail as written (a calendar line may be folded inside it: CRLF and a space); group 1 is kept.
+#: The token answers in its recipient's name, as the RSVP link does: the outbox's pages blank it out for
+#: all but administrators (invites' init_app registers it with outbox.preview)
+REPLY_TOKEN = re.compile(r"(\+(?:\r?\n[ \t])?)(?:[a-z2-7](?:\r?\n[ \t])?){%d}(?=@)" % TOKEN_LENGTH)
 
 
 def reply_token(uid, email):

@@ -32,7 +32,7 @@ from vmeeting.invites.answers import (  # noqa: F401 (this module's interface)
     record_answer,
     rsvp_token,
 )
-from vmeeting.invites.addresses import reply_address  # noqa: F401 (this module's interface)
+from vmeeting.invites.addresses import REPLY_TOKEN, reply_address  # noqa: F401 (this module's interface)
 from vmeeting.invites.itip import ReplyOutcome, apply_refresh, apply_reply, last_sent_sequence  # noqa: F401
 from vmeeting.invites.build import (  # noqa: F401 (this module's interface)
     SITE_TEXTS_KEPT,
