@@ -25,7 +25,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from vmeeting.booking.models import Meeting, Occurrence, meeting_endpoints
-from vmeeting.core.database import utcnow, writing
+from vmeeting.core.database import read_only, utcnow, writing
 from vmeeting.core.errors import ValidationError
 from vmeeting.core.extensions import db
 from vmeeting.invites import ical
@@ -143,15 +143,17 @@ def fingerprint(feed, now=None):
         sa.select(sa.func.count(Meeting.id), sa.func.max(Meeting.updated_at), sa.func.sum(Meeting.sequence))
         .where(Meeting.id.in_(meeting_ids))
     ).one()
-    sites_changed = db.session.scalar(sa.select(sa.func.max(Endpoint.updated_at)).where(sa.or_(
-        Endpoint.id.in_(_site_ids(feed)),
-        Endpoint.id.in_(sa.select(Meeting.chair_endpoint_id).where(Meeting.id.in_(meeting_ids))))))
+    # the feed's own sites, and the meetings' chair sites (named in every description); two statements,
+    # as a unit's sites and its meetings each take the unit tree's CTE
+    sites_changed = db.session.scalar(sa.select(sa.func.max(Endpoint.updated_at)).where(Endpoint.id.in_(_site_ids(feed))))
+    chairs_changed = db.session.scalar(sa.select(sa.func.max(Endpoint.updated_at)).where(
+        Endpoint.id.in_(sa.select(Meeting.chair_endpoint_id).where(Meeting.id.in_(meeting_ids)))))
     # the ORGANIZER's name: the booker's name and agency, which carry no time of change
     organizers = db.session.execute(
         sa.select(User.id, User.full_name, User.username, User.agency)
         .where(User.id.in_(sa.select(Meeting.organizer_id).where(Meeting.id.in_(meeting_ids))))
         .order_by(User.id)).all()
-    last = max(filter(None, [last, sites_changed, feed.created_at]))
+    last = max(filter(None, [last, sites_changed, chairs_changed, feed.created_at]))
     raw = "\n".join([f"{BODY_VERSION}:{feed.id}:{count}:{last.isoformat()}:{sequences}",
                      repr([tuple(row) for row in organizers]),
                      f"{current_app.config['MAIL_FROM']}:{current_app.config['TIMEZONE']}"])
@@ -167,11 +169,16 @@ def fingerprint(feed, now=None):
 def _remember_served(feed, etag, since):
     """Record the feed's new ETag and since when, without turning the GET that serves it into a write.
 
-    A short transaction of its own on another connection (database.writing,
-    as auth.service.record_token_use does); the UPDATE names the old ETag, so
-    processes racing over one change record it once. If it fails (a database
-    too busy) the feed is served all the same, and the next request records it.
+    In a request that only reads: a short transaction of its own on another
+    connection (database.writing, as auth.service.record_token_use does); the
+    UPDATE names the old ETag, so processes racing over one change record it
+    once. If it fails (a database too busy) the feed is served all the same,
+    and the next request records it. Anywhere else (a writing request, the
+    CLI, a test) the session's own transaction carries it; the caller commits.
     """
+    if not read_only.get():
+        feed.served_etag, feed.served_since = etag, since
+        return
     old = feed.served_etag
     try:
         with writing(), db.engine.begin() as conn:
