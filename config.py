@@ -61,6 +61,9 @@ class Config:
     MAIL_FROM = _env("MAIL_FROM", "vmeeting@localhost")
     #: the MAIL_FROM mailbox, read for the calendars' iTIP REPLY mails; unset: replies are not read
     IMAP_URL = _env("IMAP_URL")
+    #: a mail in that mailbox larger than this (bytes, IMAP RFC822.SIZE) is refused unread: no calendar
+    #: answer comes near it, and parsing one costs the worker seconds and memory
+    REPLY_MAX_BYTES = max(1, int(_env("REPLY_MAX_BYTES", "1000000")))
     BASE_URL = _env("BASE_URL", "http://127.0.0.1:5000")
     #: where every mail of the outbox is also POSTed as signed JSON (outbox.webhooks); unset: nothing is posted
     WEBHOOK_URL = _env("WEBHOOK_URL")

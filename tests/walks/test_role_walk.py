@@ -134,6 +134,7 @@ TABLE = {
     ("POST", "/meetings/<int:meeting_id>/occurrences/<int:occurrence_id>/cancel"): (STAFF, 400),
     # invites pages: the outbox is the bookers'; feeds for whoever may hold one (not viewers)
     ("GET", "/outbox"): (STAFF, 200),
+    ("GET", "/invites/refused-replies"): (ADMIN, 200),
     ("GET", "/outbox/<int:mail_id>"): (STAFF, 200),
     ("GET", "/outbox/<int:mail_id>/html"): (STAFF, 200),
     ("POST", "/outbox/<int:mail_id>/retry"): (STAFF, 400),
@@ -197,6 +198,7 @@ TABLE = {
     ("GET", "/api/v1/meetings/<int:meeting_id>/giay-moi.pdf"): (SIGNED_IN, 200),
     ("PUT", "/api/v1/meetings/<int:meeting_id>/basis-document"): (STAFF, 404),
     ("PUT", "/api/v1/meetings/<int:meeting_id>/giay-moi"): (STAFF, 404),
+    ("GET", "/api/v1/meetings/<int:meeting_id>/answers"): (SIGNED_IN, 200),
     ("GET", "/api/v1/meetings/<int:meeting_id>/readiness"): (SIGNED_IN, 200),
     ("PUT", "/api/v1/meetings/<int:meeting_id>/readiness/<int:endpoint_id>"): (CONFIRMERS, 404),
     ("POST", "/api/v1/meetings/<int:meeting_id>/probe"): (CONFIRMERS, 404),

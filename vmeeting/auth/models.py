@@ -32,6 +32,8 @@ PERMISSIONS = {
     "documents.templates": {"admin"},
     #: an invite's RSVP link answers in the attendee's name: the outbox shows it to administrators only
     "invites.rsvp_links": {"admin"},
+    #: the replies the organizer mailbox refused, of every meeting (a meeting's booker reads its own on its page)
+    "invites.refused_replies": {"admin"},
     "readiness.confirm": {"admin", "scheduler", "technician"},
     #: network operations: everyone sees the sites' state and incidents; technicians handle their own sites'
     "network.view": {"admin", "scheduler", "technician", "viewer"},

@@ -5,9 +5,9 @@ def init_app(app):
     """Wire invites into app: every booking change mails its iTIP messages through the outbox.
 
     Connects `on_booking_change` to booking's change listeners, the invite
-    builder and the booking expander to the outbox, the RSVP link to the
-    outbox's hidden secrets, the replies and reminders ticks to the worker
-    (reminders also hear booking's changes); registers the
+    builder and the booking expander to the outbox, the RSVP link and the
+    ORGANIZER address' token to the outbox's hidden secrets, the replies and
+    reminders ticks to the worker (reminders also hear booking's changes); registers the
     pages (RSVP, feeds) and the API.
     """
     # imported here, not at the top: importing the package (a model, a service) must not load its pages
@@ -24,6 +24,7 @@ def init_app(app):
     outbox.register_builder(app, service.INVITE_BUILDER, service.build_invites)
     outbox.register_expander(app, service.BOOKING_EXPANDER, service.expand_booking)
     preview.register_secret_link(app, service.RSVP_TOKEN)  # an RSVP link answers in its recipient's name
+    preview.register_secret_link(app, service.REPLY_TOKEN)  # and so does the ORGANIZER address' token
     jobs.add_tick(app, "invites.read_replies", invites_jobs.read_replies)
     jobs.add_tick(app, "invites.reminders", reminders.queue_due_reminders)
     app.register_blueprint(views.bp)

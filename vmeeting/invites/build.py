@@ -89,7 +89,8 @@ def _build_group(meeting, sequence, rows, skip_superseded):
     sites = {e.id: e for e in db.session.scalars(sites_select(endpoint_ids=wanted))} if wanted else {}
     occurrences = list(meeting.occurrences)
     answers = dict(db.session.execute(sa.select(InviteResponse.email, InviteResponse.partstat).where(
-        InviteResponse.meeting_id == meeting.id, InviteResponse.email.in_([row.recipient for row in rows]))).all())
+        InviteResponse.meeting_id == meeting.id, InviteResponse.occurrence_id.is_(None),
+        InviteResponse.email.in_([row.recipient for row in rows]))).all())
     place = province_name(meeting)
     base_url = current_app.config["BASE_URL"].rstrip("/")
     organizer_email = meeting.organizer.email if meeting.organizer is not None else None

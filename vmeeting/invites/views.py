@@ -12,7 +12,7 @@ from vmeeting.core.bounds import query_id
 from vmeeting.core.database import utcnow
 from vmeeting.core.errors import ValidationError
 from vmeeting.core.extensions import db
-from vmeeting.invites import feeds, service
+from vmeeting.invites import feeds, refusals, service
 from vmeeting.outbox import service as outbox
 from vmeeting.outbox.models import STATUS_LABELS
 from vmeeting.registry import service as registry
@@ -23,7 +23,10 @@ from vmeeting.core.timefmt import to_local
 bp = Blueprint("invites", __name__)
 
 #: in Vietnamese; pages show them through the catalogue (text.N_)
-ANSWER_LABELS = {"ACCEPTED": N_("Tham dự"), "TENTATIVE": N_("Chưa chắc chắn"), "DECLINED": N_("Không tham dự")}
+ANSWER_LABELS = {"ACCEPTED": N_("Tham dự"), "TENTATIVE": N_("Chưa chắc chắn"), "DECLINED": N_("Không tham dự"),
+                 "DELEGATED": N_("Ủy quyền")}
+#: what became of a refused mail, as pages name it
+REFUSAL_LABELS = {"rejected": N_("Bị từ chối"), "unusable": N_("Không dùng được")}
 
 
 def calendar_response(body, filename):
@@ -36,15 +39,26 @@ def calendar_response(body, filename):
 def inject_invite_panel():
     """Give the meeting page the invites panel's data, computed only when the panel asks."""
     return {"invite_panel": _panel_data, "invite_answer_labels": ANSWER_LABELS,
-            "invite_status_labels": STATUS_LABELS}
+            "invite_status_labels": STATUS_LABELS, "invite_refusal_labels": REFUSAL_LABELS}
 
 
 def _panel_data(meeting):
     counts = outbox.outbox_counts(meeting_id=meeting.id)
     may_see_failures = current_user.can("meetings.book") or current_user.id == meeting.organizer_id
+    may_read_refusals = refusals.may_read_refusals(current_user, meeting)
     return {"answers": service.answer_rows(meeting), "mail_counts": counts,
             "failed": outbox.failed_mails(meeting.id) if may_see_failures else [],
+            "refused": db.session.scalars(refusals.refusals_select(meeting)).all() if may_read_refusals else [],
+            "may_read_refusals": may_read_refusals,
             "mail_is_configured": bool(current_app.config.get("SMTP_URL"))}
+
+
+@bp.get("/invites/refused-replies")
+@permission_required("invites.refused_replies")
+def refused_replies():
+    """List the mails the organizer mailbox refused or could not use, with the reason (admins)."""
+    rows = db.session.scalars(refusals.refusals_select()).all()
+    return render_template("invites/refused_replies.html", rows=rows, labels=REFUSAL_LABELS)
 
 
 # -- RSVP: no sign-in, the signed link is the credential ------------------------------------
