@@ -178,7 +178,7 @@ def test_the_roll_call_page_is_prefilled_from_readiness_and_the_last_sweep(roll,
 
     def checked(endpoint):
         import re
-        card = page.split(f'id="site-{endpoint.id}"', 1)[1].split('class="list-group-item"', 1)[0]
+        card = page.split(f'id="site-{endpoint.id}"', 1)[1].split('class="col"', 1)[0]
         found = re.search(r'value="(present|late|absent)" autocomplete="off" checked', card)
         return found.group(1) if found else None
 

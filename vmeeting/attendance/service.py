@@ -142,6 +142,79 @@ def usual_reason(reason):
     return reason
 
 
+def opens_at(occurrence):
+    """The instant the sitting's roll may be taken from (UTC): its start less the meeting's set-up window."""
+    return occurrence.starts_at - timedelta(minutes=occurrence.meeting.setup_minutes or 0)
+
+
+def require_open(occurrence, now=None):
+    """Raise Conflict unless the sitting's roll may be taken now: not cancelled, its set-up window begun."""
+    now = now or utcnow()
+    if occurrence.is_cancelled or occurrence.meeting.status == "cancelled":
+        raise Conflict(N_("Buổi họp đã bị hủy."))
+    if now < opens_at(occurrence):
+        raise Conflict(N_("Chưa đến giờ họp: điểm danh trong hoặc sau buổi họp."))
+
+
+def _district_column():
+    """The SQL expression of a site's district (`district_of`) over a join with its AdminUnit."""
+    return sa.case((sa.and_(AdminUnit.level == "commune", AdminUnit.parent_id.is_not(None)), AdminUnit.parent_id),
+                   else_=AdminUnit.id)
+
+
+def counts(occurrence):
+    """Return (summary, per district) of the sitting's marks, in one grouped query.
+
+    summary: {present, late, absent, unmarked}; per district: {district unit id: the same keys}, the
+    district as `district_of` reads it. Cheap at any size: the roll-call's answers carry it after each mark.
+    """
+    district = _district_column().label("district_id")
+    rows = db.session.execute(
+        sa.select(district, Attendance.status, sa.func.count())
+        .select_from(Reservation)
+        .join(Endpoint, Endpoint.id == Reservation.endpoint_id)
+        .join(AdminUnit, AdminUnit.id == Endpoint.unit_id)
+        .outerjoin(Attendance, sa.and_(Attendance.occurrence_id == Reservation.occurrence_id,
+                                       Attendance.endpoint_id == Reservation.endpoint_id))
+        .where(Reservation.occurrence_id == occurrence.id)
+        .group_by(district, Attendance.status)).all()
+    summary = {"present": 0, "late": 0, "absent": 0, "unmarked": 0}
+    districts = {}
+    for district_id, status, n in rows:
+        key = status or "unmarked"
+        summary[key] += n
+        districts.setdefault(district_id, {"present": 0, "late": 0, "absent": 0, "unmarked": 0})[key] += n
+    return summary, districts
+
+
+def mark_all_present(occurrence, user, district_id=None, now=None):
+    """Mark present every site of the sitting not marked yet (of one district when district_id); flush.
+
+    Returns the ids of the sites marked, in no order. A site already marked
+    keeps its mark: "all present" comes first, the exceptions after. Raises
+    NotAllowed, Conflict (cancelled, not begun, or another mark written at the
+    same instant: nothing is kept then, and a second try marks the rest).
+    """
+    now = now or utcnow()
+    require_mark(user, occurrence.meeting)
+    require_open(occurrence, now)
+    query = (sa.select(Reservation.endpoint_id)
+             .outerjoin(Attendance, sa.and_(Attendance.occurrence_id == Reservation.occurrence_id,
+                                            Attendance.endpoint_id == Reservation.endpoint_id))
+             .where(Reservation.occurrence_id == occurrence.id, Attendance.id.is_(None)))
+    if district_id is not None:
+        query = (query.join(Endpoint, Endpoint.id == Reservation.endpoint_id)
+                 .join(AdminUnit, AdminUnit.id == Endpoint.unit_id).where(_district_column() == district_id))
+    ids = db.session.scalars(query).all()
+    try:
+        with db.session.begin_nested():
+            db.session.add_all([Attendance(occurrence_id=occurrence.id, endpoint_id=i, status="present", reason="",
+                                           marked_by_id=user.id, marked_at=now) for i in ids])
+    except sa.exc.IntegrityError:
+        raise Conflict(N_("Một điểm cầu vừa được điểm danh cùng lúc: hãy thử lại.")) from None
+    return ids
+
+
 def mark(occurrence, endpoint_id, user, data, now=None):
     """Mark one site of a sitting present, late or absent; flush; return the Attendance.
 
@@ -158,10 +231,7 @@ def mark(occurrence, endpoint_id, user, data, now=None):
         Reservation.occurrence_id == occurrence.id, Reservation.endpoint_id == endpoint_id))
     if in_sitting is None:
         raise NotFound("Điểm cầu không tham dự buổi họp này.")
-    if occurrence.is_cancelled or meeting.status == "cancelled":
-        raise Conflict(N_("Buổi họp đã bị hủy."))
-    if now < occurrence.starts_at - timedelta(minutes=meeting.setup_minutes or 0):
-        raise Conflict(N_("Chưa đến giờ họp: điểm danh trong hoặc sau buổi họp."))
+    require_open(occurrence, now)
     row = db.session.scalar(sa.select(Attendance).where(
         Attendance.occurrence_id == occurrence.id, Attendance.endpoint_id == endpoint_id).with_for_update())
     if row is None:
