@@ -22,6 +22,7 @@ from vmeeting.core.bounds import query_date
 from vmeeting.core.database import utcnow
 from vmeeting.core.errors import Conflict, NotFound, ValidationError
 from vmeeting.core.extensions import db
+from vmeeting.registry import areas
 from vmeeting.registry.models import AdminUnit, Endpoint
 from vmeeting.registry.service import descendant_ids_select
 from vmeeting.core.text import N_, say
@@ -77,8 +78,11 @@ def sites(occurrence):
     marks = {a.endpoint_id: a for a in db.session.scalars(
         sa.select(Attendance).where(Attendance.occurrence_id == occurrence.id))}
 
+    heads = areas.district_heads({e.unit for e in endpoints})
+
     def order(endpoint):
-        head = district_of(endpoint.unit)
+        head = heads[endpoint.unit_id]
+        endpoint.district = head  # what the page groups it under
         return (LEVEL_ORDER.get(head.level, 3), head.position, head.id, endpoint.name_sort_key, endpoint.id)
 
     return [(e, marks.get(e.id)) for e in sorted(endpoints, key=order)]
@@ -156,34 +160,44 @@ def require_open(occurrence, now=None):
         raise Conflict(N_("Chưa đến giờ họp: điểm danh trong hoặc sau buổi họp."))
 
 
-def _district_column():
-    """The SQL expression of a site's district (`district_of`) over a join with its AdminUnit."""
-    return sa.case((sa.and_(AdminUnit.level == "commune", AdminUnit.parent_id.is_not(None)), AdminUnit.parent_id),
-                   else_=AdminUnit.id)
+def _sites_by_district(occurrence):
+    """Return {district unit id: [site ids]} of the sitting (`areas.district_heads`)."""
+    rows = db.session.execute(sa.select(Reservation.endpoint_id, Endpoint.unit_id)
+                              .join(Endpoint, Endpoint.id == Reservation.endpoint_id)
+                              .where(Reservation.occurrence_id == occurrence.id)).all()
+    units = db.session.scalars(sa.select(AdminUnit).where(AdminUnit.id.in_({u for _e, u in rows}))
+                               .options(selectinload(AdminUnit.parent))).all()
+    heads = areas.district_heads(units)
+    found = defaultdict(list)
+    for endpoint_id, unit_id in rows:
+        found[heads[unit_id].id].append(endpoint_id)
+    return found
 
 
 def counts(occurrence):
-    """Return (summary, per district) of the sitting's marks, in one grouped query.
+    """Return (summary, per district) of the sitting's marks.
 
     summary: {present, late, absent, unmarked}; per district: {district unit id: the same keys}, the
-    district as `district_of` reads it. Cheap at any size: the roll-call's answers carry it after each mark.
+    district as `areas.district_heads` reads it. Two small queries (the marks by unit, the units): the
+    roll-call's answers carry it after each mark.
     """
-    district = _district_column().label("district_id")
     rows = db.session.execute(
-        sa.select(district, Attendance.status, sa.func.count())
+        sa.select(Endpoint.unit_id, Attendance.status, sa.func.count())
         .select_from(Reservation)
         .join(Endpoint, Endpoint.id == Reservation.endpoint_id)
-        .join(AdminUnit, AdminUnit.id == Endpoint.unit_id)
         .outerjoin(Attendance, sa.and_(Attendance.occurrence_id == Reservation.occurrence_id,
                                        Attendance.endpoint_id == Reservation.endpoint_id))
         .where(Reservation.occurrence_id == occurrence.id)
-        .group_by(district, Attendance.status)).all()
+        .group_by(Endpoint.unit_id, Attendance.status)).all()
+    units = db.session.scalars(sa.select(AdminUnit).where(AdminUnit.id.in_({u for u, _s, _n in rows}))
+                               .options(selectinload(AdminUnit.parent))).all()
+    heads = areas.district_heads(units)
     summary = {"present": 0, "late": 0, "absent": 0, "unmarked": 0}
     districts = {}
-    for district_id, status, n in rows:
+    for unit_id, status, n in rows:
         key = status or "unmarked"
         summary[key] += n
-        districts.setdefault(district_id, {"present": 0, "late": 0, "absent": 0, "unmarked": 0})[key] += n
+        districts.setdefault(heads[unit_id].id, {"present": 0, "late": 0, "absent": 0, "unmarked": 0})[key] += n
     return summary, districts
 
 
@@ -202,10 +216,10 @@ def mark_all_present(occurrence, user, district_id=None, now=None):
              .outerjoin(Attendance, sa.and_(Attendance.occurrence_id == Reservation.occurrence_id,
                                             Attendance.endpoint_id == Reservation.endpoint_id))
              .where(Reservation.occurrence_id == occurrence.id, Attendance.id.is_(None)))
-    if district_id is not None:
-        query = (query.join(Endpoint, Endpoint.id == Reservation.endpoint_id)
-                 .join(AdminUnit, AdminUnit.id == Endpoint.unit_id).where(_district_column() == district_id))
     ids = db.session.scalars(query).all()
+    if district_id is not None:
+        inside = set(_sites_by_district(occurrence).get(district_id, ()))
+        ids = [i for i in ids if i in inside]
     try:
         with db.session.begin_nested():
             db.session.add_all([Attendance(occurrence_id=occurrence.id, endpoint_id=i, status="present", reason="",

@@ -17,7 +17,7 @@ from vmeeting.core.errors import Conflict, NotFound, ValidationError
 from vmeeting.core.extensions import db
 from vmeeting.core.jsonapi import committed
 from vmeeting.core.text import shown
-from vmeeting.core.timefmt import format_datetime, to_local
+from vmeeting.core.timefmt import format_time, to_local
 
 bp = Blueprint("attendance", __name__)
 
@@ -71,7 +71,7 @@ def _districts(rows, district_counts):
     """[(district unit, [(endpoint, mark)], its counts)] in the roll's order (rows come by district)."""
     groups = []
     for endpoint, mark in rows:
-        head = service.district_of(endpoint.unit)
+        head = endpoint.district
         if not groups or groups[-1][0].id != head.id:
             groups.append((head, [], district_counts.get(head.id, {})))
         groups[-1][1].append((endpoint, mark))
@@ -110,7 +110,7 @@ def _answer(occurrence, items):
     summary, districts = service.counts(occurrence)
     labels = _status_labels()
     return jsonify({"items": [{**service.item_json(endpoint_id, row), "label": labels[row.status],
-                               "marked_at_text": format_datetime(row.marked_at)} for endpoint_id, row in items],
+                               "marked_at_text": format_time(row.marked_at)} for endpoint_id, row in items],
                     "summary": summary, "districts": {str(k): v for k, v in districts.items()}})
 
 

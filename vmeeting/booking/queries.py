@@ -16,6 +16,7 @@ from vmeeting.booking.models import Meeting, Occurrence, meeting_endpoints
 from vmeeting.booking.series import describe_series, short_month_warning
 from vmeeting.core.database import one_of
 from vmeeting.core.extensions import db
+from vmeeting.registry import areas
 from vmeeting.registry import service as registry
 from vmeeting.registry.models import AdminUnit, Endpoint, endpoint_group_members
 from vmeeting.core.text import fold
@@ -137,10 +138,9 @@ def sites_by_district(meeting):
         .order_by(Endpoint.name_sort_key, Endpoint.id)
     ).all()
     groups = defaultdict(list)
+    heads = areas.district_heads({e.unit for e in endpoints})
     for endpoint in endpoints:
-        unit = endpoint.unit
-        head = unit.parent if unit.level == "commune" and unit.parent is not None else unit
-        groups[head].append(endpoint)
+        groups[heads[endpoint.unit_id]].append(endpoint)
     level_order = {"province": 0, "district": 1, "commune": 2}
     return sorted(groups.items(), key=lambda kv: (level_order[kv[0].level], kv[0].position, kv[0].id))
 

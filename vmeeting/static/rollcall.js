@@ -47,6 +47,7 @@
       const counts = scopes[node.dataset.scope];
       if (!counts) return;
       node.querySelectorAll("[data-count]").forEach(function (n) { n.textContent = counts[n.dataset.count] || 0; });
+      if (node.tagName === "BUTTON") node.disabled = !counts.unmarked;  // "all present" with none left to mark
     });
   }
 
@@ -124,7 +125,8 @@
       body.append("action", "all_present");
       const district = form.querySelector("[name=district_id]");
       if (district) body.append("district_id", district.value);
-      post(form.action, body).then(function (answer) {
+      // form.action would be its button named "action"
+      post(form.getAttribute("action"), body).then(function (answer) {
         if (!answer.ok) {
           tell((answer.data.error || {}).message || words.labelOffline, true);
           return;
@@ -133,7 +135,7 @@
         paintCounts(answer.data);
         tell(words.labelSaved + ": " + answer.data.items.length, false);
       }).catch(function () { tell(words.labelOffline, true); })
-        .then(function () { delete form.dataset.busy; button.disabled = false; });
+        .then(function () { delete form.dataset.busy; if (button.querySelector("[data-count]").textContent !== "0") button.disabled = false; });
     });
   });
 })();
