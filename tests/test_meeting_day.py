@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from tests.booking.conftest import move_into_the_past
-from tests.conftest import laid_out, sideways_overflow
+from tests.conftest import box_of, laid_out, sideways_overflow
 from tests.test_screenshots import sign_in
 from vmeeting.attendance.models import Attendance
 from vmeeting.booking.models import Meeting
@@ -142,3 +142,48 @@ def test_a_roll_call_not_begun_says_so_once_at_the_top(page, province_meeting):
     expect(page.locator("input[type=radio]")).to_have_count(0)
     expect(page.get_by_test_id("all-present")).to_have_count(0)
     assert page_height(page) <= THREE_SCREENS
+
+
+# -- the meeting page ---------------------------------------------------------------------------
+
+
+def test_the_meeting_page_summarises_first_and_folds_the_rest(page, province_meeting):
+    page.set_viewport_size(DESKTOP)
+    sign_in(page, "scheduler")
+    page.goto(f"/meetings/{province_meeting.id}")
+    summary = page.get_by_test_id("meeting-summary")
+    expect(summary.get_by_test_id("site-levels")).to_contain_text("213")
+    expect(summary.get_by_test_id("site-levels")).to_contain_text("cấp xã 200")
+    expect(summary.get_by_test_id("site-districts").locator(".badge")).to_have_count(12)
+    expect(summary.get_by_test_id("readiness-counts")).to_contain_text("213")
+    expect(summary.get_by_test_id("reply-counts")).to_contain_text("Chưa trả lời")
+    assert box_of(summary)["y"] < 200
+    assert page_height(page) <= THREE_SCREENS
+    assert sideways_overflow(page) == 0
+    shoot(page, "meeting-page")
+
+    sites = page.get_by_test_id("sites-section")
+    sites.locator("summary").first.click()
+    expect(sites.get_by_test_id("district-card")).to_have_count(12)
+    assert page_height(page) <= THREE_SCREENS  # each district folded under its name
+
+    invites = page.get_by_test_id("invites-section")
+    invites.locator("summary").first.click()
+    table = invites.get_by_test_id("invite-table")
+    table.locator("summary").click()
+    rows = table.get_by_test_id("invite-answer")
+    total = rows.count()
+    assert total > 213
+    districts = [rows.nth(i).locator("td").first.inner_text() for i in range(total)]
+    assert districts[0] == "Tỉnh Lạng Sơn" and districts.index("Huyện Tràng Định") < districts.index("Huyện Đình Lập")
+    assert districts == sorted(districts, key=districts.index)  # each district's rows together
+    invites.get_by_test_id("invite-filter").fill("that khe")
+    expect(table.locator("[data-testid=invite-answer]:visible")).not_to_have_count(0)
+    for text in table.locator("[data-testid=invite-answer]:visible").all_inner_texts():
+        assert "Thất Khê" in text
+
+    page.set_viewport_size(PHONE)
+    page.goto(f"/meetings/{province_meeting.id}")
+    expect(page.get_by_test_id("reply-counts")).to_be_visible()
+    assert sideways_overflow(page) == 0
+    shoot(page, "phone-meeting-page")

@@ -63,6 +63,20 @@ def roll_call_hints(occurrence, endpoint_ids):
     return {endpoint_id: (status, reason) for endpoint_id, (status, reason, _at) in latest.items()}
 
 
+#: callables `source(occurrence_ids) -> {occurrence_id: summary}` that capabilities above booking add
+#: (readiness: `readiness.service.summaries`): each sitting's sites counted once by their verdict, so that
+#: every page showing a sitting's counts (the network board, the meeting page) shows the same numbers
+sitting_summary_sources = Hook("booking.sitting_summary_sources")
+
+
+def sitting_summaries(occurrence_ids):
+    """Return {occurrence_id: summary} from the registered source ({} when none is: readiness is not wired)."""
+    found = {}
+    for source in sitting_summary_sources:
+        found.update(source(list(occurrence_ids)))
+    return found
+
+
 def guard_retire(endpoint):
     """Refuse to retire an endpoint booked in a meeting that has not ended."""
     upcoming = db.session.scalar(

@@ -39,6 +39,8 @@ from vmeeting.booking.hooks import (  # noqa: F401 (this module's interface)
     roll_call_hints,
     site_issue_listeners,
     site_warnings,
+    sitting_summaries,
+    sitting_summary_sources,
     warning_sources,
 )
 from vmeeting.booking.queries import (  # noqa: F401 (this module's interface)
@@ -47,6 +49,7 @@ from vmeeting.booking.queries import (  # noqa: F401 (this module's interface)
     occurrences_select,
     recurrence_text,
     recurrence_warning,
+    site_counts,
     sites_by_district,
     sittings_by_day,
 )

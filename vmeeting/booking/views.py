@@ -349,6 +349,7 @@ def meeting_body(meeting):
     body = Markup(render_template(
         "booking/_meeting_body.html", meeting=meeting, inline=inline,
         districts=service.sites_by_district(meeting) if inline else None, history=history, now=now,
+        counts=service.site_counts(meeting),
         recurrence_text=service.recurrence_text(meeting), recurrence_warning=service.recurrence_warning(meeting),
         sittings=occurrences if every_sitting else sittings_window(occurrences, now),
         may_book=current_user.can("meetings.book")))

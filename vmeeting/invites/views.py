@@ -11,7 +11,7 @@ from vmeeting.booking.models import Meeting
 from vmeeting.core.bounds import query_id
 from vmeeting.core.errors import ValidationError
 from vmeeting.core.extensions import db
-from vmeeting.invites import feeds, service
+from vmeeting.invites import feeds, panel_order, service
 from vmeeting.outbox import service as outbox
 from vmeeting.outbox.models import STATUS_LABELS
 from vmeeting.registry.models import AdminUnit, Endpoint
@@ -191,3 +191,9 @@ def _feed_headers(response, etag, last_modified):
     response.headers["Cache-Control"] = "private, no-cache"
     response.headers["Content-Disposition"] = 'inline; filename="lich-hop.ics"'
     return response
+
+
+@bp.app_context_processor
+def inject_invite_order():
+    """Give the meeting page its answers counted (its summary) and listed by district and site (panel_order)."""
+    return {"invite_reply_counts": panel_order.reply_counts, "invite_rows_by_site": panel_order.rows_by_site}

@@ -10,6 +10,7 @@ def init_app(app):
     from vmeeting.readiness import jobs as readiness_jobs
 
     booking.roll_call_hint_sources.connect(app, service.readiness_roll_call_hints)
+    booking.sitting_summary_sources.connect(app, service.summaries)
     jobs.add_tick(app, "readiness.probes", readiness_jobs.probe_tick)
     jobs.add_tick(app, "readiness.escalations", readiness_jobs.escalation_tick)
     app.register_blueprint(views.bp)
