@@ -187,3 +187,42 @@ def test_the_meeting_page_summarises_first_and_folds_the_rest(page, province_mee
     expect(page.get_by_test_id("reply-counts")).to_be_visible()
     assert sideways_overflow(page) == 0
     shoot(page, "phone-meeting-page")
+
+
+# -- the technician's phone ---------------------------------------------------------------------
+
+
+def test_a_technicians_tap_confirms_in_place_and_leaves_the_reader_within_the_card(phone_page, province_meeting):
+    from vmeeting.readiness.models import Readiness
+
+    sign_in(phone_page, "technician")
+    phone_page.goto("/readiness")
+    laid_out(phone_page).evaluate("window.__notReloaded = true")
+    cards = phone_page.locator(f'[data-testid=my-sitting]:has-text("{province_meeting.title}") [data-testid=my-site]')
+    assert cards.count() >= 5
+    card = cards.nth(3)
+    endpoint_id = int(card.get_attribute("data-endpoint-id"))
+    button = card.get_by_test_id("confirm-ready")
+    button.tap()  # nothing ticked yet: refused in place, naming what is missing
+    expect(card.get_by_test_id("saved-state")).to_contain_text("Chưa kiểm tra xong")
+    for name in ("camera", "microphone", "display", "network", "test_call"):
+        card.get_by_test_id(f"check-{name}").tap()
+    button.scroll_into_view_if_needed()
+    before = phone_page.evaluate("window.scrollY")
+    height = box_of(card)["height"]
+    shoot(phone_page, "phone-checklist")
+    button.tap()
+    expect(card.get_by_test_id("saved-state")).to_contain_text("Đã lưu lúc")
+    expect(card.get_by_role("alert")).to_contain_text("Đã ghi nhận")
+    expect(card.locator("summary [data-testid=site-status]")).to_have_text("Sẵn sàng")
+    shoot(phone_page, "phone-checklist-saved")
+    expect(card.get_by_test_id("confirm-ready")).to_be_hidden()  # folded a moment later, the next one at hand
+    after = phone_page.evaluate("window.scrollY")
+    assert abs(after - before) <= height, (before, after, height)
+    assert phone_page.evaluate("window.__notReloaded") is True
+    assert sideways_overflow(phone_page) == 0
+    db.session.rollback()
+    kept = db.session.scalar(sa.select(Readiness).where(Readiness.endpoint_id == endpoint_id,
+                                                        Readiness.occurrence_id == province_meeting.occurrences[0].id))
+    assert kept.status == "ready" and kept.confirmed_at is not None
+    shoot(phone_page, "phone-checklist-folded")
