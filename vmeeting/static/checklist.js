@@ -12,7 +12,10 @@
     const line = form.querySelector("[data-field=answer]");
     line.textContent = text;
     line.className = "small mt-2 mb-0 " + (isError ? "text-danger" : "text-success fw-semibold");
-    card.querySelector("[data-field=saved]").textContent = isError || text === words.labelSaving ? "" : text;
+    const header = card.querySelector("[data-field=saved]");
+    header.textContent = isError || text === words.labelSaving ? "" : text;
+    // said once it is saved: an empty alert in every card would be noise to a screen reader
+    if (header.textContent) header.setAttribute("role", "alert");
   }
 
   function count(card, wasConfirmed) {
