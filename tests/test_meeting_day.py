@@ -20,7 +20,9 @@ from vmeeting.attendance.models import Attendance
 from vmeeting.booking.models import Meeting
 from vmeeting.core.database import utcnow
 from vmeeting.core.extensions import db
+from vmeeting.core.timefmt import to_local
 from vmeeting.demo.loader import load_demo
+from tests.booking.conftest import book  # noqa: F401 (a fixture used here)
 
 pytestmark = pytest.mark.browser
 
@@ -226,3 +228,55 @@ def test_a_technicians_tap_confirms_in_place_and_leaves_the_reader_within_the_ca
                                                         Readiness.occurrence_id == province_meeting.occurrences[0].id))
     assert kept.status == "ready" and kept.confirmed_at is not None
     shoot(phone_page, "phone-checklist-folded")
+
+
+# -- the conflict answer ------------------------------------------------------------------------
+
+
+def test_the_conflict_answer_lists_each_busy_meeting_once_with_its_sites_and_the_ways_out_first(
+        page, province_meeting, book):
+    """The demo's training of Tràng Định holds its district's 23 sites at 08:00 on its day; a Văn Lãng meeting is booked
+    beside it; the whole province asked for then meets two busy meetings, not 40 rows."""
+    from vmeeting.registry.models import Endpoint
+
+    training = db.session.scalar(sa.select(Meeting).where(Meeting.title.like("Tập huấn%")))
+    van_lang = db.session.scalars(sa.select(Endpoint).where(Endpoint.code.like("LS-182%"))
+                                  .order_by(Endpoint.code)).all()
+    assert len(van_lang) == 18
+    book(van_lang, training.starts_at, minutes=120, title="Họp huyện Văn Lãng")
+    day = to_local(training.starts_at).date().isoformat()
+    chair = db.session.scalar(sa.select(Endpoint.id).where(Endpoint.code == "LS-TINH"))
+
+    page.set_viewport_size(DESKTOP)
+    sign_in(page, "scheduler")
+    page.goto(f"/meetings/new?day={day}&start=08:00&end=11:00")
+    page.get_by_label("Tên cuộc họp").fill("Hội nghị toàn tỉnh bất thường")
+    page.get_by_label("Toàn tỉnh (mọi điểm cầu đang hoạt động)").check()
+    page.evaluate(f"document.getElementById('chair_endpoint_id').tomselect.setValue('{chair}')")
+    page.get_by_test_id("book").click()
+    answer = page.get_by_test_id("conflict")
+    answer.wait_for()
+    rows = answer.get_by_test_id("conflict-row")
+    expect(rows).to_have_count(2)  # one row per busy meeting
+    expect(rows.filter(has_text="Họp huyện Văn Lãng").get_by_test_id("busy-site-count")).to_have_text("18 điểm cầu")
+    expect(rows.filter(has_text="Tập huấn").get_by_test_id("busy-site-count")).to_have_text(
+        f"{training.endpoint_count} điểm cầu")
+    # the ways out before the list, and on the first screen
+    ways = box_of(answer.get_by_test_id("ways-out"))
+    assert ways["y"] < box_of(answer.get_by_test_id("busy-meetings"))["y"]
+    assert ways["y"] + ways["height"] < DESKTOP["height"]
+    expect(answer.get_by_test_id("skip-busy")).to_contain_text(f"bỏ {18 + training.endpoint_count} điểm cầu bận")
+    expect(answer.get_by_test_id("suggested-slot").first).to_be_visible()
+    shoot(page, "conflict-answer")
+    # same-name sites read apart: each busy site with its district
+    rows.filter(has_text="Họp huyện Văn Lãng").locator("summary").click()
+    sites = rows.filter(has_text="Họp huyện Văn Lãng").get_by_test_id("busy-sites")
+    expect(sites).to_contain_text("UBND xã Tân Thanh (Văn Lãng)")
+    expect(answer).to_contain_text("(Văn Lãng)")
+    assert sideways_overflow(page) == 0
+    shoot(page, "conflict-answer-open")
+
+    page.set_viewport_size(PHONE)
+    assert sideways_overflow(page) == 0
+    answer.scroll_into_view_if_needed()
+    shoot(page, "phone-conflict-answer")

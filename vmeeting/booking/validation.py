@@ -302,7 +302,9 @@ def _as_sentence(reason):
 def conflict_message(conflicts, capacity):
     """The Conflict's sentence: the busy sites (five named, the rest counted), else the bridge short of ports."""
     if conflicts:
-        sites = sorted({c["endpoint_name"] for c in conflicts})
+        # a site named with its district where it has one: the province has two Xã Tân Thanh, two Hồng Phong
+        sites = sorted({f"{c['endpoint_name']} ({c['endpoint_district']})" if c.get("endpoint_district")
+                        else c["endpoint_name"] for c in conflicts})
         if len(sites) > 5:
             return say("%(count)s điểm cầu đã bận vào thời gian này: %(sites)s và %(more)s điểm cầu khác.",
                        count=len(sites), sites=", ".join(sites[:5]), more=len(sites) - 5)

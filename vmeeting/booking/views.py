@@ -17,6 +17,7 @@ from vmeeting.audit import service as audit
 from vmeeting.audit.models import AuditEvent
 from vmeeting.auth.guards import permission_required
 from vmeeting.booking import export, service, slots
+from vmeeting.booking.conflicts import busy_meetings
 from vmeeting.booking.forms import CancelForm, MeetingForm, MoveOccurrenceForm
 from vmeeting.booking.models import Meeting, Occurrence
 from vmeeting.core.bounds import query_date, query_page
@@ -179,6 +180,7 @@ def _booking_form_page(form, meeting=None):
         db.session.rollback()
         meeting = context["meeting"]
         context["conflict"] = _said(exc)
+        context["conflict"]["busy"] = busy_meetings(exc.details.get("conflicts") or [])
         busy = {c["endpoint_id"] for c in exc.details.get("conflicts") or []}
         context["conflict"]["chair_busy"] = form.chair_endpoint_id.data in busy
         if context["choice"] is not None:
