@@ -194,7 +194,8 @@ def test_the_meeting_page_summarises_first_and_folds_the_rest(page, province_mee
 # -- the technician's phone ---------------------------------------------------------------------
 
 
-def test_a_technicians_tap_confirms_in_place_and_leaves_the_reader_within_the_card(phone_page, province_meeting):
+def test_a_technicians_tap_confirms_in_place_and_leaves_the_reader_within_the_card(phone_page, page,
+                                                                                    province_meeting):
     from vmeeting.readiness.models import Readiness
 
     sign_in(phone_page, "technician")
@@ -228,6 +229,11 @@ def test_a_technicians_tap_confirms_in_place_and_leaves_the_reader_within_the_ca
                                                         Readiness.occurrence_id == province_meeting.occurrences[0].id))
     assert kept.status == "ready" and kept.confirmed_at is not None
     shoot(phone_page, "phone-checklist-folded")
+    page.set_viewport_size(DESKTOP)
+    sign_in(page, "technician")
+    page.goto("/readiness")
+    assert sideways_overflow(page) == 0
+    shoot(page, "checklist")
 
 
 # -- the conflict answer ------------------------------------------------------------------------
