@@ -23,6 +23,8 @@ bp = Blueprint("attendance", __name__)
 
 #: a roll-call of more sites than this opens with its districts folded: the page stays within three screens
 UNFOLDED_SITES = 30
+#: a roll-call of more sites than this fetches each district's sites when it is opened
+FETCHED_SITES = 300
 
 
 def _status_labels():
@@ -67,30 +69,56 @@ def _forms(occurrence, rows, failed=None):
     return forms
 
 
-def _districts(rows, district_counts):
-    """[(district unit, [(endpoint, mark)], its counts)] in the roll's order (rows come by district)."""
-    groups = []
-    for endpoint, mark in rows:
-        head = endpoint.district
-        if not groups or groups[-1][0].id != head.id:
-            groups.append((head, [], district_counts.get(head.id, {})))
-        groups[-1][1].append((endpoint, mark))
-    return groups
-
-
 def _page(occurrence, failed=None, status=200, refusal=None):
-    """Render the roll-call. refusal: a reason about the whole roll (not begun, cancelled), said once at the top."""
-    rows = service.sites(occurrence)
+    """Render the roll-call. refusal: a reason about the whole roll (not begun, cancelled), said once at the top.
+
+    A sitting of more than FETCHED_SITES sites lists its districts only, each fetched when opened
+    (district_sites; ?district=<id> shows one in the page, for a browser without JavaScript): the page
+    weighs the same for 300 sites as for 10,000.
+    """
+    groups = service.district_groups(occurrence)
+    site_count = sum(len(ids) for _head, ids in groups)
+    open_district = request.args.get("district", type=query_id)
+    fetched = site_count > FETCHED_SITES and not failed
+    if fetched:
+        rows = next((service.sites(occurrence, ids) for head, ids in groups if head.id == open_district), [])
+    else:
+        rows = service.sites(occurrence)
+    by_district = {}
+    for endpoint, mark in rows:
+        by_district.setdefault(endpoint.district.id, []).append((endpoint, mark))
     summary, district_counts = service.counts(occurrence)
-    now = utcnow()
-    return render_template("attendance/sitting.html", occurrence=occurrence, meeting=occurrence.meeting, rows=rows,
-                           summary=summary, districts=_districts(rows, district_counts),
-                           forms=_forms(occurrence, rows, failed), refusal=refusal,
-                           opens_at=service.opens_at(occurrence), is_open=now >= service.opens_at(occurrence),
-                           may_mark=service.may_mark(current_user, occurrence.meeting),
-                           fold=len(rows) > UNFOLDED_SITES and not failed,
-                           labels=_status_labels(), reasons=_usual_reasons(),
-                           users=service.users_by_id([m.marked_by_id for _e, m in rows if m])), status
+    districts = [(head, by_district.get(head.id, []) if not fetched or head.id == open_district else None,
+                  district_counts.get(head.id, {}), len(ids)) for head, ids in groups]
+    return render_template("attendance/sitting.html", **_context(occurrence, rows, failed), summary=summary,
+                           districts=districts, site_count=site_count, refusal=refusal, open_district=open_district,
+                           fold=site_count > UNFOLDED_SITES and not failed), status
+
+
+def _context(occurrence, rows, failed=None):
+    """What the page and a district's fetched sites both show: each site's form, the words, who may mark."""
+    opens_at = service.opens_at(occurrence)
+    is_open = utcnow() >= opens_at
+    may_mark = service.may_mark(current_user, occurrence.meeting)
+    return {"occurrence": occurrence, "meeting": occurrence.meeting, "forms": _forms(occurrence, rows, failed),
+            "opens_at": opens_at, "is_open": is_open, "may_mark": may_mark,
+            "marking": may_mark and is_open and not occurrence.is_cancelled
+            and occurrence.meeting.status != "cancelled",
+            "labels": _status_labels(), "reasons": _usual_reasons(),
+            "users": service.users_by_id([m.marked_by_id for _e, m in rows if m])}
+
+
+@bp.get("/meetings/<int:meeting_id>/occurrences/<int:occurrence_id>/attendance/districts/<int:district_id>")
+@permission_required("meetings.view")
+def district_sites(meeting_id, occurrence_id, district_id):
+    """One district's sites of the roll-call, as the HTML a large sitting's page fetches when it is opened."""
+    occurrence = _sitting(meeting_id, occurrence_id)
+    found = next(((head, ids) for head, ids in service.district_groups(occurrence) if head.id == district_id), None)
+    if found is None:
+        abort(404)
+    head, ids = found
+    rows = service.sites(occurrence, ids)
+    return render_template("attendance/_sites.html", **_context(occurrence, rows), head=head, sites=rows)
 
 
 def _wants_json():
