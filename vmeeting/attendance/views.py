@@ -217,6 +217,8 @@ def save(meeting_id, occurrence_id):
             db.session.commit()
             flash(message, "success")
             return redirect(back + (f"#district-{district_id}" if district_id else ""))
+        if not any(name.endswith("-status") for name in request.form):
+            return _page(occurrence, status=400, refusal=_("Chọn điểm danh cho ít nhất một điểm cầu."))
         failed, saved = _save_changed(occurrence)
     except Conflict as exc:
         db.session.rollback()
