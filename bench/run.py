@@ -245,6 +245,22 @@ class Bench:
         then with half the sites silent, each waiting the whole timeout (bench/sweep.py)."""
         self.figures.update(sweep.network_figures(url, peer_ports))
 
+    def page_weights(self):
+        """The meeting page's and the roll-call's weight (bytes, DOM elements) for each meeting booked (213,
+        2,000, 10,000 sites), before any section is opened (issue 25): each should stay flat as the sites grow
+        past what one screen shows. The roll-call is of a sitting not begun: its sites by district, unmarked."""
+        for size, meeting_id in sorted(self.meetings_by_size.items()):
+            meeting = expect(self.api.get(f"/api/v1/meetings/{meeting_id}"), 200, "meeting").json()
+            sitting = meeting["occurrences"][0]["id"]
+            for key, label, path in (
+                    ("meeting_page", "meeting page", f"/meetings/{meeting_id}"),
+                    ("roll_call", "roll-call", f"/meetings/{meeting_id}/occurrences/{sitting}/attendance")):
+                weight = weights.page_weight(expect(self.page.get(path), 200, label).body)
+                self.figures[f"weight_{key}_{size}"] = {
+                    "label": f"{label} of {size:,} sites: {weight['bytes']:,} bytes, {weight['nodes']:,} elements",
+                    "size": size, **weight}
+                print(f"  {self.figures[f'weight_{key}_{size}']['label']}", flush=True)
+
     def meeting_page(self, seconds=10):
         path = f"/meetings/{self.country.province_meeting_id}"
         sites = len(self.country.reference_endpoint_ids)
@@ -333,6 +349,7 @@ def run_backend(backend, args, workdir):
                 for size in (213, 10_000):
                     bench.book(size)
             bench.weights()
+            bench.page_weights()
         if "delivery" in only:
             bench.figures.update(delivery.measure(url, country, workdir))
         baseline += bench.healthz()
@@ -391,8 +408,11 @@ def markdown(results):
                   f"{counts['reservations']:,} reservations.", "",
                   "| figure | median | × /healthz |", "| --- | ---: | ---: |",
                   f"| `/healthz` (baseline) | {result['healthz_ms']} ms | 1 |"]
+        weights = []
         for key, figure in result["figures"].items():
-            if "median_ms" in figure:
+            if key.startswith("weight_"):
+                weights.append(figure)
+            elif "median_ms" in figure:
                 lines.append(f"| {figure['label']} | {figure['median_ms']:,} ms | {figure['ratio']:,} |")
             elif "nodes" in figure:
                 lines.append(f"| {figure['label']} | {figure['nodes']:,} elements, {figure['bytes']:,} bytes | |")
@@ -402,6 +422,9 @@ def markdown(results):
         lines += ["", "| growth from 213 to 10,000 endpoints (work ×47) | × |", "| --- | ---: |"]
         names = {"book": "booking through the API", "probe": "probe sweep", "slots": "slot finder"}
         lines += [f"| {names[kind]} | {value} |" for kind, value in result["growth"].items()]
+        if weights:
+            lines += ["", "| page weight, before any section is opened | bytes | DOM elements |", "| --- | ---: | ---: |"]
+            lines += [f"| {w['label'].split(':')[0]} | {w['bytes']:,} | {w['elements']:,} |" for w in weights]
         lines.append("")
     return "\n".join(lines)
 

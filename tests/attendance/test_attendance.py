@@ -178,7 +178,7 @@ def test_the_roll_call_page_is_prefilled_from_readiness_and_the_last_sweep(roll,
 
     def checked(endpoint):
         import re
-        card = page.split(f'id="site-{endpoint.id}"', 1)[1].split('class="list-group-item"', 1)[0]
+        card = page.split(f'id="site-{endpoint.id}"', 1)[1].split('class="col"', 1)[0]
         found = re.search(r'value="(present|late|absent)" autocomplete="off" checked', card)
         return found.group(1) if found else None
 
@@ -243,3 +243,22 @@ def test_a_refused_mark_reads_in_the_page_language_and_in_vietnamese_in_the_api(
     html = client.post(f"{page_url}/{roll.communes[0].id}", data={**absent, prefix + "reason": "Mất điện"}
                        ).get_data(as_text=True)
     assert "Chưa đến giờ họp: điểm danh trong hoặc sau buổi họp." in html
+
+
+def test_a_large_roll_call_lists_its_districts_and_fetches_each_when_opened(roll, client, login, monkeypatch):
+    """Past FETCHED_SITES sites the page holds the districts and their counts, not the sites: a district's
+    sites come from their own route (or, without JavaScript, from ?district=<id> in the page)."""
+    from vmeeting.attendance import views
+
+    monkeypatch.setattr(views, "FETCHED_SITES", 2)
+    login(roll.organizer)
+    page_url = f"/meetings/{roll.meeting.id}/occurrences/{roll.occurrence.id}/attendance"
+    page = client.get(page_url).get_data(as_text=True)
+    assert 'data-testid="site"' not in page and page.count('data-testid="district"') == 2
+    assert page.count("data-fragment-src=") == 2
+    district = roll.communes[0].unit.parent
+    fragment = client.get(f"{page_url}/districts/{district.id}").get_data(as_text=True)
+    assert fragment.count('data-testid="site"') == 4 and 'data-testid="mark-form"' in fragment
+    assert client.get(f"{page_url}/districts/999999").status_code == 404
+    inline = client.get(f"{page_url}?district={district.id}").get_data(as_text=True)
+    assert inline.count('data-testid="site"') == 4

@@ -159,14 +159,18 @@ def test_book_with_the_site_tree_and_the_chair_picker(page, make_user, sites, di
     assert page.get_by_test_id("site-count").inner_text() == "5"
 
 
-def test_a_large_meeting_page_fetches_its_sites_when_opened_and_its_invites_at_once(page, make_user, make_endpoint,
-                                                                                   book):
-    """A 40-site meeting's page comes without its sites and invites; both arrive from their sections."""
+def test_a_large_meeting_page_fetches_its_sites_and_invites_when_opened_and_its_counts_at_once(
+        page, make_user, make_endpoint, book):
+    """A 40-site meeting's page comes without its sites, invites and live counts; the counts arrive at once,
+    the sites and invites from their sections once opened."""
     sites = [make_endpoint(f"UBND xã Thử {n}") for n in range(40)]
     meeting = book(sites, next_monday(8), title="Hội nghị toàn tỉnh")
     browser_sign_in(page, make_user("viewer", username="xemlich"))
     page.goto(f"/meetings/{meeting.id}")
-    page.get_by_test_id("invites-panel").wait_for()  # fetched once the page has loaded
+    expect(page.get_by_test_id("reply-counts")).to_contain_text("Chưa trả lời")  # fetched once the page has loaded
+    expect(page.get_by_test_id("invites-panel")).to_have_count(0)
+    page.get_by_test_id("invites-section").locator("summary").first.click()
+    page.get_by_test_id("invites-panel").wait_for()
     expect(page.get_by_test_id("district-card")).to_have_count(0)
     page.get_by_test_id("sites-section").locator("summary").click()
     page.get_by_test_id("district-card").first.wait_for()

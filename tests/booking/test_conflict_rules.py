@@ -11,6 +11,8 @@ import pytest
 
 from tests.booking.reservations import minute, store
 from vmeeting.booking.conflicts import PlannedSitting, bridge_of, find_conflicts, peak
+from vmeeting.booking.models import Reservation
+from vmeeting.core.extensions import db
 
 def sitting(start, end, setup=0):
     return PlannedSitting(minute(start), minute(start), minute(end), timedelta(minutes=setup))
@@ -40,10 +42,10 @@ def test_each_conflict_is_reported_in_full_in_order_of_its_start(app, make_endpo
     conflicts, capacity = find_conflicts([sitting(100, 130), sitting(330, 400)], [a, b])
     assert conflicts == [
         {"endpoint_id": b.id, "endpoint_name": "UBND xã Mai Sao", "meeting_id": early_meeting.id,
-         "meeting_title": "Giao ban sáng", "occurrence_id": early.id,
+         "meeting_title": "Giao ban sáng", "occurrence_id": early.id, "endpoint_district": "",
          "starts_at": minute(60).isoformat(), "ends_at": minute(120).isoformat()},
         {"endpoint_id": a.id, "endpoint_name": "UBND xã Hòa Bình", "meeting_id": later_meeting.id,
-         "meeting_title": "Họp chiều", "occurrence_id": later.id,
+         "meeting_title": "Họp chiều", "occurrence_id": later.id, "endpoint_district": "",
          "starts_at": minute(300).isoformat(), "ends_at": minute(360).isoformat()},
     ]
     assert capacity == []
@@ -144,3 +146,27 @@ def test_each_bridge_counts_its_own_load_at_its_own_times(app, make_endpoint, ma
     store(make_endpoint(bridge_id=third.id), 50, 120)
     _, capacity = find_conflicts([sitting(60, 90)], [make_endpoint(bridge_id=third.id)])
     assert [(c["bridge_code"], c["in_use"], c["requested"]) for c in capacity] == [("MCU-C", 2, 1)]
+
+
+def test_busy_sites_are_named_with_their_district_and_grouped_by_the_meeting_that_holds_them(app, make_unit, province,
+                                                                                              make_endpoint):
+    """Two communes of one name in two districts read apart; the answer lists each busy sitting once."""
+    from vmeeting.booking.conflicts import busy_meetings
+    from vmeeting.booking.validation import conflict_message
+
+    van_lang = make_unit("Huyện Văn Lãng", kind="huyện", parent=province)
+    bac_son = make_unit("Huyện Bắc Sơn", kind="huyện", parent=province)
+    one = make_endpoint("UBND xã Tân Thanh", unit=make_unit("Xã Tân Thanh", parent=van_lang))
+    two = make_endpoint("UBND xã Tân Thanh", unit=make_unit("Xã Tân Thanh", parent=bac_son))
+    other = make_endpoint("UBND xã Vũ Lăng", unit=make_unit("Xã Vũ Lăng", parent=bac_son))
+    _meeting, held = store(one, 60, 120, title="Họp sáng")
+    db.session.add_all([Reservation(occurrence_id=held.id, endpoint_id=site.id, bridge_id=site.bridge_id,
+                                    busy_from=minute(60), busy_until=minute(120)) for site in (two, other)])
+    db.session.flush()
+    conflicts, _capacity = find_conflicts([sitting(90, 100)], [one, two, other])
+    assert {c["endpoint_district"] for c in conflicts} == {"Văn Lãng", "Bắc Sơn"}
+    busy = busy_meetings(conflicts)
+    assert len(busy) == 1 and [s["endpoint_district"] for s in busy[0]["sites"]] == ["Bắc Sơn", "Bắc Sơn", "Văn Lãng"]
+    message = str(conflict_message(conflicts, []))
+    assert "UBND xã Tân Thanh (Bắc Sơn)" in message and "UBND xã Tân Thanh (Văn Lãng)" in message
+    assert "UBND xã Vũ Lăng," in message or "UBND xã Vũ Lăng." in message  # a name of its own needs no district

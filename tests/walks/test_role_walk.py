@@ -106,6 +106,7 @@ TABLE = {
     ("GET", "/meetings/<int:meeting_id>/invite.ics"): (SIGNED_IN, 200),
     ("GET", "/meetings/<int:meeting_id>/sites"): (SIGNED_IN, 200),
     ("GET", "/meetings/<int:meeting_id>/invites-panel"): (SIGNED_IN, 200),
+    ("GET", "/meetings/<int:meeting_id>/summary"): (SIGNED_IN, 200),
     ("GET", "/meetings/new"): (STAFF, 200),
     ("POST", "/meetings/new"): (STAFF, 400),
     ("GET", "/calendar/events"): (SIGNED_IN, 400),  # no window named: the guard let it through to the check
@@ -166,6 +167,9 @@ TABLE = {
     ("GET", "/meetings/<int:meeting_id>/occurrences/<int:occurrence_id>/attendance"): (SIGNED_IN, 200),
     ("POST", "/meetings/<int:meeting_id>/occurrences/<int:occurrence_id>/attendance/<int:endpoint_id>"):
         (CONFIRMERS, 400),
+    ("POST", "/meetings/<int:meeting_id>/occurrences/<int:occurrence_id>/attendance"): (CONFIRMERS, 400),
+    ("GET", "/meetings/<int:meeting_id>/occurrences/<int:occurrence_id>/attendance/districts/<int:district_id>"):
+        (SIGNED_IN, 200),
     ("GET", "/reports/attendance"): (SIGNED_IN, 200),
     ("GET", "/reports/attendance.xlsx"): (SIGNED_IN, 200),
     # the JSON API: reads of rows that exist, writes to ids no row has

@@ -55,7 +55,7 @@ def build_world(make_user, make_unit, province, make_bridge, make_endpoint):
         "bridge_id": bridge.id, "unit_id": district.id, "group_id": group.id, "user_id": users["viewer"].id,
         "token_id": token_row.id, "feed_id": feed.id, "mail_id": mail.id,
         "code": "en", "token": "khong-co-ma-nay", "fmt": "csv", "day": "2030-01-07",
-        "incident_id": incident.id
+        "incident_id": incident.id, "district_id": district.id,
     }
     return SimpleNamespace(users=users, ids=ids, meeting=meeting, sites=sites, api_token=api_token)
 

@@ -19,9 +19,10 @@ from vmeeting.attendance.models import STATUSES, Attendance
 from vmeeting.auth.models import User
 from vmeeting.booking.models import Meeting, Occurrence, Reservation
 from vmeeting.core.bounds import query_date
-from vmeeting.core.database import utcnow
+from vmeeting.core.database import one_of, utcnow
 from vmeeting.core.errors import Conflict, NotFound, ValidationError
 from vmeeting.core.extensions import db
+from vmeeting.registry import areas
 from vmeeting.registry.models import AdminUnit, Endpoint
 from vmeeting.registry.service import descendant_ids_select
 from vmeeting.core.text import N_, say
@@ -68,17 +69,24 @@ def sitting_of(meeting_id, occurrence_id):
     return occurrence
 
 
-def sites(occurrence):
-    """Return [(endpoint, Attendance or None)] of the sitting's sites, by district then name."""
-    endpoints = db.session.scalars(
-        sa.select(Endpoint).join(Reservation, Reservation.endpoint_id == Endpoint.id)
-        .where(Reservation.occurrence_id == occurrence.id)
-        .options(selectinload(Endpoint.unit).selectinload(AdminUnit.parent))).all()
-    marks = {a.endpoint_id: a for a in db.session.scalars(
-        sa.select(Attendance).where(Attendance.occurrence_id == occurrence.id))}
+def sites(occurrence, endpoint_ids=None):
+    """Return [(endpoint, Attendance or None)] of the sitting's sites (those of endpoint_ids only, when given: one
+    district of a large sitting), by district then name; each endpoint's `district` is the unit it is shown under."""
+    query = (sa.select(Endpoint).join(Reservation, Reservation.endpoint_id == Endpoint.id)
+             .where(Reservation.occurrence_id == occurrence.id)
+             .options(selectinload(Endpoint.unit).selectinload(AdminUnit.parent)))
+    marked = sa.select(Attendance).where(Attendance.occurrence_id == occurrence.id)
+    if endpoint_ids is not None:
+        query = query.where(one_of(Endpoint.id, list(endpoint_ids), db.session.get_bind()))
+        marked = marked.where(one_of(Attendance.endpoint_id, list(endpoint_ids), db.session.get_bind()))
+    endpoints = db.session.scalars(query).all()
+    marks = {a.endpoint_id: a for a in db.session.scalars(marked)}
+
+    heads = areas.district_heads({e.unit for e in endpoints})
 
     def order(endpoint):
-        head = district_of(endpoint.unit)
+        head = heads[endpoint.unit_id]
+        endpoint.district = head  # what the page groups it under
         return (LEVEL_ORDER.get(head.level, 3), head.position, head.id, endpoint.name_sort_key, endpoint.id)
 
     return [(e, marks.get(e.id)) for e in sorted(endpoints, key=order)]
@@ -142,6 +150,96 @@ def usual_reason(reason):
     return reason
 
 
+def opens_at(occurrence):
+    """The instant the sitting's roll may be taken from (UTC): its start less the meeting's set-up window."""
+    return occurrence.starts_at - timedelta(minutes=occurrence.meeting.setup_minutes or 0)
+
+
+def require_open(occurrence, now=None):
+    """Raise Conflict unless the sitting's roll may be taken now: not cancelled, its set-up window begun."""
+    now = now or utcnow()
+    if occurrence.is_cancelled or occurrence.meeting.status == "cancelled":
+        raise Conflict(N_("Buổi họp đã bị hủy."))
+    if now < opens_at(occurrence):
+        raise Conflict(N_("Chưa đến giờ họp: điểm danh trong hoặc sau buổi họp."))
+
+
+def district_groups(occurrence):
+    """Return [(district unit, [site ids])] of the sitting in official order (`areas.district_heads`), without
+    loading the sites: what a large roll-call's page lists before a district is opened. Two queries."""
+    rows = db.session.execute(sa.select(Reservation.endpoint_id, Endpoint.unit_id)
+                              .join(Endpoint, Endpoint.id == Reservation.endpoint_id)
+                              .where(Reservation.occurrence_id == occurrence.id)).all()
+    units = db.session.scalars(sa.select(AdminUnit).where(AdminUnit.id.in_({u for _e, u in rows}))
+                               .options(selectinload(AdminUnit.parent))).all()
+    heads = areas.district_heads(units)
+    groups = {}
+    for endpoint_id, unit_id in rows:
+        head = heads[unit_id]
+        groups.setdefault(head.id, (head, []))[1].append(endpoint_id)
+    return sorted(groups.values(), key=lambda g: (LEVEL_ORDER.get(g[0].level, 3), g[0].position, g[0].id))
+
+
+def _sites_by_district(occurrence):
+    """Return {district unit id: [site ids]} of the sitting (`district_groups`)."""
+    return {head.id: ids for head, ids in district_groups(occurrence)}
+
+
+def counts(occurrence):
+    """Return (summary, per district) of the sitting's marks.
+
+    summary: {present, late, absent, unmarked}; per district: {district unit id: the same keys}, the
+    district as `areas.district_heads` reads it. Two small queries (the marks by unit, the units): the
+    roll-call's answers carry it after each mark.
+    """
+    rows = db.session.execute(
+        sa.select(Endpoint.unit_id, Attendance.status, sa.func.count())
+        .select_from(Reservation)
+        .join(Endpoint, Endpoint.id == Reservation.endpoint_id)
+        .outerjoin(Attendance, sa.and_(Attendance.occurrence_id == Reservation.occurrence_id,
+                                       Attendance.endpoint_id == Reservation.endpoint_id))
+        .where(Reservation.occurrence_id == occurrence.id)
+        .group_by(Endpoint.unit_id, Attendance.status)).all()
+    units = db.session.scalars(sa.select(AdminUnit).where(AdminUnit.id.in_({u for u, _s, _n in rows}))
+                               .options(selectinload(AdminUnit.parent))).all()
+    heads = areas.district_heads(units)
+    summary = {"present": 0, "late": 0, "absent": 0, "unmarked": 0}
+    districts = {}
+    for unit_id, status, n in rows:
+        key = status or "unmarked"
+        summary[key] += n
+        districts.setdefault(heads[unit_id].id, {"present": 0, "late": 0, "absent": 0, "unmarked": 0})[key] += n
+    return summary, districts
+
+
+def mark_all_present(occurrence, user, district_id=None, now=None):
+    """Mark present every site of the sitting not marked yet (of one district when district_id); flush.
+
+    Returns the ids of the sites marked, in no order. A site already marked
+    keeps its mark: "all present" comes first, the exceptions after. Raises
+    NotAllowed, Conflict (cancelled, not begun, or another mark written at the
+    same instant: nothing is kept then, and a second try marks the rest).
+    """
+    now = now or utcnow()
+    require_mark(user, occurrence.meeting)
+    require_open(occurrence, now)
+    query = (sa.select(Reservation.endpoint_id)
+             .outerjoin(Attendance, sa.and_(Attendance.occurrence_id == Reservation.occurrence_id,
+                                            Attendance.endpoint_id == Reservation.endpoint_id))
+             .where(Reservation.occurrence_id == occurrence.id, Attendance.id.is_(None)))
+    ids = db.session.scalars(query).all()
+    if district_id is not None:
+        inside = set(_sites_by_district(occurrence).get(district_id, ()))
+        ids = [i for i in ids if i in inside]
+    try:
+        with db.session.begin_nested():
+            db.session.add_all([Attendance(occurrence_id=occurrence.id, endpoint_id=i, status="present", reason="",
+                                           marked_by_id=user.id, marked_at=now) for i in ids])
+    except sa.exc.IntegrityError:
+        raise Conflict(N_("Một điểm cầu vừa được điểm danh cùng lúc: hãy thử lại.")) from None
+    return ids
+
+
 def mark(occurrence, endpoint_id, user, data, now=None):
     """Mark one site of a sitting present, late or absent; flush; return the Attendance.
 
@@ -158,10 +256,7 @@ def mark(occurrence, endpoint_id, user, data, now=None):
         Reservation.occurrence_id == occurrence.id, Reservation.endpoint_id == endpoint_id))
     if in_sitting is None:
         raise NotFound("Điểm cầu không tham dự buổi họp này.")
-    if occurrence.is_cancelled or meeting.status == "cancelled":
-        raise Conflict(N_("Buổi họp đã bị hủy."))
-    if now < occurrence.starts_at - timedelta(minutes=meeting.setup_minutes or 0):
-        raise Conflict(N_("Chưa đến giờ họp: điểm danh trong hoặc sau buổi họp."))
+    require_open(occurrence, now)
     row = db.session.scalar(sa.select(Attendance).where(
         Attendance.occurrence_id == occurrence.id, Attendance.endpoint_id == endpoint_id).with_for_update())
     if row is None:

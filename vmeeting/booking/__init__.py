@@ -12,6 +12,7 @@ def init_app(app):
     from vmeeting.booking import api, service, views
     from vmeeting.booking import calendar  # noqa: F401 (the calendar's pages: routes of views.bp)
     from vmeeting.booking import sitting_views  # noqa: F401 (cancel and move pages: routes of views.bp)
+    from vmeeting.booking import summary  # noqa: F401 (the meeting summary's live counts: routes of views.bp)
     from vmeeting.registry import service as registry
 
     app.register_blueprint(api.bp)

@@ -11,6 +11,8 @@ from vmeeting.core.openapi import (
 
 CONFLICT = obj({
     "endpoint_id": ID, "endpoint_name": STRING, "meeting_id": ID, "meeting_title": STRING,
+    "endpoint_district": {**STRING, "description": "the district the site is shown under (its former district "
+                          "for a 2025 commune-level unit), without «Huyện »; empty at province level"},
     "occurrence_id": ID, "starts_at": INSTANT, "ends_at": INSTANT,
 }, ["endpoint_id", "meeting_id", "starts_at", "ends_at"], additional=True)
 

@@ -8,11 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from vmeeting.booking.models import Meeting, Occurrence, Reservation
 from vmeeting.core.database import one_of
 from vmeeting.core.extensions import db
-from vmeeting.registry.models import Bridge, Endpoint
+from vmeeting.core.text import fold
+from vmeeting.registry import areas
+from vmeeting.registry.models import AdminUnit, Bridge, Endpoint
 
 MAX_DURATION = timedelta(hours=12)
 MAX_SETUP_MINUTES = 240
@@ -45,7 +48,8 @@ def bridge_of(endpoint, meeting_bridge_id):
 def find_conflicts(sittings, endpoints, meeting_bridge_id=None, ignore_meeting_id=None):
     """Return (conflicts, capacity) for booking endpoints at the sittings.
 
-    conflicts: [{endpoint_id, endpoint_name, meeting_id, meeting_title, starts_at, ends_at}]
+    conflicts: [{endpoint_id, endpoint_name, endpoint_district, meeting_id, meeting_title, occurrence_id,
+    starts_at, ends_at}]
     for every endpoint already reserved in an overlapping busy interval (touching
     intervals do not overlap). capacity: [{bridge_id, bridge_code, ports, in_use,
     requested, starts_at, ends_at}] for every bridge the sittings would overfill.
@@ -77,6 +81,8 @@ def find_conflicts(sittings, endpoints, meeting_bridge_id=None, ignore_meeting_i
                 "ends_at": occurrence.ends_at.isoformat(),
             })
 
+    _name_districts(conflicts)
+
     capacity = []
     requested = defaultdict(int)
     for endpoint in endpoints:
@@ -107,6 +113,46 @@ def find_conflicts(sittings, endpoints, meeting_bridge_id=None, ignore_meeting_i
                             "starts_at": sitting.starts_at.isoformat(), "ends_at": sitting.ends_at.isoformat(),
                         })
     return conflicts, capacity
+
+
+def _name_districts(conflicts):
+    """Add each conflict's `endpoint_district`: the district its site is shown under (areas.district_heads), its
+    "Huyện " dropped, "" at province level. Same-name sites (Xã Tân Thanh, Tân Thành; Hồng Phong ×2) read apart.
+    Two queries for any number of conflicts."""
+    if not conflicts:
+        return
+    units = dict(db.session.execute(sa.select(Endpoint.id, Endpoint.unit_id).where(
+        one_of(Endpoint.id, sorted({c["endpoint_id"] for c in conflicts}), db.session.get_bind()))).all())
+    loaded = db.session.scalars(sa.select(AdminUnit).where(AdminUnit.id.in_(set(units.values())))
+                                .options(selectinload(AdminUnit.parent))).all()
+    heads = areas.district_heads(loaded)
+    for conflict in conflicts:
+        head = heads.get(units.get(conflict["endpoint_id"]))
+        conflict["endpoint_district"] = district_name(head)
+
+
+def district_name(head):
+    """A district as a site is named with it: "Văn Lãng" for Huyện Văn Lãng, a city whole, "" for the province."""
+    if head is None or head.level == "province":
+        return ""
+    prefix = "huyện "
+    return head.name[len(prefix):] if head.name.lower().startswith(prefix) else head.name
+
+
+def busy_meetings(conflicts):
+    """Group conflicts by the sitting that holds the sites: [{meeting_id, meeting_title, occurrence_id,
+    starts_at, ends_at, sites: [{endpoint_id, endpoint_name, endpoint_district}]}], in time order, each
+    sitting's sites by district then name: one row per busy meeting, its sites folded under it (issue 25)."""
+    groups = {}
+    for c in conflicts:
+        key = (c["meeting_id"], c.get("occurrence_id"))
+        group = groups.setdefault(key, {k: c.get(k) for k in ("meeting_id", "meeting_title", "occurrence_id",
+                                                              "starts_at", "ends_at")} | {"sites": []})
+        group["sites"].append({k: c.get(k, "") for k in ("endpoint_id", "endpoint_name", "endpoint_district")})
+    for group in groups.values():
+        group["sites"].sort(key=lambda site: (site["endpoint_district"] != "", fold(site["endpoint_district"]),
+                                              fold(site["endpoint_name"])))
+    return sorted(groups.values(), key=lambda g: (g["starts_at"], g["meeting_id"]))
 
 
 def _overlapping(query, sittings, ignore_meeting_id):

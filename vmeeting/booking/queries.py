@@ -16,6 +16,7 @@ from vmeeting.booking.models import Meeting, Occurrence, meeting_endpoints
 from vmeeting.booking.series import describe_series, short_month_warning
 from vmeeting.core.database import one_of
 from vmeeting.core.extensions import db
+from vmeeting.registry import areas
 from vmeeting.registry import service as registry
 from vmeeting.registry import succession
 from vmeeting.registry.models import AdminUnit, Endpoint, endpoint_group_members
@@ -137,12 +138,34 @@ def sites_by_district(meeting):
         .order_by(Endpoint.name_sort_key, Endpoint.id)
     ).all()
     groups = defaultdict(list)
+    heads = areas.district_heads({e.unit for e in endpoints})
     for endpoint in endpoints:
-        unit = endpoint.unit
-        head = unit.parent if unit.level == "commune" and unit.parent is not None else unit
-        groups[head].append(endpoint)
+        groups[heads[endpoint.unit_id]].append(endpoint)
     level_order = {"province": 0, "district": 1, "commune": 2}
     return sorted(groups.items(), key=lambda kv: (level_order[kv[0].level], kv[0].position, kv[0].id))
+
+
+def site_counts(meeting):
+    """Return a meeting's sites counted, not loaded: {"levels": {category: n}, "districts": [(unit, n)]}.
+
+    categories as Endpoint.category (provincial, district, commune); districts as `sites_by_district`
+    groups them (areas.district_heads), in official order. Two queries whatever the number of sites.
+    """
+    rows = db.session.execute(
+        sa.select(Endpoint.unit_id, Endpoint.category, sa.func.count())
+        .join(meeting_endpoints, meeting_endpoints.c.endpoint_id == Endpoint.id)
+        .where(meeting_endpoints.c.meeting_id == meeting.id)
+        .group_by(Endpoint.unit_id, Endpoint.category)).all()
+    units = db.session.scalars(sa.select(AdminUnit).where(AdminUnit.id.in_({u for u, _c, _n in rows}))
+                               .options(selectinload(AdminUnit.parent))).all()
+    heads = areas.district_heads(units)
+    levels, districts = defaultdict(int), defaultdict(int)
+    for unit_id, category, n in rows:
+        levels[category] += n
+        districts[heads[unit_id]] += n
+    level_order = {"province": 0, "district": 1, "commune": 2}
+    return {"levels": dict(levels),
+            "districts": sorted(districts.items(), key=lambda kv: (level_order[kv[0].level], kv[0].position, kv[0].id))}
 
 
 # -- a meeting's sites, as ids ------------------------------------------------------------

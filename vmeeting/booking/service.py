@@ -64,6 +64,7 @@ from vmeeting.booking.queries import (  # noqa: F401 (this module's interface)
     occurrences_select,
     recurrence_text,
     recurrence_warning,
+    site_counts,
     sites_by_district,
     sittings_by_day,
 )

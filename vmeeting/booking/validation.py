@@ -347,7 +347,14 @@ def _as_sentence(reason):
 def conflict_message(conflicts, capacity):
     """The Conflict's sentence: the busy sites (five named, the rest counted), else the bridge short of ports."""
     if conflicts:
-        sites = sorted({c["endpoint_name"] for c in conflicts})
+        # a name two busy sites share is told apart by the district (the province has two UBND xã Tân Thanh,
+        # two Hồng Phong): "UBND xã Hồng Phong (Bình Gia)"
+        names = {}
+        for c in conflicts:
+            names.setdefault(c["endpoint_name"], set()).add(c.get("endpoint_id"))
+        sites = sorted({f"{c['endpoint_name']} ({c['endpoint_district']})"
+                        if len(names[c["endpoint_name"]]) > 1 and c.get("endpoint_district") else c["endpoint_name"]
+                        for c in conflicts})
         if len(sites) > 5:
             return say("%(count)s điểm cầu đã bận vào thời gian này: %(sites)s và %(more)s điểm cầu khác.",
                        count=len(sites), sites=", ".join(sites[:5]), more=len(sites) - 5)

@@ -17,6 +17,7 @@ from vmeeting.audit import service as audit
 from vmeeting.audit.models import AuditEvent
 from vmeeting.auth.guards import permission_required
 from vmeeting.booking import export, service, slots
+from vmeeting.booking.conflicts import busy_meetings
 from vmeeting.booking.forms import MeetingForm
 from vmeeting.booking.history import describe
 from vmeeting.booking.models import Meeting, Occurrence
@@ -184,6 +185,7 @@ def _booking_form_page(form, meeting=None):
         db.session.rollback()
         meeting = context["meeting"]
         context["conflict"] = _said(exc)
+        context["conflict"]["busy"] = busy_meetings(exc.details.get("conflicts") or [])
         busy = {c["endpoint_id"] for c in exc.details.get("conflicts") or []}
         context["conflict"]["chair_busy"] = form.chair_endpoint_id.data in busy
         if context["choice"] is not None:
@@ -356,6 +358,7 @@ def meeting_body(meeting):
     body = Markup(render_template(
         "booking/_meeting_body.html", meeting=meeting, inline=inline,
         districts=service.sites_by_district(meeting) if inline else None, history=history, now=now,
+        counts=service.site_counts(meeting),
         recurrence_text=service.recurrence_text(meeting), recurrence_warning=service.recurrence_warning(meeting),
         sittings=occurrences if every_sitting else sittings_window(occurrences, now),
         may_book=current_user.can("meetings.book")))

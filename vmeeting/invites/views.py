@@ -12,7 +12,7 @@ from vmeeting.core.bounds import query_id
 from vmeeting.core.database import utcnow
 from vmeeting.core.errors import ValidationError
 from vmeeting.core.extensions import db
-from vmeeting.invites import feeds, refusals, service
+from vmeeting.invites import feeds, panel_order, refusals, service
 from vmeeting.outbox import service as outbox
 from vmeeting.outbox.models import STATUS_LABELS
 from vmeeting.registry import service as registry
@@ -229,3 +229,9 @@ def _feed_headers(response, etag, last_modified):
     response.headers["Cache-Control"] = "private, no-cache"
     response.headers["Content-Disposition"] = 'inline; filename="lich-hop.ics"'
     return response
+
+
+@bp.app_context_processor
+def inject_invite_order():
+    """Give the meeting page its answers counted (its summary) and listed by district and site (panel_order)."""
+    return {"invite_reply_counts": panel_order.reply_counts, "invite_rows_by_site": panel_order.rows_by_site}

@@ -14,12 +14,13 @@ from vmeeting.core.bounds import query_id
 from vmeeting.core.database import utcnow
 from vmeeting.core.errors import Conflict, NotFound, ValidationError
 from vmeeting.core.extensions import db
+from vmeeting.core.jsonapi import committed
 from vmeeting.readiness import service
 from vmeeting.readiness.forms import ConfirmForm, ReportForm
 from vmeeting.readiness.report import CSV_KINDS, readiness_report, report_csv, sites_xlsx
 from vmeeting.core.spreadsheet import XLSX_MIMETYPE
 from vmeeting.core.text import shown
-from vmeeting.core.timefmt import local_to_utc, to_local
+from vmeeting.core.timefmt import format_time, local_to_utc, to_local
 from vmeeting.core.urls import safe_next_url
 
 bp = Blueprint("readiness", __name__)
@@ -88,15 +89,25 @@ def confirm(occurrence_id, endpoint_id):
                          next_url=safe_next_url(request.args.get("next")))
     back = safe_next_url(form.next.data) or url_for("readiness.mine")
     status = 200
+    # the technician's day page asks for JSON (checklist.js): the answer is said in place, the page stays put
+    wants_json = request.accept_mimetypes.best == "application/json"
     if request.method == "POST" and form.validate():
         try:
-            service.confirm(occurrence, endpoint, current_user, form.values())
+            row = service.confirm(occurrence, endpoint, current_user, form.values())
+            message = _("Đã ghi nhận: %(site)s – %(status)s.", site=endpoint.name,
+                        status=_("Có sự cố") if form.issue.data else _("Sẵn sàng"))
+            if wants_json:
+                return committed(jsonify({"status": row.status, "message": message,
+                                          "label": _("Có sự cố") if row.status == "issue" else _("Sẵn sàng"),
+                                          "confirmed_at_text": format_time(row.confirmed_at)}))
             db.session.commit()
-            flash(_("Đã ghi nhận: %(site)s – %(status)s.", site=endpoint.name,
-                    status=_("Có sự cố") if form.issue.data else _("Sẵn sàng")), "success")
+            flash(message, "success")
             return redirect(back)
         except ValidationError as exc:
             db.session.rollback()
+            if wants_json:
+                return jsonify({"error": {"code": "invalid", "message": shown(exc.message), "fields": {
+                    name: shown(reason) for name, reason in exc.fields.items()}}}), 400
             for name, reason in exc.fields.items():
                 field = form.note if name == "note" else None
                 if field is not None:
@@ -106,9 +117,14 @@ def confirm(occurrence_id, endpoint_id):
             status = 400
         except Conflict as exc:
             db.session.rollback()
+            if wants_json:
+                return jsonify({"error": {"code": "conflict", "message": shown(exc.message)}}), 409
             form.form_errors.append(shown(exc.message))
             status = 409
     elif request.method == "POST":
+        if wants_json:
+            return jsonify({"error": {"code": "invalid", "message": _("Chưa lưu: hãy sửa các ô được đánh dấu."),
+                                      "fields": {name: " ".join(errors) for name, errors in form.errors.items()}}}), 400
         status = 400
     return render_template("readiness/confirm.html", form=form, occurrence=occurrence, endpoint=endpoint,
                            readiness=readiness, back=back), status
