@@ -21,7 +21,6 @@ from vmeeting.booking.models import Meeting
 from vmeeting.core.database import utcnow
 from vmeeting.core.extensions import db
 from vmeeting.core.timefmt import to_local
-from vmeeting.demo.loader import load_demo
 from tests.booking.conftest import book  # noqa: F401 (a fixture used here)
 
 pytestmark = pytest.mark.browser
@@ -33,10 +32,8 @@ THREE_SCREENS = 3 * DESKTOP["height"]
 
 
 @pytest.fixture
-def province_meeting(app):
+def province_meeting(app, demo_province):
     """The demo loaded as `make run` loads it; its meeting of every site (213)."""
-    load_demo()
-    db.session.commit()
     meeting = max(db.session.scalars(sa.select(Meeting)), key=lambda m: m.endpoint_count)
     assert meeting.endpoint_count == 213
     return meeting

@@ -19,7 +19,6 @@ from docx.shared import Pt
 
 from vmeeting.booking.models import Meeting
 from vmeeting.core.extensions import db
-from vmeeting.demo.loader import load_demo
 from vmeeting.documents import service, template_build
 from vmeeting.documents.letter import formal_date
 from vmeeting.documents.render import docx_to_pdf
@@ -46,9 +45,7 @@ def test_the_date_line_has_a_zero_before_days_1_to_9_and_months_1_and_2(day, lin
 
 
 @pytest.fixture
-def province_meeting(app):
-    load_demo()
-    db.session.commit()
+def province_meeting(app, demo_province):
     meeting = max(db.session.scalars(sa.select(Meeting)), key=lambda m: m.endpoint_count)
     assert meeting.endpoint_count == 213
     service.save_letter(meeting, LETTER)

@@ -54,17 +54,14 @@ def test_technician_confirms_on_a_phone_and_the_board_follows(page, phone_page, 
     assert page.evaluate("window.__notReloaded") is True
 
 
-def test_the_board_of_the_whole_province_fits_one_screen_and_filters_the_not_ready(page):
+def test_the_board_of_the_whole_province_fits_one_screen_and_filters_the_not_ready(page, demo_province):
     """213 sites as a grid by district on a 1366×768 screen; the switch leaves only the sites not ready."""
     import sqlalchemy as sa
 
     from tests.test_screenshots import sign_in as demo_sign_in
     from vmeeting.booking.models import Meeting
-    from vmeeting.demo.loader import load_demo
     from vmeeting.readiness.models import Readiness
 
-    load_demo()
-    db.session.commit()
     meeting = max(db.session.scalars(sa.select(Meeting)), key=lambda m: m.endpoint_count)
     assert meeting.endpoint_count == 213
     occurrence = meeting.occurrences[0]

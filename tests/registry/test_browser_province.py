@@ -8,7 +8,6 @@ from playwright.sync_api import expect
 
 from tests.test_screenshots import sign_in as demo_sign_in
 from vmeeting.core.extensions import db
-from vmeeting.demo.loader import load_demo
 
 pytestmark = pytest.mark.browser
 
@@ -20,9 +19,7 @@ def _next_month_working_day():
     return day
 
 
-def test_a_clerk_books_next_month_among_todays_65_units_and_reads_the_units_as_of_2020(page):
-    load_demo()
-    db.session.commit()
+def test_a_clerk_books_next_month_among_todays_65_units_and_reads_the_units_as_of_2020(page, demo_province):
     demo_sign_in(page, "scheduler")
     page.goto(f"/meetings/new?day={_next_month_working_day()}&start=08:00&end=09:00")
     tree = page.get_by_test_id("unit-tree")

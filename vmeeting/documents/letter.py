@@ -13,12 +13,8 @@ that of Nghị định 30/2020/NĐ-CP, Phụ lục I, Mục II.4 (a zero before 
 import unicodedata
 from datetime import date, timedelta
 
-import sqlalchemy as sa
-from sqlalchemy.orm import aliased
 
 from vmeeting.booking.service import sites_by_district
-from vmeeting.core.extensions import db
-from vmeeting.registry.models import AdminUnit, UnitSuccession
 from vmeeting.core.timefmt import format_date, to_local, weekday_vi
 
 #: attendees are at their site this long before the start
@@ -105,52 +101,25 @@ def time_text(meeting):
 def _groups(meeting):
     """[(group name, [endpoints])]: the annex's sites by district, the provincial ones first.
 
-    A commune's district is its parent. Since the 2025 reorganisation
-    (Nghị quyết 1675/NQ-UBTVQH15 for Lạng Sơn) the communes hang from the
-    province directly; such a commune is listed under the district its
-    predecessor communes belonged to (the registry's successions), named
-    "(địa bàn cũ)", which is how offices still read the province. Two queries
-    for the whole meeting, none per site.
+    The grouping is booking's (`sites_by_district`, through registry.areas): a
+    commune's district is its parent; since the 2025 reorganisation (Nghị
+    quyết 1675/NQ-UBTVQH15 for Lạng Sơn) a commune hanging from the province is
+    grouped under the district most of its predecessor communes belonged to.
+    Such a district had ended by the meeting's day: it is named "(địa bàn cũ)", which is how
+    offices still read the province.
     """
-    heads = sites_by_district(meeting)  # [(unit, [endpoints])]: district, or the province for its direct sites
-    orphans = {e.unit_id for head, endpoints in heads if head.level == "province"
-               for e in endpoints if e.unit.level == "commune"}
-    former = _former_districts(orphans)
-    groups, provincial, by_former = [], [], {}
+    day = to_local(meeting.starts_at).date()
+    heads = sites_by_district(meeting)
+    provincial, groups = [], []
     for head, endpoints in heads:
-        if head.level != "province":
-            groups.append((head.position, head.id, head.name, endpoints))
-            continue
-        for endpoint in endpoints:
-            district = former.get(endpoint.unit_id)
-            if district is None:
-                provincial.append(endpoint)
-            else:
-                by_former.setdefault(district, []).append(endpoint)
-        for district, members in by_former.items():
-            groups.append((district.position, district.id, f"{district.name} (địa bàn cũ)", members))
-        by_former = {}
-    groups.sort(key=lambda group: (group[0], group[1]))
+        if head.level == "province":
+            provincial.extend(endpoints)
+        elif head.valid_to is not None and head.valid_to < day:
+            groups.append((f"{head.name} (địa bàn cũ)", endpoints))
+        else:
+            groups.append((head.name, endpoints))
     head_name = next((head.name for head, _e in heads if head.level == "province"), "")
-    ordered = [(head_name or "Cấp tỉnh", provincial)] if provincial else []
-    return ordered + [(name, members) for _position, _id, name, members in groups]
-
-
-def _former_districts(unit_ids):
-    """{commune unit id: the district most of its predecessor communes belonged to} for communes of a new tree."""
-    if not unit_ids:
-        return {}
-    predecessor = aliased(AdminUnit)
-    rows = db.session.execute(
-        sa.select(UnitSuccession.successor_id, AdminUnit)
-        .join(predecessor, predecessor.id == UnitSuccession.predecessor_id)
-        .join(AdminUnit, AdminUnit.id == predecessor.parent_id)
-        .where(UnitSuccession.successor_id.in_(unit_ids), AdminUnit.level == "district")).all()
-    tally = {}
-    for unit_id, district in rows:
-        counts = tally.setdefault(unit_id, {})
-        counts[district] = counts.get(district, 0) + 1
-    return {unit_id: max(counts, key=lambda d: (counts[d], -d.position, -d.id)) for unit_id, counts in tally.items()}
+    return ([(head_name or "Cấp tỉnh", provincial)] if provincial else []) + groups
 
 
 def _levels(meeting, groups):
