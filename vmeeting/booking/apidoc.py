@@ -89,7 +89,15 @@ IF_MATCH = {"name": "If-Match", "in": "header", "required": False, "schema": STR
 WINDOW = [query("from", "start of the window (default: now)", INSTANT),
           query("to", "end of the window (default: from + 14 days; at most 400 days after from)", INSTANT)]
 
+#: what a cancel must send: one call never cancels a meeting of 213 sites by accident
+CANCEL_INPUT = obj({"confirm": {"type": "boolean", "const": True, "description": "must be true"},
+                    "reason": {"type": "string", "description": "told to the attendees in the CANCEL mail"}},
+                   ["confirm"])
+CANCEL_REFUSED = ('Without `{"confirm": true}` (an empty or other body, `"confirm": 1`), or with a `reason` that '
+                  "is not a string: 400 naming `confirm` or `reason`, nothing cancelled.")
+
 SCHEMAS = {
+    "CancelInput": CANCEL_INPUT,
     "Meeting": MEETING,
     "MeetingInput": obj(MEETING_INPUT, ["title", "starts_at", "ends_at", "chair_endpoint_id"]),
     "MeetingPatch": {**obj({k: v for k, v in MEETING_INPUT.items()
@@ -139,7 +147,8 @@ PATHS = {
     "/meetings/{meeting_id}/cancel": {
         "parameters": [MEETING_ID],
         "post": operation("cancelMeeting", "Booking", "Cancel the meeting (kept, status cancelled); sends CANCEL",
-                          responses("200", "the meeting", ref("Meeting"), "403", "404", "409")),
+                          responses("200", "the meeting", ref("Meeting"), "400", "403", "404", "409"),
+                          request_body=body(ref("CancelInput")), description=CANCEL_REFUSED),
     },
     "/meetings/{meeting_id}/occurrences/{occurrence_id}": {
         "parameters": [MEETING_ID, OCCURRENCE_ID],
@@ -153,9 +162,9 @@ PATHS = {
         "parameters": [MEETING_ID, OCCURRENCE_ID],
         "post": operation("cancelOccurrence", "Booking",
                           "Cancel one sitting (CANCEL with its RECURRENCE-ID); the only remaining one cancels the meeting",
-                          responses("200", "the meeting", ref("Meeting"), "403", "404", "409", "412",
+                          responses("200", "the meeting", ref("Meeting"), "400", "403", "404", "409", "412",
                                     ok_headers=ETAG),
-                          parameters=[IF_MATCH]),
+                          parameters=[IF_MATCH], request_body=body(ref("CancelInput")), description=CANCEL_REFUSED),
     },
     "/slots": {
         "get": operation(
