@@ -137,7 +137,7 @@ def _units_below(unit_ids, on_day):
     if on_day is None:
         return ids
     valid = sa.select(AdminUnit.id).where(
-        AdminUnit.id.in_(ids),
+        one_of(AdminUnit.id, ids, db.session.get_bind()),
         sa.or_(AdminUnit.valid_from.is_(None), AdminUnit.valid_from <= on_day),
         sa.or_(AdminUnit.valid_to.is_(None), AdminUnit.valid_to >= on_day),
     )

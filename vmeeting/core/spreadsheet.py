@@ -73,11 +73,8 @@ def csv_bytes(header, rows):
 
 @dataclass
 class Sheet:
-    """One worksheet to write: a bold caption line, a bold header row, the rows; widths in characters.
-
-    `formats` gives a column's number format (Excel's codes, e.g. "hh:mm"), None for the default of
-    its values' type (DATE_FORMAT, DATETIME_FORMAT, TIME_FORMAT).
-    """
+    """One worksheet to write: a bold caption line, a bold header row, the rows; widths in characters; `formats`
+    a column's number format ("hh:mm"), None for its values' type's (DATE_FORMAT, DATETIME_FORMAT, TIME_FORMAT)."""
 
     title: str
     header: list
@@ -92,12 +89,8 @@ DATE_FORMAT, DATETIME_FORMAT, TIME_FORMAT = "dd/mm/yyyy", "dd/mm/yyyy hh:mm", "h
 
 
 def _typed(value):
-    """Return (value openpyxl can store, its default number format or None).
-
-    An aware instant becomes the local wall-clock time without a zone: Excel
-    and LibreOffice keep no zone in a cell (ECMA-376 Part 1, §18.17.4: a date
-    is a serial number of days), and a sheet is read where the meetings are.
-    """
+    """Return (value openpyxl can store, its default number format or None); an aware instant becomes local
+    wall-clock time: a cell keeps no zone (ECMA-376 Part 1, §18.17.4: a date is a serial number of days)."""
     if isinstance(value, datetime):
         if value.tzinfo is not None:
             value = to_local(value).replace(tzinfo=None)
