@@ -91,6 +91,8 @@ class Country:
     first_day: date = None
     last_day: date = None
     counts: dict = field(default_factory=dict)
+    #: (its Monday, the province unit ids whose sites it keeps busy): the slot finder's busy week (busy_week)
+    busy_week: tuple = None
 
 
 class Writer:
@@ -340,6 +342,75 @@ def _small_meetings(scale, plan, by_district, first_day, last_day, rng):
             if not cancelled:
                 busy.update(s.id for s in chosen)
             plan.meeting(rng.choice(SMALL_TITLES), chosen, day, slot, cancelled=cancelled)
+
+
+#: the slot finder's grid for a 60-minute sitting with SETUP_MINUTES of set-up (working hours 07:30–11:30,
+#: 13:30–17:00, a step of 30 minutes): what "the first slots of a week" are
+BUSY_WEEK_STARTS = ("08:00", "08:30", "09:00", "09:30", "10:00", "10:30", "14:00", "14:30", "15:00", "15:30", "16:00")
+
+
+def take_first_slots(monday, at_least=2000, days=3, per_site=2):
+    """Write small meetings that take every slot of the first `days` working days of a week for some provinces.
+
+    monday: a Monday after the generated days (nothing else on it); the
+    provinces are taken in order, the reference one first, until they hold
+    `at_least` sites, and all their sites are made busy.
+    Each site sits in `per_site` one-hour meetings of its own, at starts of the
+    slot finder's grid taken in turn and far apart, so that every start of
+    those days has some busy site in every province of 33 sites or more, and
+    the rows grow with the sites as a real week's do. Commits; returns (province unit ids, their endpoint counts).
+    """
+    rng = random.Random(7)
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    rows = db.session.execute(
+        sa.select(Endpoint.id, Endpoint.bridge_id, AdminUnit.id, AdminUnit.parent_id)
+        .join(AdminUnit, AdminUnit.id == Endpoint.unit_id).order_by(Endpoint.id)).all()
+    parent = dict(db.session.execute(sa.select(AdminUnit.id, AdminUnit.parent_id)).all())
+
+    def province_of(unit_id):
+        while parent.get(unit_id) is not None:
+            unit_id = parent[unit_id]
+        return unit_id
+
+    counts, by_province = defaultdict(int), defaultdict(list)
+    for endpoint_id, bridge_id, unit_id, _parent in rows:
+        province = province_of(unit_id)
+        counts[province] += 1
+        by_province[province].append(Site(endpoint_id, province, 0, bridge_id, ""))
+    provinces_ids, sites = [], []
+    for province in sorted(by_province):  # the reference province is the first one made
+        if len(sites) >= at_least:
+            break
+        provinces_ids.append(province)
+        sites += by_province[province]
+    writer = Writer()
+    plan = Planner(writer, rng, now)
+    plan.next_meeting = iter(range((db.session.scalar(sa.select(sa.func.max(Meeting.id))) or 0) + 1, 10**9))
+    plan.next_occurrence = iter(range((db.session.scalar(sa.select(sa.func.max(Occurrence.id))) or 0) + 1, 10**10))
+    starts = [(monday + timedelta(days=d), start) for d in range(days) for start in BUSY_WEEK_STARTS]
+    apart = len(starts) // per_site  # a site's sittings lie far apart: never two at once (migration 0017's rule)
+    for index, site in enumerate(sites):
+        for k in range(per_site):
+            day, start = starts[(index + k * apart) % len(starts)]
+            end = (datetime.combine(day, clock.fromisoformat(start)) + timedelta(hours=1)).strftime("%H:%M")
+            SLOTS.setdefault(f"{start}-{end}", (start, end))
+            plan.meeting(rng.choice(SMALL_TITLES), [site], day, f"{start}-{end}")
+    writer.flush()
+    _reset_sequences()
+    db.session.commit()
+    return provinces_ids, [counts[p] for p in provinces_ids]
+
+
+def busy_week(country, at_least=2000):
+    """Take the first three days of a week after the generated days for provinces of `at_least` sites, the
+    reference one first (take_first_slots); return (its Monday, the provinces' unit ids)."""
+    from vmeeting.working_time import service as working_time
+
+    monday = _first(country.last_day + timedelta(days=7), 0)
+    while not all(working_time.is_working_day(monday + timedelta(days=d)) for d in range(5)):
+        monday += timedelta(days=7)
+    provinces, _counts = take_first_slots(monday, at_least)
+    return monday, provinces
 
 
 def _reset_sequences():

@@ -207,6 +207,23 @@ class Bench:
                     timed(lambda: expect(self.api.get(path), 200, "slots"), 5), size=size,
                     found=len(answer["items"]))
 
+    def slots_busy_week(self, size):
+        """The slot finder over a week whose first three days are taken (generate.take_first_slots): the first
+        free slots are on Thursday, after every start of Monday to Wednesday has been ruled out."""
+        monday, provinces = self.country.busy_week
+        unit_ids = provinces[:1] if size == 213 else provinces
+        window_from = datetime.combine(monday, clock(0), tzinfo=self.zone)
+        query = {"duration_minutes": 60, "limit": 5, "from": window_from.isoformat(),
+                 "to": (window_from + timedelta(days=7)).isoformat(), "unit_ids": ",".join(map(str, unit_ids))}
+        path = "/api/v1/slots?" + urlencode(query)
+        answer = expect(self.api.get(path), 200, "slots").json()
+        first = datetime.fromisoformat(answer["items"][0]["starts_at"]).astimezone(self.zone)
+        if first.date() != monday + timedelta(days=3):
+            raise RuntimeError(f"the busy week's first free slot is {first}, not on its Thursday")
+        self.record(f"slots_week_{size}", f"slot finder, {answer['endpoint_count']:,} endpoints, a week whose "
+                    f"first 3 days are taken", timed(lambda: expect(self.api.get(path), 200, "slots"), 7, warmup=1),
+                    size=size, endpoints=answer["endpoint_count"], found=len(answer["items"]))
+
     def calendar(self):
         day = datetime.now(self.zone).date() + timedelta(days=14)
         path = f"/calendar?view=week&date={day.isoformat()}"
@@ -315,6 +332,8 @@ def run_backend(backend, args, workdir):
 
             upgrade()
             country = generate.generate(SCALES[args.scale])
+            if "slots" in args.only:
+                country.busy_week = generate.busy_week(country)
             db.engine.dispose()
         generation = time.perf_counter() - started
         print(f"  {generation:.0f} s: " + ", ".join(f"{v:,} {k}" for k, v in country.counts.items()), flush=True)
@@ -333,6 +352,8 @@ def run_backend(backend, args, workdir):
         if "slots" in only:
             bench.slots(213)
             bench.slots(10_000)
+            bench.slots_busy_week(213)
+            bench.slots_busy_week(2000)
         if "calendar" in only:
             bench.calendar()
         if "feed" in only:
@@ -394,6 +415,11 @@ def with_ratios(result):
         small, large = figures.get(f"{kind}_213"), figures.get(f"{kind}_10000")
         if small and large:
             result["growth"][kind] = round(large["median_ms"] / small["median_ms"], 1)
+    small, large = figures.get("slots_week_213"), figures.get("slots_week_2000")
+    if small and large:
+        # the busy week's sites grow by their own factor (whole provinces): the cost should grow no faster
+        result["growth"]["slots_week"] = {"sites": round(large["endpoints"] / small["endpoints"], 1),
+                                          "cost": round(large["median_ms"] / small["median_ms"], 1)}
     return result
 
 
@@ -421,10 +447,14 @@ def markdown(results):
                              f"(`/healthz` {figure['healthz_rps']:,} req/s) |")
         lines += ["", "| growth from 213 to 10,000 endpoints (work ×47) | × |", "| --- | ---: |"]
         names = {"book": "booking through the API", "probe": "probe sweep", "slots": "slot finder"}
-        lines += [f"| {names[kind]} | {value} |" for kind, value in result["growth"].items()]
+        lines += [f"| {names[kind]} | {value} |" for kind, value in result["growth"].items() if kind in names]
+        week = result["growth"].get("slots_week")
+        if week:
+            lines += ["", f"| slot finder, a week whose first 3 days are taken: sites ×{week['sites']} | × |",
+                      "| --- | ---: |", f"| cost | {week['cost']} |"]
         if weights:
             lines += ["", "| page weight, before any section is opened | bytes | DOM elements |", "| --- | ---: | ---: |"]
-            lines += [f"| {w['label'].split(':')[0]} | {w['bytes']:,} | {w['elements']:,} |" for w in weights]
+            lines += [f"| {w['label'].split(':')[0]} | {w['bytes']:,} | {w['nodes']:,} |" for w in weights]
         lines.append("")
     return "\n".join(lines)
 

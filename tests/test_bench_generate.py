@@ -43,3 +43,39 @@ def test_generator_makes_a_consistent_country(tmp_path):
         assert count("SELECT count(*) FROM meetings m WHERE m.recurrence IS NOT NULL AND m.starts_at != "
                      "(SELECT min(o.starts_at) FROM occurrences o WHERE o.meeting_id = m.id)") == 0
     engine.dispose()
+
+
+def test_the_busy_week_leaves_its_first_slots_to_thursday(tmp_path):
+    """`make bench`'s slot-finder case: every start of Monday to Wednesday has a busy site in each province."""
+    from datetime import datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    from vmeeting.booking.slots import find_slots
+    from vmeeting.core.extensions import db
+    from vmeeting.registry.models import AdminUnit, Endpoint
+
+    generate = _generate_module()
+    url = f"sqlite:///{tmp_path / 'country.db'}"
+    country = generate.main([url, "--endpoints", "300", "--provinces", "3", "--days", "28",
+                             "--small-meetings", "200"])
+    app = generate.make_app(url)
+    with app.app_context():
+        monday, provinces = generate.busy_week(country, at_least=150)
+        assert monday > country.last_day and monday.weekday() == 0 and len(provinces) >= 1
+        zone = ZoneInfo("Asia/Ho_Chi_Minh")
+        window_from = datetime.combine(monday, time(0), tzinfo=zone)
+        for chosen in (provinces[:1], provinces):
+            units = db.session.scalars(sa.select(AdminUnit.id)).all()
+            parent = dict(db.session.execute(sa.select(AdminUnit.id, AdminUnit.parent_id)).all())
+
+            def province_of(unit_id):
+                while parent.get(unit_id) is not None:
+                    unit_id = parent[unit_id]
+                return unit_id
+
+            inside = [u for u in units if province_of(u) in chosen]
+            sites = db.session.scalars(sa.select(Endpoint).where(Endpoint.unit_id.in_(inside))).all()
+            found = find_slots(sites, timedelta(hours=1), window_from, window_from + timedelta(days=7), limit=3,
+                               setup_minutes=30)
+            assert [s.astimezone(zone).strftime("%a %H:%M") for s, _e in found] == [
+                "Thu 08:00", "Thu 08:30", "Thu 09:00"]

@@ -1,6 +1,7 @@
 """Excel downloads: the meeting list with its filters, and one sitting's sites with their readiness verdict."""
 
 import io
+from datetime import datetime
 
 import openpyxl
 import pytest
@@ -9,6 +10,7 @@ from tests.booking.conftest import book, next_monday, sites  # noqa: F401 (fixtu
 from tests.registry.test_sheets import libreoffice  # noqa: F401 (fixture)
 from vmeeting.booking import service
 from vmeeting.core.extensions import db
+from vmeeting.core.timefmt import to_local
 from vmeeting.readiness.models import Readiness
 
 
@@ -106,3 +108,27 @@ def test_a_search_typed_with_control_characters_downloads_without_them(client, l
     _sheet, rows = sheet_rows(response.get_data())
     assert "giao ban" in rows[0][0] and not any(chr(c) in rows[0][0] for c in (1, 0x0B, 0x1F))
     assert client.get("/meetings.xlsx?q=%00").status_code in (200, 400)  # PostgreSQL's text refuses NUL: 400
+
+
+def test_the_meeting_list_writes_typed_dates_that_sort_and_filter(client, login_as, meetings, libreoffice,  # noqa: F811
+                                                                   tmp_path):
+    """Dates as text sort 02/01 before 31/12; typed cells with a number format sort as dates."""
+    kept, gone = meetings
+    login_as("viewer")
+    data = client.get("/meetings.xlsx?when=all").get_data()
+    sheet, rows = sheet_rows(data)
+    by_title = {row[0]: number for number, row in enumerate(rows[2:], start=3)}
+    line = by_title[kept.title]
+    coming, starts, ends = (sheet.cell(row=line, column=column) for column in (2, 3, 4))
+    local_start = to_local(kept.starts_at).replace(tzinfo=None)
+    assert all(cell.is_date for cell in (coming, starts, ends)), [(c.data_type, c.value) for c in (coming, starts, ends)]
+    assert starts.value == coming.value == local_start and isinstance(starts.value, datetime)
+    assert ends.value == to_local(kept.ends_at).replace(tzinfo=None)
+    assert (starts.number_format, coming.number_format, ends.number_format) == (
+        "dd/mm/yyyy hh:mm", "dd/mm/yyyy hh:mm", "hh:mm")
+    # LibreOffice reads them as dates too, and keeps them so when it saves the file again
+    file = tmp_path / "cuoc-hop.xlsx"
+    file.write_bytes(data)
+    again = openpyxl.load_workbook(io.BytesIO(libreoffice(file))).worksheets[0]
+    cell = again.cell(row=line, column=3)
+    assert cell.is_date and cell.value == local_start

@@ -99,8 +99,10 @@ def endpoints_import(path):
     """Create or update endpoints from a CSV or XLSX file, all rows or none."""
     try:
         with path.open("rb") as stream:
-            rows = transfer.read_rows(path.name, stream)
-        report = transfer.apply_rows(rows)
+            read = transfer.read_file(path.name, stream)
+        if read.set_aside:
+            click.echo(f"{path.name}: {read.note()}", err=True)
+        report = transfer.apply_rows(read.rows)
     except transfer.ImportRejected as exc:
         db.session.rollback()
         for row in exc.report.rows:

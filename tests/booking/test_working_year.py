@@ -1,5 +1,6 @@
 """The booking rules on the Vietnamese working year (issue 10): past, holidays, hours, series, stale edits."""
 
+import re
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -8,7 +9,7 @@ import sqlalchemy as sa
 from tests.booking.conftest import next_monday, next_working_day
 from tests.booking.test_api import body
 from tests.booking.test_views import form_data
-from tests.conftest import count
+from tests.conftest import count, page_text
 from tests.working_time.dates import VN, at, coming, new_year_weekday, tet_working_days
 from vmeeting.booking import series, service, slots
 from vmeeting.booking.models import Meeting, Occurrence, Reservation
@@ -480,3 +481,20 @@ def test_the_service_raises_non_working_time_for_a_saturday(sites, book):
     assert raised.value.details["sittings"][0]["reason"].startswith("Thứ Bảy")
     db.session.rollback()
     assert count(Meeting) == 0
+
+
+def test_the_series_badge_header_and_preview_count_the_same_sittings(client, api_headers, login_as, sites):
+    """Eight weekly sittings, one on Tết Dương lịch skipped: the page's badge says 7, as its words do."""
+    new_year = new_year_weekday()
+    start = at(new_year - timedelta(weeks=3), 8)
+    created = client.post("/api/v1/meetings", headers=api_headers("scheduler"), json=body(
+        sites, start, endpoint_ids=[sites["hall"].id], recurrence="FREQ=WEEKLY;COUNT=8", skip_non_working=True))
+    assert created.status_code == 201, created.get_json()
+    meeting = created.get_json()
+    assert len(meeting["occurrences"]) == 8 and len(meeting["skipped"]) == 1
+    assert ", 7 buổi (" in meeting["recurrence_text"]
+    login_as("viewer")
+    html = page_text(client.get(f"/meetings/{meeting['id']}"))
+    assert re.search(r'data-testid="sitting-count">7<', html), re.findall(r'data-testid="sitting-count">[^<]*', html)
+    assert ", 7 buổi (" in html
+    assert re.search(r'data-testid="sittings-off">và 1 buổi không họp', html)

@@ -204,7 +204,6 @@ def test_unit_code_is_resolved_among_units_valid_today(make_unit, province):
     ("a.csv", b"code,name,unit_id\r\n", "không có dòng dữ liệu"),
     ("a.csv", b"code,unit_id\r\nX,1\r\n", "Thiếu cột: Tên điểm cầu (name)"),
     ("a.csv", b"code,name\r\nX,Y\r\n", "Mã đơn vị (unit_code) hoặc Đơn vị (unit_name)"),
-    ("a.csv", b"code,name,unit_id,mau_sac\r\nX,Y,1,do\r\n", "mau_sac"),
     ("a.csv", "code,name,unit_id\r\nX,Hòa,1\r\n".encode("cp1252"), "UTF-8"),
     ("a.xlsx", b"PK\x03\x04 not really a workbook", "Excel"),
 ])
@@ -304,3 +303,47 @@ def test_a_unit_id_past_the_databases_range_is_a_row_error(district, unit_id):
                                                                  ["LS-Z", "UBND xã Z", unit_id, "none"]])))
     report = transfer.check_rows(rows)
     assert report.error_fields() == {"Dòng 2, cột unit_id": "Không có đơn vị này."}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_a_row_number_column_and_an_unknown_one_are_set_aside_not_refused(district, fmt):
+    """Nearly every office list numbers its rows ("STT"); a column of the office's own is set aside with a note."""
+    lines = [["STT", "Mã điểm cầu", "Tên điểm cầu", "ID đơn vị", "Ghi chú nội bộ", "Kiểm tra tự động"],
+             [1, "LS-A", "UBND xã Yên Trạch", str(district.id), "gọi trước 8h", "Không"],
+             [2, "LS-B", "UBND xã Hòa Bình", str(district.id), "", "Không"],
+             [3, "", "", "", "", ""]]  # a numbered blank row is a blank row
+    if fmt == "csv":
+        data = csv_bytes([[str(cell) for cell in line] for line in lines])
+    else:
+        data = xlsx_bytes(lines)
+    read = transfer.read_file(f"van-phong.{fmt}", io.BytesIO(data))
+    assert read.set_aside == [("A", "STT"), ("E", "Ghi chú nội bộ")]
+    assert read.note() == ("Các cột sau không thuộc danh mục điểm cầu nên không được nhập:"
+                           " «STT» (A), «Ghi chú nội bộ» (E).")
+    assert [sorted(k for k in row if not k.startswith("_")) for row in read.rows] == [
+        ["code", "name", "probe", "unit_id"]] * 2
+    report = transfer.check_rows(read.rows)
+    assert report.is_valid, report.error_fields()
+    transfer.apply_rows(read.rows)
+    db.session.commit()
+    assert db.session.scalars(sa.select(Endpoint.code).order_by(Endpoint.code)).all() == ["LS-A", "LS-B"]
+
+
+def test_the_import_preview_shows_the_columns_set_aside(client, login_as, get_csrf, district):
+    login_as("scheduler")
+    data = csv_bytes([["STT", "code", "name", "unit_id", "probe"], ["1", "LS-A", "UBND xã A", str(district.id), "none"]])
+    response = client.post("/endpoints/import", content_type="multipart/form-data",
+                           data={"file": (io.BytesIO(data), "a.csv"), "csrf_token": get_csrf("/endpoints/import")})
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert 'data-testid="set-aside"' in text and "«STT» (A)" in text
+    assert "Xác nhận nhập 1 dòng" in text
+
+
+def test_the_cli_import_says_which_columns_it_set_aside(runner, district, tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_bytes(csv_bytes([["STT", "code", "name", "unit_id", "probe"],
+                                ["1", "LS-A", "UBND xã A", str(district.id), "none"]]))
+    result = runner.invoke(args=["endpoints", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "«STT» (A)" in result.output and "1 tạo mới" in result.output

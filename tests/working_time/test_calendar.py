@@ -1,5 +1,6 @@
 """The working calendar: public holidays, declared days, working hours; its API and its page."""
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -205,3 +206,54 @@ def test_the_page_refuses_a_declaration_in_its_language_and_the_api_in_vietnames
     client.post("/lang/vi", data={"csrf_token": token})
     html = client.post(page, data=saturday).get_data(as_text=True)
     assert "Ngày 06/03/2027 đã được khai báo; xóa khai báo cũ trước." in html
+
+
+def test_a_day_in_lieu_a_swapped_day_off_and_the_saturday_worked_are_each_named(app):
+    """2023-01-02 is off in lieu of New Year's Day (a Sunday); 2024: Monday 29/04 off, Saturday 04/05 worked."""
+    items = {item["date"]: item for year in (2023, 2024) for item in service.year_items(year)}
+    assert items["2023-01-02"]["kind"] == "in_lieu" and items["2023-01-02"]["name"] == "Tết Dương lịch (nghỉ bù)"
+    assert items["2024-04-29"]["kind"] == "swapped_day_off"
+    assert items["2024-05-04"] == {"date": "2024-05-04", "kind": "swapped_working_day",
+                                   "name": "Làm bù cho ngày 29/04/2024"}
+    assert items["2024-04-30"]["kind"] == items["2024-01-01"]["kind"] == "holiday"
+    # the Saturday worked is a working day for every rule that asks (booking, slots), the day off is not
+    assert service.is_working_day(date(2024, 5, 4)) and not service.is_working_day(date(2024, 4, 29))
+    assert not service.is_working_day(date(2024, 5, 11))  # the next Saturday is an ordinary one
+    assert service.is_working_time(at(date(2024, 5, 4), 8), at(date(2024, 5, 4), 9))
+    # a swap that crosses the year: the Saturday is listed in its own year
+    assert service.swapped_working_days(2026) == {date(2026, 8, 22): date(2026, 8, 31)}
+
+
+def test_a_declaration_still_overrides_the_saturday_worked(app):
+    service.declare_day({"date": "2024-05-04", "kind": "working_day", "name": "Làm bù theo tỉnh"})
+    items = {item["date"]: item for item in service.year_items(2024)}
+    assert items["2024-05-04"] == {"date": "2024-05-04", "kind": "working_day", "name": "Làm bù theo tỉnh"}
+
+
+@pytest.mark.parametrize("english", [False, True])
+def test_the_page_lists_each_kind_with_its_word(client, login_as, get_csrf, english):
+    login_as("viewer")
+    if english:
+        switch_to_english(client, "/working-calendar?year=2024")
+    html = client.get("/working-calendar?year=2024").get_data(as_text=True)
+    kinds = {day: kind for kind, day in re.findall(
+        r'data-kind="([a-z_]+)">\s*<td class="text-nowrap">[^<]*?(\d\d/\d\d/\d{4})', html)}
+    assert kinds["29/04/2024"] == "swapped_day_off" and kinds["04/05/2024"] == "swapped_working_day"
+    row = html[html.index("04/05/2024</td>"):]
+    row = row[:row.index("</tr>")]
+    if english:
+        assert "Make-up working day" in row and "Worked in place of 29/04/2024" in row
+        assert "Swapped day off" in html and "Day off in lieu" not in html  # 2024 has no holiday on a weekend
+    else:
+        assert "Làm bù" in row and "Làm bù cho ngày 29/04/2024" in row
+        day_off = html[html.index("29/04/2024</td>"):]
+        assert "Ngày nghỉ hoán đổi" in day_off[:day_off.index("</tr>")]
+        assert "Ngày lễ, Tết" not in day_off[:day_off.index("</tr>")]
+    html_2023 = client.get("/working-calendar?year=2023").get_data(as_text=True)
+    in_lieu = html_2023[html_2023.index("02/01/2023</td>"):]
+    assert ("Day off in lieu" if english else "Nghỉ bù") in in_lieu[:in_lieu.index("</tr>")]
+
+
+def test_the_api_lists_the_new_kinds(client, api_headers):
+    items = client.get("/api/v1/holidays?year=2024", headers=api_headers("viewer")).get_json()["items"]
+    assert {"date": "2024-05-04", "kind": "swapped_working_day", "name": "Làm bù cho ngày 29/04/2024"} in items

@@ -6,11 +6,12 @@ from flask import abort, current_app, g, jsonify, request
 
 from vmeeting.auth.guards import api_permission_required
 from vmeeting.booking import idempotency, service, slots
+from vmeeting.booking.apidoc import SCHEMAS
 from vmeeting.booking.models import Meeting, Occurrence
 from vmeeting.core.database import MAX_ID, utcnow
 from vmeeting.core.errors import ValidationError
 from vmeeting.core.extensions import db
-from vmeeting.core.jsonapi import api_blueprint, committed, json_body, paginated
+from vmeeting.core.jsonapi import api_blueprint, committed, json_body, list_errors, paginated
 from vmeeting.registry.models import Bridge, Endpoint
 from vmeeting.core.timefmt import parse_api_instant, to_local
 from vmeeting.working_time.service import FIRST_YEAR, LAST_YEAR
@@ -184,7 +185,9 @@ def _meeting_input(data, *, meeting=None):
         if name in data or not partial:
             fields[name] = _instant(data, name, errors)
     flags = {name: _flag(data, name, errors) for name in ("all_endpoints", *CHOICE_FLAGS)}
-    _json_ids(data, errors)
+    # every list of the body is a JSON array (attendees too, which the page's form sends as lines of text)
+    errors.update(list_errors(data, SCHEMAS["MeetingPatch" if partial else "MeetingInput"]))
+    _json_ids(data, errors)  # the id lists' own reason, which says what goes in them
     if errors:
         raise ValidationError(errors)
     choice = None

@@ -98,14 +98,20 @@ IF_MATCH = {"name": "If-Match", "in": "header", "required": False, "schema": STR
                            "naming no version of this meeting (a weak or malformed tag), gets 412 "
                            "`precondition_failed` with the `changes` made meanwhile (each with `details`, old → new) "
                            "and changes nothing. `*`, or no header: the change applies to the current version"}
-CANCEL_BODY = obj({"confirm": {"type": "boolean", "enum": [True], "description": "must be true: one call never "
-                                                                             "cancels by accident"},
-                    "reason": {"type": "string", "maxLength": 500, "description": "told in the CANCEL mail"}},
-                   ["confirm"])
 WINDOW = [query("from", "start of the window (default: now)", INSTANT),
           query("to", "end of the window (default: from + 14 days; at most 400 days after from)", INSTANT)]
 
+#: what a cancel must send: one call never cancels a meeting of 213 sites by accident
+CANCEL_INPUT = obj({"confirm": {"type": "boolean", "const": True, "description": "must be true: one call never "
+                                                                             "cancels by accident"},
+                    "reason": {"type": "string", "maxLength": 500,
+                               "description": "told to the attendees in the CANCEL mail"}},
+                   ["confirm"])
+CANCEL_REFUSED = ('Without `{"confirm": true}` (an empty or other body, `"confirm": 1`), or with a `reason` that '
+                  "is not a string: 400 naming `confirm` or `reason`, nothing cancelled.")
+
 SCHEMAS = {
+    "CancelInput": CANCEL_INPUT,
     "Meeting": MEETING,
     "MeetingInput": obj(MEETING_INPUT, ["title", "starts_at", "ends_at", "chair_endpoint_id"]),
     "MeetingPatch": {**obj({k: v for k, v in MEETING_INPUT.items()
@@ -160,9 +166,8 @@ PATHS = {
                           "Cancel the meeting (kept, status cancelled, every sitting reads cancelled); sends CANCEL",
                           responses("200", "the meeting", ref("Meeting"), "400", "403", "404", "409", "412",
                                     ok_headers=ETAG),
-                          parameters=[IF_MATCH], request_body=body(CANCEL_BODY),
-                          description="The body must say `{\"confirm\": true}` (400 `fields.confirm` otherwise); "
-                                      "`reason` is told in the CANCEL mail."),
+                          parameters=[IF_MATCH], request_body=body(ref("CancelInput")),
+                          description=CANCEL_REFUSED + " `reason` is told in the CANCEL mail."),
     },
     "/meetings/{meeting_id}/occurrences/{occurrence_id}": {
         "parameters": [MEETING_ID, OCCURRENCE_ID],
@@ -182,7 +187,7 @@ PATHS = {
                           "Cancel one sitting (CANCEL with its RECURRENCE-ID); the only remaining one cancels the meeting",
                           responses("200", "the meeting", ref("Meeting"), "400", "403", "404", "409", "412",
                                     ok_headers=ETAG),
-                          parameters=[IF_MATCH], request_body=body(CANCEL_BODY)),
+                          parameters=[IF_MATCH], request_body=body(ref("CancelInput")), description=CANCEL_REFUSED),
     },
     "/slots": {
         "get": operation(

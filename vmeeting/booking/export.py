@@ -2,8 +2,7 @@
 
 from flask_babel import gettext as _
 
-from vmeeting.core.spreadsheet import Sheet, xlsx_bytes
-from vmeeting.core.timefmt import to_local
+from vmeeting.core.spreadsheet import TIME_FORMAT, Sheet, xlsx_bytes
 
 #: the most meetings one download holds (far above a province's year); the list says how to narrow it
 MAX_ROWS = 10000
@@ -14,8 +13,10 @@ def meetings_xlsx(meetings, next_sittings, caption):
 
     meetings: Meeting rows in the list's order; next_sittings: {meeting_id: the
     next scheduled start} (the list's "next sitting" column, the first start
-    when none is left); caption: the filters, in words. Local times, as the page
-    shows them; text cells are never formulas (spreadsheet.xlsx_bytes).
+    when none is left); caption: the filters, in words. The instants are typed
+    date-time cells in local time (dd/mm/yyyy hh:mm; the end shows hh:mm and
+    holds its date too), so the sheet sorts and filters them as dates; text
+    cells are never formulas (spreadsheet.xlsx_bytes).
     """
     header = [_("Cuộc họp"), _("Buổi tới"), _("Bắt đầu"), _("Kết thúc"), _("Lặp lại"), _("Chủ tọa"),
               _("Số điểm cầu"), _("Trạng thái"), _("Người đặt")]
@@ -24,9 +25,9 @@ def meetings_xlsx(meetings, next_sittings, caption):
         coming = next_sittings.get(meeting.id)
         rows.append([
             meeting.title,
-            f"{to_local(coming):%d/%m/%Y %H:%M}" if coming else "",
-            f"{to_local(meeting.starts_at):%d/%m/%Y %H:%M}",
-            f"{to_local(meeting.ends_at):%H:%M}",
+            coming,
+            meeting.starts_at,
+            meeting.ends_at,
             _("có") if meeting.recurrence else "",
             meeting.chair.name if meeting.chair else "",
             meeting.endpoint_count,
@@ -34,4 +35,5 @@ def meetings_xlsx(meetings, next_sittings, caption):
             meeting.organizer.display_name if meeting.organizer else "",
         ])
     return xlsx_bytes([Sheet(_("Cuộc họp"), header, rows, caption=caption,
-                             widths=(48, 17, 17, 9, 8, 30, 11, 13, 22))])
+                             widths=(48, 17, 17, 9, 8, 30, 11, 13, 22),
+                             formats=(None, None, None, TIME_FORMAT))])

@@ -80,6 +80,13 @@ class Meeting(db.Model):
         return self.status == "cancelled"
 
     @property
+    def sittings_held(self):
+        """The sittings that take place, earliest first: not cancelled, nor skipped (a sitting a series skipped,
+        for a holiday or a busy site, is stored cancelled with the reason). Every count of a series' sittings
+        (its words, the page's badge, the booking's preview) is this list's length."""
+        return [o for o in self.occurrences if o.status == "scheduled"]
+
+    @property
     def test_call_at(self):
         """When the sites are held for the test call before the first sitting."""
         return self.starts_at - timedelta(minutes=self.setup_minutes)

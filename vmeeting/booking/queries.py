@@ -26,7 +26,7 @@ from vmeeting.core.timefmt import local_to_utc, to_local
 
 def recurrence_text(meeting):
     """The meeting's series in words, in the reader's language ('' for a single meeting)."""
-    return describe_series(meeting.recurrence, [o.starts_at for o in meeting.occurrences if o.status == "scheduled"])
+    return describe_series(meeting.recurrence, [o.starts_at for o in meeting.sittings_held])
 
 
 def recurrence_warning(meeting):

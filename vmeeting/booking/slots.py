@@ -1,5 +1,6 @@
 """The slot finder: the earliest times when every chosen site and its bridge are free."""
 
+import itertools
 from bisect import bisect_left
 from collections import defaultdict
 from datetime import date, datetime, timedelta, timezone
@@ -7,7 +8,7 @@ from datetime import date, datetime, timedelta, timezone
 import sqlalchemy as sa
 from flask import current_app
 
-from vmeeting.booking.conflicts import MAX_BUSY, bridge_of, peak
+from vmeeting.booking.conflicts import MAX_BUSY, bridge_of
 from vmeeting.booking.models import Occurrence, Reservation
 from vmeeting.core.database import one_of, utcnow
 from vmeeting.core.extensions import db
@@ -29,13 +30,17 @@ def find_slots(endpoints, duration, window_from, window_to, *, limit=5, setup_mi
     the set-up window and the sitting inside one block of working hours (working_time), when no
     endpoint is reserved in [start - set-up, end) and no bridge lacks ports.
 
-    endpoints: Endpoint objects or sites.SiteRow (id, bridge_id). The candidates
-    are checked in time order against the reservations read a stretch at a
-    time (FIRST_READ, then twice as long each time) until `limit` are found;
-    each read is two queries folded in SQL whatever the number of sites: the
-    distinct busy intervals of all the endpoints together (a sitting's
-    reservations share one interval, so a national meeting's 10,000 rows come
-    back as one) and each bridge's load as (interval, how many).
+    endpoints: Endpoint objects or sites.SiteRow (id, bridge_id). The reservations
+    are read a stretch at a time (FIRST_READ, then twice as long each time) until
+    `limit` are found; each read is two queries folded in SQL whatever the number
+    of sites: the distinct busy intervals of all the endpoints together (a
+    sitting's reservations share one interval, so a national meeting's 10,000
+    rows come back as one) and each bridge's load as (interval, how many). Each
+    read turns them into one sorted list of blocked intervals (`_BusyReader`):
+    the endpoints' busy ones merged with the spans where a bridge's load leaves
+    fewer ports than the chosen sites need, found by one sweep of that bridge's
+    load. A candidate is then one binary search, whatever the number of sites and
+    bridges: the cost grows with the rows read, not with sites × candidates.
     """
     if setup_minutes is None:
         setup_minutes = current_app.config["SETUP_MINUTES"]
@@ -49,26 +54,15 @@ def find_slots(endpoints, duration, window_from, window_to, *, limit=5, setup_mi
         if bridge_id is not None:
             requested[bridge_id] += 1
     ports = dict(db.session.execute(sa.select(Bridge.id, Bridge.ports).where(Bridge.id.in_(requested))).all())
-    busy = _BusyReader([e.id for e in endpoints], list(requested), ignore_meeting_id,
-                       window_from - setup - MAX_BUSY)
-
-    def is_free(start, end):
-        busy_from = start - setup
-        busy.read_until(end)
-        i = bisect_left(busy.starts, end) - 1
-        if i >= 0 and busy.intervals[i][1] > busy_from:
-            return False
-        for bridge_id, count in requested.items():
-            intervals = busy.loads.get(bridge_id, [])
-            starts = busy.load_starts.get(bridge_id, [])
-            lo, hi = bisect_left(starts, busy_from - MAX_BUSY), bisect_left(starts, end)
-            if peak(intervals[lo:hi], busy_from, end) + count > ports[bridge_id]:
-                return False
-        return True
+    # ports left for others: a bridge too small for the chosen sites alone is full at every instant
+    spare = {bridge_id: ports[bridge_id] - count for bridge_id, count in requested.items()}
+    if any(left < 0 for left in spare.values()):
+        return []
+    busy = _BusyReader([e.id for e in endpoints], spare, ignore_meeting_id, window_from - setup - MAX_BUSY)
 
     found = []
     for start, end in _candidates(window_from, window_to, duration, setup, step_minutes):
-        if is_free(start, end):
+        if busy.is_free(start - setup, end):
             found.append((start, end))
             if len(found) >= limit:
                 break
@@ -80,14 +74,23 @@ class _BusyReader:
 
     Every reservation with busy_from in [first, read_to) has been read, each
     once: `intervals` (merged, sorted) for the endpoints, `loads` {bridge_id:
-    [(busy_from, busy_until, count)]} for the bridges.
+    [(busy_from, busy_until, count)]} for the bridges, and `blocked` (merged,
+    sorted): when an endpoint is reserved or a bridge has no more than its
+    `spare` ports in use by others. Exact before read_to: a reservation that
+    counts at an instant t began at or before t.
     """
 
-    def __init__(self, endpoint_ids, bridge_ids, ignore_meeting_id, first):
-        self.endpoint_ids, self.bridge_ids, self.ignore_meeting_id = endpoint_ids, bridge_ids, ignore_meeting_id
+    def __init__(self, endpoint_ids, spare, ignore_meeting_id, first):
+        self.endpoint_ids, self.spare, self.ignore_meeting_id = endpoint_ids, spare, ignore_meeting_id
         self.read_to, self.stretch = first, FIRST_READ
-        self.intervals, self.starts = [], []
-        self.loads, self.load_starts = defaultdict(list), {}
+        self.intervals, self.loads, self.full = [], defaultdict(list), {}
+        self.blocked, self.starts = [], []
+
+    def is_free(self, busy_from, busy_until):
+        """Tell whether [busy_from, busy_until) meets no blocked interval (touching is not meeting)."""
+        self.read_until(busy_until)
+        i = bisect_left(self.starts, busy_until) - 1
+        return i < 0 or self.blocked[i][1] <= busy_from
 
     def read_until(self, instant):
         """Make sure every reservation with busy_from before instant has been read."""
@@ -106,17 +109,40 @@ class _BusyReader:
         found = sorted(db.session.execute(stretch(
             sa.select(Reservation.busy_from, Reservation.busy_until).distinct()
             .where(one_of(Reservation.endpoint_id, self.endpoint_ids, bind)))).all())
-        self.intervals = _merge(self.intervals + found)
-        self.starts = [f for f, _ in self.intervals]
-        if self.bridge_ids:
+        self.intervals = _merge(sorted(self.intervals + found))
+        if self.spare:
+            changed = set()
             for bridge_id, f, u, count in db.session.execute(stretch(
                     sa.select(Reservation.bridge_id, Reservation.busy_from, Reservation.busy_until, sa.func.count())
-                    .where(Reservation.bridge_id.in_(self.bridge_ids))
+                    .where(Reservation.bridge_id.in_(list(self.spare)))
                     .group_by(Reservation.bridge_id, Reservation.busy_from, Reservation.busy_until))):
                 self.loads[bridge_id].append((f, u, count))
-            for bridge_id, intervals in self.loads.items():
-                intervals.sort()
-                self.load_starts[bridge_id] = [f for f, _u, _n in intervals]
+                changed.add(bridge_id)
+            for bridge_id in changed:
+                self.full[bridge_id] = _over(self.loads[bridge_id], self.spare[bridge_id])
+        self.blocked = _merge(sorted(itertools.chain(self.intervals, *self.full.values())))
+        self.starts = [f for f, _u in self.blocked]
+
+
+def _over(loads, spare):
+    """Return the sorted spans [(from, until)] when more than `spare` of the loads' ports are in use.
+
+    loads: (busy_from, busy_until, count). One sweep of their ends in time
+    order, an end at t before a start at t (touching intervals never share a
+    port), as conflicts.peak counts them.
+    """
+    events = sorted(itertools.chain.from_iterable(((f, count), (u, -count)) for f, u, count in loads))
+    spans, in_use, since = [], 0, None
+    for i, (instant, step) in enumerate(events):
+        in_use += step
+        if i + 1 < len(events) and events[i + 1][0] == instant:
+            continue  # the load at an instant is the one after all of its events
+        if in_use > spare and since is None:
+            since = instant
+        elif in_use <= spare and since is not None:
+            spans.append((since, instant))
+            since = None
+    return spans
 
 
 def _candidates(window_from, window_to, duration, setup, step_minutes):

@@ -157,7 +157,7 @@ def _booking_form_page(form, meeting=None):
             skipped = [{**item, "reason": shown(item["reason"])} for item in meeting.skipped]
             context["plan"] = {"skipped": skipped, "warning": warning,
                                "text": service.recurrence_text(meeting),
-                               "sittings": [o.starts_at for o in meeting.occurrences if o.status == "scheduled"]}
+                               "sittings": [o.starts_at for o in meeting.sittings_held]}
             db.session.rollback()
             if context["meeting"] is not None:
                 db.session.refresh(context["meeting"])

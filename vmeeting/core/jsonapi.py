@@ -69,14 +69,21 @@ def error_response(status, code, message, **extra):
 MAX_JSON_DEPTH = 8
 
 
-def json_body():
-    """Return the request's JSON object, or raise ValidationError naming `body`.
+def json_body(schema=None):
+    """Return the request's JSON object, or raise ValidationError naming `body`, or each list field sent as no list.
 
     Refused as well: a body nested deeper than MAX_JSON_DEPTH (Python's parser
     would recurse until it fails) and text that is not Unicode scalar values
     (a lone surrogate such as "\ud800", which RFC 8259 section 8.2 leaves
     undefined and no database can store) or holds NUL, which PostgreSQL's text
     cannot hold.
+
+    `schema` is the body's schema in the OpenAPI document (the capability's
+    apidoc.py): every property it declares an array must arrive as a JSON
+    array, or the answer is 400 naming the field. A string ("attendees":
+    "a@b.vn"), a number, an object or null is a client's bug, even where a
+    page's form would send text that the service splits (CONTRACT.md: strict
+    types); the items are the service's to check.
     """
     try:
         data = request.get_json(silent=True)
@@ -87,7 +94,32 @@ def json_body():
     problem = _json_problem(data, 1)
     if problem:
         raise ValidationError({"body": problem})
+    wrong = list_errors(data, schema) if schema is not None else {}
+    if wrong:
+        raise ValidationError(wrong)
     return data
+
+
+def list_errors(data, schema):
+    """Return {field: reason} for each property `schema` declares an array that `data` holds as something else."""
+    return {name: NOT_A_LIST for name in list_fields(schema) if name in data and not _is_list(data[name], schema, name)}
+
+
+NOT_A_LIST = N_("Phải là một danh sách JSON (mảng […]), kể cả khi chỉ có một phần tử.")
+
+
+def _types(schema):
+    kind = schema.get("type")
+    return set(kind) if isinstance(kind, list) else {kind}
+
+
+def list_fields(schema):
+    """Return the names of the properties an OpenAPI object schema declares arrays (alone or with null)."""
+    return [name for name, prop in schema.get("properties", {}).items() if "array" in _types(prop)]
+
+
+def _is_list(value, schema, name):
+    return isinstance(value, list) or (value is None and "null" in _types(schema["properties"][name]))
 
 
 #: what json.loads makes that holds no text to check

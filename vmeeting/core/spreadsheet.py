@@ -32,6 +32,7 @@ from openpyxl.utils import get_column_letter
 
 from vmeeting.core.errors import ValidationError
 from vmeeting.core.text import N_, say
+from vmeeting.core.timefmt import to_local
 
 #: what makes Excel, LibreOffice and Google Sheets read a CSV cell as a formula (OWASP)
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -72,13 +73,33 @@ def csv_bytes(header, rows):
 
 @dataclass
 class Sheet:
-    """One worksheet to write: a bold caption line, a bold header row, the rows; widths in characters."""
+    """One worksheet to write: a bold caption line, a bold header row, the rows; widths in characters; `formats`
+    a column's number format ("hh:mm"), None for its values' type's (DATE_FORMAT, DATETIME_FORMAT, TIME_FORMAT)."""
 
     title: str
     header: list
     rows: list
     caption: str = ""
     widths: tuple = ()
+    formats: tuple = ()
+
+
+#: how a typed date, instant or time shows, as the pages write them (dd/mm/yyyy, 24-hour)
+DATE_FORMAT, DATETIME_FORMAT, TIME_FORMAT = "dd/mm/yyyy", "dd/mm/yyyy hh:mm", "hh:mm"
+
+
+def _typed(value):
+    """Return (value openpyxl can store, its default number format or None); an aware instant becomes local
+    wall-clock time: a cell keeps no zone (ECMA-376 Part 1, §18.17.4: a date is a serial number of days)."""
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = to_local(value).replace(tzinfo=None)
+        return value, DATETIME_FORMAT
+    if isinstance(value, date):
+        return value, DATE_FORMAT
+    if isinstance(value, time):
+        return value.replace(tzinfo=None), TIME_FORMAT
+    return value, None
 
 
 #: the MIME type of an .xlsx download
@@ -92,7 +113,10 @@ def xlsx_bytes(sheets):
     (CSV injection's twin), so every str cell is typed "s" explicitly.
     Control characters XML 1.0 cannot carry (a search typed with one lands in
     the caption) are dropped, not refused: openpyxl raises on them.
-    Numbers, dates and None pass as they are. The header row is frozen.
+    Numbers and None pass as they are; dates, instants (aware ones in local
+    time) and times are typed cells with a number format (`_typed`,
+    Sheet.formats), so a spreadsheet sorts and filters them as dates, not as
+    text. The header row is frozen.
     """
     book = openpyxl.Workbook()
     book.remove(book.active)
@@ -104,9 +128,13 @@ def xlsx_bytes(sheets):
             for column, value in enumerate(row, start=1):
                 if isinstance(value, str):
                     value = ILLEGAL_CHARACTERS_RE.sub("", value)
+                value, number_format = _typed(value)
                 cell = sheet.cell(row=number, column=column, value=value)
                 if isinstance(value, str):
                     cell.data_type = "s"
+                elif number_format is not None:
+                    given = spec.formats[column - 1] if column <= len(spec.formats) else None
+                    cell.number_format = given or number_format
                 if number <= len(lines):
                     cell.font = bold
         sheet.freeze_panes = sheet.cell(row=len(lines) + 1, column=1)

@@ -14,6 +14,7 @@ from vmeeting.core.jsonapi import api_blueprint, committed, int_arg, json_body, 
 from vmeeting.core.text import N_
 from vmeeting.core.timefmt import to_local
 from vmeeting.registry import service, succession
+from vmeeting.registry.apidoc import SCHEMAS
 from vmeeting.registry.models import ENDPOINT_STATUSES, AdminUnit, Bridge, Endpoint
 
 bp = api_blueprint("registry_api", __name__)
@@ -117,7 +118,7 @@ def endpoints():
 @api_permission_required("endpoints.edit")
 def create_endpoint():
     """Create an endpoint; 201 with it and its address."""
-    endpoint = service.create_endpoint(json_body(), actor=_actor())
+    endpoint = service.create_endpoint(json_body(SCHEMAS["EndpointInput"]), actor=_actor())
     response = jsonify(endpoint_json(endpoint))
     response.headers["Location"] = url_for(".endpoint", endpoint_id=endpoint.id)
     return committed((response, 201))
@@ -135,7 +136,7 @@ def endpoint(endpoint_id):
 def update_endpoint(endpoint_id):
     """Change the fields given; the others stay."""
     endpoint = db.get_or_404(Endpoint, endpoint_id)
-    service.update_endpoint(endpoint, json_body(), actor=_actor())
+    service.update_endpoint(endpoint, json_body(SCHEMAS["EndpointPatch"]), actor=_actor())
     return committed(jsonify(endpoint_json(endpoint)))
 
 

@@ -24,7 +24,9 @@ ENDPOINT_WRITABLE = {
                                 "district → district, commune → commune); an endpoint that has one keeps it"},
     "address": {"type": "string", "maxLength": 300},
     "sip_uri": {"type": "string", "maxLength": 300,
-                "description": "a SIP URI the probes can dial (RFC 3261 §19.1), e.g. sip:room@10.0.0.5:5060"},
+                "description": "a SIP URI the probes can dial (RFC 3261 §19.1), e.g. sip:room@10.0.0.5:5060;"
+                               " a host the probes never dial (link-local, multicast, broadcast, unspecified,"
+                               " and loopback or localhost where PROBE_ALLOW_LOOPBACK is off) answers 400"},
     "probe": {"type": "string", "enum": PROBE_METHODS},
     "bridge_id": nullable(ID),
     "status": {"type": "string", "enum": ENDPOINT_STATUSES},

@@ -11,6 +11,8 @@ import unicodedata
 
 from email_validator import EmailNotValidError, validate_email
 
+from flask import current_app
+
 from vmeeting.auth.models import User
 from vmeeting.core.bounds import as_id
 from vmeeting.core.extensions import db
@@ -25,6 +27,7 @@ from vmeeting.registry.models import (
     Endpoint,
 )
 from vmeeting.core.sipuri import parse_sip_uri
+from vmeeting.probes.policy import saved_host_refusal
 from vmeeting.core.text import N_, clean, describe_character, say
 
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
@@ -122,9 +125,16 @@ def _choice_check(field, raw):
 
 
 def _check_sip_uri(field, raw):
+    """Refuse what the probes could not parse, and a host they will never dial (probes.policy), with the reason.
+
+    Loopback counts as never dialled where PROBE_ALLOW_LOOPBACK is off (production's default).
+    """
     value = clean(raw)
     if value:
-        parse_sip_uri(value)  # what the probes could not dial is refused here, with their reason
+        host = parse_sip_uri(value).host
+        refusal = saved_host_refusal(host, current_app.config.get("PROBE_ALLOW_LOOPBACK", False))
+        if refusal:
+            raise ValueError(refusal)
     return value
 
 

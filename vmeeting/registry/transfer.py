@@ -1,6 +1,7 @@
 """Endpoint import and export, as CSV or XLSX.
 
-An import is read (`read_rows`, in registry.transfer_read), checked
+An import is read (`read_file`, in registry.transfer_read; a column it does not know is set
+aside with a note), checked
 (`check_rows`), kept between the preview and the confirmation (`stage_import`,
 `load_batch`) and applied (`apply_batch`, or `apply_rows` for the CLI) all at
 once or not at all. The rules for each field live in `registry.service`; this
@@ -37,7 +38,8 @@ from vmeeting.registry.columns import COLUMNS, HEADERS
 from vmeeting.registry.transfer_validity import EndedUnits
 from vmeeting.registry.models import AdminUnit, Bridge, Endpoint, ImportBatch
 # the reading of files, which the pages and the CLI reach through this module
-from vmeeting.registry.transfer_read import ERRORS_KEY, EXTENSIONS, LIMITS, MAX_FILE_BYTES, ROW_KEY, read_rows  # noqa: F401
+from vmeeting.registry.transfer_read import (  # noqa: F401
+    ERRORS_KEY, EXTENSIONS, LIMITS, MAX_FILE_BYTES, ROW_KEY, ImportFile, read_file, read_rows)
 from vmeeting.core.text import clean, fold, say
 from vmeeting.core.timefmt import local_zone
 

@@ -16,13 +16,14 @@ import io
 import itertools
 import re
 import unicodedata
+from dataclasses import dataclass, field
 
 from openpyxl.utils import get_column_letter
 
 from vmeeting.core import spreadsheet
 from vmeeting.core.errors import ValidationError
 from vmeeting.registry import columns
-from vmeeting.registry.columns import COLUMNS, HEADERS
+from vmeeting.registry.columns import HEADERS
 from vmeeting.core.text import N_, clean, say
 
 EXTENSIONS = (".csv", ".xlsx")
@@ -38,10 +39,35 @@ ROW_KEY = "_row"
 ERRORS_KEY = "_errors"
 
 
-def read_rows(filename, stream):
-    """Return the data rows of a CSV or XLSX file as dicts keyed by column.
+@dataclass
+class ImportFile:
+    """What was read from a file: its data rows, and the columns set aside."""
 
-    Each dict also holds "_row", the row's number in the sheet (the header is
+    #: dicts keyed by column (see `read_rows`)
+    rows: list
+    #: [(column letter, header text)] of the columns the import does not know ("STT", an office's own
+    #: notes): their cells are not read, and the preview says so rather than refuse the file
+    set_aside: list = field(default_factory=list)
+
+    def note(self):
+        """Return the Vietnamese sentence telling which columns were set aside, or "" when none was."""
+        if not self.set_aside:
+            return ""
+        return say("Các cột sau không thuộc danh mục điểm cầu nên không được nhập: %(columns)s.",
+                   columns=", ".join(f"«{text}» ({letter})" for letter, text in self.set_aside))
+
+
+def read_rows(filename, stream):
+    """Return the data rows of a CSV or XLSX file as dicts keyed by column (`read_file(...).rows`)."""
+    return read_file(filename, stream).rows
+
+
+def read_file(filename, stream):
+    """Return an ImportFile: the data rows of a CSV or XLSX file as dicts keyed by column, and the columns set aside.
+
+    A column whose header names none of the registry's (a row number "STT",
+    a column of the office's own) is set aside: its cells are not read and
+    `ImportFile.set_aside` names it for the preview. Each dict also holds "_row", the row's number in the sheet (the header is
     row 1), so errors point at the line a person sees, and "_errors" for the
     cells whose text could not be read ({column: reason}). Blank rows are
     skipped. Raise ValidationError on the "file" field when the file cannot be
@@ -55,11 +81,13 @@ def read_rows(filename, stream):
         raise ValidationError({"file": say("Tệp lớn hơn %(mb)s MB; hãy chia nhỏ.", mb=MAX_FILE_BYTES // 2**20)})
     records = _csv_records(data) if name.endswith(".csv") else spreadsheet.xlsx_rows(data, LIMITS)
     with contextlib.closing(records):  # a refusal midway closes the workbook at once
-        return _data_rows(records, _check_header(*_find_header(records)))
+        positions, set_aside = _check_header(*_find_header(records))
+        known = {i for i, _column in positions} | {i for i, _text in set_aside}
+        rows = _data_rows(records, positions, known)
+    return ImportFile(rows, [(get_column_letter(i + 1), text) for i, text in set_aside])
 
 
-def _data_rows(records, positions):
-    known = {i for i, _column in positions}
+def _data_rows(records, positions, known):
     rows = []
     for number, cells in records:
         row, errors = {}, {}
@@ -85,7 +113,7 @@ def _data_rows(records, positions):
 
 
 def _stray_cell(cells, known):
-    """Return (column letter, reason) for the first filled cell under no column of the header, or None.
+    """Return (column letter, reason) for the first filled cell under no header text at all, or None.
 
     In a CSV file this is nearly always a comma inside a name that was not put
     in quotes, which shifts every later cell of the row one column right: the
@@ -177,14 +205,15 @@ def _header_text(cell):
 
 
 def _check_header(number, header):
-    """Return [(position, column)] of the known columns, or raise ValidationError naming what is wrong."""
+    """Return ([(position, column)] of the known columns, [(position, text)] of the others), or raise
+    ValidationError naming what is wrong: a column named twice, a required one missing."""
     found, seen, unknown = [], {}, []
     for position, text in enumerate(header):
         if not text:
             continue
         column = columns.column_of(text)
         if column is None:
-            unknown.append(text)
+            unknown.append((position, text))
         elif column in seen:
             # a column's Vietnamese header is a word of the file, kept as it is in every language
             raise ValidationError({"file": say("Cột «%(first)s» và «%(second)s» cùng là cột «%(column)s».",
@@ -192,11 +221,6 @@ def _check_header(number, header):
         else:
             seen[column] = text
             found.append((position, column))
-    if unknown:
-        raise ValidationError({"file": say("Cột không được hỗ trợ: %(unknown)s. Các cột: %(headers)s"
-                                           " (hoặc tên kỹ thuật: %(names)s).",
-                                           unknown=", ".join(f"«{u}»" for u in unknown),
-                                           headers=", ".join(HEADERS[c] for c in COLUMNS), names=", ".join(COLUMNS))})
     missing = ", ".join(f"{HEADERS[c]} ({c})" for c in ("code", "name") if c not in seen)
     if not {"unit_id", "unit_code", "unit_name"} & set(seen):
         units = {"unit_code": HEADERS["unit_code"], "unit_name": HEADERS["unit_name"]}
@@ -207,7 +231,7 @@ def _check_header(number, header):
                                            **units)})
     if missing:
         raise ValidationError({"file": say("Thiếu cột: %(columns)s.", columns=missing)})
-    return found
+    return found, unknown
 
 
 def _cell_text(column, cell):

@@ -33,6 +33,7 @@ def import_endpoints():
     """Upload a file and preview it: every bad row with its reason, nothing saved yet."""
     form = ImportForm()
     report = batch = filename = None
+    set_aside_note = ""
     if form.validate_on_submit():
         upload = form.file.data
         if upload is None or not upload.filename:
@@ -40,10 +41,11 @@ def import_endpoints():
         else:
             filename = upload.filename
             try:
-                rows = transfer.read_rows(filename, upload.stream)
+                read = transfer.read_file(filename, upload.stream)
             except ValidationError as exc:
                 show_errors(form, exc)
             else:
+                rows, set_aside_note = read.rows, read.note()
                 report = transfer.check_rows(rows, current_user)
                 if report.is_valid:
                     # Only a clean file is kept for the confirm step; a bad one is shown, never stored.
@@ -51,16 +53,17 @@ def import_endpoints():
                     db.session.commit()
                 else:
                     db.session.rollback()
-    return _import_page(form, report, batch, filename)
+    return _import_page(form, report, batch, filename, set_aside_note)
 
 
-def _import_page(form, report, batch=None, filename=None):
+def _import_page(form, report, batch=None, filename=None, set_aside_note=""):
     """Render the import page: the upload form, and the preview of a checked file.
 
-    The rows' reasons are the service's Vietnamese; `shown` says them in the page's language.
+    The rows' reasons and the note of the columns set aside are the service's Vietnamese;
+    `shown` says them in the page's language.
     """
     return render_form(
-        "registry/endpoint_import.html", form, report=report, filename=filename,
+        "registry/endpoint_import.html", form, report=report, filename=filename, set_aside_note=set_aside_note,
         confirm_form=ImportConfirmForm(token=batch.token) if batch else None,
         columns=transfer.COLUMNS, headers=transfer.HEADERS, column_labels=IMPORT_COLUMN_LABELS,
         max_mb=transfer.MAX_FILE_BYTES // 2**20, max_rows=transfer.LIMITS.rows,

@@ -8,7 +8,9 @@ from vmeeting.core.openapi import (
     COUNT, DATE, ERRORS, STRING, array, body, obj, operation, path_param, query, ref, responses,
 )
 
-HOLIDAY_KINDS = ["holiday", "day_off", "working_day"]
+#: holiday, in_lieu (nghỉ bù), swapped_day_off and swapped_working_day (làm bù) come from the law and the
+#: government's notices (the `holidays` package); day_off and working_day are declared here
+HOLIDAY_KINDS = ["holiday", "in_lieu", "swapped_day_off", "swapped_working_day", "day_off", "working_day"]
 
 SCHEMAS = {
     "Holiday": obj({"date": DATE, "name": STRING, "kind": {"type": "string", "enum": HOLIDAY_KINDS}},

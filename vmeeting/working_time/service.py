@@ -28,8 +28,14 @@ from vmeeting.core.text import N_, clean, say
 from vmeeting.core.timefmt import WEEKDAYS_VI, local_zone, to_local
 from vmeeting.working_time.models import DECLARED_KINDS, DeclaredDay
 
-KINDS = ("holiday", *DECLARED_KINDS)
-KIND_LABELS = {"holiday": N_("Ngày lễ, Tết"), "day_off": N_("Ngày nghỉ (nghỉ bù)"), "working_day": N_("Ngày làm việc bù")}
+#: the kinds of the days the `holidays` package gives: a public holiday; the day off in lieu of one that fell on
+#: a weekend (Điều 112 khoản 3); a working day the Prime Minister's yearly notice swaps with a Saturday, which
+#: is then worked (làm bù)
+PUBLIC_KINDS = ("holiday", "in_lieu", "swapped_day_off", "swapped_working_day")
+KINDS = (*PUBLIC_KINDS, *DECLARED_KINDS)
+KIND_LABELS = {"holiday": N_("Ngày lễ, Tết"), "in_lieu": N_("Nghỉ bù"), "swapped_day_off": N_("Ngày nghỉ hoán đổi"),
+               "swapped_working_day": N_("Làm bù"),
+               "day_off": N_("Ngày nghỉ (nghỉ bù)"), "working_day": N_("Ngày làm việc bù")}
 #: the years the calendar answers for; far outside them nothing is booked anyway
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 #: the names the `holidays` package gives Vietnam's public holidays, marked for the catalogue so that a message
@@ -67,6 +73,40 @@ def holiday_sentence(name):
     return say(name)
 
 
+def public_kind(name):
+    """Return the kind (PUBLIC_KINDS) of a day off the `holidays` package names: in_lieu for 'Quốc khánh (nghỉ bù)',
+    swapped_day_off for 'Ngày nghỉ (thay cho ngày 04/05/2024)', holiday for any other."""
+    if name.endswith(_IN_LIEU):
+        return "in_lieu"
+    return "swapped_day_off" if _SUBSTITUTE.fullmatch(name) else "holiday"
+
+
+@lru_cache(maxsize=256)
+def swapped_working_days(year):
+    """Return {Saturday: the day off it is worked for} of the year's weekend days worked in exchange (làm bù).
+
+    The `holidays` package names each swapped day off after the Saturday it is
+    worked on ('Ngày nghỉ (thay cho ngày 04/05/2024)': 29/04/2024 off, Saturday
+    04/05/2024 worked); a swap may cross the new year, so the years beside are read too.
+    """
+    found = {}
+    for other in (year - 1, year, year + 1):
+        if not FIRST_YEAR <= other <= LAST_YEAR:
+            continue
+        for day_off, name in public_holidays(other).items():
+            swapped = _SUBSTITUTE.fullmatch(name)
+            if swapped:
+                worked = datetime.strptime(swapped[1], "%d/%m/%Y").date()
+                if worked.year == year:
+                    found[worked] = day_off
+    return found
+
+
+def swapped_working_name(day_off):
+    """The name of a Saturday worked in exchange for `day_off`, as a Sentence: 'Làm bù cho ngày 29/04/2024'."""
+    return say("Làm bù cho ngày %(day)s", day=f"{day_off:%d/%m/%Y}")
+
+
 def holiday_reason(day):
     """The name of the public holiday on a day, as a Sentence (holiday_sentence)."""
     return holiday_sentence(public_holidays(day.year)[day])
@@ -89,7 +129,8 @@ class DayInfo:
 
     day: date
     is_working: bool
-    #: holiday, day_off, working_day, weekend, or None for an ordinary working day
+    #: holiday (any day off the `holidays` package gives), day_off, working_day, swapped_working_day,
+    #: weekend, or None for an ordinary working day
     kind: str = None
     name: str = ""
 
@@ -127,6 +168,9 @@ class WorkingCalendar:
         if name:
             return DayInfo(day, False, "holiday", name)
         if day.weekday() >= 5:
+            day_off = swapped_working_days(day.year).get(day) if FIRST_YEAR <= day.year <= LAST_YEAR else None
+            if day_off is not None:
+                return DayInfo(day, True, "swapped_working_day", swapped_working_name(day_off))
             return DayInfo(day, False, "weekend")
         return DayInfo(day, True)
 
@@ -210,12 +254,18 @@ def hours_text():
 def year_items(year):
     """Return the year's non-ordinary days: [{date, name, kind}] by date.
 
-    kind: holiday (public holiday, Tết included), day_off (declared), working_day
-    (declared). A declared day replaces a public holiday on the same date.
+    kind (KIND_LABELS): holiday (public holiday, Tết included), in_lieu (nghỉ
+    bù: the weekday off for a holiday that fell on a weekend), swapped_day_off
+    (a working day swapped off by the government's notice) and
+    swapped_working_day (the Saturday worked in exchange, làm bù), all from the
+    `holidays` package; day_off and working_day (declared here). A declared day
+    replaces the package's on the same date.
     """
     check_year(year)
     calendar = WorkingCalendar(date(year, 1, 1), date(year, 12, 31))
-    days = {day: ("holiday", name) for day, name in public_holidays(year).items()}
+    days = {day: (public_kind(name), name) for day, name in public_holidays(year).items()}
+    days.update({day: ("swapped_working_day", swapped_working_name(day_off))
+                 for day, day_off in swapped_working_days(year).items()})
     days.update({day: (row.kind, row.name) for day, row in calendar.declared.items()})
     return [{"date": day.isoformat(), "name": name, "kind": kind} for day, (kind, name) in sorted(days.items())]
 

@@ -51,8 +51,8 @@ def calendar():
         status = 400
     names = service.holiday_names_for_page(year)  # a public holiday's name in the page's language
     items = [{**item, "day": date.fromisoformat(item["date"]),
-              "name": names.get(date.fromisoformat(item["date"]), item["name"]) if item["kind"] == "holiday"
-              else item["name"]} for item in service.year_items(year)]
+              "name": names.get(date.fromisoformat(item["date"]), shown(item["name"]))
+              if item["kind"] in service.PUBLIC_KINDS else item["name"]} for item in service.year_items(year)]
     return render_template("working_time/calendar.html", year=year, items=items, form=form, weekdays=WEEKDAY_LABELS,
                            labels=service.KIND_LABELS, hours=service.hours_text()), status
 
