@@ -236,6 +236,12 @@ class MeetingForm(AppForm):
                 "group_ids": self.group_ids.data or [], "all_endpoints": bool(self.all_endpoints.data),
                 "on_day": self.day.data}
 
+    def when_text(self):
+        """The day and times as typed, "dd/mm/yyyy HH:MM–HH:MM" (a review's old and new time); "" when unset."""
+        if not (self.day.data and self.start_time.data and self.end_time.data):
+            return ""
+        return f"{self.day.data:%d/%m/%Y} {self.start_time.data:%H:%M}–{self.end_time.data:%H:%M}"
+
     def instants(self):
         """Return (starts_at, ends_at) in UTC from the local day and times."""
         starts = local_to_utc(datetime.combine(self.day.data, self.start_time.data))
