@@ -24,7 +24,7 @@ from vmeeting.core.database import utcnow
 from vmeeting.core.extensions import db
 from vmeeting.core.forms_i18n import DATE_FORMATS, DATE_INPUT, AppForm
 from vmeeting.booking.service import BookingChoices
-from vmeeting.booking.sites import site_options, unit_options
+from vmeeting.booking.sites import PICKER_INLINE_SITES, offered_site_count, site_options, unit_options
 from vmeeting.registry import service as registry
 from vmeeting.registry.models import Bridge, EndpointGroup
 from vmeeting.core.timefmt import local_to_utc, to_local
@@ -167,8 +167,16 @@ class MeetingForm(AppForm):
         """meeting: the meeting being edited; its sites stay on offer though no longer bookable."""
         super().__init__(*args, **kwargs)
         own = {e.id for e in meeting.endpoints} | {meeting.chair_endpoint_id} if meeting is not None else set()
+        #: whether the pickers search the server: the page then carries only the sites chosen (and the meeting's)
+        #: how many sites a booking may name (the pickers' hint when they search the server)
+        self.site_count = offered_site_count(own)
+        self.sites_searched = self.site_count > PICKER_INLINE_SITES
+        chosen = None
+        if self.sites_searched:
+            posted = [self.chair_endpoint_id.data, *(self.endpoint_ids.data or [])]
+            chosen = own | {value for value in posted if isinstance(value, int) and value > 0}
         #: the sites on offer, with district and search text, for the pickers (booking.sites.site_options)
-        self.site_options = site_options(own)
+        self.site_options = site_options(own, only_ids=chosen)
         for site in self.site_options:
             site["label"] = site_label(site)
         self.endpoint_ids.choices = [(site["id"], site["label"]) for site in self.site_options]
