@@ -151,3 +151,29 @@ def test_the_review_says_what_refuses_a_drag_and_writes_nothing(page, demo):
     expect(page.get_by_test_id("calendar-message")).to_have_class(re.compile("alert-danger"))
     expect(event).to_contain_text("08:00–11:00")
     assert outbox_rows() == before_rows and fresh(meeting.id).sequence == 0
+
+
+@pytest.mark.parametrize("size", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_in_english_the_calendar_and_the_menu_speak_english(page, demo, size):
+    meeting = training()
+    day = to_local(meeting.starts_at).date()
+    page.set_viewport_size(size)
+    sign_in(page, "scheduler")
+    page.get_by_role("button", name="English").click()
+    page.wait_for_url("**/")
+    menu = page.locator("#mainnav")
+    for word in ("Readiness", "Incidents", "Roll-call"):
+        expect(menu.get_by_text(word, exact=True)).to_be_attached()
+    page.goto(f"/calendar?view=month&date={day}")
+    page.get_by_test_id("calendar-event").first.wait_for()
+    toolbar = page.locator("#calendar .ec-toolbar")
+    names = ["Today", "Month", "Day", "Agenda"] + (["Week", "Endpoints"] if size == DESKTOP else [])
+    for name in names:
+        expect(toolbar.get_by_role("button", name=name, exact=True)).to_be_visible()
+    expect(toolbar.get_by_role("button", name="Previous")).to_be_visible()
+    title = toolbar.locator("h2").inner_text()
+    assert title.split(",")[0] in ("January February March April May June July August September October "
+                                   "November December").split(), title
+    assert page.evaluate("() => window.vmeetingCalendar.getOption('moreLinkContent')({num: 3})") == "+3 more"
+    headers = page.locator("#calendar .ec-col-head").all_inner_texts()
+    assert headers[0] in ("Monday", "Mon"), headers

@@ -11,12 +11,15 @@ apart from the rules: what is counted is what the confirmed change writes.
 import sqlalchemy as sa
 
 from vmeeting.core.extensions import db
-from vmeeting.outbox import service as outbox
-from vmeeting.outbox.models import OutboxMail
+
+# The outbox is imported where it is read, not here: booking's pages load this module, and booking alone
+# loads no outbox (tests/house/test_wiring.py); the outbox is there once invites wire their listener.
 
 
 def outbox_mark():
     """Return the highest outbox row id now (0 when empty): the rows a change writes next come after it."""
+    from vmeeting.outbox.models import OutboxMail
+
     return db.session.scalar(sa.select(sa.func.max(OutboxMail.id))) or 0
 
 
@@ -27,6 +30,9 @@ def recipients_since(mark, meeting_id):
     first, in the same transaction, so its people are counted too. The caller
     rolls back afterwards: this flushes rows that must not stay.
     """
+    from vmeeting.outbox import service as outbox
+    from vmeeting.outbox.models import OutboxMail
+
     outbox.expand_pending(meeting_id)
     return db.session.scalar(
         sa.select(sa.func.count(sa.distinct(OutboxMail.recipient)))

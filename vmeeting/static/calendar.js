@@ -275,15 +275,20 @@
   // EventCalendar marks up its grids with ARIA rows, cells and headers whose table, grid and row
   // parents it does not give (axe: aria-required-parent, aria-required-children): a screen reader
   // would be told of a broken table. Its layout stays; those half roles go, each time it draws.
-  const TABLE_ROLES = new Set(["table", "grid", "rowgroup", "row", "cell", "gridcell", "columnheader", "rowheader"]);
+  // The agenda's root is a "list" whose items are its toolbar and days: those go too.
+  const TABLE_ROLES = new Set(["table", "grid", "rowgroup", "row", "cell", "gridcell", "columnheader", "rowheader",
+                               "list", "listitem"]);
+  const TABLE_ATTRIBUTES = ["aria-colindex", "aria-rowindex", "aria-colcount", "aria-rowcount"];
   const unroleTables = () => {
-    [el, ...el.querySelectorAll("[role]")].forEach((node) => {
-      if (TABLE_ROLES.has(node.getAttribute("role"))) node.removeAttribute("role");
-    });
+    [el, ...el.querySelectorAll("[role], [aria-colindex], [aria-rowindex], [aria-colcount], [aria-rowcount]")]
+      .forEach((node) => {
+        if (TABLE_ROLES.has(node.getAttribute("role"))) node.removeAttribute("role");
+        TABLE_ATTRIBUTES.forEach((name) => node.removeAttribute(name));
+      });
   };
   unroleTables();
   new MutationObserver(unroleTables).observe(el, {childList: true, subtree: true, attributes: true,
-                                                  attributeFilter: ["role"]});
+                                                  attributeFilter: ["role", ...TABLE_ATTRIBUTES]});
   // A filter reloads the page at the view and day on screen: the URL keeps the filters (links, reload).
   const filters = document.querySelector("[data-calendar-filters]");
   const viewNames = {dayGridMonth: "month", timeGridWeek: "week", timeGridDay: "day", listWeek: "list",
