@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from tests.booking.test_calendar_browser import DESKTOP, box_of, grid_point, open_week
 from tests.conftest import browser_sign_in, sideways_overflow
+from tests.test_accessibility import violations
 from vmeeting.booking.models import Meeting
 from vmeeting.core.extensions import db
 from vmeeting.core.timefmt import to_local
@@ -99,6 +100,7 @@ def test_a_drag_is_reviewed_written_only_when_confirmed_and_undone(page, demo):
     assert told >= sites  # a contact or technician per site, at least
     expect(review.get_by_test_id("review-conflicts")).to_be_visible()
     assert outbox_rows() == before_rows and fresh(meeting.id).sequence == 0
+    assert violations(page) == []  # the dialog too passes axe-core (WCAG 2 A/AA)
     review.get_by_test_id("review-cancel").click()
     expect(review).to_be_hidden()
     expect(page.get_by_test_id("calendar-message")).to_contain_text("Chưa dời")
