@@ -61,3 +61,38 @@ def test_the_pickers_search_the_server_past_the_threshold(page, demo, monkeypatc
     db.session.rollback()
     meeting = db.session.query(Meeting).filter_by(title="Họp tìm điểm cầu trên máy chủ").one()
     assert sorted(e.name for e in meeting.endpoints) == ["UBND tỉnh Lạng Sơn", "UBND xã Quốc Khánh"]
+
+
+def test_a_districts_communes_come_as_json(client, login_as, sites, district, province):
+    login_as("scheduler")
+    day = next_monday(8).date()
+    found = client.get(f"/meetings/units?parent_id={district.id}&day={day}").get_json()
+    assert [unit["name"] for unit in found] == ["Xã Hòa Bình", "Xã Quang Lang", "Xã Mai Sao", "Xã Vân An"]
+    assert found[0]["count"] == 1 and found[0]["search"] == "xa hoa binh"
+    missing = client.get(f"/meetings/units?parent_id=999999&day={day}")
+    assert missing.status_code == 404 and "parent_id" in missing.get_json()["error"]["fields"]
+    login_as("viewer")
+    assert client.get(f"/meetings/units?parent_id={district.id}").status_code == 403
+
+
+@pytest.mark.browser
+def test_the_unit_tree_fetches_a_districts_communes_when_opened(page, demo, monkeypatch):  # noqa: F811
+    monkeypatch.setattr(forms, "TREE_INLINE_UNITS", 10)  # the demo's communes count as the country's
+    monday = next_monday(8) + __import__("datetime").timedelta(weeks=1)
+    page.set_viewport_size(DESKTOP)
+    sign_in(page, "scheduler")
+    page.goto(f"/meetings/new?day={monday.date()}&start=14:00&end=15:00")
+    tree = page.get_by_test_id("unit-tree")
+    assert tree.locator("[data-tree-item]").count() == 0  # no commune in the page until asked for
+    tree.locator("summary").first.click()
+    first = tree.locator("[data-tree-item] input").first
+    first.wait_for()
+    assert tree.locator("[data-tree-item]").count() > 10
+    first.check()
+    page.get_by_label("Tên cuộc họp").fill("Họp một xã từ cây đơn vị")
+    pick_site(page, "Điểm cầu chủ tọa", "ubnd tinh lang", "UBND tỉnh Lạng Sơn")
+    page.get_by_test_id("book").click()
+    page.wait_for_url(re.compile(r".*/meetings/\d+$"))
+    db.session.rollback()
+    meeting = db.session.query(Meeting).filter_by(title="Họp một xã từ cây đơn vị").one()
+    assert meeting.endpoint_count >= 2  # the chair and the commune's sites

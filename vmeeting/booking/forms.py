@@ -24,7 +24,13 @@ from vmeeting.core.database import utcnow
 from vmeeting.core.extensions import db
 from vmeeting.core.forms_i18n import DATE_FORMATS, DATE_INPUT, AppForm
 from vmeeting.booking.service import BookingChoices
-from vmeeting.booking.sites import PICKER_INLINE_SITES, offered_site_count, site_options, unit_options
+from vmeeting.booking.sites import (
+    PICKER_INLINE_SITES,
+    TREE_INLINE_UNITS,
+    offered_site_count,
+    site_options,
+    unit_options,
+)
 from vmeeting.registry import service as registry
 from vmeeting.registry.models import Bridge, EndpointGroup
 from vmeeting.core.timefmt import local_to_utc, to_local
@@ -184,6 +190,8 @@ class MeetingForm(AppForm):
         #: [((district, count), [(commune, count)])]: the units valid on the meeting's day (today until one
         #: is given) as a tree by district
         self.unit_groups = unit_options(self.day.data or to_local(utcnow()).date())
+        #: whether the tree's communes are fetched when a district is opened (the country's thousands)
+        self.units_fetched = sum(len(communes) for _head, communes in self.unit_groups) > TREE_INLINE_UNITS
         self.unit_ids.choices = [(unit.id, unit.name) for (unit, _n), communes in self.unit_groups
                                  for unit, _n in [(unit, _n), *communes]]
         self.group_ids.choices = [(g.id, g.name) for g in db.session.scalars(sa.select(EndpointGroup).order_by(EndpointGroup.name))]

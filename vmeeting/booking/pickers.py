@@ -1,12 +1,17 @@
-"""The booking form's site search: what its pickers ask when the country's sites are too many for the page."""
+"""What the booking form's pickers ask when the country's sites and units are too many for the page:
+a search of the sites, and the communes of a district once it is opened."""
 
 from flask import jsonify, request
 from flask_babel import gettext
 
 from vmeeting.auth.guards import permission_required
 from vmeeting.booking.forms import site_label
-from vmeeting.booking.sites import PICKER_FOUND_SITES, find_site_options
+from vmeeting.booking.sites import PICKER_FOUND_SITES, find_site_options, unit_options
 from vmeeting.booking.views import bp
+from vmeeting.core.bounds import query_date, query_id
+from vmeeting.core.database import utcnow
+from vmeeting.core.text import fold
+from vmeeting.core.timefmt import to_local
 
 #: the longest search text taken (a site's name and its district fit well within it)
 MAX_SEARCH_LENGTH = 100
@@ -30,3 +35,24 @@ def site_search():
         return jsonify([])
     return jsonify([{"id": site["id"], "text": site_label(site), "code": site["code"], "search": site["search"]}
                     for site in find_site_options(q, PICKER_FOUND_SITES)])
+
+
+@bp.get("/meetings/units")
+@permission_required("meetings.book")
+def unit_children():
+    """The communes of one district (or province) of the booking form's unit tree, when it is opened.
+
+    Query: parent_id (a head of the tree, as the form shows it), day (YYYY-MM-DD:
+    the meeting's day, whose units are valid; today when absent or unreadable).
+    Answer: a JSON list of {id, name, count (active sites in it and below),
+    search (the folded name)}, in official order; 404 naming parent_id when it
+    heads no part of that day's tree.
+    """
+    parent_id = request.args.get("parent_id", type=query_id)
+    day = request.args.get("day", type=query_date) or to_local(utcnow()).date()
+    for (head, _count), communes in unit_options(day):
+        if head.id == parent_id:
+            return jsonify([{"id": unit.id, "name": unit.name, "count": count, "search": fold(unit.name)}
+                            for unit, count in communes])
+    message = gettext("Không có đơn vị này.")
+    return jsonify({"error": {"code": "not_found", "message": message, "fields": {"parent_id": message}}}), 404

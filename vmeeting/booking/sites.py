@@ -194,6 +194,9 @@ def district_label(unit):
 #: past this many sites on offer the booking form's pickers search the server (`find_site_options`) rather
 #: than carry every site in the page: a province's 213 stay in the page, the country's 10,000 do not
 PICKER_INLINE_SITES = 400
+#: past this many communes the booking form's unit tree shows its districts (or provinces) and fetches a
+#: district's communes when it is opened (`booking.unit_children`)
+TREE_INLINE_UNITS = 400
 #: the most sites one picker search answers with (the list a person reads before typing more)
 PICKER_FOUND_SITES = 50
 

@@ -98,9 +98,50 @@
         box.disabled = all.checked;
       });
     }
+    // The country's communes are not in the page: a district's come from the server when it is opened.
+    function commune(unit) {
+      var item = document.createElement("li");
+      item.className = "form-check";
+      item.dataset.treeItem = "";
+      item.dataset.search = unit.search;
+      var box = document.createElement("input");
+      box.className = "form-check-input";
+      box.type = "checkbox";
+      box.name = "unit_ids";
+      box.value = String(unit.id);
+      box.id = "unit-" + unit.id;
+      var label = document.createElement("label");
+      label.className = "form-check-label";
+      label.htmlFor = box.id;
+      label.textContent = unit.name + " ";
+      var count = document.createElement("span");
+      count.className = "small text-body-secondary";
+      count.textContent = "(" + unit.count + ")";
+      label.append(count);
+      item.append(box, label);
+      return item;
+    }
+    function fetchCommunes(group, details) {
+      if (!details || !details.dataset.treeUrl || details.dataset.loaded) { return; }
+      details.dataset.loaded = "1";
+      fetch(details.dataset.treeUrl, {credentials: "same-origin", headers: {"Accept": "application/json"}})
+        .then(function (response) { return response.ok ? response.json() : []; })
+        .then(function (units) {
+          var list = details.querySelector("ul");
+          units.forEach(function (unit) {
+            if (!document.getElementById("unit-" + unit.id)) { list.append(commune(unit)); }
+          });
+          sync(group);
+        }, function () { delete details.dataset.loaded; });
+    }
     groups.forEach(function (group) {
       sync(group);
       group.querySelector("[data-tree-all]").addEventListener("change", function () { sync(group); });
+      var details = group.querySelector("[data-tree-details]");
+      if (details) {
+        details.addEventListener("toggle", function () { if (details.open) { fetchCommunes(group, details); } });
+        if (details.open) { fetchCommunes(group, details); }
+      }
     });
 
     var filter = document.querySelector("[data-tree-filter]");
