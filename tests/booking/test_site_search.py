@@ -71,6 +71,9 @@ def test_a_districts_communes_come_as_json(client, login_as, sites, district, pr
     assert found[0]["count"] == 1 and found[0]["search"] == "xa hoa binh"
     missing = client.get(f"/meetings/units?parent_id=999999&day={day}")
     assert missing.status_code == 404 and "parent_id" in missing.get_json()["error"]["fields"]
+    for bad in ("", "abc", "-1"):
+        refused = client.get(f"/meetings/units?parent_id={bad}")
+        assert refused.status_code == 400 and "parent_id" in refused.get_json()["error"]["fields"]
     login_as("viewer")
     assert client.get(f"/meetings/units?parent_id={district.id}").status_code == 403
 

@@ -45,10 +45,13 @@ def unit_children():
     Query: parent_id (a head of the tree, as the form shows it), day (YYYY-MM-DD:
     the meeting's day, whose units are valid; today when absent or unreadable).
     Answer: a JSON list of {id, name, count (active sites in it and below),
-    search (the folded name)}, in official order; 404 naming parent_id when it
-    heads no part of that day's tree.
+    search (the folded name)}, in official order; 400 naming parent_id when it
+    is absent or no id, 404 naming it when it heads no part of that day's tree.
     """
     parent_id = request.args.get("parent_id", type=query_id)
+    if parent_id is None:
+        message = gettext("Cần mã đơn vị (số).")
+        return jsonify({"error": {"code": "validation_error", "message": message, "fields": {"parent_id": message}}}), 400
     day = request.args.get("day", type=query_date) or to_local(utcnow()).date()
     for (head, _count), communes in unit_options(day):
         if head.id == parent_id:
