@@ -35,9 +35,16 @@ messages: install
 # Links in mail and feeds point at the port served, unless BASE_URL says otherwise (CONTRACT.md).
 RUN_ENV = BASE_URL="$${BASE_URL:-http://127.0.0.1:$(PORT)}"
 
+# The demo's sites answer SIP OPTIONS from a simulator on loopback (vmeeting/demo/simulator.py), started
+# beside the server and stopped with it; development only (it stays off under any other VMEETING_ENV).
+SIP_PORT ?= 5070
+RUN_ENV += DEMO_SIP_SIMULATOR="$${DEMO_SIP_SIMULATOR-127.0.0.1:$(SIP_PORT)}"
+
 run: install
 	$(RUN_ENV) $(FLASK) db upgrade
 	$(RUN_ENV) $(FLASK) demo load --if-empty
+	$(RUN_ENV) VMEETING_ENV=$${VMEETING_ENV:-development} $(FLASK) demo sip-simulator & simulator=$$!; \
+	trap 'kill $$simulator 2>/dev/null' EXIT INT TERM; \
 	$(RUN_ENV) SCHEDULER=$${SCHEDULER:-embedded} VMEETING_ENV=$${VMEETING_ENV:-development} $(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 # The suite in parallel (pytest-xdist): one worker per CPU unless TEST_WORKERS says otherwise. Each worker

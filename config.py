@@ -61,7 +61,17 @@ class Config:
     MAIL_FROM = _env("MAIL_FROM", "vmeeting@localhost")
     #: the MAIL_FROM mailbox, read for the calendars' iTIP REPLY mails; unset: replies are not read
     IMAP_URL = _env("IMAP_URL")
+    #: a mail in that mailbox larger than this (bytes, IMAP RFC822.SIZE) is refused unread: no calendar
+    #: answer comes near it, and parsing one costs the worker seconds and memory
+    REPLY_MAX_BYTES = max(1, int(_env("REPLY_MAX_BYTES", "1000000")))
     BASE_URL = _env("BASE_URL", "http://127.0.0.1:5000")
+    #: where every mail of the outbox is also POSTed as signed JSON (outbox.webhooks); unset: nothing is posted
+    WEBHOOK_URL = _env("WEBHOOK_URL")
+    #: the HMAC-SHA256 key of X-Vmeeting-Signature; required with WEBHOOK_URL
+    WEBHOOK_SECRET = _env("WEBHOOK_SECRET")
+    #: when reminders go to each site's contacts and technician (invites.reminders): "-Nd@HH:MM" a working day
+    #: before at a local time, "Nm"/"Nh" before the start; comma-separated; empty: no reminders
+    REMINDER_SCHEDULE = _env("REMINDER_SCHEDULE", "-1d@15:00,60m")
     TIMEZONE = _env("TIMEZONE", "Asia/Ho_Chi_Minh")
     SCHEDULER = _env("SCHEDULER", "off")
     #: how many reverse proxies stand in front (0: none); their X-Forwarded-For/-Proto are then believed,
@@ -132,6 +142,9 @@ class DevelopmentConfig(Config):
     SECRET_KEY = Config.SECRET_KEY or secrets.token_hex(32)
     #: the demo's devices and a developer's SIP peers answer on this machine
     PROBE_ALLOW_LOOPBACK = _flag("PROBE_ALLOW_LOOPBACK", True)
+    #: host:port of the demo's SIP simulator (demo.simulator) that `demo load` points the demo sites at and
+    #: `make run` starts; empty: the demo's sites get made-up addresses. Production has no such setting.
+    DEMO_SIP_SIMULATOR = _env("DEMO_SIP_SIMULATOR", "127.0.0.1:5070")
 
 
 class ProductionConfig(Config):

@@ -1,7 +1,7 @@
 """Benchmarks at national scale: how vmeeting's cost grows from one province to the country.
 
     python bench/run.py [--backend postgresql|sqlite|both] [--workers 4] [--scale full|small]
-                        [--only book,slots,calendar,feed,probe,network,meeting_page,delivery]
+                        [--only book,slots,calendar,feed,probe,network,meeting_page,weights,delivery]
 
 For each backend: make a fresh database (PostgreSQL: its own database on the
 local server, dropped at the end), generate the country into it
@@ -42,6 +42,7 @@ import sqlalchemy as sa  # noqa: E402
 import delivery  # noqa: E402
 import generate  # noqa: E402
 import sweep  # noqa: E402
+import weights  # noqa: E402
 from config import Config  # noqa: E402
 from client import Client, expect, load, median_ms, timed  # noqa: E402
 from peers import Peers  # noqa: E402
@@ -58,7 +59,7 @@ BOOK_SAMPLES = {213: 9, 2000: 3, 10_000: 3}
 BOOK_WARMUP = {213: 4, 2000: 0, 10_000: 0}
 COLD_FEEDS = 5
 #: the figures, in the order they are measured; probe sweeps the meetings the bookings made
-FIGURES = ("book", "slots", "calendar", "feed", "probe", "network", "meeting_page", "delivery")
+FIGURES = ("book", "slots", "calendar", "feed", "probe", "network", "meeting_page", "weights", "delivery")
 SCALES = {"full": generate.Scale(),
           "small": generate.Scale(endpoints=2_300, provinces=10, days=730, small_meetings=30_000)}
 
@@ -261,6 +262,18 @@ class Bench:
         print(f"  meeting page: {page_rps:.1f} req/s (healthz {healthz_rps:.1f} req/s)", flush=True)
 
 
+    def weights(self):
+        """Page weights (DOM elements, bytes) of the readiness board of the meetings the bookings made: it must
+        stay flat past what one screen shows (past the board's GRID_CELLS it counts by province)."""
+        for size, meeting_id in sorted(self.meetings_by_size.items()):
+            body = expect(self.page.get(f"/meetings/{meeting_id}/readiness"), 200, "readiness board").body
+            weight = weights.page_weight(body)
+            self.figures[f"weight_readiness_{size}"] = {
+                "label": f"readiness board of {size:,} sites, page weight", **weight}
+            print(f"  readiness board of {size:,} sites: {weight['nodes']:,} elements, {weight['bytes']:,} bytes",
+                  flush=True)
+
+
 def server_time(response):
     """Return the seconds the app says it worked on the response (its Server-Timing `app;dur=` in ms)."""
     for part in (response.headers.get("Server-Timing") or "").split(","):
@@ -315,6 +328,11 @@ def run_backend(backend, args, workdir):
             bench.network_sweep(url, peers.ports)
         if "meeting_page" in only:
             bench.meeting_page()
+        if "weights" in only:
+            if not bench.meetings_by_size:
+                for size in (213, 10_000):
+                    bench.book(size)
+            bench.weights()
         if "delivery" in only:
             bench.figures.update(delivery.measure(url, country, workdir))
         baseline += bench.healthz()
@@ -376,6 +394,8 @@ def markdown(results):
         for key, figure in result["figures"].items():
             if "median_ms" in figure:
                 lines.append(f"| {figure['label']} | {figure['median_ms']:,} ms | {figure['ratio']:,} |")
+            elif "nodes" in figure:
+                lines.append(f"| {figure['label']} | {figure['nodes']:,} elements, {figure['bytes']:,} bytes | |")
             else:
                 lines.append(f"| {figure['label']} | {figure['rps']:,} req/s | {figure['ratio']} "
                              f"(`/healthz` {figure['healthz_rps']:,} req/s) |")

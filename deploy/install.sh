@@ -21,6 +21,7 @@ python3 -m venv /opt/vmeeting/venv
 /opt/vmeeting/venv/bin/pybabel -q compile -f -d /opt/vmeeting/app/vmeeting/translations
 
 # the role and database, reached over the local socket by peer authentication as the vmeeting user
+cd /   # su keeps the working directory, which user postgres may not enter (root's home)
 su postgres -c "psql -tAc \"SELECT 1 FROM pg_roles WHERE rolname = 'vmeeting'\"" | grep -q 1 \
     || su postgres -c "createuser vmeeting"
 su postgres -c "psql -tAc \"SELECT 1 FROM pg_database WHERE datname = 'vmeeting'\"" | grep -q 1 \
@@ -49,8 +50,13 @@ if [ ! -e "/etc/letsencrypt/live/$name/fullchain.pem" ]; then
         -keyout "/etc/letsencrypt/live/$name/privkey.pem" -out "/etc/letsencrypt/live/$name/fullchain.pem" 2>/dev/null
 fi
 nginx -t
-systemctl daemon-reload
-systemctl enable --now vmeeting-web vmeeting-worker vmeeting-backup.timer
-systemctl reload nginx
+if [ -d /run/systemd/system ]; then
+    systemctl daemon-reload
+    systemctl enable --now vmeeting-web vmeeting-worker vmeeting-backup.timer
+    systemctl reload nginx
+else  # an image being built, a chroot: the units are enabled and start with the first boot
+    systemctl enable vmeeting-web vmeeting-worker vmeeting-backup.timer
+    echo "systemd is not running here: vmeeting-web, vmeeting-worker and nginx start at the next boot"
+fi
 echo "vmeeting installed: https://$name/ ; create the first administrator with:"
-echo "  cd /opt/vmeeting/app && sudo -u vmeeting sh -c 'set -a; . /etc/vmeeting/env; /opt/vmeeting/venv/bin/flask --app wsgi users create admin --role admin'"
+echo "  cd /opt/vmeeting/app && runuser -u vmeeting -- sh -c 'set -a; . /etc/vmeeting/env; VMEETING_ENV=production /opt/vmeeting/venv/bin/flask --app wsgi users create admin --role admin'"

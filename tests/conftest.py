@@ -7,6 +7,7 @@ migrations (never `create_all`), and each test leaves empty tables behind.
 import html
 import os
 import re
+import sqlite3
 import subprocess
 import uuid
 from pathlib import Path
@@ -150,6 +151,77 @@ def _empty_tables():
                 conn.exec_driver_sql(f'DELETE FROM "{table}"')
             conn.exec_driver_sql("SELECT setval(quote_ident(schemaname) || '.' || quote_ident(sequencename), 1, false) "
                                  "FROM pg_sequences WHERE schemaname = current_schema()")
+
+
+#: database url → the demo command's output, once the demo's rows are kept aside for that database
+_DEMO_SNAPSHOTS = {}
+#: where they are kept: a schema of the test database (PostgreSQL), a file beside it (SQLite)
+DEMO_SNAPSHOT = "demo_snapshot"
+
+
+@pytest.fixture
+def demo_province(app, database_url, runner):
+    """The demo province as `flask demo load` makes it (today's units and their history, 213 sites, users,
+    groups, its week of meetings and their invites in the outbox), in the test's own tables; returns the
+    command's output.
+
+    The command runs once per test process and backend (5–20 s on the shared machine); its rows are then
+    copied aside, and each later test gets them copied back (well under a second). A test of the loading
+    itself runs the command instead.
+    """
+    empty = not any(db.session.execute(sa.select(sa.literal(1)).select_from(table).limit(1)).first()
+                    for table in db.metadata.sorted_tables)
+    if database_url in _DEMO_SNAPSHOTS and empty:
+        db.session.remove()
+        _copy_demo(database_url, keep=False)
+        return _DEMO_SNAPSHOTS[database_url]
+    result = runner.invoke(args=["demo", "load"])  # the first time, or onto rows the test made before
+    assert result.exit_code == 0, result.output
+    db.session.commit()
+    if empty:
+        _copy_demo(database_url, keep=True)
+        _DEMO_SNAPSHOTS[database_url] = result.output
+    return result.output
+
+
+def _copy_demo(database_url, keep):
+    """Copy every table's rows aside (keep) or back into the emptied tables, with the foreign keys off."""
+    tables = [t.name for t in db.metadata.sorted_tables]
+    url = sa.make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        db.engine.dispose()  # no pooled connection may hold the file while another writes it
+        snapshot = str(Path(url.database).with_name(f"{DEMO_SNAPSHOT}.db"))
+        raw = sqlite3.connect(url.database, isolation_level=None)
+        try:
+            raw.execute("PRAGMA foreign_keys = OFF")
+            raw.execute("ATTACH DATABASE ? AS snapshot", (snapshot,))
+            raw.execute("BEGIN IMMEDIATE")
+            for table in tables:
+                if keep:
+                    raw.execute(f'DROP TABLE IF EXISTS snapshot."{table}"')
+                    raw.execute(f'CREATE TABLE snapshot."{table}" AS SELECT * FROM main."{table}"')
+                else:
+                    raw.execute(f'INSERT INTO main."{table}" SELECT * FROM snapshot."{table}"')
+            raw.execute("COMMIT")
+        finally:
+            raw.close()
+        return
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+        if keep:
+            conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {DEMO_SNAPSHOT} CASCADE")
+            conn.exec_driver_sql(f"CREATE SCHEMA {DEMO_SNAPSHOT}")
+        for table in tables:
+            if keep:
+                conn.exec_driver_sql(f'CREATE TABLE {DEMO_SNAPSHOT}."{table}" AS TABLE "{table}"')
+            else:
+                conn.exec_driver_sql(f'INSERT INTO "{table}" SELECT * FROM {DEMO_SNAPSHOT}."{table}"')
+        if not keep:  # the ids go on after the copied ones
+            for table in db.metadata.sorted_tables:
+                if "id" in table.c and table.c.id.primary_key:
+                    conn.exec_driver_sql(
+                        f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), max(id)) "
+                        f'FROM "{table.name}" HAVING max(id) IS NOT NULL')
 
 
 @pytest.fixture
@@ -487,17 +559,85 @@ def chromium():
     playwright.stop()
 
 
+#: installed in every test page: counts the page's fetches still open, an answer's reading included (a
+#: section's HTML is read, then written into the page in the same turn), for `settled`
+_FETCH_WATCH = """
+(() => {
+  let open = 0;
+  const fetch = window.fetch;
+  window.__vmeetingFetchesOpen = () => open;
+  window.fetch = function (...args) {
+    open += 1;
+    let closed = false;
+    // after the reader's own callbacks: they were queued on the same promise, in the turn it settles
+    const close = () => { if (!closed) { closed = true; setTimeout(() => { open -= 1; }, 0); } };
+    return fetch.apply(this, args).then((response) => {
+      for (const how of ["text", "json", "blob", "arrayBuffer", "formData"]) {
+        const read = response[how].bind(response);
+        response[how] = () => { const reading = read(); reading.then(close, close); return reading; };
+      }
+      setTimeout(close, 2000);  // an answer nobody reads
+      return response;
+    }, (error) => { close(); throw error; });
+  };
+})();
+"""
+
+
+def settled(page):
+    """`page` once laid out (`laid_out`) and with no fetch of its own open: its sections and calendar loaded.
+
+    Instead of Playwright's "networkidle", which waits for half a second of silence after every page.
+    """
+    laid_out(page)
+    page.wait_for_function("() => !window.__vmeetingFetchesOpen || window.__vmeetingFetchesOpen() === 0")
+    return page
+
+
+def _browser_context(chromium, live_server, **options):
+    context = chromium.new_context(base_url=live_server.url, locale="vi-VN", **options)
+    context.set_default_timeout(30000)
+    context.add_init_script(_FETCH_WATCH)
+    context.vmeeting_server = live_server  # for browser_sign_in
+    return context
+
+
 @pytest.fixture
 def page(chromium, live_server):
     """A fresh browser page (desktop size) whose relative URLs go to the live server."""
-    context = chromium.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900}, locale="vi-VN")
-    context.set_default_timeout(30000)
+    context = _browser_context(chromium, live_server, viewport={"width": 1280, "height": 900})
     page = context.new_page()
     yield page
     context.close()
 
 
 def browser_sign_in(page, user, password=PASSWORD, landing="**/"):
+    """Sign a Chromium page in as user (a User or a user name), as the sign-in form ends.
+
+    The form itself is driven by `browser_sign_in_by_form` (tests/test_browser_smoke.py, tests/auth);
+    elsewhere the live server opens a server-side session for the browser's own address and agent
+    (Flask-Login's "strong" protection) and the browser gets its cookie. Then the page opens the today
+    board, where every role lands, and waits for the signed-in menu. The password is not checked here.
+    """
+    from vmeeting.auth.models import User
+
+    served = page.context.vmeeting_server.server.app
+    agent = page.evaluate("navigator.userAgent")
+    client = served.test_client()
+    client.environ_base.update(REMOTE_ADDR="127.0.0.1", HTTP_USER_AGENT=agent)
+    with served.app_context():
+        name = user if isinstance(user, str) else user.username
+        sign_in_by_session(client, db.session.scalar(sa.select(User).where(User.username == name)))
+        db.session.remove()
+    cookie = served.config["SESSION_COOKIE_NAME"]
+    page.context.add_cookies([{"name": cookie, "value": client.get_cookie(cookie).value,
+                               "url": page.context.vmeeting_server.url}])
+    page.goto("/")
+    page.wait_for_url(landing)
+    page.get_by_test_id("current-user").wait_for(state="attached")
+
+
+def browser_sign_in_by_form(page, user, password=PASSWORD, landing="**/"):
     """Sign a Chromium page in through the login form as user (a User or a user name).
 
     Waits until the page has landed (every role lands on the today board, `/`)
@@ -539,9 +679,8 @@ def sideways_overflow(page):
 @pytest.fixture
 def phone_page(chromium, live_server):
     """A fresh browser page at a phone's size and touch."""
-    context = chromium.new_context(base_url=live_server.url, viewport={"width": 390, "height": 844},
-                                   is_mobile=True, has_touch=True, locale="vi-VN")
-    context.set_default_timeout(30000)
+    context = _browser_context(chromium, live_server, viewport={"width": 390, "height": 844}, is_mobile=True,
+                               has_touch=True)
     page = context.new_page()
     yield page
     context.close()

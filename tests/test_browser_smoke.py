@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import browser_sign_in
+from tests.conftest import browser_sign_in_by_form as browser_sign_in
 
 pytestmark = pytest.mark.browser
 

@@ -18,11 +18,9 @@ TABLES = (AdminUnit, Endpoint, Bridge, User, EndpointGroup, AuditEvent)
 
 
 @pytest.fixture
-def demo(runner):
-    """Load the demo province through the command and return its output."""
-    result = runner.invoke(args=["demo", "load"])
-    assert result.exit_code == 0, result.output
-    return result.output
+def demo(demo_province):
+    """The demo province as the command loads it; its output."""
+    return demo_province
 
 
 def test_units_are_the_2020_tree_in_official_order(demo):

@@ -20,10 +20,9 @@ TREE_2020 = json.loads(Path(history.DATA_FILE).with_name("langson-units.json").r
 
 
 @pytest.fixture
-def demo(runner):
-    result = runner.invoke(args=["demo", "load"])
-    assert result.exit_code == 0, result.output
-    return result.output
+def demo(demo_province):
+    """The demo province as the command loads it; its output."""
+    return demo_province
 
 
 def test_the_data_places_every_commune_once_and_names_the_65_units():

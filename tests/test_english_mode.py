@@ -12,7 +12,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import browser_sign_in
+from tests.conftest import browser_sign_in, settled
 from tests.walks.world import build_world
 from vmeeting.core.extensions import db
 
@@ -29,7 +29,8 @@ DETAIL_PAGES = [
     "/meetings/new", "/calendar?view=month", "/calendar?view=day", "/calendar?view=sites", "/calendar?view=list",
     "/endpoints/{endpoint_id}", "/network/endpoints/{endpoint_id}", "/incidents/{incident_id}",
     "/units/{unit_id}/edit", "/groups/{group_id}", "/users/{user_id}", "/account",
-    "/readiness/report", "/incidents/report", "/reports/attendance", "/no-such-page",
+    "/readiness/report", "/incidents/report", "/reports/attendance", "/meetings/{meeting_id}/giay-moi",
+    "/documents/template", "/no-such-page",
 ]
 
 
@@ -84,7 +85,7 @@ def test_english_pages_show_no_vietnamese(page, world, role):
     found = {}
     for path in ["/", *hrefs, *(p.format(**world.ids) for p in DETAIL_PAGES)]:
         page.goto(path)
-        page.wait_for_load_state("networkidle")
+        settled(page)
         words = vietnamese_words(page, data)
         if words:
             found[path] = words

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from tests.booking.conftest import book, next_monday, sites  # noqa: F401 (fixtures)
-from tests.conftest import browser_sign_in, sideways_overflow
+from tests.conftest import browser_sign_in, settled, sideways_overflow
 
 pytestmark = [pytest.mark.browser, pytest.mark.long]
 
@@ -25,7 +25,7 @@ def overflowing(page, more=()):
     found = {}
     for href in ["/", *hrefs, *more]:
         page.goto(href)
-        page.wait_for_load_state("networkidle")
+        settled(page)
         extra = sideways_overflow(page)
         if extra > 0:
             found[href] = extra

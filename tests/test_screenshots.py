@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import browser_sign_in, sideways_overflow
+from tests.conftest import browser_sign_in, settled, sideways_overflow
 from vmeeting.demo.loader import demo_logins, load_demo
 from vmeeting.core.extensions import db
 from vmeeting.core.timefmt import to_local
@@ -43,7 +43,7 @@ def test_screenshots(page, phone_page):
     for view in ("week", "month", "sites"):
         page.goto(f"/calendar?view={view}&date={day}")
         page.locator("[data-testid=calendar-event]").first.wait_for()
-        page.wait_for_load_state("networkidle")
+        settled(page)
         shoot(page, f"calendar-{view}")
     page.goto(f"/meetings/{big.id}/readiness")
     page.get_by_test_id("readiness-grid").wait_for()

@@ -143,7 +143,7 @@ def demo_load(if_empty):
             _print_demo_logins("Demo logins (unless changed since they were loaded):")
         return
     started = time.monotonic()
-    summary = demo.load_demo()
+    summary = demo.load_demo(current_app.config.get("DEMO_SIP_SIMULATOR"))
     db.session.commit()
     if summary.is_unchanged:
         click.echo("The demo province is already loaded; nothing changed.")
@@ -151,6 +151,50 @@ def demo_load(if_empty):
         made = ", ".join(f"{count} {kind}" for kind, count in summary.created.items())
         click.echo(f"Loaded the Lạng Sơn demo province in {time.monotonic() - started:.1f} s: {made}.")
     _print_demo_logins("Demo logins (for local use only):")
+
+
+@demo_cli.command("sip-simulator", reads_only=True)
+def demo_sip_simulator():
+    """Answer SIP OPTIONS for the demo's sites on loopback until stopped (`make run` starts it; development only).
+
+    Off unless VMEETING_ENV=development, DEMO_SIP_SIMULATOR names the address and
+    the demo's sites point at it (demo.simulator): then it exits at once, saying why.
+    """
+    import os
+    import signal
+
+    from vmeeting.demo.simulator import SipSimulator, address_of, plan
+
+    setting = current_app.config.get("DEMO_SIP_SIMULATOR")
+    if os.environ.get("VMEETING_ENV") != "development" or not setting:
+        click.echo("The demo's SIP simulator runs only with VMEETING_ENV=development and DEMO_SIP_SIMULATOR set.")
+        return
+    host, port = address_of(setting)
+    suffix = f"@{host}:{port}"
+    uris = db.session.scalars(sa.select(Endpoint.sip_uri).where(Endpoint.sip_uri.like(f"sip:%{suffix}"))).all()
+    db.session.rollback()
+    users = [uri[len("sip:"):-len(suffix)] for uri in uris]
+    if not users:
+        click.echo(f"No site points at {setting}: the demo is not loaded here; the SIP simulator stays off.")
+        return
+    silent, flaky = plan(users)
+    try:
+        simulator = SipSimulator(host, port, silent=silent, flaky=flaky)
+    except OSError as exc:  # the port is taken (another `make run`?): the server runs on without it
+        click.echo(f"The demo's SIP simulator cannot listen on udp:{host}:{port}: {exc}.")
+        return
+    click.echo(f"Demo SIP simulator on udp:{host}:{port} for {len(users)} sites: "
+               f"silent {', '.join(sorted(silent)) or 'none'}; coming and going {', '.join(sorted(flaky))}.")
+    stopped = []
+    signal.signal(signal.SIGTERM, lambda *_: stopped.append(True))
+    simulator.start()
+    try:
+        while not stopped:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        simulator.stop()
 
 
 def _print_demo_logins(title):

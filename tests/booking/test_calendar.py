@@ -23,8 +23,13 @@ def week_of(instant):
 
 
 def move(client, token, occurrence, starts_at, ends_at, **extra):
+    """Drag a sitting as calendar.js does: with its meeting's version as the feed gives it (the current one)."""
+    import sqlalchemy as sa
+
+    version = str(db.session.scalar(sa.select(Meeting.sequence).where(Meeting.id == occurrence.meeting_id)))
     return client.post("/calendar/move", json={"occurrence_id": occurrence.id, "starts_at": starts_at,
-                                               "ends_at": ends_at, **extra}, headers={"X-CSRFToken": token})
+                                               "ends_at": ends_at, "version": version, **extra},
+                       headers={"X-CSRFToken": token})
 
 
 @pytest.mark.parametrize("role", ["anonymous", "admin", "scheduler", "technician", "viewer"])

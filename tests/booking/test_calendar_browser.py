@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.booking.conftest import next_monday
-from tests.conftest import box_of, browser_sign_in, sideways_overflow
+from tests.conftest import box_of, browser_sign_in, settled, sideways_overflow
 from vmeeting.booking.models import Meeting
 from vmeeting.core.extensions import db
 from tests.pickers import pick_site, pick_sites
@@ -31,7 +31,7 @@ def grid_point(page, day, hour, minute=0):
 def open_week(page, day):
     page.goto(f"/calendar?view=week&date={day}")
     page.wait_for_selector("#calendar .ec-body .ec-day")
-    page.wait_for_load_state("networkidle")
+    settled(page)
 
 
 def drag(page, event, day, hour):

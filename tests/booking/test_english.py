@@ -91,7 +91,7 @@ def test_a_non_working_day_is_named_in_english_with_its_reason(client, login_as,
     series = book([sites["hall"]], next_monday(8), recurrence="FREQ=WEEKLY;COUNT=2")
     path = f"/meetings/{series.id}/occurrences/{series.occurrences[0].id}/move"
     response = client.post(path, data={"csrf_token": get_csrf(path), "day": saturday.strftime("%d/%m/%Y"),
-                                       "start_time": "08:00", "end_time": "09:00"})
+                                       "start_time": "08:00", "end_time": "09:00", "version": "0"})
     assert response.status_code == 409
     html = page_text(response)
     assert (f"Sitting {format_datetime(saturday)}: Saturday, not a working day. To meet at this time, "
@@ -125,13 +125,13 @@ def test_a_refused_calendar_move_answers_in_the_pages_language(client, login_as,
     occurrence = later.occurrences[0]
     day = start.date().isoformat()
     clash = client.post("/calendar/move", headers={"X-CSRFToken": token}, json={
-        "occurrence_id": occurrence.id, "starts_at": f"{day}T08:00", "ends_at": f"{day}T09:00"})
+        "occurrence_id": occurrence.id, "starts_at": f"{day}T08:00", "ends_at": f"{day}T09:00", "version": "0"})
     assert clash.status_code == 409
     assert clash.get_json()["error"]["message"] == f"Sites already busy at this time (1): {site.name}."
 
     saturday = a_saturday().date().isoformat()
     weekend = client.post("/calendar/move", headers={"X-CSRFToken": token}, json={
-        "occurrence_id": occurrence.id, "starts_at": f"{saturday}T08:00", "ends_at": f"{saturday}T09:00"})
+        "occurrence_id": occurrence.id, "starts_at": f"{saturday}T08:00", "ends_at": f"{saturday}T09:00", "version": "0"})
     assert weekend.status_code == 409
     error = weekend.get_json()["error"]
     assert error["code"] == "non_working_time" and "Saturday, not a working day" in error["message"]
@@ -155,7 +155,7 @@ def test_a_refused_move_of_a_sitting_is_in_english_on_the_move_page(client, logi
     switch_to_english(client, "/meetings")
     path = f"/meetings/{series.id}/occurrences/{occurrence.id}/move"
     response = client.post(path, data={"csrf_token": get_csrf(path), "day": start.strftime("%d/%m/%Y"),
-                                       "start_time": "08:00", "end_time": "09:00"})
+                                       "start_time": "08:00", "end_time": "09:00", "version": "0"})
     assert response.status_code == 409
     assert f"Sites already busy at this time (1): {site.name}." in page_text(response)
 

@@ -62,13 +62,14 @@ def _writes(client, api_headers, login_as, sites, book):
         "POST /meetings/{id}/occurrences/{id}/move": lambda: client.post(
             f"/meetings/{other.id}/occurrences/{other.occurrences[0].id}/move", data={
                 "csrf_token": token, "day": (start + timedelta(days=3)).strftime("%d/%m/%Y"),
-                "start_time": "14:00", "end_time": "15:00"}),
+                "start_time": "14:00", "end_time": "15:00", "version": "0"}),
         "POST /meetings/{id}/cancel (page)": lambda: client.post(
-            f"/meetings/{third.id}/cancel", data={"csrf_token": token, "confirm": "y", "reason": "Đổi lịch"}),
+            f"/meetings/{third.id}/cancel", data={"csrf_token": token, "confirm": "y", "reason": "Đổi lịch",
+                                                    "version": "0"}),
         "POST /calendar/move": lambda: client.post("/calendar/move", headers={"X-CSRFToken": token}, json={
             "occurrence_id": other.occurrences[1].id,
             "starts_at": (other.occurrences[1].starts_at + timedelta(hours=6)).isoformat(),
-            "ends_at": (other.occurrences[1].starts_at + timedelta(hours=7)).isoformat()}),
+            "ends_at": (other.occurrences[1].starts_at + timedelta(hours=7)).isoformat(), "version": "1"}),
     }
 
 

@@ -8,9 +8,8 @@ from vmeeting.booking.sites import unit_options
 
 
 @pytest.fixture
-def demo(runner):
-    result = runner.invoke(args=["demo", "load"])
-    assert result.exit_code == 0, result.output
+def demo(demo_province):
+    return demo_province
 
 
 def _names(groups):

@@ -182,7 +182,7 @@ def test_cancel_from_the_meeting_page_needs_the_confirmation_and_tells_the_reaso
     assert db.session.get(Meeting, meeting.id).sequence == 0
 
     response = client.post(f"/meetings/{meeting.id}/cancel", data={
-        "csrf_token": token, "confirm": "y", "reason": "Lãnh đạo tỉnh đi công tác đột xuất"})
+        "csrf_token": token, "confirm": "y", "reason": "Lãnh đạo tỉnh đi công tác đột xuất", "version": "0"})
     assert response.status_code == 302
     db.session.expire_all()
     cancelled = db.session.get(Meeting, meeting.id)

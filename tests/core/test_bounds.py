@@ -6,11 +6,13 @@ PostgreSQL's 32-bit integers and past 64 bits (path segments, query strings,
 JSON bodies and form fields) and dates at the edges of the calendar.
 """
 
+import json
 import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from flask import got_request_exception
+from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.routing import IntegerConverter
 
 from vmeeting.core.extensions import db
@@ -47,8 +49,15 @@ def _converter_spec(rule, name):
     return match.group(0)[1:-1]
 
 
-def _requests(app, existing, signed_in):
-    """Yield (method, path, kwargs) for every route: huge ids in the path, then bad query and body values."""
+def _requests(app, existing, signed_in, read):
+    """Yield (method, path, kwargs) for every route: huge ids in the path, then bad query and body values.
+
+    Each route gets every value at once first; a value that one parameter's refusal could hide from
+    another is then sent alone, in every parameter the route was seen to read (`read`: the names its
+    requests so far looked up in the query string, the form or a JSON object, filled by _Reading).
+    A name the route never looks up cannot reach its code, so sending it alone would only repeat the
+    request. Reads are followed to a fixed point: a request that reveals a new name sends that one too.
+    """
     for rule, method in _rules(app, signed_in):
         int_args = [n for n in rule.arguments if isinstance(rule._converters[n], IntegerConverter)]
         for huge in HUGE_IDS:
@@ -57,27 +66,35 @@ def _requests(app, existing, signed_in):
                 values[name] = huge
                 yield method, _fill(rule, values), {}
         base = _fill(rule, {n: str(existing.get(n, 1)) for n in rule.arguments})
+        read.clear()
         if method == "GET":
+            yield method, base, {}
             for huge in HUGE_IDS[:2]:
                 yield method, base, {"query_string": {name: huge for name in ID_PARAMS}}
-                for name in ID_PARAMS:
-                    yield method, base, {"query_string": {name: huge}}
             for edge in EDGE_DATES:
                 yield method, base, {"query_string": {name: edge for name in DATE_PARAMS}}
-                for name in DATE_PARAMS:
-                    yield method, base, {"query_string": {name: edge}}
+            alone = [(names, values, "query_string") for names, values in
+                     ((ID_PARAMS, HUGE_IDS[:2]), (DATE_PARAMS, EDGE_DATES))]
         else:
             for huge in HUGE_IDS[:2]:
                 number = int(huge)
                 body = {name: number for name in BODY_ID_FIELDS}
                 body.update({name: [number] for name in BODY_LIST_FIELDS})
                 yield method, base, {"json": body}
-                for name in BODY_ID_FIELDS:
-                    yield method, base, {"json": {name: number}}
                 yield method, base, {"data": {name: huge for name in BODY_ID_FIELDS + BODY_LIST_FIELDS}}
             for edge in EDGE_DATES:
                 yield method, base, {"json": {name: edge for name in BODY_DATE_FIELDS}}
                 yield method, base, {"data": {name: edge for name in BODY_DATE_FIELDS}}
+            alone = [(BODY_ID_FIELDS, [int(h) for h in HUGE_IDS[:2]], "json")]
+        sent = set()
+        while True:
+            todo = [(name, value, where) for names, values, where in alone for name in names
+                    if name in read and (name, where) not in sent for value in values]
+            if not todo:
+                break
+            for name, value, where in todo:
+                sent.add((name, where))
+                yield method, base, {where: {name: value}}
 
 
 def _fill(rule, values):
@@ -112,6 +129,90 @@ def seeded(app, make_user, make_endpoint, make_bridge, province):
     return admin, existing
 
 
+class _ReadArgs(ImmutableMultiDict):
+    """The query string or form of a walked request, noting each name the route looks up (in `_READ`)."""
+
+    def __getitem__(self, key):
+        _READ.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key, default=None, type=None):
+        _READ.add(key)
+        return super().get(key, default, type)
+
+    def getlist(self, key, type=None):
+        _READ.add(key)
+        return super().getlist(key, type)
+
+    def __contains__(self, key):
+        _READ.add(key)
+        return super().__contains__(key)
+
+    def __iter__(self):  # a route that goes over every name reads them all
+        _READ.update(ImmutableMultiDict.keys(self))
+        return super().__iter__()
+
+    def keys(self):
+        _READ.update(super().keys())
+        return super().keys()
+
+    def items(self, multi=False):
+        _READ.update(super().keys())
+        return super().items(multi)
+
+    def lists(self):
+        _READ.update(super().keys())
+        return super().lists()
+
+    def to_dict(self, flat=True):
+        _READ.update(super().keys())
+        return super().to_dict(flat)
+
+
+class _ReadObject(dict):
+    """A JSON object of a walked request, noting each key the route looks up (in `_READ`)."""
+
+    def __getitem__(self, key):
+        _READ.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key, default=None):
+        _READ.add(key)
+        return super().get(key, default)
+
+    def __contains__(self, key):
+        _READ.add(key)
+        return super().__contains__(key)
+
+    def pop(self, key, *default):
+        _READ.add(key)
+        return super().pop(key, *default)
+
+    def __iter__(self):
+        _READ.update(dict.keys(self))
+        return super().__iter__()
+
+    def keys(self):
+        _READ.update(dict.keys(self))
+        return super().keys()
+
+    def items(self):
+        _READ.update(dict.keys(self))
+        return super().items()
+
+
+class _ReadJSON:
+    """The request's json_module: objects decoded as _ReadObject."""
+
+    @staticmethod
+    def loads(data, **kwargs):
+        return json.loads(data, object_hook=_ReadObject, **kwargs)
+
+
+#: the names the walked route has looked up since the walk last cleared it
+_READ = set()
+
+
 def _walk(client, app, existing, headers=None):
     # Forms must get past CSRF to read their numbers; a fault is collected, not raised, to list them all.
     app.config.update(WTF_CSRF_ENABLED=False, PROPAGATE_EXCEPTIONS=False)
@@ -120,9 +221,12 @@ def _walk(client, app, existing, headers=None):
     def on_exception(sender, exception, **extra):
         raised.append(f"{type(exception).__name__}: {exception}"[:200])
 
+    request_class = app.request_class
+    app.request_class = type("ReadRequest", (request_class,), {"parameter_storage_class": _ReadArgs,
+                                                                "json_module": _ReadJSON})
     got_request_exception.connect(on_exception, app)
     try:
-        for method, path, kwargs in _requests(app, existing, signed_in=bool(headers)):
+        for method, path, kwargs in _requests(app, existing, signed_in=bool(headers), read=_READ):
             db.session.rollback()
             raised.clear()
             response = client.open(path, method=method, headers=headers or {}, **kwargs)
@@ -130,6 +234,7 @@ def _walk(client, app, existing, headers=None):
                 failures.append(f"{method} {path} {kwargs} -> {response.status_code} {raised}")
     finally:
         got_request_exception.disconnect(on_exception, app)
+        app.request_class = request_class
     return failures
 
 

@@ -59,8 +59,9 @@ def test_create_app_wires_every_capability_into_the_hooks_below_it(app):
     assert registry.retire_guards.functions(app) == (booking.guard_retire,)
     assert outbox.BUILDERS.mapping(app) == {invites.INVITE_BUILDER: invites.build_invites}
     assert outbox.EXPANDERS.mapping(app) == {invites.BOOKING_EXPANDER: invites.expand_booking}
-    assert preview.SECRET_LINKS.functions(app) == (invites.RSVP_TOKEN,)
+    assert preview.SECRET_LINKS.functions(app) == (invites.RSVP_TOKEN, invites.REPLY_TOKEN)
     assert set(jobs.ticks(app)) == {"auth.prune_login_attempts", "auth.prune_sessions", "invites.read_replies",
+                                    "invites.reminders", "outbox.webhooks",
                                     "network.sweep", "readiness.probes", "readiness.escalations"}
 
 

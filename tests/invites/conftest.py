@@ -4,6 +4,7 @@ import email
 import socket
 import ssl
 from email.policy import default as default_policy
+from types import SimpleNamespace
 from urllib.parse import quote
 
 import pytest
@@ -11,6 +12,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from tests.booking.conftest import book, sites  # noqa: F401 (fixtures reused here)
+from tests.invites.imap_server import Dovecot, dovecot_path
 from tests.readiness.sip_peers import free_ports
 from vmeeting.core.extensions import db
 
@@ -145,3 +147,28 @@ def calendar_part(message):
         if part.get_content_type() == "text/calendar":
             return part.get_content()
     raise AssertionError("no text/calendar part")
+
+
+#: the system mailbox (MAIL_FROM) of the reply tests: invites go out from it and name it as ORGANIZER
+ORGANIZER = "hoptructuyen@langson.example.vn"
+
+
+@pytest.fixture(scope="session")
+def dovecot():
+    """One throwaway Dovecot for the run; each test signs in to a mailbox of its own."""
+    server = Dovecot(dovecot_path()).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mailbox(app, dovecot):
+    """The system mailbox (MAIL_FROM) on Dovecot, which the app reads through IMAP_URL."""
+    app.config["MAIL_FROM"] = ORGANIZER
+    user, password = dovecot.add_user()
+    app.config["IMAP_URL"] = f"imap://{user}:{password}@127.0.0.1:{dovecot.port}/INBOX"
+    return SimpleNamespace(
+        user=user, password=password, server=dovecot,
+        deliver=lambda message: dovecot.append(user, password, message),
+        count=lambda folder: dovecot.count(user, password, folder),
+    )

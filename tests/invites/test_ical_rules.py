@@ -12,6 +12,7 @@ import pytest
 
 from tests.config_only import config_app  # noqa: F401 (the fixture)
 from vmeeting.invites import ical
+from vmeeting.invites.addresses import reply_address
 from vmeeting.invites.notice import Person
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -83,8 +84,11 @@ def test_an_invite_says_everything_about_a_single_meeting(config_app, meeting, p
         "Giao ban tuần", "UBND xã Mai Sao", "Kính mời")
     assert (str(event["STATUS"]), str(event["TRANSP"]), str(event["CLASS"])) == ("CONFIRMED", "OPAQUE", "PUBLIC")
     assert event.decoded("CREATED") == CREATED and event.decoded("LAST-MODIFIED") == CREATED
-    assert str(event["ORGANIZER"]) == "mailto:vmeeting@localhost"
+    # the system mailbox, with this recipient's token as sub-address (invites.addresses)
+    assert str(event["ORGANIZER"]) == f"mailto:{reply_address('giao-ban@vmeeting', recipient.email)}"
+    assert str(event["ORGANIZER"]).startswith("mailto:vmeeting+") and str(event["ORGANIZER"]).endswith("@localhost")
     assert dict(event["ORGANIZER"].params) == {"CN": "Văn phòng UBND tỉnh (Nguyễn Văn An)"}
+    assert str(event["X-MICROSOFT-DISALLOW-COUNTER"]) == "TRUE"  # proposals of another time are not taken
     assert attendees(event) == [
         ("mailto:ktv@example.vn", {"CN": "Kỹ thuật viên", "CUTYPE": "INDIVIDUAL", "ROLE": "REQ-PARTICIPANT",
                                    "PARTSTAT": "NEEDS-ACTION", "RSVP": "TRUE"}),

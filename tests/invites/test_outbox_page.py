@@ -30,6 +30,8 @@ def test_a_scheduler_reads_the_invite_without_its_rsvp_link(app, client, login_a
     login_as("scheduler")
     mail_row = _mail("xa0@langson.gov.vn")
     token = service.rsvp_token(meeting, "xa0@langson.gov.vn")
+    # the ORGANIZER address' token answers in the attendee's name too (invites.addresses)
+    reply_token = service.reply_address(meeting.uid, "xa0@langson.gov.vn").split("+")[1].split("@")[0]
     page = client.get(f"/outbox/{mail_row.id}").get_data(as_text=True)
     assert 'data-testid="mail-method">REQUEST' in page and "Giao ban quý" in page
     assert "Thứ Hai" in page and "08:00" in page and "UBND xã Hòa Bình" in page  # when, and the site
@@ -44,12 +46,16 @@ def test_a_scheduler_reads_the_invite_without_its_rsvp_link(app, client, login_a
     unfolded = page.replace("=\r\n", "").replace("=\n", "").replace("\r\n ", "").replace("\n ", "")
     for shown in (unfolded, html.get_data(as_text=True)):
         assert token not in shown and token[-20:] not in shown and "/rsvp/[...]" in shown
+        assert reply_token not in shown
     source = re.search(r'data-testid="mail-source">.*?<pre[^>]*>(.*?)</pre>', page, re.S).group(1)
     parts = [p for p in email.message_from_string(html_lib.unescape(source)).walk() if not p.is_multipart()]
     assert {p.get_content_type() for p in parts} == {"text/plain", "text/html", "text/calendar", "application/ics"}
     for part in parts:  # quoted-printable and base64 alike, the calendar folded at 75 octets too
         decoded = part.get_payload(decode=True).decode().replace("\r\n ", "")
         assert token[:12] not in decoded and "/rsvp/[...]" in decoded
+        assert reply_token[:8] not in decoded
+        if part.get_content_type() == "text/calendar":
+            assert "+[...]@" in decoded
 
 
 def test_an_administrator_sees_the_rsvp_link(app, client, login_as, meeting):
@@ -58,6 +64,7 @@ def test_an_administrator_sees_the_rsvp_link(app, client, login_as, meeting):
     token = service.rsvp_token(meeting, "xa0@langson.gov.vn")
     assert token in client.get(f"/outbox/{mail_row.id}/html").get_data(as_text=True)
     assert token in client.get(f"/outbox/{mail_row.id}").get_data(as_text=True).replace("=\r\n", "")
+
 
 
 def test_a_cancelled_sitting_is_summarised_with_its_recurrence_id(app, client, login_as, invited, book):

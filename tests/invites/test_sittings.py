@@ -74,7 +74,7 @@ def test_cancelling_the_only_sitting_from_the_page_cancels_the_meeting(app, invi
     login_as("scheduler")
     page = f"/meetings/{meeting.id}"
     response = client.post(f"{page}/occurrences/{meeting.occurrences[0].id}/cancel",
-                           data={"csrf_token": get_csrf(page), "confirm": "y"}, follow_redirects=True)
+                           data={"csrf_token": get_csrf(page), "confirm": "y", "version": "0"}, follow_redirects=True)
     assert response.status_code == 200 and "cuộc họp «Giao ban» đã bị hủy" in response.get_data(as_text=True)
     assert db.session.get(Meeting, meeting.id).status == "cancelled"
     methods = db.session.scalars(sa.select(OutboxMail.method).where(OutboxMail.sequence == 1)).all()

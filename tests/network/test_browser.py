@@ -74,3 +74,30 @@ def test_a_sites_page_draws_its_daily_availability_with_the_served_chart_library
     expect(chart).to_be_visible()
     values = page.evaluate("document.querySelector('[data-testid=availability-chart]').chart.data.datasets[0].data")
     assert len(values) == 30 and values[-1] == 100 and min(v for v in values if v is not None) < 100
+
+
+def test_the_board_repaints_itself_in_place_without_a_meta_refresh(page, net, live_server, make_user):
+    """The board polls its JSON (no meta refresh, WCAG 2.2.1): a site going down turns red, the counts follow,
+    and the reader stays where they were."""
+    from vmeeting.core.database import utcnow, writing
+    from vmeeting.core.extensions import db
+    from vmeeting.network.models import NetworkState
+
+    db.session.add(NetworkState(endpoint_id=net.communes[0].id, state="up", since=utcnow(), failures=0))
+    db.session.commit()
+    live_server.server.app.config["NETWORK_BOARD_REFRESH_SECONDS"] = 2
+    make_user("viewer", username="xem")
+    browser_sign_in(page, "xem")
+    page.goto("/network")
+    assert page.locator("meta[http-equiv=refresh]").count() == 0
+    cell = page.locator(f'[data-testid=cell][data-endpoint-id="{net.communes[0].id}"]')
+    expect(cell).to_have_attribute("data-state", "up")
+    page.evaluate("window.__notReloaded = true")
+    db.session.rollback()
+    with writing():
+        db.session.get(NetworkState, net.communes[0].id).state = "down"
+        db.session.commit()
+    expect(cell).to_have_attribute("data-state", "down", timeout=15000)
+    expect(cell).to_have_class(re.compile(r"\bnet-down\b"))
+    expect(page.get_by_test_id("network-summary").locator('[data-count="down"]')).to_have_text("1")
+    assert page.evaluate("window.__notReloaded") is True

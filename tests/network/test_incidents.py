@@ -159,5 +159,8 @@ def test_the_escalation_mail_and_the_board_list_sites_down_and_open_incidents(ne
     assert f"{net.communes[0].name}: mất kết nối từ" in text and "Loa rè" in text
     login_as("viewer")
     board = client.get(f"/meetings/{meeting.id}/readiness").get_data(as_text=True)
-    assert 'data-testid="site-warnings"' in board
-    assert f'data-endpoint-id="{net.communes[0].id}" data-kind="down"' in board
+    # the board lists them among its problems by kind (readiness.verdict): down, and the open incident
+    down = board[board.index('data-problem-list="down"'):]
+    assert f'data-endpoint-id="{net.communes[0].id}"' in down[:down.index("</ul>")]
+    incident = board[board.index('data-problem-list="incident"'):]
+    assert f'data-endpoint-id="{net.communes[2].id}"' in incident[:incident.index("</ul>")] and "Loa rè" in incident

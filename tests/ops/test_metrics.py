@@ -5,6 +5,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.booking.conftest import book, next_monday, sites  # noqa: F401 (fixtures reused here)
 from tests.invites.conftest import invited, smtp  # noqa: F401
+from tests.network.conftest import live_peers, net  # noqa: F401
 from vmeeting import jobs
 from vmeeting.core.database import utcnow, writing
 from vmeeting.core.extensions import db
@@ -89,3 +90,31 @@ def test_the_figures_move_with_requests_bookings_mail_the_lease_and_the_sites(ap
     assert sent[("vmeeting_outbox_mails", (("status", "pending"),))] == 0
     assert sent[("vmeeting_outbox_mails_sent_total", ())] - booked[("vmeeting_outbox_mails_sent_total", ())] == pending
     assert sent[("vmeeting_outbox_oldest_pending_age_seconds", ())] == 0
+
+
+def test_the_last_sweep_is_told_its_duration_its_end_and_what_it_found(app, client, net, live_peers):
+    """A real sweep (sipp peers, a closed port, sites without a probe) run here is read back by /metrics,
+    as the worker's sweep is by the web processes: from its record in the database."""
+    from tests.network.conftest import closed_udp_uri, point
+    from vmeeting.network import service as network
+
+    app.config["METRICS_TOKEN"] = TOKEN
+    app.config["NETWORK_DOWN_AFTER"] = 1
+    before = scrape(client)
+    assert not any(name.startswith("vmeeting_network_sweep") for name, _labels in before), \
+        "no sweep yet: nothing is told rather than a false 0"
+    point(net.communes[0], live_peers[0].uri)
+    point(net.communes[1], live_peers[1].uri)
+    point(net.communes[2], closed_udp_uri())
+    started = utcnow()
+    summary = network.sweep()
+    assert summary.probed == 3
+
+    figures = scrape(client)
+    duration = figures[("vmeeting_network_sweep_duration_seconds", ())]
+    assert 0 < duration < (utcnow() - started).total_seconds() + 1
+    assert abs(figures[("vmeeting_network_sweep_finished_timestamp_seconds", ())] - utcnow().timestamp()) < 60
+    assert figures[("vmeeting_network_sweep_sites", (("result", "answered"),))] == 2
+    assert figures[("vmeeting_network_sweep_sites", (("result", "silent"),))] == 1
+    assert figures[("vmeeting_network_sweep_sites", (("result", "unprobed"),))] == 2  # the hall and the fourth commune
+    assert network.last_sweep().went_down == 1

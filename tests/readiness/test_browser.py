@@ -47,7 +47,7 @@ def test_technician_confirms_on_a_phone_and_the_board_follows(page, phone_page, 
 
     # the organizer's page was never reloaded: the tile and the counts change in place
     expect(tile).to_have_attribute("data-state", "ready", timeout=15000)
-    expect(tile).to_have_class(re.compile(r"text-bg-success"))
+    expect(tile).to_have_class(re.compile(r"\bv-ready\b"))
     expect(page.locator('[data-count="ready"]')).to_have_text("1")
     expect(page.locator('[data-count="pending"]')).to_have_text("4")
     expect(tile).to_be_hidden()  # the filter hides what is ready now
@@ -81,7 +81,8 @@ def test_the_board_of_the_whole_province_fits_one_screen_and_filters_the_not_rea
     counts = page.get_by_test_id("board-counts")
     numbers = {name: int(counts.locator(f'[data-count="{name}"]').inner_text())
                for name in ("ready", "issue", "pending", "unreachable", "total")}
-    assert numbers == {"ready": 150, "issue": 1, "pending": 62, "unreachable": 0, "total": 213}
+    # each site once: the issue no probe reaches counts as unreachable (readiness.verdict)
+    assert numbers == {"ready": 150, "issue": 0, "pending": 62, "unreachable": 1, "total": 213}
     tiles = page.get_by_test_id("tile")
     expect(tiles).to_have_count(213)
     grid = box_of(page.get_by_test_id("readiness-grid"))
@@ -92,7 +93,7 @@ def test_the_board_of_the_whole_province_fits_one_screen_and_filters_the_not_rea
     page.get_by_test_id("filter-not-ready").check()
     expect(page.locator("[data-testid=tile]:visible")).to_have_count(63)
     expect(page.locator(f'[data-testid=tile][data-endpoint-id="{sites[150]}"]')).to_have_attribute(
-        "data-state", "issue")
+        "data-state", "unreachable")
 
 
 def test_on_a_slow_link_the_buttons_are_measured_once_styled(phone_page, sitting):

@@ -58,33 +58,66 @@ def test_confirmation_input_is_checked(sitting, data, field):
 
 
 def test_each_site_has_one_verdict_so_the_counts_add_up(sitting):
-    """A site with an issue that no probe reaches counts once (issue); a silent ready one counts as unreachable."""
+    """Down, unreachable, issue, incident, pending, ready: each site once, the same counts wherever they are read."""
+    from datetime import timedelta
 
-    service.confirm(sitting.occurrence, sitting.communes[0], sitting.tech_a, {"status": "ready", "checks": ALL_CHECKS})
-    service.confirm(sitting.occurrence, sitting.communes[1], sitting.tech_a, {"status": "ready", "checks": ALL_CHECKS})
-    service.confirm(sitting.occurrence, sitting.communes[2], sitting.tech_b, {"status": "issue", "note": "Hỏng camera"})
+    from vmeeting.booking import service as booking
+    from vmeeting.core.database import utcnow
+    from vmeeting.network.models import Incident, NetworkState
+
+    now = utcnow()
+    hall, c0, c1, c2, c3 = sitting.hall, *sitting.communes
+    service.confirm(sitting.occurrence, c0, sitting.tech_a, {"status": "ready", "checks": ALL_CHECKS})
+    service.confirm(sitting.occurrence, c1, sitting.tech_a, {"status": "ready", "checks": ALL_CHECKS})
+    service.confirm(sitting.occurrence, c2, sitting.tech_b, {"status": "issue", "note": "Hỏng camera"})  # + incident
     db.session.flush()
-    for site in (sitting.communes[1], sitting.communes[2], sitting.communes[3]):
+    for site, reachable in ((c0, True), (c1, False), (c2, True)):
         row = db.session.scalar(service.readiness_select(sitting.occurrence.id, site.id))
-        if row is None:
-            row = Readiness(occurrence_id=sitting.occurrence.id, endpoint_id=site.id, status="pending")
-            db.session.add(row)
-        row.is_reachable = False
+        row.is_reachable, row.checked_at = reachable, now
+    db.session.add_all([
+        # the hall's sweeps failed: down, though nobody answered for it either
+        NetworkState(endpoint_id=hall.id, state="down", since=now - timedelta(minutes=30), failures=3),
+        # c1 answered the sweeps until before the sitting's probe failed: unreachable
+        NetworkState(endpoint_id=c1.id, state="up", since=now - timedelta(days=1),
+                     last_seen_at=now - timedelta(minutes=5)),
+        Incident(endpoint_id=c3.id, title="Mất điện", severity="major", opened_at=now)])
     db.session.commit()
     board = service.board(sitting.occurrence)
     verdicts = {item["endpoint_id"]: item["verdict"] for item in board["items"]}
-    assert verdicts == {sitting.hall.id: "pending", sitting.communes[0].id: "ready",
-                        sitting.communes[1].id: "unreachable", sitting.communes[2].id: "issue",
-                        sitting.communes[3].id: "unreachable"}
+    assert verdicts == {hall.id: "down", c0.id: "ready", c1.id: "unreachable", c2.id: "issue", c3.id: "incident"}
     summary = board["summary"]
-    assert summary["verdicts"] == {"ready": 1, "issue": 1, "pending": 1, "unreachable": 2}
-    assert sum(summary["verdicts"].values()) == summary["total"] == 5
-    # the API's own counts are kept: answers, and failed probes whatever the answer
-    assert (summary["ready"], summary["issue"], summary["pending"], summary["unreachable"]) == (2, 1, 2, 3)
-    # the today board's counts of many sittings at once are the board's own, site by site
+    assert {name: summary[name] for name in service.VERDICTS} == {
+        "down": 1, "unreachable": 1, "issue": 1, "incident": 1, "pending": 0, "ready": 1}
+    assert sum(summary[name] for name in service.VERDICTS) == summary["total"] == 5
+    assert summary["verdicts"] == {name: summary[name] for name in service.VERDICTS}
+    items = {item["endpoint_id"]: item for item in board["items"]}
+    assert items[hall.id]["network"]["state"] == "down" and items[c3.id]["incident"] == "Mất điện"
+    assert [i["endpoint_id"] for i in board["items"] if i["is_ready"]] == [c0.id]
+    # the today board's counts of many sittings at once, and what pages below readiness read through booking
     assert service.summaries([sitting.occurrence.id, 999999]) == {sitting.occurrence.id: summary,
                                                                   999999: service.summaries([999999])[999999]}
+    assert booking.sitting_summaries([sitting.occurrence.id]) == {sitting.occurrence.id: summary}
     assert service.summaries([999999])[999999]["total"] == 0 and service.summaries([]) == {}
+
+
+def test_a_sweep_heard_after_the_failed_probe_clears_unreachable():
+    """The verdict's precedence, case by case (readiness.verdict's text)."""
+    from datetime import datetime, timezone
+    from types import SimpleNamespace as Row
+
+    at = datetime(2026, 12, 7, 1, 0, tzinfo=timezone.utc)
+    later = at.replace(hour=2)
+    failed = Row(status="ready", is_reachable=False, checked_at=at)
+    assert service.verdict(failed) == "unreachable"
+    assert service.verdict(failed, {"state": "up", "last_seen_at": later}) == "ready"
+    assert service.verdict(failed, {"state": "up", "last_seen_at": at}) == "unreachable"
+    assert service.verdict(failed, {"state": "down", "last_seen_at": later}) == "down"
+    assert service.verdict(Row(status="issue", is_reachable=False, checked_at=at)) == "unreachable"
+    assert service.verdict(Row(status="issue", is_reachable=True, checked_at=at), {"incident": "x"}) == "issue"
+    assert service.verdict(Row(status="ready", is_reachable=True, checked_at=at), {"incident": "x"}) == "incident"
+    assert service.verdict(None, {"incident": "x"}) == "incident"
+    assert service.verdict(None, {"state": "unknown"}) == "pending"
+    assert service.verdict(Row(status="ready", is_reachable=None, checked_at=None)) == "ready"
 
 
 def test_no_confirmation_for_a_cancelled_sitting(sitting):
@@ -101,8 +134,8 @@ def test_board_groups_by_district_and_counts(sitting):
     service.confirm(sitting.occurrence, sitting.communes[2], sitting.tech_b, {"status": "issue", "note": "Hỏng camera"})
     db.session.commit()
     board = service.board(sitting.occurrence)
-    assert board["summary"] == {"ready": 1, "issue": 1, "pending": 3, "unreachable": 0, "total": 5,
-                                "verdicts": {"ready": 1, "issue": 1, "pending": 3, "unreachable": 0}}
+    counts = {"down": 0, "unreachable": 0, "issue": 1, "incident": 0, "pending": 3, "ready": 1}
+    assert board["summary"] == {**counts, "total": 5, "verdicts": counts}
     assert [d["name"] for d in board["districts"]] == ["Tỉnh Lạng Sơn", "Huyện Chi Lăng"]
     first = board["items"][0]
     assert first["endpoint_id"] == sitting.hall.id and first["status"] == "pending"
@@ -131,7 +164,8 @@ def test_probe_sitting_marks_exactly_the_live_sites(sitting, sip_peers, app):
     assert sitting.hall.id not in rows
     assert db.session.scalar(sa.select(sa.func.count()).where(ReadinessEvent.kind == "probe")) == 4
     summary = service.board(db.session.get(type(sitting.occurrence), sitting.occurrence.id))["summary"]
-    assert summary["unreachable"] == 2 and summary["pending"] == 5
+    # each site once: the two silent ones are unreachable, the two that answered and the hall wait for an answer
+    assert summary["unreachable"] == 2 and summary["pending"] == 3
 
 
 def test_a_site_answering_over_tls_is_probed_as_such(sitting, tls_peer, app):

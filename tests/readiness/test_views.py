@@ -215,3 +215,26 @@ def test_an_unfinished_checklist_is_named_in_the_page_language(client, login, ge
     assert api.status_code == 400 and api.get_json()["error"]["fields"]["checks"] == (
         "Chưa kiểm tra xong: Micro, loa, Màn hình, Kết nối thử với điểm chủ tọa. Đánh dấu đủ các mục, hoặc báo "
         "«Có sự cố».")
+
+
+def test_past_the_cells_a_board_counts_by_province_and_each_province_draws_its_own(client, login_as, sitting,
+                                                                                   monkeypatch):
+    """A national meeting's board would draw 10,000 cells: past GRID_CELLS it lists each province's counts,
+    each a link to its cells; the page's poll carries no more than the page shows."""
+    from vmeeting.readiness import views
+
+    service.confirm(sitting.occurrence, sitting.communes[2], sitting.tech_b, {"status": "issue", "note": "Mất hình"})
+    db.session.commit()
+    monkeypatch.setattr(views, "GRID_CELLS", 2)
+    login_as("viewer")
+    board = f"/meetings/{sitting.meeting.id}/readiness"
+    html = client.get(board).get_data(as_text=True)
+    assert 'data-testid="tile"' not in html and html.count('data-testid="readiness-province"') == 1
+    province = sitting.hall.unit
+    assert f'href="{board}?occurrence_id={sitting.occurrence.id}&amp;unit_id={province.id}"' in html
+    assert 'data-count="issue">1<' in html and "Mất hình" in html  # the problem lists are still there
+    data = client.get(f"{board}.json").get_json()
+    assert data["items"] == [] and data["provinces"][0]["summary"]["total"] == 5
+    one = client.get(f"{board}?unit_id={province.id}").get_data(as_text=True)
+    assert one.count('data-testid="tile"') == 5 and 'data-testid="board-all"' in one
+    assert len(client.get(f"{board}.json?unit_id={province.id}").get_json()["items"]) == 5

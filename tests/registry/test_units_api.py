@@ -15,9 +15,8 @@ def headers(api_headers):
 
 
 @pytest.fixture
-def demo(runner):
-    result = runner.invoke(args=["demo", "load"])
-    assert result.exit_code == 0, result.output
+def demo(demo_province):
+    return demo_province
 
 
 def _all(client, headers, query=""):

@@ -37,6 +37,7 @@ ROUTES = [
     ("GET", "/units", "/units", "registry.view"),
     ("GET", "/units/new", "/units/new", "units.edit"),
     ("POST", "/units/new", "/units/new", "units.edit"),
+    ("GET", "/units/<int:unit_id>", "/units/{unit_id}", "registry.view"),
     ("GET", "/units/<int:unit_id>/edit", "/units/{unit_id}/edit", "units.edit"),
     ("POST", "/units/<int:unit_id>/edit", "/units/{unit_id}/edit", "units.edit"),
     ("GET", "/bridges", "/bridges", "registry.view"),
@@ -604,7 +605,7 @@ def test_the_country_units_page_folds_each_districts_communes_behind_a_link(clie
     for name in ("Xã Quang Lang", "Xã Mai Sao"):
         make_unit(name, "xã", parent=district)
     login_as("viewer")
-    names = lambda page: re.findall(r'data-testid="unit">\s*<span[^>]*>([^<]+)</span>', page)  # noqa: E731
+    names = lambda page: re.findall(r'data-testid="unit">\s*<a[^>]*>([^<]+)</a>', page)  # noqa: E731
     assert names(client.get("/units").get_data(as_text=True)) == [
         "Tỉnh Lạng Sơn", "Huyện Chi Lăng", "Xã Quang Lang", "Xã Mai Sao"]
     monkeypatch.setattr(views, "UNITS_SHOWN", 2)

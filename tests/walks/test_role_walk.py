@@ -69,6 +69,7 @@ TABLE = {
     ("POST", "/users/<int:user_id>/tokens/<int:token_id>/revoke"): (ADMIN, 400),
     # registry pages
     ("GET", "/units"): (SIGNED_IN, 200),
+    ("GET", "/units/<int:unit_id>"): (SIGNED_IN, 200),
     ("GET", "/units/new"): (ADMIN, 200),
     ("POST", "/units/new"): (ADMIN, 400),
     ("GET", "/units/<int:unit_id>/edit"): (ADMIN, 200),
@@ -113,6 +114,18 @@ TABLE = {
     ("GET", "/meetings/sites"): (STAFF, 200),  # no q: no site
     ("GET", "/meetings/units"): (STAFF, 400),  # no parent_id
     ("GET", "/meetings/<int:meeting_id>/print"): (SIGNED_IN, 200),
+    # the giấy mời (documents): everyone signed in reads the draft; office staff write; admins keep the template
+    ("GET", "/meetings/<int:meeting_id>/giay-moi"): (SIGNED_IN, 200),
+    ("POST", "/meetings/<int:meeting_id>/giay-moi/basis"): (STAFF, 400),
+    ("POST", "/meetings/<int:meeting_id>/giay-moi/draft"): (STAFF, 400),
+    ("POST", "/meetings/<int:meeting_id>/giay-moi/issue"): (STAFF, 400),
+    ("GET", "/meetings/<int:meeting_id>/giay-moi.docx"): (SIGNED_IN, 200),
+    ("GET", "/meetings/<int:meeting_id>/giay-moi.pdf"): (SIGNED_IN, 200),  # LibreOffice installed (CI)
+    ("GET", "/meetings/<int:meeting_id>/giay-moi/basis.pdf"): (SIGNED_IN, 404),  # none kept
+    ("GET", "/meetings/<int:meeting_id>/giay-moi/signed.pdf"): (SIGNED_IN, 404),
+    ("GET", "/documents/template"): (ADMIN, 200),
+    ("POST", "/documents/template"): (ADMIN, 400),
+    ("GET", "/documents/template.docx"): (ADMIN, 200),
     ("GET", "/meetings/<int:meeting_id>/edit"): (STAFF, 200),
     ("POST", "/meetings/<int:meeting_id>/edit"): (STAFF, 400),
     ("GET", "/meetings/<int:meeting_id>/cancel"): (STAFF, 200),
@@ -123,12 +136,14 @@ TABLE = {
     ("POST", "/meetings/<int:meeting_id>/occurrences/<int:occurrence_id>/cancel"): (STAFF, 400),
     # invites pages: the outbox is the bookers'; feeds for whoever may hold one (not viewers)
     ("GET", "/outbox"): (STAFF, 200),
+    ("GET", "/invites/refused-replies"): (ADMIN, 200),
     ("GET", "/outbox/<int:mail_id>"): (STAFF, 200),
     ("GET", "/outbox/<int:mail_id>/html"): (STAFF, 200),
     ("POST", "/outbox/<int:mail_id>/retry"): (STAFF, 400),
     ("GET", "/calendar-feeds"): (CONFIRMERS, 200),
     ("POST", "/calendar-feeds"): (CONFIRMERS, 400),
     ("POST", "/calendar-feeds/<int:feed_id>/revoke"): (CONFIRMERS, 400),
+    ("POST", "/calendar-feeds/<int:feed_id>/follow"): (STAFF, 400),
     # readiness pages (the technician looks after the world's sites)
     ("GET", "/readiness"): (CONFIRMERS, 200),
     ("GET", "/readiness/<int:occurrence_id>/<int:endpoint_id>"): (CONFIRMERS, 200),
@@ -141,6 +156,7 @@ TABLE = {
     ("POST", "/meetings/<int:meeting_id>/readiness/probe"): (CONFIRMERS, 400),
     # network operations: everyone signed in reads; technicians (own sites), schedulers, admins act
     ("GET", "/network"): (SIGNED_IN, 200),
+    ("GET", "/network/board.json"): (SIGNED_IN, 200),
     ("GET", "/network/endpoints/<int:endpoint_id>"): (SIGNED_IN, 200),
     ("GET", "/incidents"): (SIGNED_IN, 200),
     ("GET", "/incidents/new"): (CONFIRMERS, 200),
@@ -180,6 +196,11 @@ TABLE = {
     ("PATCH", "/api/v1/meetings/<int:meeting_id>/occurrences/<int:occurrence_id>"): (STAFF, 404),
     ("POST", "/api/v1/meetings/<int:meeting_id>/occurrences/<int:occurrence_id>/cancel"): (STAFF, 404),
     ("GET", "/api/v1/meetings/<int:meeting_id>/invite.ics"): (SIGNED_IN, 200),
+    ("GET", "/api/v1/meetings/<int:meeting_id>/giay-moi.docx"): (SIGNED_IN, 200),
+    ("GET", "/api/v1/meetings/<int:meeting_id>/giay-moi.pdf"): (SIGNED_IN, 200),
+    ("PUT", "/api/v1/meetings/<int:meeting_id>/basis-document"): (STAFF, 404),
+    ("PUT", "/api/v1/meetings/<int:meeting_id>/giay-moi"): (STAFF, 404),
+    ("GET", "/api/v1/meetings/<int:meeting_id>/answers"): (SIGNED_IN, 200),
     ("GET", "/api/v1/meetings/<int:meeting_id>/readiness"): (SIGNED_IN, 200),
     ("PUT", "/api/v1/meetings/<int:meeting_id>/readiness/<int:endpoint_id>"): (CONFIRMERS, 404),
     ("POST", "/api/v1/meetings/<int:meeting_id>/probe"): (CONFIRMERS, 404),

@@ -21,6 +21,7 @@ from vmeeting.attendance import apidoc as attendance
 from vmeeting.booking import apidoc as booking
 from vmeeting.booking.apidoc import CAPACITY, CONFLICT
 from vmeeting.core.openapi import STRING, array, json_content, nullable, obj, operation
+from vmeeting.documents import apidoc as documents
 from vmeeting.invites import apidoc as invites
 from vmeeting.network import apidoc as network
 from vmeeting.readiness import apidoc as readiness
@@ -31,7 +32,7 @@ API_PREFIX = "/api/v1"
 VERSION = "1.0.0"
 
 #: each capability's description of its api.py: a capability that gains an API adds its fragment here
-FRAGMENTS = (registry, booking, invites, readiness, network, attendance, working_time)
+FRAGMENTS = (registry, booking, invites, readiness, network, attendance, working_time, documents)
 
 #: what no one capability owns: every error's shape (CONTRACT.md) and this document's own path
 COMMON_SCHEMAS = {

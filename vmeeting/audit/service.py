@@ -31,11 +31,20 @@ def record(actor, action, entity_type, entity_id, changes=None, summary=""):
     return event
 
 
-def history(entity_type, entity_id):
-    """Select the events of one record, newest first."""
+def history(entity_type, entity_id, *, parts=None):
+    """Select the events of one record, newest first.
+
+    parts: {entity_type: [ids]} of records that belong to it and whose events
+    are its history too (a meeting's sittings: moved, cancelled).
+    """
+    wanted = [sa.and_(AuditEvent.entity_type == entity_type, AuditEvent.entity_id == str(entity_id))]
+    for part_type, ids in (parts or {}).items():
+        if ids:
+            wanted.append(sa.and_(AuditEvent.entity_type == part_type,
+                                  AuditEvent.entity_id.in_([str(i) for i in ids])))
     return (
         sa.select(AuditEvent)
-        .where(AuditEvent.entity_type == entity_type, AuditEvent.entity_id == str(entity_id))
+        .where(sa.or_(*wanted))
         .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
     )
 

@@ -4,6 +4,12 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
+try:
+    from wtforms.fields.choices import SelectChoice
+except ImportError:  # WTForms before 3.3 takes (value, label) tuples
+    def SelectChoice(value, label):  # noqa: N802 (stands in for the class)
+        return value, label
+
 from vmeeting.auth.models import ROLES
 from vmeeting.auth.service import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from vmeeting.core.forms_i18n import AppForm
@@ -37,6 +43,26 @@ class _ProfileFields(AppForm):
                          validators=[Length(max=200, message=_l("Tối đa 200 ký tự."))])
     email = EmailField(_l("Thư điện tử"), validators=[Optional(), Email(_l("Địa chỉ thư không hợp lệ."))])
     role = SelectField(_l("Vai trò"), choices=[(r, ROLE_LABELS[r]) for r in ROLES])
+    #: the choices are today's units (home_unit.unit_choices), set by the view; the service checks the value
+    home_unit_id = SelectField(_l("Đơn vị công tác"), choices=[], validate_choice=False,
+                               description=_l("Đơn vị hành chính người dùng làm việc (đang có hiệu lực);"
+                                              " để trống nếu thuộc văn phòng tỉnh."))
+
+    def set_units(self, choices, current=None):
+        """Offer the units (id, name, depth), and the user's current one if it has ended since."""
+        self.home_unit_id.choices = [SelectChoice("", _l("— Không thuộc đơn vị nào —"))] + [
+            SelectChoice(str(unit_id), "\u00a0\u00a0" * depth + name) for unit_id, name, depth in choices]
+        if current is not None and current.id not in {c[0] for c in choices}:
+            self.home_unit_id.choices.append(SelectChoice(str(current.id), _l("%(name)s (đã kết thúc)", name=current.name)))
+        if self.home_unit_id.data is None and current is not None:
+            self.home_unit_id.data = str(current.id)
+
+    def home_unit_value(self):
+        """The chosen unit's id, None for no unit, or 0 for what is no id (which the service refuses)."""
+        raw = (self.home_unit_id.data or "").strip()
+        if not raw:
+            return None
+        return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 12 else 0
 
 
 class UserCreateForm(_ProfileFields):

@@ -28,8 +28,12 @@ PERMISSIONS = {
     "calendar.edit": {"admin"},
     "meetings.view": {"admin", "scheduler", "technician", "viewer"},
     "meetings.book": {"admin", "scheduler"},
+    #: an office's own giấy mời template (documents): its words go into every meeting's draft
+    "documents.templates": {"admin"},
     #: an invite's RSVP link answers in the attendee's name: the outbox shows it to administrators only
     "invites.rsvp_links": {"admin"},
+    #: the replies the organizer mailbox refused, of every meeting (a meeting's booker reads its own on its page)
+    "invites.refused_replies": {"admin"},
     "readiness.confirm": {"admin", "scheduler", "technician"},
     #: network operations: everyone sees the sites' state and incidents; technicians handle their own sites'
     "network.view": {"admin", "scheduler", "technician", "viewer"},
@@ -59,8 +63,14 @@ class User(UserMixin, db.Model):
     is_enabled: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    #: the administrative unit the person works for (a commune's clerk, a district's technician); None for the
+    #: province office. The basis of scopes (issue 27): a unit is named with its validity, so a home unit
+    #: that ended in a reorganisation is shown as such until someone names its successor
+    home_unit_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("admin_units.id"), index=True)
 
     tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user")
+    #: the registry's AdminUnit, resolved by name when the mappers are configured (auth sits below the registry)
+    home_unit = relationship("AdminUnit", foreign_keys=[home_unit_id])
 
     #: the key of the signed-in browser's UserSession, set at sign-in and when a request loads the user
     session_key = None

@@ -4,7 +4,7 @@ from flask import Blueprint, abort, current_app, flash, g, make_response, redire
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from vmeeting.auth import service
+from vmeeting.auth import home_unit, service
 from vmeeting.auth.forms import ROLE_LABELS, LoginForm, PasswordChangeForm, UserCreateForm, UserEditForm
 from vmeeting.auth.guards import permission_required
 from vmeeting.auth.models import User
@@ -109,12 +109,14 @@ def users():
 def create_user():
     """Create a user with a role and a first password."""
     form = UserCreateForm()
+    form.set_units(home_unit.unit_choices())
     if form.validate_on_submit():
         try:
             user = service.create_user(
                 form.username.data, form.role.data, email=form.email.data, password=form.password.data,
                 full_name=form.full_name.data, agency=form.agency.data, actor=current_user,
             )
+            home_unit.set_home_unit(user, form.home_unit_value(), actor=current_user)
         except ValidationError as exc:
             db.session.rollback()
             _show_errors(form, exc)
@@ -131,11 +133,13 @@ def edit_user(user_id):
     """Change a user's role, name, agency, e-mail, enabled state or password; list their API tokens."""
     user = db.get_or_404(User, user_id)
     form = UserEditForm(obj=user)
+    form.set_units(home_unit.unit_choices(), user.home_unit)
     if form.validate_on_submit():
         data = {"role": form.role.data, "full_name": form.full_name.data, "agency": form.agency.data,
                 "email": form.email.data, "is_enabled": form.is_enabled.data, "password": form.password.data or None}
         try:
             service.update_user(user, data, actor=current_user)
+            home_unit.set_home_unit(user, form.home_unit_value(), actor=current_user)
         except ValidationError as exc:
             db.session.rollback()
             _show_errors(form, exc)
@@ -157,7 +161,9 @@ def issue_user_token(user_id):
     user = db.get_or_404(User, user_id)
     token = service.issue_token(user, actor=current_user)
     db.session.commit()
-    return _no_store(_user_page(user, UserEditForm(obj=user, formdata=None), new_token=token))
+    form = UserEditForm(obj=user, formdata=None)
+    form.set_units(home_unit.unit_choices(), user.home_unit)
+    return _no_store(_user_page(user, form, new_token=token))
 
 
 @bp.post("/users/<int:user_id>/tokens/<int:token_id>/revoke")

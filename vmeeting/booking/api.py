@@ -54,12 +54,13 @@ def meeting_json(meeting, endpoint_ids=None):
 def meeting_response(meeting, status=200, *, warn=False):
     """The meeting's JSON with its ETag (the version a later PATCH names in If-Match).
 
-    warn: a booking or change also answers `warnings` about its sites (down, open incident).
+    warn: a booking or change also answers `warnings` about its sites (down, open incident) and about
+    the meeting itself (late_notice: fewer than 3 working days before it, the giấy mời may arrive late).
     """
     endpoint_ids = service.endpoint_ids_of(meeting)
     body = meeting_json(meeting, endpoint_ids)
     if warn:
-        body["warnings"] = service.site_warnings(endpoint_ids)
+        body["warnings"] = service.site_warnings(endpoint_ids) + service.meeting_warnings(meeting)
     response = jsonify(body)
     response.status_code = status
     response.set_etag(etag_of(meeting))
@@ -71,16 +72,27 @@ def etag_of(meeting):
 
 
 def _expected_version(meeting):
-    """The version the client's If-Match names (None without one): the current one if any tag matches."""
-    if not request.headers.get("If-Match"):
+    """The version the client's If-Match names, for the service's check under the meeting's lock.
+
+    None without the header (If-Match is optional: the write applies to the
+    meeting as it is then) and for "*" (RFC 9110 §13.1.1: any current
+    version; the meeting exists). Otherwise the header is read as a list of
+    entity tags, each strong and quoted (`"meeting-18-v3"`); the first that
+    names a version of this meeting is the answer. A header that names none
+    (another meeting's tag, a weak tag, text that is no entity tag at all)
+    matches no version: "unknown", which the service refuses with 412 like
+    any stale one, never a 500 whatever the client sends.
+    """
+    raw = request.headers.get("If-Match")
+    if raw is None:
         return None
-    tags = request.if_match
-    if tags.star_tag or tags.contains(etag_of(meeting)):
-        return service.version_of(meeting)
-    prefix = f"meeting-{meeting.id}-v"
-    for tag in tags.as_set():
-        if tag.startswith(prefix):
-            return tag[len(prefix):]
+    tags = [tag.strip() for tag in raw.split(",")]
+    if "*" in tags:
+        return None  # any version: the meeting exists (get_or_404)
+    prefix = f'"meeting-{meeting.id}-v'
+    for tag in tags:
+        if tag.startswith(prefix) and tag.endswith('"') and len(tag) > len(prefix) + 1:
+            return tag[len(prefix):-1]
     return "unknown"
 
 
@@ -93,7 +105,8 @@ def _sitting_order(occurrence):
 def occurrence_json(occurrence):
     return {
         "id": occurrence.id, "starts_at": occurrence.starts_at.isoformat(),
-        "ends_at": occurrence.ends_at.isoformat(), "status": occurrence.status,
+        # a cancelled meeting's sittings are cancelled with it, as the list of sittings says too
+        "ends_at": occurrence.ends_at.isoformat(), "status": "cancelled" if occurrence.is_cancelled else "scheduled",
         "is_moved": occurrence.is_moved, "original_starts_at": occurrence.original_starts_at.isoformat(),
         "cancel_reason": occurrence.cancel_reason,
     }
@@ -295,10 +308,13 @@ def update_meeting(meeting_id):
 @bp.post("/meetings/<int:meeting_id>/cancel")
 @api_permission_required("meetings.book")
 def cancel_meeting(meeting_id):
-    """Cancel the meeting: the body must say {"confirm": true}, and may give a `reason` for the CANCEL mail."""
+    """Cancel the meeting: the body must say {"confirm": true}, and may give a `reason` for the CANCEL mail.
+
+    412 on a stale If-Match, as for every write of a meeting.
+    """
     meeting = db.get_or_404(Meeting, meeting_id)
     reason = _cancel_body()
-    service.cancel_meeting(meeting, actor=g.api_user, reason=reason)
+    service.cancel_meeting(meeting, actor=g.api_user, reason=reason, expected_version=_expected_version(meeting))
     return committed(meeting_response(meeting))
 
 

@@ -20,13 +20,18 @@ CAPACITY = obj({
 }, ["bridge_id", "ports", "in_use", "requested"], additional=True)
 
 OCCURRENCE = obj({
-    "id": ID, "starts_at": INSTANT, "ends_at": INSTANT, "status": {"type": "string", "enum": ["scheduled", "cancelled"]},
+    "id": ID, "starts_at": INSTANT, "ends_at": INSTANT,
+    "status": {"type": "string", "enum": ["scheduled", "cancelled"],
+               "description": "cancelled: this sitting, or the whole meeting, was cancelled"},
     "is_moved": BOOL, "original_starts_at": INSTANT,
 }, ["id", "starts_at", "ends_at", "status", "is_moved", "original_starts_at"])
 
-WARNING = obj({"endpoint_id": ID, "kind": {"type": "string", "enum": ["down", "incident"]}, "message": STRING},
+WARNING = obj({"endpoint_id": nullable(ID), "kind": {"type": "string", "enum": ["down", "incident", "late_notice"]},
+               "message": STRING},
               ["endpoint_id", "kind", "message"], additional=True,
-              description="a site that is down or has an open incident; it does not stop the booking")
+              description="a site that is down or has an open incident, or (endpoint_id null, late_notice) a "
+                          "meeting fewer than 3 working days away, whose giấy mời may arrive late "
+                          "(QĐ 45/2018/QĐ-TTg); it does not stop the booking")
 
 SKIPPED = obj({"starts_at": INSTANT, "reason": STRING}, ["starts_at", "reason"], additional=True,
               description="a sitting of the series left out by skip_non_working or skip_conflicting")
@@ -58,7 +63,8 @@ MEETING_INPUT = {
     "ends_at": INSTANT,
     "chair_endpoint_id": ID,
     "endpoint_ids": array(ID),
-    "unit_ids": array(ID, description="units, each with everything below it"),
+    "unit_ids": array(ID, description="units, each with everything below it valid on the meeting's day; a unit "
+                      "ended by then stands for its successors (registry.succession)"),
     "group_ids": array(ID),
     "all_endpoints": BOOL,
     "bridge_id": nullable(ID),
@@ -85,7 +91,15 @@ REPLAYED = {"Idempotent-Replayed": {"schema": {"type": "string", "enum": ["true"
                                     "description": "present on the answer repeated to a retry with the same "
                                                    "Idempotency-Key"}}
 IF_MATCH = {"name": "If-Match", "in": "header", "required": False, "schema": STRING,
-            "description": "the ETag of GET; an older one gets 412 and changes nothing"}
+            "description": "optional: the ETag the change is based on (GET's, or the last write's), e.g. "
+                           "`\"meeting-18-v3\"`; checked under the meeting's row lock. An older one, or a value "
+                           "naming no version of this meeting (a weak or malformed tag), gets 412 "
+                           "`precondition_failed` with the `changes` made meanwhile (each with `details`, old → new) "
+                           "and changes nothing. `*`, or no header: the change applies to the current version"}
+CANCEL_BODY = obj({"confirm": {"type": "boolean", "enum": [True], "description": "must be true: one call never "
+                                                                             "cancels by accident"},
+                    "reason": {"type": "string", "maxLength": 500, "description": "told in the CANCEL mail"}},
+                   ["confirm"])
 WINDOW = [query("from", "start of the window (default: now)", INSTANT),
           query("to", "end of the window (default: from + 14 days; at most 400 days after from)", INSTANT)]
 
@@ -134,18 +148,29 @@ PATHS = {
             responses("200", "the meeting", ref("Meeting"), "400", "403", "404", "409", "412", "413",
                       ok_headers=ETAG),
             parameters=[IF_MATCH], request_body=body(ref("MeetingPatch")),
-            description="Same 409 rules as booking. Changing only the text of a meeting that has begun is allowed."),
+            description="Same 409 rules as booking. Changing only the text of a meeting that has begun is allowed; "
+                        "a sitting that has begun keeps its start (400 `fields.starts_at`), its end may be extended "
+                        "(409 naming the next meeting on a clash) or shortened, not to before now."),
     },
     "/meetings/{meeting_id}/cancel": {
         "parameters": [MEETING_ID],
-        "post": operation("cancelMeeting", "Booking", "Cancel the meeting (kept, status cancelled); sends CANCEL",
-                          responses("200", "the meeting", ref("Meeting"), "403", "404", "409")),
+        "post": operation("cancelMeeting", "Booking",
+                          "Cancel the meeting (kept, status cancelled, every sitting reads cancelled); sends CANCEL",
+                          responses("200", "the meeting", ref("Meeting"), "400", "403", "404", "409", "412",
+                                    ok_headers=ETAG),
+                          parameters=[IF_MATCH], request_body=body(CANCEL_BODY),
+                          description="The body must say `{\"confirm\": true}` (400 `fields.confirm` otherwise); "
+                                      "`reason` is told in the CANCEL mail."),
     },
     "/meetings/{meeting_id}/occurrences/{occurrence_id}": {
         "parameters": [MEETING_ID, OCCURRENCE_ID],
         "patch": operation("moveOccurrence", "Booking", "Move one sitting of a series",
                            responses("200", "the meeting", ref("Meeting"), "400", "403", "404", "409", "412", "413",
                                      ok_headers=ETAG),
+                           description="A sitting that has begun (its set-up window open) keeps its start: only "
+                                       "`ends_at` may change, extended (409 naming the next meeting on a clash) or "
+                                       "shortened, not to before now; another start is 400 `fields.starts_at`. A "
+                                       "sitting that has ended does not move (400).",
                            parameters=[IF_MATCH], request_body=body(obj({"starts_at": INSTANT, "ends_at": INSTANT,
                                                   "allow_non_working_time": BOOL}, ["starts_at", "ends_at"]))),
     },
@@ -153,9 +178,9 @@ PATHS = {
         "parameters": [MEETING_ID, OCCURRENCE_ID],
         "post": operation("cancelOccurrence", "Booking",
                           "Cancel one sitting (CANCEL with its RECURRENCE-ID); the only remaining one cancels the meeting",
-                          responses("200", "the meeting", ref("Meeting"), "403", "404", "409", "412",
+                          responses("200", "the meeting", ref("Meeting"), "400", "403", "404", "409", "412",
                                     ok_headers=ETAG),
-                          parameters=[IF_MATCH]),
+                          parameters=[IF_MATCH], request_body=body(CANCEL_BODY)),
     },
     "/slots": {
         "get": operation(

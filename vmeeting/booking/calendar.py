@@ -19,6 +19,7 @@ from sqlalchemy.orm import aliased, selectinload
 from vmeeting.auth.guards import permission_required
 from vmeeting.booking import rehearsal, service
 from vmeeting.booking.models import Occurrence, meeting_endpoints
+from vmeeting.booking.validation import has_begun
 from vmeeting.booking.views import bp
 from vmeeting.core.bounds import query_date, query_id
 from vmeeting.core.database import MAX_ID
@@ -126,7 +127,7 @@ def calendar():
                            day_counts=day_counts, previous=previous, following=following, endpoint=endpoint,
                            unit=unit, group=group, status=status, ec_view=view, today=today,
                            total=sum(day_counts.values()), options=options, ec_version=EVENT_CALENDAR_VERSION,
-                           filter_units=registry.unit_outline(also=unit), filter_groups=db.session.scalars(registry.groups_select()).all())
+                           filter_units=registry.unit_outline(also=unit, on_day=anchor), filter_groups=db.session.scalars(registry.groups_select()).all())
 
 
 def _feed_window():
@@ -200,23 +201,28 @@ def calendar_events():
         occurrences = [o for o in occurrences if o.is_cancelled or o.meeting.is_cancelled]
     sites = _sites_of({o.meeting_id for o in occurrences}) if request.args.get("resources") == "1" else {}
     can_book, now = current_user.can("meetings.book"), datetime.now(local_zone())
-    events = [_event(o, can_book and o.ends_at > now and not (o.is_cancelled or o.meeting.is_cancelled), sites)
+    events = [_event(o, can_book and o.ends_at > now and not (o.is_cancelled or o.meeting.is_cancelled), sites, now)
               for o in occurrences]
     return jsonify(events + _non_working_days(to_local(window_from).date(), to_local(window_to).date()))
 
 
-def _event(occurrence, editable, sites):
+def _event(occurrence, editable, sites, now):
+    """One sitting as an EventCalendar event; extendedProps.version is the meeting's version a drag is based on.
+
+    A sitting under way is not draggable (it keeps its start: `validation.check_under_way`).
+    """
     meeting = occurrence.meeting
     cancelled = occurrence.is_cancelled or meeting.is_cancelled
     event = {
         "id": str(occurrence.id), "title": meeting.title,
         "start": _local_iso(occurrence.starts_at), "end": _local_iso(occurrence.ends_at),
-        "editable": editable, "durationEditable": False,
+        "editable": editable, "startEditable": editable and not has_begun(occurrence, meeting, now), "durationEditable": False,
         "classNames": ["vm-event"] + (["vm-cancelled"] if cancelled else []) + (["vm-series"] if meeting.recurrence else []),
         "extendedProps": {"meeting_id": meeting.id, "occurrence_id": occurrence.id,
                           "url": url_for("booking.show", meeting_id=meeting.id),
                           "series": bool(meeting.recurrence), "chair": meeting.chair.name if meeting.chair else "",
-                          "sites": meeting.endpoint_count, "cancelled": cancelled},
+                          "sites": meeting.endpoint_count, "cancelled": cancelled,
+                          "version": service.version_of(meeting)},
     }
     if sites:
         event["resourceIds"] = sites.get(meeting.id, [])
@@ -314,16 +320,20 @@ def calendar_move():
 
     Body (JSON, CSRF token in X-CSRFToken): occurrence_id, starts_at, ends_at
     (local wall-clock "YYYY-MM-DDTHH:MM", or ISO 8601 with an offset),
-    allow_non_working_time (bool). A sitting of a series moves alone
-    (service.move_occurrence); a single meeting is rescheduled
-    (service.update_meeting), so its invite's SEQUENCE and mail follow as on the
-    edit form. Answer: 200 {message} or the API's error body.
+    allow_non_working_time (bool), version (the meeting's version the event
+    was read with, its extendedProps.version). A sitting of a series moves
+    alone (service.move_occurrence); a single meeting is rescheduled
+    (service.update_meeting), so its invite's SEQUENCE and mail follow as on
+    the edit form. Answer: 200 {message, version} or the API's error body:
+    412 `precondition_failed` with the changes made meanwhile when the
+    meeting changed since the calendar read it, or when the body carries no
+    version (as a form without one), nothing moved.
 
     dry_run (bool, default false): the review before a move. The move is made
     with every rule, its mails queued, then all of it rolled back; the answer is
     200 {dry_run: true, title, series, old: {starts_at, ends_at}, new: {...},
     recipients (how many people the move would mail), message}, or the same
-    error body the move itself would get (its conflicts, its non-working time).
+    error body the move itself would get (its conflicts, its non-working time, 412).
     """
     data = request.get_json(silent=True)
     data = data if isinstance(data, dict) else {}
@@ -342,6 +352,9 @@ def calendar_move():
             instants[name] = local_to_utc(value) if value.tzinfo is None else parse_api_instant(raw)
         except (TypeError, ValueError, OverflowError):
             errors[name] = N_("Cần ngày giờ ISO 8601, ví dụ 2026-12-07T08:00.")
+    version = data.get("version")
+    # the version as the feed gave it (text); none, or anything else, is stale: nothing moves unseen
+    version = version if isinstance(version, str) and version else "unknown"
     allow = data.get("allow_non_working_time", False)
     if not isinstance(allow, bool):
         errors["allow_non_working_time"] = N_("Phải là true hoặc false.")
@@ -356,10 +369,10 @@ def calendar_move():
         before, mark = (occurrence.starts_at, occurrence.ends_at), rehearsal.outbox_mark() if dry_run else 0
         if meeting.recurrence:
             service.move_occurrence(occurrence, instants["starts_at"], instants["ends_at"], actor=current_user,
-                                    choices=choices)
+                                    choices=choices, expected_version=version)
         else:
             service.update_meeting(meeting, {"starts_at": instants["starts_at"], "ends_at": instants["ends_at"]},
-                                   actor=current_user, choices=choices)
+                                   actor=current_user, choices=choices, expected_version=version)
         if dry_run:
             return _review(occurrence, before, mark)
         start = to_local(occurrence.starts_at)
@@ -367,7 +380,7 @@ def calendar_move():
         answer = jsonify({"message": gettext("Đã dời «%(title)s» sang %(when)s.", title=meeting.title,
                                              when=f"{start:%H:%M} {start:%d/%m/%Y}"),
                           "occurrence_id": occurrence.id, "starts_at": _local_iso(occurrence.starts_at),
-                          "ends_at": _local_iso(occurrence.ends_at)})
+                          "ends_at": _local_iso(occurrence.ends_at), "version": service.version_of(meeting)})
         db.session.commit()
     except (ValidationError, Conflict, StaleEdit) as exc:
         return _json_error(exc)

@@ -8,13 +8,14 @@ commit or rollback releases the lock.
 """
 
 import uuid
-from datetime import timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
 
 from vmeeting.audit import service as audit
 from vmeeting.booking.conflicts import PlannedSitting, bridge_of, find_conflicts, lock_sites
+from vmeeting.booking.history import meeting_changes, sitting_times
 from vmeeting.booking.hooks import change_listeners
 from vmeeting.booking.models import Meeting, Occurrence, Reservation, meeting_endpoints
 from vmeeting.booking.queries import WRITTEN_SITES
@@ -23,9 +24,11 @@ from vmeeting.booking.validation import (
     MEETING_FIELDS,
     BookingChoices,
     check_new_times,
-    check_version,
+    check_under_way,
     clean_reason,
     conflict_message,
+    has_begun,
+    hold_meeting,
     screen_sittings,
     validate_meeting,
     validate_move,
@@ -35,7 +38,7 @@ from vmeeting.core.errors import Conflict, ValidationError
 from vmeeting.core.extensions import db
 from vmeeting.registry.models import Endpoint
 from vmeeting.core.text import N_, say
-from vmeeting.core.timefmt import format_datetime, to_local
+from vmeeting.core.timefmt import format_datetime, format_time, to_local
 
 
 # -- reserving ------------------------------------------------------------------------------
@@ -199,11 +202,19 @@ def update_meeting(meeting, data, choice=None, actor=None, *, skip_busy=False, c
     the new times and rule; an occurrence keeps its row (and what hangs on it,
     its readiness, a move, a cancellation) when the rule still produces a
     sitting on its day: a series holds at most one sitting a day, so a new hour
-    for the series leaves a moved sitting where it was moved to.
+    for the series leaves a moved sitting where it was moved to. A sitting
+    under way keeps its start (and its roll-call): its end follows the new
+    times when its start is the rule's (an extension is checked for clashes,
+    409 naming the next meeting; not ended before now), otherwise it stays as
+    it is, as a moved sitting does.
+
+    expected_version: the version the caller read (If-Match, a form's hidden
+    field; `hold_meeting`), None for no check. Raises StaleEdit, Conflict,
+    ValidationError, NonWorkingTime.
     """
+    hold_meeting(meeting, expected_version)
     if meeting.is_cancelled:
         raise Conflict(N_("Cuộc họp đã bị hủy, không thể sửa."))
-    check_version(meeting, expected_version)
     choices = choices or BookingChoices(skip_busy=skip_busy)
     before = _meeting_snapshot(meeting)
     values = validate_meeting(data, meeting)
@@ -220,6 +231,8 @@ def update_meeting(meeting, data, choice=None, actor=None, *, skip_busy=False, c
     new_endpoints = choice.endpoints if choice is not None else list(meeting.endpoints)
     endpoints = _with_chair(new_endpoints, values["chair_endpoint_id"])
     lock_sites(endpoints, values["bridge_id"])
+    # begun by the set-up window it was held with; such a sitting keeps its start, whatever the edit
+    under_way = {o for o in future if o.status == "scheduled" and has_begun(o, meeting, now)}
     for name, value in values.items():
         setattr(meeting, name, value)
     if choice is not None:
@@ -227,7 +240,9 @@ def update_meeting(meeting, data, choice=None, actor=None, *, skip_busy=False, c
 
     for occurrence in future:
         db.session.execute(sa.delete(Reservation).where(Reservation.occurrence_id == occurrence.id))
-    expanded = [item for item in expand_series(meeting.starts_at, meeting.ends_at, meeting.recurrence) if item[2] > now]
+    under_way_days = {to_local(o.original_starts_at).date() for o in under_way}
+    expanded = [item for item in expand_series(meeting.starts_at, meeting.ends_at, meeting.recurrence)
+                if item[2] > now or to_local(item[0]).date() in under_way_days]
     setup = timedelta(minutes=meeting.setup_minutes)
     by_day = {to_local(o.original_starts_at).date(): o for o in future}
     if not meeting.recurrence and len(future) == 1 and expanded:
@@ -236,7 +251,7 @@ def update_meeting(meeting, data, choice=None, actor=None, *, skip_busy=False, c
         by_day = {to_local(expanded[0][0]).date(): only}
         only.is_moved = False
     sittings = {}
-    touched = set()
+    touched, extended = set(), set()
     for original, start, end in expanded:
         occurrence = by_day.pop(to_local(original).date(), None)
         if occurrence is None:
@@ -244,6 +259,17 @@ def update_meeting(meeting, data, choice=None, actor=None, *, skip_busy=False, c
                                     status="scheduled")
             db.session.add(occurrence)
             touched.add(occurrence)
+        elif occurrence in under_way:
+            # begun: its start stays; its end follows the new times only when its start is the rule's
+            occurrence.original_starts_at = original
+            if not occurrence.is_moved and occurrence.starts_at == start:
+                if occurrence.ends_at != end:
+                    check_under_way(occurrence, meeting, start, end, now)
+                    occurrence.ends_at = end
+                    touched.add(occurrence)
+                    extended.add(occurrence)
+            else:
+                occurrence.is_moved = True
         else:
             occurrence.original_starts_at = original
             if not occurrence.is_moved and (occurrence.starts_at, occurrence.ends_at) != (start, end):
@@ -252,13 +278,19 @@ def update_meeting(meeting, data, choice=None, actor=None, *, skip_busy=False, c
         if occurrence.status == "scheduled":
             sittings[occurrence] = PlannedSitting(original, occurrence.starts_at, occurrence.ends_at, setup)
     for leftover in by_day.values():
+        if leftover in under_way:
+            raise ValidationError({"recurrence": say(
+                "Buổi họp lúc %(when)s đang diễn ra và không còn trong lịch mới; không bỏ được buổi đang họp. "
+                "Hãy sửa sau khi buổi này kết thúc.", when=format_datetime(leftover.starts_at))})
         # the new rule no longer produces this sitting: keep it, cancelled
         leftover.status = "cancelled"
     db.session.flush()
-    meeting.skipped = screen_sittings(meeting, sittings, endpoints, touched, choices)
+    meeting.skipped = screen_sittings(meeting, sittings, endpoints, touched, choices, keeps_start=extended)
+    for occurrence in extended:
+        _refuse_clash_of_extension(meeting, sittings[occurrence], endpoints)
     endpoints, dropped = _check_and_reserve(meeting, sittings, endpoints, skip_busy=choices.skip_busy)
     _write_sites(meeting, endpoints, before_ids=before["endpoints"])
-    changes = audit.diff(before, _meeting_snapshot(meeting))
+    changes = meeting_changes(before, _meeting_snapshot(meeting))
     if changes:
         meeting.sequence += 1
         db.session.flush()
@@ -274,14 +306,22 @@ def _meeting_snapshot(meeting):
     return snap
 
 
-def cancel_meeting(meeting, actor=None, *, reason=None):
+def cancel_meeting(meeting, actor=None, *, reason=None, expected_version=None):
     """Cancel a meeting: it stays, marked cancelled; its sites are free again.
 
     reason: why, told in the CANCEL mail (optional, up to MAX_REASON_LENGTH).
+    expected_version: as for update_meeting (StaleEdit when the caller read an
+    older meeting). Cancelling a cancelled meeting changes nothing.
     """
     reason = clean_reason(reason)
+    hold_meeting(meeting, expected_version)
     if meeting.is_cancelled:
         return meeting
+    return _cancel_whole(meeting, actor, reason)
+
+
+def _cancel_whole(meeting, actor, reason):
+    """Write a whole meeting's cancellation (the caller holds the meeting, `hold_meeting`)."""
     meeting.status = "cancelled"
     meeting.cancel_reason = reason
     meeting.cancelled_at = utcnow()
@@ -309,14 +349,14 @@ def cancel_occurrence(occurrence, actor=None, *, reason=None, expected_version=N
     """
     reason = clean_reason(reason)
     meeting = occurrence.meeting
-    check_version(meeting, expected_version)
+    hold_meeting(meeting, expected_version)
     if occurrence.status == "cancelled" or meeting.is_cancelled:
         return occurrence
     others = [o for o in meeting.occurrences if o is not occurrence and o.status == "scheduled"]
     if not others:
         occurrence.status = "cancelled"
         occurrence.cancel_reason = reason
-        cancel_meeting(meeting, actor, reason=reason)
+        _cancel_whole(meeting, actor, reason)
         return occurrence
     occurrence.status = "cancelled"
     occurrence.cancel_reason = reason
@@ -324,7 +364,7 @@ def cancel_occurrence(occurrence, actor=None, *, reason=None, expected_version=N
     db.session.execute(sa.delete(Reservation).where(Reservation.occurrence_id == occurrence.id))
     db.session.flush()
     audit.record(actor, "cancel", "occurrence", occurrence.id,
-                 {"starts_at": [occurrence.starts_at.isoformat(), None]},
+                 {"starts_at": [occurrence.starts_at.isoformat(), None], "status": ["scheduled", "cancelled"]},
                  f"Hủy buổi {format_datetime(occurrence.starts_at)} của «{occurrence.meeting.title}»"
                  + (f": {reason}" if reason else ""))
     _announce("occurrence_cancelled", occurrence.meeting, occurrence=occurrence)
@@ -334,16 +374,22 @@ def cancel_occurrence(occurrence, actor=None, *, reason=None, expected_version=N
 def move_occurrence(occurrence, starts_at, ends_at, actor=None, *, choices=None, expected_version=None):
     """Move one sitting of a series to another time, under the same rules (the working calendar's too).
 
-    expected_version: as for update_meeting (StaleEdit when the caller read an older meeting).
+    A sitting under way keeps its start (its roll-call stays with it): only
+    its end may change, not to before now, and a longer sitting is checked
+    for clashes (409 naming the next meeting). A sitting that has ended does
+    not move. expected_version: as for update_meeting (StaleEdit when the
+    caller read an older meeting). Raises StaleEdit, Conflict,
+    ValidationError, NonWorkingTime.
     """
     choices = choices or BookingChoices()
     meeting = occurrence.meeting
+    hold_meeting(meeting, expected_version)
     if meeting.is_cancelled or occurrence.status == "cancelled":
         raise Conflict(N_("Buổi họp đã bị hủy, không thể dời."))
-    check_version(meeting, expected_version)
     validate_move(starts_at, ends_at)
+    under_way = check_under_way(occurrence, meeting, starts_at, ends_at, utcnow())
     lock_sites(meeting.endpoints, meeting.bridge_id)
-    before = {"starts_at": occurrence.starts_at.isoformat(), "ends_at": occurrence.ends_at.isoformat()}
+    before = (occurrence.starts_at, occurrence.ends_at)
     db.session.execute(sa.delete(Reservation).where(Reservation.occurrence_id == occurrence.id))
     occurrence.starts_at = starts_at.astimezone(timezone.utc)
     occurrence.ends_at = ends_at.astimezone(timezone.utc)
@@ -353,11 +399,33 @@ def move_occurrence(occurrence, starts_at, ends_at, actor=None, *, choices=None,
                              timedelta(minutes=meeting.setup_minutes))
     # a single sitting is judged as a single meeting: skipping it is cancelling it, not moving it
     screen_sittings(meeting, {occurrence: sitting}, [], {occurrence},
-                     BookingChoices(allow_non_working_time=choices.allow_non_working_time))
+                     BookingChoices(allow_non_working_time=choices.allow_non_working_time),
+                     keeps_start={occurrence} if under_way else ())
+    if under_way:
+        _refuse_clash_of_extension(meeting, sitting, list(meeting.endpoints))
     _check_and_reserve(meeting, {occurrence: sitting}, list(meeting.endpoints))
     meeting.sequence += 1
-    after = {"starts_at": occurrence.starts_at.isoformat(), "ends_at": occurrence.ends_at.isoformat()}
-    audit.record(actor, "move", "occurrence", occurrence.id, audit.diff(before, after),
+    changes = sitting_times(before, (occurrence.starts_at, occurrence.ends_at))
+    # recorded under the meeting too: its history page lists the sittings' moves with the old and new times
+    audit.record(actor, "move", "occurrence", occurrence.id, changes,
                  f"Dời buổi họp «{meeting.title}» sang {format_datetime(occurrence.starts_at)}")
     _announce("occurrence_moved", meeting, occurrence=occurrence)
     return occurrence
+
+
+def _refuse_clash_of_extension(meeting, sitting, endpoints):
+    """Raise Conflict naming the next meeting when a sitting under way, made longer, would run into it.
+
+    The usual check (`_check_and_reserve`) would name the busy sites; a person
+    extending a meeting that is being held needs to know which meeting follows.
+    """
+    conflicts, capacity = find_conflicts([sitting], endpoints, meeting.bridge_id)
+    if not conflicts:
+        return
+    first = min(conflicts, key=lambda c: c["starts_at"])
+    starts = datetime.fromisoformat(first["starts_at"])
+    raise Conflict(say("Không kéo dài được buổi họp đang diễn ra đến %(end)s: %(count)s điểm cầu có cuộc họp "
+                       "«%(title)s» lúc %(when)s.", end=format_time(sitting.ends_at),
+                       count=len({c["endpoint_id"] for c in conflicts}), title=first["meeting_title"],
+                       when=format_datetime(starts)),
+                   conflicts=conflicts, capacity=capacity[0] if capacity else None)

@@ -336,6 +336,8 @@ class CancelForm(AppForm):
     confirm = BooleanField(_l("Tôi xác nhận hủy; mọi điểm cầu và người dự sẽ nhận thư báo hủy"),
                            validators=[DataRequired(_l("Đánh dấu ô xác nhận để hủy."))])
     reason = TextAreaField(_l("Lý do hủy (ghi trong thư báo hủy)"), validators=[Length(max=500)])
+    #: the meeting's version when the page was opened: a cancel over someone else's change is refused
+    version = HiddenField()
 
 
 class MoveOccurrenceForm(AppForm):
@@ -344,6 +346,8 @@ class MoveOccurrenceForm(AppForm):
     start_time = TimeField(_l("Bắt đầu"), validators=[InputRequired(_l("Nhập giờ bắt đầu (HH:MM)."))], **TIME_INPUT)
     end_time = TimeField(_l("Kết thúc"), validators=[InputRequired(_l("Nhập giờ kết thúc (HH:MM)."))], **TIME_INPUT)
     allow_non_working_time = BooleanField(_l("Tôi xác nhận họp ngoài giờ hoặc ngoài ngày làm việc"))
+    #: the meeting's version when the page was opened: a move over someone else's change is refused
+    version = HiddenField()
 
     def validate_end_time(self, field):
         if self.start_time.data and field.data and field.data <= self.start_time.data:

@@ -2,8 +2,9 @@
 
 The hooks are filled from each capability's init_app (readiness, network,
 attendance, invites), never on import. Booking announces its changes to
-`change_listeners` (booking.changes); pages and the API ask `site_warnings`
-and `roll_call_hints`, which merge what every source registered says.
+`change_listeners` (booking.changes); pages and the API ask `site_warnings`,
+`roll_call_hints`, `site_conditions` and `sitting_summaries`, which merge what
+every source registered says.
 `guard_retire` is what booking adds to registry's retire_guards.
 """
 
@@ -26,6 +27,37 @@ change_listeners = Hook("booking.change_listeners")
 #: callables `source(endpoint_ids) -> [{endpoint_id, kind, message}]` that capabilities above
 #: booking (network) add: what a booking should warn about its sites, never stopping it
 warning_sources = Hook("booking.warning_sources")
+
+#: callables `source(meeting) -> [{endpoint_id: None, kind, message}]` that capabilities above booking add
+#: (documents: a giấy mời that may arrive late): what a booking should warn about the meeting itself, never
+#: stopping it; asked after the booking's rows are flushed
+meeting_warning_sources = Hook("booking.meeting_warning_sources")
+
+#: callables `source(meeting) -> [(heading, text)]` that capabilities above booking add (documents: the issued
+#: giấy mời, "Theo Giấy mời số 12/GM-UBND ngày 05/02/2027"): what the meeting's invites quote, after its title
+invite_text_sources = Hook("booking.invite_text_sources")
+
+#: callables `source(meeting) -> [(filename, bytes)]` that capabilities above booking add (documents: the
+#: signed giấy mời's PDF, when the clerk asked): files every invite of the meeting carries
+invite_attachment_sources = Hook("booking.invite_attachment_sources")
+
+
+def meeting_warnings(meeting):
+    """Return the warnings every registered source has about the meeting itself (CONTRACT.md `warnings`)."""
+    warnings = []
+    for source in meeting_warning_sources:
+        warnings.extend(source(meeting))
+    return warnings
+
+
+def invite_texts(meeting):
+    """Return the [(heading, text)] every registered source adds to the meeting's invites (see above)."""
+    return [section for source in invite_text_sources for section in source(meeting)]
+
+
+def invite_attachments(meeting):
+    """Return the [(filename, bytes)] every registered source attaches to the meeting's invites (see above)."""
+    return [item for source in invite_attachment_sources for item in source(meeting)]
 
 
 #: callables `listener(endpoint, user, note, source, now)` that capabilities above booking (network)
@@ -61,6 +93,36 @@ def roll_call_hints(occurrence, endpoint_ids):
             if endpoint_id not in latest or at > latest[endpoint_id][2]:
                 latest[endpoint_id] = (status, reason, at)
     return {endpoint_id: (status, reason) for endpoint_id, (status, reason, _at) in latest.items()}
+
+
+#: callables `source(endpoint_ids) -> {endpoint_id: {"state", "since", "last_seen_at", "incident"}}` that
+#: capabilities above booking add (network): what is known of each site now, whatever the meeting: its
+#: network state (up/down/unknown) since when, the last time it answered, and the title of an open
+#: incident (or None). Readiness reads it for each site's one verdict; a site a source does not know is absent.
+site_condition_sources = Hook("booking.site_condition_sources")
+
+
+def site_conditions(endpoint_ids):
+    """Return {endpoint_id: {state, since, last_seen_at, incident}} merged from every source (see above)."""
+    merged = {}
+    for source in site_condition_sources:
+        for endpoint_id, condition in source(endpoint_ids).items():
+            merged.setdefault(endpoint_id, {}).update(condition)
+    return merged
+
+
+#: callables `source(occurrence_ids) -> {occurrence_id: summary}` that capabilities above booking add
+#: (readiness: `readiness.service.summaries`): each sitting's sites counted once by their verdict, so that
+#: every page showing a sitting's counts (the network board, the meeting page) shows the same numbers
+sitting_summary_sources = Hook("booking.sitting_summary_sources")
+
+
+def sitting_summaries(occurrence_ids):
+    """Return {occurrence_id: summary} from the registered source ({} when none is: readiness is not wired)."""
+    found = {}
+    for source in sitting_summary_sources:
+        found.update(source(list(occurrence_ids)))
+    return found
 
 
 def guard_retire(endpoint):

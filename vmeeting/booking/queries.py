@@ -17,9 +17,10 @@ from vmeeting.booking.series import describe_series, short_month_warning
 from vmeeting.core.database import one_of
 from vmeeting.core.extensions import db
 from vmeeting.registry import service as registry
+from vmeeting.registry import succession
 from vmeeting.registry.models import AdminUnit, Endpoint, endpoint_group_members
 from vmeeting.core.text import fold
-from vmeeting.core.timefmt import local_to_utc
+from vmeeting.core.timefmt import local_to_utc, to_local
 
 
 def recurrence_text(meeting):
@@ -58,11 +59,10 @@ def _occurrence_filters(window_from, window_to, endpoint_id, unit_id, include_ca
     if endpoint_id is not None:
         filters.append(Occurrence.meeting_id.in_(
             sa.select(meeting_endpoints.c.meeting_id).where(meeting_endpoints.c.endpoint_id == endpoint_id)))
-    if unit_id is not None:
+    if unit_id is not None:  # the sites under the unit on the window's first day, through the successions
+        under = succession.endpoint_ids_under(unit_id, to_local(window_from).date(), registry.descendant_ids_select)
         filters.append(Occurrence.meeting_id.in_(
-            sa.select(meeting_endpoints.c.meeting_id)
-            .join(Endpoint, Endpoint.id == meeting_endpoints.c.endpoint_id)
-            .where(Endpoint.unit_id.in_(registry.descendant_ids_select(unit_id)))))
+            sa.select(meeting_endpoints.c.meeting_id).where(meeting_endpoints.c.endpoint_id.in_(sorted(under)))))
     if group_id is not None:
         filters.append(Occurrence.meeting_id.in_(
             sa.select(meeting_endpoints.c.meeting_id)

@@ -4,7 +4,11 @@ The rules live in one module per subject; this module names them together:
 
 - booking.validation: a meeting's fields (`validate_meeting`), the person's
   `BookingChoices`, a move's times, a cancel's reason, an edit's version
-  (`version_of`, `check_version`), and the rules of time every change applies.
+  (`version_of`, `check_version`; every change first holds the meeting's row
+  and reads its version under it, `hold_meeting`), a sitting under way
+  (`check_under_way`), and the rules of time every change applies.
+- booking.history: what a change of a meeting records (old and new values)
+  and those values in words, for its history page and a stale edit's answer.
 - booking.changes: `book_meeting`, `update_meeting`, `cancel_meeting`,
   `cancel_occurrence`, `move_occurrence`, and their writes (occurrences,
   reservations, the meeting's sites). They flush and raise; the caller
@@ -13,9 +17,12 @@ The rules live in one module per subject; this module names them together:
 - booking.queries: the reads of the pages and the API (`occurrences_select`,
   `sittings_by_day`, `meetings_select`, `sites_by_district`, `endpoint_ids_of`…).
 - booking.hooks: the hooks the capabilities above booking connect to from
-  their init_app (`change_listeners`, `warning_sources`, `site_issue_listeners`,
-  `roll_call_hint_sources`), what pages ask of them (`site_warnings`,
-  `roll_call_hints`, `report_site_issue`), and `guard_retire`, booking's
+  their init_app (`change_listeners`, `warning_sources`, `meeting_warning_sources`,
+  `site_issue_listeners`, `roll_call_hint_sources`, `site_condition_sources`,
+  `sitting_summary_sources`, `invite_text_sources`, `invite_attachment_sources`),
+  what pages ask of them (`site_warnings`, `meeting_warnings`, `roll_call_hints`,
+  `site_conditions`, `sitting_summaries`, `report_site_issue`, `invite_texts`,
+  `invite_attachments`), and `guard_retire`, booking's
   guard on the registry.
 
 Sites come from `sites.resolve_sites` (named here too), series from `series`,
@@ -34,11 +41,21 @@ from vmeeting.booking.changes import (  # noqa: F401 (this module's interface)
 from vmeeting.booking.hooks import (  # noqa: F401 (this module's interface)
     change_listeners,
     guard_retire,
+    invite_attachment_sources,
+    invite_attachments,
+    invite_text_sources,
+    invite_texts,
+    meeting_warning_sources,
+    meeting_warnings,
     report_site_issue,
     roll_call_hint_sources,
     roll_call_hints,
+    site_condition_sources,
+    site_conditions,
     site_issue_listeners,
     site_warnings,
+    sitting_summaries,
+    sitting_summary_sources,
     warning_sources,
 )
 from vmeeting.booking.queries import (  # noqa: F401 (this module's interface)

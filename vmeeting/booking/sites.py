@@ -10,6 +10,7 @@ from vmeeting.core.database import one_of
 from vmeeting.core.errors import ValidationError
 from vmeeting.core.extensions import db
 from vmeeting.registry import service as registry
+from vmeeting.registry import succession
 from vmeeting.registry.models import AdminUnit, Endpoint, EndpointGroup
 from vmeeting.core.text import N_, fold, say
 
@@ -131,17 +132,14 @@ def resolve_sites(*, endpoint_ids=(), unit_ids=(), group_ids=(), all_endpoints=F
 
 
 def _units_below(unit_ids, on_day):
+    """The ids of the units whose sites the chosen units name: on a day, through the successions
+    (registry.succession.site_unit_ids_on: a former district names the sites now under its successors)."""
+    if on_day is not None:
+        return succession.site_unit_ids_on(unit_ids, on_day, registry.descendant_ids_select)
     ids = set()
     for unit_id in unit_ids:
         ids.update(db.session.scalars(registry.descendant_ids_select(unit_id)))
-    if on_day is None:
-        return ids
-    valid = sa.select(AdminUnit.id).where(
-        AdminUnit.id.in_(ids),
-        sa.or_(AdminUnit.valid_from.is_(None), AdminUnit.valid_from <= on_day),
-        sa.or_(AdminUnit.valid_to.is_(None), AdminUnit.valid_to >= on_day),
-    )
-    return set(db.session.scalars(valid))
+    return ids
 
 
 def _id_list(raw, name, errors):

@@ -3,21 +3,23 @@
 `validate_meeting` cleans a meeting's fields and names each bad one;
 `screen_sittings` applies the rules of time to the sittings a change lays out
 (none in the past; the working calendar, with the person's `BookingChoices`);
-`check_new_times`, `validate_move` and `clean_reason` check what an update, a
-move and a cancel take; `check_version` refuses an edit made on an older
-version. They raise ValidationError, NonWorkingTime or StaleEdit and write
+`check_new_times`, `validate_move`, `check_under_way` (a sitting that has
+begun keeps its start) and `clean_reason` check what an update, a move and a
+cancel take; `hold_meeting` locks the meeting's row and `check_version`
+refuses an edit made on an older version. They raise ValidationError, NonWorkingTime or StaleEdit and write
 nothing, except that `screen_sittings` cancels, in place, the sittings a
 series leaves out. booking.changes calls them.
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 
 from vmeeting.audit import service as audit
 from vmeeting.booking.conflicts import MAX_DURATION, MAX_SETUP_MINUTES, find_conflicts
+from vmeeting.booking.history import describe
 from vmeeting.booking.series import normalize_rrule
 from vmeeting.core.bounds import as_id
 from vmeeting.core.database import utcnow
@@ -188,18 +190,21 @@ def _years_message():
 # -- the rules of time ------------------------------------------------------------------------
 
 
-def screen_sittings(meeting, sittings, endpoints, touched, choices):
+def screen_sittings(meeting, sittings, endpoints, touched, choices, *, keeps_start=()):
     """Apply the rules of time to the sittings about to be written; return the ones skipped.
 
     sittings: {occurrence: PlannedSitting}, changed in place (a skipped one leaves
     it and its occurrence is cancelled with the reason); touched: the occurrences
     that are new or get a new time, the only ones these rules judge (a meeting's
-    text may change after it began). Raises ValidationError for a sitting in the
-    past, NonWorkingTime for sittings outside working time not allowed.
+    text may change after it began); keeps_start: the touched sittings under
+    way, whose start stays where it is (`check_under_way`): theirs is not "in
+    the past", and no series choice skips them. Raises ValidationError for a
+    sitting in the past, NonWorkingTime for sittings outside working time not allowed.
     """
     now = utcnow()
+    keeps_start = set(keeps_start)
     judged = [o for o in sittings if o in touched]
-    past = [o for o in judged if sittings[o].starts_at < now]
+    past = [o for o in judged if sittings[o].starts_at < now and o not in keeps_start]
     if past:
         raise ValidationError({"starts_at": _past_message(past[0].starts_at)})
     skipped = []
@@ -217,7 +222,7 @@ def screen_sittings(meeting, sittings, endpoints, touched, choices):
             reason = calendar.reason_outside(sittings[occurrence].starts_at, sittings[occurrence].ends_at)
             if not reason:
                 continue
-            if (meeting.recurrence and choices.skip_non_working
+            if (meeting.recurrence and choices.skip_non_working and occurrence not in keeps_start
                     and not calendar.is_working_day(to_local(occurrence.starts_at).date())):
                 skip(occurrence, reason)
             else:
@@ -236,7 +241,7 @@ def screen_sittings(meeting, sittings, endpoints, touched, choices):
                           "(allow_non_working_time).", when=when, reason=reason)
         raise NonWorkingTime(message, sittings=listed)
     if meeting.recurrence and choices.skip_conflicting:
-        for occurrence in [o for o in sittings if o in touched]:
+        for occurrence in [o for o in sittings if o in touched and o not in keeps_start]:
             conflicts, capacity = find_conflicts([sittings[occurrence]], endpoints, meeting.bridge_id)
             if conflicts or capacity:
                 skip(occurrence, conflict_message(conflicts, capacity))
@@ -258,14 +263,54 @@ def check_new_times(meeting, values, now):
     """
     if not any(values[name] != getattr(meeting, name) for name in ("starts_at", "ends_at", "recurrence")):
         return
-    begun = any(o.starts_at <= now for o in meeting.occurrences)
+    begun = any(has_begun(o, meeting, now) for o in meeting.occurrences)
     past = _past_message(values["starts_at"])
-    if not begun or not (meeting.recurrence or values["recurrence"]):
+    if begun and not (meeting.recurrence or values["recurrence"]):
+        # a single meeting under way: one sitting, which keeps its start (`check_under_way`)
+        check_under_way(meeting, meeting, values["starts_at"], values["ends_at"], now)
+    elif not begun or not (meeting.recurrence or values["recurrence"]):
         if values["starts_at"] != meeting.starts_at and values["starts_at"] < now:
             raise ValidationError({"starts_at": past})
     elif to_local(values["starts_at"]).date() != to_local(meeting.starts_at).date():
         raise ValidationError({"starts_at": N_("Chuỗi họp đã bắt đầu: không đổi được ngày bắt đầu; hãy dời từng "
                                                "buổi, hoặc kết thúc chuỗi này và đặt chuỗi mới.")})
+
+
+def has_begun(sitting, meeting, now):
+    """Tell whether a sitting has begun: its set-up window (the test call) is open or over.
+
+    The roll-call may be taken from then on (attendance.service.mark), so from
+    then on the sitting keeps its start.
+    """
+    return sitting.starts_at - timedelta(minutes=meeting.setup_minutes or 0) <= now
+
+
+def check_under_way(sitting, meeting, starts_at, ends_at, now):
+    """Refuse new times for a sitting that has begun unless only its end changes, to after now.
+
+    sitting: an Occurrence (or a single Meeting) with its stored starts_at and
+    ends_at; meeting: its meeting (the set-up window, `has_begun`); starts_at,
+    ends_at: the new times (aware). A sitting that has begun keeps its start,
+    so its roll-call and the day's attendance report stay with it; its end
+    may be extended or shortened, not to before now. A sitting that has ended
+    does not move at all (its roll-call is the record of what happened).
+    Returns True when the sitting is under way (its start kept), False when
+    it has not begun. Raises ValidationError naming starts_at or ends_at.
+    """
+    if not has_begun(sitting, meeting, now):
+        return False
+    when = format_datetime(sitting.starts_at)
+    if sitting.ends_at <= now:
+        raise ValidationError({"starts_at": say("Buổi họp lúc %(when)s đã kết thúc, không dời được (điểm danh của buổi "
+                                                "đó giữ nguyên); hãy đặt cuộc họp mới.", when=when)})
+    if starts_at != sitting.starts_at:
+        raise ValidationError({"starts_at": say("Buổi họp lúc %(when)s đã bắt đầu (hoặc đã vào giờ kiểm tra kết nối): "
+                                                "giữ nguyên giờ bắt đầu và điểm danh; chỉ có thể kéo dài hoặc rút ngắn "
+                                                "giờ kết thúc.", when=when)})
+    if ends_at <= now:
+        raise ValidationError({"ends_at": say("Buổi họp đang diễn ra: giờ kết thúc mới phải sau bây giờ (%(now)s).",
+                                              now=format_datetime(now))})
+    return True
 
 
 def validate_move(starts_at, ends_at):
@@ -334,21 +379,49 @@ def version_of(meeting):
     return str(meeting.sequence)
 
 
+def hold_meeting(meeting, expected_version=None):
+    """Lock the meeting's row until the caller commits, read its version again, then `check_version`.
+
+    Every change of a meeting or of one of its sittings calls it first, before
+    it reads anything else of the meeting to decide: two changes of one
+    meeting run one after the other, the second sees the first's SEQUENCE
+    (never bumping it to the same number) and, when it names the version it
+    was based on, is refused as stale (RFC 9110 §13.1.1: If-Match is
+    evaluated against the current state). PostgreSQL: SELECT … FOR NO KEY
+    UPDATE (foreign keys to the meeting from other writers are not blocked);
+    SQLite: the request's write transaction (BEGIN IMMEDIATE) already holds
+    the database's one write lock. Raises StaleEdit.
+    """
+    if meeting.id is not None:
+        loaded = meeting.sequence
+        db.session.refresh(meeting, ["sequence", "status"], with_for_update={"key_share": True})
+        if meeting.sequence != loaded:
+            # another change was committed since the caller read the meeting: whatever the caller decides
+            # from here (its sittings, its sites) is read again, as the lock now sees it
+            db.session.expire_all()
+    check_version(meeting, expected_version)
+
+
 def check_version(meeting, expected_version):
     """Raise StaleEdit, with what changed since, when the caller read an older version of the meeting.
 
     expected_version: what version_of answered when the caller read the
-    meeting (an If-Match, a form's hidden field), or None for no check.
+    meeting (an If-Match, a form's hidden field), or None for no check; any
+    other value that is not the current version (a version from an older
+    page, "unknown" for a form sent without one) is stale. Callers that
+    change the meeting go through `hold_meeting`, which reads the version
+    under the meeting's row lock first.
     """
     if expected_version is None or str(expected_version) == version_of(meeting):
         return
-    events = db.session.scalars(audit.history("meeting", meeting.id).limit(20)).all()
+    events = db.session.scalars(audit.history("meeting", meeting.id, parts={
+        "occurrence": [o.id for o in meeting.occurrences]}).limit(20)).all()
     try:
-        seen = int(expected_version)
+        seen = int(str(expected_version))
     except ValueError:
         seen = -1
     changes = [{"at": e.occurred_at.isoformat(), "by": e.actor.display_name if e.actor else None,
-                "summary": e.summary, "fields": sorted(e.changes or {})}
+                "summary": e.summary, "fields": sorted(e.changes or {}), "details": describe(e.changes or {})}
                for e in events if e.action != "create"][: max(meeting.sequence - seen, 1) if seen >= 0 else 20]
     raise StaleEdit(N_("Cuộc họp đã được người khác sửa sau khi bạn mở nó; thay đổi của bạn chưa được lưu."),
                     changes=changes, version=version_of(meeting))

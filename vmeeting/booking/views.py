@@ -17,7 +17,8 @@ from vmeeting.audit import service as audit
 from vmeeting.audit.models import AuditEvent
 from vmeeting.auth.guards import permission_required
 from vmeeting.booking import export, rehearsal, service, slots
-from vmeeting.booking.forms import CancelForm, MeetingForm, MoveOccurrenceForm
+from vmeeting.booking.forms import MeetingForm
+from vmeeting.booking.history import describe
 from vmeeting.booking.models import Meeting, Occurrence
 from vmeeting.core.bounds import query_date, query_page
 from vmeeting.core.database import utcnow
@@ -65,6 +66,9 @@ def _said(exc):
     """A service error's message and details as a page shows them: the message and the sittings' reasons
     in the page's language (`text.shown`)."""
     details = dict(exc.details)
+    if details.get("changes"):  # a StaleEdit's changes made meanwhile, each with its old and new values
+        details["changes"] = [{**change, "details": [shown(line) for line in change.get("details") or ()]}
+                              for change in details["changes"]]
     if details.get("sittings"):
         details["sittings"] = [{**sitting, "reason": shown(sitting.get("reason"))} for sitting in details["sittings"]]
     return {"message": shown(exc.message), **details}
@@ -166,7 +170,8 @@ def _booking_form_page(form, meeting=None):
             return render_template("booking/form.html", **context)
         # read before the commit: after it, a failed read would show an error page for a stored booking
         meeting_id = meeting.id
-        warnings = service.site_warnings(service.endpoint_ids_of(meeting))  # the sites' state (network) warns
+        # the meeting's own (documents: a late giấy mời) first, then its sites' state (network)
+        warnings = service.meeting_warnings(meeting) + service.site_warnings(service.endpoint_ids_of(meeting))
         db.session.commit()
     except ValidationError as exc:
         db.session.rollback()
@@ -351,8 +356,10 @@ def meeting_body(meeting):
         if found is not None:
             return found[0]
     occurrences = meeting.occurrences
-    history = db.session.scalars(audit.history("meeting", meeting.id).limit(50)
-                                 .options(selectinload(AuditEvent.actor))).all()
+    events = db.session.scalars(audit.history("meeting", meeting.id, parts={"occurrence": [o.id for o in occurrences]})
+                                .limit(50).options(selectinload(AuditEvent.actor))).all()
+    # each event with its old and new values in the page's language (booking.history)
+    history = [(event, [shown(line) for line in describe(event.changes or {})]) for event in events]
     body = Markup(render_template(
         "booking/_meeting_body.html", meeting=meeting, inline=inline,
         districts=service.sites_by_district(meeting) if inline else None, history=history, now=now,
@@ -407,79 +414,3 @@ def print_sites(meeting_id):
     meeting = db.get_or_404(Meeting, meeting_id)
     return render_template("booking/print.html", meeting=meeting, districts=service.sites_by_district(meeting),
                            recurrence_text=service.recurrence_text(meeting))
-
-
-@bp.route("/meetings/<int:meeting_id>/cancel", methods=["GET", "POST"])
-@permission_required("meetings.book")
-def cancel(meeting_id):
-    """Cancel the meeting after a confirmation, with a reason the CANCEL mail tells; it stays, marked cancelled."""
-    meeting = db.get_or_404(Meeting, meeting_id)
-    return _cancel_page(meeting, None)
-
-
-@bp.route("/meetings/<int:meeting_id>/occurrences/<int:occurrence_id>/cancel", methods=["GET", "POST"])
-@permission_required("meetings.book")
-def cancel_occurrence(meeting_id, occurrence_id):
-    """Cancel one sitting of a series after a confirmation, with a reason."""
-    meeting = db.get_or_404(Meeting, meeting_id)
-    return _cancel_page(meeting, _get_occurrence(meeting, occurrence_id))
-
-
-def _cancel_page(meeting, occurrence):
-    """Ask for the confirmation and the reason; cancel only when the box is ticked."""
-    form = CancelForm()
-    if form.validate_on_submit():
-        try:
-            if occurrence is None:
-                service.cancel_meeting(meeting, actor=current_user, reason=form.reason.data)
-            else:
-                service.cancel_occurrence(occurrence, actor=current_user, reason=form.reason.data)
-            # said and addressed before the commit: nothing after it may read the database (api._committed)
-            if occurrence is None:
-                message = _("Đã hủy cuộc họp «%(title)s».", title=meeting.title)
-            elif meeting.is_cancelled:
-                message = _("Đã hủy buổi họp cuối cùng: cuộc họp «%(title)s» đã bị hủy.", title=meeting.title)
-            else:
-                message = _("Đã hủy buổi họp.")
-            shown_page = url_for("booking.show", meeting_id=meeting.id)
-            db.session.commit()
-        except ValidationError as exc:
-            db.session.rollback()
-            _show_errors(form, exc)
-        else:
-            flash(message, "info")
-            return redirect(shown_page)
-    return render_template("booking/cancel.html", form=form, meeting=meeting, occurrence=occurrence,
-                           districts=service.sites_by_district(meeting),
-                           recurrence_text=service.recurrence_text(meeting)), 400 if form.errors else 200
-
-
-@bp.route("/meetings/<int:meeting_id>/occurrences/<int:occurrence_id>/move", methods=["GET", "POST"])
-@permission_required("meetings.book")
-def move_occurrence(meeting_id, occurrence_id):
-    """Move one sitting of a series to another time."""
-    meeting = db.get_or_404(Meeting, meeting_id)
-    occurrence = _get_occurrence(meeting, occurrence_id)
-    form = MoveOccurrenceForm()
-    if request.method == "GET":
-        start = to_local(occurrence.starts_at)
-        form.day.data, form.start_time.data, form.end_time.data = start.date(), start.time(), to_local(occurrence.ends_at).time()
-    conflict = None
-    if form.validate_on_submit():
-        try:
-            service.move_occurrence(occurrence, *form.instants(), actor=current_user, choices=service.BookingChoices(
-                allow_non_working_time=bool(form.allow_non_working_time.data)))
-            message = _("Đã dời buổi họp.")  # said before the commit: the locale's look-up reads the user
-            db.session.commit()
-        except ValidationError as exc:
-            db.session.rollback()
-            _show_errors(form, exc)
-        except Conflict as exc:
-            db.session.rollback()
-            conflict = _said(exc)
-        else:
-            flash(message, "success")
-            return redirect(url_for("booking.show", meeting_id=meeting_id))
-    status = 409 if conflict else (400 if form.errors else 200)
-    return render_template("booking/move.html", form=form, meeting=meeting, occurrence=occurrence,
-                           conflict=conflict), status

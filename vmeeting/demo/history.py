@@ -15,12 +15,14 @@ How a site's new unit is decided:
 """
 
 import json
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
 import sqlalchemy as sa
 
 from vmeeting.audit.models import AuditEvent
+from vmeeting.auth.models import User
 from vmeeting.core.extensions import db
 from vmeeting.core.text import fold
 from vmeeting.registry import succession
@@ -68,6 +70,42 @@ def load_history(province_code, districts, units, summary):
     summary.created["successions"] = _add_links(links)
     seats = {units[d["code"]]: units[by_name[(d["code"], DISTRICT_SEATS[d["code"]])]] for d in districts}
     summary.created["sites moved"] = _move_sites(seats, reorg["legal_basis"])
+    summary.created["users attached"] = _attach_users(units[province_code])
+
+
+def _attach_users(province_id):
+    """Give the demo's schedulers and technicians a home unit valid today, unless they have one.
+
+    The schedulers work for the province office: the province. A technician is based where the halls
+    they look after are run from: the unit that holds the district hall (category "district") among
+    their sites today, else the unit of most of their sites (the user `technician`, of the city, is
+    based at Phường Lương Văn Tri, which holds the city's hall). Admins and viewers stay unattached.
+    """
+    users = db.session.scalars(sa.select(User).where(User.role.in_(("scheduler", "technician")),
+                                                     User.home_unit_id.is_(None))).all()
+    events = []
+    for user in users:
+        unit_id = province_id if user.role == "scheduler" else _technician_base(user.id)
+        if unit_id is None:
+            continue
+        user.home_unit_id = unit_id
+        events.append({"actor_id": None, "action": "update", "entity_type": "user", "entity_id": str(user.id),
+                       "changes": {"home_unit_id": [None, unit_id]},
+                       "summary": f"Đơn vị của người dùng {user.username} (dữ liệu mẫu)"})
+    if events:
+        db.session.execute(sa.insert(AuditEvent), events)
+    db.session.flush()
+    return len(events)
+
+
+def _technician_base(user_id):
+    rows = db.session.execute(sa.select(Endpoint.unit_id, Endpoint.category, Endpoint.code)
+                              .where(Endpoint.technician_id == user_id).order_by(Endpoint.code)).all()
+    halls = [unit_id for unit_id, category, _code in rows if category == "district"]
+    if halls:
+        return halls[0]
+    counts = Counter(unit_id for unit_id, _category, _code in rows)
+    return counts.most_common(1)[0][0] if counts else None
 
 
 def _new_units(province_id, items, since, summary):

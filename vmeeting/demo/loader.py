@@ -24,6 +24,7 @@ from vmeeting.auth.models import User
 from vmeeting.core.database import utcnow
 from vmeeting.demo.history import load_history
 from vmeeting.demo.meetings import load_meetings
+from vmeeting.demo.simulator import site_uri
 from vmeeting.core.extensions import db
 from vmeeting.registry import service as registry
 from vmeeting.registry.models import AdminUnit, Bridge, Endpoint, EndpointGroup
@@ -85,14 +86,19 @@ def database_is_empty():
     return db.session.scalar(sa.select(AdminUnit.id).limit(1)) is None
 
 
-def load_demo():
-    """Add whatever part of the demo province is missing; return what was created."""
+def load_demo(sip_simulator=None):
+    """Add whatever part of the demo province is missing; return what was created.
+
+    sip_simulator: "host:port" of the demo's SIP simulator (demo.simulator), which
+    the sites' SIP addresses then point at (`make run`: DEMO_SIP_SIMULATOR, in
+    development only); None gives them made-up addresses that answer nothing.
+    """
     province, districts = _read_plan()
     summary = DemoSummary()
     units = _load_units(province, districts, summary)  # {code: id}
     users = _load_users(districts, summary)
     bridges = _load_bridges(summary)
-    endpoints = _load_endpoints(districts, units, users, bridges, summary)
+    endpoints = _load_endpoints(districts, units, users, bridges, summary, sip_simulator)
     _load_groups(districts, endpoints, summary)
     load_history(province["code"], districts, units, summary)
     load_meetings(summary, utcnow())
@@ -239,8 +245,15 @@ def _bridge_for(district_code):
     return next(code for code, _name, _ports, carried in BRIDGES if district_code in carried)
 
 
-def _endpoint_plan(districts):
+def _endpoint_plan(districts, sip_simulator=None):
     """Yield the field values of every demo endpoint, in official order."""
+    for site in _endpoint_fields(districts):
+        if sip_simulator:
+            site["sip_uri"] = site_uri(site["code"], sip_simulator)
+        yield site
+
+
+def _endpoint_fields(districts):
     n = 0
     for code, name, address in PROVINCIAL_SITES:
         n += 1
@@ -274,9 +287,9 @@ def _site(n, code, name, unit_code, category, address, district_code, technician
     }
 
 
-def _load_endpoints(districts, units, users, bridges, summary):
+def _load_endpoints(districts, units, users, bridges, summary, sip_simulator=None):
     """Return {code: endpoint} of the demo endpoints, creating those that are missing."""
-    plan = list(_endpoint_plan(districts))
+    plan = list(_endpoint_plan(districts, sip_simulator))
     codes = [site["code"] for site in plan]
     # Codes are unique without regard to case: a site kept as "ls-178" is the demo's LS-178.
     lowered = [code.lower() for code in codes]

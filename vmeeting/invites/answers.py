@@ -1,24 +1,27 @@
-"""The answers to an invite: the signed RSVP link, the rules an answer passes, iTIP REPLYs read from the mailbox.
+"""The answers to an invite: the signed RSVP link, and the rules every answer passes (link or REPLY).
 
-An answer counts only from someone the meeting still invites, to a meeting
-neither cancelled nor over, and the most recent answer wins (RFC 5546). These
-functions flush; the caller commits.
+An answer counts only from someone the meeting still invites (or their
+delegate), to a meeting (or sitting) neither cancelled nor over, and the most
+recent answer wins (RFC 5546). What a REPLY read from the mailbox must prove
+first is invites.itip's. These functions flush; the caller commits.
 """
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy.orm import selectinload
 
 from vmeeting.booking.models import Meeting, Occurrence
 from vmeeting.core.database import utcnow
 from vmeeting.core.errors import ValidationError
 from vmeeting.core.extensions import db
-from vmeeting.invites.models import PARTSTATS, InviteResponse
+from vmeeting.invites.models import PARTSTATS, REPLY_PARTSTATS, InviteResponse
+from vmeeting.invites.notice import Person
 from vmeeting.invites.recipients import invitees
-from vmeeting.core.text import N_, say
+from vmeeting.core.text import N_
 
 RSVP_SALT = "invites.rsvp"
 #: an RSVP token after its path; in a calendar a long line may be folded inside it (CRLF and a space)
@@ -26,9 +29,9 @@ RSVP_TOKEN = re.compile(r"(/rsvp/)(?:[A-Za-z0-9_.\-]|\r?\n[ \t])+")
 
 
 def answers_of(meeting):
-    """Return {email: PARTSTAT} of the answers given to the meeting."""
+    """Return {email: PARTSTAT} of the answers given to the whole meeting (not to one sitting)."""
     rows = db.session.execute(sa.select(InviteResponse.email, InviteResponse.partstat)
-                              .where(InviteResponse.meeting_id == meeting.id))
+                              .where(InviteResponse.meeting_id == meeting.id, InviteResponse.occurrence_id.is_(None)))
     return dict(rows.all())
 
 
@@ -55,24 +58,35 @@ def read_rsvp_token(token):
     return meeting, data.get("e")
 
 
-def answer_refusal(meeting, email):
+def answer_refusal(meeting, email, occurrence=None, *, delegated_from=""):
     """Return why this person can no longer answer the meeting's invite, in Vietnamese, or None if they can.
 
     An answer counts only from someone the meeting still invites (a site taken
-    off got a CANCEL), to a meeting neither cancelled nor over.
+    off got a CANCEL), or their delegate (delegated_from: the invited address
+    that handed the invite on, RFC 5546 §3.2.2.3), to a meeting neither
+    cancelled nor over; an answer for one sitting (occurrence), to a sitting
+    of this meeting neither cancelled nor over.
     """
     if meeting.is_cancelled:
         return N_("Cuộc họp đã bị hủy.")
+    if occurrence is not None:
+        if occurrence.meeting_id != meeting.id:
+            return N_("Không có buổi họp này trong cuộc họp.")
+        if occurrence.status == "cancelled":
+            return N_("Buổi họp này đã bị hủy.")
+        if occurrence.ends_at <= utcnow():
+            return N_("Buổi họp này đã kết thúc.")
     last_end = db.session.scalar(sa.select(sa.func.max(Occurrence.ends_at)).where(
         Occurrence.meeting_id == meeting.id, Occurrence.status == "scheduled"))
     if last_end is None or last_end <= utcnow():
         return N_("Cuộc họp đã kết thúc.")
-    if email not in invitees(meeting)[0]:
+    if (delegated_from or email) not in invitees(meeting)[0]:
         return N_("Địa chỉ này không còn trong danh sách mời của cuộc họp.")
     return None
 
 
-def record_answer(meeting, email, partstat, comment="", *, answered_at=None, source="link"):
+def record_answer(meeting, email, partstat, comment="", *, answered_at=None, source="link", occurrence=None,
+                  delegated_to="", delegated_from=""):
     """Store (or change) an attendee's answer; return it, or None when nothing changed; raise ValidationError.
 
     answered_at: when the person answered (a REPLY's DTSTAMP), aware UTC;
@@ -80,82 +94,85 @@ def record_answer(meeting, email, partstat, comment="", *, answered_at=None, sou
     next answer). The most recent answer wins (RFC 5546 §2.1.5): one given
     before the answer on record, or the very same answer again, changes
     nothing, so reading a REPLY twice is harmless. source: "link" or "mail".
-    A refused answer (answer_refusal) raises ValidationError naming `partstat`.
+    occurrence: the sitting answered (a REPLY with RECURRENCE-ID), None for
+    the whole meeting; a whole-meeting answer replaces that person's answers
+    to single sittings given before it (it answers every sitting).
+    partstat DELEGATED (REPLY only) names delegated_to; a delegate's answer
+    names delegated_from (RFC 5546 §3.2.2.3). A refused answer
+    (answer_refusal) raises ValidationError naming `partstat`.
     """
-    if partstat not in PARTSTATS:
+    allowed = REPLY_PARTSTATS if source == "mail" else PARTSTATS
+    if partstat not in allowed or (partstat == "DELEGATED") != bool(delegated_to):
         raise ValidationError({"partstat": N_("Chọn tham dự, chưa chắc chắn hoặc không tham dự.")})
-    refusal = answer_refusal(meeting, email)
+    refusal = answer_refusal(meeting, email, occurrence, delegated_from=delegated_from)
     if refusal:
         raise ValidationError({"partstat": refusal})
     now = utcnow()
     answered_at = min(answered_at or now, now)
     comment = (comment or "").strip()[:500]
-    answer = db.session.scalar(sa.select(InviteResponse).where(InviteResponse.meeting_id == meeting.id,
-                                                               InviteResponse.email == email))
+    occurrence_id = occurrence.id if occurrence is not None else None
+    answer = db.session.scalar(sa.select(InviteResponse).where(
+        InviteResponse.meeting_id == meeting.id, InviteResponse.email == email,
+        InviteResponse.occurrence_id.is_(None) if occurrence_id is None else
+        InviteResponse.occurrence_id == occurrence_id))
     if answer is None:
-        answer = InviteResponse(meeting_id=meeting.id, email=email)
+        answer = InviteResponse(meeting_id=meeting.id, email=email, occurrence_id=occurrence_id)
         db.session.add(answer)
-    elif answered_at < answer.responded_at or (answer.partstat, answer.comment, answer.sequence) == (
-            partstat, comment, meeting.sequence):
+    elif answered_at < answer.responded_at or (
+            answer.partstat, answer.comment, answer.sequence, answer.delegated_to, answer.delegated_from) == (
+            partstat, comment, meeting.sequence, delegated_to, delegated_from):
         return None
     answer.partstat, answer.comment, answer.source = partstat, comment, source
+    answer.delegated_to, answer.delegated_from = delegated_to, delegated_from
     answer.sequence, answer.responded_at = meeting.sequence, answered_at
+    if occurrence_id is None:  # the whole meeting answered: older answers to single sittings are over
+        db.session.execute(sa.delete(InviteResponse).where(
+            InviteResponse.meeting_id == meeting.id, InviteResponse.email == email,
+            InviteResponse.occurrence_id.is_not(None), InviteResponse.responded_at < answered_at))
     db.session.flush()
     return answer
 
 
-@dataclass(frozen=True)
-class ReplyOutcome:
-    """What one iTIP REPLY did: `applied`, `unchanged` (that answer or a later one is on record) or `rejected`."""
+@dataclass
+class AnswerRow:
+    """One person's line in the meeting's table of answers.
 
-    status: str
-    reason: str = ""
-    meeting_id: int | None = None
-
-    @property
-    def is_rejected(self):
-        return self.status == "rejected"
-
-
-def apply_reply(*, uid, attendee, sender, partstat, sequence, stamp=None, recurrence_id=None, comment=""):
-    """Count an iTIP REPLY read from the organizer mailbox as the attendee's answer; return a ReplyOutcome.
-
-    The rules of RFC 5546 §3.2.3 as the organizer applies them, then the RSVP
-    link's own (`record_answer`): the UID names a meeting; the mail's sender
-    (From, lower-case) is the ATTENDEE who answers, since anyone can write
-    any ATTENDEE into a calendar; the SEQUENCE is the meeting's current one
-    (an answer to an older version changes nothing, a newer one was never
-    sent); the answer is for the whole meeting. A REPLY for one sitting of a
-    series (RECURRENCE-ID) changes nothing: the meeting keeps one answer per
-    person, as the link does, and one sitting declined must not read as the
-    series declined. PARTSTAT: ACCEPTED, TENTATIVE or DECLINED. stamp: the
-    REPLY's DTSTAMP, aware UTC. Flushes; the caller commits.
+    answer: their whole-meeting InviteResponse or None; sittings: their
+    answers to single sittings, in the sittings' order; delegate: True for
+    someone answering as a delegate (not invited themselves).
     """
-    meeting = db.session.scalar(sa.select(Meeting).where(Meeting.uid == uid)) if uid else None
-    attendee, sender = (attendee or "").strip().lower(), (sender or "").strip().lower()
-    if meeting is None:
-        return ReplyOutcome("rejected", N_("Không có cuộc họp với UID này."))
-    if not attendee or attendee != sender:
-        unknown = say("(không rõ)")
-        return ReplyOutcome("rejected", say("Người gửi %(sender)s không phải người trả lời %(attendee)s.",
-                                            sender=sender or unknown, attendee=attendee or unknown), meeting.id)
-    if sequence != meeting.sequence:
-        return ReplyOutcome("rejected", say("Trả lời cho phiên bản %(sequence)s, thư mời hiện tại là phiên bản "
-                                            "%(current)s.", sequence=sequence, current=meeting.sequence), meeting.id)
-    if recurrence_id is not None:
-        return ReplyOutcome("rejected", N_("Trả lời cho một buổi của chuỗi họp: chỉ ghi nhận trả lời cho cả "
-                                           "cuộc họp."), meeting.id)
-    try:
-        answer = record_answer(meeting, attendee, partstat, comment, answered_at=stamp, source="mail")
-    except ValidationError as exc:
-        return ReplyOutcome("rejected", next(iter(exc.fields.values())), meeting.id)
-    return ReplyOutcome("unchanged" if answer is None else "applied", meeting_id=meeting.id)
+
+    person: object
+    answer: object = None
+    sittings: list = field(default_factory=list)
+    delegate: bool = False
 
 
 def answer_rows(meeting):
-    """Return [(Person, InviteResponse or None)] for everyone invited, answered first."""
+    """Return [AnswerRow] for everyone invited, answered first, each delegate right after who handed the invite on."""
     people, _endpoints = invitees(meeting)
-    answers = {a.email: a for a in db.session.scalars(
-        sa.select(InviteResponse).where(InviteResponse.meeting_id == meeting.id))}
-    rows = [(person, answers.get(email)) for email, person in people.items()]
-    return sorted(rows, key=lambda r: (r[1] is None, r[0].label.casefold()))
+    rows = {email: AnswerRow(person) for email, person in people.items()}
+    delegates = {}
+    answers = db.session.scalars(sa.select(InviteResponse).where(InviteResponse.meeting_id == meeting.id)
+                                 .options(selectinload(InviteResponse.occurrence))).all()
+    for answer in answers:
+        row = rows.get(answer.email)
+        if row is None:
+            if not answer.delegated_from:
+                continue  # someone no longer invited
+            row = delegates.setdefault(answer.email, AnswerRow(Person(email=answer.email), delegate=True))
+        if answer.occurrence_id is None:
+            row.answer = answer
+        else:
+            row.sittings.append(answer)
+    ordered = sorted(rows.values(), key=lambda r: (r.answer is None and not r.sittings, r.person.label.casefold()))
+    result = []
+    for row in ordered:
+        row.sittings.sort(key=lambda a: a.occurrence.original_starts_at)
+        result.append(row)
+        for delegate in delegates.values():
+            source = delegate.answer or (delegate.sittings[0] if delegate.sittings else None)
+            if source is not None and source.delegated_from == row.person.email:
+                delegate.sittings.sort(key=lambda a: a.occurrence.original_starts_at)
+                result.append(delegate)
+    return result

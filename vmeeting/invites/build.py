@@ -12,6 +12,7 @@ import cachetools
 import sqlalchemy as sa
 from flask import current_app
 
+from vmeeting.booking.hooks import invite_attachments, invite_texts
 from vmeeting.booking.models import Meeting, Occurrence, meeting_endpoints
 from vmeeting.core.database import utcnow
 from vmeeting.core.extensions import db
@@ -88,11 +89,14 @@ def _build_group(meeting, sequence, rows, skip_superseded):
     sites = {e.id: e for e in db.session.scalars(sites_select(endpoint_ids=wanted))} if wanted else {}
     occurrences = list(meeting.occurrences)
     answers = dict(db.session.execute(sa.select(InviteResponse.email, InviteResponse.partstat).where(
-        InviteResponse.meeting_id == meeting.id, InviteResponse.email.in_([row.recipient for row in rows]))).all())
+        InviteResponse.meeting_id == meeting.id, InviteResponse.occurrence_id.is_(None),
+        InviteResponse.email.in_([row.recipient for row in rows]))).all())
     place = province_name(meeting)
     base_url = current_app.config["BASE_URL"].rstrip("/")
     organizer_email = meeting.organizer.email if meeting.organizer is not None else None
     stamp = utcnow()
+    # what the capabilities above booking add to every invite of the meeting (documents: the issued giấy mời)
+    references, attachments = invite_texts(meeting), invite_attachments(meeting)
     for row in rows:
         payload = row.payload or {}
         person = Person(email=row.recipient, name=row.recipient_name,
@@ -102,7 +106,7 @@ def _build_group(meeting, sequence, rows, skip_superseded):
         rsvp_url = f"{base_url}/rsvp/{rsvp_token(meeting, row.recipient)}" if row.method == "REQUEST" else None
         sections = notice_sections(meeting, None, occurrences, person, place=place, rsvp_url=rsvp_url,
                                    attendee_count=payload.get("attendees", 0), issued_at=stamp, places=places,
-                                   site_count=site_count)
+                                   site_count=site_count, references=references)
         if sitting is not None:
             sections = [("Hủy buổi họp", sitting_cancelled_text(sitting)), *sections]
         description = plain_text(sections)
@@ -115,7 +119,8 @@ def _build_group(meeting, sequence, rows, skip_superseded):
                                             stamp=stamp, sequence=row.sequence)
         messages[row.id] = mail.build_message(key=row.key, recipient=row.recipient, recipient_name=row.recipient_name,
                                               subject=row.subject, sections=sections, calendar=calendar,
-                                              method=row.method, reply_to=organizer_email)
+                                              method=row.method, reply_to=organizer_email,
+                                              attachments=attachments if row.method == "REQUEST" else ())
     return messages
 
 

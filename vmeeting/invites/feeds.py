@@ -1,11 +1,18 @@
 """Calendar feeds: subscribable .ics of an endpoint, a technician or a unit, behind revocable tokens.
 
-A feed is rebuilt only when what it shows changes: a cheap query gives a
-fingerprint of its meetings (count, last change, sequences), which is the
-ETag; the built body is kept per feed until the fingerprint moves.
+A feed is rebuilt only when what it shows changes: cheap queries give a
+fingerprint of everything the body is made of (its meetings' count, last
+change and sequences; its sites, the meetings' chair sites and the bookers'
+names and agencies, which the ORGANIZER's name is made of; the organizer
+address and the zone), which is the ETag; the built body is kept per feed
+until the fingerprint moves. The feed remembers the ETag it last served and
+since when (`served_since`): that is its Last-Modified, so a change that has
+no time of its own (a booker's agency) still moves it, and a client asking
+with If-Modified-Since alone is not told 304 about a changed feed.
 """
 
 import hashlib
+import logging
 import secrets
 import threading
 from dataclasses import dataclass
@@ -13,19 +20,26 @@ from datetime import datetime, timedelta
 
 import cachetools
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from vmeeting.booking.models import Meeting, Occurrence, meeting_endpoints
-from vmeeting.core.database import utcnow
+from vmeeting.core.database import read_only, utcnow, writing
+from vmeeting.core.timefmt import to_local
 from vmeeting.core.errors import ValidationError
 from vmeeting.core.extensions import db
 from vmeeting.invites import ical
 from vmeeting.invites.models import FEED_KINDS, CalendarFeed
 from vmeeting.invites.notice import feed_description, site_label
+from vmeeting.audit import service as audit
 from vmeeting.registry import service as registry
+from vmeeting.registry import succession
 from vmeeting.registry.models import AdminUnit, Endpoint
 from vmeeting.core.text import N_
 from vmeeting.auth.models import User
+
+log = logging.getLogger(__name__)
 
 #: a feed shows meetings that ended at most this long ago, and everything ahead
 PAST_WINDOW = timedelta(days=30)
@@ -104,7 +118,39 @@ def _site_ids(feed):
         return [feed.endpoint_id]
     if feed.kind == "technician":
         return sa.select(Endpoint.id).where(Endpoint.technician_id == feed.user_id)
-    return sa.select(Endpoint.id).where(Endpoint.unit_id.in_(registry.descendant_ids_select(feed.unit_id)))
+    # today's sites of the unit; a former unit's, through its successors (a feed never goes silently empty)
+    held = succession.site_unit_ids_on([feed.unit_id], to_local(utcnow()).date(), registry.descendant_ids_select)
+    return sa.select(Endpoint.id).where(Endpoint.unit_id.in_(sorted(held)))
+
+
+def former_units(feeds, today):
+    """Return {feed id: [units it now resolves to]} of the unit feeds whose unit ended before today.
+
+    A feed of Huyện Cao Lộc (ended 30/6/2025) shows the meetings of the sites of the communes that
+    succeeded it (registry.succession.resolve_on); its page says which, and offers to name the successor
+    instead when there is exactly one (follow_successor).
+    """
+    ended = [f for f in feeds if f.kind == "unit" and f.unit.valid_to is not None and f.unit.valid_to < today]
+    resolved = succession.resolve_on({f.unit_id for f in ended}, today) if ended else {}
+    return {f.id: resolved[f.unit_id] for f in ended}
+
+
+def follow_successor(feed, today, actor=None):
+    """Make a feed of a former unit name the one unit that succeeded it (its address stays); return that unit.
+
+    Raises ValidationError on unit_id when the feed's unit has not ended or did not pass to exactly one
+    unit valid today (a district split among communes keeps resolving to all of them).
+    """
+    found = former_units([feed], today).get(feed.id)
+    if not found or len(found) != 1:
+        raise ValidationError({"unit_id": N_("Lịch này không thể chuyển sang một đơn vị kế thừa duy nhất.")})
+    before, feed.unit_id = feed.unit_id, found[0].id
+    audit.record(actor, "update", "calendar_feed", feed.id, {"unit_id": [before, feed.unit_id]},
+                 f"Lịch đăng ký chuyển sang {found[0].name}")
+    with _cache_lock:
+        _cache.pop(feed.id, None)
+    db.session.flush()
+    return found[0]
 
 
 def _meeting_ids(feed, now):
@@ -114,17 +160,72 @@ def _meeting_ids(feed, now):
                        sa.select(Occurrence.meeting_id).where(Occurrence.ends_at > now - PAST_WINDOW))))
 
 
+#: changes when the way a body is written changes, so a new release never answers 304 with an old body
+BODY_VERSION = 2
+
+
 def fingerprint(feed, now=None):
-    """Return (etag, last_modified) of what the feed shows now, from one aggregate query."""
+    """Return (etag, last_modified) of what the feed shows now, from a few aggregate queries.
+
+    Everything the body is built from is in the ETag (module docstring).
+    last_modified: when the feed last changed as its served ETag records it
+    (`served_since`, written here when the ETag moves, `_remember_served`),
+    whole seconds, aware UTC.
+    """
     now = now or utcnow()
+    meeting_ids = _meeting_ids(feed, now)
     count, last, sequences = db.session.execute(
         sa.select(sa.func.count(Meeting.id), sa.func.max(Meeting.updated_at), sa.func.sum(Meeting.sequence))
-        .where(Meeting.id.in_(_meeting_ids(feed, now)))
+        .where(Meeting.id.in_(meeting_ids))
     ).one()
+    # the feed's own sites, and the meetings' chair sites (named in every description); two statements,
+    # as a unit's sites and its meetings each take the unit tree's CTE
     sites_changed = db.session.scalar(sa.select(sa.func.max(Endpoint.updated_at)).where(Endpoint.id.in_(_site_ids(feed))))
-    last = max(filter(None, [last, sites_changed, feed.created_at]))
-    raw = f"{feed.id}:{count}:{last.isoformat()}:{sequences}"
-    return f'"{hashlib.sha256(raw.encode()).hexdigest()[:32]}"', last.replace(microsecond=0)
+    chairs_changed = db.session.scalar(sa.select(sa.func.max(Endpoint.updated_at)).where(
+        Endpoint.id.in_(sa.select(Meeting.chair_endpoint_id).where(Meeting.id.in_(meeting_ids)))))
+    # the ORGANIZER's name: the booker's name and agency, which carry no time of change
+    organizers = db.session.execute(
+        sa.select(User.id, User.full_name, User.username, User.agency)
+        .where(User.id.in_(sa.select(Meeting.organizer_id).where(Meeting.id.in_(meeting_ids))))
+        .order_by(User.id)).all()
+    last = max(filter(None, [last, sites_changed, chairs_changed, feed.created_at]))
+    raw = "\n".join([f"{BODY_VERSION}:{feed.id}:{count}:{last.isoformat()}:{sequences}",
+                     repr([tuple(row) for row in organizers]),
+                     f"{current_app.config['MAIL_FROM']}:{current_app.config['TIMEZONE']}"])
+    etag = f'"{hashlib.sha256(raw.encode()).hexdigest()[:32]}"'
+    if feed.served_etag != etag:
+        # first served: its newest change; changed since: now, and a second later than what a client may
+        # hold (Last-Modified counts whole seconds)
+        _remember_served(feed, etag, last if feed.served_etag is None else max(
+            last, now, (feed.served_since or last).replace(microsecond=0) + timedelta(seconds=1)))
+    return etag, (feed.served_since or last).replace(microsecond=0)
+
+
+def _remember_served(feed, etag, since):
+    """Record the feed's new ETag and since when, without turning the GET that serves it into a write.
+
+    In a request that only reads: a short transaction of its own on another
+    connection (database.writing, as auth.service.record_token_use does); the
+    UPDATE names the old ETag, so processes racing over one change record it
+    once. If it fails (a database too busy) the feed is served all the same,
+    and the next request records it. Anywhere else (a writing request, the
+    CLI, a test) the session's own transaction carries it; the caller commits.
+    """
+    if not read_only.get():
+        feed.served_etag, feed.served_since = etag, since
+        return
+    old = feed.served_etag
+    try:
+        with writing(), db.engine.begin() as conn:
+            conn.execute(sa.update(CalendarFeed).where(
+                CalendarFeed.id == feed.id,
+                CalendarFeed.served_etag.is_(None) if old is None else CalendarFeed.served_etag == old)
+                .values(served_etag=etag, served_since=since))
+    except sa.exc.OperationalError as exc:
+        log.warning("feed %s: its new ETag was not recorded: %s", feed.id, exc.orig)
+    # the object as the database now holds it, without marking it changed in this session
+    set_committed_value(feed, "served_etag", etag)
+    set_committed_value(feed, "served_since", since)
 
 
 def feed_body(feed, now=None, known_fingerprint=None):

@@ -12,6 +12,7 @@ import icalendar
 from flask import current_app
 
 from vmeeting.core.database import utcnow
+from vmeeting.invites.addresses import reply_address
 from vmeeting.invites.notice import PARTICIPANT_LEAD_MINUTES, TECHNICIAN_LEAD_MINUTES, organizer_label, site_label
 from vmeeting.core.timefmt import local_zone
 
@@ -60,10 +61,12 @@ def _address(email, name=None, **params):
     return address
 
 
-def _organizer(meeting):
+def _organizer(meeting, recipient_email=None):
     # The system mailbox, not the clerk's: calendars send their REPLY there, where the worker
-    # reads it (IMAP_URL); the mail's Reply-To reaches the clerk.
-    return _address(current_app.config["MAIL_FROM"], organizer_label(meeting))
+    # reads it (IMAP_URL); the mail's Reply-To reaches the clerk. An invite's carries its
+    # recipient's token (invites.addresses), which proves who answers.
+    email = reply_address(meeting.uid, recipient_email) if recipient_email else current_app.config["MAIL_FROM"]
+    return _address(email, organizer_label(meeting))
 
 
 def _attendee(person, partstat, *, rsvp=True):
@@ -79,7 +82,8 @@ def _alarm(minutes, title):
     return alarm
 
 
-def _event(meeting, starts_at, ends_at, *, stamp, location, description, status, sequence=None):
+def _event(meeting, starts_at, ends_at, *, stamp, location, description, status, sequence=None,
+           recipient_email=None):
     event = icalendar.Event()
     event.add("uid", meeting.uid)
     event.add("sequence", meeting.sequence if sequence is None else sequence)
@@ -94,16 +98,20 @@ def _event(meeting, starts_at, ends_at, *, stamp, location, description, status,
     event.add("class", "PUBLIC")
     event.add("created", meeting.created_at)
     event.add("last-modified", meeting.updated_at or meeting.created_at)
-    event.add("organizer", _organizer(meeting))
+    event.add("organizer", _organizer(meeting, recipient_email))
+    # proposals of another time (iTIP COUNTER) are not taken: Outlook then offers no "Propose new time"
+    event.add("x-microsoft-disallow-counter", "TRUE")
     return event
 
 
 def meeting_events(meeting, occurrences, *, location, description, people=(), answers=None, alarm_minutes=None,
-                   cancelled=False, stamp=None, sequence=None):
+                   cancelled=False, stamp=None, sequence=None, recipient_email=None):
     """Return the VEVENTs of a meeting: one for a single meeting; master plus moved sittings for a series.
 
     people become ATTENDEEs with their PARTSTAT from answers (email → PARTSTAT). sequence: the
     SEQUENCE written, when not the meeting's current one (a mail queued at an earlier change).
+    recipient_email: whose invite it is (its ORGANIZER address carries their token); None for a
+    feed or a download.
     """
     stamp = stamp or utcnow()
     answers = answers or {}
@@ -122,9 +130,10 @@ def meeting_events(meeting, occurrences, *, location, description, people=(), an
         scheduled = [o for o in occurrences if o.status == "scheduled"]
         first = (scheduled or occurrences or [meeting])[-1]
         return [dress(_event(meeting, first.starts_at, first.ends_at, stamp=stamp, location=location,
-                             description=description, status=status, sequence=sequence))]
+                             description=description, status=status, sequence=sequence,
+                             recipient_email=recipient_email))]
     master = _event(meeting, meeting.starts_at, meeting.ends_at, stamp=stamp, location=location,
-                    description=description, status=status, sequence=sequence)
+                    description=description, status=status, sequence=sequence, recipient_email=recipient_email)
     master.add("rrule", icalendar.vRecur.from_ical(meeting.recurrence))
     skipped = [_local(o.original_starts_at) for o in occurrences if o.status == "cancelled"]
     if skipped and not cancelled:
@@ -135,7 +144,8 @@ def meeting_events(meeting, occurrences, *, location, description, people=(), an
     for occurrence in occurrences:
         if occurrence.is_moved and occurrence.status == "scheduled":
             moved = _event(meeting, occurrence.starts_at, occurrence.ends_at, stamp=stamp, location=location,
-                           description=description, status=status, sequence=sequence)
+                           description=description, status=status, sequence=sequence,
+                           recipient_email=recipient_email)
             moved.add("recurrence-id", _local(occurrence.original_starts_at))
             events.append(dress(moved))
     return events
@@ -153,7 +163,7 @@ def invite_calendar(meeting, occurrences, method, recipient, people, *, descript
     cal = _calendar(method)
     for event in meeting_events(meeting, occurrences, location=location, description=description, people=people,
                                 answers=answers, alarm_minutes=lead, cancelled=method == "CANCEL", stamp=stamp,
-                                sequence=sequence):
+                                sequence=sequence, recipient_email=recipient.email):
         cal.add_component(event)
     return _finish(cal)
 
@@ -169,7 +179,7 @@ def sitting_cancel_calendar(meeting, occurrence, recipient, people, *, descripti
     """
     event = _event(meeting, occurrence.starts_at, occurrence.ends_at, stamp=stamp or utcnow(),
                    location=_location(meeting, recipient), description=description, status="CANCELLED",
-                   sequence=sequence)
+                   sequence=sequence, recipient_email=recipient.email)
     event.add("recurrence-id", _local(occurrence.original_starts_at))
     for person in people:
         event.add("attendee", _attendee(person, "NEEDS-ACTION", rsvp=False))

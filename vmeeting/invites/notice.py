@@ -125,17 +125,19 @@ def _contact(meeting, person):
 
 
 def notice_sections(meeting, endpoints, occurrences, person=None, *, place="Lạng Sơn", rsvp_url=None,
-                    attendee_count=0, issued_at=None, places=None, site_count=None):
+                    attendee_count=0, issued_at=None, places=None, site_count=None, references=()):
     """Return the invite's [(heading, text)] for one person (or for a feed when person is None).
 
     places: `places_text(meeting, endpoints)`, and site_count: `len(endpoints)`, when the caller
     already has them (endpoints may then be None: the worker building a batch loads only its
-    recipients' sites).
+    recipients' sites). references: [(heading, text)] that follow the title (booking.invite_texts: the issued
+    giấy mời, "Theo Giấy mời số 12/GM-UBND ngày 05/02/2027").
     """
     sections = [
         ("Cơ quan mời", organizer_label(meeting)),
         ("", formal_date(issued_at or meeting.updated_at or meeting.created_at, place)),
         ("Về việc", meeting.title),
+        *references,
     ]
     if meeting.is_cancelled and meeting.cancel_reason:
         sections.append(("Lý do hủy", meeting.cancel_reason))

@@ -184,3 +184,24 @@ def _queue(meeting, method, recipients, *, kind, attendee_count, sitting=None, s
                                  "attendees": attendee_count,
                                  **({"occurrence_id": sitting.id} if sitting is not None else {})}}
                     for email, person in recipients.items()], builder=INVITE_BUILDER)
+
+
+def queue_refresh(meeting, email, marker):
+    """Queue the current invite again for one person who asked for it (iTIP REFRESH, RFC 5546 §3.2.6); return
+    whether they are invited.
+
+    A REQUEST at the meeting's SEQUENCE, built like any other; marker (a few
+    characters naming the REFRESH mail) makes the key its own, so the same
+    REFRESH read twice queues one mail. Flushes; the caller commits.
+    """
+    person = _invitees(meeting).get(email)
+    if person is None:
+        return False
+    sequence = meeting.sequence
+    outbox.enqueue([{"meeting_id": meeting.id, "method": "REQUEST", "sequence": sequence,
+                     "subject": subject_for(meeting, "REQUEST", "updated"),
+                     "key": f"{meeting.uid}/{sequence}/REQUEST/{email}/refresh-{marker}", "recipient": email,
+                     "recipient_name": person.name,
+                     "payload": {"kind": "updated", "sites": person.site_ids, "technician": person.is_technician,
+                                 "attendees": 0}}], builder=INVITE_BUILDER)
+    return True

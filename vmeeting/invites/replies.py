@@ -1,24 +1,32 @@
-"""Answers given with the calendar's own buttons: iTIP REPLY mails (RFC 5546 §3.2.3, iMIP RFC 6047) read over IMAP.
+"""Answers given with the calendar's own buttons: iTIP mails (RFC 5546 §3.2, iMIP RFC 6047) read over IMAP.
 
-Every invite names the system mailbox (MAIL_FROM) as its ORGANIZER, so
-Outlook's, Gmail's and Thunderbird's Accept / Tentative / Decline send a
-METHOD:REPLY mail there. With IMAP_URL set, the worker's tick reads that
-mailbox: it finds the calendar in each mail (a text/calendar part or an .ics
-attachment, whatever its charset and transfer encoding), hands each REPLY to
-`service.apply_reply` (the RSVP link's rules, written once), commits, and
-only then files the mail away from the folder it reads:
+Every invite names as its ORGANIZER the system mailbox (MAIL_FROM) with a
+token of its recipient (invites.itip), so Outlook's, Gmail's, Thunderbird's
+and Apple Calendar's Accept / Tentative / Decline send a METHOD:REPLY mail
+there. With IMAP_URL set, the worker's tick reads that mailbox: it looks at
+each mail's RFC822.SIZE first and refuses one over REPLY_MAX_BYTES unread;
+it finds the calendar in the others (a text/calendar part or an .ics
+attachment, whatever its charset and transfer encoding), judges each REPLY,
+REFRESH and COUNTER in it (invites.itip), commits, and only then files the
+mail away from the folder it reads:
 
-- `vmeeting/processed`: the answer was counted (or was already on record);
-- `vmeeting/rejected`: a REPLY that changes nothing (a forged sender, an
-  unknown UID, an older SEQUENCE, one sitting of a series, a meeting over);
-- `vmeeting/unusable`: no REPLY in it (a bounce, an out-of-office, a broken
-  calendar), kept for a person to read.
+- `vmeeting/processed`: something in it counted (or was already on record);
+- `vmeeting/rejected`: an iTIP message that changes nothing (an unproven
+  sender, a From of several addresses, an unknown UID, a version never sent
+  or superseded, a COUNTER, a meeting over, a mail too large);
+- `vmeeting/unusable`: no iTIP message in it (a bounce, an out-of-office, a
+  broken calendar), kept for a person to read.
 
-A crash between the commit and the move reads the mail again next time,
-and the same answer again changes nothing; nothing is held in memory.
+What was rejected or unusable is also written down with the reason
+(RefusedReply), for the booker and admins to read on the meeting page and
+at /invites/refused-replies. A crash between the commit and the move reads
+the mail again next time, and the same answer again changes nothing (nor is
+the refusal written twice); nothing is held in memory.
 """
 
+import email
 import email.utils
+import hashlib
 import imaplib
 import logging
 import re
@@ -28,13 +36,16 @@ from datetime import datetime, timezone
 from urllib.parse import unquote, urlsplit
 
 import icalendar
+import sqlalchemy as sa
 from flask import current_app
 from imap_tools import MailBox, MailBoxStartTls, MailBoxUnencrypted
 from imap_tools.errors import ImapToolsError
 
-from vmeeting.core.database import write_intent
+from vmeeting.core.database import utcnow, write_intent
 from vmeeting.core.extensions import db
-from vmeeting.invites import service
+from vmeeting.core.text import N_, Sentence, say
+from vmeeting.invites import itip
+from vmeeting.invites.models import RefusedReply
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +91,22 @@ def parse_imap_url(url):
 # -- reading one mail -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Reply:
-    """One attendee's answer as a REPLY's VEVENT states it."""
+#: the iTIP methods an attendee sends the organizer that this reader judges (RFC 5546 §1.4)
+METHODS = ("REPLY", "REFRESH", "COUNTER")
 
+
+@dataclass(frozen=True)
+class ItipItem:
+    """One attendee's message as a VEVENT of a REPLY, REFRESH or COUNTER states it.
+
+    recurrence_id: the sitting's original start (aware datetime, naive =
+    floating, or a date), None for the whole meeting. partstat: upper-case.
+    comment: COMMENT, or Google's X-RESPONSE-COMMENT on the ATTENDEE.
+    delegated_to / delegated_from: the addresses of DELEGATED-TO /
+    DELEGATED-FROM (RFC 5545 §3.2.4, 3.2.5), lower-case, '' when absent.
+    """
+
+    method: str
     uid: str
     attendee: str
     partstat: str
@@ -91,12 +114,33 @@ class Reply:
     stamp: datetime | None
     recurrence_id: object = None
     comment: str = ""
+    delegated_to: str = ""
+    delegated_from: str = ""
+
+
+#: what callers knew as a REPLY's item
+Reply = ItipItem
+
+
+def senders_of(message):
+    """Return the lower-case addresses in the mail's From headers (every one of them)."""
+    addresses = email.utils.getaddresses([str(v) for v in message.get_all("From", [])])
+    return [address.strip().lower() for _name, address in addresses if "@" in address]
 
 
 def sender_of(message):
     """Return the lower-case address in the mail's From, or ''."""
-    addresses = email.utils.getaddresses([str(v) for v in message.get_all("From", [])])
-    return next((address.strip().lower() for _name, address in addresses if "@" in address), "")
+    return next(iter(senders_of(message)), "")
+
+
+#: the headers that may name the address a mail was sent to (the last three are written by the receiving server)
+RECIPIENT_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To")
+
+
+def recipients_of(message):
+    """Return the addresses the mail names as its recipients (To, Cc and the receiving server's headers)."""
+    values = [str(v) for header in RECIPIENT_HEADERS for v in message.get_all(header, [])]
+    return [address for _name, address in email.utils.getaddresses(values) if "@" in address]
 
 
 def _calendar_texts(message):
@@ -127,15 +171,29 @@ def _address(value):
     return str(value).strip().removeprefix("mailto:").removeprefix("MAILTO:").strip().lower()
 
 
-def _reply_of(event, sender):
-    """Return the Reply a VEVENT states, answering for the ATTENDEE that sent it when it lists several."""
+def _param_address(attendee, name):
+    """The first address of a DELEGATED-TO / DELEGATED-FROM parameter, lower-case, or ''."""
+    value = attendee.params.get(name)
+    if not value:
+        return ""
+    value = value[0] if isinstance(value, list) else str(value).split(",")[0]
+    return _address(str(value).strip().strip('"'))
+
+
+def _text(value):
+    return " ".join(str(c) for c in value) if isinstance(value, list) else str(value or "")
+
+
+def _items_of(method, event):
+    """Return the ItipItems a VEVENT states: one per ATTENDEE that answers (not NEEDS-ACTION), any one for a
+    REFRESH or COUNTER."""
     attendees = event.get("ATTENDEE") or []
     attendees = attendees if isinstance(attendees, list) else [attendees]
-    if not attendees:
-        return None
-    attendee = next((a for a in attendees if _address(a) == sender), attendees[0])
-    comment = event.get("COMMENT") or ""
-    comment = " ".join(str(c) for c in comment) if isinstance(comment, list) else str(comment)
+    if method == "REPLY":
+        answering = [a for a in attendees if str(a.params.get("PARTSTAT", "NEEDS-ACTION")).upper() != "NEEDS-ACTION"]
+        attendees = answering or attendees[:1]
+    else:
+        attendees = attendees[:1]
     try:
         sequence = int(str(event.get("SEQUENCE", 0)).strip())
     except ValueError:
@@ -144,49 +202,117 @@ def _reply_of(event, sender):
         stamp = _utc(event.decoded("DTSTAMP")) if "DTSTAMP" in event else None
     except (ValueError, TypeError):
         stamp = None
-    return Reply(uid=str(event.get("UID", "")).strip(), attendee=_address(attendee),
-                 partstat=str(attendee.params.get("PARTSTAT", "NEEDS-ACTION")).upper(), sequence=sequence,
-                 stamp=stamp, recurrence_id=event.get("RECURRENCE-ID"), comment=comment.strip())
+    recurrence = event.get("RECURRENCE-ID")
+    recurrence_id = getattr(recurrence, "dt", None) if recurrence is not None else None
+    comment = _text(event.get("COMMENT")).strip()
+    items = []
+    for attendee in attendees:
+        note = _text(attendee.params.get("X-RESPONSE-COMMENT", "")).strip().strip('"')
+        items.append(ItipItem(method=method, uid=str(event.get("UID", "")).strip(), attendee=_address(attendee),
+                              partstat=str(attendee.params.get("PARTSTAT", "NEEDS-ACTION")).upper(),
+                              sequence=sequence, stamp=stamp, recurrence_id=recurrence_id,
+                              comment=note or comment, delegated_to=_param_address(attendee, "DELEGATED-TO"),
+                              delegated_from=_param_address(attendee, "DELEGATED-FROM")))
+    return items
 
 
-def replies_in(message):
-    """Return the Replies of the first METHOD:REPLY calendar in a mail; [] when it has none.
+def itip_items(message):
+    """Return the ItipItems of the first REPLY, REFRESH or COUNTER calendar in a mail; [] when it has none.
 
-    A REPLY for a whole series answers with its master VEVENT; the VEVENTs of
-    single sittings (RECURRENCE-ID) count only when there is no master.
+    Every VEVENT counts: a REPLY's master answers the whole meeting and each
+    VEVENT with a RECURRENCE-ID its sitting (Apple's mixed reply: the series
+    accepted and one sitting declined, in one VCALENDAR), the master first.
     """
-    sender = sender_of(message)
     for text in _calendar_texts(message):
         try:
             calendar = icalendar.Calendar.from_ical(text)
-            if str(calendar.get("METHOD", "")).strip().upper() != "REPLY":
+            method = str(calendar.get("METHOD", "")).strip().upper()
+            if method not in METHODS:
                 continue
-            events = calendar.walk("VEVENT")
-            masters = [e for e in events if "RECURRENCE-ID" not in e]
-            replies = [_reply_of(e, sender) for e in (masters or events)]
+            events = sorted(calendar.walk("VEVENT"), key=lambda e: "RECURRENCE-ID" in e)
+            items = [item for event in events for item in _items_of(method, event)]
         except Exception as exc:  # noqa: BLE001 - whatever a sender wrote, one mail must not stop the reader
-            log.info("unreadable calendar in a mail from %s: %r", sender, exc)
+            log.info("unreadable calendar in a mail from %s: %r", sender_of(message), exc)
             continue
-        return [r for r in replies if r is not None]
+        if items:
+            return items
     return []
 
 
-def judge(message):
-    """Apply the REPLY a mail carries and commit; return (folder: PROCESSED/REJECTED/UNUSABLE, [ReplyOutcome]).
+def replies_in(message):
+    """Return the REPLY items of a mail (`itip_items`, method REPLY only)."""
+    return [item for item in itip_items(message) if item.method == "REPLY"]
 
-    The answers are written under the database's write lock taken up front (as a
-    web request does), one transaction per mail.
+
+def _mail_id(message):
+    """What names a mail across readings: its Message-ID, else a digest of its headers."""
+    message_id = str(message.get("Message-ID", "") or "").strip()
+    if message_id:
+        return message_id
+    return hashlib.sha256(repr([(k, str(v)) for k, v in message.items()]).encode("utf-8", "replace")).hexdigest()
+
+
+def _mail_key(mail_id, item=None):
+    """The key of one refusal: the mail and the attendee's component."""
+    basis = mail_id
+    part = "" if item is None else f"{item.method}\n{item.attendee}\n{item.recurrence_id}"
+    return hashlib.sha256(f"{basis}\n{part}".encode()).hexdigest()
+
+
+def record_refusal(*, kind, reason, key, meeting_id=None, method="", sender="", attendee="", subject=""):
+    """Write down a mail that changed nothing, once per key; flushes."""
+    if db.session.scalar(sa.select(RefusedReply.id).where(RefusedReply.key == key)) is not None:
+        return
+    msgid, params = (reason.msgid, reason.params) if isinstance(reason, Sentence) else (str(reason), None)
+    db.session.add(RefusedReply(key=key, meeting_id=meeting_id, kind=kind, method=method[:20], sender=sender[:500],
+                                attendee=attendee[:254], subject=subject[:400], reason=msgid[:500],
+                                reason_params=params, received_at=utcnow()))
+    db.session.flush()
+
+
+#: why a From of several addresses is refused
+SEVERAL_SENDERS = N_("Thư có nhiều địa chỉ người gửi (From): không rõ ai trả lời.")
+NO_ITIP = N_("Thư không chứa trả lời lịch (iTIP REPLY, REFRESH hoặc COUNTER) đọc được.")
+
+
+def _judge_item(item, tokens, marker):
+    if item.method == "COUNTER":
+        return itip.refuse_counter(item)
+    if item.method == "REFRESH":
+        return itip.apply_refresh(item, tokens, marker)
+    return itip.apply_reply(item, tokens)
+
+
+def judge(message):
+    """Judge the iTIP messages a mail carries and commit; return (folder: PROCESSED/REJECTED/UNUSABLE,
+    [itip.ReplyOutcome]).
+
+    Written under the database's write lock taken up front (as a web request
+    does), one transaction per mail, with the refusals (RefusedReply).
     """
-    replies = replies_in(message)
-    if not replies:
-        return UNUSABLE, []
-    sender = sender_of(message)
+    items = itip_items(message)
+    senders = senders_of(message)
+    headers = {"sender": ", ".join(senders)[:500], "subject": str(message.get("Subject", "") or "")}
+    mail_id = _mail_id(message)
     db.session.commit()  # end any read transaction: the next one begins with the write lock
     token = write_intent.set(True)
     try:
-        outcomes = [service.apply_reply(uid=r.uid, attendee=r.attendee, sender=sender, partstat=r.partstat,
-                                        sequence=r.sequence, stamp=r.stamp, recurrence_id=r.recurrence_id,
-                                        comment=r.comment) for r in replies]
+        if not items:
+            record_refusal(kind=UNUSABLE, reason=NO_ITIP, key=_mail_key(mail_id), **headers)
+            db.session.commit()
+            return UNUSABLE, []
+        if len(senders) > 1:
+            outcomes = [itip.ReplyOutcome("rejected", SEVERAL_SENDERS, attendee=i.attendee, method=i.method)
+                        for i in items]
+        else:
+            tokens = itip.tokens_in([*recipients_of(message), *_organizers_of(message)])
+            marker = hashlib.sha256(mail_id.encode()).hexdigest()[:12]
+            outcomes = [_judge_item(item, tokens, marker) for item in items]
+        for item, outcome in zip(items, outcomes):
+            if outcome.is_rejected:
+                meeting_id = outcome.meeting_id if outcome.meeting_id is not None else _meeting_id(item.uid)
+                record_refusal(kind=REJECTED, reason=outcome.reason, key=_mail_key(mail_id, item),
+                               meeting_id=meeting_id, method=item.method, attendee=item.attendee, **headers)
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -195,6 +321,40 @@ def judge(message):
         write_intent.reset(token)
     counted = any(not o.is_rejected for o in outcomes)
     return (PROCESSED if counted else REJECTED), outcomes
+
+
+def _meeting_id(uid):
+    from vmeeting.booking.models import Meeting  # noqa: PLC0415 - only for a refusal without its meeting
+    return db.session.scalar(sa.select(Meeting.id).where(Meeting.uid == uid)) if uid else None
+
+
+def _organizers_of(message):
+    """The ORGANIZER addresses written in the mail's calendars (Gmail and Thunderbird repeat it)."""
+    found = []
+    for text in _calendar_texts(message):
+        try:
+            calendar = icalendar.Calendar.from_ical(text)
+        except Exception:  # noqa: BLE001 - a broken part: itip_items said so already
+            continue
+        found += [_address(event.get("ORGANIZER")) for event in calendar.walk("VEVENT") if event.get("ORGANIZER")]
+    return found
+
+
+def refuse_oversized(message, size, limit):
+    """Write down a mail refused unread for its size (only its headers were fetched); commit."""
+    token = write_intent.set(True)
+    db.session.commit()
+    try:
+        record_refusal(kind=REJECTED, reason=say("Thư quá lớn (%(size)s byte, giới hạn %(limit)s): không đọc.",
+                                                 size=size, limit=limit),
+                       key=_mail_key(_mail_id(message)), sender=", ".join(senders_of(message)),
+                       subject=str(message.get("Subject", "") or ""))
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    finally:
+        write_intent.reset(token)
 
 
 # -- the mailbox ----------------------------------------------------------------------------
@@ -270,23 +430,36 @@ def read_replies(limit=BATCH_SIZE):
         log.error("replies are not read: %s", exc)
         return None
     filed = {PROCESSED: [], REJECTED: [], UNUSABLE: []}
+    size_limit = current_app.config.get("REPLY_MAX_BYTES") or 1_000_000
     try:
         with _login(settings) as mailbox:
             folders = _folder_names(mailbox)
             mailbox.folder.set(settings.folder)
             try:
-                for mail in mailbox.fetch("UNDELETED", mark_seen=False, limit=limit, bulk=50):
+                # the headers and RFC822.SIZE first: a mail over the limit is never fetched whole
+                heads = list(mailbox.fetch("UNDELETED", mark_seen=False, limit=limit, bulk=50, headers_only=True))
+                wanted = []
+                for head in heads:
+                    if head.size_rfc822 > size_limit:
+                        refuse_oversized(head.obj, head.size_rfc822, size_limit)
+                        log.info("mail from %s (%s) of %s bytes refused unread", sender_of(head.obj), head.subject,
+                                 head.size_rfc822)
+                        filed[REJECTED].append(head.uid)
+                    else:
+                        wanted.append(head.uid)
+                for mail in (mailbox.fetch(uid_list=wanted, mark_seen=False, bulk=50) if wanted else ()):
                     where, outcomes = judge(mail.obj)
                     for outcome in outcomes:
-                        log.info("iTIP REPLY from %s (%s): %s %s", sender_of(mail.obj), mail.subject,
+                        log.info("iTIP %s from %s (%s): %s %s", outcome.method, sender_of(mail.obj), mail.subject,
                                  outcome.status, outcome.reason)
                     if where == UNUSABLE:
-                        log.info("mail from %s (%s) holds no iTIP REPLY", sender_of(mail.obj), mail.subject)
+                        log.info("mail from %s (%s) holds no iTIP message", sender_of(mail.obj), mail.subject)
                     filed[where].append(mail.uid)
             finally:
                 # what was judged and committed leaves the folder even when a later mail failed
                 for where, uids in filed.items():
-                    mailbox.move(uids, folders[where])
+                    if uids:
+                        mailbox.move(uids, folders[where])
     except UNREACHABLE as exc:
         log.warning("cannot read replies from IMAP %s:%s: %s", settings.host, settings.port, exc)
         return None

@@ -12,7 +12,10 @@ The rules live in one module per subject; this module names them together:
   (`build_invites`, the outbox's "invite" builder), and the .ics a page
   offers (`download_calendar`).
 - invites.answers: the answers (the signed RSVP link, `record_answer` and
-  its rules, iTIP REPLYs read from the mailbox: `apply_reply`).
+  its rules, the table of answers `answer_rows`).
+- invites.itip: what an iTIP message read from the mailbox must prove
+  (`apply_reply`, `apply_refresh`), and invites.addresses the per-recipient
+  ORGANIZER address that proves it (`reply_address`).
 
 These functions flush; the caller commits. invites' init_app connects them
 to booking and the outbox.
@@ -21,15 +24,16 @@ to booking and the outbox.
 from vmeeting.invites.answers import (  # noqa: F401 (this module's interface)
     RSVP_SALT,
     RSVP_TOKEN,
-    ReplyOutcome,
+    AnswerRow,
     answer_refusal,
     answer_rows,
     answers_of,
-    apply_reply,
     read_rsvp_token,
     record_answer,
     rsvp_token,
 )
+from vmeeting.invites.addresses import REPLY_TOKEN, reply_address  # noqa: F401 (this module's interface)
+from vmeeting.invites.itip import ReplyOutcome, apply_refresh, apply_reply, last_sent_sequence  # noqa: F401
 from vmeeting.invites.build import (  # noqa: F401 (this module's interface)
     SITE_TEXTS_KEPT,
     build_invites,

@@ -9,18 +9,24 @@ from vmeeting.auth.guards import permission_required
 from vmeeting.auth.models import User
 from vmeeting.booking.models import Meeting
 from vmeeting.core.bounds import query_id
+from vmeeting.core.database import utcnow
 from vmeeting.core.errors import ValidationError
 from vmeeting.core.extensions import db
-from vmeeting.invites import feeds, service
+from vmeeting.invites import feeds, refusals, service
 from vmeeting.outbox import service as outbox
 from vmeeting.outbox.models import STATUS_LABELS
-from vmeeting.registry.models import AdminUnit, Endpoint
+from vmeeting.registry import service as registry
+from vmeeting.registry.models import Endpoint
 from vmeeting.core.text import N_, shown
+from vmeeting.core.timefmt import to_local
 
 bp = Blueprint("invites", __name__)
 
 #: in Vietnamese; pages show them through the catalogue (text.N_)
-ANSWER_LABELS = {"ACCEPTED": N_("Tham dự"), "TENTATIVE": N_("Chưa chắc chắn"), "DECLINED": N_("Không tham dự")}
+ANSWER_LABELS = {"ACCEPTED": N_("Tham dự"), "TENTATIVE": N_("Chưa chắc chắn"), "DECLINED": N_("Không tham dự"),
+                 "DELEGATED": N_("Ủy quyền")}
+#: what became of a refused mail, as pages name it
+REFUSAL_LABELS = {"rejected": N_("Bị từ chối"), "unusable": N_("Không dùng được")}
 
 
 def calendar_response(body, filename):
@@ -33,15 +39,26 @@ def calendar_response(body, filename):
 def inject_invite_panel():
     """Give the meeting page the invites panel's data, computed only when the panel asks."""
     return {"invite_panel": _panel_data, "invite_answer_labels": ANSWER_LABELS,
-            "invite_status_labels": STATUS_LABELS}
+            "invite_status_labels": STATUS_LABELS, "invite_refusal_labels": REFUSAL_LABELS}
 
 
 def _panel_data(meeting):
     counts = outbox.outbox_counts(meeting_id=meeting.id)
     may_see_failures = current_user.can("meetings.book") or current_user.id == meeting.organizer_id
+    may_read_refusals = refusals.may_read_refusals(current_user, meeting)
     return {"answers": service.answer_rows(meeting), "mail_counts": counts,
             "failed": outbox.failed_mails(meeting.id) if may_see_failures else [],
+            "refused": db.session.scalars(refusals.refusals_select(meeting)).all() if may_read_refusals else [],
+            "may_read_refusals": may_read_refusals,
             "mail_is_configured": bool(current_app.config.get("SMTP_URL"))}
+
+
+@bp.get("/invites/refused-replies")
+@permission_required("invites.refused_replies")
+def refused_replies():
+    """List the mails the organizer mailbox refused or could not use, with the reason (admins)."""
+    rows = db.session.scalars(refusals.refusals_select()).all()
+    return render_template("invites/refused_replies.html", rows=rows, labels=REFUSAL_LABELS)
 
 
 # -- RSVP: no sign-in, the signed link is the credential ------------------------------------
@@ -115,14 +132,35 @@ def feed_list():
                                            .order_by(Endpoint.name_sort_key)).all(),
             "technician": db.session.execute(sa.select(User.id, User.full_name, User.username)
                                              .where(User.role == "technician").order_by(User.username)).all(),
-            "unit": db.session.execute(sa.select(AdminUnit.id, AdminUnit.name).where(AdminUnit.level != "commune")
-                                       .order_by(AdminUnit.level, AdminUnit.position, AdminUnit.id)).all(),
+            # the units valid today: provinces, districts, and a province's communes where it has no district
+            "unit": [(unit_id, name) for unit_id, name, _depth in registry.unit_outline(on_day=_today())],
         }
     # an endpoint's or a unit's page links here with its own feed preselected
     chosen = {"kind": request.args.get("kind") if request.args.get("kind") in feeds.KIND_LABELS else None,
               "target_id": request.args.get("target_id", type=query_id)}
     return render_template("invites/feeds.html", feeds=rows, choices=choices, kind_labels=feeds.KIND_LABELS,
-                           new_url=request.args.get("new"), may_manage_all=_may_manage_all(), chosen=chosen)
+                           new_url=request.args.get("new"), may_manage_all=_may_manage_all(), chosen=chosen,
+                           former=feeds.former_units(rows, _today()))
+
+
+def _today():
+    return to_local(utcnow()).date()
+
+
+@bp.post("/calendar-feeds/<int:feed_id>/follow")
+@permission_required("meetings.book")
+def feed_follow(feed_id):
+    """Make a feed of a former unit name the unit that succeeded it; its address stays the same."""
+    feed = db.session.get(feeds.CalendarFeed, feed_id) or abort(404)
+    try:
+        unit = feeds.follow_successor(feed, _today(), actor=current_user)
+    except ValidationError as exc:
+        db.session.rollback()
+        flash(shown(next(iter(exc.fields.values()))), "danger")
+    else:
+        db.session.commit()
+        flash(_("Lịch đăng ký nay theo %(unit)s.", unit=unit.name), "success")
+    return redirect(url_for("invites.feed_list"))
 
 
 @bp.post("/calendar-feeds")

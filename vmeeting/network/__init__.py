@@ -6,7 +6,8 @@ def init_app(app):
 
     Booking's warnings about a site come from its state and open incidents; a
     technician's report of a problem opens an incident; a sitting's roll-call
-    is prefilled from the sweeps.
+    is prefilled from the sweeps; each site's condition (state, open incident)
+    goes into readiness's one verdict per site.
     """
     # imported here, not at the top: importing the package (a model, a service) must not load its pages
     from vmeeting import jobs
@@ -17,6 +18,7 @@ def init_app(app):
     booking.warning_sources.connect(app, service.state_warnings)
     booking.site_issue_listeners.connect(app, service.incident_from_report)
     booking.roll_call_hint_sources.connect(app, service.sweep_roll_call_hints)
+    booking.site_condition_sources.connect(app, service.site_conditions)
     jobs.add_tick(app, "network.sweep", network_jobs.sweep_tick, seconds=network_jobs.TICK_SECONDS)
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)

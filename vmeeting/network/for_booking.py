@@ -1,4 +1,4 @@
-"""What booking hears from the network: warnings about a booking's sites and the roll-call's hints.
+"""What booking hears from the network: warnings about a booking's sites, the roll-call's hints, each site's condition.
 
 Both are registered with booking by the network's `init_app`; booking calls
 them and never imports the network (DESIGN.md).
@@ -51,6 +51,34 @@ def state_warnings(endpoint_ids):
                                             severity=gettext(SEVERITY_LABELS[severity]).lower(), title=title)})
     warnings.sort(key=lambda w: (w["endpoint_id"], w["kind"] != "down"))
     return warnings
+
+
+def site_conditions(endpoint_ids):
+    """Return {endpoint_id: {state, since, last_seen_at, incident}} of the sites the network knows of.
+
+    Registered with booking as a site-condition source: readiness reads it for
+    each site's one verdict (readiness.verdict). state is the sweep's
+    up/down/unknown (model.NetworkState), since when, the last sweep it
+    answered; incident the title of its oldest open incident, or None. Two
+    queries whatever the number of sites; a site never swept and without an
+    open incident is absent.
+    """
+    ids = sorted(set(endpoint_ids))
+    if not ids:
+        return {}
+    bind = db.session.get_bind()
+    found = {endpoint_id: {"state": state, "since": since, "last_seen_at": seen, "incident": None}
+             for endpoint_id, state, since, seen in db.session.execute(
+                 sa.select(NetworkState.endpoint_id, NetworkState.state, NetworkState.since, NetworkState.last_seen_at)
+                 .where(one_of(NetworkState.endpoint_id, ids, bind)))}
+    for endpoint_id, title in db.session.execute(
+            sa.select(Incident.endpoint_id, Incident.title)
+            .where(one_of(Incident.endpoint_id, ids, bind), Incident.status == "open")
+            .order_by(Incident.endpoint_id, Incident.opened_at.desc(), Incident.id.desc())):
+        entry = found.setdefault(endpoint_id, {"state": "unknown", "since": None, "last_seen_at": None,
+                                               "incident": None})
+        entry["incident"] = title  # the newest last: the oldest open one stays
+    return found
 
 
 def sweep_roll_call_hints(occurrence, endpoint_ids):

@@ -62,6 +62,33 @@ class NetworkEvent(db.Model):
     )
 
 
+class NetworkSweep(db.Model):
+    """One sweep of every active site: when it ran, how long it took, and what it found; kept a week.
+
+    The web processes read the last one for `/metrics` and the network board, so a
+    sweep run by the worker is seen everywhere. Sweeps recorded without probing
+    (`record_sweep` alone) take their start as their end.
+    """
+
+    __tablename__ = "network_sweeps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    #: sites probed, and active sites that could not be (no address, or probe `none`)
+    probed: Mapped[int] = mapped_column(default=0)
+    unprobed: Mapped[int] = mapped_column(default=0)
+    #: of the probed sites, those that answered this sweep
+    answered: Mapped[int] = mapped_column(default=0)
+    went_down: Mapped[int] = mapped_column(default=0)
+    came_up: Mapped[int] = mapped_column(default=0)
+
+    @property
+    def duration_seconds(self):
+        """Seconds from the sweep's start to its results written (float)."""
+        return (self.finished_at - self.started_at).total_seconds()
+
+
 class Incident(db.Model):
     """A problem at a site, opened by someone (or by the sweep, when the site goes down) and resolved later."""
 

@@ -10,10 +10,11 @@ of the app uses (`from vmeeting.network import service`):
 - `network.sweep`: reading the targets, calling the probes, writing the results;
 - `network.state`: the down-after-N rule, the alarms of a change, the states read back (board, availability);
 - `network.incidents`: incidents opened and resolved by hand, by a report or by the sweep; their report;
-- `network.for_booking`: what booking hears (warnings about a booking's sites, the roll-call's hints).
+- `network.for_booking`: what booking hears (warnings about a booking's sites, the roll-call's hints,
+  each site's condition for readiness's verdict).
 """
 
-from vmeeting.network.for_booking import sweep_roll_call_hints, state_warnings
+from vmeeting.network.for_booking import site_conditions, state_warnings, sweep_roll_call_hints
 from vmeeting.network.incidents import (
     DOWN_INCIDENT_TITLE, INCIDENT_ANY_ROLES, READINESS_INCIDENT_TITLE, SEVERITY_LABELS, SOURCE_LABELS, TEXT_MAX,
     TITLE_MAX, NotAllowed, handleable_endpoints, incident_from_report, incident_json, incident_report,
@@ -23,11 +24,11 @@ from vmeeting.network.state import (
     BOARD_CELLS, STATE_LABELS, active_site_count, alarm_mails, alarm_recipients, availability, board,
     daily_availability, history, network_select, provinces, state_json, state_of, summary,
 )
-from vmeeting.network.sweep import SweepSummary, prune_history, record_sweep, sweep, sweep_targets
+from vmeeting.network.sweep import SweepSummary, last_sweep, prune_history, record_sweep, sweep, sweep_targets
 
 __all__ = [
     # the sweep
-    "SweepSummary", "sweep_targets", "sweep", "record_sweep", "prune_history",
+    "SweepSummary", "sweep_targets", "sweep", "record_sweep", "prune_history", "last_sweep",
     # the state and its alarms
     "STATE_LABELS", "BOARD_CELLS", "alarm_recipients", "alarm_mails", "state_json", "network_select", "summary",
     "state_of", "board", "active_site_count", "provinces", "availability", "daily_availability", "history",
@@ -37,5 +38,5 @@ __all__ = [
     "resolve_incident", "incidents_select", "incident_json", "handleable_endpoints", "incident_report",
     "users_by_id", "incident_from_report",
     # what booking hears
-    "state_warnings", "sweep_roll_call_hints",
+    "state_warnings", "sweep_roll_call_hints", "site_conditions",
 ]

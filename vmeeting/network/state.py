@@ -24,6 +24,7 @@ from vmeeting.core.database import one_of, utcnow
 from vmeeting.core.extensions import db
 from vmeeting.core.text import N_
 from vmeeting.core.timefmt import format_datetime, local_to_utc, to_local
+from vmeeting.booking.models import Reservation
 from vmeeting.network.models import NetworkEvent, NetworkState
 from vmeeting.registry.models import AdminUnit, Endpoint
 from vmeeting.registry.service import descendant_ids_select
@@ -98,23 +99,32 @@ def state_json(endpoint_id, row):
             "rtt_ms": row.rtt_ms, "error": row.error}
 
 
-def network_select(unit_id=None):
-    """Select (Endpoint, NetworkState or None) of every active site, in registry order; `unit_id` narrows."""
-    query = (sa.select(Endpoint, NetworkState).outerjoin(NetworkState, NetworkState.endpoint_id == Endpoint.id)
-             .where(Endpoint.status == "active").order_by(Endpoint.name_sort_key, Endpoint.id))
+def _narrowed(query, unit_id=None, occurrence_id=None):
+    """Narrow a query of endpoints to a unit and below, and to the sites of a sitting."""
     if unit_id is not None:
         query = query.where(Endpoint.unit_id.in_(descendant_ids_select(unit_id)))
+    if occurrence_id is not None:
+        query = query.where(Endpoint.id.in_(sa.select(Reservation.endpoint_id)
+                                            .where(Reservation.occurrence_id == occurrence_id)))
     return query
 
 
-def summary(unit_id=None):
-    """Return {up, down, unknown}: how many active sites are in each state."""
+def network_select(unit_id=None, occurrence_id=None):
+    """Select (Endpoint, NetworkState or None) of every active site, in registry order.
+
+    `unit_id` narrows to a unit and below, `occurrence_id` to the sites of a sitting.
+    """
+    query = (sa.select(Endpoint, NetworkState).outerjoin(NetworkState, NetworkState.endpoint_id == Endpoint.id)
+             .where(Endpoint.status == "active").order_by(Endpoint.name_sort_key, Endpoint.id))
+    return _narrowed(query, unit_id, occurrence_id)
+
+
+def summary(unit_id=None, occurrence_id=None):
+    """Return {up, down, unknown}: how many active sites are in each state (narrowed as `network_select`)."""
     state = sa.func.coalesce(NetworkState.state, "unknown")
-    query = (sa.select(state, sa.func.count()).select_from(Endpoint)
-             .outerjoin(NetworkState, NetworkState.endpoint_id == Endpoint.id)
-             .where(Endpoint.status == "active").group_by(state))
-    if unit_id is not None:
-        query = query.where(Endpoint.unit_id.in_(descendant_ids_select(unit_id)))
+    query = _narrowed(sa.select(state, sa.func.count()).select_from(Endpoint)
+                      .outerjoin(NetworkState, NetworkState.endpoint_id == Endpoint.id)
+                      .where(Endpoint.status == "active").group_by(state), unit_id, occurrence_id)
     counts = {"up": 0, "down": 0, "unknown": 0}
     counts.update(dict(db.session.execute(query).all()))
     return counts
@@ -129,13 +139,14 @@ def state_of(endpoint_id):
 BOARD_CELLS = 2000
 
 
-def board(unit_id=None):
+def board(unit_id=None, occurrence_id=None):
     """Return the network board: [(district, [(endpoint, state)])] in registry order, and the summary.
 
     Communes are shown under their district; the province's own sites under the province.
-    unit_id narrows to a unit and below (a province of the country's board, `provinces`).
+    unit_id narrows to a unit and below (a province of the country's board, `provinces`),
+    occurrence_id to the sites of a sitting.
     """
-    rows = db.session.execute(network_select(unit_id).options(
+    rows = db.session.execute(network_select(unit_id, occurrence_id).options(
         selectinload(Endpoint.unit).selectinload(AdminUnit.parent))).all()
     groups, order = {}, []
     for endpoint, row in rows:
@@ -147,7 +158,7 @@ def board(unit_id=None):
         groups[head.id][1].append((endpoint, row))
     level = {"province": 0, "district": 1, "commune": 2}
     order.sort(key=lambda i: (level.get(groups[i][0].level, 3), groups[i][0].position, groups[i][0].id))
-    return [groups[i] for i in order], summary(unit_id)
+    return [groups[i] for i in order], summary(unit_id, occurrence_id)
 
 
 def active_site_count():

@@ -24,7 +24,7 @@ from vmeeting import probes  # the sweep engine, shared with readiness (DESIGN.m
 from vmeeting.core.database import utcnow, write_intent
 from vmeeting.core.extensions import db
 from vmeeting.network.incidents import open_network_incident, resolve_network_incidents
-from vmeeting.network.models import NetworkEvent, NetworkState
+from vmeeting.network.models import NetworkEvent, NetworkState, NetworkSweep
 from vmeeting.network.state import _next_state, alarm_mails
 from vmeeting.outbox import service as outbox
 from vmeeting.registry.models import AdminUnit, Endpoint
@@ -39,6 +39,9 @@ class SweepSummary:
     probed: int
     went_down: int
     came_up: int
+
+#: how long the record of each sweep (network_sweeps) is kept
+SWEEP_RECORD_DAYS = 7
 
 
 def sweep_targets():
@@ -57,26 +60,31 @@ def sweep(now=None):
     The targets are read and that transaction ended first, so no lock is held
     while the probes wait (about PROBE_TIMEOUT_SECONDS, however many sites).
     """
+    started = utcnow()
     targets, unprobed = sweep_targets()
     db.session.commit()
     config = current_app.config
     results = probes.probe_many(targets, timeout=config["PROBE_TIMEOUT_SECONDS"],
                                 max_streams=config["PROBE_MAX_STREAMS"], allow_loopback=config["PROBE_ALLOW_LOOPBACK"])
-    return record_sweep(results, unprobed, now=now)
+    return record_sweep(results, unprobed, now=now, started_at=started)
 
 
 #: the row of a site never swept before, for _next_state and record_sweep
 _NEVER_SWEPT = SimpleNamespace(state="unknown", failures=0, since=None, rtt_ms=None, last_seen_at=None)
 
 
-def record_sweep(results, unprobed=(), now=None):
-    """Write a sweep's results: states, their changes, alarms and automatic incidents, pruning; commit.
+def record_sweep(results, unprobed=(), now=None, started_at=None):
+    """Write a sweep's results: states, their changes, alarms and automatic incidents, the sweep's own
+    record (NetworkSweep), pruning; commit.
 
     results: [ProbeResult]; unprobed: ids of active sites that cannot be probed
-    (method `none` or no address), whose state becomes `unknown`. Runs under
+    (method `none` or no address), whose state becomes `unknown`; started_at:
+    when the sweep began reading its targets (UTC; default: now, as when
+    results come from elsewhere). Runs under
     the write lock (SQLite) and with the state rows locked (PostgreSQL), so two
     sweeps recording at once see each other's changes and alarm once.
     """
+    given_now = now is not None
     now = now or utcnow()
     down_after = current_app.config["NETWORK_DOWN_AFTER"]
     token = write_intent.set(True)
@@ -116,13 +124,20 @@ def record_sweep(results, unprobed=(), now=None):
         _update_states(known)
         _update_states(forgotten)
         _record_changes(changes, now)
+        kinds = Counter((previous, state) for _i, previous, state, _e in changes)
+        went_down = sum(n for (_p, s), n in kinds.items() if s == "down")
+        came_up = kinds[("down", "up")]
+        # on the real clock the record spans the probes' wait; a given `now` (a replayed or simulated sweep) is both ends
+        finished = now if given_now else utcnow()
+        db.session.add(NetworkSweep(started_at=started_at if started_at and not given_now else finished,
+                                    finished_at=finished,
+                                    probed=len(results), unprobed=len(unprobed),
+                                    answered=sum(1 for r in results if r.reachable),
+                                    went_down=went_down, came_up=came_up))
         prune_history(now)
         db.session.commit()
     finally:
         write_intent.reset(token)
-    kinds = Counter((previous, state) for _i, previous, state, _e in changes)
-    went_down = sum(n for (_p, s), n in kinds.items() if s == "down")
-    came_up = kinds[("down", "up")]
     if went_down or came_up:
         log.info("network sweep: %d sites probed, %d went down, %d came back", len(results), went_down, came_up)
     return SweepSummary(len(results), went_down, came_up)
@@ -186,6 +201,15 @@ def _went_down_from_up(event):
 
 
 def prune_history(now=None):
-    """Delete the state changes older than NETWORK_HISTORY_DAYS; return how many."""
-    cutoff = (now or utcnow()) - timedelta(days=current_app.config["NETWORK_HISTORY_DAYS"])
+    """Delete the state changes older than NETWORK_HISTORY_DAYS and the sweeps' records older than
+    SWEEP_RECORD_DAYS; return how many state changes."""
+    now = now or utcnow()
+    db.session.execute(sa.delete(NetworkSweep).where(NetworkSweep.finished_at < now - timedelta(days=SWEEP_RECORD_DAYS)))
+    cutoff = now - timedelta(days=current_app.config["NETWORK_HISTORY_DAYS"])
     return db.session.execute(sa.delete(NetworkEvent).where(NetworkEvent.occurred_at < cutoff)).rowcount
+
+
+def last_sweep():
+    """The latest NetworkSweep, or None before the first."""
+    return db.session.scalar(sa.select(NetworkSweep).order_by(NetworkSweep.finished_at.desc(), NetworkSweep.id.desc())
+                             .limit(1))

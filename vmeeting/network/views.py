@@ -2,7 +2,8 @@
 
 from datetime import datetime, time, timedelta
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+import sqlalchemy as sa
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
@@ -14,7 +15,9 @@ from vmeeting.core.errors import Conflict, ValidationError
 from vmeeting.core.extensions import db
 from vmeeting.network import service
 from vmeeting.network.forms import IncidentForm, ResolveForm
-from vmeeting.network.models import Incident
+from vmeeting.booking import service as booking
+from vmeeting.booking.models import Occurrence
+from vmeeting.network.models import Incident, NetworkState
 from vmeeting.registry.models import AdminUnit, Endpoint
 from vmeeting.core.text import shown
 from vmeeting.core.timefmt import local_to_utc, to_local
@@ -29,26 +32,84 @@ def _in_page_language(labels):
     return {key: _(text) for key, text in labels.items()}
 
 
+#: today's sittings the board lists with their counts (the today board and the calendar have them all)
+SITTINGS_SHOWN = 5
+
+
+def _board_scope():
+    """Return (unit or None, occurrence or None) named by ?unit_id= and ?occurrence_id=; 404 for an unknown one."""
+    unit_id = request.args.get("unit_id", type=query_id)
+    occurrence_id = request.args.get("occurrence_id", type=query_id)
+    unit = db.session.get(AdminUnit, unit_id) if unit_id else None
+    occurrence = db.session.get(Occurrence, occurrence_id) if occurrence_id else None
+    if request.args.get("occurrence_id") and occurrence is None:
+        abort(404)
+    return unit, occurrence
+
+
+def _sittings(occurrence):
+    """Return [(occurrence, summary)]: the sitting shown, else today's first few, each counted by readiness's
+    one verdict per site (booking.sitting_summaries), as the today board and the readiness board count them."""
+    if occurrence is not None:
+        listed = [occurrence]
+    else:
+        today = to_local(utcnow()).date()
+        listed = booking.sittings_by_day([today], per_day=SITTINGS_SHOWN)[0].get(today, [])
+    found = booking.sitting_summaries([o.id for o in listed])
+    return [(o, found[o.id]) for o in listed if o.id in found]
+
+
+def _simulated():
+    """Tell whether the demo's sites answer from the demo's SIP simulator (development only, demo.simulator)."""
+    setting = current_app.config.get("DEMO_SIP_SIMULATOR")
+    if not setting:
+        return False
+    return db.session.scalar(sa.select(Endpoint.id).where(Endpoint.sip_uri.like(f"sip:%@{setting}")).limit(1)) \
+        is not None
+
+
 @bp.get("/network")
 @permission_required("network.view")
 def board():
-    """Show every active site as a cell, grouped by district, coloured by its state.
+    """Show every active site as a cell, grouped by district, coloured by its state; refreshed in place.
 
-    Query: unit_id (a unit and below). Past service.BOARD_CELLS sites (the
-    country) the board without unit_id shows each province's counts instead,
-    each a link to the province's own board of cells.
+    Query: unit_id (a unit and below), occurrence_id (the sites of a sitting,
+    with its counts by verdict). Past service.BOARD_CELLS sites (the country)
+    the board without either shows each province's counts instead, each a link
+    to the province's own board of cells.
     """
-    unit_id = request.args.get("unit_id", type=query_id)
-    unit = db.session.get(AdminUnit, unit_id) if unit_id else None
+    unit, occurrence = _board_scope()
     labels = _in_page_language(service.STATE_LABELS)
-    if unit is None and service.active_site_count() > service.BOARD_CELLS:
+    common = {"unit": unit, "occurrence": occurrence, "labels": labels, "now": utcnow(),
+              "sittings": _sittings(occurrence), "simulated": _simulated()}
+    if unit is None and occurrence is None and service.active_site_count() > service.BOARD_CELLS:
         return render_template("network/board.html", provinces=service.provinces(), summary=service.summary(),
-                               groups=None, unit=None, labels=labels, now=utcnow())
-    groups, counts = service.board(unit.id if unit else None)
-    open_sites = set(db.session.scalars(service.incidents_select(open_only=True)
-                                        .with_only_columns(Incident.endpoint_id)))
-    return render_template("network/board.html", groups=groups, summary=counts, open_sites=open_sites, unit=unit,
-                           provinces=None, labels=labels, now=utcnow())
+                               groups=None, **common)
+    groups, counts = service.board(unit.id if unit else None, occurrence.id if occurrence else None)
+    return render_template("network/board.html", groups=groups, summary=counts, open_sites=_open_sites(),
+                           provinces=None, **common)
+
+
+def _open_sites():
+    return set(db.session.scalars(service.incidents_select(open_only=True).with_only_columns(Incident.endpoint_id)))
+
+
+@bp.get("/network/board.json")
+@permission_required("network.view")
+def board_json():
+    """Return what the board's own poll repaints: counts, each cell's state, open incidents, sittings' counts."""
+    unit, occurrence = _board_scope()
+    unit_id, occurrence_id = (unit.id if unit else None), (occurrence.id if occurrence else None)
+    rows = db.session.execute(service.network_select(unit_id, occurrence_id)
+                              .with_only_columns(Endpoint.id, NetworkState.state)).all()
+    response = jsonify({
+        "summary": service.summary(unit_id, occurrence_id),
+        "states": {str(endpoint_id): state or "unknown" for endpoint_id, state in rows},
+        "incidents": sorted(_open_sites()),
+        "sittings": {str(o.id): counts for o, counts in _sittings(occurrence)},
+    })
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/network/endpoints/<int:endpoint_id>")

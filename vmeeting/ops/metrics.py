@@ -7,7 +7,8 @@ process that served them; under gunicorn, with PROMETHEUS_MULTIPROC_DIR set
 that folder and any worker's scrape adds every worker's up. Everything else
 is read from the database at scrape time, so every worker tells the same
 truth: the outbox, the mails sent, the worker's lease, the sites' network
-states and the meetings booked.
+states, the last sweep (its duration, its end, what it found) and the
+meetings booked.
 """
 
 import hmac
@@ -49,7 +50,7 @@ class DatabaseCollector:
     def collect(self):
         from vmeeting.booking.models import Meeting
         from vmeeting.jobs import LEASE_TTL, WorkerLease
-        from vmeeting.network.models import STATES, NetworkState
+        from vmeeting.network.models import STATES, NetworkState, NetworkSweep
         from vmeeting.outbox.models import MAIL_STATUSES, OutboxMail
 
         now = utcnow()
@@ -86,6 +87,21 @@ class DatabaseCollector:
         for state in STATES:
             sites.add_metric((state,), by_state.get(state, 0))
         yield sites
+
+        last = db.session.scalar(sa.select(NetworkSweep).order_by(NetworkSweep.finished_at.desc(),
+                                                                  NetworkSweep.id.desc()).limit(1))
+        if last is not None:  # before the first sweep there is nothing to tell, rather than a false 0
+            yield GaugeMetricFamily("vmeeting_network_sweep_duration_seconds",
+                                    "How long the last sweep of every site took, from reading its targets to its "
+                                    "results written.", value=last.duration_seconds)
+            yield GaugeMetricFamily("vmeeting_network_sweep_finished_timestamp_seconds",
+                                    "When the last sweep ended (Unix time).", value=last.finished_at.timestamp())
+            swept = GaugeMetricFamily("vmeeting_network_sweep_sites", "Sites of the last sweep, by what it found.",
+                                      labels=("result",))
+            for result, n in (("answered", last.answered), ("silent", last.probed - last.answered),
+                              ("unprobed", last.unprobed)):
+                swept.add_metric((result,), n)
+            yield swept
 
         booked = CounterMetricFamily("vmeeting_meetings_booked", "Meetings booked (rows of meetings, any status).")
         booked.add_metric((), db.session.scalar(sa.select(sa.func.count()).select_from(Meeting)))

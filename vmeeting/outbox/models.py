@@ -81,3 +81,35 @@ class OutboxMail(db.Model):
     def is_built(self):
         """Tell whether the message is written (a compact row is not, until the worker builds it)."""
         return self.message is not None
+
+
+WEBHOOK_STATUSES = ("pending", "sent", "failed", "superseded")
+
+
+class WebhookDelivery(db.Model):
+    """The JSON POST to WEBHOOK_URL that repeats one outbox mail (an SMS or Zalo gateway's feed), and its fate.
+
+    One row per mail, written by the worker's webhook tick for every mail the
+    outbox holds (not change records), then delivered with the mail's own
+    retries and claims (`outbox.webhooks`).
+    """
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mail_id: Mapped[int] = mapped_column(sa.ForeignKey("outbox_mails.id", ondelete="CASCADE"), unique=True)
+    status: Mapped[str] = mapped_column(sa.String(20), default="pending")
+    attempt_count: Mapped[int] = mapped_column(default=0)
+    #: as for a mail: when the next attempt is due, or while claimed, when the claim runs out
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_by: Mapped[Optional[str]] = mapped_column(sa.String(200))
+    claimed_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    #: the receiver's last answer (status and the start of its body) or the error reaching it
+    last_error: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        sa.CheckConstraint(sa.column("status").in_(WEBHOOK_STATUSES), name="status"),
+        sa.Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    )

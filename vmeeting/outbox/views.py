@@ -10,7 +10,7 @@ from vmeeting.core.database import utcnow
 from vmeeting.core.timefmt import to_local
 from vmeeting.core.errors import ValidationError
 from vmeeting.core.extensions import db
-from vmeeting.outbox import preview, service
+from vmeeting.outbox import preview, service, webhooks
 from vmeeting.outbox.models import MAIL_STATUSES, STATUS_LABELS, OutboxMail
 from vmeeting.core.text import shown
 
@@ -32,7 +32,8 @@ def index():
                            counts=service.outbox_counts(), labels=STATUS_LABELS, now=now,
                            claims=[{**c, "since": _clock(c["since"]), "until": _clock(c["until"])}
                                    for c in service.claims(now)],
-                           mail_is_configured=bool(current_app.config.get("SMTP_URL")))
+                           mail_is_configured=bool(current_app.config.get("SMTP_URL")),
+                           webhook_counts=webhooks.counts() if webhooks.configured() else None)
 
 
 def _clock(instant):

@@ -8,6 +8,7 @@ from vmeeting.booking.apidoc import MEETING_ID
 from vmeeting.core.openapi import (
     BOOL, COUNT, ID, INSTANT, STRING, array, body, nullable, obj, operation, query, ref, responses,
 )
+from vmeeting.readiness.verdict import VERDICTS
 from vmeeting.registry.apidoc import ENDPOINT_ID
 
 CHECKS = ["camera", "microphone", "display", "network", "test_call"]
@@ -24,9 +25,17 @@ READINESS_ITEM = obj({
     "checks": obj({name: BOOL for name in CHECKS}, CHECKS),
     "note": STRING, "probe": PROBE,
     "confirmed_by": nullable(ID), "confirmed_by_name": nullable(STRING), "confirmed_at": nullable(INSTANT),
-    "is_ready": BOOL,
-    "verdict": {"type": "string", "enum": ["ready", "issue", "pending", "unreachable"],
-                "description": "The site's one verdict: issue first, then a failed probe, then the answer."},
+    "province_id": ID, "province": STRING,
+    "technician_name": nullable(STRING),
+    "is_ready": {**BOOL, "description": "The verdict is `ready`."},
+    "verdict": {"type": "string", "enum": list(VERDICTS),
+                "description": "The site's one verdict, first match of: down (the network's sweeps say so), "
+                               "unreachable (this sitting's last probe failed, no sweep heard it since), issue "
+                               "(the technician's answer), incident (an incident is open at the site), pending "
+                               "(no answer yet), ready."},
+    "network": obj({"state": {"type": "string", "enum": ["up", "down", "unknown"]}, "since": nullable(INSTANT)},
+                   ["state", "since"], description="The site's state from the network's sweeps."),
+    "incident": nullable({**STRING, "description": "The title of an incident open at the site."}),
 }, ["endpoint_id", "status", "checks", "note", "probe", "confirmed_by", "confirmed_at"], additional=True)
 
 READINESS_BOARD = obj({
@@ -34,11 +43,12 @@ READINESS_BOARD = obj({
     "occurrence": obj({"id": ID, "starts_at": INSTANT, "ends_at": INSTANT,
                        "status": {"type": "string", "enum": ["scheduled", "cancelled"]}},
                       ["id", "starts_at", "ends_at", "status"]),
-    "summary": obj({"ready": COUNT, "issue": COUNT, "pending": COUNT, "unreachable": COUNT, "total": COUNT,
-                    "verdicts": obj({name: COUNT for name in ("ready", "issue", "pending", "unreachable")},
-                                    ["ready", "issue", "pending", "unreachable"],
-                                    description="Each site counted once by its verdict: they add up to total.")},
-                   ["ready", "issue", "pending", "unreachable"]),
+    "summary": obj({**{name: COUNT for name in VERDICTS}, "total": COUNT,
+                    "verdicts": obj({name: COUNT for name in VERDICTS}, list(VERDICTS),
+                                    description="The same counts again (the name earlier versions used).")},
+                   [*VERDICTS, "total"],
+                   description="Each site counted once, by its verdict: the counts add up to total. The same "
+                               "counts as the today board, the readiness board and the network board."),
     "districts": array(obj({"id": ID, "name": STRING, "total": COUNT}, ["id", "name", "total"])),
     "items": array(READINESS_ITEM),
 }, ["meeting_id", "occurrence", "summary", "items"], additional=True)

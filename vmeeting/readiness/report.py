@@ -4,11 +4,12 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
+from vmeeting.booking import service as booking
 from vmeeting.booking.models import Meeting, Occurrence, Reservation
 from vmeeting.core.database import utcnow
 from vmeeting.core.extensions import db
 from vmeeting.readiness.models import Readiness
-from vmeeting.readiness.service import LEVEL_ORDER, district_of, sites, verdict
+from vmeeting.readiness.service import LEVEL_ORDER, VERDICT_LABELS, district_of, sites, verdict
 from vmeeting.registry.models import AdminUnit, Endpoint
 from vmeeting.core.spreadsheet import Sheet, csv_bytes, xlsx_bytes
 from vmeeting.core.timefmt import to_local
@@ -97,9 +98,8 @@ def _rate_text(rate):
 
 
 def verdict_labels():
-    """The verdicts' names in the page's language (service.VERDICTS)."""
-    return {"ready": _("Sẵn sàng"), "issue": _("Có sự cố"), "pending": _("Chưa xác nhận"),
-            "unreachable": _("Mất kết nối")}
+    """The verdicts' names in the page's language (service.VERDICT_LABELS)."""
+    return {name: _(label) for name, label in VERDICT_LABELS.items()}
 
 
 def sites_xlsx(occurrence):
@@ -113,11 +113,13 @@ def sites_xlsx(occurrence):
     start, end = to_local(occurrence.starts_at), to_local(occurrence.ends_at)
     labels = verdict_labels()
     rows = []
-    for number, (endpoint, readiness, _confirmer) in enumerate(sites(occurrence.id), start=1):
+    found = sites(occurrence.id)
+    conditions = booking.site_conditions([endpoint.id for endpoint, _r, _c in found])
+    for number, (endpoint, readiness, _confirmer) in enumerate(found, start=1):
         technician = endpoint.technician.display_name if endpoint.technician else endpoint.contact_name
         # an empty cell, not an empty text, where nothing is known
         rows.append([number, district_of(endpoint.unit).name, endpoint.name, endpoint.code, technician or None,
-                     endpoint.contact_phone or None, labels[verdict(readiness)],
+                     endpoint.contact_phone or None, labels[verdict(readiness, conditions.get(endpoint.id))],
                      (readiness.note if readiness else None) or None])
     caption = f"{meeting.title} · {start:%d/%m/%Y %H:%M}–{end:%H:%M}"
     header = ["#", _("Huyện / đơn vị"), _("Điểm cầu"), _("Mã"), _("Kỹ thuật viên"), _("Điện thoại"),

@@ -18,10 +18,12 @@ from vmeeting import probes  # the sweep engine, shared with network (DESIGN.md)
 from vmeeting.auth.models import User
 from vmeeting.booking import service as booking
 from vmeeting.booking.models import Meeting, Occurrence, Reservation
-from vmeeting.core.database import one_of, utcnow, write_intent
+from vmeeting.core.database import utcnow, write_intent
 from vmeeting.core.errors import Conflict, NotFound, ValidationError
 from vmeeting.core.extensions import db
 from vmeeting.readiness.models import CHECKS, Readiness, ReadinessEvent, ReadinessJob
+from vmeeting.readiness.verdict import (  # noqa: F401 (this module's interface)
+    FILTERS, PROBLEM_KINDS, VERDICTS, summaries, summarize, verdict)
 from vmeeting.registry.models import AdminUnit, Endpoint
 from vmeeting.core.text import N_, clean, say
 
@@ -31,6 +33,9 @@ CONFIRM_ANY_ROLES = frozenset({"admin", "scheduler"})
 CHECK_LABELS = {"camera": N_("Camera"), "microphone": N_("Micro, loa"), "display": N_("Màn hình"),
                 "network": N_("Đường truyền"), "test_call": N_("Kết nối thử với điểm chủ tọa")}
 STATUS_LABELS = {"pending": "Chưa xác nhận", "ready": "Sẵn sàng", "issue": "Có sự cố"}
+#: the verdicts' names (readiness.verdict), in Vietnamese; pages show them through the catalogue
+VERDICT_LABELS = {"down": N_("Mất kết nối"), "unreachable": N_("Không kết nối được"), "issue": N_("Có sự cố"),
+                  "incident": N_("Sự cố đang mở"), "pending": N_("Chưa xác nhận"), "ready": N_("Sẵn sàng")}
 NOTE_MAX = 2000
 LEVEL_ORDER = {"province": 0, "district": 1, "commune": 2}
 
@@ -91,6 +96,13 @@ def district_of(unit):
     return unit.parent if unit.level == "commune" and unit.parent is not None else unit
 
 
+def province_of(unit):
+    """Return the province a unit belongs to (itself, its parent or its grandparent: DOMAIN.md's three levels)."""
+    while unit.level != "province" and unit.parent is not None:
+        unit = unit.parent
+    return unit
+
+
 # -- reading the state -----------------------------------------------------------------------
 
 
@@ -102,7 +114,8 @@ def sites(occurrence_id):
         .outerjoin(Readiness, sa.and_(Readiness.occurrence_id == Reservation.occurrence_id,
                                       Readiness.endpoint_id == Endpoint.id))
         .where(Reservation.occurrence_id == occurrence_id)
-        .options(selectinload(Endpoint.unit).selectinload(AdminUnit.parent), selectinload(Endpoint.technician))
+        .options(selectinload(Endpoint.unit).selectinload(AdminUnit.parent).selectinload(AdminUnit.parent),
+                 selectinload(Endpoint.technician))
         .order_by(Endpoint.name_sort_key, Endpoint.code)
     ).all()
     confirmers = _users({r.confirmed_by_id for _e, r in rows if r is not None and r.confirmed_by_id})
@@ -137,34 +150,23 @@ def is_not_ready(readiness):
     return readiness is None or readiness.status != "ready" or readiness.is_reachable is False
 
 
-#: a site's one verdict for a sitting, as the board colours and counts it
-VERDICTS = ("ready", "issue", "pending", "unreachable")
+def item_json(endpoint, readiness, confirmer=None, condition=None):
+    """Return one site's readiness in the API's shape.
 
-
-def verdict(readiness):
-    """Return a site's one verdict: the technician's "issue" first, then a failed probe, then their answer.
-
-    ready / issue / pending / unreachable: exactly one per site, so the board's
-    counts add up to its sites (a site with an issue that is also unreachable
-    counts once, as an issue: the technician has already said what is wrong).
+    condition: booking.site_conditions' entry for the site (its network state,
+    an open incident), or None; it goes into `verdict` (readiness.verdict) and
+    is shown as `network` {state, since} and `incident` (an open incident's title).
     """
-    if readiness is None:
-        return "pending"
-    if readiness.status == "issue":
-        return "issue"
-    if readiness.is_reachable is False:
-        return "unreachable"
-    return readiness.status
-
-
-def item_json(endpoint, readiness, confirmer=None):
-    """Return one site's readiness in the API's shape."""
     head = district_of(endpoint.unit)
+    province = province_of(head)
     r = readiness
+    condition = condition or {}
+    site_verdict = verdict(r, condition)
     return {
         "endpoint_id": endpoint.id, "code": endpoint.code, "name": endpoint.name,
-        "district_id": head.id, "district": head.name,
+        "district_id": head.id, "district": head.name, "province_id": province.id, "province": province.name,
         "technician_id": endpoint.technician_id,
+        "technician_name": endpoint.technician.display_name if endpoint.technician else None,
         "status": r.status if r else "pending",
         "checks": {name: bool((r.checks or {}).get(name)) if r else False for name in CHECKS},
         "note": r.note if r else "",
@@ -177,61 +179,22 @@ def item_json(endpoint, readiness, confirmer=None):
         "confirmed_by": r.confirmed_by_id if r else None,
         "confirmed_by_name": confirmer.display_name if confirmer else None,
         "confirmed_at": r.confirmed_at.isoformat() if r and r.confirmed_at else None,
-        "is_ready": not is_not_ready(r),
-        "verdict": verdict(r),
+        "is_ready": site_verdict == "ready",
+        "verdict": site_verdict,
+        "network": {"state": condition.get("state") or "unknown",
+                    "since": condition["since"].isoformat() if condition.get("since") else None},
+        "incident": condition.get("incident"),
     }
 
 
-def _empty_summary():
-    return {"ready": 0, "issue": 0, "pending": 0, "unreachable": 0, "total": 0, "verdicts": dict.fromkeys(VERDICTS, 0)}
-
-
-def _count(summary, status, reachable, site_verdict):
-    summary["total"] += 1
-    summary[status] += 1
-    if reachable is False:
-        summary["unreachable"] += 1
-    summary["verdicts"][site_verdict] += 1
-
-
-def summarize(items):
-    """Count the sites by status and by verdict.
-
-    ready/issue/pending count the technicians' answers and `unreachable` the
-    failed probes whatever the answer (the API's counts, CONTRACT.md); `verdicts`
-    counts each site once by its verdict, so they add up to `total`: what the
-    pages show.
-    """
-    summary = _empty_summary()
-    for item in items:
-        _count(summary, item["status"], item["probe"]["reachable"], item["verdict"])
-    return summary
-
-
-def summaries(occurrence_ids):
-    """Return {occurrence id: `summarize`'s counts} of many sittings at once: the today board's badges.
-
-    One query of three columns a site, whatever the number of sittings and
-    sites (a national day has hundreds of sittings, some of 10,000 sites);
-    each site still gets its one `verdict`.
-    """
-    found = {occurrence_id: _empty_summary() for occurrence_id in occurrence_ids}
-    if not found:
-        return found
-    rows = db.session.execute(
-        sa.select(Reservation.occurrence_id, Readiness.id, Readiness.status, Readiness.is_reachable)
-        .outerjoin(Readiness, sa.and_(Readiness.occurrence_id == Reservation.occurrence_id,
-                                      Readiness.endpoint_id == Reservation.endpoint_id))
-        .where(one_of(Reservation.occurrence_id, found, db.session.get_bind())))
-    for row in rows:
-        state = row if row.id is not None else None
-        _count(found[row.occurrence_id], state.status if state else "pending", row.is_reachable, verdict(state))
-    return found
-
-
 def board(occurrence):
-    """Return a sitting's board: the sitting, its counts, its districts and every site's state."""
-    items = [item_json(e, r, c) for e, r, c in sites(occurrence.id)]
+    """Return a sitting's board: the sitting, its counts, its districts and every site's state.
+
+    Each site's verdict and the counts are readiness.verdict's, as on every page.
+    """
+    rows = sites(occurrence.id)
+    conditions = booking.site_conditions([e.id for e, _r, _c in rows])
+    items = [item_json(e, r, c, conditions.get(e.id)) for e, r, c in rows]
     districts = {}
     for item in items:
         districts.setdefault(item["district_id"], {"id": item["district_id"], "name": item["district"], "total": 0})

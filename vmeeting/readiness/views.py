@@ -5,6 +5,7 @@ from datetime import datetime, time, timedelta
 from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 
 from vmeeting.auth.guards import permission_required
 from vmeeting.booking import service as booking
@@ -113,23 +114,67 @@ def confirm(occurrence_id, endpoint_id):
                            readiness=readiness, back=back), status
 
 
+#: the problems each kind lists on the board; past it the kind says how many more (the Excel file has them all)
+PROBLEMS_SHOWN = 100
+#: the most sites the board draws as cells; past it (a national meeting) it counts them by province first,
+#: each province a link to its own cells (?unit_id=), so the page weighs the same at 1,000 sites or 10,000
+GRID_CELLS = 1000
+
+
+def _problems(items, summary):
+    """Return {kind: ([item], how many more)} of the sites not ready, by verdict (at most PROBLEMS_SHOWN a kind)."""
+    kinds = {kind: [] for kind in service.PROBLEM_KINDS}
+    for item in items:
+        if item["verdict"] in kinds and len(kinds[item["verdict"]]) < PROBLEMS_SHOWN:
+            kinds[item["verdict"]].append(item)
+    return {kind: (listed, summary[kind] - len(listed)) for kind, listed in kinds.items()}
+
+
+def _problem_lists(items, summary):
+    """Return {kind: the HTML of its list}: what the board's poll repaints, as the page first drew it."""
+    return {kind: Markup(render_template("readiness/_problems.html", kind=kind, items=listed, more=more,
+                                         instant=datetime.fromisoformat))
+            for kind, (listed, more) in _problems(items, summary).items()}
+
+
+def _board_view(occurrence):
+    """Return what the board shows of a sitting: the board's data, the sites drawn (narrowed by ?unit_id= to a
+    province), their counts, each province's counts when there are too many sites to draw, the problem lists."""
+    data = service.board(occurrence)
+    unit_id = request.args.get("unit_id", type=query_id)
+    items, provinces = data["items"], None
+    if unit_id is not None:
+        items = [item for item in items if item["province_id"] == unit_id]
+    elif len(items) > GRID_CELLS:
+        provinces = {}
+        for item in items:
+            entry = provinces.setdefault(item["province_id"], {"id": item["province_id"], "name": item["province"],
+                                                               "items": []})
+            entry["items"].append(item)
+        provinces = [{**p, "summary": service.summarize(p.pop("items"))} for p in provinces.values()]
+        items = []
+    summary = service.summarize(items) if unit_id is not None else data["summary"]
+    return {"board": data, "items": items, "summary": summary, "provinces": provinces, "unit_id": unit_id,
+            "problems": _problem_lists(items if provinces is None else data["items"], summary)}
+
+
 @bp.get("/meetings/<int:meeting_id>/readiness")
 @permission_required("meetings.view")
 def board(meeting_id):
-    """Show a sitting's board: every site as a tile by district, refreshed in place."""
+    """Show a sitting's board: its counts and every site as a cell by district on top (past GRID_CELLS sites,
+    each province's counts), then the problems by kind, folded; refreshed in place (readiness.js polls
+    `board_json`). Query: occurrence_id (else the current sitting), unit_id (one province's sites)."""
     meeting, occurrence = _sitting(meeting_id)
-    data = service.board(occurrence)
-    groups = {}
-    for item in data["items"]:
+    view = _board_view(occurrence)
+    groups, districts = {}, {}
+    for item in view["items"]:
         groups.setdefault(item["district_id"], []).append(item)
-    confirmable = {i["endpoint_id"] for i in data["items"] if service.may_confirm(current_user, i["technician_id"])}
-    now = utcnow()
-    # the sites' state (network: down, open incidents) flags a sitting in the coming 24 hours
-    warnings = booking.site_warnings([i["endpoint_id"] for i in data["items"]]) \
-        if occurrence.ends_at > now and occurrence.starts_at - now <= timedelta(hours=24) else []
-    return render_template("readiness/board.html", meeting=meeting, occurrence=occurrence, board=data,
-                           site_warnings=warnings,
-                           groups=[(d, groups[d["id"]]) for d in data["districts"]], confirmable=confirmable,
+        districts.setdefault(item["district_id"], {"id": item["district_id"], "name": item["district"]})
+    confirmable = {i["endpoint_id"] for i in view["items"]
+                   if service.may_confirm(current_user, i["technician_id"])}
+    return render_template("readiness/board.html", meeting=meeting, occurrence=occurrence, **view,
+                           filters={name: sorted(kinds) for name, kinds in service.FILTERS.items()},
+                           groups=[(districts[d], groups[d]) for d in groups], confirmable=confirmable,
                            refresh_seconds=current_app.config["BOARD_REFRESH_SECONDS"])
 
 
@@ -146,9 +191,15 @@ def sites_download(meeting_id):
 @bp.get("/meetings/<int:meeting_id>/readiness.json")
 @permission_required("meetings.view")
 def board_json(meeting_id):
-    """Return the board's data for the page's own refresh (signed in by session, unlike the API)."""
+    """Return the board's data for the page's own refresh (signed in by session, unlike the API): what the page
+    shows, with the same query (occurrence_id, unit_id)."""
     _meeting, occurrence = _sitting(meeting_id)
-    response = jsonify(service.board(occurrence))
+    view = _board_view(occurrence)
+    # what the page draws, no more: the sites drawn as cells (none past GRID_CELLS), each province's counts,
+    # the problem lists as drawn (their wording lives in one template)
+    response = jsonify({**{k: v for k, v in view["board"].items() if k != "items"}, "items": view["items"],
+                        "summary": view["summary"], "problems": view["problems"],
+                        "provinces": view["provinces"] or []})
     response.headers["Cache-Control"] = "no-store"
     return response
 

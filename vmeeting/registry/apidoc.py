@@ -19,7 +19,9 @@ ENDPOINT_WRITABLE = {
     "code": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$", "description": "unique"},
     "name": {"type": "string", "minLength": 1, "maxLength": 200},
     "unit_id": ID,
-    "category": {"type": "string", "enum": CATEGORIES},
+    "category": {"type": "string", "enum": CATEGORIES,
+                 "description": "left out (or blank) on a new endpoint: its unit's level's (province → provincial, "
+                                "district → district, commune → commune); an endpoint that has one keeps it"},
     "address": {"type": "string", "maxLength": 300},
     "sip_uri": {"type": "string", "maxLength": 300,
                 "description": "a SIP URI the probes can dial (RFC 3261 §19.1), e.g. sip:room@10.0.0.5:5060"},
@@ -87,7 +89,8 @@ PATHS = {
             parameters=[
                 query("q", "matches name and code without regard to case or Vietnamese accents "
                            "(`lang son` finds `Lạng Sơn`)", {"type": "string", "maxLength": 200}),
-                query("unit_id", "the unit and everything below it", ID),
+                query("unit_id", "the unit and everything below it valid today; a unit that has ended stands for "
+                      "the units that succeeded it (a former district: what its communes became)", ID),
                 query("status", "one status", {"type": "string", "enum": ENDPOINT_STATUSES}),
                 *PAGE,
             ]),

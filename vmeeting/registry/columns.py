@@ -13,16 +13,19 @@ import re
 from vmeeting.registry.fields import CHOICE_LABELS, CHOICES
 from vmeeting.core.text import fold
 
-#: the columns of an export, in order; an import accepts any subset holding the required ones
+#: the columns of an export, in order; an import accepts any subset holding the required ones. The unit's
+#: validity (YYYY-MM-DD; the last day it existed, empty while it exists) is written, never read: a code names
+#: a unit only with its dates, and an import takes units valid on its day (transfer_validity)
 COLUMNS = (
-    "code", "name", "unit_id", "unit_code", "unit_name", "category", "address", "sip_uri", "probe",
+    "code", "name", "unit_id", "unit_code", "unit_name", "unit_valid_from", "unit_valid_to", "category", "address", "sip_uri", "probe",
     "bridge", "status", "contact_name", "contact_phone", "contact_emails", "technician", "transport",
     "protocol", "device_model", "device_serial", "platform_ref", "notes",
 )
 #: the Vietnamese header of each column, as exports write it
 HEADERS = {
     "code": "Mã điểm cầu", "name": "Tên điểm cầu", "unit_id": "ID đơn vị", "unit_code": "Mã đơn vị",
-    "unit_name": "Đơn vị", "category": "Loại điểm cầu", "address": "Địa chỉ", "sip_uri": "Địa chỉ SIP",
+    "unit_name": "Đơn vị", "unit_valid_from": "Đơn vị có hiệu lực từ", "unit_valid_to": "Đơn vị hết hiệu lực sau",
+    "category": "Loại điểm cầu", "address": "Địa chỉ", "sip_uri": "Địa chỉ SIP",
     "probe": "Kiểm tra tự động", "bridge": "Cầu MCU", "status": "Trạng thái", "contact_name": "Người liên hệ",
     "contact_phone": "Điện thoại liên hệ", "contact_emails": "Thư điện tử liên hệ",
     "technician": "Kỹ thuật viên", "transport": "Đường truyền", "protocol": "Giao thức",

@@ -7,10 +7,12 @@ import sqlalchemy as sa
 
 from vmeeting.audit import service as audit
 from vmeeting.core.database import MAX_ID, utcnow
+from vmeeting.core.timefmt import to_local
 from vmeeting.core.errors import ValidationError
 from vmeeting.core.extensions import db
 # CHOICE_LABELS: the registry's words for its choices, which pages and other capabilities show
 from vmeeting.registry.fields import CHOICE_LABELS, CODE_RE, FIELD_CHECKS, as_id, check_text  # noqa: F401
+from vmeeting.registry import succession
 from vmeeting.registry.models import AdminUnit, Bridge, Endpoint, EndpointGroup
 from vmeeting.core.hooks import Hook
 from vmeeting.core.text import N_, clean, fold, say
@@ -75,22 +77,33 @@ def _in_tree_order(units):
     return ordered
 
 
+def unit_choices(day):
+    """Return [(id, name, depth)] of every unit valid on day, in tree order (a user's home unit is one)."""
+    return [(unit.id, unit.name, depth) for unit, depth in unit_tree(day)]
+
+
 #: the levels a filter lists in full: a province has a few dozen of them, the country under a thousand
 #: (63 provinces, about 700 districts), where its communes number about ten thousand
 OUTLINE_LEVELS = ("province", "district")
 
 
-def unit_outline(levels=OUTLINE_LEVELS, *, also=None):
+def unit_outline(levels=OUTLINE_LEVELS, *, also=None, on_day=None):
     """Return [(id, name, depth)] of the units at `levels`, in tree order: a filter's choices.
 
     Read as plain rows, not units: a page that offers "which unit?" pays for
     the provinces and districts, never for every commune of the country.
     also: a unit (say the one a page is filtered by) listed too, under its
-    parent, whatever its level.
+    parent, whatever its level. on_day: only the units valid that day (the
+    date a page shows), and then the communes directly under a province too:
+    since 01/7/2025 (Nghị quyết 1672/NQ-UBTVQH15) a province has no district
+    level, and its communes are what a filter offers.
     """
-    query = (units_select().with_only_columns(AdminUnit.id, AdminUnit.parent_id, AdminUnit.name)
-             .where(AdminUnit.level.in_(levels) if also is None
-                    else sa.or_(AdminUnit.level.in_(levels), AdminUnit.id == also.id)))
+    wanted = AdminUnit.level.in_(levels)
+    if on_day is not None:
+        provinces = sa.select(AdminUnit.id).where(AdminUnit.level == "province")
+        wanted = sa.or_(wanted, sa.and_(AdminUnit.level == "commune", AdminUnit.parent_id.in_(provinces)))
+    query = (units_select(on_day).with_only_columns(AdminUnit.id, AdminUnit.parent_id, AdminUnit.name)
+             .where(wanted if also is None else sa.or_(wanted, AdminUnit.id == also.id)))
     return [(row.id, row.name, depth) for row, depth in _in_tree_order(db.session.execute(query).all())]
 
 
@@ -99,10 +112,10 @@ def unit_count():
     return db.session.scalar(sa.select(sa.func.count()).select_from(AdminUnit))
 
 
-def child_counts(level="commune"):
-    """Return {parent unit id: how many units of `level` it has}: one query."""
-    return dict(db.session.execute(sa.select(AdminUnit.parent_id, sa.func.count())
-                                   .where(AdminUnit.level == level, AdminUnit.parent_id.is_not(None))
+def child_counts(level="commune", on_day=None):
+    """Return {parent unit id: how many units of `level` it has (valid on on_day, if given)}: one query."""
+    query = units_select(on_day).order_by(None).with_only_columns(AdminUnit.parent_id, sa.func.count())
+    return dict(db.session.execute(query.where(AdminUnit.level == level, AdminUnit.parent_id.is_not(None))
                                    .group_by(AdminUnit.parent_id)).all())
 
 
@@ -172,12 +185,15 @@ def save_unit(unit, data, actor=None):
 # -- endpoints -------------------------------------------------------------------------
 
 
-def search_endpoints(q=None, unit_id=None, status=None, bridge_id=None, technician_id=None):
+def search_endpoints(q=None, unit_id=None, status=None, bridge_id=None, technician_id=None, on_day=None):
     """Select endpoints matching a search, sorted in Vietnamese order.
 
     `q` ignores case and accents: every word must appear in the folded name or
     code. Names whose accents also match rank first, since folding joins
-    different names (Tân Thanh / Tân Thành). `unit_id` includes the units below.
+    different names (Tân Thanh / Tân Thành). `unit_id` includes the units below
+    (valid today; a former unit stands for its successors, succession.site_unit_ids_on);
+    with `on_day`, the sites that were under it that day (their history, and
+    a former unit through its successors: succession.endpoint_ids_under).
     """
     query = sa.select(Endpoint)
     order = []
@@ -187,8 +203,11 @@ def search_endpoints(q=None, unit_id=None, status=None, bridge_id=None, technici
     if words:
         exact = clean(q).casefold()
         order.append(sa.case((Endpoint.name_casefold.contains(exact, autoescape=True), 0), else_=1))
-    if unit_id:
-        query = query.where(Endpoint.unit_id.in_(descendant_ids_select(unit_id)))
+    if unit_id and on_day is not None:
+        query = query.where(Endpoint.id.in_(sorted(succession.endpoint_ids_under(unit_id, on_day, descendant_ids_select))))
+    elif unit_id:  # today: a unit and those below it, a former unit through its successors (never silently empty)
+        today = to_local(utcnow()).date()
+        query = query.where(Endpoint.unit_id.in_(sorted(succession.site_unit_ids_on([unit_id], today, descendant_ids_select))))
     if status:
         query = query.where(Endpoint.status == status)
     if bridge_id:
@@ -226,6 +245,12 @@ def validate_endpoint(data, endpoint=None, *, partial=False, known_codes=None, a
         except ValueError as exc:
             errors[field] = exc.args[0] if exc.args else str(exc)  # a say() sentence stays one
 
+    raw_category = data.get("category")
+    if ("category" in values and "category" not in errors
+            and (raw_category is None or isinstance(raw_category, str) and not raw_category.strip())):
+        # a new site takes its unit's level's; a site that has one keeps it
+        values["category"] = (endpoint.category if endpoint is not None and endpoint.category
+                              else _category_of_unit(values.get("unit_id"), values["category"]))
     code = values.get("code")
     if "code" in values and "code" not in errors:
         other = get_endpoint_by_code(code)
@@ -241,6 +266,19 @@ def validate_endpoint(data, endpoint=None, *, partial=False, known_codes=None, a
     if errors:
         raise ValidationError(errors)
     return values
+
+
+#: the category a site gets from its unit's level when none is given (CHOICE_LABELS["category"]): the
+#: province's own sites are provincial, a district-level unit's (huyện, thị xã, thành phố thuộc tỉnh) are
+#: district-level, a commune-level unit's (xã, phường, thị trấn, đặc khu) commune-level. Since 1 July 2025
+#: (Resolution 202/2025/QH15) a province has no districts: its communes sit under it, and the rule holds by level.
+CATEGORY_OF_LEVEL = {"province": "provincial", "district": "district", "commune": "commune"}
+
+
+def _category_of_unit(unit_id, default):
+    """The category a site without one gets: its unit's level's (CATEGORY_OF_LEVEL), else `default`."""
+    level = db.session.scalar(sa.select(AdminUnit.level).where(AdminUnit.id == unit_id)) if unit_id else None
+    return CATEGORY_OF_LEVEL.get(level, default)
 
 
 def _code_taken(code, other):

@@ -34,6 +34,7 @@ from vmeeting.core.errors import Conflict, NotFound, ValidationError
 from vmeeting.core.extensions import db
 from vmeeting.registry import columns, service
 from vmeeting.registry.columns import COLUMNS, HEADERS
+from vmeeting.registry.transfer_validity import EndedUnits
 from vmeeting.registry.models import AdminUnit, Bridge, Endpoint, ImportBatch
 # the reading of files, which the pages and the CLI reach through this module
 from vmeeting.registry.transfer_read import ERRORS_KEY, EXTENSIONS, LIMITS, MAX_FILE_BYTES, ROW_KEY, read_rows  # noqa: F401
@@ -195,7 +196,9 @@ class _Lookups:
         codes = {clean(r.get("code")).lower() for r in rows} - {""}
         endpoints = {e.code.lower(): e for e in db.session.scalars(
             sa.select(Endpoint).where(sa.func.lower(Endpoint.code).in_(codes)))}
-        return cls(units, unit_names, bridges, technicians, endpoints, found)
+        lookups = cls(units, unit_names, bridges, technicians, endpoints, found)
+        lookups.ended = EndedUnits(found, today)  # a unit ended on the import's day: refused, its successor named
+        return lookups
 
     def to_fields(self, raw):
         """Return (data for the service, errors by column) for one row."""
@@ -229,6 +232,8 @@ class _Lookups:
             if not (unit_id.isascii() and unit_id.isdigit()):
                 return unit_id, None  # the service explains that an id is a number
             unit = db.session.get(AdminUnit, int(unit_id)) if int(unit_id) <= MAX_ID else None
+            if unit is not None and self.ended.reason(unit):
+                return int(unit_id), ("unit_id", self.ended.reason(unit))
             if code and unit is not None and unit.code != code:
                 return int(unit_id), ("unit_code", say("Mã đơn vị «%(code)s» không khớp với đơn vị số %(unit_id)s"
                                                        " (%(unit)s, mã %(unit_code)s); hãy xoá một trong hai.",
@@ -238,7 +243,8 @@ class _Lookups:
         if code:
             matches = self.units.get(code, [])
             if not matches:
-                return None, ("unit_code", say("Không có đơn vị mã «%(code)s» đang có hiệu lực.", code=code))
+                return None, ("unit_code", self.ended.reason_for_code(code)
+                              or say("Không có đơn vị mã «%(code)s» đang có hiệu lực.", code=code))
             if len(matches) > 1:
                 return None, ("unit_code", say("Mã «%(code)s» ứng với nhiều đơn vị đang có hiệu lực; hãy dùng cột"
                                                " %(column)s.", code=code, column=HEADERS["unit_id"]))
@@ -246,7 +252,8 @@ class _Lookups:
         if name:
             matches = self.unit_names.get(fold(name), [])
             if not matches:
-                return None, ("unit_name", say("Không có đơn vị tên «%(name)s» đang có hiệu lực.", name=name))
+                return None, ("unit_name", self.ended.reason_for_name(name)
+                              or say("Không có đơn vị tên «%(name)s» đang có hiệu lực.", name=name))
             if len(matches) > 1:
                 return None, ("unit_name", say("Có %(count)s đơn vị tên «%(name)s»: %(units)s. Hãy ghi tên kèm đơn"
                                                " vị cấp trên như trên, hoặc dùng cột %(column)s.",
@@ -349,6 +356,8 @@ def export_rows(select):
             unit_id=endpoint.unit_id,
             unit_code=endpoint.unit.code,
             unit_name=endpoint.unit.full_name,
+            unit_valid_from=endpoint.unit.valid_from.isoformat() if endpoint.unit.valid_from else "",
+            unit_valid_to=endpoint.unit.valid_to.isoformat() if endpoint.unit.valid_to else "",
             bridge=endpoint.bridge.code if endpoint.bridge else "",
             technician=endpoint.technician.username if endpoint.technician else "",
             contact_emails="; ".join(endpoint.contact_emails or []),
@@ -399,7 +408,7 @@ def _xlsx_cell(sheet, value):
 # -- the template ----------------------------------------------------------------------
 
 #: the template's columns: the export's, less the unit's id (a person picks a unit by code or name)
-TEMPLATE_COLUMNS = tuple(c for c in COLUMNS if c != "unit_id")
+TEMPLATE_COLUMNS = tuple(c for c in COLUMNS if c not in ("unit_id", "unit_valid_from", "unit_valid_to"))
 TEMPLATE_ROWS = 2000
 _SAMPLE = {"code": "VD-001", "name": "Ví dụ: UBND xã Mẫu (xoá dòng này)", "category": "commune",
            "address": "Trụ sở UBND xã", "sip_uri": "sip:vd-001@vc.example.vn", "probe": "sip-options",

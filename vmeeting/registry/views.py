@@ -5,7 +5,6 @@ redirects; the rules live in `registry/service.py` (and `registry/transfer.py`
 for files).
 """
 
-from datetime import date
 
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -17,10 +16,12 @@ from vmeeting.audit import service as audit
 from vmeeting.audit.models import AuditEvent
 from vmeeting.auth.guards import permission_required
 from vmeeting.auth.models import User
-from vmeeting.core.bounds import query_id, query_page
+from vmeeting.core.bounds import query_date, query_id, query_page
+from vmeeting.core.database import utcnow
+from vmeeting.core.timefmt import to_local
 from vmeeting.core.errors import Conflict, ValidationError
 from vmeeting.core.extensions import db
-from vmeeting.registry import service
+from vmeeting.registry import service, succession
 from vmeeting.registry.forms import (
     ENDPOINT_LABELS,
     BridgeForm,
@@ -62,12 +63,18 @@ def render_form(template, form, status=200, **context):
 
 
 def list_filters():
-    """Return the endpoint list's filters from the query string (shared with the export)."""
+    """Return the endpoint list's filters from the query string (shared with the export).
+
+    valid_on (YYYY-MM-DD): the list read as of that day, the unit filter taking the sites that were under
+    the unit then (service.search_endpoints's on_day); absent, not a day, or today: as of today.
+    """
     status = request.args.get("status")
+    on_day = request.args.get("valid_on", type=query_date)
     return {
         "q": request.args.get("q", "").strip()[:200],
         "unit_id": request.args.get("unit_id", type=query_id),
         "status": status if status in ENDPOINT_STATUSES else None,
+        "on_day": on_day if on_day != to_local(utcnow()).date() else None,
     }
 
 
@@ -79,9 +86,13 @@ def _technicians():
 
 def _endpoint_form(endpoint=None):
     """Build the endpoint form with its unit tree, bridges and technicians."""
+    # today's units (a site belongs to a unit that exists), and the site's own if it has ended since
+    tree = service.unit_tree(to_local(utcnow()).date())
+    if endpoint is not None and endpoint.unit_id not in {unit.id for unit, _depth in tree}:
+        tree.append((endpoint.unit, 0))
     return EndpointForm(
         obj=endpoint,
-        unit_tree=service.unit_tree(),
+        unit_tree=tree,
         bridges=db.session.scalars(service.bridges_select()).all(),
         technicians=_technicians(),
         is_new=endpoint is None,
@@ -160,14 +171,33 @@ def endpoints():
         query.options(joinedload(Endpoint.unit).joinedload(AdminUnit.parent))
         .limit(PER_PAGE).offset((page - 1) * PER_PAGE)
     ).all()
+    day = filters["on_day"] or to_local(utcnow()).date()
+    unit = db.session.get(AdminUnit, filters["unit_id"]) if filters["unit_id"] else None
+    args = {key: value for key, value in filters.items() if value and key != "on_day"}
+    if filters["on_day"]:
+        args["valid_on"] = day.isoformat()
     return render_template(
         "registry/endpoints.html",
-        endpoints=rows, total=total, page=page, pages=pages, filters=filters,
-        args={key: value for key, value in filters.items() if value},
-        # the filter offers provinces and districts (and the unit asked for), not every commune of the country
-        unit_outline=service.unit_outline(also=db.session.get(AdminUnit, filters["unit_id"]) if filters["unit_id"] else None),
+        endpoints=rows, total=total, page=page, pages=pages, filters=filters, args=args, day=day,
+        # the filter offers provinces and districts (and the unit asked for), not every commune of the country;
+        # those valid on the day shown, and a province's own communes when it has no district (since 07/2025)
+        unit_outline=service.unit_outline(also=unit, on_day=day),
+        # a site's unit on the day shown, from its history (the list as of another day)
+        units_then=_units_then(rows, filters["on_day"]),
+        resolved=succession.resolve_on([unit.id], day)[unit.id] if unit and not unit.is_valid_on(day) else None,
         labels=service.CHOICE_LABELS,
     )
+
+
+def _units_then(rows, on_day):
+    """{endpoint id: its unit on on_day} for the listed sites whose unit then was another; {} for today."""
+    if on_day is None:
+        return {}
+    held = succession.site_units_on(on_day)
+    wanted = {held[e.id] for e in rows if held.get(e.id) not in (None, e.unit_id)}
+    units = {u.id: u for u in db.session.scalars(sa.select(AdminUnit).where(AdminUnit.id.in_(wanted))
+                                                 .options(joinedload(AdminUnit.parent)))}
+    return {e.id: units[held[e.id]] for e in rows if held.get(e.id) in units}
 
 
 @bp.get("/endpoints/<int:endpoint_id>")
@@ -244,26 +274,6 @@ def retire_endpoint(endpoint_id):
 
 
 # -- units -----------------------------------------------------------------------------
-
-
-@bp.get("/units")
-@permission_required("registry.view")
-def units():
-    """Show the tree of administrative units in official order.
-
-    Query: under (a unit: its subtree alone). Past UNITS_SHOWN units (the
-    country's ten thousand) the page lists the provinces and districts, each
-    district with its number of communes, a link to them.
-    """
-    under = request.args.get("under", type=query_id)
-    root = db.session.get(AdminUnit, under) if under else None
-    if root is not None:
-        return render_template("registry/units.html", unit_tree=service.unit_tree(under=root.id), root=root,
-                               commune_counts=None)
-    if service.unit_count() > UNITS_SHOWN:
-        return render_template("registry/units.html", unit_tree=service.unit_tree(levels=service.OUTLINE_LEVELS),
-                               root=None, commune_counts=service.child_counts())
-    return render_template("registry/units.html", unit_tree=service.unit_tree(), root=None, commune_counts=None)
 
 
 @bp.route("/units/new", methods=["GET", "POST"])
@@ -406,7 +416,9 @@ def _save_group(group):
     return render_form(
         "registry/group_form.html", form, group=group, candidates=_by_district(candidates),
         chosen=chosen, chosen_units=set(form.unit_ids.data or []),
-        pick_units=[(u, d) for u, d in service.unit_tree(date.today()) if u.level != "commune"],
+        # today's units above commune level, and a province's own communes where it has no district (since 07/2025)
+        pick_units=[(u, d) for u, d in service.unit_tree(to_local(utcnow()).date())
+                    if u.level != "commune" or (u.parent is not None and u.parent.level == "province")],
         fold=fold,
     )
 

@@ -49,11 +49,12 @@
         headers: {"Content-Type": "application/json", "X-CSRFToken": csrf, "Accept": "application/json"},
         body: JSON.stringify({occurrence_id: event.extendedProps.occurrence_id, starts_at: wall(start),
                               ends_at: wall(end), allow_non_working_time: allowNonWorking, dry_run: dryRun,
+                              // the meeting's version this event was read at: a move over an unseen change is refused (412)
                               version: event.extendedProps.version}),
       });
-      return {ok: response.ok, body: await response.json().catch(() => ({}))};
+      return {ok: response.ok, status: response.status, body: await response.json().catch(() => ({}))};
     } catch (err) {
-      return {ok: false, body: {}};
+      return {ok: false, status: 0, body: {}};
     }
   }
 
@@ -63,7 +64,7 @@
   }
 
   // The message after a move, with its "undo" button and the seconds left to press it.
-  function offerUndo(text, event, oldStart, oldEnd) {
+  function offerUndo(text, event, oldStart, oldEnd, version) {
     clearUndo();
     say(text, "success");
     const button = document.createElement("button");
@@ -83,10 +84,11 @@
     button.addEventListener("click", async () => {
       clearUndo();
       button.disabled = true;
-      // the sitting as the server now has it (its version moved with the write)
-      const current = ec.getEventById(event.id) || event;
+      // the meeting at the version the move left it (its answer's): a change by someone else since is refused
+      const props = {...event.extendedProps};
+      if (version !== undefined) props.version = version;
       say(L.moving, "secondary");
-      const result = await post(current, oldStart, oldEnd, true, false);
+      const result = await post({extendedProps: props}, oldStart, oldEnd, true, false);
       ec.refetchEvents();
       if (result.ok) say(`${L.undoDone} ${result.body.message || ""}`, "success");
       else say(describeError(result.body), "danger");
@@ -159,10 +161,11 @@
     const result = await post(event, event.start, event.end, allow, false);
     if (result.ok) {
       ec.refetchEvents();
-      return offerUndo(result.body.message, event, oldStart, oldEnd);
+      return offerUndo(result.body.message, event, oldStart, oldEnd, result.body.version);
     }
     info.revert();
     say(`${describeError(result.body)} ${L.undone}`, "danger");
+    if (result.status === 412) ec.refetchEvents();  // show the meeting as it now is
   }
 
   const monthTitle = (d) => `${L.months[d.getMonth()]}, ${d.getFullYear()}`;

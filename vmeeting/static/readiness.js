@@ -1,4 +1,6 @@
-// The readiness board: ask the server for fresh data every few seconds and repaint the tiles in place.
+// The readiness board: counts and the grid by district on top, the problems by kind folded below. Every few
+// seconds it asks the server for the board again and repaints in place: nothing reloads, the filter and the
+// folds the reader opened stay as they were, and the reader's place on the page does not move.
 (function () {
   "use strict";
   var board = document.getElementById("rd-board");
@@ -8,67 +10,81 @@
   }
   if (!board) { return; }
 
-  var labels = board.dataset;
-  var STATE_CLASSES = {
-    ready: "text-bg-success", issue: "text-bg-danger", pending: "text-bg-warning", unreachable: "text-bg-secondary"
-  };
-  var filter = document.getElementById("rd-not-ready");
+  var data = board.dataset;
+  var labels = JSON.parse(data.labels);
+  var filters = JSON.parse(data.filters);  // {filter: [verdicts]} (readiness/verdict.py FILTERS)
+  var VERDICTS = Object.keys(labels);
   var updated = document.getElementById("rd-updated");
-  var seconds = Math.max(2, parseInt(labels.refreshSeconds, 10) || 5);
+  var seconds = Math.max(2, parseInt(data.refreshSeconds, 10) || 5);
+  // the filter is kept for this tab, so a reload (or the way back from a site's checklist) keeps it too
+  var storeKey = "rd-filter:" + location.pathname;
 
-  // the server's one verdict per site (readiness/service.py verdict)
-  function stateOf(item) { return item.verdict; }
-
-  function probeText(probe) {
-    if (probe.reachable === null) { return labels.labelUnprobed; }
-    if (probe.reachable) { return labels.labelReachable + " " + Math.round(probe.rtt_ms || 0) + " ms"; }
-    return labels.labelUnreachable + ": " + (probe.error || "");
+  function chosenFilter() {
+    var checked = board.querySelector("input[name=rd-filter]:checked");
+    return checked ? checked.value : "all";
   }
 
-  function setText(tile, field, text) {
-    var node = tile.querySelector('[data-field="' + field + '"]');
-    if (node && node.textContent !== text) { node.textContent = text; }
+  function shows(verdict) {
+    var name = chosenFilter();
+    return name === "all" || (filters[name] || []).indexOf(verdict) !== -1;
   }
 
   function applyFilter() {
-    var onlyNotReady = filter && filter.checked;
     board.querySelectorAll("[data-testid=tile]").forEach(function (tile) {
-      tile.closest("[data-tile-col]").classList.toggle("d-none", onlyNotReady && tile.dataset.ready === "yes");
+      tile.classList.toggle("d-none", !shows(tile.dataset.state));
     });
     board.querySelectorAll("section[data-district]").forEach(function (section) {
-      var shown = section.querySelectorAll("[data-tile-col]:not(.d-none)").length;
-      section.classList.toggle("d-none", shown === 0);
+      section.classList.toggle("d-none", section.querySelectorAll("[data-testid=tile]:not(.d-none)").length === 0);
+    });
+    board.querySelectorAll("details[data-kind]").forEach(function (kind) {
+      var count = parseInt(kind.querySelector("[data-kind-count]").textContent, 10) || 0;
+      kind.hidden = count === 0 || !shows(kind.dataset.kind);
     });
   }
 
-  function paint(data) {
-    var counts = Object.assign({ total: data.summary.total }, data.summary.verdicts);
-    Object.keys(counts).forEach(function (name) {
-      var node = board.querySelector('[data-count="' + name + '"]');
-      if (node) { node.textContent = counts[name]; }
+  function paint(fresh) {
+    var summary = fresh.summary;
+    var top = board.querySelector("[data-testid=board-counts]");
+    VERDICTS.concat(["total"]).forEach(function (name) {
+      var node = top.querySelector('[data-count="' + name + '"]');
+      if (node && node.textContent !== String(summary[name])) { node.textContent = summary[name]; }
     });
-    data.items.forEach(function (item) {
+    fresh.items.forEach(function (item) {
       var tile = board.querySelector('[data-testid=tile][data-endpoint-id="' + item.endpoint_id + '"]');
-      if (!tile) { return; }
-      var state = stateOf(item);
-      Object.keys(STATE_CLASSES).forEach(function (name) {
-        tile.classList.toggle(STATE_CLASSES[name], name === state);
-      });
-      tile.dataset.state = state;
-      tile.dataset.ready = item.is_ready ? "yes" : "no";
-      setText(tile, "status", labels["label" + item.status.charAt(0).toUpperCase() + item.status.slice(1)]);
-      setText(tile, "probe", probeText(item.probe));
-      setText(tile, "note", item.note || "");
-      var name = tile.dataset.name;
-      tile.title = name + ": " + labels["label" + state.charAt(0).toUpperCase() + state.slice(1)] +
-        (item.note ? " — " + item.note : "");
+      if (!tile || tile.dataset.state === item.verdict) { return; }
+      tile.classList.remove("v-" + tile.dataset.state);
+      tile.classList.add("v-" + item.verdict);
+      tile.dataset.state = item.verdict;
+      tile.title = tile.dataset.name + ": " + labels[item.verdict];
+      var hidden = tile.querySelector('[data-field="verdict"]');
+      if (hidden) { hidden.textContent = labels[item.verdict]; }
     });
+    (fresh.provinces || []).forEach(function (province) {
+      var row = board.querySelector('[data-testid=readiness-province][data-province-id="' + province.id + '"]');
+      if (!row) { return; }
+      VERDICTS.concat(["total"]).forEach(function (name) {
+        var node = row.querySelector('[data-count="' + name + '"]');
+        if (node && node.textContent !== String(province.summary[name])) { node.textContent = province.summary[name]; }
+      });
+    });
+    // each kind's list only when it changed: an open list the reader is in is not redrawn for nothing
+    Object.keys(fresh.problems || {}).forEach(function (kind) {
+      var fold = board.querySelector('details[data-kind="' + kind + '"]');
+      if (!fold) { return; }
+      fold.querySelector("[data-kind-count]").textContent = summary[kind];
+      var body = fold.querySelector("[data-kind-body]");
+      var drawn = document.createElement("template");
+      drawn.innerHTML = fresh.problems[kind];
+      if (drawn.content.textContent !== body.textContent) { body.replaceChildren(drawn.content); }
+    });
+    var none = board.querySelector("[data-testid=problems-none]");
+    if (none) { none.hidden = summary.total !== summary.ready; }
     applyFilter();
-    updated.textContent = labels.labelUpdated + " " + new Date().toLocaleTimeString("vi-VN", { hour12: false });
+    updated.textContent = data.labelUpdated + " " + new Date().toLocaleTimeString("vi-VN", { hour12: false });
   }
 
   function refresh() {
-    fetch(board.dataset.pollUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+    fetch(data.pollUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (response) {
         // the session ended: reloading goes to sign in, and back here after
         if (response.status === 401) { window.location.reload(); }
@@ -76,11 +92,19 @@
         return response.json();
       })
       .then(paint)
-      .catch(function () { updated.textContent = labels.labelOffline; })
+      .catch(function () { updated.textContent = data.labelOffline; })
       .then(function () { window.setTimeout(refresh, seconds * 1000); });
   }
 
-  if (filter) { filter.addEventListener("change", applyFilter); }
+  var kept = window.sessionStorage && sessionStorage.getItem(storeKey);
+  var keptInput = kept && document.getElementById("rd-filter-" + kept);
+  if (keptInput) { keptInput.checked = true; }
+  board.querySelectorAll("input[name=rd-filter]").forEach(function (input) {
+    input.addEventListener("change", function () {
+      if (window.sessionStorage) { sessionStorage.setItem(storeKey, chosenFilter()); }
+      applyFilter();
+    });
+  });
   applyFilter();
   window.setTimeout(refresh, seconds * 1000);
 })();

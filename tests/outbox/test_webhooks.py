@@ -1,0 +1,165 @@
+"""Every outbox mail also POSTed as signed JSON to WEBHOOK_URL (outbox.webhooks), at a real HTTP server.
+
+The receiver is Python's ThreadingHTTPServer on loopback, started by the test: it checks nothing itself,
+it records each request's headers and raw body, and answers what the test tells it to.
+"""
+
+import hashlib
+import hmac
+import json
+import threading
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import sqlalchemy as sa
+
+from tests.booking.conftest import next_monday
+from tests.conftest import _make_app
+from vmeeting.core.database import utcnow
+from vmeeting.core.extensions import db
+from vmeeting.invites import reminders
+from vmeeting.jobs import ticks
+from vmeeting.outbox import webhooks
+from vmeeting.outbox.models import OutboxMail, WebhookDelivery
+
+SECRET = "bi-mat-cua-cong-sms-0123456789"
+
+
+class Receiver:
+    """A loopback HTTP server recording every POST; `answers` is the list of statuses to give, then 200.
+
+    (The invited sites' first commune has two people, its contact and the technician; the others one.)
+    """
+
+    def __init__(self):
+        self.posts, self.answers = [], []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.posts.append((dict(self.headers), body))
+                status = receiver.answers.pop(0) if receiver.answers else 200
+                self.send_response(status)
+                self.end_headers()
+                self.wfile.write(b"ok" if status == 200 else b"not now")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/vmeeting"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def documents(self):
+        return [json.loads(body) for _headers, body in self.posts]
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver(app):
+    server = Receiver()
+    app.config.update(WEBHOOK_URL=server.url, WEBHOOK_SECRET=SECRET)
+    yield server
+    server.stop()
+
+
+def test_the_tick_is_registered_and_a_url_without_a_secret_stops_the_start(app):
+    assert ticks(app)["outbox.webhooks"].func is webhooks.deliver_webhooks
+    with pytest.raises(RuntimeError, match="WEBHOOK_SECRET"):
+        _make_app(app.config["SQLALCHEMY_DATABASE_URI"], WEBHOOK_URL="http://127.0.0.1:9/x")
+    assert webhooks.deliver_webhooks() == 0  # no WEBHOOK_URL: nothing
+
+
+def test_every_mail_is_posted_once_signed_with_its_text(app, receiver, invited, book, database_url):
+    meeting = book([invited["hall"], invited["communes"][0]], next_monday(9), title="Giao ban tháng 2")
+    mails = db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMail))
+    assert mails == 4  # two contacts of the hall, its technician, the commune's contact
+    assert webhooks.deliver_webhooks() == mails
+    assert webhooks.deliver_webhooks() == 0  # the next tick: nothing new
+    other = _make_app(database_url, WEBHOOK_URL=receiver.url, WEBHOOK_SECRET=SECRET)  # a restarted worker
+    with other.app_context():
+        assert webhooks.deliver_webhooks() == 0
+        db.session.remove()
+    assert len(receiver.posts) == mails
+    for headers, body in receiver.posts:
+        expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+        assert hmac.compare_digest(headers["X-Vmeeting-Signature"], expected)
+        assert headers["Content-Type"] == "application/json"
+    documents = receiver.documents()
+    assert sorted(d["recipient"]["email"] for d in documents) == sorted(
+        ["vanphong@langson.gov.vn", "lanhdao@langson.gov.vn", "ktv.chilang@example.vn", "xa0@langson.gov.vn"])
+    assert {d["event"] for d in documents} == {"invite"}
+    assert {d["meeting_id"] for d in documents} == {meeting.id}
+    assert all("Giao ban tháng 2" in d["subject"] and "Giao ban tháng 2" in d["text"] for d in documents)
+    assert len({headers["X-Vmeeting-Delivery"] for headers, _body in receiver.posts}) == mails
+    assert {str(d["delivery"]) for d in documents} == {h["X-Vmeeting-Delivery"] for h, _b in receiver.posts}
+
+
+def test_a_refusal_is_retried_with_the_mails_delays_and_a_4xx_is_final(app, receiver, invited, book):
+    book([invited["communes"][1]], next_monday(9))
+    receiver.answers = [503]
+    assert webhooks.deliver_webhooks() == 0
+    delivery = db.session.scalar(sa.select(WebhookDelivery))
+    assert (delivery.status, delivery.attempt_count) == ("pending", 1)
+    assert "HTTP 503" in delivery.last_error
+    assert webhooks.deliver_webhooks() == 0, "not before its delay"
+    assert webhooks.deliver_webhooks(now=utcnow() + timedelta(minutes=2)) == 1
+    db.session.refresh(delivery)
+    assert delivery.status == "sent" and len(receiver.posts) == 2
+    assert receiver.posts[0][0]["X-Vmeeting-Delivery"] == receiver.posts[1][0]["X-Vmeeting-Delivery"]
+
+    book([invited["communes"][2]], next_monday(14))
+    receiver.answers = [400]
+    assert webhooks.deliver_webhooks() == 0
+    refused = db.session.scalars(sa.select(WebhookDelivery).where(WebhookDelivery.status == "failed")).all()
+    assert len(refused) == 1 and "HTTP 400" in refused[0].last_error
+
+
+def test_an_unreachable_receiver_keeps_the_mails_and_their_posts_waiting(app, invited, book):
+    app.config.update(WEBHOOK_URL="http://127.0.0.1:9/nobody", WEBHOOK_SECRET=SECRET)  # the discard port
+    book([invited["communes"][1]], next_monday(9))
+    assert webhooks.deliver_webhooks() == 0
+    delivery = db.session.scalar(sa.select(WebhookDelivery))
+    assert delivery.status == "pending" and delivery.attempt_count == 1 and delivery.claimed_by is None
+
+
+def test_a_reminder_goes_to_the_webhook_and_a_superseded_one_does_not(app, receiver, invited, book):
+    app.config["REMINDER_SCHEDULE"] = "60m"
+    meeting = book([invited["communes"][1]], next_monday(9))
+    starts_at = meeting.occurrences[0].starts_at
+    assert reminders.queue_due_reminders(now=starts_at - timedelta(minutes=59)) == 1
+    assert webhooks.deliver_webhooks() == 2  # the invite and the reminder
+    notices = [d for d in receiver.documents() if d["event"] == "notice"]
+    assert len(notices) == 1 and notices[0]["subject"].startswith("[Nhắc lịch]")
+    assert notices[0]["key"].startswith("reminder:")
+
+    from vmeeting.booking import service as booking
+    from vmeeting.core.database import writing
+
+    other = book([invited["communes"][2]], next_monday(14))
+    assert reminders.queue_due_reminders(now=other.occurrences[0].starts_at - timedelta(minutes=59)) == 1
+    with writing():
+        booking.cancel_meeting(other)
+        db.session.commit()
+    receiver.posts.clear()
+    webhooks.deliver_webhooks()
+    assert not [d for d in receiver.documents() if d["event"] == "notice"], "the withdrawn reminder is not posted"
+    # its invite, still waiting, was superseded by the CANCEL too: only the CANCEL is news
+    assert [d["event"] for d in receiver.documents()] == ["cancel"]
+
+
+def test_the_outbox_page_counts_the_webhooks_when_there_is_one(app, client, login, make_user, receiver, invited,
+                                                                book):
+    book([invited["communes"][1]], next_monday(9))
+    webhooks.deliver_webhooks()
+    login(make_user("scheduler"))
+    page = client.get("/outbox").get_data(as_text=True)
+    assert 'data-testid="webhook-counts"' in page and "Đã gửi 1" in page
+    app.config["WEBHOOK_URL"] = None
+    assert 'data-testid="webhook-counts"' not in client.get("/outbox").get_data(as_text=True)

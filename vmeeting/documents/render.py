@@ -1,0 +1,122 @@
+"""Filling a giấy mời template (docxtpl) and turning the DOCX into a PDF (LibreOffice headless).
+
+`render_docx(template_bytes, context)` fills a Word template whose tags are
+Jinja's, through docxtpl, with StrictUndefined: a tag the context does not
+have is an error naming it, never a blank in a signed document.
+`check_template` renders an uploaded template with a sample meeting's context
+before it is accepted. `docx_to_pdf` runs `soffice --headless --convert-to
+pdf` with a profile of its own in a temporary directory (two conversions at
+once would otherwise share, and lock, one profile) and a timeout.
+"""
+
+import io
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import zipfile
+from pathlib import Path
+
+import jinja2
+from docxtpl import DocxTemplate
+
+from vmeeting.core.errors import ValidationError
+from vmeeting.core.text import say
+
+#: a conversion that takes longer is stopped (LibreOffice's first start in a new profile takes a few seconds)
+PDF_TIMEOUT_SECONDS = 90
+#: an uploaded template larger than this is refused
+MAX_TEMPLATE_BYTES = 5 * 1024 * 1024
+
+
+class ConverterUnavailable(Exception):
+    """LibreOffice (soffice) is not installed here, or a conversion failed or timed out: offer the DOCX."""
+
+
+def _environment():
+    return jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+
+
+def render_docx(template_bytes, context):
+    """Return the DOCX bytes of a template filled with context; raise jinja2 errors as they come."""
+    template = DocxTemplate(io.BytesIO(template_bytes))
+    template.render(context, jinja_env=_environment(), autoescape=True)
+    out = io.BytesIO()
+    template.save(out)
+    return out.getvalue()
+
+
+_UNDEFINED = re.compile(r"'(?:[^']*? object' has no attribute ')?([^']+)' is undefined|has no attribute '([^']+)'")
+
+
+def check_template(data, sample_context, field="template"):
+    """Render an uploaded template with a sample context; raise ValidationError({field: why}) naming the bad tag.
+
+    A file that is not a .docx, a tag Jinja cannot read (its line and
+    message), a tag the giấy mời does not have (its name): refused.
+    """
+    if len(data) > MAX_TEMPLATE_BYTES:
+        raise ValidationError({field: say("Tệp mẫu lớn hơn %(mb)s MB.", mb=MAX_TEMPLATE_BYTES // 2**20)})
+    if not zipfile.is_zipfile(io.BytesIO(data)):
+        raise ValidationError({field: say("Tệp không phải tệp Word .docx.")})
+    try:
+        render_docx(data, sample_context)
+    except jinja2.TemplateSyntaxError as exc:
+        raise ValidationError({field: say("Thẻ của mẫu viết sai (%(error)s), gần: %(source)s",
+                                          error=exc.message or "", source=_near(exc))}) from None
+    except jinja2.UndefinedError as exc:
+        match = _UNDEFINED.search(str(exc))
+        name = next((g for g in match.groups() if g), str(exc)) if match else str(exc)
+        raise ValidationError({field: say("Mẫu dùng thẻ «%(tag)s» mà giấy mời không có.", tag=name)}) from None
+    except Exception as exc:  # noqa: BLE001 (a broken upload fails anywhere: the zip, its XML, the package)
+        raise ValidationError({field: say("Không điền được mẫu: %(error)s", error=str(exc)[:300])}) from None
+
+
+def _near(exc):
+    """The line of the template's XML that Jinja stumbled on, as text without the XML (shortened)."""
+    source = getattr(exc, "source", None) or ""
+    lines = source.splitlines()
+    line = lines[exc.lineno - 1] if exc.lineno and exc.lineno <= len(lines) else ""
+    text = re.sub(r"<[^>]+>", "", line)
+    at = max(text.find("{"), 0)
+    return text[at:at + 80] or "?"
+
+
+def soffice_path():
+    """The soffice executable, or None where LibreOffice is not installed."""
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def docx_to_pdf(docx_bytes, timeout=PDF_TIMEOUT_SECONDS):
+    """Return the PDF of a DOCX through LibreOffice headless; raise ConverterUnavailable without it or on failure."""
+    program = soffice_path()
+    if program is None:
+        raise ConverterUnavailable("soffice not found")
+    with tempfile.TemporaryDirectory(prefix="vmeeting-pdf-") as work:
+        folder = Path(work)
+        source = folder / "giay-moi.docx"
+        source.write_bytes(docx_bytes)
+        profile = (folder / "profile").as_uri()
+        command = [program, f"-env:UserInstallation={profile}", "--headless", "--norestore", "--nologo",
+                   "--convert-to", "pdf", "--outdir", str(folder), str(source)]
+        env = {**os.environ, "HOME": str(folder)}
+        try:
+            # a session of its own: on a timeout the whole group goes (soffice starts soffice.bin)
+            process = subprocess.Popen(command, cwd=folder, env=env, stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.PIPE, start_new_session=True)
+        except OSError as exc:
+            raise ConverterUnavailable(f"soffice failed to start: {exc}") from exc
+        try:
+            _out, errors = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            raise ConverterUnavailable(f"soffice took more than {timeout} s") from exc
+        if process.returncode != 0:
+            raise ConverterUnavailable(f"soffice failed ({process.returncode}): {errors[-500:]!r}")
+        target = folder / "giay-moi.pdf"
+        if not target.exists():
+            raise ConverterUnavailable("soffice wrote no PDF")
+        return target.read_bytes()
