@@ -6,7 +6,9 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.booking.conftest import next_monday
-from tests.conftest import browser_sign_in, sideways_overflow
+from tests.conftest import browser_sign_in, count, sideways_overflow
+from vmeeting.booking.models import Meeting
+from vmeeting.outbox.models import OutboxMail
 from tests.pickers import pick_site, pick_sites, picker
 
 pytestmark = pytest.mark.browser
@@ -35,7 +37,15 @@ def test_book_district_meeting_through_a_conflict(page, make_user, sites, distri
 
     slot = page.get_by_test_id("suggested-slot").first
     chosen = slot.get_attribute("value")  # the first free two hours after the busy site's meeting
+    meetings, mails = count(Meeting), count(OutboxMail)
     slot.click()
+    # the slot is reviewed first: the time asked → the slot, and nothing booked or mailed yet
+    review = page.get_by_test_id("slot-review")
+    expect(review.get_by_test_id("review-times")).to_contain_text(
+        f"{start:%d/%m/%Y} 08:00–10:00 → {chosen[8:10]}/{chosen[5:7]}/{chosen[:4]} {chosen[11:]}")
+    expect(review.get_by_test_id("review-recipients")).to_be_visible()
+    assert (count(Meeting), count(OutboxMail)) == (meetings, mails)
+    review.get_by_test_id("confirm-slot").click()
     page.wait_for_url(re.compile(r".*/meetings/\d+$"))
     assert page.get_by_test_id("meeting-title").inner_text() == "Hội nghị sơ kết quý IV huyện Chi Lăng"
     assert page.get_by_test_id("site-count").inner_text() == "5"

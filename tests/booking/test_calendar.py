@@ -288,3 +288,51 @@ def test_the_unit_filter_lists_provinces_and_districts_not_every_commune(client,
     html = client.get(f"/calendar?unit_id={commune.id}").get_data(as_text=True)
     assert f'<option value="{commune.id}" selected>— — Xã Hòa Bình</option>' in html
     assert "Xã Quang Lang</option>" not in html
+
+
+def test_a_dry_run_counts_the_people_told_and_writes_nothing(client, login_as, get_csrf, sites, book):
+    """The review before a drag: the move rehearsed under every rule, its mails counted, nothing kept."""
+    import sqlalchemy as sa
+
+    from vmeeting.audit.models import AuditEvent
+    from vmeeting.outbox.models import OutboxMail
+
+    start = next_monday(8)
+    for n, site in enumerate(sites["communes"][:2]):
+        site.contact_emails = [f"xa{n}@langson.gov.vn", "vanphong@langson.gov.vn"]  # one person at both
+    meeting = book([sites["hall"], *sites["communes"][:2]], start, title="Giao ban")
+    rows = lambda model: db.session.scalar(sa.select(sa.func.count()).select_from(model))  # noqa: E731
+    login_as("scheduler")
+    token = get_csrf("/calendar")
+    before = (rows(OutboxMail), rows(AuditEvent), meeting.sequence)
+    response = move(client, token, meeting.occurrences[0], f"{start.date()}T14:00", f"{start.date()}T15:00",
+                    dry_run=True)
+    assert response.status_code == 200, response.get_json()
+    review = response.get_json()
+    assert review["dry_run"] is True and review["recipients"] == 3 and review["series"] is False
+    assert review["old"] == {"starts_at": f"{start.date()}T08:00", "ends_at": f"{start.date()}T09:00"}
+    assert review["new"] == {"starts_at": f"{start.date()}T14:00", "ends_at": f"{start.date()}T15:00"}
+    db.session.expire_all()
+    assert (rows(OutboxMail), rows(AuditEvent), db.session.get(Meeting, meeting.id).sequence) == before
+    assert db.session.get(Meeting, meeting.id).starts_at == start.astimezone(meeting.starts_at.tzinfo)
+
+    moved = move(client, token, meeting.occurrences[0], f"{start.date()}T14:00", f"{start.date()}T15:00")
+    assert moved.status_code == 200
+    db.session.expire_all()
+    told = db.session.scalar(sa.select(sa.func.count(sa.distinct(OutboxMail.recipient))).where(
+        OutboxMail.meeting_id == meeting.id, OutboxMail.sequence == 1))
+    assert told == review["recipients"]
+
+
+def test_a_refused_dry_run_answers_as_the_move_would(client, login_as, get_csrf, sites, book):
+    start = next_monday(8)
+    busy = sites["communes"][0]
+    book([busy], start + timedelta(hours=6), title="Tiếp công dân")
+    meeting = book([sites["hall"], busy], start, title="Giao ban")
+    login_as("scheduler")
+    token = get_csrf("/calendar")
+    response = move(client, token, meeting.occurrences[0], f"{start.date()}T14:00", f"{start.date()}T15:00",
+                    dry_run=True)
+    assert response.status_code == 409 and "Tiếp công dân" in str(response.get_json()["error"])
+    bad = move(client, token, meeting.occurrences[0], f"{start.date()}T14:00", f"{start.date()}T15:00", dry_run="yes")
+    assert bad.status_code == 400 and "dry_run" in bad.get_json()["error"]["fields"]

@@ -98,6 +98,9 @@ def test_drag_a_meeting_moves_it_and_a_refused_move_is_undone(page, make_user, s
     before = place(page, event)
 
     drag(page, event, tuesday, 10)
+    review = page.get_by_test_id("calendar-review")
+    expect(review.get_by_test_id("review-refused")).to_contain_text("Tiếp công dân")  # the review says why
+    review.get_by_test_id("review-cancel").click()
     message = page.get_by_test_id("calendar-message")
     expect(message).to_have_class(re.compile("alert-danger"))
     assert "Tiếp công dân" in message.inner_text() and "hoàn tác" in message.inner_text()
@@ -107,6 +110,9 @@ def test_drag_a_meeting_moves_it_and_a_refused_move_is_undone(page, make_user, s
     assert db.session.get(Meeting, meeting.id).sequence == 0
 
     drag(page, event, wednesday, 10)
+    expect(review.get_by_test_id("review-times")).to_contain_text("→")
+    assert db.session.get(Meeting, meeting.id).sequence == 0  # nothing written before it is confirmed
+    review.get_by_test_id("review-confirm").click()
     expect(message).to_have_class(re.compile("alert-success"))
     assert "10:00" in message.inner_text()
     db.session.rollback()  # a fresh read: the live server wrote in another connection

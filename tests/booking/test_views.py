@@ -102,15 +102,23 @@ def test_conflict_offers_skipping_busy_sites_and_free_slots(client, login_as, si
     assert busy.id not in {e.id for e in newest.endpoints} and newest.endpoint_count == 4
 
 
-def test_picking_a_suggested_slot_books_there(client, login_as, sites, book, get_csrf):
+def test_picking_a_suggested_slot_reviews_it_then_books_there(client, login_as, sites, book, get_csrf):
     a = sites["communes"][0]
     start = next_monday(8)
     book([a], start, chair=a)
     login_as("scheduler")
     token = get_csrf("/meetings/new")
     later = start + timedelta(hours=2, minutes=30)
-    response = client.post("/meetings/new", data=form_data(
+    meetings = db.session.scalar(sa.select(sa.func.count()).select_from(Meeting))
+    review = client.post("/meetings/new", data=form_data(
         sites, start, token, endpoint_ids=str(a.id), slot=later.strftime("%Y-%m-%dT%H:%M")))
+    assert review.status_code == 200  # reviewed, not booked: the time asked → the slot, the people told
+    html = review.get_data(as_text=True)
+    assert 'data-testid="slot-review"' in html and f"{later:%d/%m/%Y %H:%M}–" in html
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Meeting)) == meetings
+    # the form now holds the slot's time: confirming posts it as it stands
+    response = client.post("/meetings/new", data=form_data(
+        sites, later, token, endpoint_ids=str(a.id), action="book"))
     assert response.status_code == 302
     newest = db.session.scalars(sa.select(Meeting).order_by(Meeting.id.desc())).first()
     assert newest.starts_at == later.astimezone(newest.starts_at.tzinfo)

@@ -112,6 +112,8 @@ TABLE = {
     ("GET", "/calendar/events"): (SIGNED_IN, 400),  # no window named: the guard let it through to the check
     ("GET", "/calendar/resources"): (SIGNED_IN, 200),
     ("POST", "/calendar/move"): (STAFF, 400),
+    ("GET", "/meetings/sites"): (STAFF, 200),  # no q: no site
+    ("GET", "/meetings/units"): (STAFF, 400),  # no parent_id
     ("GET", "/meetings/<int:meeting_id>/print"): (SIGNED_IN, 200),
     # the giấy mời (documents): everyone signed in reads the draft; office staff write; admins keep the template
     ("GET", "/meetings/<int:meeting_id>/giay-moi"): (SIGNED_IN, 200),

@@ -10,7 +10,7 @@ def init_app(app):
     """
     # imported here, not at the top: importing the package (a model, a service) must not load its pages
     from vmeeting.booking import api, service, views
-    from vmeeting.booking import calendar  # noqa: F401 (the calendar's pages: routes of views.bp)
+    from vmeeting.booking import calendar, pickers  # noqa: F401 (the calendar's and the pickers' routes of views.bp)
     from vmeeting.booking import sitting_views  # noqa: F401 (cancel and move pages: routes of views.bp)
     from vmeeting.booking import summary  # noqa: F401 (the meeting summary's live counts: routes of views.bp)
     from vmeeting.registry import service as registry

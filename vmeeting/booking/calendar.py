@@ -14,10 +14,10 @@ import sqlalchemy as sa
 from flask import jsonify, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 
 from vmeeting.auth.guards import permission_required
-from vmeeting.booking import service
+from vmeeting.booking import rehearsal, service
 from vmeeting.booking.models import Occurrence, meeting_endpoints
 from vmeeting.booking.validation import has_begun
 from vmeeting.booking.views import bp
@@ -236,17 +236,28 @@ def _sites_of(meeting_ids):
     """
     if not meeting_ids:
         return {}
+    parent = aliased(AdminUnit)
     rows = db.session.execute(
-        sa.select(meeting_endpoints.c.meeting_id, Endpoint.id, AdminUnit.id, AdminUnit.level, AdminUnit.parent_id)
+        sa.select(meeting_endpoints.c.meeting_id, Endpoint.id, AdminUnit.id, AdminUnit.level, parent.id, parent.level)
         .join(Endpoint, Endpoint.id == meeting_endpoints.c.endpoint_id).join(AdminUnit, AdminUnit.id == Endpoint.unit_id)
+        .outerjoin(parent, parent.id == AdminUnit.parent_id)
         .where(meeting_endpoints.c.meeting_id.in_(meeting_ids)))
     found = defaultdict(list)
-    for meeting_id, endpoint_id, unit_id, level, parent_id in rows:
-        head = parent_id if level == "commune" and parent_id else unit_id
+    for meeting_id, endpoint_id, unit_id, level, parent_id, parent_level in rows:
+        head = parent_id if _under_district(level, parent_id, parent_level) else unit_id
         found[meeting_id].append(f"e{endpoint_id}")
         if f"u{head}" not in found[meeting_id]:
             found[meeting_id].append(f"u{head}")
     return found
+
+
+def _under_district(level, parent_id, parent_level):
+    """Tell whether a site's unit is a commune under a district: its row folds under the district's.
+
+    Since 01/7/2025 Lạng Sơn's communes sit right under the province (no district): each then heads its own
+    row, so the sites × time view opens on some sixty folded communes rather than one row of 213 sites.
+    """
+    return level == "commune" and parent_id is not None and parent_level not in (None, "province")
 
 
 def _non_working_days(first, last):
@@ -273,7 +284,8 @@ def _non_working_days(first, last):
 @bp.get("/calendar/resources")
 @permission_required("meetings.view")
 def calendar_resources():
-    """The sites × time view's rows: districts (and the province's own sites) opening to their sites.
+    """The sites × time view's rows: districts (communes where there are none, and the province's own sites)
+    opening to their sites, folded.
 
     Query: unit_id narrows to one unit and everything below it, group_id to the
     group's sites. Answer: a JSON list of {id, title, children: [{id: "e<endpoint id>", title}]},
@@ -290,7 +302,8 @@ def calendar_resources():
                                             .where(endpoint_group_members.c.group_id == group.id)))
     groups = defaultdict(list)
     for endpoint in db.session.scalars(query):
-        head = endpoint.unit.parent if endpoint.unit.level == "commune" and endpoint.unit.parent else endpoint.unit
+        unit = endpoint.unit
+        head = unit.parent if _under_district(unit.level, unit.parent_id, unit.parent and unit.parent.level) else unit
         groups[head].append(endpoint)
     order = {"province": 0, "district": 1, "commune": 2}
     return jsonify([
@@ -315,6 +328,12 @@ def calendar_move():
     412 `precondition_failed` with the changes made meanwhile when the
     meeting changed since the calendar read it, or when the body carries no
     version (as a form without one), nothing moved.
+
+    dry_run (bool, default false): the review before a move. The move is made
+    with every rule, its mails queued, then all of it rolled back; the answer is
+    200 {dry_run: true, title, series, old: {starts_at, ends_at}, new: {...},
+    recipients (how many people the move would mail), message}, or the same
+    error body the move itself would get (its conflicts, its non-working time, 412).
     """
     data = request.get_json(silent=True)
     data = data if isinstance(data, dict) else {}
@@ -339,17 +358,23 @@ def calendar_move():
     allow = data.get("allow_non_working_time", False)
     if not isinstance(allow, bool):
         errors["allow_non_working_time"] = N_("Phải là true hoặc false.")
+    dry_run = data.get("dry_run", False)
+    if not isinstance(dry_run, bool):
+        errors["dry_run"] = N_("Phải là true hoặc false.")
     try:
         if errors:
             raise ValidationError(errors)
         meeting = occurrence.meeting
         choices = service.BookingChoices(allow_non_working_time=allow)
+        before, mark = (occurrence.starts_at, occurrence.ends_at), rehearsal.outbox_mark() if dry_run else 0
         if meeting.recurrence:
             service.move_occurrence(occurrence, instants["starts_at"], instants["ends_at"], actor=current_user,
                                     choices=choices, expected_version=version)
         else:
             service.update_meeting(meeting, {"starts_at": instants["starts_at"], "ends_at": instants["ends_at"]},
                                    actor=current_user, choices=choices, expected_version=version)
+        if dry_run:
+            return _review(occurrence, before, mark)
         start = to_local(occurrence.starts_at)
         # the answer is built before the commit: a read after it could turn the stored move into a 503
         answer = jsonify({"message": gettext("Đã dời «%(title)s» sang %(when)s.", title=meeting.title,
@@ -360,3 +385,18 @@ def calendar_move():
     except (ValidationError, Conflict, StaleEdit) as exc:
         return _json_error(exc)
     return answer
+
+
+def _review(occurrence, before, mark):
+    """The dry run's answer (see calendar_move), read inside the rehearsed move, which is then rolled back."""
+    meeting = occurrence.meeting
+    told = rehearsal.recipients_since(mark, meeting.id)
+    start = to_local(occurrence.starts_at)
+    answer = {"dry_run": True, "occurrence_id": occurrence.id, "title": meeting.title, "series": bool(meeting.recurrence),
+              "old": {"starts_at": _local_iso(before[0]), "ends_at": _local_iso(before[1])},
+              "new": {"starts_at": _local_iso(occurrence.starts_at), "ends_at": _local_iso(occurrence.ends_at)},
+              "recipients": told,
+              "message": gettext("Dời «%(title)s» sang %(when)s: %(count)s người sẽ nhận thư mời cập nhật.",
+                                 title=meeting.title, when=f"{start:%H:%M} {start:%d/%m/%Y}", count=told)}
+    db.session.rollback()
+    return jsonify(answer)

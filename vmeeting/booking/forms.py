@@ -24,7 +24,13 @@ from vmeeting.core.database import utcnow
 from vmeeting.core.extensions import db
 from vmeeting.core.forms_i18n import DATE_FORMATS, DATE_INPUT, AppForm
 from vmeeting.booking.service import BookingChoices
-from vmeeting.booking.sites import site_options, unit_options
+from vmeeting.booking.sites import (
+    PICKER_INLINE_SITES,
+    TREE_INLINE_UNITS,
+    offered_site_count,
+    site_options,
+    unit_options,
+)
 from vmeeting.registry import service as registry
 from vmeeting.registry.models import Bridge, EndpointGroup
 from vmeeting.core.timefmt import local_to_utc, to_local
@@ -167,8 +173,16 @@ class MeetingForm(AppForm):
         """meeting: the meeting being edited; its sites stay on offer though no longer bookable."""
         super().__init__(*args, **kwargs)
         own = {e.id for e in meeting.endpoints} | {meeting.chair_endpoint_id} if meeting is not None else set()
+        #: whether the pickers search the server: the page then carries only the sites chosen (and the meeting's)
+        #: how many sites a booking may name (the pickers' hint when they search the server)
+        self.site_count = offered_site_count(own)
+        self.sites_searched = self.site_count > PICKER_INLINE_SITES
+        chosen = None
+        if self.sites_searched:
+            posted = [self.chair_endpoint_id.data, *(self.endpoint_ids.data or [])]
+            chosen = own | {value for value in posted if isinstance(value, int) and value > 0}
         #: the sites on offer, with district and search text, for the pickers (booking.sites.site_options)
-        self.site_options = site_options(own)
+        self.site_options = site_options(own, only_ids=chosen)
         for site in self.site_options:
             site["label"] = site_label(site)
         self.endpoint_ids.choices = [(site["id"], site["label"]) for site in self.site_options]
@@ -176,6 +190,8 @@ class MeetingForm(AppForm):
         #: [((district, count), [(commune, count)])]: the units valid on the meeting's day (today until one
         #: is given) as a tree by district
         self.unit_groups = unit_options(self.day.data or to_local(utcnow()).date())
+        #: whether the tree's communes are fetched when a district is opened (the country's thousands)
+        self.units_fetched = sum(len(communes) for _head, communes in self.unit_groups) > TREE_INLINE_UNITS
         self.unit_ids.choices = [(unit.id, unit.name) for (unit, _n), communes in self.unit_groups
                                  for unit, _n in [(unit, _n), *communes]]
         self.group_ids.choices = [(g.id, g.name) for g in db.session.scalars(sa.select(EndpointGroup).order_by(EndpointGroup.name))]
@@ -235,6 +251,12 @@ class MeetingForm(AppForm):
         return {"endpoint_ids": self.endpoint_ids.data or [], "unit_ids": self.unit_ids.data or [],
                 "group_ids": self.group_ids.data or [], "all_endpoints": bool(self.all_endpoints.data),
                 "on_day": self.day.data}
+
+    def when_text(self):
+        """The day and times as typed, "dd/mm/yyyy HH:MM–HH:MM" (a review's old and new time); "" when unset."""
+        if not (self.day.data and self.start_time.data and self.end_time.data):
+            return ""
+        return f"{self.day.data:%d/%m/%Y} {self.start_time.data:%H:%M}–{self.end_time.data:%H:%M}"
 
     def instants(self):
         """Return (starts_at, ends_at) in UTC from the local day and times."""

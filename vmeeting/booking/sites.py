@@ -189,19 +189,33 @@ def district_label(unit):
     return head.name[len(prefix):] if head.name.lower().startswith(prefix) else head.name
 
 
-def site_options(kept_ids=()):
+#: past this many sites on offer the booking form's pickers search the server (`find_site_options`) rather
+#: than carry every site in the page: a province's 213 stay in the page, the country's 10,000 do not
+PICKER_INLINE_SITES = 400
+#: past this many communes the booking form's unit tree shows its districts (or provinces) and fetches a
+#: district's communes when it is opened (`booking.unit_children`)
+TREE_INLINE_UNITS = 400
+#: the most sites one picker search answers with (the list a person reads before typing more)
+PICKER_FOUND_SITES = 50
+
+
+def site_options(kept_ids=(), only_ids=None):
     """Return the sites the booking form offers, sorted as Vietnamese: [{id, name, code, status, district, search}].
 
     Active sites, plus kept_ids (a meeting's own sites, still shown when in
-    maintenance or retired). `search` is the endpoint's search key (folded
-    name and code) and its folded district, which a picker matches typed text
-    against (text.fold: "hoa binh" finds "Hòa Bình"). Three queries whatever
-    the count: the sites, their units, the units' parents.
+    maintenance or retired); only_ids (a set) narrows them to those, for a
+    form whose pickers search the server and carry only what is chosen.
+    `search` is the endpoint's search key (folded name and code) and its
+    folded district, which a picker matches typed text against (text.fold:
+    "hoa binh" finds "Hòa Bình"). Three queries whatever the count: the
+    sites, their units, the units' parents.
     """
-    rows = db.session.execute(
-        sa.select(Endpoint.id, Endpoint.name, Endpoint.code, Endpoint.status, Endpoint.unit_id, Endpoint.search_key)
-        .where(sa.or_(Endpoint.status == "active", Endpoint.id.in_(list(kept_ids))))
-        .order_by(Endpoint.name_sort_key, Endpoint.code)).all()
+    query = (sa.select(Endpoint.id, Endpoint.name, Endpoint.code, Endpoint.status, Endpoint.unit_id, Endpoint.search_key)
+             .where(sa.or_(Endpoint.status == "active", Endpoint.id.in_(list(kept_ids))))
+             .order_by(Endpoint.name_sort_key, Endpoint.code))
+    if only_ids is not None:
+        query = query.where(Endpoint.id.in_(list(only_ids)))
+    rows = db.session.execute(query).all()
     units = _units_with_parents({row.unit_id for row in rows})
     options = []
     for row in rows:
@@ -209,6 +223,24 @@ def site_options(kept_ids=()):
         options.append({"id": row.id, "name": row.name, "code": row.code, "status": row.status,
                         "district": district, "search": f"{row.search_key} {fold(district)}".strip()})
     return options
+
+
+def offered_site_count(kept_ids=()):
+    """Return how many sites the booking form offers (site_options' count, in one query)."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Endpoint).where(
+        sa.or_(Endpoint.status == "active", Endpoint.id.in_(list(kept_ids)))))
+
+
+def find_site_options(q, limit=PICKER_FOUND_SITES):
+    """Return up to `limit` active sites whose folded name or code holds every word of q, best first.
+
+    The shape of site_options; the search and its order are the registry's
+    (`search_endpoints`: accent-blind, same accents first, then Vietnamese order).
+    """
+    ids = db.session.scalars(registry.search_endpoints(q, status="active").with_only_columns(Endpoint.id)
+                             .limit(limit)).all()
+    by_id = {option["id"]: option for option in site_options(only_ids=ids)}
+    return [by_id[i] for i in ids if i in by_id]
 
 
 def _units_with_parents(unit_ids):

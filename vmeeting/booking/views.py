@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from vmeeting.audit import service as audit
 from vmeeting.audit.models import AuditEvent
 from vmeeting.auth.guards import permission_required
-from vmeeting.booking import export, service, slots
+from vmeeting.booking import export, rehearsal, service, slots
 from vmeeting.booking.conflicts import busy_meetings
 from vmeeting.booking.forms import MeetingForm
 from vmeeting.booking.history import describe
@@ -116,11 +116,13 @@ def _booking_form_page(form, meeting=None):
     person has seen the list and confirmed (action "confirm").
     """
     context = {"form": form, "meeting": meeting, "choice": None, "conflict": None, "suggestions": [],
-               "searched_slots": False, "plan": None, "non_working": None, "stale": None,
+               "searched_slots": False, "plan": None, "non_working": None, "stale": None, "slot_review": None,
                "recurrence_text": service.recurrence_text(meeting) if meeting is not None else "",
                "fold": fold, "tom_select_version": TOM_SELECT_VERSION}
     if request.method != "POST":
         return render_template("booking/form.html", **context)
+    # a suggested slot is reviewed before it is booked: the time asked, the slot, the people told
+    asked = form.when_text() if request.form.get("slot") else None
     _apply_slot(form)
     if not form.validate():
         return render_template("booking/form.html", **context), 400
@@ -140,6 +142,7 @@ def _booking_form_page(form, meeting=None):
         choices = form.booking_choices(action)
         if choices.allow_non_working_time:
             form.allow_non_working_time.data = True  # kept ticked through the confirmation
+        mark = rehearsal.outbox_mark()
         if meeting is None:
             meeting = service.book_meeting(form.meeting_fields(), choice, actor=current_user, choices=choices)
             message = ngettext("Đã đặt lịch «%(title)s» cho %(num)s điểm cầu.",
@@ -151,13 +154,17 @@ def _booking_form_page(form, meeting=None):
                                    # so a save never lands over a change its sender did not see
                                    expected_version=form.version.data or "unknown")
             message = _("Đã cập nhật «%(title)s».", title=meeting.title)
+        if asked is not None:
+            context["slot_review"] = {"old": asked, "new": form.when_text(),
+                                      "recipients": rehearsal.recipients_since(mark, meeting.id)}
         warning = service.recurrence_warning(meeting)
-        if (meeting.skipped or warning) and action != "confirm":
+        if context["slot_review"] or (meeting.skipped or warning) and action != "confirm":
             # shown before anything is kept: the person confirms the series as it will be
             skipped = [{**item, "reason": shown(item["reason"])} for item in meeting.skipped]
             context["plan"] = {"skipped": skipped, "warning": warning,
                                "text": service.recurrence_text(meeting),
-                               "sittings": [o.starts_at for o in meeting.sittings_held]}
+                               "sittings": [o.starts_at for o in meeting.sittings_held]
+                               } if meeting.skipped or warning else None
             db.session.rollback()
             if context["meeting"] is not None:
                 db.session.refresh(context["meeting"])

@@ -6,6 +6,9 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+# lazy, as the menu is built once and read per request; named pgettext so that pybabel's default
+# keywords take the context (msgctxt "menu") with the word
+from flask_babel import lazy_pgettext as pgettext
 from flask_login import current_user, login_required
 
 from vmeeting.booking import service as booking
@@ -95,10 +98,11 @@ NAV_ITEMS = [
     ("home.index", _l("Hôm nay"), "meetings.view"),
     ("booking.calendar", _l("Lịch họp"), "meetings.view"),
     ("booking.meetings", _l("Cuộc họp"), "meetings.view"),
-    ("readiness.mine", _l("Sẵn sàng"), "readiness.confirm"),
+    # the same words name a site's state elsewhere ("Ready", "Problems"); in the menu they name the pages
+    ("readiness.mine", pgettext("menu", "Sẵn sàng"), "readiness.confirm"),
     ("network.board", _l("Mạng"), "network.view"),
-    ("network.incidents", _l("Sự cố"), "network.view"),
-    ("attendance.report", _l("Điểm danh"), "meetings.view"),
+    ("network.incidents", pgettext("menu", "Sự cố"), "network.view"),
+    ("attendance.report", pgettext("menu", "Điểm danh"), "meetings.view"),
     ("outbox.index", _l("Hộp thư đi"), "meetings.book"),
 ]
 #: the menu's "Danh mục" drop-down: the registry and the settings, used less often (one line of menu at 1366 px)

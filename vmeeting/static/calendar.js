@@ -35,40 +35,142 @@
     return text;
   }
 
-  async function move(info, allowNonWorking) {
-    const event = info.event;
-    say(L.moving, "secondary");
-    let response, body;
+  // -- a drag is reviewed before it is written, and can be undone for UNDO_SECONDS after -----------
+  const UNDO_SECONDS = 30;
+  const review = document.getElementById("calendar-review");
+  const reviewModal = review && window.bootstrap ? window.bootstrap.Modal.getOrCreateInstance(review) : null;
+  const when = (text) => { const d = new Date(text); return `${L.weekdaysShort[d.getDay()]} ${ddmm(d)} ${hhmm(d)}`; };
+  let undoTimer = null;
+
+  async function post(event, start, end, allowNonWorking, dryRun) {
     try {
-      response = await fetch(opts.moveUrl, {
+      const response = await fetch(opts.moveUrl, {
         method: "POST", credentials: "same-origin",
         headers: {"Content-Type": "application/json", "X-CSRFToken": csrf, "Accept": "application/json"},
-        body: JSON.stringify({occurrence_id: event.extendedProps.occurrence_id, starts_at: wall(event.start),
-                              ends_at: wall(event.end), allow_non_working_time: allowNonWorking,
+        body: JSON.stringify({occurrence_id: event.extendedProps.occurrence_id, starts_at: wall(start),
+                              ends_at: wall(end), allow_non_working_time: allowNonWorking, dry_run: dryRun,
                               // the meeting's version this event was read at: a move over an unseen change is refused (412)
                               version: event.extendedProps.version}),
       });
-      body = await response.json().catch(() => ({}));
+      return {ok: response.ok, status: response.status, body: await response.json().catch(() => ({}))};
     } catch (err) {
-      response = {ok: false};
-      body = {};
+      return {ok: false, status: 0, body: {}};
     }
-    if (response.ok) {
-      say(body.message, "success");
-      ec.refetchEvents();  // the meeting's version moved on, for its other sittings too
-      return;
+  }
+
+  function clearUndo() {
+    if (undoTimer) clearInterval(undoTimer);
+    undoTimer = null;
+  }
+
+  // The message after a move, with its "undo" button and the seconds left to press it.
+  function offerUndo(text, event, oldStart, oldEnd, version) {
+    clearUndo();
+    say(text, "success");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "btn btn-sm btn-outline-dark ms-2";
+    button.dataset.testid = "calendar-undo";
+    let left = UNDO_SECONDS;
+    const label = () => { button.textContent = `${L.undo} (${left} s)`; };
+    label();
+    message.append(button);
+    undoTimer = setInterval(() => {
+      left -= 1;
+      if (left > 0) return label();
+      clearUndo();
+      button.remove();
+    }, 1000);
+    button.addEventListener("click", async () => {
+      clearUndo();
+      button.disabled = true;
+      // the meeting at the version the move left it (its answer's): a change by someone else since is refused
+      const props = {...event.extendedProps};
+      if (version !== undefined) props.version = version;
+      say(L.moving, "secondary");
+      const result = await post({extendedProps: props}, oldStart, oldEnd, true, false);
+      ec.refetchEvents();
+      if (result.ok) say(`${L.undoDone} ${result.body.message || ""}`, "success");
+      else say(describeError(result.body), "danger");
+    });
+  }
+
+  function fillReview(info, result, nonWorking) {
+    const body = result.body;
+    review.querySelector("[data-review-title]").textContent = info.event.title;
+    const list = review.querySelector("[data-review-facts]");
+    list.replaceChildren();
+    const fact = (text, testid) => {
+      const item = document.createElement("li");
+      item.textContent = text;
+      if (testid) item.dataset.testid = testid;
+      list.append(item);
+    };
+    const confirm = review.querySelector("[data-review-confirm]");
+    if (result.ok) {
+      fact(`${L.from} ${when(body.old.starts_at)}–${hhmm(new Date(body.old.ends_at))} → ${when(body.new.starts_at)}` +
+           `–${hhmm(new Date(body.new.ends_at))}`, "review-times");
+      fact(`${body.recipients} ${L.recipients}`, "review-recipients");
+      fact(L.noConflicts, "review-conflicts");
+      if (body.series) fact(L.seriesOne);
+      if (nonWorking) fact(nonWorking, "review-non-working");
+      confirm.hidden = false;
+    } else {
+      fact(describeError(body), "review-refused");
+      confirm.hidden = true;
     }
-    const code = body.error && body.error.code;
-    if (code === "non_working_time" && !allowNonWorking && window.confirm(`${describeError(body)}\n\n${L.allowNonWorking}`)) {
-      return move(info, true);
+  }
+
+  // The drag is rehearsed on the server (dry_run) and shown; only "confirm" writes it.
+  async function reviewMove(info) {
+    const event = info.event;
+    say(L.checking, "secondary");
+    let allow = false;
+    let nonWorking = "";
+    let result = await post(event, event.start, event.end, false, true);
+    if (!result.ok && result.body.error && result.body.error.code === "non_working_time") {
+      nonWorking = `${describeError(result.body)} ${L.allowNonWorking}`;
+      allow = true;
+      result = await post(event, event.start, event.end, true, true);
+    }
+    if (!reviewModal) {  // no dialog: the old way, asked in the browser's own words
+      if (result.ok && window.confirm(result.body.message)) return write(info, allow);
+      info.revert();
+      return say(`${result.ok ? "" : describeError(result.body) + " "}${L.undone}`, result.ok ? "secondary" : "danger");
+    }
+    fillReview(info, result, nonWorking);
+    message.className = "alert d-none";
+    let confirmed = false;
+    const confirm = review.querySelector("[data-review-confirm]");
+    const onConfirm = () => { confirmed = true; reviewModal.hide(); };
+    confirm.addEventListener("click", onConfirm, {once: true});
+    review.addEventListener("hidden.bs.modal", () => {
+      confirm.removeEventListener("click", onConfirm);
+      if (confirmed) return write(info, allow);
+      info.revert();
+      say(result.ok ? L.notMoved : `${describeError(result.body)} ${L.undone}`, result.ok ? "secondary" : "danger");
+    }, {once: true});
+    reviewModal.show();
+  }
+
+  async function write(info, allow) {
+    const event = info.event;
+    const oldStart = info.oldEvent.start;
+    const oldEnd = info.oldEvent.end;
+    say(L.moving, "secondary");
+    const result = await post(event, event.start, event.end, allow, false);
+    if (result.ok) {
+      ec.refetchEvents();
+      return offerUndo(result.body.message, event, oldStart, oldEnd, result.body.version);
     }
     info.revert();
-    say(`${describeError(body)} ${L.undone}`, "danger");
-    if (response.status === 412) ec.refetchEvents();  // show the meeting as it now is
+    say(`${describeError(result.body)} ${L.undone}`, "danger");
+    if (result.status === 412) ec.refetchEvents();  // show the meeting as it now is
   }
 
   const monthTitle = (d) => `${L.months[d.getMonth()]}, ${d.getFullYear()}`;
   let ec = null;  // the sources below ask it for the view once it exists
+  let fetchedForSites = false;  // whether the events on hand name their sites (the sites × time view's)
   ec = EventCalendar.create(el, {
     view: phone && opts.view !== "dayGridMonth" ? "listWeek" : opts.view,
     date: opts.date,
@@ -80,7 +182,8 @@
       end: phone ? "dayGridMonth,listWeek,timeGridDay" : "dayGridMonth,timeGridWeek,timeGridDay,listWeek,resourceTimelineWeek",
     },
     buttonText: (text) => ({...text, today: L.today, dayGridMonth: L.dayGridMonth, timeGridWeek: L.timeGridWeek,
-                             timeGridDay: L.timeGridDay, listWeek: L.listWeek, resourceTimelineWeek: L.resourceTimelineWeek}),
+                             timeGridDay: L.timeGridDay, listWeek: L.listWeek, resourceTimelineWeek: L.resourceTimelineWeek,
+                             prev: L.prev, next: L.next, close: L.close, expand: L.expand, collapse: L.collapse}),
     views: {
       dayGridMonth: {dayHeaderFormat: (d) => (phone ? L.weekdaysShort : L.weekdays)[d.getDay()],
                      titleFormat: monthTitle, dayMaxEvents: true},
@@ -105,10 +208,16 @@
     allDaySlot: false, nowIndicator: true, height: "auto",
     noEventsContent: L.noEvents,
     editable: opts.canBook, eventStartEditable: opts.canBook, eventDurationEditable: false, selectable: false,
-    eventSources: [{url: opts.eventsUrl, extraParams: () => ({
-      status: statusSelect.value,
-      resources: ec && ec.getView().type.startsWith("resource") ? 1 : 0,
-    })}],
+    eventSources: [{url: opts.eventsUrl, extraParams: () => {
+      fetchedForSites = !!ec && ec.getView().type.startsWith("resource");
+      return {status: statusSelect.value, resources: fetchedForSites ? 1 : 0};
+    }}],
+    // The sites × time view needs each event's sites (resources=1); the week it is switched to from the
+    // time grid is the same range, which EventCalendar would not fetch again: it would show no meeting.
+    viewDidMount: (info) => {
+      if (ec && info.view.type.startsWith("resource") !== fetchedForSites) ec.refetchEvents();
+    },
+    moreLinkContent: (arg) => `+${arg.num} ${L.more}`,
     resources: (info, success, failure) => {
       fetch(opts.resourcesUrl, {credentials: "same-origin"}).then((r) => {
         if (!r.ok) throw new Error(`HTTP ${r.status}`);  // 401 once the session has ended
@@ -156,7 +265,7 @@
       }
       window.location.href = `${opts.bookUrl}?${params}`;
     } : undefined,
-    eventDrop: (info) => move(info, false),
+    eventDrop: (info) => reviewMove(info),
     // holidays and days off also mark their day cells (the month grid draws no timed shading)
     eventAllUpdated: () => {
       const days = ec.getEvents().filter((e) => e.display === "background" && e.extendedProps.kind !== "weekend")
@@ -166,6 +275,23 @@
       }
     },
   });
+  // EventCalendar marks up its grids with ARIA rows, cells and headers whose table, grid and row
+  // parents it does not give (axe: aria-required-parent, aria-required-children): a screen reader
+  // would be told of a broken table. Its layout stays; those half roles go, each time it draws.
+  // The agenda's root is a "list" whose items are its toolbar and days: those go too.
+  const TABLE_ROLES = new Set(["table", "grid", "rowgroup", "row", "cell", "gridcell", "columnheader", "rowheader",
+                               "list", "listitem"]);
+  const TABLE_ATTRIBUTES = ["aria-colindex", "aria-rowindex", "aria-colcount", "aria-rowcount"];
+  const unroleTables = () => {
+    [el, ...el.querySelectorAll("[role], [aria-colindex], [aria-rowindex], [aria-colcount], [aria-rowcount]")]
+      .forEach((node) => {
+        if (TABLE_ROLES.has(node.getAttribute("role"))) node.removeAttribute("role");
+        TABLE_ATTRIBUTES.forEach((name) => node.removeAttribute(name));
+      });
+  };
+  unroleTables();
+  new MutationObserver(unroleTables).observe(el, {childList: true, subtree: true, attributes: true,
+                                                  attributeFilter: ["role", ...TABLE_ATTRIBUTES]});
   // A filter reloads the page at the view and day on screen: the URL keeps the filters (links, reload).
   const filters = document.querySelector("[data-calendar-filters]");
   const viewNames = {dayGridMonth: "month", timeGridWeek: "week", timeGridDay: "day", listWeek: "list",

@@ -1,5 +1,6 @@
 // The booking form's site pickers (templates/booking/_sites.html).
-// The chair and the single sites become Tom Select searches; the unit tree gets a filter and
+// The chair and the single sites become Tom Select searches (of the server's sites when the form
+// says so: data-search-url, past a few hundred sites); the unit tree gets a filter and
 // keeps a district's "whole district" box and its communes in step. Without this script the
 // same selects and checkboxes post the same fields.
 (function () {
@@ -45,6 +46,25 @@
         // a picked site leaves the typed text: the next search starts afresh
         onItemAdd: function () { this.setTextboxValue(""); this.refreshOptions(false); }
       };
+      if (select.dataset.searchUrl) {
+        // the country's sites: the page holds only those chosen; typing asks the server (booking.site_search)
+        settings.shouldLoad = function (query) { return fold(query).length >= 2; };
+        settings.load = function (query, callback) {
+          fetch(select.dataset.searchUrl + "?q=" + encodeURIComponent(query),
+                {credentials: "same-origin", headers: {"Accept": "application/json"}})
+            .then(function (response) { return response.ok ? response.json() : []; })
+            .then(function (sites) {
+              callback(sites.map(function (site) {
+                return {value: String(site.id), text: site.text, code: site.code, search: site.search};
+              }));
+            }, function () { callback(); });
+        };
+        settings.loadThrottle = 250;
+        settings.render.not_loading = function () {
+          return '<div class="no-results">' + (select.dataset.searchHint || "") + "</div>";
+        };
+        settings.render.loading = function () { return '<div class="spinner-border spinner-border-sm m-2" role="status"></div>'; };
+      }
       if (many) {
         settings.plugins = ["remove_button"];
         settings.placeholder = select.dataset.placeholder || "";
@@ -53,6 +73,9 @@
         settings.allowEmptyOption = false;
       }
       new TomSelect(select, settings);  // it points the field's label at its search box
+      // the select stays in the page for the form's post, out of sight; out of the accessibility tree too,
+      // or a screen reader would meet two "Điểm cầu chủ tọa" boxes, one of them unnamed (axe: select-name)
+      select.setAttribute("aria-hidden", "true");
     });
   }
 
@@ -75,9 +98,50 @@
         box.disabled = all.checked;
       });
     }
+    // The country's communes are not in the page: a district's come from the server when it is opened.
+    function commune(unit) {
+      var item = document.createElement("li");
+      item.className = "form-check";
+      item.dataset.treeItem = "";
+      item.dataset.search = unit.search;
+      var box = document.createElement("input");
+      box.className = "form-check-input";
+      box.type = "checkbox";
+      box.name = "unit_ids";
+      box.value = String(unit.id);
+      box.id = "unit-" + unit.id;
+      var label = document.createElement("label");
+      label.className = "form-check-label";
+      label.htmlFor = box.id;
+      label.textContent = unit.name + " ";
+      var count = document.createElement("span");
+      count.className = "small text-body-secondary";
+      count.textContent = "(" + unit.count + ")";
+      label.append(count);
+      item.append(box, label);
+      return item;
+    }
+    function fetchCommunes(group, details) {
+      if (!details || !details.dataset.treeUrl || details.dataset.loaded) { return; }
+      details.dataset.loaded = "1";
+      fetch(details.dataset.treeUrl, {credentials: "same-origin", headers: {"Accept": "application/json"}})
+        .then(function (response) { return response.ok ? response.json() : []; })
+        .then(function (units) {
+          var list = details.querySelector("ul");
+          units.forEach(function (unit) {
+            if (!document.getElementById("unit-" + unit.id)) { list.append(commune(unit)); }
+          });
+          sync(group);
+        }, function () { delete details.dataset.loaded; });
+    }
     groups.forEach(function (group) {
       sync(group);
       group.querySelector("[data-tree-all]").addEventListener("change", function () { sync(group); });
+      var details = group.querySelector("[data-tree-details]");
+      if (details) {
+        details.addEventListener("toggle", function () { if (details.open) { fetchCommunes(group, details); } });
+        if (details.open) { fetchCommunes(group, details); }
+      }
     });
 
     var filter = document.querySelector("[data-tree-filter]");
