@@ -93,8 +93,9 @@ def sites(occurrence, endpoint_ids=None):
 
 
 def district_of(unit):
-    """The district-level (or province) unit a site is counted under."""
-    return unit.parent if unit.level == "commune" and unit.parent is not None else unit
+    """Return the district-level (or province) unit a site is shown under (registry.areas: since 2025, the
+    former district of a commune under the province)."""
+    return areas.district_of(unit)
 
 
 def item_json(endpoint_id, mark):

@@ -24,6 +24,7 @@ from vmeeting.core.extensions import db
 from vmeeting.readiness.models import CHECKS, Readiness, ReadinessEvent, ReadinessJob
 from vmeeting.readiness.verdict import (  # noqa: F401 (this module's interface)
     FILTERS, PROBLEM_KINDS, VERDICTS, summaries, summarize, verdict)
+from vmeeting.registry import areas
 from vmeeting.registry.models import AdminUnit, Endpoint
 from vmeeting.core.text import N_, clean, say
 
@@ -92,8 +93,9 @@ def occurrence_of(meeting, occurrence_id=None, now=None):
 
 
 def district_of(unit):
-    """Return the district-level (or province) unit a site is shown under."""
-    return unit.parent if unit.level == "commune" and unit.parent is not None else unit
+    """Return the district-level (or province) unit a site is shown under (registry.areas: since 2025, the
+    former district of a commune under the province)."""
+    return areas.district_of(unit)
 
 
 def province_of(unit):
