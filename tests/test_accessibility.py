@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import browser_sign_in
+from tests.conftest import browser_sign_in, settled
 from tests.test_english_mode import DETAIL_PAGES
 from tests.walks.world import build_world
 
@@ -47,10 +47,10 @@ def violations(page):
 
 def settle(page):
     """Wait until the page has loaded and drawn what its scripts fetch."""
-    page.wait_for_load_state("networkidle")
-    if page.locator("#calendar").count():
+    settled(page)
+    if page.evaluate("() => document.getElementById('calendar') !== null"):
         page.locator("#calendar .ec-toolbar").wait_for()
-        page.wait_for_load_state("networkidle")
+        settled(page)
 
 
 @pytest.mark.parametrize("role", ["admin", "scheduler", "technician", "viewer"])

@@ -49,8 +49,8 @@ def test_the_pickers_search_the_server_past_the_threshold(page, demo, monkeypatc
     page.on("request", lambda request: searches.append(request.url) if "/meetings/sites?" in request.url else None)
     page.goto(f"/meetings/new?day={monday.date()}&start=14:00&end=15:00")
     # the page carries no site: 213 options would be 213 nodes per picker
-    assert page.locator("select#endpoint_ids option").count() == 0
-    assert page.locator("select#chair_endpoint_id option").count() == 1  # the empty choice
+    expect(page.locator("select#endpoint_ids option")).to_have_count(0)
+    expect(page.locator("select#chair_endpoint_id option")).to_have_count(1)  # the empty choice
     page.get_by_label("Tên cuộc họp").fill("Họp tìm điểm cầu trên máy chủ")
     pick_site(page, "Điểm cầu chủ tọa", "ubnd tinh lang", "UBND tỉnh Lạng Sơn")
     pick_site(page, "Điểm cầu riêng lẻ", "quoc khanh", "UBND xã Quốc Khánh")
@@ -86,11 +86,11 @@ def test_the_unit_tree_fetches_a_districts_communes_when_opened(page, demo, monk
     sign_in(page, "scheduler")
     page.goto(f"/meetings/new?day={monday.date()}&start=14:00&end=15:00")
     tree = page.get_by_test_id("unit-tree")
-    assert tree.locator("[data-tree-item]").count() == 0  # no commune in the page until asked for
+    expect(tree.locator("[data-tree-item]")).to_have_count(0)  # no commune in the page until asked for
     tree.locator("summary").first.click()
     first = tree.locator("[data-tree-item] input").first
     first.wait_for()
-    assert tree.locator("[data-tree-item]").count() > 10
+    expect(tree.locator("[data-tree-item]").nth(10)).to_be_attached()
     first.check()
     page.get_by_label("Tên cuộc họp").fill("Họp một xã từ cây đơn vị")
     pick_site(page, "Điểm cầu chủ tọa", "ubnd tinh lang", "UBND tỉnh Lạng Sơn")

@@ -165,4 +165,5 @@ def test_every_cli_command_writes_unless_it_says_it_only_reads(app):
               for group in app.cli.commands.values() if isinstance(group, Commands)
               for name, command in group.commands.items()}
     assert writes == {"users create": True, "users token": True, "endpoints import": True,
-                      "endpoints export": False, "demo load": True, "scheduler run": False}
+                      "endpoints export": False, "demo load": True, "demo sip-simulator": False,
+                      "scheduler run": False}

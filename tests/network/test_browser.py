@@ -89,7 +89,7 @@ def test_the_board_repaints_itself_in_place_without_a_meta_refresh(page, net, li
     make_user("viewer", username="xem")
     browser_sign_in(page, "xem")
     page.goto("/network")
-    assert page.locator("meta[http-equiv=refresh]").count() == 0
+    expect(page.locator("meta[http-equiv=refresh]")).to_have_count(0)
     cell = page.locator(f'[data-testid=cell][data-endpoint-id="{net.communes[0].id}"]')
     expect(cell).to_have_attribute("data-state", "up")
     page.evaluate("window.__notReloaded = true")

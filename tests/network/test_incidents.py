@@ -114,13 +114,15 @@ def test_booking_a_site_down_or_with_an_open_incident_warns_and_still_books(net,
         "chair_endpoint_id": net.hall.id, "endpoint_ids": [net.hall.id, *[c.id for c in net.communes]]})
     assert response.status_code == 201, body(response)
     warnings = body(response)["warnings"]
+    warnings = [w for w in warnings if w["endpoint_id"] is not None]  # the sites' (a late giấy mời aside)
     assert [(w["endpoint_id"], w["kind"]) for w in warnings] == [(net.communes[0].id, "down"),
                                                                  (net.communes[1].id, "incident")]
     assert "Màn hình hỏng" in warnings[1]["message"]
     meeting_id = body(response)["id"]
     moved = client.patch(f"/api/v1/meetings/{meeting_id}", headers=headers,
                          json={"endpoint_ids": [net.hall.id, net.communes[2].id]})
-    assert moved.status_code == 200 and body(moved)["warnings"] == []
+    assert moved.status_code == 200
+    assert [w for w in body(moved)["warnings"] if w["endpoint_id"] is not None] == []
 
 
 def _soon_meeting(net, book):

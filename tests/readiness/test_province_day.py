@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from tests.booking.conftest import move_into_the_past
-from tests.conftest import sideways_overflow
+from tests.conftest import box_of, sideways_overflow
 from tests.test_screenshots import sign_in as demo_sign_in
 from vmeeting.booking.models import Meeting
 from vmeeting.auth.models import User
@@ -109,7 +109,7 @@ def test_the_three_boards_count_the_meetings_sites_alike(page, province_day, siz
     assert sideways_overflow(page) == 0
     # the network board itself, for the whole province: the meeting's counts again, among today's sittings
     page.goto("/network")
-    assert page.locator("meta[http-equiv=refresh]").count() == 0
+    expect(page.locator("meta[http-equiv=refresh]")).to_have_count(0)
 
 
 def test_the_readiness_board_of_213_sites_fits_three_screens_and_repaints_in_place(page, province_day, app):
@@ -120,9 +120,9 @@ def test_the_readiness_board_of_213_sites_fits_three_screens_and_repaints_in_pla
     grid = page.get_by_test_id("readiness-grid")
     expect(grid).to_be_visible()
     # counts and grid first; every kind of problem folded, so the page is at most three screens tall
-    assert page.get_by_test_id("board-counts").bounding_box()["y"] < grid.bounding_box()["y"]
-    assert grid.bounding_box()["y"] < page.get_by_test_id("problems").bounding_box()["y"]
-    assert page.locator("details[data-kind][open]").count() == 0
+    assert box_of(page.get_by_test_id("board-counts"))["y"] < box_of(grid)["y"]
+    assert box_of(grid)["y"] < box_of(page.get_by_test_id("problems"))["y"]
+    expect(page.locator("details[data-kind][open]")).to_have_count(0)
     height = page.evaluate("document.documentElement.scrollHeight")
     assert height <= 3 * DESKTOP["height"], height
 

@@ -199,7 +199,11 @@ def _booking_form_page(form, meeting=None):
             context["suggestions"] = _suggestions(form, context["choice"], meeting)
         return render_template("booking/form.html", **context), 409
     flash(message, "success")
-    warnings = list(dict.fromkeys(warning["message"] for warning in warnings))  # alike sites read alike: once
+    for warning in warnings:  # the meeting's own (a late giấy mời): each shown, never among the sites' few
+        if warning.get("endpoint_id") is None:
+            flash(shown(warning["message"]), "warning")
+    warnings = list(dict.fromkeys(warning["message"] for warning in warnings  # alike sites read alike: once
+                                  if warning.get("endpoint_id") is not None))
     for warning in warnings[:SHOWN_WARNINGS]:
         flash(shown(warning), "warning")
     if len(warnings) > SHOWN_WARNINGS:
