@@ -124,7 +124,7 @@ def test_the_docx_follows_phu_luc_i_and_lists_every_site(province_meeting):
     assert ("- Tại các điểm cầu cấp xã (211 điểm cầu): Chủ tịch, Phó Chủ tịch Ủy ban nhân dân xã, phường"
             in text)
     assert "- Các điểm cầu cấp xã (211 điểm cầu): tại điểm cầu của đơn vị." in text
-    assert "3. Thời gian: từ 08 giờ 00 đến 11 giờ 00, thứ " in text
+    assert "3. Thời gian\n- từ 08 giờ 00 đến 11 giờ 00, thứ " in text  # a heading as its neighbours, then the time
     assert "trước giờ họp 15 phút" in text and "thời gian chuẩn bị từ 07 giờ 30 đến 08 giờ 00" in text
     assert "- Liên hệ kỹ thuật: đồng chí " in text
     # the annex: every site, numbered 1 to 213, under its district
