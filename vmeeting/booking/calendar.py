@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from flask import jsonify, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import selectinload
 
 from vmeeting.auth.guards import permission_required
 from vmeeting.booking import rehearsal, service
@@ -25,6 +25,7 @@ from vmeeting.core.bounds import query_date, query_id
 from vmeeting.core.database import MAX_ID
 from vmeeting.core.errors import Conflict, StaleEdit, ValidationError
 from vmeeting.core.extensions import db
+from vmeeting.registry import areas
 from vmeeting.registry import service as registry
 from vmeeting.registry.models import AdminUnit, Endpoint, EndpointGroup, endpoint_group_members
 from vmeeting.core.text import N_, say, shown
@@ -230,34 +231,28 @@ def _event(occurrence, editable, sites, now):
 
 
 def _sites_of(meeting_ids):
-    """{meeting_id: ["e<endpoint id>", "u<district id>", ...]} in one query: a site's row and its district's.
+    """{meeting_id: ["e<endpoint id>", "u<district id>", ...]}: a site's row and its district's.
 
     The district row carries its sites' meetings too, so a collapsed district shows when it is busy.
+    Districts as every page groups sites (registry.areas: since 01/7/2025 a commune under its former
+    district). Three queries whatever the number of meetings.
     """
     if not meeting_ids:
         return {}
-    parent = aliased(AdminUnit)
     rows = db.session.execute(
-        sa.select(meeting_endpoints.c.meeting_id, Endpoint.id, AdminUnit.id, AdminUnit.level, parent.id, parent.level)
-        .join(Endpoint, Endpoint.id == meeting_endpoints.c.endpoint_id).join(AdminUnit, AdminUnit.id == Endpoint.unit_id)
-        .outerjoin(parent, parent.id == AdminUnit.parent_id)
-        .where(meeting_endpoints.c.meeting_id.in_(meeting_ids)))
+        sa.select(meeting_endpoints.c.meeting_id, Endpoint.id, Endpoint.unit_id)
+        .join(Endpoint, Endpoint.id == meeting_endpoints.c.endpoint_id)
+        .where(meeting_endpoints.c.meeting_id.in_(meeting_ids))).all()
+    units = db.session.scalars(sa.select(AdminUnit).where(AdminUnit.id.in_({unit_id for *_r, unit_id in rows}))
+                               .options(selectinload(AdminUnit.parent))).all()
+    heads = areas.district_heads(units)
     found = defaultdict(list)
-    for meeting_id, endpoint_id, unit_id, level, parent_id, parent_level in rows:
-        head = parent_id if _under_district(level, parent_id, parent_level) else unit_id
+    for meeting_id, endpoint_id, unit_id in rows:
+        head = heads[unit_id].id
         found[meeting_id].append(f"e{endpoint_id}")
         if f"u{head}" not in found[meeting_id]:
             found[meeting_id].append(f"u{head}")
     return found
-
-
-def _under_district(level, parent_id, parent_level):
-    """Tell whether a site's unit is a commune under a district: its row folds under the district's.
-
-    Since 01/7/2025 Lạng Sơn's communes sit right under the province (no district): each then heads its own
-    row, so the sites × time view opens on some sixty folded communes rather than one row of 213 sites.
-    """
-    return level == "commune" and parent_id is not None and parent_level not in (None, "province")
 
 
 def _non_working_days(first, last):
@@ -284,8 +279,8 @@ def _non_working_days(first, last):
 @bp.get("/calendar/resources")
 @permission_required("meetings.view")
 def calendar_resources():
-    """The sites × time view's rows: districts (communes where there are none, and the province's own sites)
-    opening to their sites, folded.
+    """The sites × time view's rows: districts as every page groups sites (registry.areas: since 2025 a
+    commune under its former district), and the province's own sites, opening to their sites, folded.
 
     Query: unit_id narrows to one unit and everything below it, group_id to the
     group's sites. Answer: a JSON list of {id, title, children: [{id: "e<endpoint id>", title}]},
@@ -300,11 +295,11 @@ def calendar_resources():
     if group is not None:
         query = query.where(Endpoint.id.in_(sa.select(endpoint_group_members.c.endpoint_id)
                                             .where(endpoint_group_members.c.group_id == group.id)))
+    endpoints = db.session.scalars(query).all()
+    heads = areas.district_heads({endpoint.unit for endpoint in endpoints})
     groups = defaultdict(list)
-    for endpoint in db.session.scalars(query):
-        unit = endpoint.unit
-        head = unit.parent if _under_district(unit.level, unit.parent_id, unit.parent and unit.parent.level) else unit
-        groups[head].append(endpoint)
+    for endpoint in endpoints:
+        groups[heads[endpoint.unit_id]].append(endpoint)
     order = {"province": 0, "district": 1, "commune": 2}
     return jsonify([
         {"id": f"u{head.id}", "title": f"{head.name} ({len(sites)})", "expanded": len(groups) == 1,
