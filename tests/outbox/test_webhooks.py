@@ -163,3 +163,66 @@ def test_the_outbox_page_counts_the_webhooks_when_there_is_one(app, client, logi
     assert 'data-testid="webhook-counts"' in page and "Đã gửi 1" in page
     app.config["WEBHOOK_URL"] = None
     assert 'data-testid="webhook-counts"' not in client.get("/outbox").get_data(as_text=True)
+
+
+class HoldingReceiver(Receiver):
+    """A Receiver that, from its `hold_from`-th POST on, records the request and then answers nothing until
+    `release()`: the sender waits on it, and the test kills the sender meanwhile."""
+
+    def __init__(self, hold_from):
+        self.hold_from, self.released = hold_from, threading.Event()
+        super().__init__()
+        handler = self.server.RequestHandlerClass
+        original = handler.do_POST
+        receiver = self
+
+        def do_post(request):
+            if len(receiver.posts) + 1 < receiver.hold_from or receiver.released.is_set():
+                return original(request)
+            body = request.rfile.read(int(request.headers["Content-Length"]))
+            receiver.posts.append((dict(request.headers), body))
+            receiver.released.wait(120)  # its sender is gone by then: the answer reaches no one
+            request.send_response(200)
+            request.end_headers()
+
+        handler.do_POST = do_post
+
+    def release(self):
+        self.released.set()
+
+
+@pytest.mark.long
+def test_a_worker_killed_while_a_post_waits_loses_none_and_repeats_only_that_one(app, database_url, invited, book,
+                                                                                 smtp, tmp_path):
+    """kill -9 of a real worker (`flask scheduler run`) while the receiver holds its 4th POST unanswered:
+    the three answered are not posted again, the one in flight at most once more (same X-Vmeeting-Delivery),
+    and the rest, claimed by the dead worker, are taken back once its claims run out and posted once."""
+    from tests.outbox.processes import start_worker, wait_for
+
+    receiver = HoldingReceiver(hold_from=4)
+    try:
+        book([invited["hall"], *invited["communes"]], next_monday(9))
+        db.session.commit()
+        mails = db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMail))
+        db.session.commit()  # no read of the test's stays open beside the worker (SQLite's snapshot)
+        assert mails == 7
+        worker = start_worker(database_url, smtp, tmp_path, WEBHOOK_URL=receiver.url, WEBHOOK_SECRET=SECRET)
+        try:
+            wait_for(lambda: len(receiver.posts) >= 4, 90, "the worker did not reach its 4th POST")
+        finally:
+            worker.kill()  # SIGKILL: nothing recorded on the way out
+            worker.wait(timeout=60)
+        receiver.release()
+        app.config.update(WEBHOOK_URL=receiver.url, WEBHOOK_SECRET=SECRET)  # this process takes over
+        db.session.expire_all()
+        statuses = dict(db.session.execute(sa.select(WebhookDelivery.status, sa.func.count())
+                                           .group_by(WebhookDelivery.status)).all())
+        db.session.commit()
+        assert statuses == {"sent": 3, "pending": 4}, statuses
+        assert webhooks.deliver_webhooks() == 0, "the dead worker's claims hold until they run out"
+        assert webhooks.deliver_webhooks(now=utcnow() + webhooks.LEASE + timedelta(seconds=1)) == 4
+        sent = [headers["X-Vmeeting-Delivery"] for headers, _body in receiver.posts]
+        assert len(set(sent)) == mails, "every mail posted"
+        assert len(sent) == mails + 1 and sent.count(sent[3]) == 2, "only the one in flight posted again"
+    finally:
+        receiver.stop()
