@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from tests.booking.conftest import move_into_the_past
-from tests.conftest import box_of, laid_out, sideways_overflow
+from tests.conftest import box_of, laid_out, settled, sideways_overflow
 from tests.test_screenshots import sign_in
 from vmeeting.attendance.models import Attendance
 from vmeeting.booking.models import Meeting
@@ -124,6 +124,31 @@ def test_roll_call_all_present_then_one_absence_saves_213_marks_in_place(page, p
     site.get_by_text("Đến muộn", exact=True).click()
     expect(site.locator("[data-field=badge]")).to_have_text("Đến muộn")
     assert contrast(page, f"#{site.get_attribute('id')} .btn-late") >= 4.5
+
+    # a mark chosen while the site's last one is still on its way goes after it, and its answer wins: a slow
+    # link never ends on the earlier mark, on the page or in the database
+    other = district.get_by_test_id("site").nth(5)
+    other_id = int(other.get_attribute("data-endpoint-id"))
+    # the first save's request leaves two seconds late, the next at once: the order a busy network may give
+    page.evaluate("""url => {
+        const fetch = window.fetch;
+        let calls = 0;
+        window.fetch = (target, options) => String(target).includes(url) && ++calls === 1
+            ? new Promise(go => setTimeout(go, 2000)).then(() => fetch(target, options))
+                  .finally(() => { window.__slowAnswered = true; })
+            : fetch(target, options);
+    }""", other.get_attribute("data-mark-url"))
+    other.get_by_text("Vắng", exact=True).click()
+    other.get_by_placeholder("Lý do (bắt buộc khi vắng)").fill("Mất điện")
+    other.get_by_placeholder("Lý do (bắt buộc khi vắng)").press("Enter")
+    expect(other).to_have_attribute("data-state", "saving")
+    other.get_by_text("Đến muộn", exact=True).click()  # while "Vắng" is on its way
+    page.wait_for_function("() => window.__slowAnswered === true")
+    settled(page)
+    expect(other.locator("[data-field=badge]")).to_have_text("Đến muộn", timeout=15000)
+    expect(other).to_have_attribute("data-state", "saved")
+    db.session.rollback()
+    assert db.session.scalar(sa.select(Attendance.status).where(Attendance.endpoint_id == other_id)) == "late"
 
     page.set_viewport_size(PHONE)
     page.goto(f"/meetings/{province_meeting.id}/occurrences/{occurrence.id}/attendance")

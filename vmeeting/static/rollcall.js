@@ -76,8 +76,22 @@
     const body = new FormData();
     body.append("e" + id + "-status", mark.status);
     body.append("e" + id + "-reason", mark.reason);
+    // one save of a site on its way at a time, so the server records the marks in the order chosen: a
+    // choice made meanwhile waits for the answer, then goes
+    if (site.dataset.inFlight) {
+      site.dataset.queued = "1";
+      return;
+    }
     show(site, "saving", words.labelSaving);
+    site.dataset.inFlight = "1";
+    delete site.dataset.choosing;
     post(site.dataset.markUrl, body).then(function (answer) {
+      // an answer overtaken by a newer choice (made while it was on its way) must not paint the old mark
+      // back over it: that choice is saved next, and its answer paints the site
+      if (site.dataset.choosing || site.dataset.queued) {
+        if (answer.ok) paintCounts(answer.data);
+        return;
+      }
       if (!answer.ok) {
         const error = answer.data.error || {};
         const fields = error.fields || {};
@@ -88,11 +102,18 @@
       answer.data.items.forEach(paintItem);
       paintCounts(answer.data);
       if (announce) announce.textContent = site.querySelector("[id^=name-]").textContent + ": " + answer.data.items[0].label + " — " + words.labelSaved;
-    }).catch(function () { show(site, "error", words.labelOffline); });
+    }).catch(function () { show(site, "error", words.labelOffline); }).finally(function () {
+      delete site.dataset.inFlight;
+      if (site.dataset.queued) {  // the choice made meanwhile
+        delete site.dataset.queued;
+        save(site);
+      }
+    });
   }
 
   // a choice settles before it is saved: arrowing through the three marks saves only the last one
   function soon(site, wait) {
+    site.dataset.choosing = "1";
     window.clearTimeout(timers.get(site));
     timers.set(site, window.setTimeout(function () { save(site); }, wait));
   }
