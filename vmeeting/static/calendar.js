@@ -42,6 +42,23 @@
   const when = (text) => { const d = new Date(text); return `${L.weekdaysShort[d.getDay()]} ${ddmm(d)} ${hhmm(d)}`; };
   let undoTimer = null;
 
+  // Bootstrap ignores hide() while the dialog is still fading in: a quick "Không dời" or "Xác nhận"
+  // would leave it open with the drag neither written nor undone. Such a click closes it once shown.
+  if (reviewModal) {
+    let shown = false;
+    let hideWhenShown = false;
+    review.addEventListener("show.bs.modal", () => { shown = false; hideWhenShown = false; });
+    review.addEventListener("shown.bs.modal", () => {
+      shown = true;
+      if (hideWhenShown) reviewModal.hide();
+    });
+    review.addEventListener("hidden.bs.modal", () => { shown = false; hideWhenShown = false; });
+    review.addEventListener("click", (e) => {
+      if (!shown && e.target.closest("[data-bs-dismiss], [data-review-confirm]")) hideWhenShown = true;
+    });
+    review.addEventListener("keydown", (e) => { if (!shown && e.key === "Escape") hideWhenShown = true; });
+  }
+
   async function post(event, start, end, allowNonWorking, dryRun) {
     try {
       const response = await fetch(opts.moveUrl, {
