@@ -3,30 +3,23 @@
 A demo aid, never a test peer: the probes' own tests use sipp (tests/readiness/sip_peers.py).
 """
 
-import socket
 from collections import Counter
 
 import pytest
 import sqlalchemy as sa
 
+from tests.demo_network import free_udp_port, simulator_users, swept_demo
 from vmeeting.core.extensions import db
 from vmeeting.demo.loader import load_demo
-from vmeeting.demo.simulator import SipSimulator, plan
-from vmeeting.network import service as network
+from vmeeting.demo.simulator import SipSimulator
 from vmeeting.network.models import NetworkState
 from vmeeting.probes import ProbeTarget, probe_many
 from vmeeting.registry.models import Endpoint
 
 
-def _free_udp_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def simulator_address():
-    return f"127.0.0.1:{_free_udp_port()}"
+    return f"127.0.0.1:{free_udp_port()}"
 
 
 def test_it_answers_the_real_probes_but_for_the_silent_and_the_flaky_in_its_off_turn():
@@ -63,22 +56,11 @@ def test_a_request_that_is_not_options_gets_no_answer():
 
 def test_a_sweep_of_the_demo_against_it_finds_most_sites_up_and_a_few_down(app, simulator_address):
     """The demo as `make run` loads it: every site at the simulator, a user part of its own; two real sweeps."""
-    load_demo(sip_simulator=simulator_address)
-    db.session.commit()
+    address, silent, flaky = swept_demo(app, simulator_address)
     uris = db.session.scalars(sa.select(Endpoint.sip_uri)).all()
-    assert len(uris) == 213 and all(u.endswith("@" + simulator_address) for u in uris)
-    users = [u[len("sip:"):-len(simulator_address) - 1] for u in uris]
-    assert len(set(users)) == 213
-    silent, flaky = plan(users)
+    assert len(uris) == 213 and all(u.endswith("@" + address) for u in uris)
+    assert len(set(simulator_users(address))) == 213
     assert 1 <= len(silent) <= 10 and len(flaky) == 1 and not silent & flaky
-    host, port = simulator_address.rsplit(":", 1)
-    simulator = SipSimulator(host, int(port), silent=silent, flaky=flaky, period=3600, clock=lambda: 0.0).start()
-    app.config["PROBE_TIMEOUT_SECONDS"] = 1.0
-    try:
-        for _ in range(app.config["NETWORK_DOWN_AFTER"]):
-            network.sweep()
-    finally:
-        simulator.stop()
     states = Counter(db.session.scalars(sa.select(NetworkState.state)))
     assert states == {"up": 213 - len(silent), "down": len(silent)}
 

@@ -4,7 +4,6 @@ readiness board holds 213 sites in three screen heights and repaints in place.
 """
 
 import re
-import socket
 from datetime import datetime, time, timedelta
 
 import pytest
@@ -13,15 +12,13 @@ from playwright.sync_api import expect
 
 from tests.booking.conftest import move_into_the_past
 from tests.conftest import box_of, sideways_overflow
+from tests.demo_network import swept_demo
 from tests.test_screenshots import sign_in as demo_sign_in
 from vmeeting.booking.models import Meeting
 from vmeeting.auth.models import User
 from vmeeting.core.database import utcnow, writing
 from vmeeting.core.extensions import db
 from vmeeting.core.timefmt import local_zone, to_local
-from vmeeting.demo.loader import load_demo
-from vmeeting.demo.simulator import SipSimulator, plan
-from vmeeting.network import service as network
 from vmeeting.network.models import Incident
 from vmeeting.readiness import service as readiness
 from vmeeting.readiness.models import CHECKS, Readiness
@@ -34,29 +31,11 @@ PHONE = {"width": 390, "height": 844}
 VERDICTS = ("ready", "pending", "issue", "incident", "unreachable", "down", "total")
 
 
-def _free_udp_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def province_day(app, live_server):
     """The demo as `make run` loads it, swept by the real probes against its simulator; the whole province's
     meeting on the today board (tomorrow), with technicians' answers of each kind."""
-    address = f"127.0.0.1:{_free_udp_port()}"
-    load_demo(sip_simulator=address)
-    db.session.commit()
-    users = [u[len("sip:"):-len(address) - 1] for u in db.session.scalars(sa.select(Endpoint.sip_uri))]
-    silent, flaky = plan(users)
-    host, port = address.rsplit(":", 1)
-    simulator = SipSimulator(host, int(port), silent=silent, flaky=flaky, period=3600, clock=lambda: 0.0).start()
-    app.config["PROBE_TIMEOUT_SECONDS"] = 1.0
-    try:
-        for _ in range(app.config["NETWORK_DOWN_AFTER"]):
-            network.sweep()
-    finally:
-        simulator.stop()
+    address, silent, _flaky = swept_demo(app)
     meeting = max(db.session.scalars(sa.select(Meeting)), key=lambda m: m.endpoint_count)
     assert meeting.endpoint_count == 213
     occurrence = meeting.occurrences[0]
