@@ -44,6 +44,25 @@ def test_the_data_places_every_commune_once_and_names_the_65_units():
     assert all(u.get("unresolved") for u in units if any(p["kind"] == "partial" for p in u["predecessors"]))
 
 
+def test_the_data_says_where_each_item_comes_from_and_gives_the_gso_codes():
+    """Every item names its evidence level and sources; the GSO code of each new unit is one of its predecessors' codes."""
+    levels = set(DATA["evidence_levels"])
+    assert "1246/NQ-UBTVQH15" in DATA["merge_2024"]["legal_basis"]
+    assert all(a["evidence"] in levels for a in DATA["merge_2024"]["absorbed"])
+    reorg = DATA["reorganisation_2025"]
+    keys = {s["key"] for s in reorg["sources"]}
+    assert all(s["title"] and (s["read_on"] or s["key"] == "not-read") for s in reorg["sources"] + DATA["merge_2024"]["sources"])
+    units = reorg["units"]
+    assert [u["item"] for u in units] == list(range(1, 66))
+    assert {u["item"] for u in units if u["evidence"] == "resolution-text"} == {33, 34}
+    assert all(u["evidence"] in levels and set(u["checked_against"]) <= keys for u in units)
+    codes = [u["gso_code"] for u in units]
+    assert len(set(codes)) == 65 and all(len(c) == 5 and c.isdigit() for c in codes)
+    assert all(u["gso_code_was"] in {p["name"] for p in u["predecessors"]} for u in units)
+    by_name = {u["name"]: u["gso_code"] for u in units}
+    assert by_name["Kỳ Lừa"] == "06187" and by_name["Lộc Bình"] == "06529"
+
+
 def _levels(day):
     units = db.session.scalars(service.units_select(day)).all()
     return Counter(u.level for u in units), Counter(u.kind for u in units if u.level == "commune")

@@ -35,7 +35,8 @@ DISTRICT_SEATS = {
     "183": "Thị trấn Cao Lộc", "184": "Thị trấn Văn Quan", "185": "Thị trấn Bắc Sơn", "186": "Thị trấn Hữu Lũng",
     "187": "Thị trấn Đồng Mỏ", "188": "Thị trấn Lộc Bình", "189": "Thị trấn Đình Lập",
 }
-#: the demo code of the n-th unit of 2025 (GSO codes of the new units were not found; see the data file)
+#: the demo code of the unit of khoản n of the 2025 resolution, like the 2020 communes' "<district>-<nn>" (the units'
+#: GSO codes of Quyết định 19/2025/QĐ-TTg are in the data file, "gso_code", with their sources)
 NEW_CODE = "LS25-{:02d}"
 
 
