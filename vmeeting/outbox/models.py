@@ -16,7 +16,39 @@ STATUS_LABELS = {"pending": N_("Chờ gửi"), "sent": N_("Đã gửi"), "failed
 MAIL_METHODS = ("REQUEST", "CANCEL")
 
 
-class OutboxMail(db.Model):
+class Delivered:
+    """The columns of a piece of outgoing work that workers claim, attempt and settle (a mail, a webhook POST).
+
+    Shared by `OutboxMail` and `WebhookDelivery` so that both obey one claim protocol
+    (`service.claim_rows`): a row is due while `pending` and `next_attempt_at` has come; a worker that
+    claims it names itself in `claimed_by` and holds it until `next_attempt_at`, which it renews while
+    it works.
+    """
+
+    status: Mapped[str] = mapped_column(sa.String(20), default="pending")
+    attempt_count: Mapped[int] = mapped_column(default=0)
+    #: when the next attempt is due; while a worker holds the row (`claimed_by`), when its claim runs out
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: the worker (host:pid:drain) that claimed the row for an attempt; None once the attempt's outcome is
+    #: recorded. Its claim lasts until next_attempt_at, which it renews while it works (service.CLAIM_LEASE)
+    claimed_by: Mapped[Optional[str]] = mapped_column(sa.String(200))
+    #: when that worker claimed it
+    claimed_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    #: the last attempt's error (for a webhook: the receiver's status and the start of its body)
+    last_error: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+    @property
+    def is_pending(self):
+        return self.status == "pending"
+
+    def is_claimed(self, now):
+        """Tell whether a worker holds the row at `now` (an aware instant): claimed, and its lease not run out."""
+        return self.status == "pending" and self.claimed_by is not None and self.next_attempt_at > now
+
+
+class OutboxMail(Delivered, db.Model):
     """One e-mail to one person: written with the change it announces, built once, delivered by the workers.
 
     A row is written either whole (`message` set: a plain mail) or compact
@@ -44,33 +76,12 @@ class OutboxMail(db.Model):
     builder: Mapped[Optional[str]] = mapped_column(sa.String(40))
     #: what the builder needs beyond the row's own columns, small (JSON object)
     payload: Mapped[Optional[dict]] = mapped_column(sa.JSON)
-    status: Mapped[str] = mapped_column(sa.String(20), default="pending")
-    attempt_count: Mapped[int] = mapped_column(default=0)
-    #: when the next attempt is due; while a worker holds the mail (`claimed_by`), when its claim runs out
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    #: the worker (host:pid:drain) that claimed the mail for an attempt; None once the attempt's outcome is
-    #: recorded. Its claim lasts until next_attempt_at, which it renews while it works (service.CLAIM_LEASE)
-    claimed_by: Mapped[Optional[str]] = mapped_column(sa.String(200))
-    #: when that worker claimed it
-    claimed_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
-    last_error: Mapped[str] = mapped_column(sa.Text, default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    sent_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
-
     __table_args__ = (
         sa.CheckConstraint(sa.column("status").in_(MAIL_STATUSES), name="status"),
         sa.CheckConstraint(sa.column("method").in_(MAIL_METHODS), name="method"),
         # the workers' question: what is pending and due?
         sa.Index("ix_outbox_mails_due", "status", "next_attempt_at"),
     )
-
-    @property
-    def is_pending(self):
-        return self.status == "pending"
-
-    def is_claimed(self, now):
-        """Tell whether a worker holds the mail at `now` (an aware instant): claimed, and its lease not run out."""
-        return self.status == "pending" and self.claimed_by is not None and self.next_attempt_at > now
 
     @property
     def is_invite(self):
@@ -86,7 +97,7 @@ class OutboxMail(db.Model):
 WEBHOOK_STATUSES = ("pending", "sent", "failed", "superseded")
 
 
-class WebhookDelivery(db.Model):
+class WebhookDelivery(Delivered, db.Model):
     """The JSON POST to WEBHOOK_URL that repeats one outbox mail (an SMS or Zalo gateway's feed), and its fate.
 
     One row per mail, written by the worker's webhook tick for every mail the
@@ -98,16 +109,6 @@ class WebhookDelivery(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     mail_id: Mapped[int] = mapped_column(sa.ForeignKey("outbox_mails.id", ondelete="CASCADE"), unique=True)
-    status: Mapped[str] = mapped_column(sa.String(20), default="pending")
-    attempt_count: Mapped[int] = mapped_column(default=0)
-    #: as for a mail: when the next attempt is due, or while claimed, when the claim runs out
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    claimed_by: Mapped[Optional[str]] = mapped_column(sa.String(200))
-    claimed_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
-    #: the receiver's last answer (status and the start of its body) or the error reaching it
-    last_error: Mapped[str] = mapped_column(sa.Text, default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    sent_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         sa.CheckConstraint(sa.column("status").in_(WEBHOOK_STATUSES), name="status"),

@@ -240,29 +240,40 @@ def claim_due(now, limit, exclude_ids=(), *, holder=None):
     CLAIM_LEASE ahead, so no other worker takes them while they are built
     and sent; the worker renews the lease while it works (`renew_claims`).
     A mail whose lease ran out (its worker died, or lost the database) is
-    due again, and taken back here like any other. On PostgreSQL the rows
-    are picked `FOR UPDATE SKIP LOCKED`, so workers claiming at once take
-    different rows rather than wait on each other; on SQLite the caller holds
-    the write lock (`database.writing`). The caller commits the claim before
+    due again, and taken back here like any other (`claim_rows` says how
+    workers claiming at once stay apart). The caller commits the claim before
     talking to any server. exclude_ids: rows this process already knows the
     outcome of (acceptances not yet recorded).
     """
-    picked = sa.select(OutboxMail.id).where(due_condition(now))
-    if exclude_ids:
-        picked = picked.where(OutboxMail.id.not_in(list(exclude_ids)))
-    # SQLite renders no FOR UPDATE: its write lock serializes. MATERIALIZED: PostgreSQL must pick once, or
-    # a planner that folds the pick into the UPDATE may run its LIMIT more than once and claim more.
-    picked = (picked.order_by(OutboxMail.next_attempt_at, OutboxMail.id).limit(limit)
-              .with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED"))
-    rows = db.session.execute(
-        sa.update(OutboxMail)
-        .where(OutboxMail.id.in_(sa.select(picked.c.id)), due_condition(now))
-        .values(next_attempt_at=max(now, utcnow()) + CLAIM_LEASE, claimed_by=holder or worker_name(),
-                claimed_at=utcnow())
-        .returning(OutboxMail.id, OutboxMail.recipient, OutboxMail.message)
-        .execution_options(synchronize_session=False)
-    ).all()
+    rows = claim_rows(OutboxMail, due_condition(now), limit, exclude_ids,
+                      values={"next_attempt_at": max(now, utcnow()) + CLAIM_LEASE,
+                              "claimed_by": holder or worker_name(), "claimed_at": utcnow()},
+                      returning=(OutboxMail.id, OutboxMail.recipient, OutboxMail.message))
     return sorted((tuple(r) for r in rows), key=lambda r: r[0])
+
+
+def claim_rows(model, due, limit, exclude_ids=(), *, values, returning):
+    """Claim up to `limit` due rows of `model` (a `models.Delivered`), oldest due first; return the rows.
+
+    The one claim protocol of mails and webhook deliveries: a single UPDATE of
+    the rows picked by `due` (a SQL condition), setting `values` (the lease:
+    next_attempt_at, claimed_by, claimed_at), RETURNING `returning` (columns).
+    On PostgreSQL the pick is `FOR UPDATE SKIP LOCKED`, so workers claiming at
+    once take different rows; SQLite renders no FOR UPDATE, and the caller
+    holds its write lock (`database.writing`). The pick is MATERIALIZED: a
+    planner that folded it into the UPDATE could run its LIMIT more than once
+    and claim more. The UPDATE repeats `due`, so a row settled meanwhile is not
+    taken. exclude_ids: rows this process already knows the outcome of.
+    """
+    picked = sa.select(model.id).where(due)
+    if exclude_ids:
+        picked = picked.where(model.id.not_in(list(exclude_ids)))
+    picked = (picked.order_by(model.next_attempt_at, model.id).limit(limit)
+              .with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED"))
+    return db.session.execute(
+        sa.update(model).where(model.id.in_(sa.select(picked.c.id)), due).values(**values)
+        .returning(*returning).execution_options(synchronize_session=False)
+    ).all()
 
 
 def worker_name():

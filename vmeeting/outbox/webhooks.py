@@ -81,14 +81,11 @@ def queue_new(now=None):
 
 
 def _claim(now, holder):
-    """Claim up to BATCH due deliveries for this worker (as outbox.claim_due does for mails); return their ids."""
+    """Claim up to BATCH due deliveries for this worker (by the claim protocol of mails, outbox.claim_rows); return their ids."""
     due = sa.and_(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now)
-    picked = (sa.select(WebhookDelivery.id).where(due).order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
-              .limit(BATCH).with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED"))
-    return sorted(db.session.scalars(
-        sa.update(WebhookDelivery).where(WebhookDelivery.id.in_(sa.select(picked.c.id)), due)
-        .values(next_attempt_at=now + LEASE, claimed_by=holder, claimed_at=now)
-        .returning(WebhookDelivery.id).execution_options(synchronize_session=False)))
+    rows = outbox.claim_rows(WebhookDelivery, due, BATCH, values={
+        "next_attempt_at": now + LEASE, "claimed_by": holder, "claimed_at": now}, returning=(WebhookDelivery.id,))
+    return sorted(row.id for row in rows)
 
 
 def body_of(delivery, mail_row, now):
