@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 
 from vmeeting.audit import service as audit
+from vmeeting.booking.validation import hold_meeting
 from vmeeting.core.database import utcnow
 from vmeeting.core.errors import ValidationError
 from vmeeting.core.extensions import db
@@ -139,6 +140,17 @@ def _pdf(data, field, errors):
 # -- the basis document ---------------------------------------------------------------------------
 
 
+def _hold(meeting):
+    """Lock the meeting's row until the caller commits (booking.validation.hold_meeting, no version named).
+
+    A meeting has at most one basis document and one giấy mời (unique
+    meeting_id): two first writes at once would both insert, and the second
+    fail on PostgreSQL. Under the lock the second waits, then finds and
+    updates the first's row. On SQLite the write transaction already holds it.
+    """
+    hold_meeting(meeting)
+
+
 def save_basis(meeting, data, pdf=None, pdf_name=None, actor=None, source="typed"):
     """Set the meeting's basis document from data {number, issued_on, issuer, summary}; return it.
 
@@ -150,6 +162,7 @@ def save_basis(meeting, data, pdf=None, pdf_name=None, actor=None, source="typed
     pdf = _pdf(pdf, "pdf", errors)
     if errors:
         raise ValidationError(errors)
+    _hold(meeting)
     row = basis_of(meeting) or BasisDocument(meeting_id=meeting.id)
     row.number, row.issuer, row.summary = values["number"], values["issuer"], values["summary"]
     row.issued_on, row.source, row.updated_by_id = issued_on, source, getattr(actor, "id", None)
@@ -171,6 +184,7 @@ def save_basis_from_edxml(meeting, data, actor=None):
 
 def remove_basis(meeting, actor=None):
     """Forget the meeting's basis document (if any)."""
+    _hold(meeting)
     row = basis_of(meeting)
     if row is not None:
         db.session.delete(row)
@@ -188,6 +202,7 @@ def save_letter(meeting, data, actor=None):
         errors["notation"] = N_("Ký hiệu chỉ gồm chữ, số, dấu chấm và gạch nối (ví dụ UBND, VP).")
     if errors:
         raise ValidationError(errors)
+    _hold(meeting)
     row = letter_of(meeting) or InvitationLetter(meeting_id=meeting.id)
     for field, value in values.items():
         setattr(row, field, value)
@@ -215,6 +230,7 @@ def issue_letter(meeting, data, signed_pdf=None, signed_pdf_name=None, actor=Non
     attach = data.get("attach_pdf", False)
     if not isinstance(attach, bool):
         errors["attach_pdf"] = N_("Phải là true hoặc false.")
+    _hold(meeting)
     row = letter_of(meeting) or InvitationLetter(meeting_id=meeting.id)
     if attach and signed_pdf is None and row.signed_pdf_name is None:
         errors["attach_pdf"] = N_("Chưa có bản PDF đã ký để gửi kèm.")
