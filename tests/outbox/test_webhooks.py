@@ -33,7 +33,7 @@ class Receiver:
     """
 
     def __init__(self):
-        self.posts, self.answers = [], []
+        self.posts, self.answers, self.gets = [], [], []
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -42,8 +42,16 @@ class Receiver:
                 receiver.posts.append((dict(self.headers), body))
                 status = receiver.answers.pop(0) if receiver.answers else 200
                 self.send_response(status)
+                if 300 <= status < 400:
+                    self.send_header("Location", "/moved")
                 self.end_headers()
                 self.wfile.write(b"ok" if status == 200 else b"not now")
+
+            def do_GET(self):  # noqa: N802 - http.server's name
+                receiver.gets.append(self.path)
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"ok")
 
             def log_message(self, *args):
                 pass
@@ -119,6 +127,19 @@ def test_a_refusal_is_retried_with_the_mails_delays_and_a_4xx_is_final(app, rece
     assert webhooks.deliver_webhooks() == 0
     refused = db.session.scalars(sa.select(WebhookDelivery).where(WebhookDelivery.status == "failed")).all()
     assert len(refused) == 1 and "HTTP 400" in refused[0].last_error
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirect_is_not_followed_nor_taken_for_a_delivery(app, receiver, invited, book, status):
+    """urllib followed a 301/302/303 of a POST with a GET without the body, and its 200 was recorded as the
+    notice delivered: the gateway never had it. A redirect is retried like a 5xx, naming where it pointed."""
+    book([invited["communes"][1]], next_monday(9))
+    receiver.answers = [status]
+    assert webhooks.deliver_webhooks() == 0
+    delivery = db.session.scalar(sa.select(WebhookDelivery))
+    assert (delivery.status, delivery.attempt_count) == ("pending", 1)
+    assert f"HTTP {status}" in delivery.last_error and "/moved" in delivery.last_error
+    assert receiver.gets == [] and len(receiver.posts) == 1
 
 
 def test_an_unreachable_receiver_keeps_the_mails_and_their_posts_waiting(app, invited, book):

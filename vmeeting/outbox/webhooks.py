@@ -7,7 +7,7 @@ none (change records are not mails; a mail already superseded or failed is not
 news), then POSTs the due ones. Each delivery is claimed as a mail is (its
 worker named, a lease that runs out if the worker dies), and its outcome is
 recorded before the next POST: a 2xx is sent; a 4xx other than 408 and 429 is
-refused for good; anything else is retried after the mail's own delays
+refused for good; anything else (a redirect too: none is followed) is retried after the mail's own delays
 (1, 2, 5 … 240 minutes), then failed. A crash between a POST and its record
 repeats that one POST at most, with the same `X-Vmeeting-Delivery`: receivers
 deduplicate on it. A mail superseded before its POST went is not posted.
@@ -107,17 +107,30 @@ def body_of(delivery, mail_row, now):
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Follow no redirect: urllib turns a 301/302/303 of a POST into a bodiless GET, whose 200 would be
+    recorded as the notice delivered. A 3xx is an HTTPError like any other answer but 2xx (retried)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: PLR0913 - urllib's signature
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
 def post(url, body, delivery_id, secret):
     """POST one body; return None when the receiver took it (2xx), else (error text, permanent?)."""
     request = urllib.request.Request(url, data=body, method="POST", headers={
         "Content-Type": "application/json", "User-Agent": "vmeeting-webhook",
         "X-Vmeeting-Delivery": str(delivery_id), "X-Vmeeting-Signature": signature(body, secret or "")})
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as answer:  # noqa: S310 - the admin's URL
+        with _OPENER.open(request, timeout=TIMEOUT_SECONDS) as answer:  # noqa: S310 - the admin's URL
             answer.read(1024)
             return None
     except urllib.error.HTTPError as refused:
         detail = refused.read(200).decode("utf-8", "replace")
+        if 300 <= refused.code < 400:
+            detail = f"redirect to {refused.headers.get('Location', '?')[:200]} not followed; set WEBHOOK_URL to it"
         return f"HTTP {refused.code}: {detail}", 400 <= refused.code < 500 and refused.code not in RETRYABLE_4XX
     except (OSError, ValueError) as unreachable:
         return f"{type(unreachable).__name__}: {unreachable}", False
