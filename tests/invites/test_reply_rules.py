@@ -221,6 +221,23 @@ def test_a_delegate_answer_with_another_persons_token_is_refused(app, mailbox, m
     assert _answers(meeting, DELEGATE) == {}
 
 
+def test_an_invitee_cannot_answer_for_another_invitee_by_delegating_to_them(app, mailbox, meeting):
+    """xa0 "delegated" to xa1, invited in their own right, then answered as xa1's delegate with xa0's own
+    token: the answer used to overwrite xa1's own (any invitee could decline for any colleague)."""
+    mailbox.deliver(_reply(meeting, "outlook", "ACCEPTED", attendee=OTHER))
+    assert replies.read_replies()["processed"] == 1
+    handed = [f'ATTENDEE;PARTSTAT=DELEGATED;DELEGATED-TO="mailto:{OTHER}";ROLE=REQ-PARTICIPANT:mailto:{ATTENDEE}',
+              f'ATTENDEE;PARTSTAT=NEEDS-ACTION;DELEGATED-FROM="mailto:{ATTENDEE}";RSVP=TRUE:mailto:{OTHER}']
+    mailbox.deliver(_reply(meeting, "thunderbird", "DELEGATED", attendee_lines=handed))
+    forged = [f'ATTENDEE;PARTSTAT=DECLINED;DELEGATED-FROM="mailto:{ATTENDEE}";ROLE=REQ-PARTICIPANT:mailto:{OTHER}']
+    mailbox.deliver(_reply(meeting, "thunderbird", "DECLINED", attendee=OTHER, attendee_lines=forged,
+                           organizer=service.reply_address(meeting.uid, ATTENDEE)))
+    assert replies.read_replies() == {"processed": 1, "rejected": 1, "unusable": 0}
+    assert _answers(meeting, OTHER) == {None: "ACCEPTED"}
+    [refusal] = [r for r in _refusals(meeting) if r.attendee == OTHER]
+    assert "được mời riêng" in refusal.reason
+
+
 def test_googles_answer_note_is_kept_and_shown(app, client, login_as, mailbox, meeting):
     mailbox.deliver(_reply(meeting, "gmail", "DECLINED", comment="Bận họp HĐND xã, cử phó chủ tịch dự thay"))
     replies.read_replies()
