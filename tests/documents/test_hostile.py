@@ -113,3 +113,23 @@ def test_first_writes_of_one_meetings_documents_at_once_are_each_answered(app, l
     db.session.rollback()  # end the test's own read (SQLite's WAL keeps its snapshot)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(BasisDocument)) == 1
     assert db.session.scalar(sa.select(sa.func.count()).select_from(InvitationLetter)) == 1
+
+
+def test_an_office_template_that_fails_for_a_real_meeting_is_said_not_a_500(client, login_as, get_csrf, api_headers,
+                                                                              meeting):
+    """A template is checked with the sample meeting (3 sites) only: `{{ 100 // (site_count - 5) }}` passed it, and
+    every giấy mời of a meeting of 5 sites, DOCX and PDF, page and API, answered 500."""
+    login_as("admin")
+    response = client.post("/documents/template", data={
+        "csrf_token": get_csrf("/documents/template"), "action": "upload",
+        "template": (io.BytesIO(_template_with("Tỷ lệ: {{ 100 // (site_count - 5) }}")), "mau.docx")},
+        content_type="multipart/form-data")
+    assert response.status_code == 302, page_text(response)
+    login_as("scheduler")
+    for suffix in ("docx", "pdf"):
+        response = client.get(f"/meetings/{meeting.id}/giay-moi.{suffix}")
+        assert response.status_code == 302 and response.location.endswith(f"/meetings/{meeting.id}/giay-moi")
+        assert "không điền được cho cuộc họp này" in page_text(client.get(response.location))
+        answer = client.get(f"/api/v1/meetings/{meeting.id}/giay-moi.{suffix}", headers=api_headers("viewer"))
+        assert answer.status_code == 409 and answer.json["error"]["code"] == "template_failed"
+        assert "division" in answer.json["error"]["message"]

@@ -75,17 +75,41 @@ def check_template(data, sample_context, field="template"):
                                           mb=MAX_TEMPLATE_UNPACKED_BYTES // 2**20)})
     try:
         render_docx(data, sample_context)
-    except jinja2.TemplateSyntaxError as exc:
-        raise ValidationError({field: say("Thẻ của mẫu viết sai (%(error)s), gần: %(source)s",
-                                          error=exc.message or "", source=_near(exc))}) from None
-    except jinja2.exceptions.SecurityError as exc:
-        raise ValidationError({field: say("Mẫu dùng thẻ không được phép: %(error)s", error=str(exc)[:200])}) from None
-    except jinja2.UndefinedError as exc:
+    except Exception as exc:  # noqa: BLE001 (a broken upload fails anywhere: the zip, its XML, the package)
+        raise ValidationError({field: why_not_rendered(exc)}) from None
+
+
+class TemplateFailed(Exception):
+    """The template in use could not be filled for this meeting; `reason` says why (a Sentence, Vietnamese).
+
+    An office's template is checked with the sample meeting when uploaded, but a tag may still fail for a
+    real one (`{{ annex[1].name }}` for a meeting of one district, a division by a count that is 0).
+    """
+
+    def __init__(self, reason):
+        super().__init__(str(reason))
+        self.reason = reason
+
+
+def why_not_rendered(exc):
+    """The Vietnamese reason (a Sentence) a template could not be filled, naming the tag where Jinja says it."""
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        return say("Thẻ của mẫu viết sai (%(error)s), gần: %(source)s", error=exc.message or "", source=_near(exc))
+    if isinstance(exc, jinja2.exceptions.SecurityError):
+        return say("Mẫu dùng thẻ không được phép: %(error)s", error=str(exc)[:200])
+    if isinstance(exc, jinja2.UndefinedError):
         match = _UNDEFINED.search(str(exc))
         name = next((g for g in match.groups() if g), str(exc)) if match else str(exc)
-        raise ValidationError({field: say("Mẫu dùng thẻ «%(tag)s» mà giấy mời không có.", tag=name)}) from None
-    except Exception as exc:  # noqa: BLE001 (a broken upload fails anywhere: the zip, its XML, the package)
-        raise ValidationError({field: say("Không điền được mẫu: %(error)s", error=str(exc)[:300])}) from None
+        return say("Mẫu dùng thẻ «%(tag)s» mà giấy mời không có.", tag=name)
+    return say("Không điền được mẫu: %(error)s", error=str(exc)[:300])
+
+
+def fill(template_bytes, context):
+    """render_docx for a meeting: any failure of the template is TemplateFailed, never an error page."""
+    try:
+        return render_docx(template_bytes, context)
+    except Exception as exc:  # noqa: BLE001 (an office's template fails anywhere: Jinja, Python, the package)
+        raise TemplateFailed(why_not_rendered(exc)) from exc
 
 
 def _near(exc):

@@ -28,6 +28,7 @@ from vmeeting.documents.template_build import DEFAULT_TEMPLATE
 from vmeeting.working_time.service import WorkingCalendar
 
 ConverterUnavailable = render.ConverterUnavailable
+TemplateFailed = render.TemplateFailed
 
 #: QĐ 45/2018/QĐ-TTg: a meeting's invitation reaches the invitees at least this many working days before it
 NOTICE_WORKING_DAYS = 3
@@ -75,8 +76,9 @@ def template_bytes():
 
 
 def docx_for(meeting, today=None):
-    """The meeting's draft giấy mời as DOCX bytes."""
-    return render.render_docx(template_bytes(), context_for(meeting, today))
+    """The meeting's draft giấy mời as DOCX bytes; raises TemplateFailed (its reason) when the template in use
+    cannot be filled for this meeting (an office's own, checked only with the sample meeting)."""
+    return render.fill(template_bytes(), context_for(meeting, today))
 
 
 def pdf_for(meeting, today=None):
