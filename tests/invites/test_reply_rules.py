@@ -221,6 +221,52 @@ def test_a_delegate_answer_with_another_persons_token_is_refused(app, mailbox, m
     assert _answers(meeting, DELEGATE) == {}
 
 
+def test_an_invitee_cannot_answer_for_another_invitee_by_delegating_to_them(app, mailbox, meeting):
+    """xa0 "delegated" to xa1, invited in their own right, then answered as xa1's delegate with xa0's own
+    token: the answer used to overwrite xa1's own (any invitee could decline for any colleague)."""
+    mailbox.deliver(_reply(meeting, "outlook", "ACCEPTED", attendee=OTHER))
+    assert replies.read_replies()["processed"] == 1
+    handed = [f'ATTENDEE;PARTSTAT=DELEGATED;DELEGATED-TO="mailto:{OTHER}";ROLE=REQ-PARTICIPANT:mailto:{ATTENDEE}',
+              f'ATTENDEE;PARTSTAT=NEEDS-ACTION;DELEGATED-FROM="mailto:{ATTENDEE}";RSVP=TRUE:mailto:{OTHER}']
+    mailbox.deliver(_reply(meeting, "thunderbird", "DELEGATED", attendee_lines=handed))
+    forged = [f'ATTENDEE;PARTSTAT=DECLINED;DELEGATED-FROM="mailto:{ATTENDEE}";ROLE=REQ-PARTICIPANT:mailto:{OTHER}']
+    mailbox.deliver(_reply(meeting, "thunderbird", "DECLINED", attendee=OTHER, attendee_lines=forged,
+                           organizer=service.reply_address(meeting.uid, ATTENDEE)))
+    assert replies.read_replies() == {"processed": 1, "rejected": 1, "unusable": 0}
+    assert _answers(meeting, OTHER) == {None: "ACCEPTED"}
+    [refusal] = [r for r in _refusals(meeting) if r.attendee == OTHER]
+    assert "được mời riêng" in refusal.reason
+
+
+def _nested(depth):
+    """A mail of 200 kB whose MIME parts nest `depth` deep (Python's parser recurses once a level)."""
+    head = "".join(f'Content-Type: multipart/mixed; boundary="b{i}"\r\n\r\n--b{i}\r\n' for i in range(depth))
+    tail = "".join(f"\r\n--b{i}--" for i in reversed(range(depth)))
+    return (f"From: {ATTENDEE}\r\nTo: {ORGANIZER}\r\nSubject: Accepted\r\nMessage-ID: <nested@x.vn>\r\n"
+            f"MIME-Version: 1.0\r\n{head}Content-Type: text/calendar; method=REPLY\r\n\r\n"
+            f"BEGIN:VCALENDAR\r\nEND:VCALENDAR{tail}\r\n").encode()
+
+
+@pytest.mark.parametrize("shape", ["long delegate", "nested parts"])
+def test_a_reply_that_cannot_be_read_or_stored_does_not_stop_the_reader(app, mailbox, meeting, shape):
+    """An invitee's own reply with a DELEGATED-TO of 300 characters (the column holds 254) raised out of the
+    reader on PostgreSQL, and a mail of MIME parts nested 3,000 deep (under the size limit) raised RecursionError
+    while parsed, on both: the mail stayed first in the folder and every tick stopped there, so no answer behind
+    it was ever read."""
+    if shape == "long delegate":
+        lines = [f'ATTENDEE;PARTSTAT=DELEGATED;DELEGATED-TO="mailto:{"a" * 300}@langson.gov.vn";'
+                 f"ROLE=REQ-PARTICIPANT:mailto:{ATTENDEE}"]
+        mailbox.deliver(_reply(meeting, "thunderbird", "DELEGATED", attendee_lines=lines))
+    else:
+        mailbox.deliver(_nested(3000))
+    mailbox.deliver(_reply(meeting, "outlook", "ACCEPTED", attendee=OTHER))
+    counts = replies.read_replies()
+    assert counts["processed"] == 1 and sum(counts.values()) == 2
+    assert _answers(meeting, OTHER) == {None: "ACCEPTED"} and _answers(meeting) == {}
+    assert replies.read_replies() == {"processed": 0, "rejected": 0, "unusable": 0}
+    assert len(_refusals()) == 1
+
+
 def test_googles_answer_note_is_kept_and_shown(app, client, login_as, mailbox, meeting):
     mailbox.deliver(_reply(meeting, "gmail", "DECLINED", comment="Bận họp HĐND xã, cử phó chủ tịch dự thay"))
     replies.read_replies()

@@ -7,7 +7,9 @@ it records each request's headers and raw body, and answers what the test tells 
 import hashlib
 import hmac
 import json
+import socket
 import threading
+import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -33,7 +35,7 @@ class Receiver:
     """
 
     def __init__(self):
-        self.posts, self.answers = [], []
+        self.posts, self.answers, self.gets = [], [], []
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -42,8 +44,16 @@ class Receiver:
                 receiver.posts.append((dict(self.headers), body))
                 status = receiver.answers.pop(0) if receiver.answers else 200
                 self.send_response(status)
+                if 300 <= status < 400:
+                    self.send_header("Location", "/moved")
                 self.end_headers()
                 self.wfile.write(b"ok" if status == 200 else b"not now")
+
+            def do_GET(self):  # noqa: N802 - http.server's name
+                receiver.gets.append(self.path)
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"ok")
 
             def log_message(self, *args):
                 pass
@@ -119,6 +129,80 @@ def test_a_refusal_is_retried_with_the_mails_delays_and_a_4xx_is_final(app, rece
     assert webhooks.deliver_webhooks() == 0
     refused = db.session.scalars(sa.select(WebhookDelivery).where(WebhookDelivery.status == "failed")).all()
     assert len(refused) == 1 and "HTTP 400" in refused[0].last_error
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirect_is_not_followed_nor_taken_for_a_delivery(app, receiver, invited, book, status):
+    """urllib followed a 301/302/303 of a POST with a GET without the body, and its 200 was recorded as the
+    notice delivered: the gateway never had it. A redirect is retried like a 5xx, naming where it pointed."""
+    book([invited["communes"][1]], next_monday(9))
+    receiver.answers = [status]
+    assert webhooks.deliver_webhooks() == 0
+    delivery = db.session.scalar(sa.select(WebhookDelivery))
+    assert (delivery.status, delivery.attempt_count) == ("pending", 1)
+    assert f"HTTP {status}" in delivery.last_error and "/moved" in delivery.last_error
+    assert receiver.gets == [] and len(receiver.posts) == 1
+
+
+class RawReceiver:
+    """A loopback TCP server that answers each connection with `reply` bytes, one every `pace` seconds."""
+
+    def __init__(self, reply, pace=0.0):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/vmeeting"
+        self.connections = 0
+        threading.Thread(target=self._serve, args=(reply, pace), daemon=True).start()
+
+    def _serve(self, reply, pace):
+        while True:
+            try:
+                connection, _address = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            try:
+                connection.recv(65536)
+                for index in range(0, len(reply), 1 if pace else len(reply)):
+                    connection.sendall(reply[index:index + (1 if pace else len(reply))])
+                    time.sleep(pace)
+            except OSError:
+                pass
+            finally:
+                connection.close()
+
+    def stop(self):
+        self.listener.close()
+
+
+def test_an_answer_that_is_no_http_is_retried_and_the_tick_goes_on(app, invited, book):
+    """An SSH banner (a wrong port) raised http.client.BadStatusLine out of the tick: the delivery kept its claim
+    and attempt count, was posted again whenever its lease ran out, and the batch's other deliveries waited."""
+    server = RawReceiver(b"SSH-2.0-OpenSSH_9.2\r\n")
+    app.config.update(WEBHOOK_URL=server.url, WEBHOOK_SECRET=SECRET)
+    book([invited["communes"][1]], next_monday(9))
+    book([invited["communes"][2]], next_monday(14))
+    assert webhooks.deliver_webhooks() == 0
+    deliveries = db.session.scalars(sa.select(WebhookDelivery)).all()
+    assert len(deliveries) >= 2 and server.connections == len(deliveries)
+    assert all(d.status == "pending" and d.attempt_count == 1 and d.claimed_by is None for d in deliveries)
+    assert all("BadStatusLine" in d.last_error for d in deliveries)
+    server.stop()
+
+
+def test_a_receiver_trickling_its_answer_gets_the_timeout_in_all(app, invited, book, monkeypatch):
+    """The 10 s were a socket's timeout for each read: a receiver sending its status line a byte every second
+    held the POST for minutes, past the delivery's lease. The whole answer now has TIMEOUT_SECONDS."""
+    monkeypatch.setattr(webhooks, "TIMEOUT_SECONDS", 2)
+    server = RawReceiver(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", pace=0.5)
+    app.config.update(WEBHOOK_URL=server.url, WEBHOOK_SECRET=SECRET)
+    book([invited["communes"][1]], next_monday(9))
+    began = time.monotonic()
+    assert webhooks.deliver_webhooks() == 0
+    assert time.monotonic() - began < 8
+    delivery = db.session.scalar(sa.select(WebhookDelivery))
+    assert (delivery.status, delivery.attempt_count) == ("pending", 1)
+    assert "within 2 s" in delivery.last_error
+    server.stop()
 
 
 def test_an_unreachable_receiver_keeps_the_mails_and_their_posts_waiting(app, invited, book):

@@ -53,12 +53,23 @@ def _body_and_files(*names):
     return json_body(), {}
 
 
+def _template_failed(exc):
+    """409 template_failed: the office's template in use cannot be filled for this meeting (an admin's to fix)."""
+    return error_response(409, "template_failed", f"Mẫu giấy mời đang dùng không điền được cho cuộc họp này: "
+                                                  f"{exc.reason}")
+
+
 @bp.get("/meetings/<int:meeting_id>/giay-moi.docx")
 @api_permission_required("meetings.view")
 def docx(meeting_id):
-    """The draft giấy mời (Nghị định 30/2020/NĐ-CP, Phụ lục I) as DOCX."""
+    """The draft giấy mời (Nghị định 30/2020/NĐ-CP, Phụ lục I) as DOCX; 409 template_failed when the template
+    in use cannot be filled for this meeting."""
     meeting = _meeting(meeting_id)
-    return send_file(io.BytesIO(service.docx_for(meeting)), mimetype=DOCX_TYPE, as_attachment=True,
+    try:
+        content = service.docx_for(meeting)
+    except service.TemplateFailed as exc:
+        return _template_failed(exc)
+    return send_file(io.BytesIO(content), mimetype=DOCX_TYPE, as_attachment=True,
                      download_name=f"giay-moi-{meeting.id}.docx")
 
 
@@ -69,6 +80,8 @@ def pdf(meeting_id):
     meeting = _meeting(meeting_id)
     try:
         content = service.pdf_for(meeting)
+    except service.TemplateFailed as exc:
+        return _template_failed(exc)
     except service.ConverterUnavailable:
         return error_response(503, "converter_unavailable",
                               "Máy chủ chưa cài LibreOffice nên không tạo được bản PDF; hãy tải bản .docx.")

@@ -38,14 +38,17 @@ PATHS = {
     "/meetings/{meeting_id}/giay-moi.docx": {
         "get": operation("giayMoiDocx", "Documents", "The meeting's draft giấy mời as DOCX",
                          responses("200", "Nghị định 30/2020/NĐ-CP, Phụ lục I; the number left for the văn thư "
-                                          "until iOffice gave one", None, "403", "404",
+                                          "until iOffice gave one; 409 `template_failed` when the office's "
+                                          "template in use cannot be filled for this meeting", None, "403", "404",
+                                   "409",
                                    ok_content={DOCX_TYPE: {"schema": BINARY}}),
                          parameters=[MEETING]),
     },
     "/meetings/{meeting_id}/giay-moi.pdf": {
         "get": operation("giayMoiPdf", "Documents", "The same draft as PDF (LibreOffice on the server)",
-                         responses("200", "the draft as PDF; 503 `converter_unavailable` without LibreOffice",
-                                   None, "403", "404", ok_content={"application/pdf": {"schema": BINARY}}),
+                         responses("200", "the draft as PDF; 503 `converter_unavailable` without LibreOffice; "
+                                          "409 `template_failed` as for the DOCX",
+                                   None, "403", "404", "409", ok_content={"application/pdf": {"schema": BINARY}}),
                          parameters=[MEETING]),
     },
     "/meetings/{meeting_id}/basis-document": {

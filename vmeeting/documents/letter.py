@@ -10,6 +10,7 @@ that of Nghị định 30/2020/NĐ-CP, Phụ lục I, Mục II.4 (a zero before 
 1–9 and months 1–2).
 """
 
+import re
 import unicodedata
 from datetime import date, timedelta
 
@@ -29,10 +30,18 @@ DEFAULT_RECIPIENTS = ("Như thành phần mời", "Các điểm cầu tại Ph�
 SITTINGS_LISTED = 12
 
 
+#: what XML 1.0 (§2.2) does not allow in a document: the C0 controls but tab and line ends, lone surrogates,
+#: U+FFFE and U+FFFF. docxtpl parses the filled XML again with lxml's recover mode, which silently cuts the
+#: text at such a character ("UBND \x01 <b>&" came out as "UBND bamp;"): they go before the template sees them.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def nfc(value):
-    """Return value with every string in it in Unicode NFC (dicts, lists and tuples walked)."""
+    """Return value with every string in it in Unicode NFC and without the characters XML 1.0 forbids
+    (`_NOT_XML`; they come from anywhere a title, a site's name or a clerk's field was typed); dicts, lists
+    and tuples walked."""
     if isinstance(value, str):
-        return unicodedata.normalize("NFC", value)
+        return _NOT_XML.sub("", unicodedata.normalize("NFC", value))
     if isinstance(value, dict):
         return {key: nfc(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):

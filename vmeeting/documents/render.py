@@ -21,6 +21,7 @@ from pathlib import Path
 
 import jinja2
 from docxtpl import DocxTemplate
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from vmeeting.core.errors import ValidationError
 from vmeeting.core.text import say
@@ -29,6 +30,8 @@ from vmeeting.core.text import say
 PDF_TIMEOUT_SECONDS = 90
 #: an uploaded template larger than this is refused
 MAX_TEMPLATE_BYTES = 5 * 1024 * 1024
+#: nor one whose parts unpack to more than this (a zip bomb: 5 MB of deflate unpacks to 5 GB)
+MAX_TEMPLATE_UNPACKED_BYTES = 40 * 1024 * 1024
 
 
 class ConverterUnavailable(Exception):
@@ -36,7 +39,9 @@ class ConverterUnavailable(Exception):
 
 
 def _environment():
-    return jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+    """Jinja's sandbox: a template is an admin's upload, often an office's file passed on, and its tags must
+    not reach Python's internals (`{{ x.__class__.__mro__ }}` and on to os) nor mutate the context."""
+    return ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
 
 
 def render_docx(template_bytes, context):
@@ -62,16 +67,49 @@ def check_template(data, sample_context, field="template"):
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise ValidationError({field: say("Tệp không phải tệp Word .docx.")})
     try:
+        unpacked = sum(item.file_size for item in zipfile.ZipFile(io.BytesIO(data)).infolist())
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise ValidationError({field: say("Không điền được mẫu: %(error)s", error=str(exc)[:300])}) from None
+    if unpacked > MAX_TEMPLATE_UNPACKED_BYTES:  # read before anything is unpacked; zipfile reads no more than stated
+        raise ValidationError({field: say("Tệp mẫu giải nén ra hơn %(mb)s MB: không phải một giấy mời.",
+                                          mb=MAX_TEMPLATE_UNPACKED_BYTES // 2**20)})
+    try:
         render_docx(data, sample_context)
-    except jinja2.TemplateSyntaxError as exc:
-        raise ValidationError({field: say("Thẻ của mẫu viết sai (%(error)s), gần: %(source)s",
-                                          error=exc.message or "", source=_near(exc))}) from None
-    except jinja2.UndefinedError as exc:
+    except Exception as exc:  # noqa: BLE001 (a broken upload fails anywhere: the zip, its XML, the package)
+        raise ValidationError({field: why_not_rendered(exc)}) from None
+
+
+class TemplateFailed(Exception):
+    """The template in use could not be filled for this meeting; `reason` says why (a Sentence, Vietnamese).
+
+    An office's template is checked with the sample meeting when uploaded, but a tag may still fail for a
+    real one (`{{ annex[1].name }}` for a meeting of one district, a division by a count that is 0).
+    """
+
+    def __init__(self, reason):
+        super().__init__(str(reason))
+        self.reason = reason
+
+
+def why_not_rendered(exc):
+    """The Vietnamese reason (a Sentence) a template could not be filled, naming the tag where Jinja says it."""
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        return say("Thẻ của mẫu viết sai (%(error)s), gần: %(source)s", error=exc.message or "", source=_near(exc))
+    if isinstance(exc, jinja2.exceptions.SecurityError):
+        return say("Mẫu dùng thẻ không được phép: %(error)s", error=str(exc)[:200])
+    if isinstance(exc, jinja2.UndefinedError):
         match = _UNDEFINED.search(str(exc))
         name = next((g for g in match.groups() if g), str(exc)) if match else str(exc)
-        raise ValidationError({field: say("Mẫu dùng thẻ «%(tag)s» mà giấy mời không có.", tag=name)}) from None
-    except Exception as exc:  # noqa: BLE001 (a broken upload fails anywhere: the zip, its XML, the package)
-        raise ValidationError({field: say("Không điền được mẫu: %(error)s", error=str(exc)[:300])}) from None
+        return say("Mẫu dùng thẻ «%(tag)s» mà giấy mời không có.", tag=name)
+    return say("Không điền được mẫu: %(error)s", error=str(exc)[:300])
+
+
+def fill(template_bytes, context):
+    """render_docx for a meeting: any failure of the template is TemplateFailed, never an error page."""
+    try:
+        return render_docx(template_bytes, context)
+    except Exception as exc:  # noqa: BLE001 (an office's template fails anywhere: Jinja, Python, the package)
+        raise TemplateFailed(why_not_rendered(exc)) from exc
 
 
 def _near(exc):

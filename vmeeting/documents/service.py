@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 
 from vmeeting.audit import service as audit
+from vmeeting.booking.validation import hold_meeting
 from vmeeting.core.database import utcnow
 from vmeeting.core.errors import ValidationError
 from vmeeting.core.extensions import db
@@ -27,6 +28,7 @@ from vmeeting.documents.template_build import DEFAULT_TEMPLATE
 from vmeeting.working_time.service import WorkingCalendar
 
 ConverterUnavailable = render.ConverterUnavailable
+TemplateFailed = render.TemplateFailed
 
 #: QĐ 45/2018/QĐ-TTg: a meeting's invitation reaches the invitees at least this many working days before it
 NOTICE_WORKING_DAYS = 3
@@ -74,8 +76,9 @@ def template_bytes():
 
 
 def docx_for(meeting, today=None):
-    """The meeting's draft giấy mời as DOCX bytes."""
-    return render.render_docx(template_bytes(), context_for(meeting, today))
+    """The meeting's draft giấy mời as DOCX bytes; raises TemplateFailed (its reason) when the template in use
+    cannot be filled for this meeting (an office's own, checked only with the sample meeting)."""
+    return render.fill(template_bytes(), context_for(meeting, today))
 
 
 def pdf_for(meeting, today=None):
@@ -139,6 +142,17 @@ def _pdf(data, field, errors):
 # -- the basis document ---------------------------------------------------------------------------
 
 
+def _hold(meeting):
+    """Lock the meeting's row until the caller commits (booking.validation.hold_meeting, no version named).
+
+    A meeting has at most one basis document and one giấy mời (unique
+    meeting_id): two first writes at once would both insert, and the second
+    fail on PostgreSQL. Under the lock the second waits, then finds and
+    updates the first's row. On SQLite the write transaction already holds it.
+    """
+    hold_meeting(meeting)
+
+
 def save_basis(meeting, data, pdf=None, pdf_name=None, actor=None, source="typed"):
     """Set the meeting's basis document from data {number, issued_on, issuer, summary}; return it.
 
@@ -150,6 +164,7 @@ def save_basis(meeting, data, pdf=None, pdf_name=None, actor=None, source="typed
     pdf = _pdf(pdf, "pdf", errors)
     if errors:
         raise ValidationError(errors)
+    _hold(meeting)
     row = basis_of(meeting) or BasisDocument(meeting_id=meeting.id)
     row.number, row.issuer, row.summary = values["number"], values["issuer"], values["summary"]
     row.issued_on, row.source, row.updated_by_id = issued_on, source, getattr(actor, "id", None)
@@ -171,6 +186,7 @@ def save_basis_from_edxml(meeting, data, actor=None):
 
 def remove_basis(meeting, actor=None):
     """Forget the meeting's basis document (if any)."""
+    _hold(meeting)
     row = basis_of(meeting)
     if row is not None:
         db.session.delete(row)
@@ -188,6 +204,7 @@ def save_letter(meeting, data, actor=None):
         errors["notation"] = N_("Ký hiệu chỉ gồm chữ, số, dấu chấm và gạch nối (ví dụ UBND, VP).")
     if errors:
         raise ValidationError(errors)
+    _hold(meeting)
     row = letter_of(meeting) or InvitationLetter(meeting_id=meeting.id)
     for field, value in values.items():
         setattr(row, field, value)
@@ -215,6 +232,7 @@ def issue_letter(meeting, data, signed_pdf=None, signed_pdf_name=None, actor=Non
     attach = data.get("attach_pdf", False)
     if not isinstance(attach, bool):
         errors["attach_pdf"] = N_("Phải là true hoặc false.")
+    _hold(meeting)
     row = letter_of(meeting) or InvitationLetter(meeting_id=meeting.id)
     if attach and signed_pdf is None and row.signed_pdf_name is None:
         errors["attach_pdf"] = N_("Chưa có bản PDF đã ký để gửi kèm.")

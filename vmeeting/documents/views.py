@@ -135,12 +135,23 @@ def issue(meeting_id):
     return redirect(url_for("documents.meeting_page", meeting_id=meeting.id))
 
 
+def _template_failed(meeting, exc):
+    """Back to the meeting's giấy mời page, saying why the template in use could not be filled for it."""
+    flash(_("Mẫu giấy mời đang dùng không điền được cho cuộc họp này: %(reason)s Quản trị viên hãy sửa mẫu "
+            "hoặc dùng lại mẫu mặc định.", reason=shown(exc.reason)), "danger")
+    return redirect(url_for("documents.meeting_page", meeting_id=meeting.id))
+
+
 @bp.get("/meetings/<int:meeting_id>/giay-moi.docx")
 @permission_required("meetings.view")
 def docx(meeting_id):
     """The draft giấy mời as a Word document."""
     meeting = _meeting(meeting_id)
-    return send_file(io.BytesIO(service.docx_for(meeting)), mimetype=DOCX_TYPE, as_attachment=True,
+    try:
+        content = service.docx_for(meeting)
+    except service.TemplateFailed as exc:
+        return _template_failed(meeting, exc)
+    return send_file(io.BytesIO(content), mimetype=DOCX_TYPE, as_attachment=True,
                      download_name=f"giay-moi-{meeting.id}.docx")
 
 
@@ -151,6 +162,8 @@ def pdf(meeting_id):
     meeting = _meeting(meeting_id)
     try:
         content = service.pdf_for(meeting)
+    except service.TemplateFailed as exc:
+        return _template_failed(meeting, exc)
     except service.ConverterUnavailable:
         flash(_("Máy chủ chưa cài LibreOffice nên không tạo được bản PDF; hãy tải bản Word (.docx)."), "warning")
         return redirect(url_for("documents.meeting_page", meeting_id=meeting.id))

@@ -21,7 +21,7 @@ from vmeeting.core.extensions import db
 from vmeeting.invites.models import PARTSTATS, REPLY_PARTSTATS, InviteResponse
 from vmeeting.invites.notice import Person
 from vmeeting.invites.recipients import invitees
-from vmeeting.core.text import N_
+from vmeeting.core.text import N_, say
 
 RSVP_SALT = "invites.rsvp"
 #: an RSVP token after its path; in a calendar a long line may be folded inside it (CRLF and a space)
@@ -80,8 +80,14 @@ def answer_refusal(meeting, email, occurrence=None, *, delegated_from=""):
         Occurrence.meeting_id == meeting.id, Occurrence.status == "scheduled"))
     if last_end is None or last_end <= utcnow():
         return N_("Cuộc họp đã kết thúc.")
-    if (delegated_from or email) not in invitees(meeting)[0]:
+    invited = invitees(meeting)[0]
+    if (delegated_from or email) not in invited:
         return N_("Địa chỉ này không còn trong danh sách mời của cuộc họp.")
+    if delegated_from and email in invited:
+        # someone invited in their own right answers with their own invite: otherwise any invitee could
+        # "delegate" to a colleague and then answer in the colleague's name with their own token
+        return say("%(attendee)s được mời riêng: chỉ câu trả lời từ thư mời gửi chính họ được tính.",
+                   attendee=email)
     return None
 
 

@@ -42,6 +42,8 @@ from vmeeting.outbox.models import OutboxMail
 
 #: outbox rows that reached, or will reach, their recipient
 DELIVERED_STATUSES = ("pending", "sent")
+#: the longest mail address (RFC 5321 §4.5.3.1.3 as corrected by erratum 1690), the answers' columns' size
+MAX_ADDRESS = 254
 
 
 # -- what each attendee was last sent ------------------------------------------------------
@@ -184,6 +186,9 @@ def apply_reply(item, tokens):
     if item.partstat == "DELEGATED" and not item.delegated_to:
         return _rejected(N_("Trả lời ủy quyền (DELEGATED) không nêu người được ủy quyền (DELEGATED-TO)."),
                          meeting, item)
+    if len(item.delegated_to) > MAX_ADDRESS or (item.delegated_to and "@" not in item.delegated_to):
+        # an address the answers' column cannot hold (RFC 5321 §4.5.3.1.3: 254 at most) is no one's
+        return _rejected(N_("Người được ủy quyền (DELEGATED-TO) không phải một địa chỉ thư."), meeting, item)
     try:
         answer = record_answer(meeting, item.attendee, item.partstat, item.comment, answered_at=item.stamp,
                                source="mail", occurrence=occurrence, delegated_to=item.delegated_to,

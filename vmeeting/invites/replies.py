@@ -414,6 +414,44 @@ def _login(settings):
     return mailbox
 
 
+#: what one mail's own content can raise while it is parsed (a MIME tree nested a thousand deep: RecursionError)
+#: or judged (a value the database refuses): that mail is filed unusable, the others are read
+MAIL_FAULTS = (RecursionError, ValueError, LookupError, TypeError, AttributeError, sa.exc.DataError)
+
+
+def _judge_all(mailbox, settings, wanted, filed):
+    """Judge the wanted mails, fetched 50 at a time; should one fail to parse or be judged (MAIL_FAULTS), the
+    rest are fetched one by one and the failing one filed unusable with its reason (never read again and
+    again, stopping those behind it)."""
+    def judge_one(mail):
+        where, outcomes = judge(mail.obj)
+        for outcome in outcomes:
+            log.info("iTIP %s from %s (%s): %s %s", outcome.method, sender_of(mail.obj), mail.subject,
+                     outcome.status, outcome.reason)
+        filed[where].append(mail.uid)
+    try:
+        for mail in (mailbox.fetch(uid_list=wanted, mark_seen=False, bulk=50) if wanted else ()):
+            judge_one(mail)
+    except MAIL_FAULTS:
+        db.session.rollback()
+        for uid in [uid for uid in wanted if all(uid not in uids for uids in filed.values())]:
+            try:
+                for mail in mailbox.fetch(uid_list=[uid], mark_seen=False):
+                    judge_one(mail)
+            except MAIL_FAULTS as exc:
+                db.session.rollback()
+                log.warning("mail %s of IMAP %s could not be read: %r", uid, settings.folder, exc)
+                token = write_intent.set(True)
+                try:
+                    record_refusal(kind=UNUSABLE, reason=say("Thư không đọc được (%(error)s).",
+                                                             error=type(exc).__name__),
+                                   key=_mail_key(f"imap:{settings.host}:{settings.folder}:{uid}"))
+                    db.session.commit()
+                finally:
+                    write_intent.reset(token)
+                filed[UNUSABLE].append(uid)
+
+
 def read_replies(limit=BATCH_SIZE):
     """Read the REPLY mails waiting in IMAP_URL's folder, count the valid ones, file every mail read.
 
@@ -447,14 +485,7 @@ def read_replies(limit=BATCH_SIZE):
                         filed[REJECTED].append(head.uid)
                     else:
                         wanted.append(head.uid)
-                for mail in (mailbox.fetch(uid_list=wanted, mark_seen=False, bulk=50) if wanted else ()):
-                    where, outcomes = judge(mail.obj)
-                    for outcome in outcomes:
-                        log.info("iTIP %s from %s (%s): %s %s", outcome.method, sender_of(mail.obj), mail.subject,
-                                 outcome.status, outcome.reason)
-                    if where == UNUSABLE:
-                        log.info("mail from %s (%s) holds no iTIP message", sender_of(mail.obj), mail.subject)
-                    filed[where].append(mail.uid)
+                _judge_all(mailbox, settings, wanted, filed)
             finally:
                 # what was judged and committed leaves the folder even when a later mail failed
                 for where, uids in filed.items():

@@ -7,7 +7,7 @@ none (change records are not mails; a mail already superseded or failed is not
 news), then POSTs the due ones. Each delivery is claimed as a mail is (its
 worker named, a lease that runs out if the worker dies), and its outcome is
 recorded before the next POST: a 2xx is sent; a 4xx other than 408 and 429 is
-refused for good; anything else is retried after the mail's own delays
+refused for good; anything else (a redirect too: none is followed) is retried after the mail's own delays
 (1, 2, 5 … 240 minutes), then failed. A crash between a POST and its record
 repeats that one POST at most, with the same `X-Vmeeting-Delivery`: receivers
 deduplicate on it. A mail superseded before its POST went is not posted.
@@ -25,8 +25,11 @@ and compares in constant time).
 
 import hashlib
 import hmac
+import http.client
 import json
 import logging
+import socket
+import threading
 import urllib.error
 import urllib.request
 from datetime import timedelta
@@ -104,20 +107,86 @@ def body_of(delivery, mail_row, now):
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Follow no redirect: urllib turns a 301/302/303 of a POST into a bodiless GET, whose 200 would be
+    recorded as the notice delivered. A 3xx is an HTTPError like any other answer but 2xx (retried)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: PLR0913 - urllib's signature
+        return None
+
+
+def _counting(connection_class, opened):
+    """A connection factory for urllib's do_open that keeps each connection it makes in `opened`."""
+    def make(*args, **kwargs):
+        connection = connection_class(*args, **kwargs)
+        opened.append(connection)
+        return connection
+    return make
+
+
+class _Http(urllib.request.HTTPHandler):
+    def __init__(self, opened):
+        super().__init__()
+        self.opened = opened
+
+    def http_open(self, req):
+        return self.do_open(_counting(http.client.HTTPConnection, self.opened), req)
+
+
+class _Https(urllib.request.HTTPSHandler):
+    def __init__(self, opened):
+        super().__init__()
+        self.opened = opened
+
+    def https_open(self, req):
+        return self.do_open(_counting(http.client.HTTPSConnection, self.opened), req, context=self._context)
+
+
 def post(url, body, delivery_id, secret):
-    """POST one body; return None when the receiver took it (2xx), else (error text, permanent?)."""
+    """POST one body; return None when the receiver took it (2xx), else (error text, permanent?).
+
+    The receiver has TIMEOUT_SECONDS in all to answer: a socket's timeout
+    bounds each read only, so a receiver trickling its answer a byte at a time
+    held the worker (and the delivery, past its lease) for as long as it
+    liked; a timer shuts the connection when the time is up. A redirect is not
+    followed (`_NoRedirect`); an answer that is no HTTP at all is an error to
+    retry, like an unreachable receiver, never an exception out of the tick.
+    """
     request = urllib.request.Request(url, data=body, method="POST", headers={
         "Content-Type": "application/json", "User-Agent": "vmeeting-webhook",
         "X-Vmeeting-Delivery": str(delivery_id), "X-Vmeeting-Signature": signature(body, secret or "")})
+    opened, expired = [], threading.Event()
+
+    def cut():
+        expired.set()
+        for connection in opened:
+            try:
+                if connection.sock is not None:
+                    connection.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    watchdog = threading.Timer(TIMEOUT_SECONDS, cut)
+    watchdog.daemon = True
+    watchdog.start()
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as answer:  # noqa: S310 - the admin's URL
+        opener = urllib.request.build_opener(_NoRedirect, _Http(opened), _Https(opened))
+        with opener.open(request, timeout=TIMEOUT_SECONDS) as answer:  # noqa: S310 - the admin's URL
             answer.read(1024)
-            return None
+        return None
     except urllib.error.HTTPError as refused:
+        if expired.is_set():
+            return f"no whole answer within {TIMEOUT_SECONDS} s", False
         detail = refused.read(200).decode("utf-8", "replace")
+        if 300 <= refused.code < 400:
+            detail = f"redirect to {refused.headers.get('Location', '?')[:200]} not followed; set WEBHOOK_URL to it"
         return f"HTTP {refused.code}: {detail}", 400 <= refused.code < 500 and refused.code not in RETRYABLE_4XX
-    except (OSError, ValueError) as unreachable:
+    except (OSError, ValueError, http.client.HTTPException) as unreachable:
+        if expired.is_set():
+            return f"no whole answer within {TIMEOUT_SECONDS} s", False
         return f"{type(unreachable).__name__}: {unreachable}", False
+    finally:
+        watchdog.cancel()
 
 
 def deliver_webhooks(now=None):
