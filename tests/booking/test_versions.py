@@ -97,6 +97,13 @@ def test_if_match_is_optional_and_star_means_any_version(client, api_headers, se
     listed = client.patch(f"/api/v1/meetings/{series.id}", json={"title": "C"},
                           headers={**headers, "If-Match": f'"other", {etag(series.id, 2)}'})
     assert listed.status_code == 200
+    # any listed tag that names the current version passes, wherever it stands in the list (RFC 9110 §13.1.1)
+    either = client.patch(f"/api/v1/meetings/{series.id}", json={"title": "D"},
+                          headers={**headers, "If-Match": f"{etag(series.id, 1)}, {etag(series.id, 3)}"})
+    assert either.status_code == 200 and either.headers["ETag"] == etag(series.id, 4)
+    neither = client.patch(f"/api/v1/meetings/{series.id}", json={"title": "E"},
+                           headers={**headers, "If-Match": f"{etag(series.id, 1)}, {etag(series.id, 3)}"})
+    assert neither.status_code == 412
 
 
 def test_a_stale_move_page_shows_what_changed_and_moves_nothing(client, login_as, api_headers, series):

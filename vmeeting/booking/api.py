@@ -78,11 +78,12 @@ def _expected_version(meeting):
     None without the header (If-Match is optional: the write applies to the
     meeting as it is then) and for "*" (RFC 9110 §13.1.1: any current
     version; the meeting exists). Otherwise the header is read as a list of
-    entity tags, each strong and quoted (`"meeting-18-v3"`); the first that
-    names a version of this meeting is the answer. A header that names none
-    (another meeting's tag, a weak tag, text that is no entity tag at all)
-    matches no version: "unknown", which the service refuses with 412 like
-    any stale one, never a 500 whatever the client sends.
+    entity tags, each strong and quoted (`"meeting-18-v3"`); the answer is
+    the list of this meeting's versions they name, any of which passes
+    (§13.1.1: the condition holds when any listed tag matches). A header that
+    names none (another meeting's tag, a weak tag, text that is no entity tag
+    at all) matches no version: "unknown", which the service refuses with 412
+    like any stale one, never a 500 whatever the client sends.
     """
     raw = request.headers.get("If-Match")
     if raw is None:
@@ -91,10 +92,9 @@ def _expected_version(meeting):
     if "*" in tags:
         return None  # any version: the meeting exists (get_or_404)
     prefix = f'"meeting-{meeting.id}-v'
-    for tag in tags:
-        if tag.startswith(prefix) and tag.endswith('"') and len(tag) > len(prefix) + 1:
-            return tag[len(prefix):-1]
-    return "unknown"
+    versions = [tag[len(prefix):-1] for tag in tags
+                if tag.startswith(prefix) and tag.endswith('"') and len(tag) > len(prefix) + 1]
+    return versions or "unknown"
 
 
 def _sitting_order(occurrence):

@@ -413,14 +413,21 @@ def check_version(meeting, expected_version):
     """Raise StaleEdit, with what changed since, when the caller read an older version of the meeting.
 
     expected_version: what version_of answered when the caller read the
-    meeting (an If-Match, a form's hidden field), or None for no check; any
+    meeting (a form's hidden field), a list of such (the versions an If-Match
+    names), or None for no check; any
     other value that is not the current version (a version from an older
     page, "unknown" for a form sent without one) is stale. Callers that
     change the meeting go through `hold_meeting`, which reads the version
     under the meeting's row lock first.
     """
-    if expected_version is None or str(expected_version) == version_of(meeting):
+    if expected_version is None:
         return
+    # an If-Match may list several tags (RFC 9110 §13.1.1: it passes when any names the current state)
+    seen_versions = [str(v) for v in expected_version] if isinstance(expected_version, (list, tuple)) \
+        else [str(expected_version)]
+    if version_of(meeting) in seen_versions:
+        return
+    expected_version = max(seen_versions, key=lambda v: int(v) if v.isdigit() else -1)
     events = db.session.scalars(audit.history("meeting", meeting.id, parts={
         "occurrence": [o.id for o in meeting.occurrences]}).limit(20)).all()
     try:
