@@ -67,9 +67,11 @@ PEOPLE = {"vanphong@langson.gov.vn", "lanhdao@langson.gov.vn", "ktv.chilang@exam
 
 def test_the_tick_is_registered_and_the_schedule_is_checked_at_start(app):
     assert ticks(app)["invites.reminders"].func is reminders.queue_due_reminders
-    assert [r.code for r in reminders.parse_schedule("-1d@15:00, 60m,2h")] == ["-1d@15:00", "60m", "2h"]
+    assert [r.code for r in reminders.parse_schedule("-1d@15:00, 60m,2h")] == ["-1d@15:00", "60m", "120m"]
+    # one time written two ways is one rule (its key): renaming it sends nothing again, naming it twice is refused
+    assert [r.code for r in reminders.parse_schedule("-1d@9:00,1h")] == ["-1d@09:00", "60m"]
     assert reminders.parse_schedule("") == ()
-    for bad in ("-1d", "15:00", "-1d@25:00", "0m", "60m,60m", "-1w@08:00"):
+    for bad in ("-1d", "15:00", "-1d@25:00", "0m", "60m,60m", "60m,1h", "-1w@08:00"):
         with pytest.raises(ValueError, match="REMINDER_SCHEDULE"):
             reminders.parse_schedule(bad)
     with pytest.raises(ValueError, match="REMINDER_SCHEDULE"):

@@ -72,6 +72,9 @@ def parse_schedule(text):
     """Parse REMINDER_SCHEDULE into a tuple of Rules (empty text: none); ValueError names the bad part.
 
     "-1d@15:00,60m" → the working day before at 15:00, and 60 minutes before.
+    A rule's code (in each reminder's outbox key) is its canonical spelling, "-Nd@HH:MM" or "Nm":
+    the same time written otherwise ("1h" for "60m", "-1d@9:00") is the same rule, its reminders
+    already sent are not sent again, and naming it twice is an error.
     """
     rules = []
     for part in (text or "").replace(" ", "").split(","):
@@ -84,10 +87,11 @@ def parse_schedule(text):
             hour, minute = (int(n) for n in match["at"].split(":"))
             if hour > 23 or minute > 59:
                 raise ValueError(f"REMINDER_SCHEDULE: {part!r} names no time of day")
-            rules.append(Rule(part, working_days=int(match["days"]), at=time(hour, minute)))
+            days = int(match["days"])
+            rules.append(Rule(f"-{days}d@{hour:02d}:{minute:02d}", working_days=days, at=time(hour, minute)))
         else:
             minutes = int(match["minutes"] or 0) + 60 * int(match["hours"] or 0)
-            rules.append(Rule(part, before=timedelta(minutes=minutes)))
+            rules.append(Rule(f"{minutes}m", before=timedelta(minutes=minutes)))
     if len({rule.code for rule in rules}) != len(rules):
         raise ValueError(f"REMINDER_SCHEDULE: a time is named twice in {text!r}")
     return tuple(rules)
