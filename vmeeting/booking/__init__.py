@@ -13,8 +13,17 @@ def init_app(app):
     from vmeeting.booking import calendar, pickers  # noqa: F401 (the calendar's and the pickers' routes of views.bp)
     from vmeeting.booking import sitting_views  # noqa: F401 (cancel and move pages: routes of views.bp)
     from vmeeting.booking import summary  # noqa: F401 (the meeting summary's live counts: routes of views.bp)
+    from vmeeting.booking import approval_api, approval_jobs, approval_views, approvals
     from vmeeting.registry import service as registry
+    from vmeeting import jobs
 
     app.register_blueprint(api.bp)
     app.register_blueprint(views.bp)
     registry.retire_guards.connect(app, service.guard_retire)
+    # scopes and approvals (issue 27): a booking across scopes waits, its invites with it
+    service.scope_gates.connect(app, approvals.screen_change)
+    service.invite_holds.connect(app, approvals.invites_held)
+    app.register_blueprint(approval_api.bp)
+    app.register_blueprint(approval_views.bp)
+    approval_views.init_menu(app)
+    jobs.add_tick(app, "booking.approvals", approval_jobs.approvals_tick, seconds=60)

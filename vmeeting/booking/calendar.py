@@ -218,11 +218,13 @@ def _event(occurrence, editable, sites, now):
         "id": str(occurrence.id), "title": meeting.title,
         "start": _local_iso(occurrence.starts_at), "end": _local_iso(occurrence.ends_at),
         "editable": editable, "startEditable": editable and not has_begun(occurrence, meeting, now), "durationEditable": False,
-        "classNames": ["vm-event"] + (["vm-cancelled"] if cancelled else []) + (["vm-series"] if meeting.recurrence else []),
+        "classNames": ["vm-event"] + (["vm-cancelled"] if cancelled else []) + (["vm-series"] if meeting.recurrence else [])
+        + (["vm-pending"] if meeting.status == "pending" else []),
         "extendedProps": {"meeting_id": meeting.id, "occurrence_id": occurrence.id,
                           "url": url_for("booking.show", meeting_id=meeting.id),
                           "series": bool(meeting.recurrence), "chair": meeting.chair.name if meeting.chair else "",
                           "sites": meeting.endpoint_count, "cancelled": cancelled,
+                          "pending": meeting.status == "pending",
                           "version": service.version_of(meeting)},
     }
     if sites:
