@@ -66,6 +66,7 @@ def upgrade():
         sa.Column("decided_by_id", sa.Integer(), nullable=True),
         sa.Column("decided_at", UTCDateTime(), nullable=True),
         sa.Column("reason", sa.String(length=500), nullable=True),
+        sa.Column("invites_sent", sa.Boolean(), nullable=False),
         sa.CheckConstraint("status IN ('pending', 'approved', 'refused')", name=op.f("ck_approvals_status")),
         sa.ForeignKeyConstraint(["meeting_id"], ["meetings.id"], name=op.f("fk_approvals_meeting_id_meetings"),
                                 ondelete="CASCADE"),

@@ -4,6 +4,8 @@
 def init_app(app):
     """Wire booking into app: its API, its pages (the calendar's routes join them), and its guard on the registry.
 
+    Its scopes and approvals (issue 27) gate every change (scope_gates, invite_holds); what they tell
+    people goes to approvals.approval_listeners, which vmeeting.approvals (mails, the tick) connects to.
     The capabilities above booking connect to its hooks (change_listeners,
     warning_sources, site_issue_listeners, roll_call_hint_sources: booking.hooks,
     named in booking.service) from their own init_app.
@@ -13,9 +15,8 @@ def init_app(app):
     from vmeeting.booking import calendar, pickers  # noqa: F401 (the calendar's and the pickers' routes of views.bp)
     from vmeeting.booking import sitting_views  # noqa: F401 (cancel and move pages: routes of views.bp)
     from vmeeting.booking import summary  # noqa: F401 (the meeting summary's live counts: routes of views.bp)
-    from vmeeting.booking import approval_api, approval_jobs, approval_views, approvals
+    from vmeeting.booking import approval_api, approval_views, approvals
     from vmeeting.registry import service as registry
-    from vmeeting import jobs
 
     app.register_blueprint(api.bp)
     app.register_blueprint(views.bp)
@@ -26,4 +27,3 @@ def init_app(app):
     app.register_blueprint(approval_api.bp)
     app.register_blueprint(approval_views.bp)
     approval_views.init_menu(app)
-    jobs.add_tick(app, "booking.approvals", approval_jobs.approvals_tick, seconds=60)

@@ -19,7 +19,8 @@ def inbox_item(row):
     """One request as the inbox shows it: the approval, its meeting in brief, the booker."""
     meeting = row.meeting
     organizer = meeting.organizer
-    return {**approvals.approval_json(row), "meeting": {
+    return {**approvals.approval_json(row), "meeting_id": meeting.id, "title": meeting.title,
+            "starts_at": meeting.starts_at.isoformat(), "booked_by": meeting.organizer_id, "meeting": {
         "id": meeting.id, "title": meeting.title, "description": meeting.description, "status": meeting.status,
         "starts_at": meeting.starts_at.isoformat(), "ends_at": meeting.ends_at.isoformat(),
         "recurrence": meeting.recurrence, "chair_endpoint_id": meeting.chair_endpoint_id,
@@ -48,8 +49,8 @@ def decide(meeting_id, unit_id):
     user who does not approve for that unit (the booker included); 404; 409 with `approval` (its state)
     when it is decided already or the meeting is no longer pending.
     """
-    data = json_body()
     meeting = db.get_or_404(Meeting, meeting_id)
+    data = json_body()
     try:
         row = approvals.decide(meeting, unit_id, g.api_user, data.get("decision"), data.get("reason"))
     except approvals.ApprovalNotFound:

@@ -40,6 +40,9 @@ class Approval(db.Model):
     decided_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     #: a refusal's reason (required), an approval's note (optional); the automatic refusal says so
     reason: Mapped[Optional[str]] = mapped_column(sa.String(500))
+    #: the meeting's invites have gone out (it was scheduled when a change asked this row, or a round was
+    #: settled): the next settling sends an update, and a cancel a CANCEL
+    invites_sent: Mapped[bool] = mapped_column(default=False)
 
     meeting: Mapped[Meeting] = relationship()
     unit: Mapped[AdminUnit] = relationship()

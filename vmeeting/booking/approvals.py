@@ -11,7 +11,8 @@
 - `decide` approves or refuses one unit's request under the meeting's row lock: the first decision
   stands, the others get Conflict (409) naming it. A refusal takes that unit's sites off every
   sitting; a refused chair site cancels the whole meeting (status cancelled, with the reason).
-- The mails (booking.approval_mail): approvers are told of a request, the booker of each decision.
+- `approval_listeners` hear of each request and decision inside its transaction; vmeeting.approvals
+  (above booking) mails them through the outbox: approvers of a request, the booker of each decision.
 
 These functions flush; the caller commits.
 """
@@ -20,7 +21,7 @@ import sqlalchemy as sa
 from werkzeug.exceptions import Forbidden
 
 from vmeeting.audit import service as audit
-from vmeeting.booking import approval_mail, scopes
+from vmeeting.booking import scopes
 from vmeeting.booking.approval_models import Approval
 from vmeeting.booking.models import Meeting, Occurrence, Reservation
 from vmeeting.booking.queries import endpoint_ids_of
@@ -28,9 +29,9 @@ from vmeeting.booking.validation import MAX_REASON_LENGTH, hold_meeting
 from vmeeting.core.database import utcnow
 from vmeeting.core.errors import Conflict, ValidationError
 from vmeeting.core.extensions import db
+from vmeeting.core.hooks import Hook
 from vmeeting.core.text import N_, clean, say
 from vmeeting.core.timefmt import format_datetime, to_local
-from vmeeting.outbox.models import OutboxMail
 from vmeeting.registry.models import Endpoint
 
 #: the fields whose change asks the units again: the time the sites are held
@@ -40,12 +41,27 @@ DECISIONS = {"approve": "approved", "refuse": "refused"}
 AUTO_REASON = N_("Quá giờ họp mà chưa được duyệt: tự động từ chối.")
 
 
+#: callables `listener(event, meeting, rows)`: event "requested" (rows: the approvals asked, new or again) or
+#: "decided" (rows: [the one decided]); connected by vmeeting.approvals, called inside the transaction
+approval_listeners = Hook("booking.approval_listeners")
+
+
+def _tell(event, meeting, rows):
+    for listener in approval_listeners:
+        listener(event, meeting, rows)
+
+
 class NotApprover(Forbidden):
     """The user may not decide this unit's request (403)."""
 
 
 def _day(meeting):
     return to_local(meeting.starts_at).date()
+
+
+def rows_of(meeting):
+    """The meeting's Approval rows in the order asked (the meeting page's list)."""
+    return _rows(meeting)
 
 
 def _rows(meeting):
@@ -79,11 +95,14 @@ def screen_change(event, meeting, actor, **details):
     changes = details.get("changes") or {}
     new_times = event == "occurrence_moved" or any(name in changes for name in TIME_FIELDS)
     current = set(endpoint_ids)
+    # the meeting's invites went out before this change: a scheduled meeting changed (not a new booking), or
+    # a row asked after its invites already says so
+    invited = (event != "booked" and meeting.status == "scheduled") or _was_invited(meeting)
     touched = []
     for unit_id, sites in asked.items():
         row = rows.get(unit_id)
         if row is None:
-            row = Approval(meeting_id=meeting.id, unit_id=unit_id, endpoint_ids=sites,
+            row = Approval(meeting_id=meeting.id, unit_id=unit_id, endpoint_ids=sites, invites_sent=invited,
                            requested_by_id=getattr(actor, "id", None), requested_at=utcnow(), round=1)
             db.session.add(row)
             touched.append(row)
@@ -91,6 +110,7 @@ def screen_change(event, meeting, actor, **details):
         added = set(sites) - set(row.endpoint_ids or ())
         if event == "booked" or new_times or added:
             row.round += 1  # a new round: its mails are news again (their keys name it)
+            row.invites_sent = row.invites_sent or invited
             row.status, row.decided_by_id, row.decided_at, row.reason = "pending", None, None, None
             row.requested_by_id, row.requested_at = getattr(actor, "id", None), utcnow()
             touched.append(row)
@@ -107,7 +127,7 @@ def screen_change(event, meeting, actor, **details):
             audit.record(actor, "request", "approval", row.id, {"unit_id": [None, row.unit_id],
                                                                  "round": [None, row.round]},
                          f"Xin duyệt {len(row.endpoint_ids)} điểm cầu cho «{meeting.title}»")
-        approval_mail.tell_approvers(meeting, touched)
+        _tell("requested", meeting, touched)
     still = any(r.status == "pending" for r in _rows(meeting))
     if still and meeting.status == "scheduled":
         meeting.status = "pending"
@@ -122,16 +142,17 @@ def invites_held(event, meeting):
     if meeting.status == "pending":
         return True
     if event == "cancelled" and not _was_invited(meeting):
+        # asked from its booking on and never scheduled since: nobody holds an invite to cancel
         return db.session.scalar(sa.select(sa.func.count()).select_from(Approval)
                                  .where(Approval.meeting_id == meeting.id)) > 0
     return False
 
 
 def _was_invited(meeting):
-    """Tell whether any invite of the meeting was ever queued (a row with a method, or a change record)."""
-    return db.session.scalar(sa.select(OutboxMail.id).where(
-        OutboxMail.meeting_id == meeting.id,
-        sa.or_(OutboxMail.method.is_not(None), OutboxMail.builder.is_not(None))).limit(1)) is not None
+    """Tell whether the meeting's invites have gone out (`Approval.invites_sent` on any of its rows): it was
+    scheduled when a change asked, or a round of approvals was settled."""
+    return db.session.scalar(sa.select(Approval.id).where(Approval.meeting_id == meeting.id,
+                                                          Approval.invites_sent.is_(True)).limit(1)) is not None
 
 
 # -- deciding -------------------------------------------------------------------------------------
@@ -175,7 +196,7 @@ def decide(meeting, unit_id, user, decision, reason=None, *, now=None):
                  + (f": {reason}" if reason else ""))
     if decision == "refuse":
         _take_off(meeting, row, user)
-    approval_mail.tell_booker(meeting, row)
+    _tell("decided", meeting, [row])
     if not meeting.is_cancelled:
         _settle(meeting, user)
     return row
@@ -215,10 +236,13 @@ def _settle(meeting, user):
     from vmeeting.booking.hooks import change_listeners
 
     meeting.status = "scheduled"
+    invited = _was_invited(meeting)
+    for row in rows:
+        row.invites_sent = True  # they go out now
     db.session.flush()
     audit.record(user, "update", "meeting", meeting.id, {"status": ["pending", "scheduled"]},
                  f"«{meeting.title}» đã được duyệt đủ: gửi giấy mời")
-    if _was_invited(meeting):
+    if invited:
         current = set(endpoint_ids_of(meeting))
         removed = sorted({i for r in rows if r.status == "refused" for i in r.endpoint_ids or ()} - current)
         event, details = "updated", {"removed_endpoint_ids": removed}
@@ -232,7 +256,7 @@ def refuse_due(now=None):
     """Refuse automatically every request still pending when its meeting starts; return how many.
 
     Each meeting in its own transaction (committed here), so one that fails leaves the others decided.
-    The booker is told (approval_mail.tell_booker, once per request and round).
+    The booker is told (approval_listeners: vmeeting.approvals mails them, once per request and round).
     """
     now = now or utcnow()
     due = db.session.execute(sa.select(Approval.meeting_id, Approval.unit_id).join(Meeting).where(

@@ -20,6 +20,9 @@ from datetime import date
 import sqlalchemy as sa
 
 from vmeeting.auth.models import User
+from vmeeting.booking.models import Meeting, meeting_endpoints
+from vmeeting.core.database import utcnow
+from vmeeting.core.timefmt import to_local
 from vmeeting.core.extensions import db
 from vmeeting.registry import service as registry
 from vmeeting.registry import succession
@@ -156,6 +159,23 @@ def decidable_unit_ids(user, day: date):
     if root is not None and user.home_unit_id == root.id:
         return None
     return set(db.session.scalars(registry.descendant_ids_select(user.home_unit_id)))
+
+
+def viewer_unit_id(user):
+    """The unit a viewer's lists and calendar are narrowed to: their home unit, or None (everything)."""
+    if user is None or not getattr(user, "is_authenticated", False) or user.role != "viewer":
+        return None
+    return user.home_unit_id
+
+
+def narrow_for_viewer(query, user):
+    """Narrow a Select of Meeting to the meetings with a site under a viewer's home unit (today's tree)."""
+    unit_id = viewer_unit_id(user)
+    if unit_id is None:
+        return query
+    under = succession.endpoint_ids_under(unit_id, to_local(utcnow()).date(), registry.descendant_ids_select)
+    return query.where(Meeting.id.in_(sa.select(meeting_endpoints.c.meeting_id)
+                                      .where(meeting_endpoints.c.endpoint_id.in_(sorted(under) or [-1]))))
 
 
 def may_decide(user, unit_id, day):

@@ -7,7 +7,7 @@ however often it is asked for (a rerun tick, two workers):
 - `approval-request:<approval>:<round>:<address>`: the approvers of the unit asked;
 - `approval-decision:<approval>:<round>:<address>`: the booker, of that round's decision;
 - `approval-remind:<approval>:<round>:<stage>:<address>`: stage `unit` (its approvers), then `province`
-  (the province office), see booking.approval_jobs.
+  (the province office), see vmeeting.approvals.jobs.
 
 The addresses are the users' e-mail; a user without one is not told (the inbox still lists the request).
 """
@@ -61,6 +61,15 @@ def _send(key, meeting, users, subject, text):
         outbox.enqueue_plain(key=f"{key}{user.email.lower()}", meeting_id=meeting.id, recipient=user.email,
                              recipient_name=user.display_name, subject=subject, text=text,
                              sequence=meeting.sequence)
+
+
+def on_approval(event, meeting, rows):
+    """booking.approvals' listener: mail a request's approvers, or a decision's booker (in its transaction)."""
+    if event == "requested":
+        tell_approvers(meeting, rows)
+    elif event == "decided":
+        for row in rows:
+            tell_booker(meeting, row)
 
 
 def tell_approvers(meeting, rows):

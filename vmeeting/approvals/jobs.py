@@ -16,7 +16,8 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from vmeeting.booking import approval_mail, approvals
+from vmeeting.approvals import mail as approval_mail
+from vmeeting.booking import approvals
 from vmeeting.booking.approval_models import Approval
 from vmeeting.booking.models import Meeting
 from vmeeting.core.database import utcnow, writing
