@@ -15,7 +15,7 @@ def init_app(app):
     from vmeeting.booking import calendar, pickers  # noqa: F401 (the calendar's and the pickers' routes of views.bp)
     from vmeeting.booking import sitting_views  # noqa: F401 (cancel and move pages: routes of views.bp)
     from vmeeting.booking import summary  # noqa: F401 (the meeting summary's live counts: routes of views.bp)
-    from vmeeting.booking import approval_api, approval_views, approvals
+    from vmeeting.booking import approval_views, approvals
     from vmeeting.registry import service as registry
 
     app.register_blueprint(api.bp)
@@ -24,6 +24,5 @@ def init_app(app):
     # scopes and approvals (issue 27): a booking across scopes waits, its invites with it
     service.scope_gates.connect(app, approvals.screen_change)
     service.invite_holds.connect(app, approvals.invites_held)
-    app.register_blueprint(approval_api.bp)
     app.register_blueprint(approval_views.bp)
     approval_views.init_menu(app)

@@ -44,7 +44,8 @@ MEETING = obj({
     "status": {"type": "string", "enum": ["scheduled", "pending", "cancelled"],
                "description": "pending: sites outside the booker's scope wait for their units' approval (`approvals`); "
                               "it holds its sites, and no invite goes out until it is scheduled"},
-    "approvals": array(ref("Approval"), description="one per approving unit; [] for a booking within scope"),
+    "approvals": array(ref("Approval"), description="one per approving unit; [] for a booking within scope "
+                                                    "(the schema is the approvals' fragment's, vmeeting/approvals)"),
     "sequence": {"type": "integer", "minimum": 0, "description": "iCalendar SEQUENCE; every change that matters bumps it"},
     "starts_at": INSTANT, "ends_at": INSTANT,
     "setup_minutes": {"type": "integer", "minimum": 0, "maximum": 240},
@@ -215,9 +216,3 @@ PATHS = {
             ]),
     },
 }
-
-# the approvals' operations (approval_api.py), described beside them
-from vmeeting.booking import approval_apidoc  # noqa: E402 (after booking's own, which they extend)
-
-SCHEMAS.update(approval_apidoc.SCHEMAS)
-PATHS.update(approval_apidoc.PATHS)

@@ -53,7 +53,9 @@ def inbox():
         raise Forbidden()
     rows = db.session.scalars(approvals.inbox_select(current_user).limit(PAGE)).all()
     decided = db.session.scalars(approvals.inbox_select(current_user, None)
-                                 .where(approvals.Approval.status != "pending").limit(10)).all()
+                                 .where(approvals.Approval.status != "pending").order_by(None)
+                                 .order_by(approvals.Approval.decided_at.desc(), approvals.Approval.id.desc())
+                                 .limit(10)).all()
     ids = {i for row in rows for i in row.endpoint_ids or ()}
     names = dict(db.session.execute(db.select(Endpoint.id, Endpoint.name).where(Endpoint.id.in_(sorted(ids))))
                  .all()) if ids else {}

@@ -79,10 +79,12 @@ def screen_change(event, meeting, actor, **details):
     """
     if event not in ("booked", "updated", "occurrence_moved") or meeting.is_cancelled:
         return
+    if event == "booked" and scopes.has_whole_province(actor):
+        return  # the province office or an admin: nothing to ask, and a national booking pays nothing for it
     endpoint_ids = endpoint_ids_of(meeting)
     day = _day(meeting)
     outside = scopes.out_of_scope(actor, endpoint_ids, day)
-    rows = {row.unit_id: row for row in _rows(meeting)}
+    rows = {row.unit_id: row for row in _rows(meeting)} if event != "booked" else {}
     if not outside and not rows:
         return
     try:

@@ -32,9 +32,13 @@ from vmeeting.registry.models import AdminUnit, Endpoint
 def has_whole_province(user):
     """Tell whether user books every site freely: an admin, or a scheduler of the province office (no home unit).
 
-    None (a CLI or job acting for nobody) also books freely, as before issue 27.
+    None (a CLI or job acting for nobody) also books freely, as before issue 27; so does a scheduler whose
+    home unit is the province itself (the demo's `scheduler`).
     """
-    return user is None or user.role == "admin" or user.home_unit_id is None
+    if user is None or user.role == "admin" or user.home_unit_id is None:
+        return True
+    home = user.home_unit
+    return home is not None and home.parent_id is None
 
 
 def scope_unit_ids(user, day):

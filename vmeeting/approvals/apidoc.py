@@ -1,4 +1,7 @@
-"""The approvals' part of booking's OpenAPI fragment (approval_api.py): the inbox and a decision (issue 27)."""
+"""The approvals' part of the OpenAPI document (api.py beside it): the inbox and a decision (issue 27).
+
+Its `Approval` schema is also what booking's `Meeting.approvals` lists.
+"""
 
 from vmeeting.core.openapi import (
     COUNT, ID, INSTANT, PAGE, STRING, array, body, nullable, obj, operation, page_of, path_param, query, ref,
