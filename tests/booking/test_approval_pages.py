@@ -6,6 +6,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from tests.booking.conftest import next_monday
+from tests.booking.conftest import book  # noqa: F401 (fixture reused here)
 from tests.booking.test_approvals import _body, _mails, _token, net  # noqa: F401 (fixtures reused here)
 from tests.conftest import csrf_token, page_text
 from vmeeting.approvals import jobs as approval_jobs
@@ -124,3 +125,18 @@ def test_a_request_made_after_its_reminder_time_is_not_reminded(app, client, net
     approval_jobs.queue_reminders(unit_due + timedelta(minutes=10))
     db.session.commit()
     assert _mails("approval-remind:") == []
+
+
+def test_a_viewer_attached_to_a_unit_sees_its_meetings_only(client, login, make_user, net, book):
+    book([net["other"]], next_monday(8), title="Họp riêng Hữu Lũng")
+    book([net["own_hall"]], next_monday(10), title="Họp riêng Chi Lăng")
+    viewer = make_user("viewer")
+    viewer.home_unit_id = net["huu_lung"].id
+    db.session.commit()
+    login(viewer)
+    listed = page_text(client.get("/meetings"))
+    assert "Họp riêng Hữu Lũng" in listed and "Họp riêng Chi Lăng" not in listed
+    start = next_monday(0).date().isoformat()
+    events = client.get(f"/calendar/events?start={start}&end={next_monday(0).date() + timedelta(days=1)}")
+    titles = {e["title"] for e in events.get_json() if "title" in e}
+    assert "Họp riêng Hữu Lũng" in titles and "Họp riêng Chi Lăng" not in titles
