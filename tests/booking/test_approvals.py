@@ -125,6 +125,8 @@ def test_across_scopes_pending_no_invite_then_both_owners_approve_and_invites_go
     assert invited == sorted(["chilang@langson.gov.vn", "minhson@langson.gov.vn", "vanphong@langson.gov.vn"])
     decisions = [rcpt for rcpt, m in smtp.messages if m["Subject"].startswith("Đã duyệt")]
     assert decisions == ["clerk@chilang.example.vn"] * 2
+    told = [m.get_content() for rcpt, m in smtp.messages if m["Subject"].startswith("Đã duyệt")]
+    assert sum("giấy mời được gửi đi" in text for text in told) == 1  # the last decision's mail says so
 
 
 def test_a_refusal_takes_the_units_sites_off_and_tells_the_booker(client, net, smtp):

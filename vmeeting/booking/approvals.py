@@ -198,9 +198,9 @@ def decide(meeting, unit_id, user, decision, reason=None, *, now=None):
                  + (f": {reason}" if reason else ""))
     if decision == "refuse":
         _take_off(meeting, row, user)
-    _tell("decided", meeting, [row])
     if not meeting.is_cancelled:
         _settle(meeting, user)
+    _tell("decided", meeting, [row])  # after settling: the booker's mail says whether the invites went out
     return row
 
 
