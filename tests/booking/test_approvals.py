@@ -257,3 +257,22 @@ def test_a_request_still_pending_at_the_start_is_refused_and_the_booker_told(cli
     meeting = db.session.get(Meeting, body["id"])
     assert meeting.status == "scheduled" and [e.id for e in meeting.endpoints] == [net["own_hall"].id]
     assert [m.recipient for m in _mails("approval-decision:")] == ["clerk@chilang.example.vn"]
+
+
+def test_a_new_time_holds_the_update_until_approved_again_then_sends_it(client, net):
+    headers = _token(net["clerk"])
+    body = client.post("/api/v1/meetings", headers=headers,
+                       json=_body([net["own_hall"], net["other"]], next_monday(8))).get_json()
+    path = f"/api/v1/meetings/{body['id']}/approvals/{net['huu_lung'].id}"
+    client.post(path, headers=_token(net["approver"]), json={"decision": "approve"})
+    first = {(m.recipient, m.sequence) for m in _mails("invite")}
+    assert {r for r, _s in first} == {"chilang@langson.gov.vn", "minhson@langson.gov.vn"}
+    moved = client.patch(f"/api/v1/meetings/{body['id']}", headers=headers,
+                         json={"starts_at": next_monday(14).isoformat(), "ends_at": next_monday(15).isoformat()})
+    assert moved.get_json()["status"] == "pending"
+    assert {(m.recipient, m.sequence) for m in _mails("invite")} == first  # nothing new while pending
+    client.post(path, headers=_token(net["approver"]), json={"decision": "approve"})
+    sequence = db.session.get(Meeting, body["id"]).sequence
+    updates = [m for m in _mails("invite") if m.sequence == sequence]
+    assert {m.recipient for m in updates} == {"chilang@langson.gov.vn", "minhson@langson.gov.vn"}
+    assert all("Cập nhật" in m.subject for m in updates)
