@@ -72,6 +72,9 @@ class Config:
     #: when reminders go to each site's contacts and technician (invites.reminders): "-Nd@HH:MM" a working day
     #: before at a local time, "Nm"/"Nh" before the start; comma-separated; empty: no reminders
     REMINDER_SCHEDULE = _env("REMINDER_SCHEDULE", "-1d@15:00,60m")
+    #: a booking waiting for approval (booking.approvals) reminds its unit's approvers this many working days
+    #: before the meeting's start (at the start's hour), the province office one working day later
+    APPROVAL_REMIND_BEFORE = max(1, int(_env("APPROVAL_REMIND_BEFORE", "2")))
     TIMEZONE = _env("TIMEZONE", "Asia/Ho_Chi_Minh")
     SCHEDULER = _env("SCHEDULER", "off")
     #: how many reverse proxies stand in front (0: none); their X-Forwarded-For/-Proto are then believed,

@@ -78,7 +78,7 @@ def create_app(config_class=None, overrides=None):
     # The capabilities are imported here, not at the top: any module of the package imports this file
     # first, and importing a model must not load every capability's pages (nor the worker, below).
     from vmeeting import apidoc, attendance, auth, booking, cli, documents, home, invites, network, ops, outbox
-    from vmeeting import readiness
+    from vmeeting import approvals, readiness
     from vmeeting import models  # noqa: F401 (every table, for Alembic)
     from vmeeting import registry, working_time
 
@@ -89,7 +89,7 @@ def create_app(config_class=None, overrides=None):
     # The whole wiring: each capability registers its pages, API, hooks into those below it, outbox builders
     # and ticks, in the order of DESIGN.md (below before above).
     for capability in (auth, registry, working_time, booking, invites, outbox, network, readiness, attendance,
-                       documents, apidoc, home, ops):
+                       documents, approvals, apidoc, home, ops):
         capability.init_app(app)
     cli.register(app)
     # first of the hooks, so that Server-Timing covers them all

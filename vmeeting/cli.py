@@ -10,6 +10,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from vmeeting import demo, jobs
+from vmeeting.auth import home_unit
 from vmeeting.auth import service as auth_service
 from vmeeting.auth.models import ROLES
 from vmeeting.core.database import writing
@@ -65,13 +66,18 @@ demo_cli = Commands("demo", help="The Lạng Sơn demo province.")
 @click.option("--full-name", default="")
 @click.option("--agency", default="", help="The agency the user books for, named in invites.")
 @click.option("--password", default=None, help="Asked for when omitted.")
-def users_create(name, role, email, full_name, agency, password):
+@click.option("--unit", "unit_id", type=int, default=None,
+              help="The home unit's id (a unit valid today): the scope a scheduler books freely, what an approver answers for.")
+@click.option("--approves", is_flag=True, help="Approves bookings of the home unit's sites (and below) made by others.")
+def users_create(name, role, email, full_name, agency, password, unit_id, approves):
     """Create a user."""
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
         user = auth_service.create_user(name, role, email=email, password=password, full_name=full_name,
                                         agency=agency)
+        home_unit.set_home_unit(user, unit_id)
+        home_unit.set_approves(user, approves)
     except ValidationError as exc:
         db.session.rollback()
         for field, reason in exc.fields.items():
@@ -79,6 +85,33 @@ def users_create(name, role, email, full_name, agency, password):
         raise SystemExit(1) from None
     db.session.commit()
     click.echo(f"Created {user.username} ({user.role}).")
+
+
+@users_cli.command("update")
+@click.argument("name")
+@click.option("--unit", "unit_id", type=int, default=None, help="The new home unit's id (a unit valid today).")
+@click.option("--no-unit", is_flag=True, help="Attach the user to no unit (the province office).")
+@click.option("--approves/--no-approves", default=None, help="Approve bookings of the home unit's sites, or stop.")
+def users_update(name, unit_id, no_unit, approves):
+    """Change a user's home unit and approval right (issue 27)."""
+    user = auth_service.get_user_by_name(name)
+    if user is None:
+        raise click.ClickException(f"no user named {name!r}")
+    if unit_id is not None and no_unit:
+        raise click.UsageError("--unit and --no-unit exclude each other")
+    try:
+        if unit_id is not None or no_unit:
+            home_unit.set_home_unit(user, None if no_unit else unit_id)
+        if approves is not None:
+            home_unit.set_approves(user, approves)
+    except ValidationError as exc:
+        db.session.rollback()
+        for field, reason in exc.fields.items():
+            click.echo(f"{field}: {reason}", err=True)
+        raise SystemExit(1) from None
+    db.session.commit()
+    unit = user.home_unit.name if user.home_unit is not None else "—"
+    click.echo(f"Updated {user.username}: unit {unit}, approves {'yes' if user.approves else 'no'}.")
 
 
 @users_cli.command("token")

@@ -7,6 +7,7 @@ from vmeeting.registry.models import (  # noqa: F401
 )
 from vmeeting.working_time.models import DeclaredDay  # noqa: F401
 from vmeeting.booking.models import IdempotencyKey, Meeting, Occurrence, Reservation  # noqa: F401
+from vmeeting.booking.approval_models import Approval  # noqa: F401
 from vmeeting.invites.models import CalendarFeed, InviteResponse, RefusedReply  # noqa: F401
 from vmeeting.outbox.models import OutboxMail  # noqa: F401
 from vmeeting.jobs import WorkerLease  # noqa: F401

@@ -24,12 +24,12 @@ LAYERS = [
     {"registry"},
     {"working_time"},
     {"booking"},
-    {"readiness", "network", "attendance", "invites", "documents"},
+    {"readiness", "network", "attendance", "invites", "documents", "approvals"},
     {"home", "apidoc", "demo", "ops"},
     {"cli", "models", "__init__"},
 ]
 #: the capabilities that learn of each other only through booking's hooks (and share the probes through probes/)
-PEERS = {"readiness", "network", "attendance", "invites", "documents"}
+PEERS = {"readiness", "network", "attendance", "invites", "documents", "approvals"}
 #: the one place the plan bends, each with its reason: a page of the outbox is guarded like every page
 ALLOWED_UP = {("vmeeting.outbox.views", "vmeeting.auth.guards")}
 

@@ -62,7 +62,7 @@ def test_create_app_wires_every_capability_into_the_hooks_below_it(app):
     assert preview.SECRET_LINKS.functions(app) == (invites.RSVP_TOKEN, invites.REPLY_TOKEN)
     assert set(jobs.ticks(app)) == {"auth.prune_login_attempts", "auth.prune_sessions", "invites.read_replies",
                                     "invites.reminders", "outbox.webhooks",
-                                    "network.sweep", "readiness.probes", "readiness.escalations"}
+                                    "network.sweep", "readiness.probes", "readiness.escalations", "approvals.tick"}
 
 
 def test_two_apps_in_one_process_share_no_wiring(app):

@@ -23,7 +23,8 @@ def _html_post_rules(app):
 def test_the_walk_covers_the_forms_that_matter(app):
     """A guard on the walk itself: the routes the audit named are in it."""
     walked = {rule.rule for rule in _html_post_rules(app)}
-    assert {"/meetings/new", "/outbox/<int:mail_id>/retry", "/login", "/logout", "/users/new"} <= walked
+    assert {"/meetings/new", "/outbox/<int:mail_id>/retry", "/login", "/logout", "/users/new",
+            "/approvals/<int:meeting_id>/<int:unit_id>"} <= walked
 
 
 @pytest.mark.parametrize("as_role", ["admin", "signed out"])

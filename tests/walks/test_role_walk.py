@@ -108,6 +108,11 @@ TABLE = {
     ("GET", "/meetings/<int:meeting_id>/invites-panel"): (SIGNED_IN, 200),
     ("GET", "/meetings/<int:meeting_id>/summary"): (SIGNED_IN, 200),
     ("GET", "/meetings/new"): (STAFF, 200),
+    # the approvers' inbox (issue 27): the walk's admin approves; the other roles' users do not
+    ("GET", "/approvals"): (ADMIN, 200),
+    ("POST", "/approvals/<int:meeting_id>/<int:unit_id>"): (SIGNED_IN, 400),
+    ("GET", "/api/v1/approvals"): (SIGNED_IN, 200),
+    ("POST", "/api/v1/meetings/<int:meeting_id>/approvals/<int:unit_id>"): (SIGNED_IN, 404),
     ("POST", "/meetings/new"): (STAFF, 400),
     ("GET", "/calendar/events"): (SIGNED_IN, 400),  # no window named: the guard let it through to the check
     ("GET", "/calendar/resources"): (SIGNED_IN, 200),

@@ -17,6 +17,7 @@ Shapes only here: the rules behind them live in each capability's service.
 import copy
 import re
 
+from vmeeting.approvals import apidoc as approvals
 from vmeeting.attendance import apidoc as attendance
 from vmeeting.booking import apidoc as booking
 from vmeeting.booking.apidoc import CAPACITY, CONFLICT
@@ -32,7 +33,7 @@ API_PREFIX = "/api/v1"
 VERSION = "1.0.0"
 
 #: each capability's description of its api.py: a capability that gains an API adds its fragment here
-FRAGMENTS = (registry, booking, invites, readiness, network, attendance, working_time, documents)
+FRAGMENTS = (registry, booking, invites, readiness, network, attendance, working_time, documents, approvals)
 
 #: what no one capability owns: every error's shape (CONTRACT.md) and this document's own path
 COMMON_SCHEMAS = {

@@ -47,6 +47,11 @@ class _ProfileFields(AppForm):
     home_unit_id = SelectField(_l("Đơn vị công tác"), choices=[], validate_choice=False,
                                description=_l("Đơn vị hành chính người dùng làm việc (đang có hiệu lực);"
                                               " để trống nếu thuộc văn phòng tỉnh."))
+    #: issue 27: approves bookings of the home unit's sites (and below) made by others; with no home unit, the
+    #: province office's approver
+    approves = BooleanField(_l("Duyệt lịch họp dùng điểm cầu của đơn vị"),
+                            description=_l("Người duyệt nhận yêu cầu khi người ngoài đơn vị đặt lịch có điểm cầu "
+                                           "của đơn vị mình (và các đơn vị trực thuộc)."))
 
     def set_units(self, choices, current=None):
         """Offer the units (id, name, depth), and the user's current one if it has ended since."""

@@ -40,3 +40,18 @@ def set_home_unit(user, unit_id, actor=None):
     audit.record(actor, "update", "user", user.id, {"home_unit_id": [before, unit_id]},
                  f"Đơn vị của người dùng {user.username}")
     return user
+
+
+def set_approves(user, approves, actor=None):
+    """Let user approve bookings of their home unit's sites and below (issue 27; booking.scopes), or stop it.
+
+    With no home unit (or the province's), the user approves for the province office: the units that have
+    no approver of their own. Recorded in the audit trail.
+    """
+    approves = bool(approves)
+    if approves == bool(user.approves):
+        return user
+    user.approves = approves
+    audit.record(actor, "update", "user", user.id, {"approves": [not approves, approves]},
+                 f"Quyền duyệt lịch của người dùng {user.username}")
+    return user

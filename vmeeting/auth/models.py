@@ -67,6 +67,9 @@ class User(UserMixin, db.Model):
     #: province office. The basis of scopes (issue 27): a unit is named with its validity, so a home unit
     #: that ended in a reorganisation is shown as such until someone names its successor
     home_unit_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("admin_units.id"), index=True)
+    #: approves bookings of the sites of the home unit and the units under it (issue 27, booking.approvals);
+    #: with no home unit, or the province's, for the units that have no approver of their own
+    approves: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user")
     #: the registry's AdminUnit, resolved by name when the mappers are configured (auth sits below the registry)

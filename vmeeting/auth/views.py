@@ -117,6 +117,7 @@ def create_user():
                 full_name=form.full_name.data, agency=form.agency.data, actor=current_user,
             )
             home_unit.set_home_unit(user, form.home_unit_value(), actor=current_user)
+            home_unit.set_approves(user, form.approves.data, actor=current_user)
         except ValidationError as exc:
             db.session.rollback()
             _show_errors(form, exc)
@@ -140,6 +141,7 @@ def edit_user(user_id):
         try:
             service.update_user(user, data, actor=current_user)
             home_unit.set_home_unit(user, form.home_unit_value(), actor=current_user)
+            home_unit.set_approves(user, form.approves.data, actor=current_user)
         except ValidationError as exc:
             db.session.rollback()
             _show_errors(form, exc)

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from flask import abort, current_app, g, jsonify, request
 
 from vmeeting.auth.guards import api_permission_required
-from vmeeting.booking import idempotency, service, slots
+from vmeeting.booking import approvals, idempotency, service, slots
 from vmeeting.booking.apidoc import SCHEMAS
 from vmeeting.booking.models import Meeting, Occurrence
 from vmeeting.core.database import MAX_ID, utcnow
@@ -44,6 +44,8 @@ def meeting_json(meeting, endpoint_ids=None):
         "organizer_id": meeting.organizer_id, "attendees": meeting.attendees,
         "endpoint_ids": endpoint_ids, "endpoint_count": meeting.endpoint_count,
         "selection": meeting.selection,
+        # pending: waiting for the owning units' approval (booking.approvals); [] for a booking within scope
+        "approvals": approvals.approvals_of(meeting),
         "occurrences": [occurrence_json(o) for o in sorted(meeting.occurrences, key=_sitting_order)],
         "created_at": meeting.created_at.isoformat(), "updated_at": meeting.updated_at.isoformat(),
     }
@@ -282,7 +284,7 @@ def list_occurrences():
         return {
             "id": meeting.id, "occurrence_id": occurrence.id, "title": meeting.title,
             "starts_at": occurrence.starts_at.isoformat(), "ends_at": occurrence.ends_at.isoformat(),
-            "status": "cancelled" if occurrence.is_cancelled else "scheduled",
+            "status": "cancelled" if occurrence.is_cancelled else meeting.status,
             "is_recurring": bool(meeting.recurrence), "chair_endpoint_id": meeting.chair_endpoint_id,
             "endpoint_count": meeting.endpoint_count,
         }

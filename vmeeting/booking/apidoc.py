@@ -41,7 +41,11 @@ SKIPPED = obj({"starts_at": INSTANT, "reason": STRING}, ["starts_at", "reason"],
 MEETING = obj({
     "id": ID, "uid": {"type": "string", "description": "iCalendar UID (RFC 5545 §3.8.4.7)"},
     "title": STRING, "description": STRING,
-    "status": {"type": "string", "enum": ["scheduled", "cancelled"]},
+    "status": {"type": "string", "enum": ["scheduled", "pending", "cancelled"],
+               "description": "pending: sites outside the booker's scope wait for their units' approval (`approvals`); "
+                              "it holds its sites, and no invite goes out until it is scheduled"},
+    "approvals": array(ref("Approval"), description="one per approving unit; [] for a booking within scope "
+                                                    "(the schema is the approvals' fragment's, vmeeting/approvals)"),
     "sequence": {"type": "integer", "minimum": 0, "description": "iCalendar SEQUENCE; every change that matters bumps it"},
     "starts_at": INSTANT, "ends_at": INSTANT,
     "setup_minutes": {"type": "integer", "minimum": 0, "maximum": 240},
@@ -118,7 +122,8 @@ SCHEMAS = {
                             if k not in ("skip_non_working", "skip_conflicting")}), "minProperties": 1},
     "OccurrenceListItem": obj({
         "id": {**ID, "description": "the meeting's id"}, "occurrence_id": ID, "title": STRING,
-        "starts_at": INSTANT, "ends_at": INSTANT, "status": {"type": "string", "enum": ["scheduled", "cancelled"]},
+        "starts_at": INSTANT, "ends_at": INSTANT,
+        "status": {"type": "string", "enum": ["scheduled", "pending", "cancelled"]},
         "is_recurring": BOOL, "chair_endpoint_id": ID, "endpoint_count": COUNT,
     }, ["id", "occurrence_id", "title", "starts_at", "ends_at", "status", "is_recurring"], additional=True),
     "Slots": obj({
@@ -142,7 +147,10 @@ PATHS = {
                       ok_headers={**ETAG, **REPLAYED}),
             parameters=[IDEMPOTENCY_KEY],
             request_body=body(ref("MeetingInput"), "one of endpoint_ids, unit_ids, group_ids, all_endpoints"),
-            description="A sitting that starts in the past: 400 (`fields.starts_at`). Busy sites or a full bridge: "
+            description="Sites outside the booker's scope (a scheduler's home unit and below): 201 with `status: "
+                        "pending` and `approvals`, no invite until every unit approved; a site no unit answers for "
+                        "on the meeting's day: 400 `fields.endpoint_ids` naming it. "
+                        "A sitting that starts in the past: 400 (`fields.starts_at`). Busy sites or a full bridge: "
                         "409 with `conflicts` or `capacity`, nothing stored. A sitting on a non-working day or "
                         "outside working hours: 409 with `error.code = non_working_time`, unless "
                         "`allow_non_working_time`."),

@@ -17,7 +17,7 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from vmeeting.auth.guards import permission_required
-from vmeeting.booking import rehearsal, service
+from vmeeting.booking import rehearsal, scopes, service
 from vmeeting.booking.models import Occurrence, meeting_endpoints
 from vmeeting.booking.validation import has_begun
 from vmeeting.booking.views import bp
@@ -66,7 +66,8 @@ def calendar_range(view, anchor):
 def _scope():
     """The endpoint, unit and group the calendar is narrowed to (each None when not asked or unknown)."""
     endpoint_id = request.args.get("endpoint_id", type=query_id)
-    unit_id = request.args.get("unit_id", type=query_id)
+    # a viewer attached to a unit sees that unit's meetings (booking.scopes.viewer_unit_id), unless they name another
+    unit_id = request.args.get("unit_id", type=query_id) or scopes.viewer_unit_id(current_user)
     group_id = request.args.get("group_id", type=query_id)
     endpoint = db.session.get(Endpoint, endpoint_id) if endpoint_id else None
     unit = db.session.get(AdminUnit, unit_id) if unit_id else None
@@ -218,11 +219,13 @@ def _event(occurrence, editable, sites, now):
         "id": str(occurrence.id), "title": meeting.title,
         "start": _local_iso(occurrence.starts_at), "end": _local_iso(occurrence.ends_at),
         "editable": editable, "startEditable": editable and not has_begun(occurrence, meeting, now), "durationEditable": False,
-        "classNames": ["vm-event"] + (["vm-cancelled"] if cancelled else []) + (["vm-series"] if meeting.recurrence else []),
+        "classNames": ["vm-event"] + (["vm-cancelled"] if cancelled else []) + (["vm-series"] if meeting.recurrence else [])
+        + (["vm-pending"] if meeting.status == "pending" else []),
         "extendedProps": {"meeting_id": meeting.id, "occurrence_id": occurrence.id,
                           "url": url_for("booking.show", meeting_id=meeting.id),
                           "series": bool(meeting.recurrence), "chair": meeting.chair.name if meeting.chair else "",
                           "sites": meeting.endpoint_count, "cancelled": cancelled,
+                          "pending": meeting.status == "pending",
                           "version": service.version_of(meeting)},
     }
     if sites:

@@ -16,7 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from vmeeting.audit import service as audit
 from vmeeting.booking.conflicts import PlannedSitting, bridge_of, find_conflicts, lock_sites
 from vmeeting.booking.history import meeting_changes, sitting_times
-from vmeeting.booking.hooks import change_listeners
+from vmeeting.booking.hooks import change_listeners, scope_gates
 from vmeeting.booking.models import Meeting, Occurrence, Reservation, meeting_endpoints
 from vmeeting.booking.queries import WRITTEN_SITES
 from vmeeting.booking.series import expand_series
@@ -134,11 +134,13 @@ def book_meeting(data, choice, actor=None, *, skip_busy=False, choices=None):
     }, f"Đặt lịch họp «{meeting.title}» ({len(endpoints)} điểm cầu)"
        + (f", bỏ {len(dropped)} điểm cầu bận" if dropped else "")
        + (f", bỏ {len(meeting.skipped)} buổi" if meeting.skipped else ""))
-    _announce("booked", meeting)
+    _announce("booked", meeting, actor)
     return meeting
 
 
-def _announce(event, meeting, **details):
+def _announce(event, meeting, actor=None, **details):
+    for gate in scope_gates:  # booking.approvals: a booking across scopes waits, before anyone is told
+        gate(event, meeting, actor, **details)
     for listener in change_listeners:
         listener(event, meeting, **details)
 
@@ -296,7 +298,7 @@ def update_meeting(meeting, data, choice=None, actor=None, *, skip_busy=False, c
         db.session.flush()
         audit.record(actor, "update", "meeting", meeting.id, changes, f"Sửa cuộc họp «{meeting.title}»")
         removed = sorted(set(before["endpoints"]) - {e.id for e in endpoints})
-        _announce("updated", meeting, removed_endpoint_ids=removed)
+        _announce("updated", meeting, actor, removed_endpoint_ids=removed, changes=changes)
     return meeting
 
 
@@ -322,6 +324,7 @@ def cancel_meeting(meeting, actor=None, *, reason=None, expected_version=None):
 
 def _cancel_whole(meeting, actor, reason):
     """Write a whole meeting's cancellation (the caller holds the meeting, `hold_meeting`)."""
+    was = meeting.status
     meeting.status = "cancelled"
     meeting.cancel_reason = reason
     meeting.cancelled_at = utcnow()
@@ -330,9 +333,9 @@ def _cancel_whole(meeting, actor, reason):
     if occurrence_ids:
         db.session.execute(sa.delete(Reservation).where(Reservation.occurrence_id.in_(occurrence_ids)))
     db.session.flush()
-    audit.record(actor, "cancel", "meeting", meeting.id, {"status": ["scheduled", "cancelled"]},
+    audit.record(actor, "cancel", "meeting", meeting.id, {"status": [was, "cancelled"]},
                  f"Hủy cuộc họp «{meeting.title}»" + (f": {reason}" if reason else ""))
-    _announce("cancelled", meeting)
+    _announce("cancelled", meeting, actor)
     return meeting
 
 
@@ -367,7 +370,7 @@ def cancel_occurrence(occurrence, actor=None, *, reason=None, expected_version=N
                  {"starts_at": [occurrence.starts_at.isoformat(), None], "status": ["scheduled", "cancelled"]},
                  f"Hủy buổi {format_datetime(occurrence.starts_at)} của «{occurrence.meeting.title}»"
                  + (f": {reason}" if reason else ""))
-    _announce("occurrence_cancelled", occurrence.meeting, occurrence=occurrence)
+    _announce("occurrence_cancelled", occurrence.meeting, actor, occurrence=occurrence)
     return occurrence
 
 
@@ -409,7 +412,7 @@ def move_occurrence(occurrence, starts_at, ends_at, actor=None, *, choices=None,
     # recorded under the meeting too: its history page lists the sittings' moves with the old and new times
     audit.record(actor, "move", "occurrence", occurrence.id, changes,
                  f"Dời buổi họp «{meeting.title}» sang {format_datetime(occurrence.starts_at)}")
-    _announce("occurrence_moved", meeting, occurrence=occurrence)
+    _announce("occurrence_moved", meeting, actor, occurrence=occurrence)
     return occurrence
 
 

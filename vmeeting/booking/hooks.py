@@ -24,6 +24,21 @@ from vmeeting.core.timefmt import format_datetime
 #: occurrence_moved (occurrence)
 change_listeners = Hook("booking.change_listeners")
 
+#: callables `gate(event, meeting, actor, **details)` called by every change before change_listeners hear it,
+#: inside its transaction (booking.approvals: a booking across scopes becomes pending, a change that matters
+#: asks again); a gate may set the meeting's status and raise ValidationError to refuse the change
+scope_gates = Hook("booking.scope_gates")
+
+#: callables `held(event, meeting) -> bool`: whether the invites of this change must wait (booking.approvals:
+#: a pending meeting); invites' change listener asks `invites_held` before it queues anything
+invite_holds = Hook("booking.invite_holds")
+
+
+def invites_held(event, meeting):
+    """Tell whether any registered hold keeps this change's invites back (see invite_holds)."""
+    return any(held(event, meeting) for held in invite_holds)
+
+
 #: callables `source(endpoint_ids) -> [{endpoint_id, kind, message}]` that capabilities above
 #: booking (network) add: what a booking should warn about its sites, never stopping it
 warning_sources = Hook("booking.warning_sources")

@@ -12,7 +12,11 @@ from vmeeting.core.extensions import db
 from vmeeting.registry.models import Bridge, Endpoint
 from vmeeting.core.text import fold
 
-MEETING_STATUSES = ("scheduled", "cancelled")
+#: pending: a booking across scopes waits for the owning units' approval (booking.approvals); it holds its
+#: sites as a scheduled one does, and no invite goes out until it is scheduled
+MEETING_STATUSES = ("scheduled", "pending", "cancelled")
+#: the statuses of a meeting that takes place (or may): its sittings hold their sites
+LIVE_STATUSES = ("scheduled", "pending")
 OCCURRENCE_STATUSES = ("scheduled", "cancelled")
 
 meeting_endpoints = sa.Table(

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from vmeeting.booking.conflicts import MAX_DURATION
-from vmeeting.booking.models import Meeting, Occurrence, meeting_endpoints
+from vmeeting.booking.models import LIVE_STATUSES, Meeting, Occurrence, meeting_endpoints
 from vmeeting.booking.series import describe_series, short_month_warning
 from vmeeting.core.database import one_of
 from vmeeting.core.extensions import db
@@ -56,7 +56,8 @@ def _occurrence_filters(window_from, window_to, endpoint_id, unit_id, include_ca
     filters = [Occurrence.starts_at < window_to, Occurrence.ends_at > window_from,
                Occurrence.starts_at > window_from - MAX_DURATION]
     if not include_cancelled:
-        filters += [Occurrence.status == "scheduled", Meeting.status == "scheduled"]
+        # a meeting waiting for approval (pending) holds its sites and shows, marked, as a scheduled one
+        filters += [Occurrence.status == "scheduled", Meeting.status.in_(LIVE_STATUSES)]
     if endpoint_id is not None:
         filters.append(Occurrence.meeting_id.in_(
             sa.select(meeting_endpoints.c.meeting_id).where(meeting_endpoints.c.endpoint_id == endpoint_id)))

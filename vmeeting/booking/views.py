@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from vmeeting.audit import service as audit
 from vmeeting.audit.models import AuditEvent
 from vmeeting.auth.guards import permission_required
-from vmeeting.booking import export, rehearsal, service, slots
+from vmeeting.booking import approvals, export, rehearsal, scopes, service, slots
 from vmeeting.booking.conflicts import busy_meetings
 from vmeeting.booking.forms import MeetingForm
 from vmeeting.booking.history import describe
@@ -171,6 +171,9 @@ def _booking_form_page(form, meeting=None):
             return render_template("booking/form.html", **context)
         # read before the commit: after it, a failed read would show an error page for a stored booking
         meeting_id = meeting.id
+        if meeting.status == "pending":  # issue 27: sites outside the booker's scope wait for their units
+            message = _("«%(title)s» đang chờ duyệt: có điểm cầu ngoài phạm vi của bạn; các điểm cầu được giữ, "
+                        "giấy mời gửi đi khi các đơn vị sở hữu duyệt xong.", title=meeting.title)
         # the meeting's own (documents: a late giấy mời) first, then its sites' state (network)
         warnings = service.meeting_warnings(meeting) + service.site_warnings(service.endpoint_ids_of(meeting))
         db.session.commit()
@@ -293,9 +296,10 @@ def meetings_download():
 def _list_query():
     """Read the list's filters (q, status, when) and return them with the Select of its rows, in the list's order."""
     q = request.args.get("q", "").strip()
-    status = request.args.get("status") if request.args.get("status") in ("scheduled", "cancelled") else None
+    status = request.args.get("status") if request.args.get("status") in ("scheduled", "pending", "cancelled") else None
     upcoming = request.args.get("when", "upcoming") == "upcoming"
     query = service.meetings_select(q=q, status=status, window_from=utcnow() if upcoming else None)
+    query = scopes.narrow_for_viewer(query, current_user)  # a viewer attached to a unit: that unit's meetings
     if upcoming:
         query = query.order_by(None).order_by(Meeting.starts_at, Meeting.id)
     return q, status, upcoming, query
@@ -327,7 +331,8 @@ def show(meeting_id):
     """
     meeting = db.get_or_404(Meeting, meeting_id, options=[joinedload(Meeting.chair), joinedload(Meeting.organizer),
                                                           joinedload(Meeting.bridge)])
-    return render_template("booking/show.html", meeting=meeting, body=meeting_body(meeting))
+    return render_template("booking/show.html", meeting=meeting, body=meeting_body(meeting),
+                           approval_rows=approvals.rows_of(meeting), approval_state=approvals.state_words)
 
 
 BODIES_KEPT = 256

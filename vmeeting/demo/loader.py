@@ -22,6 +22,7 @@ from vmeeting.audit.models import AuditEvent
 from vmeeting.auth import service as auth_service
 from vmeeting.auth.models import User
 from vmeeting.core.database import utcnow
+from vmeeting.demo import clerks
 from vmeeting.demo.history import load_history
 from vmeeting.demo.meetings import load_meetings
 from vmeeting.demo.simulator import site_uri
@@ -101,6 +102,7 @@ def load_demo(sip_simulator=None):
     endpoints = _load_endpoints(districts, units, users, bridges, summary, sip_simulator)
     _load_groups(districts, endpoints, summary)
     load_history(province["code"], districts, units, summary)
+    clerks.load_unit_users(summary, MAIL_DOMAIN)  # issue 27: a clerk and an approver of a few 2025 communes
     load_meetings(summary, utcnow())
     db.session.flush()
     return summary
@@ -114,7 +116,7 @@ def demo_logins():
               for name, password, role, _full_name in DEMO_LOGINS]
     logins += [(d["technician"], TECHNICIAN_PASSWORD, "technician", d["name"])
                for d in districts if d["code"] != CITY_CODE]
-    return logins
+    return logins + clerks.unit_logins()
 
 
 # -- the plan, from the data file -----------------------------------------------------

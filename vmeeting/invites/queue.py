@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from vmeeting.auth.models import User
+from vmeeting.booking import hooks as booking_hooks
 from vmeeting.booking.models import Meeting, meeting_endpoints
 from vmeeting.core.extensions import db
 from vmeeting.outbox import service as outbox
@@ -94,8 +95,11 @@ def on_booking_change(event, meeting, **details):
     Runs in the booking's transaction and writes only what it decides: one
     compact outbox row per recipient (`_queue`), in one INSERT, and older
     pending mails superseded in one UPDATE. The workers build the messages
-    (`build_invites`).
+    (`build_invites`). Nothing is queued while booking's invite holds keep the change back (a booking
+    waiting for approval, booking.approvals): its invites go out when it is scheduled.
     """
+    if booking_hooks.invites_held(event, meeting):
+        return
     if event == "booked" and meeting.endpoint_count >= current_app.config["OUTBOX_FANOUT_SITES"]:
         # a national booking: one record now, the ~10,000 invite rows written by a worker (`expand_booking`)
         outbox.enqueue_change(key=f"{meeting.uid}/{meeting.sequence}/booked", meeting_id=meeting.id,
