@@ -43,6 +43,10 @@ def _meeting_statuses(old, new):
     bind.exec_driver_sql("PRAGMA writable_schema=ON")
     bind.exec_driver_sql("UPDATE sqlite_master SET sql = replace(sql, ?, ?) WHERE type = 'table' AND name = 'meetings'",
                          (f"status IN {old}", f"status IN {new}"))
+    stored = bind.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'meetings'").scalar()
+    if f"status IN {new}" not in stored:  # the CHECK was not written as expected: change nothing
+        bind.exec_driver_sql("PRAGMA writable_schema=OFF")
+        raise RuntimeError(f"meetings' CHECK of status is not `status IN {old}`: {stored!r}")
     bind.exec_driver_sql(f"PRAGMA schema_version={int(version) + 1}")
     bind.exec_driver_sql("PRAGMA writable_schema=OFF")
     problems = bind.exec_driver_sql("PRAGMA integrity_check").scalars().all()
