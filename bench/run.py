@@ -54,6 +54,9 @@ ADMIN, PASSWORD = "bench-admin", "cau-vong-bay-sac-1"
 SIP_PEERS = 4
 PROBE_SIZES = (213, 2000, 10_000)
 BOOK_SAMPLES = {213: 9, 2000: 3, 10_000: 3}
+#: the pages weighed for each meeting size (Bench.page_weights), in the order of the table
+WEIGHT_PAGES = {"readiness": "readiness board", "meeting_page": "meeting page", "roll_call": "roll-call",
+                "booking_form": "booking form (edit)"}
 #: bookings sent first and not counted: each gunicorn worker's first booking pays for its imports and first
 #: queries (about 0.3 s), and which worker answers is chance; the first figure of the run warms them
 BOOK_WARMUP = {213: 4, 2000: 0, 10_000: 0}
@@ -61,7 +64,9 @@ COLD_FEEDS = 5
 #: the figures, in the order they are measured; probe sweeps the meetings the bookings made
 FIGURES = ("book", "slots", "calendar", "feed", "probe", "network", "meeting_page", "weights", "delivery")
 SCALES = {"full": generate.Scale(),
-          "small": generate.Scale(endpoints=2_300, provinces=10, days=730, small_meetings=30_000)}
+          "small": generate.Scale(endpoints=2_300, provinces=10, days=730, small_meetings=30_000),
+          # the country's sites with a fortnight of meetings: enough for the page weights (--only weights)
+          "sites": generate.Scale(endpoints=10_000, provinces=63, days=14, small_meetings=3_000)}
 
 
 # -- the database and the server --------------------------------------------------------------
@@ -263,20 +268,30 @@ class Bench:
         self.figures.update(sweep.network_figures(url, peer_ports))
 
     def page_weights(self):
-        """The meeting page's and the roll-call's weight (bytes, DOM elements) for each meeting booked (213,
-        2,000, 10,000 sites), before any section is opened (issue 25): each should stay flat as the sites grow
-        past what one screen shows. The roll-call is of a sitting not begun: its sites by district, unmarked."""
+        """Page weights (bytes, DOM elements) of the pages that carry the meeting of all sites, before any section
+        is opened (issue 25): its readiness board, its page, the roll-call of its first sitting (not begun: the
+        sites by district, unmarked) and its booking form (the edit form, the sites chosen), for each meeting
+        booked (213 sites: the reference province, as the demo's; 2,000; 10,000: every site). Each should stay
+        flat as the sites grow past what one screen shows: WEIGHT_PAGES, growth in with_ratios."""
         for size, meeting_id in sorted(self.meetings_by_size.items()):
             meeting = expect(self.api.get(f"/api/v1/meetings/{meeting_id}"), 200, "meeting").json()
             sitting = meeting["occurrences"][0]["id"]
-            for key, label, path in (
-                    ("meeting_page", "meeting page", f"/meetings/{meeting_id}"),
-                    ("roll_call", "roll-call", f"/meetings/{meeting_id}/occurrences/{sitting}/attendance")):
-                weight = weights.page_weight(expect(self.page.get(path), 200, label).body)
+            paths = {"readiness": f"/meetings/{meeting_id}/readiness", "meeting_page": f"/meetings/{meeting_id}",
+                     "roll_call": f"/meetings/{meeting_id}/occurrences/{sitting}/attendance",
+                     "booking_form": f"/meetings/{meeting_id}/edit"}
+            for key, label in WEIGHT_PAGES.items():
+                weight = weights.page_weight(expect(self.page.get(paths[key]), 200, label).body)
                 self.figures[f"weight_{key}_{size}"] = {
                     "label": f"{label} of {size:,} sites: {weight['bytes']:,} bytes, {weight['nodes']:,} elements",
-                    "size": size, **weight}
+                    "page": key, "size": size, **weight}
                 print(f"  {self.figures[f'weight_{key}_{size}']['label']}", flush=True)
+        # the empty form offers the country's sites: the pickers search the server past PICKER_INLINE_SITES
+        weight = weights.page_weight(expect(self.page.get("/meetings/new"), 200, "booking form").body)
+        self.figures["weight_new_form"] = {
+            "label": f"new booking form, {len(self.country.endpoint_ids):,} sites on offer: {weight['bytes']:,} "
+                     f"bytes, {weight['nodes']:,} elements", "page": "new_form",
+            "size": len(self.country.endpoint_ids), **weight}
+        print(f"  {self.figures['weight_new_form']['label']}", flush=True)
 
     def meeting_page(self, seconds=10):
         path = f"/meetings/{self.country.province_meeting_id}"
@@ -295,16 +310,6 @@ class Bench:
         print(f"  meeting page: {page_rps:.1f} req/s (healthz {healthz_rps:.1f} req/s)", flush=True)
 
 
-    def weights(self):
-        """Page weights (DOM elements, bytes) of the readiness board of the meetings the bookings made: it must
-        stay flat past what one screen shows (past the board's GRID_CELLS it counts by province)."""
-        for size, meeting_id in sorted(self.meetings_by_size.items()):
-            body = expect(self.page.get(f"/meetings/{meeting_id}/readiness"), 200, "readiness board").body
-            weight = weights.page_weight(body)
-            self.figures[f"weight_readiness_{size}"] = {
-                "label": f"readiness board of {size:,} sites, page weight", **weight}
-            print(f"  readiness board of {size:,} sites: {weight['nodes']:,} elements, {weight['bytes']:,} bytes",
-                  flush=True)
 
 
 def server_time(response):
@@ -369,7 +374,6 @@ def run_backend(backend, args, workdir):
             if not bench.meetings_by_size:
                 for size in (213, 10_000):
                     bench.book(size)
-            bench.weights()
             bench.page_weights()
         if "delivery" in only:
             bench.figures.update(delivery.measure(url, country, workdir))
@@ -420,7 +424,18 @@ def with_ratios(result):
         # the busy week's sites grow by their own factor (whole provinces): the cost should grow no faster
         result["growth"]["slots_week"] = {"sites": round(large["endpoints"] / small["endpoints"], 1),
                                           "cost": round(large["median_ms"] / small["median_ms"], 1)}
+    result["weight_growth"] = weight_growth(figures)
     return result
+
+
+def weight_growth(figures):
+    """{page: {"bytes": ×, "nodes": ×}}: each page's weight at 10,000 sites over its weight at 213 (1 is flat)."""
+    growth = {}
+    for key in WEIGHT_PAGES:
+        small, large = figures.get(f"weight_{key}_213"), figures.get(f"weight_{key}_10000")
+        if small and large:
+            growth[key] = {measure: round(large[measure] / small[measure], 2) for measure in ("bytes", "nodes")}
+    return growth
 
 
 def markdown(results):
@@ -453,10 +468,28 @@ def markdown(results):
             lines += ["", f"| slot finder, a week whose first 3 days are taken: sites ×{week['sites']} | × |",
                       "| --- | ---: |", f"| cost | {week['cost']} |"]
         if weights:
-            lines += ["", "| page weight, before any section is opened | bytes | DOM elements |", "| --- | ---: | ---: |"]
-            lines += [f"| {w['label'].split(':')[0]} | {w['bytes']:,} | {w['nodes']:,} |" for w in weights]
+            lines += weight_table(result["figures"], result.get("weight_growth") or {})
         lines.append("")
     return "\n".join(lines)
+
+
+def weight_table(figures, growth):
+    """The page weights as rows: each page at 213 and 10,000 sites (bytes, DOM elements) and the ratio."""
+    lines = ["", "| page weight, before any section is opened | 213 sites | 10,000 sites | × 10,000/213 |",
+             "| --- | ---: | ---: | ---: |"]
+
+    def cell(figure):
+        return f"{figure['bytes']:,} B, {figure['nodes']:,} el." if figure else "–"
+
+    for key, label in WEIGHT_PAGES.items():
+        ratio = growth.get(key)
+        lines.append(f"| {label} | {cell(figures.get(f'weight_{key}_213'))} | "
+                     f"{cell(figures.get(f'weight_{key}_10000'))} | "
+                     + (f"{ratio['bytes']} (bytes), {ratio['nodes']} (elements) |" if ratio else "– |"))
+    new_form = figures.get("weight_new_form")
+    if new_form:
+        lines.append(f"| new booking form ({new_form['size']:,} sites on offer) | | {cell(new_form)} | |")
+    return lines
 
 
 def main(argv=None):
@@ -482,7 +515,9 @@ def main(argv=None):
     results["total_seconds"] = round(time.perf_counter() - started, 1)
     args.output.mkdir(parents=True, exist_ok=True)
     table = delivery.markdown(results) if args.only == {"delivery"} else markdown(results)
-    name = "results-delivery" if args.only == {"delivery"} else "results"
+    # a figure measured alone has its own file, beside the whole run's
+    name = {frozenset({"delivery"}): "results-delivery", frozenset({"weights"}): "results-weights"}.get(
+        frozenset(args.only), "results")
     (args.output / f"{name}.md").write_text(table + "\n")
     (args.output / f"{name}.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     print()
