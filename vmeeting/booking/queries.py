@@ -151,7 +151,7 @@ def site_counts(meeting):
 
     levels: the chair apart, the others by their unit's level (registry.areas.site_level, the giấy mời's
     and the invite's count too); districts as `sites_by_district` groups them (areas.district_heads), in
-    official order. Two queries whatever the number of sites.
+    official order, or their provinces past areas.MOST_DISTRICT_GROUPS (areas.group_heads). Two queries whatever the number of sites.
     """
     is_chair = Endpoint.id == meeting.chair_endpoint_id
     rows = db.session.execute(
@@ -161,7 +161,7 @@ def site_counts(meeting):
         .group_by(Endpoint.unit_id, is_chair)).all()
     units = {u.id: u for u in db.session.scalars(sa.select(AdminUnit).where(AdminUnit.id.in_({r[0] for r in rows}))
                                                  .options(selectinload(AdminUnit.parent)))}
-    heads = areas.district_heads(units.values())
+    heads = areas.group_heads(units.values())  # by province past a national meeting's districts
     districts = defaultdict(int)
     for unit_id, _chair, n in rows:
         districts[heads[unit_id]] += n

@@ -85,6 +85,26 @@ def district_of(unit):
     return known[unit.id]
 
 
+#: past this many district groups a page that lists a meeting's sites by district lists them by province
+#: (a national meeting's ~700 districts are not one screen's list, its 63 provinces nearly are)
+MOST_DISTRICT_GROUPS = 80
+
+
+def group_heads(units):
+    """Return {unit id: the AdminUnit its sites are grouped under} for all the units of one meeting's sites.
+
+    district_heads' districts; when they are more than MOST_DISTRICT_GROUPS (a national meeting), each
+    district's province instead, so that the page's groups stay a few dozen whatever the sites. Pass
+    every unit of the meeting (not one group's): the choice is the meeting's. One more query (the
+    provinces) when it groups by province.
+    """
+    heads = district_heads(units)
+    if len({head.id for head in heads.values()}) <= MOST_DISTRICT_GROUPS:
+        return heads
+    db.session.scalars(sa.select(AdminUnit).where(AdminUnit.level == "province")).all()  # into the identity map
+    return {unit_id: head if head.parent is None or head.level == "province" else head.parent
+            for unit_id, head in heads.items()}
+
 # -- a meeting's sites counted by level -----------------------------------------------------------
 
 #: the levels a meeting's sites are counted by, in the giấy mời's order ("tại điểm cầu UBND tỉnh …; tại điểm
