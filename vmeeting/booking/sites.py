@@ -1,5 +1,6 @@
 """Choosing sites: the whole province, units with all below them, groups, single endpoints."""
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -277,3 +278,40 @@ def unit_options(on_day):
         else:
             groups[-1][1].append((unit, below[unit.id]))
     return groups
+
+
+def covering_units(endpoint_ids, on_day):
+    """Return (unit ids, other site ids): a meeting's sites as the booking form's unit tree ticks them.
+
+    The fewest units of the tree valid on `on_day` whose active sites (theirs and their units' below)
+    are all among endpoint_ids, each the highest such; the sites no such unit holds (in a unit only
+    partly chosen, or not active) stay site by site. Booking those units again gives the same sites
+    (resolve_sites: a unit's active sites). The form's edit of a large meeting uses it, so that its
+    pickers carry a few units rather than 10,000 sites. Three queries.
+    """
+    chosen = set(endpoint_ids)
+    unit_of = dict(db.session.execute(sa.select(Endpoint.id, Endpoint.unit_id).where(Endpoint.status == "active")).all())
+    active, inside = defaultdict(int), defaultdict(int)
+    for endpoint_id, unit_id in unit_of.items():
+        active[unit_id] += 1
+        inside[unit_id] += endpoint_id in chosen
+    tree = registry.unit_tree(on_day)
+    below_active, below_inside, path = defaultdict(int), defaultdict(int), []
+    for unit, depth in tree:
+        del path[depth:]
+        path.append(unit)
+        for holder in path:
+            below_active[holder.id] += active.get(unit.id, 0)
+            below_inside[holder.id] += inside.get(unit.id, 0)
+    picked, held, taken_at = [], set(), None
+    for unit, depth in tree:
+        if taken_at is not None and depth > taken_at:
+            held.add(unit.id)  # under a unit already ticked
+            continue
+        taken_at = None
+        if below_active[unit.id] and below_inside[unit.id] == below_active[unit.id]:
+            picked.append(unit.id)
+            held.add(unit.id)
+            taken_at = depth
+    rest = [i for i in endpoint_ids if unit_of.get(i) not in held]
+    return picked, rest
