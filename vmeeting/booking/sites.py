@@ -10,6 +10,7 @@ from vmeeting.core.bounds import as_id
 from vmeeting.core.database import one_of
 from vmeeting.core.errors import ValidationError
 from vmeeting.core.extensions import db
+from vmeeting.registry import areas
 from vmeeting.registry import service as registry
 from vmeeting.registry import succession
 from vmeeting.registry.models import AdminUnit, Endpoint, EndpointGroup
@@ -181,9 +182,11 @@ def district_label(unit):
 
     Commune names repeat inside a province (Hòa Bình ×4), so a chair or a site
     is named with its district. "Huyện " is dropped as the issue's pickers show
-    it; a city or town keeps its kind ("Thành phố Lạng Sơn" is not the province).
+    it; a city or town keeps its kind ("Thành phố Lạng Sơn" is not the province). The district is the one every
+    page groups a site under (registry.areas.district_of: since 2025 a commune's former district), so that the
+    four "UBND xã Hòa Bình" of the demo still read apart.
     """
-    head = unit.parent if unit.level == "commune" and unit.parent is not None else unit
+    head = areas.district_of(unit)
     if head.level == "province":
         return ""
     prefix = "huyện "
