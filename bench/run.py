@@ -1,6 +1,6 @@
 """Benchmarks at national scale: how vmeeting's cost grows from one province to the country.
 
-    python bench/run.py [--backend postgresql|sqlite|both] [--workers 4] [--scale full|small]
+    python bench/run.py [--backend postgresql|sqlite|both] [--workers 4] [--scale full|small|sites]
                         [--only book,slots,calendar,feed,probe,network,meeting_page,weights,delivery]
 
 For each backend: make a fresh database (PostgreSQL: its own database on the
@@ -375,6 +375,8 @@ def run_backend(backend, args, workdir):
                 for size in (213, 10_000):
                     bench.book(size)
             bench.page_weights()
+            bench.figures["weight_new_form_213"] = {**weights.one_province_form(workdir), "page": "new_form",
+                                                    "size": 213, "label": "new booking form, 213 sites on offer"}
         if "delivery" in only:
             bench.figures.update(delivery.measure(url, country, workdir))
         baseline += bench.healthz()
@@ -486,9 +488,12 @@ def weight_table(figures, growth):
         lines.append(f"| {label} | {cell(figures.get(f'weight_{key}_213'))} | "
                      f"{cell(figures.get(f'weight_{key}_10000'))} | "
                      + (f"{ratio['bytes']} (bytes), {ratio['nodes']} (elements) |" if ratio else "– |"))
-    new_form = figures.get("weight_new_form")
-    if new_form:
-        lines.append(f"| new booking form ({new_form['size']:,} sites on offer) | | {cell(new_form)} | |")
+    small, large = figures.get("weight_new_form_213"), figures.get("weight_new_form")
+    if large:
+        ratio = (f"{round(large['bytes'] / small['bytes'], 2)} (bytes), {round(large['nodes'] / small['nodes'], 2)} "
+                 f"(elements)") if small else "–"
+        lines.append(f"| new booking form (the sites on offer: one province's, the country's) | {cell(small)} | "
+                     f"{cell(large)} | {ratio} |")
     return lines
 
 

@@ -26,3 +26,39 @@ def page_weight(body):
     counter.feed(body.decode("utf-8", "replace"))
     counter.close()
     return {"nodes": counter.elements, "bytes": len(body)}
+
+
+
+def one_province_form(workdir):
+    """The empty booking form's weight where the registry holds one province of 213 sites (the demo's size):
+    {"nodes", "bytes"}. The country's form is weighed through the served app; this one in-process, in a
+    SQLite database of its own (generate.py: one province, a week of meetings), signed in through the form."""
+    import generate
+    from client import CSRF_RE
+    from flask_migrate import upgrade
+
+    from vmeeting.auth import service as auth
+    from vmeeting.core.extensions import db
+
+    app = generate.make_app(f"sqlite:///{workdir / 'one-province.db'}")
+    with app.app_context():
+        upgrade()
+        generate.generate(generate.Scale(endpoints=213, provinces=1, days=7, small_meetings=20))
+        auth.create_user("weights-scheduler", "scheduler", password=PASSWORD, email="weights@example.vn")
+        db.session.commit()
+    client = app.test_client()
+    login = client.get("/login").get_data(as_text=True)
+    match = CSRF_RE.search(login)
+    signed = client.post("/login", data={"username": "weights-scheduler", "password": PASSWORD,
+                                         "csrf_token": match.group(1) or match.group(2)})
+    if signed.status_code != 302:
+        raise RuntimeError(f"sign-in failed with {signed.status_code}")
+    answer = client.get("/meetings/new")
+    if answer.status_code != 200:
+        raise RuntimeError(f"the booking form answered {answer.status_code}")
+    with app.app_context():
+        db.engine.dispose()
+    return page_weight(answer.get_data())
+
+
+PASSWORD = "cau-vong-bay-sac-1"

@@ -328,7 +328,8 @@ class MeetingForm(AppForm):
         self.endpoint_ids.data = [e.id for e in meeting.endpoints]
         if self.sites_searched and len(self.endpoint_ids.data) > PICKER_INLINE_SITES:
             # a national meeting's 10,000 sites as the units that hold them (the page weighs as a province's)
-            self.unit_ids.data, self.endpoint_ids.data = covering_units(self.endpoint_ids.data, self.day.data)
+            self.unit_ids.data, self.endpoint_ids.data = covering_units(
+                self.endpoint_ids.data, self.day.data, offered={value for value, _label in self.unit_ids.choices})
             self._offer_sites()
         if meeting.recurrence:
             self.stored_rule.data = meeting.recurrence
