@@ -32,6 +32,9 @@ def test_the_roll_call_and_the_summary_group_by_province_past_the_limit(app, dem
     groups = re.findall(r'data-testid="district" data-district-id="(\d+)"', body)
     province = db.session.scalar(sa.select(areas.AdminUnit).where(areas.AdminUnit.level == "province"))
     assert groups == [str(province.id)] and "1 tỉnh" in body
+    from vmeeting.booking import views
+
+    views._bodies.clear()  # the page's body is kept per process for the meeting as it stands, whatever the limit
     summary = page_text(client.get(f"/meetings/{meeting.id}"))
     badges = re.search(r'data-testid="site-districts">(.*?)</div>', summary, re.S).group(1)
     assert re.findall(r'badge[^>]*>\s*([^<]+?) <strong>(\d+)</strong>', badges) == [(province.name, "213")]
