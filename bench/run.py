@@ -54,9 +54,6 @@ ADMIN, PASSWORD = "bench-admin", "cau-vong-bay-sac-1"
 SIP_PEERS = 4
 PROBE_SIZES = (213, 2000, 10_000)
 BOOK_SAMPLES = {213: 9, 2000: 3, 10_000: 3}
-#: the pages weighed for each meeting size (Bench.page_weights), in the order of the table
-WEIGHT_PAGES = {"readiness": "readiness board", "meeting_page": "meeting page", "roll_call": "roll-call",
-                "booking_form": "booking form (edit)"}
 #: bookings sent first and not counted: each gunicorn worker's first booking pays for its imports and first
 #: queries (about 0.3 s), and which worker answers is chance; the first figure of the run warms them
 BOOK_WARMUP = {213: 4, 2000: 0, 10_000: 0}
@@ -272,14 +269,14 @@ class Bench:
         is opened (issue 25): its readiness board, its page, the roll-call of its first sitting (not begun: the
         sites by district, unmarked) and its booking form (the edit form, the sites chosen), for each meeting
         booked (213 sites: the reference province, as the demo's; 2,000; 10,000: every site). Each should stay
-        flat as the sites grow past what one screen shows: WEIGHT_PAGES, growth in with_ratios."""
+        flat as the sites grow past what one screen shows: weights.WEIGHT_PAGES, growth in with_ratios."""
         for size, meeting_id in sorted(self.meetings_by_size.items()):
             meeting = expect(self.api.get(f"/api/v1/meetings/{meeting_id}"), 200, "meeting").json()
             sitting = meeting["occurrences"][0]["id"]
             paths = {"readiness": f"/meetings/{meeting_id}/readiness", "meeting_page": f"/meetings/{meeting_id}",
                      "roll_call": f"/meetings/{meeting_id}/occurrences/{sitting}/attendance",
                      "booking_form": f"/meetings/{meeting_id}/edit"}
-            for key, label in WEIGHT_PAGES.items():
+            for key, label in weights.WEIGHT_PAGES.items():
                 weight = weights.page_weight(expect(self.page.get(paths[key]), 200, label).body)
                 self.figures[f"weight_{key}_{size}"] = {
                     "label": f"{label} of {size:,} sites: {weight['bytes']:,} bytes, {weight['nodes']:,} elements",
@@ -426,18 +423,8 @@ def with_ratios(result):
         # the busy week's sites grow by their own factor (whole provinces): the cost should grow no faster
         result["growth"]["slots_week"] = {"sites": round(large["endpoints"] / small["endpoints"], 1),
                                           "cost": round(large["median_ms"] / small["median_ms"], 1)}
-    result["weight_growth"] = weight_growth(figures)
+    result["weight_growth"] = weights.weight_growth(figures)
     return result
-
-
-def weight_growth(figures):
-    """{page: {"bytes": ×, "nodes": ×}}: each page's weight at 10,000 sites over its weight at 213 (1 is flat)."""
-    growth = {}
-    for key in WEIGHT_PAGES:
-        small, large = figures.get(f"weight_{key}_213"), figures.get(f"weight_{key}_10000")
-        if small and large:
-            growth[key] = {measure: round(large[measure] / small[measure], 2) for measure in ("bytes", "nodes")}
-    return growth
 
 
 def markdown(results):
@@ -451,10 +438,10 @@ def markdown(results):
                   f"{counts['reservations']:,} reservations.", "",
                   "| figure | median | × /healthz |", "| --- | ---: | ---: |",
                   f"| `/healthz` (baseline) | {result['healthz_ms']} ms | 1 |"]
-        weights = []
+        weighed = []
         for key, figure in result["figures"].items():
             if key.startswith("weight_"):
-                weights.append(figure)
+                weighed.append(figure)
             elif "median_ms" in figure:
                 lines.append(f"| {figure['label']} | {figure['median_ms']:,} ms | {figure['ratio']:,} |")
             elif "nodes" in figure:
@@ -469,32 +456,10 @@ def markdown(results):
         if week:
             lines += ["", f"| slot finder, a week whose first 3 days are taken: sites ×{week['sites']} | × |",
                       "| --- | ---: |", f"| cost | {week['cost']} |"]
-        if weights:
-            lines += weight_table(result["figures"], result.get("weight_growth") or {})
+        if weighed:
+            lines += weights.weight_table(result["figures"], result.get("weight_growth") or {})
         lines.append("")
     return "\n".join(lines)
-
-
-def weight_table(figures, growth):
-    """The page weights as rows: each page at 213 and 10,000 sites (bytes, DOM elements) and the ratio."""
-    lines = ["", "| page weight, before any section is opened | 213 sites | 10,000 sites | × 10,000/213 |",
-             "| --- | ---: | ---: | ---: |"]
-
-    def cell(figure):
-        return f"{figure['bytes']:,} B, {figure['nodes']:,} el." if figure else "–"
-
-    for key, label in WEIGHT_PAGES.items():
-        ratio = growth.get(key)
-        lines.append(f"| {label} | {cell(figures.get(f'weight_{key}_213'))} | "
-                     f"{cell(figures.get(f'weight_{key}_10000'))} | "
-                     + (f"{ratio['bytes']} (bytes), {ratio['nodes']} (elements) |" if ratio else "– |"))
-    small, large = figures.get("weight_new_form_213"), figures.get("weight_new_form")
-    if large:
-        ratio = (f"{round(large['bytes'] / small['bytes'], 2)} (bytes), {round(large['nodes'] / small['nodes'], 2)} "
-                 f"(elements)") if small else "–"
-        lines.append(f"| new booking form (the sites on offer: one province's, the country's) | {cell(small)} | "
-                     f"{cell(large)} | {ratio} |")
-    return lines
 
 
 def main(argv=None):

@@ -8,6 +8,11 @@ taken from the HTML the server sends, as the browser would build it.
 from html.parser import HTMLParser
 
 
+#: the pages weighed for each meeting size (run.Bench.page_weights), in the order of the table
+WEIGHT_PAGES = {"readiness": "readiness board", "meeting_page": "meeting page", "roll_call": "roll-call",
+                "booking_form": "booking form (edit)"}
+
+
 class _Counter(HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=True)
@@ -62,3 +67,35 @@ def one_province_form(workdir):
 
 
 PASSWORD = "cau-vong-bay-sac-1"
+
+
+def weight_growth(figures):
+    """{page: {"bytes": ×, "nodes": ×}}: each page's weight at 10,000 sites over its weight at 213 (1 is flat)."""
+    growth = {}
+    for key in WEIGHT_PAGES:
+        small, large = figures.get(f"weight_{key}_213"), figures.get(f"weight_{key}_10000")
+        if small and large:
+            growth[key] = {measure: round(large[measure] / small[measure], 2) for measure in ("bytes", "nodes")}
+    return growth
+
+
+def weight_table(figures, growth):
+    """The page weights as rows: each page at 213 and 10,000 sites (bytes, DOM elements) and the ratio."""
+    lines = ["", "| page weight, before any section is opened | 213 sites | 10,000 sites | × 10,000/213 |",
+             "| --- | ---: | ---: | ---: |"]
+
+    def cell(figure):
+        return f"{figure['bytes']:,} B, {figure['nodes']:,} el." if figure else "–"
+
+    for key, label in WEIGHT_PAGES.items():
+        ratio = growth.get(key)
+        lines.append(f"| {label} | {cell(figures.get(f'weight_{key}_213'))} | "
+                     f"{cell(figures.get(f'weight_{key}_10000'))} | "
+                     + (f"{ratio['bytes']} (bytes), {ratio['nodes']} (elements) |" if ratio else "– |"))
+    small, large = figures.get("weight_new_form_213"), figures.get("weight_new_form")
+    if large:
+        ratio = (f"{round(large['bytes'] / small['bytes'], 2)} (bytes), {round(large['nodes'] / small['nodes'], 2)} "
+                 f"(elements)") if small else "–"
+        lines.append(f"| new booking form (the sites on offer: one province's, the country's) | {cell(small)} | "
+                     f"{cell(large)} | {ratio} |")
+    return lines
