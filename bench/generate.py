@@ -143,6 +143,8 @@ def _province_sizes(scale, rng):
     rest = scale.endpoints - first
     weights = [rng.uniform(0.6, 1.4) for _ in range(scale.provinces - 1)]
     sizes = [max(3, int(rest * w / sum(weights))) for w in weights]
+    if not sizes:  # a country of one province: all its sites (bench/weights.py weighs the demo's size)
+        return [first]
     sizes[-1] += rest - sum(sizes)
     return [first, *sizes]
 

@@ -1,6 +1,6 @@
 """Benchmarks at national scale: how vmeeting's cost grows from one province to the country.
 
-    python bench/run.py [--backend postgresql|sqlite|both] [--workers 4] [--scale full|small]
+    python bench/run.py [--backend postgresql|sqlite|both] [--workers 4] [--scale full|small|sites]
                         [--only book,slots,calendar,feed,probe,network,meeting_page,weights,delivery]
 
 For each backend: make a fresh database (PostgreSQL: its own database on the
@@ -61,7 +61,9 @@ COLD_FEEDS = 5
 #: the figures, in the order they are measured; probe sweeps the meetings the bookings made
 FIGURES = ("book", "slots", "calendar", "feed", "probe", "network", "meeting_page", "weights", "delivery")
 SCALES = {"full": generate.Scale(),
-          "small": generate.Scale(endpoints=2_300, provinces=10, days=730, small_meetings=30_000)}
+          "small": generate.Scale(endpoints=2_300, provinces=10, days=730, small_meetings=30_000),
+          # the country's sites with a fortnight of meetings: enough for the page weights (--only weights)
+          "sites": generate.Scale(endpoints=10_000, provinces=63, days=14, small_meetings=3_000)}
 
 
 # -- the database and the server --------------------------------------------------------------
@@ -263,20 +265,30 @@ class Bench:
         self.figures.update(sweep.network_figures(url, peer_ports))
 
     def page_weights(self):
-        """The meeting page's and the roll-call's weight (bytes, DOM elements) for each meeting booked (213,
-        2,000, 10,000 sites), before any section is opened (issue 25): each should stay flat as the sites grow
-        past what one screen shows. The roll-call is of a sitting not begun: its sites by district, unmarked."""
+        """Page weights (bytes, DOM elements) of the pages that carry the meeting of all sites, before any section
+        is opened (issue 25): its readiness board, its page, the roll-call of its first sitting (not begun: the
+        sites by district, unmarked) and its booking form (the edit form, the sites chosen), for each meeting
+        booked (213 sites: the reference province, as the demo's; 2,000; 10,000: every site). Each should stay
+        flat as the sites grow past what one screen shows: weights.WEIGHT_PAGES, growth in with_ratios."""
         for size, meeting_id in sorted(self.meetings_by_size.items()):
             meeting = expect(self.api.get(f"/api/v1/meetings/{meeting_id}"), 200, "meeting").json()
             sitting = meeting["occurrences"][0]["id"]
-            for key, label, path in (
-                    ("meeting_page", "meeting page", f"/meetings/{meeting_id}"),
-                    ("roll_call", "roll-call", f"/meetings/{meeting_id}/occurrences/{sitting}/attendance")):
-                weight = weights.page_weight(expect(self.page.get(path), 200, label).body)
+            paths = {"readiness": f"/meetings/{meeting_id}/readiness", "meeting_page": f"/meetings/{meeting_id}",
+                     "roll_call": f"/meetings/{meeting_id}/occurrences/{sitting}/attendance",
+                     "booking_form": f"/meetings/{meeting_id}/edit"}
+            for key, label in weights.WEIGHT_PAGES.items():
+                weight = weights.page_weight(expect(self.page.get(paths[key]), 200, label).body)
                 self.figures[f"weight_{key}_{size}"] = {
                     "label": f"{label} of {size:,} sites: {weight['bytes']:,} bytes, {weight['nodes']:,} elements",
-                    "size": size, **weight}
+                    "page": key, "size": size, **weight}
                 print(f"  {self.figures[f'weight_{key}_{size}']['label']}", flush=True)
+        # the empty form offers the country's sites: the pickers search the server past PICKER_INLINE_SITES
+        weight = weights.page_weight(expect(self.page.get("/meetings/new"), 200, "booking form").body)
+        self.figures["weight_new_form"] = {
+            "label": f"new booking form, {len(self.country.endpoint_ids):,} sites on offer: {weight['bytes']:,} "
+                     f"bytes, {weight['nodes']:,} elements", "page": "new_form",
+            "size": len(self.country.endpoint_ids), **weight}
+        print(f"  {self.figures['weight_new_form']['label']}", flush=True)
 
     def meeting_page(self, seconds=10):
         path = f"/meetings/{self.country.province_meeting_id}"
@@ -295,16 +307,6 @@ class Bench:
         print(f"  meeting page: {page_rps:.1f} req/s (healthz {healthz_rps:.1f} req/s)", flush=True)
 
 
-    def weights(self):
-        """Page weights (DOM elements, bytes) of the readiness board of the meetings the bookings made: it must
-        stay flat past what one screen shows (past the board's GRID_CELLS it counts by province)."""
-        for size, meeting_id in sorted(self.meetings_by_size.items()):
-            body = expect(self.page.get(f"/meetings/{meeting_id}/readiness"), 200, "readiness board").body
-            weight = weights.page_weight(body)
-            self.figures[f"weight_readiness_{size}"] = {
-                "label": f"readiness board of {size:,} sites, page weight", **weight}
-            print(f"  readiness board of {size:,} sites: {weight['nodes']:,} elements, {weight['bytes']:,} bytes",
-                  flush=True)
 
 
 def server_time(response):
@@ -369,8 +371,9 @@ def run_backend(backend, args, workdir):
             if not bench.meetings_by_size:
                 for size in (213, 10_000):
                     bench.book(size)
-            bench.weights()
             bench.page_weights()
+            bench.figures["weight_new_form_213"] = {**weights.one_province_form(workdir), "page": "new_form",
+                                                    "size": 213, "label": "new booking form, 213 sites on offer"}
         if "delivery" in only:
             bench.figures.update(delivery.measure(url, country, workdir))
         baseline += bench.healthz()
@@ -420,6 +423,7 @@ def with_ratios(result):
         # the busy week's sites grow by their own factor (whole provinces): the cost should grow no faster
         result["growth"]["slots_week"] = {"sites": round(large["endpoints"] / small["endpoints"], 1),
                                           "cost": round(large["median_ms"] / small["median_ms"], 1)}
+    result["weight_growth"] = weights.weight_growth(figures)
     return result
 
 
@@ -434,10 +438,10 @@ def markdown(results):
                   f"{counts['reservations']:,} reservations.", "",
                   "| figure | median | × /healthz |", "| --- | ---: | ---: |",
                   f"| `/healthz` (baseline) | {result['healthz_ms']} ms | 1 |"]
-        weights = []
+        weighed = []
         for key, figure in result["figures"].items():
             if key.startswith("weight_"):
-                weights.append(figure)
+                weighed.append(figure)
             elif "median_ms" in figure:
                 lines.append(f"| {figure['label']} | {figure['median_ms']:,} ms | {figure['ratio']:,} |")
             elif "nodes" in figure:
@@ -452,9 +456,8 @@ def markdown(results):
         if week:
             lines += ["", f"| slot finder, a week whose first 3 days are taken: sites ×{week['sites']} | × |",
                       "| --- | ---: |", f"| cost | {week['cost']} |"]
-        if weights:
-            lines += ["", "| page weight, before any section is opened | bytes | DOM elements |", "| --- | ---: | ---: |"]
-            lines += [f"| {w['label'].split(':')[0]} | {w['bytes']:,} | {w['nodes']:,} |" for w in weights]
+        if weighed:
+            lines += weights.weight_table(result["figures"], result.get("weight_growth") or {})
         lines.append("")
     return "\n".join(lines)
 
@@ -482,7 +485,9 @@ def main(argv=None):
     results["total_seconds"] = round(time.perf_counter() - started, 1)
     args.output.mkdir(parents=True, exist_ok=True)
     table = delivery.markdown(results) if args.only == {"delivery"} else markdown(results)
-    name = "results-delivery" if args.only == {"delivery"} else "results"
+    # a figure measured alone has its own file, beside the whole run's
+    name = {frozenset({"delivery"}): "results-delivery", frozenset({"weights"}): "results-weights"}.get(
+        frozenset(args.only), "results")
     (args.output / f"{name}.md").write_text(table + "\n")
     (args.output / f"{name}.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     print()

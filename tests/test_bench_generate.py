@@ -79,3 +79,18 @@ def test_the_busy_week_leaves_its_first_slots_to_thursday(tmp_path):
                                setup_minutes=30)
             assert [s.astimezone(zone).strftime("%a %H:%M") for s, _e in found] == [
                 "Thu 08:00", "Thu 08:30", "Thu 09:00"]
+
+
+def test_the_page_weights_table_gives_each_pages_ratio_from_213_to_10000_sites():
+    """`make bench`'s page weights: elements and bytes as the browser gets them, and the growth 10,000/213."""
+    _generate_module()
+    import weights
+
+    assert weights.page_weight("<p>Hòa <b>Bình</b><br/></p>".encode()) == {"nodes": 3, "bytes": 29}  # ò and ì are two bytes each
+    figures = {f"weight_{key}_{size}": {"bytes": 1000 * n, "nodes": 100 * n}
+               for key in weights.WEIGHT_PAGES for size, n in ((213, 2), (10000, 3))}
+    growth = weights.weight_growth(figures)
+    assert set(growth) == set(weights.WEIGHT_PAGES) == {"readiness", "meeting_page", "roll_call", "booking_form"}
+    assert growth["roll_call"] == {"bytes": 1.5, "nodes": 1.5}
+    table = weights.weight_table(figures, growth)
+    assert "| roll-call | 2,000 B, 200 el. | 3,000 B, 300 el. | 1.5 (bytes), 1.5 (elements) |" in table

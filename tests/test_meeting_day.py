@@ -178,7 +178,7 @@ def test_the_meeting_page_summarises_first_and_folds_the_rest(page, province_mee
     page.goto(f"/meetings/{province_meeting.id}")
     summary = page.get_by_test_id("meeting-summary")
     expect(summary.get_by_test_id("site-levels")).to_contain_text("213")
-    expect(summary.get_by_test_id("site-levels")).to_contain_text("cấp xã 200")
+    expect(summary.get_by_test_id("site-levels")).to_contain_text("chủ tọa 1 · cấp tỉnh 1 · cấp xã 211")
     expect(summary.get_by_test_id("site-districts").locator(".badge")).to_have_count(12)
     counts = summary.get_by_test_id("readiness-counts").locator("[data-count]")
     counts.first.wait_for()

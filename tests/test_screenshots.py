@@ -1,9 +1,17 @@
-"""The README's screenshots, taken of the demo province in Chromium: `SCREENSHOTS=docs pytest tests/test_screenshots.py`.
+"""The README's screenshots of the demo province as `make run` loads it (its sites answering the SIP simulator,
+two real sweeps done), in Chromium at 1366×768 and 390×844:
 
-Skipped unless SCREENSHOTS names a folder; each shot also asserts that its page fits the screen.
+    SCREENSHOTS=docs/screenshots .venv/bin/pytest -p no:randomly tests/test_screenshots.py tests/test_meeting_day.py
+
+This file takes the boards (today, readiness, network), the calendar (week, sites × time, month; a phone's
+agenda) and the booking form's pickers; tests/test_meeting_day.py the meeting page, the roll-call, the
+technician's checklist and the conflict answer, each as its test leaves it. A page's picture at a phone's
+size is named phone-<name>.png. Skipped unless SCREENSHOTS names a folder; each shot also asserts that its
+page has no sideways scroll.
 """
 
 import os
+import socket
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -18,6 +26,7 @@ pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not os.environ.get("SCREENSHOTS"), reason="SCREENSHOTS=<folder> takes them")]
 
 DESKTOP = {"width": 1366, "height": 768}
+PHONE = {"width": 390, "height": 844}
 
 
 def sign_in(page, role):
@@ -31,35 +40,71 @@ def shoot(page, name, full_page=False):
     page.screenshot(path=str(Path(os.environ["SCREENSHOTS"]) / f"{name}.png"), full_page=full_page)
 
 
-def test_screenshots(page, phone_page):
-    load_demo()
+def _living_network(app):
+    """The demo's sites at the SIP simulator, as `make run` points them (demo.simulator.plan: most answer, a
+    few never, one comes and goes), swept for real until the network board has its verdicts."""
+    from vmeeting.demo.simulator import SipSimulator, plan
+    from vmeeting.network import service as network
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    load_demo(sip_simulator=f"127.0.0.1:{port}")
     db.session.commit()
+    import sqlalchemy as sa
+
+    from vmeeting.registry.models import Endpoint
+
+    users = [uri[len("sip:"):].split("@", 1)[0] for uri in db.session.scalars(sa.select(Endpoint.sip_uri))]
+    silent, flaky = plan(users)
+    simulator = SipSimulator("127.0.0.1", port, silent=silent, flaky=flaky, period=3600, clock=lambda: 0.0).start()
+    app.config["PROBE_TIMEOUT_SECONDS"] = 1.0
+    try:
+        for _ in range(app.config["NETWORK_DOWN_AFTER"]):
+            network.sweep()
+    finally:
+        simulator.stop()
+    db.session.commit()
+
+
+def test_screenshots(app, page, phone_page):
+    _living_network(app)
     big = _whole_province_meeting()  # written before the server reads: SQLite holds one writer
     first = min(o.starts_at for o in _occurrences())
     day = to_local(first).date().isoformat()
     page.set_viewport_size(DESKTOP)
     sign_in(page, "scheduler")
-    shoot(page, "today-board")
+    sign_in(phone_page, "technician")
+    for shot, size, prefix in ((page, DESKTOP, ""), (phone_page, PHONE, "phone-")):
+        shot.goto("/")
+        settled(shot)
+        shoot(shot, f"{prefix}today-board", full_page=bool(prefix))
+        shot.goto("/network")
+        shot.get_by_test_id("network-summary").wait_for()
+        settled(shot)
+        shoot(shot, f"{prefix}network-board")
+        shot.goto(f"/meetings/{big.id}/readiness")
+        shot.get_by_test_id("readiness-grid").wait_for()
+        settled(shot)
+        shoot(shot, f"{prefix}readiness-grid")
     for view in ("week", "month", "sites"):
         page.goto(f"/calendar?view={view}&date={day}")
         page.locator("[data-testid=calendar-event]").first.wait_for()
         settled(page)
         shoot(page, f"calendar-{view}")
-    page.goto(f"/meetings/{big.id}/readiness")
-    page.get_by_test_id("readiness-grid").wait_for()
-    shoot(page, "readiness-grid")
+    # the phone opens on its agenda; its toolbar offers no week or sites × time, which a link still shows
+    # (as tests/booking/test_calendar_review.py switches to them)
+    for view, shown in (("agenda", None), ("week", "timeGridWeek"), ("sites", "resourceTimelineWeek")):
+        phone_page.goto(f"/calendar?date={day}")
+        phone_page.locator("[data-testid=calendar-event]").first.wait_for()
+        if shown:
+            phone_page.evaluate(f"() => window.vmeetingCalendar.setOption('view', '{shown}')")
+            phone_page.locator("#calendar [data-testid=calendar-event]").first.wait_for()
+        settled(phone_page)
+        shoot(phone_page, f"phone-calendar-{view}")
     _site_picker(page, day)
     shoot(page, "site-picker")
-
-    sign_in(phone_page, "technician")
-    shoot(phone_page, "phone-today-board", full_page=True)
-    phone_page.goto(f"/calendar?date={day}")
-    phone_page.locator("[data-testid=calendar-event]").first.wait_for()
-    shoot(phone_page, "phone-calendar-agenda")
-    phone_page.goto(f"/meetings/{big.id}/readiness")
-    phone_page.get_by_test_id("readiness-grid").wait_for()
-    shoot(phone_page, "phone-readiness-grid")
-    page.set_viewport_size({"width": 390, "height": 844})  # the scheduler's page, at a phone's size
+    page.set_viewport_size(PHONE)  # the scheduler's page, at a phone's size
     _site_picker(page, day)
     shoot(page, "phone-site-picker")
 
@@ -85,13 +130,13 @@ def _whole_province_meeting():
 
 
 def _site_picker(page, day):
-    """The booking form with a district ticked in the tree, its communes open, and the chair search open."""
+    """The booking form with a commune ticked in the tree (since 07/2025 the province's communes, no district),
+    the tree open, and the chair search open."""
     page.goto(f"/meetings/new?day={day}&start=08:00&end=10:00")
-    page.get_by_label("Tên cuộc họp").fill("Giao ban huyện Bình Gia")
-    page.get_by_label("Toàn Huyện Bình Gia").check()
-    group = page.get_by_test_id("unit-tree").locator("[data-tree-group]").filter(
-        has=page.get_by_label("Toàn Huyện Bình Gia"))
+    page.get_by_label("Tên cuộc họp").fill("Giao ban các xã")
+    group = page.get_by_test_id("unit-tree").locator("[data-tree-group]").first
     group.locator("details").evaluate("d => d.open = true")
+    group.locator("[data-tree-item] input").nth(2).check()
     group.scroll_into_view_if_needed()
     chair = page.get_by_role("combobox", name="Điểm cầu chủ tọa", exact=True)
     chair.click()
@@ -99,7 +144,11 @@ def _site_picker(page, day):
     from playwright.sync_api import expect
 
     # wait for the folded match before the picture
-    expect(page.locator("#chair_endpoint_id-ts-dropdown [role=option]").first).to_contain_text("Hòa Bình")
+    options = page.locator("#chair_endpoint_id-ts-dropdown [role=option]")
+    expect(options.first).to_contain_text("Hòa Bình")
+    # the four UBND xã Hòa Bình first, read apart by their (former) district; then "hoa" and "binh" elsewhere
+    found = [text.rsplit(" ", 1)[0] for text in options.all_inner_texts()[:4]]
+    assert all(text.startswith("UBND xã Hòa Bình (") for text in found) and len(set(found)) == 4, found
 
 
 def _occurrences():

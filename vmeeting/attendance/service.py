@@ -82,7 +82,8 @@ def sites(occurrence, endpoint_ids=None):
     endpoints = db.session.scalars(query).all()
     marks = {a.endpoint_id: a for a in db.session.scalars(marked)}
 
-    heads = areas.district_heads({e.unit for e in endpoints})
+    # grouped as the whole sitting is (areas.group_heads: by province past a national meeting's districts)
+    heads = _sitting_heads(occurrence) if endpoint_ids is not None else areas.group_heads({e.unit for e in endpoints})
 
     def order(endpoint):
         head = heads[endpoint.unit_id]
@@ -165,15 +166,25 @@ def require_open(occurrence, now=None):
         raise Conflict(N_("Chưa đến giờ họp: điểm danh trong hoặc sau buổi họp."))
 
 
-def district_groups(occurrence):
-    """Return [(district unit, [site ids])] of the sitting in official order (`areas.district_heads`), without
-    loading the sites: what a large roll-call's page lists before a district is opened. Two queries."""
+def _sitting_rows_and_heads(occurrence):
+    """([(site id, unit id)], {unit id: group head}) of the whole sitting (areas.group_heads). Two queries."""
     rows = db.session.execute(sa.select(Reservation.endpoint_id, Endpoint.unit_id)
                               .join(Endpoint, Endpoint.id == Reservation.endpoint_id)
                               .where(Reservation.occurrence_id == occurrence.id)).all()
     units = db.session.scalars(sa.select(AdminUnit).where(AdminUnit.id.in_({u for _e, u in rows}))
                                .options(selectinload(AdminUnit.parent))).all()
-    heads = areas.district_heads(units)
+    return rows, areas.group_heads(units)
+
+
+def _sitting_heads(occurrence):
+    return _sitting_rows_and_heads(occurrence)[1]
+
+
+def district_groups(occurrence):
+    """Return [(district unit, [site ids])] of the sitting in official order (`areas.group_heads`: the
+    district, or the province past MOST_DISTRICT_GROUPS districts), without loading the sites: what a large
+    roll-call's page lists before a group is opened. Two queries (three by province)."""
+    rows, heads = _sitting_rows_and_heads(occurrence)
     groups = {}
     for endpoint_id, unit_id in rows:
         head = heads[unit_id]
@@ -203,7 +214,7 @@ def counts(occurrence):
         .group_by(Endpoint.unit_id, Attendance.status)).all()
     units = db.session.scalars(sa.select(AdminUnit).where(AdminUnit.id.in_({u for u, _s, _n in rows}))
                                .options(selectinload(AdminUnit.parent))).all()
-    heads = areas.district_heads(units)
+    heads = areas.group_heads(units)
     summary = {"present": 0, "late": 0, "absent": 0, "unmarked": 0}
     districts = {}
     for unit_id, status, n in rows:

@@ -27,6 +27,7 @@ from vmeeting.booking.service import BookingChoices
 from vmeeting.booking.sites import (
     PICKER_INLINE_SITES,
     TREE_INLINE_UNITS,
+    covering_units,
     offered_site_count,
     site_options,
     unit_options,
@@ -177,16 +178,8 @@ class MeetingForm(AppForm):
         #: how many sites a booking may name (the pickers' hint when they search the server)
         self.site_count = offered_site_count(own)
         self.sites_searched = self.site_count > PICKER_INLINE_SITES
-        chosen = None
-        if self.sites_searched:
-            posted = [self.chair_endpoint_id.data, *(self.endpoint_ids.data or [])]
-            chosen = own | {value for value in posted if isinstance(value, int) and value > 0}
-        #: the sites on offer, with district and search text, for the pickers (booking.sites.site_options)
-        self.site_options = site_options(own, only_ids=chosen)
-        for site in self.site_options:
-            site["label"] = site_label(site)
-        self.endpoint_ids.choices = [(site["id"], site["label"]) for site in self.site_options]
-        self.chair_endpoint_id.choices = [(0, _l("— Chọn —"))] + self.endpoint_ids.choices
+        self._own = own
+        self._offer_sites()
         #: [((district, count), [(commune, count)])]: the units valid on the meeting's day (today until one
         #: is given) as a tree by district
         self.unit_groups = unit_options(self.day.data or to_local(utcnow()).date())
@@ -199,6 +192,22 @@ class MeetingForm(AppForm):
             (b.id, _l("%(name)s (%(ports)s cổng)", name=b.name, ports=b.ports)) for b in db.session.scalars(
                 sa.select(Bridge).where(Bridge.is_active.is_(True)).order_by(Bridge.code))]
         self._offer_keeping_the_rule()
+
+    def _offer_sites(self):
+        """Fill the pickers' choices: every site on offer, or, when they search the server, only the sites
+        chosen (posted or filled) and a small meeting's own; a large meeting's own are ticked as units
+        (fill_from), not carried one by one into the page."""
+        chosen = None
+        if self.sites_searched:
+            posted = [self.chair_endpoint_id.data, *(self.endpoint_ids.data or [])]
+            kept = self._own if len(self._own) <= PICKER_INLINE_SITES else set()
+            chosen = kept | {value for value in posted if isinstance(value, int) and value > 0}
+        #: the sites on offer, with district and search text, for the pickers (booking.sites.site_options)
+        self.site_options = site_options(self._own, only_ids=chosen)
+        for site in self.site_options:
+            site["label"] = site_label(site)
+        self.endpoint_ids.choices = [(site["id"], site["label"]) for site in self.site_options]
+        self.chair_endpoint_id.choices = [(0, _l("— Chọn —"))] + self.endpoint_ids.choices
 
     def _offer_keeping_the_rule(self):
         """A stored rule the repeat fields cannot show may be kept as it is, read-only."""
@@ -317,6 +326,11 @@ class MeetingForm(AppForm):
         self.setup_minutes.data = meeting.setup_minutes
         self.attendees.data = "\n".join(meeting.attendees or [])
         self.endpoint_ids.data = [e.id for e in meeting.endpoints]
+        if self.sites_searched and len(self.endpoint_ids.data) > PICKER_INLINE_SITES:
+            # a national meeting's 10,000 sites as the units that hold them (the page weighs as a province's)
+            self.unit_ids.data, self.endpoint_ids.data = covering_units(
+                self.endpoint_ids.data, self.day.data, offered={value for value, _label in self.unit_ids.choices})
+            self._offer_sites()
         if meeting.recurrence:
             self.stored_rule.data = meeting.recurrence
             shown = repeat_fields(meeting.recurrence, start)

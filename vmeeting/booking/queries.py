@@ -147,25 +147,27 @@ def sites_by_district(meeting):
 
 
 def site_counts(meeting):
-    """Return a meeting's sites counted, not loaded: {"levels": {category: n}, "districts": [(unit, n)]}.
+    """Return a meeting's sites counted, not loaded: {"levels": areas.count_site_levels' {chair, levels, total},
+    "districts": [(unit, n)]}.
 
-    categories as Endpoint.category (provincial, district, commune); districts as `sites_by_district`
-    groups them (areas.district_heads), in official order. Two queries whatever the number of sites.
+    levels: the chair apart, the others by their unit's level (registry.areas.site_level, the giấy mời's
+    and the invite's count too); districts as `sites_by_district` groups them (areas.district_heads), in
+    official order, or their provinces past areas.MOST_DISTRICT_GROUPS (areas.group_heads). Two queries whatever the number of sites.
     """
+    is_chair = Endpoint.id == meeting.chair_endpoint_id
     rows = db.session.execute(
-        sa.select(Endpoint.unit_id, Endpoint.category, sa.func.count())
+        sa.select(Endpoint.unit_id, is_chair, sa.func.count())
         .join(meeting_endpoints, meeting_endpoints.c.endpoint_id == Endpoint.id)
         .where(meeting_endpoints.c.meeting_id == meeting.id)
-        .group_by(Endpoint.unit_id, Endpoint.category)).all()
-    units = db.session.scalars(sa.select(AdminUnit).where(AdminUnit.id.in_({u for u, _c, _n in rows}))
-                               .options(selectinload(AdminUnit.parent))).all()
-    heads = areas.district_heads(units)
-    levels, districts = defaultdict(int), defaultdict(int)
-    for unit_id, category, n in rows:
-        levels[category] += n
+        .group_by(Endpoint.unit_id, is_chair)).all()
+    units = {u.id: u for u in db.session.scalars(sa.select(AdminUnit).where(AdminUnit.id.in_({r[0] for r in rows}))
+                                                 .options(selectinload(AdminUnit.parent)))}
+    heads = areas.group_heads(units.values())  # by province past a national meeting's districts
+    districts = defaultdict(int)
+    for unit_id, _chair, n in rows:
         districts[heads[unit_id]] += n
     level_order = {"province": 0, "district": 1, "commune": 2}
-    return {"levels": dict(levels),
+    return {"levels": areas.count_site_levels((bool(chair), units[unit_id].level, n) for unit_id, chair, n in rows),
             "districts": sorted(districts.items(), key=lambda kv: (level_order[kv[0].level], kv[0].position, kv[0].id))}
 
 

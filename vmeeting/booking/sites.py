@@ -1,5 +1,6 @@
 """Choosing sites: the whole province, units with all below them, groups, single endpoints."""
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -9,6 +10,7 @@ from vmeeting.core.bounds import as_id
 from vmeeting.core.database import one_of
 from vmeeting.core.errors import ValidationError
 from vmeeting.core.extensions import db
+from vmeeting.registry import areas
 from vmeeting.registry import service as registry
 from vmeeting.registry import succession
 from vmeeting.registry.models import AdminUnit, Endpoint, EndpointGroup
@@ -180,9 +182,11 @@ def district_label(unit):
 
     Commune names repeat inside a province (Hòa Bình ×4), so a chair or a site
     is named with its district. "Huyện " is dropped as the issue's pickers show
-    it; a city or town keeps its kind ("Thành phố Lạng Sơn" is not the province).
+    it; a city or town keeps its kind ("Thành phố Lạng Sơn" is not the province). The district is the one every
+    page groups a site under (registry.areas.district_of: since 2025 a commune's former district), so that the
+    four "UBND xã Hòa Bình" of the demo still read apart.
     """
-    head = unit.parent if unit.level == "commune" and unit.parent is not None else unit
+    head = areas.district_of(unit)
     if head.level == "province":
         return ""
     prefix = "huyện "
@@ -195,6 +199,9 @@ PICKER_INLINE_SITES = 400
 #: past this many communes the booking form's unit tree shows its districts (or provinces) and fetches a
 #: district's communes when it is opened (`booking.unit_children`)
 TREE_INLINE_UNITS = 400
+#: past this many units under the provinces (a country's districts, not a province's 65 communes or 11 districts)
+#: the unit tree lists provinces, each with its districts, rather than every district with its communes
+TREE_GROUPS = 100
 #: the most sites one picker search answers with (the list a person reads before typing more)
 PICKER_FOUND_SITES = 50
 
@@ -271,9 +278,57 @@ def unit_options(on_day):
         for holder in path:
             below[holder.id] = below.get(holder.id, 0) + counts.get(unit.id, 0)
     groups = []
+    if sum(1 for _unit, depth in tree if depth == 1) > TREE_GROUPS:
+        # the country: its ~700 districts are no list to scroll; its provinces, each with its districts (fetched
+        # when opened, TREE_INLINE_UNITS), and a commune chosen through the sites picker
+        for unit, depth in tree:
+            if depth == 0 or not groups:
+                groups.append(((unit, below[unit.id]), []))
+            elif depth == 1:
+                groups[-1][1].append((unit, below[unit.id]))
+        return groups
     for unit, depth in tree:
         if depth == 0 or unit.level != "commune" and depth == 1 or not groups:
             groups.append(((unit, below[unit.id]), []))
         else:
             groups[-1][1].append((unit, below[unit.id]))
     return groups
+
+
+def covering_units(endpoint_ids, on_day, offered=None):
+    """Return (unit ids, other site ids): a meeting's sites as the booking form's unit tree ticks them.
+
+    The fewest units of the tree valid on `on_day` whose active sites (theirs and their units' below)
+    are all among endpoint_ids, each the highest such; the sites no such unit holds (in a unit only
+    partly chosen, or not active) stay site by site. Booking those units again gives the same sites
+    (resolve_sites: a unit's active sites). The form's edit of a large meeting uses it, so that its
+    pickers carry a few units rather than 10,000 sites. offered: the unit ids the form's tree shows (a unit
+    outside it is not ticked, its sites stay one by one). Three queries.
+    """
+    chosen = set(endpoint_ids)
+    unit_of = dict(db.session.execute(sa.select(Endpoint.id, Endpoint.unit_id).where(Endpoint.status == "active")).all())
+    active, inside = defaultdict(int), defaultdict(int)
+    for endpoint_id, unit_id in unit_of.items():
+        active[unit_id] += 1
+        inside[unit_id] += endpoint_id in chosen
+    tree = registry.unit_tree(on_day)
+    below_active, below_inside, path = defaultdict(int), defaultdict(int), []
+    for unit, depth in tree:
+        del path[depth:]
+        path.append(unit)
+        for holder in path:
+            below_active[holder.id] += active.get(unit.id, 0)
+            below_inside[holder.id] += inside.get(unit.id, 0)
+    picked, held, taken_at = [], set(), None
+    for unit, depth in tree:
+        if taken_at is not None and depth > taken_at:
+            held.add(unit.id)  # under a unit already ticked
+            continue
+        taken_at = None
+        if below_active[unit.id] and below_inside[unit.id] == below_active[unit.id] and (
+                offered is None or unit.id in offered):
+            picked.append(unit.id)
+            held.add(unit.id)
+            taken_at = depth
+    rest = [i for i in endpoint_ids if unit_of.get(i) not in held]
+    return picked, rest

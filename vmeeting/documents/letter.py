@@ -17,6 +17,7 @@ from datetime import date, timedelta
 
 from vmeeting.booking.service import sites_by_district
 from vmeeting.core.timefmt import format_date, to_local, weekday_vi
+from vmeeting.registry.areas import count_site_levels
 
 #: attendees are at their site this long before the start
 ARRIVE_EARLY_MINUTES = 15
@@ -132,13 +133,10 @@ def _groups(meeting):
 
 
 def _levels(meeting, groups):
-    """{level: count} of the sites other than the chair."""
-    counts = {}
-    for _name, endpoints in groups:
-        for endpoint in endpoints:
-            if endpoint.id != meeting.chair_endpoint_id:
-                counts[endpoint.unit.level] = counts.get(endpoint.unit.level, 0) + 1
-    return counts
+    """{level: count} of the sites other than the chair, by registry.areas' one rule (count_site_levels: the
+    unit's level; since 07/2025 no district level), as the meeting page counts them."""
+    return count_site_levels((endpoint.id == meeting.chair_endpoint_id, endpoint.unit.level, 1)
+                             for _name, endpoints in groups for endpoint in endpoints)["levels"]
 
 
 def _technical_contact(meeting, letter):

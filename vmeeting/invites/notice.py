@@ -12,11 +12,13 @@ from flask_babel import force_locale
 
 from vmeeting.booking.series import describe_series
 from vmeeting.core.timefmt import format_date, format_time, to_local, weekday_vi
+from vmeeting.registry.areas import site_level
 
 #: technicians are on site at least this long before the start (DOMAIN.md)
 TECHNICIAN_LEAD_MINUTES = 60
 #: participants arrive this long before the start
 PARTICIPANT_LEAD_MINUTES = 15
+#: headings of the sites by level (registry.areas.SITE_LEVELS' order)
 LEVELS = (("province", "Cấp tỉnh"), ("district", "Cấp huyện"), ("commune", "Cấp xã"))
 NAMES_SHOWN = 6
 #: who invites when the booking user is gone
@@ -100,9 +102,9 @@ def places_text_of(meeting, sites):
     """`places_text` from (endpoint id, name, unit level) of each site, in order: a Core query's rows."""
     lines = [f"Điểm cầu chủ tọa: {site_label(meeting.chair)}"]
     by_level = {}
-    for endpoint_id, name, level in sites:
+    for endpoint_id, name, level in sites:  # the chair apart, the others by areas.site_level, as the page counts
         if endpoint_id != meeting.chair_endpoint_id:
-            by_level.setdefault(level, []).append(name)
+            by_level.setdefault(site_level(level), []).append(name)
     for level, heading in LEVELS:
         names = by_level.get(level, [])
         if names:

@@ -26,6 +26,7 @@ from vmeeting.core.text import N_
 from vmeeting.core.timefmt import format_datetime, local_to_utc, to_local
 from vmeeting.booking.models import Reservation
 from vmeeting.network.models import NetworkEvent, NetworkState
+from vmeeting.registry import areas
 from vmeeting.registry.models import AdminUnit, Endpoint
 from vmeeting.registry.service import descendant_ids_select
 
@@ -142,16 +143,17 @@ BOARD_CELLS = 2000
 def board(unit_id=None, occurrence_id=None):
     """Return the network board: [(district, [(endpoint, state)])] in registry order, and the summary.
 
-    Communes are shown under their district; the province's own sites under the province.
+    Communes are shown under their district as every page groups them (registry.areas.district_heads: since
+    2025 a commune under its former district); the province's own sites under the province.
     unit_id narrows to a unit and below (a province of the country's board, `provinces`),
     occurrence_id to the sites of a sitting.
     """
     rows = db.session.execute(network_select(unit_id, occurrence_id).options(
         selectinload(Endpoint.unit).selectinload(AdminUnit.parent))).all()
     groups, order = {}, []
+    heads = areas.district_heads({endpoint.unit for endpoint, _row in rows})
     for endpoint, row in rows:
-        unit = endpoint.unit
-        head = unit.parent if unit.level == "commune" and unit.parent is not None else unit
+        head = heads[endpoint.unit_id]
         if head.id not in groups:
             groups[head.id] = (head, [])
             order.append(head.id)
