@@ -21,7 +21,8 @@ from vmeeting.core.timefmt import format_datetime
 #: callables `listener(event, meeting, **details)` that other capabilities (invites,
 #: readiness) connect from their init_app; called inside the booking's transaction, after its rows are flushed.
 #: events: booked, updated (removed_endpoint_ids), cancelled, occurrence_cancelled,
-#: occurrence_moved (occurrence)
+#: occurrence_moved (occurrence), sitting_sites_removed (occurrence, removed_endpoint_ids: a displacement took
+#: those sites off that one sitting of a series, booking.displacement)
 change_listeners = Hook("booking.change_listeners")
 
 #: callables `source(endpoint_ids) -> [{endpoint_id, kind, message}]` that capabilities above
