@@ -175,3 +175,20 @@ def test_a_series_loses_the_sites_of_one_sitting_or_that_sitting(client, people,
             .where(Reservation.occurrence_id.in_([first["id"], second["id"], third["id"]]))):
         by_sitting.setdefault(occurrence_id, set()).add(endpoint_id)
     assert by_sitting == {first["id"]: {c[0].id, c[1].id}, third["id"]: {e.id for e in c[:3]}}
+
+
+def test_the_displaced_meetings_history_says_who_took_what_and_why(client, people, sites, login, make_user):
+    start = next_monday(8)
+    c = sites["communes"]
+    low = client.post("/api/v1/meetings", headers=people["clerk"], json=body(
+        c[0], c[:3], start, title="Giao ban huyện")).json
+    high = client.post("/api/v1/meetings", headers=people["office"], json=body(
+        sites["hall"], [sites["hall"], c[1]], start, priority="province", displace_lower_priority=True,
+        title="Hội nghị tỉnh")).json
+    login(people["clerk_user"])
+    text = client.get(f"/meetings/{low['id']}").get_data(as_text=True)
+    assert "Nhường điểm cầu cho cuộc họp «Hội nghị tỉnh» (hạng Tỉnh)" in text
+    assert f"Nhường điểm cầu cho: «Hội nghị tỉnh» (#{high['id']}, Tỉnh)" in text
+    assert "Điểm cầu: 3 → 2 (thêm 0, bớt 1)" in text and c[1].name in text
+    taker = client.get(f"/meetings/{high['id']}").get_data(as_text=True)
+    assert "Lấy điểm cầu của 1 cuộc họp hạng thấp hơn: «Giao ban huyện»" in taker

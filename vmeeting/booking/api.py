@@ -20,7 +20,8 @@ bp = api_blueprint("booking_api", __name__)
 
 DEFAULT_WINDOW = timedelta(days=14)
 #: the body's booleans that are a BookingChoices
-CHOICE_FLAGS = ("allow_non_working_time", "skip_non_working", "skip_conflicting", "skip_busy", "displace_lower_priority")
+CHOICE_FLAGS = ("allow_non_working_time", "skip_non_working", "skip_conflicting", "skip_busy",
+                "displace_lower_priority")
 MAX_WINDOW = timedelta(days=400)
 
 

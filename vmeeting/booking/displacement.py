@@ -17,12 +17,14 @@ booking's change_listeners, so invites mail it through the outbox as any change)
   its chair site is taken, that sitting is cancelled ("occurrence_cancelled"; the last one left
   cancels the meeting).
 
-Its booker gets one mail at once (outbox, exactly once) naming what was lost, for which meeting,
-and the next free slots of the sitting's sites; the audit trail records, under both meetings, who
-displaced what and why. Lock order: the new booking holds its sites' locks, then takes each
-displaced meeting's row lock (`hold_meeting`, in id order); an edit of a displaced meeting takes
-its row first, then its sites, so the two may deadlock on PostgreSQL, which refuses one of them
-(the person retries); they never both write.
+Its booker is told at once ("displaced", which invites mails through the outbox, exactly once),
+naming what was lost, for which meeting, and the next free slots of its sites; the audit trail
+records, under both meetings, who displaced what and why.
+
+Lock order: the new booking holds its sites' locks, then takes each displaced meeting's row lock
+(`hold_meeting`, in id order); an edit of a displaced meeting takes its row first, then its sites,
+so the two may deadlock on PostgreSQL, which refuses one of them (the person retries); they never
+both write.
 """
 
 from collections import defaultdict
@@ -42,7 +44,6 @@ from vmeeting.booking.validation import hold_meeting
 from vmeeting.core.database import one_of, utcnow
 from vmeeting.core.extensions import db
 from vmeeting.core.timefmt import format_date, format_datetime, format_time, weekday_vi
-from vmeeting.outbox import service as outbox
 from vmeeting.registry.models import Endpoint
 
 #: the next free slots a displaced meeting's booker is offered, looked for this far ahead
@@ -212,18 +213,16 @@ def _record_taker(new_meeting, done, actor):
 
 
 def tell_bookers(new_meeting, done, actor):
-    """Mail each displaced meeting's booker at once (outbox, once per change): what was lost, and free slots.
+    """Tell each displaced meeting's booker at once: what was lost, for which meeting, and the next free slots.
 
     Called after new_meeting's reservations are written, so the slots offered are free of it too.
-    A booker without an address (or disabled) is told by the meeting's history alone.
+    Announced to booking's change_listeners as "displaced" (key, subject, text): invites mails it
+    to the meeting's organizer through the outbox, once per key (booking sends no mail itself).
     """
     for record in done:
-        booker = record.meeting.organizer
-        if booker is None or not booker.email or not booker.is_enabled:
-            continue
         subject, text = notice(new_meeting, record, actor, _slots(record))
-        outbox.enqueue_plain(f"displaced:{record.meeting.uid}:{record.meeting.sequence}", record.meeting.id,
-                             booker.email, booker.display_name, subject, text, sequence=record.meeting.sequence)
+        _announce("displaced", record.meeting, key=f"displaced:{record.meeting.uid}:{record.meeting.sequence}",
+                  subject=subject, text=text)
 
 
 def _slots(record):

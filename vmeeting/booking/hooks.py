@@ -22,7 +22,8 @@ from vmeeting.core.timefmt import format_datetime
 #: readiness) connect from their init_app; called inside the booking's transaction, after its rows are flushed.
 #: events: booked, updated (removed_endpoint_ids), cancelled, occurrence_cancelled,
 #: occurrence_moved (occurrence), sitting_sites_removed (occurrence, removed_endpoint_ids: a displacement took
-#: those sites off that one sitting of a series, booking.displacement)
+#: those sites off that one sitting of a series, booking.displacement), displaced (key, subject, text: the notice
+#: to the meeting's booker that a higher-priority booking took its sites, to be mailed once per key)
 change_listeners = Hook("booking.change_listeners")
 
 #: callables `source(endpoint_ids) -> [{endpoint_id, kind, message}]` that capabilities above

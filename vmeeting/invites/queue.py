@@ -96,6 +96,9 @@ def on_booking_change(event, meeting, **details):
     pending mails superseded in one UPDATE. The workers build the messages
     (`build_invites`).
     """
+    if event == "displaced":  # the booker's notice (booking.displacement): a plain mail, once per key
+        _tell_booker(meeting, details["key"], details["subject"], details["text"])
+        return
     if event == "booked" and meeting.endpoint_count >= current_app.config["OUTBOX_FANOUT_SITES"]:
         # a national booking: one record now, the ~10,000 invite rows written by a worker (`expand_booking`)
         outbox.enqueue_change(key=f"{meeting.uid}/{meeting.sequence}/booked", meeting_id=meeting.id,
@@ -157,6 +160,14 @@ def _queue_sitting_cancel(meeting, occurrence, people):
     _queue(meeting, "CANCEL", {e: p for e, p in people.items() if e not in awaiting}, kind="sitting",
            attendee_count=len(people), sitting=occurrence)
     outbox.supersede(meeting.id, meeting.sequence, methods=("REQUEST",))
+
+
+def _tell_booker(meeting, key, subject, text):
+    """Mail the meeting's booker a notice about it (no calendar part); nothing when they have no address."""
+    booker = meeting.organizer
+    if booker is None or not booker.email or not booker.is_enabled:
+        return
+    outbox.enqueue_plain(key, meeting.id, booker.email, booker.display_name, subject, text, sequence=meeting.sequence)
 
 
 def _queue_sites_left_sitting(meeting, occurrence, removed_ids, people):
