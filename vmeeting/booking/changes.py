@@ -46,7 +46,8 @@ from vmeeting.core.timefmt import format_datetime, format_time, to_local
 # -- reserving ------------------------------------------------------------------------------
 
 
-def _check_and_reserve(meeting, sittings_by_occurrence, endpoints, *, skip_busy=False, displace=False, actor=None):
+def _check_and_reserve(meeting, sittings_by_occurrence, endpoints, *, skip_busy=False, displace=False, actor=None,
+                       displace_only=()):
     """Check every sitting, then write the reservations; return (endpoints reserved, endpoints dropped).
 
     The caller has taken `lock_sites` for these endpoints before writing anything.
@@ -58,7 +59,8 @@ def _check_and_reserve(meeting, sittings_by_occurrence, endpoints, *, skip_busy=
     Without it, the first is `endpoints` and the second empty. With displace
     (BookingChoices.displace_lower_priority), the busy sittings of a lower
     class give their sites up first (booking.displacement), when every busy
-    one may (or skip_busy drops the others). Raises Conflict (busy sites,
+    one may (or skip_busy drops the others); displace_only: the meeting ids
+    that may be displaced, when the person confirmed a list. Raises Conflict (busy sites,
     each marked `displaceable`; a bridge short of ports; two sittings of the
     meeting overlapping) and writes nothing.
     """
@@ -69,7 +71,7 @@ def _check_and_reserve(meeting, sittings_by_occurrence, endpoints, *, skip_busy=
     conflicts, capacity = find_conflicts(sittings, endpoints, meeting.bridge_id)
     displaced = []
     if conflicts and displace:
-        victims, kept = split_displaceable(conflicts, meeting.priority)
+        victims, kept = split_displaceable(conflicts, meeting.priority, only=displace_only)
         if victims and (not kept or skip_busy):
             displaced = displacement.displace(meeting, victims, actor)
             conflicts, capacity = find_conflicts(sittings, endpoints, meeting.bridge_id)
@@ -149,7 +151,8 @@ def book_meeting(data, choice, actor=None, *, skip_busy=False, choices=None):
     sittings = _create_occurrences(meeting, expanded)
     meeting.skipped = screen_sittings(meeting, sittings, endpoints, set(sittings), choices)
     endpoints, dropped = _check_and_reserve(meeting, sittings, endpoints, skip_busy=choices.skip_busy,
-                                            displace=choices.displace_lower_priority, actor=actor)
+                                            displace=choices.displace_lower_priority, actor=actor,
+                                            displace_only=choices.displace_meeting_ids)
     _write_sites(meeting, endpoints, before_ids=())
     db.session.flush()
     audit.record(actor, "create", "meeting", meeting.id, {
@@ -315,7 +318,8 @@ def update_meeting(meeting, data, choice=None, actor=None, *, skip_busy=False, c
     for occurrence in extended:
         _refuse_clash_of_extension(meeting, sittings[occurrence], endpoints)
     endpoints, dropped = _check_and_reserve(meeting, sittings, endpoints, skip_busy=choices.skip_busy,
-                                            displace=choices.displace_lower_priority, actor=actor)
+                                            displace=choices.displace_lower_priority, actor=actor,
+                                            displace_only=choices.displace_meeting_ids)
     _write_sites(meeting, endpoints, before_ids=before["endpoints"])
     changes = meeting_changes(before, _meeting_snapshot(meeting))
     if set(changes) == {"priority"}:

@@ -142,13 +142,15 @@ def district_name(head):
 
 def busy_meetings(conflicts):
     """Group conflicts by the sitting that holds the sites: [{meeting_id, meeting_title, occurrence_id,
-    starts_at, ends_at, sites: [{endpoint_id, endpoint_name, endpoint_district}]}], in time order, each
-    sitting's sites by district then name: one row per busy meeting, its sites folded under it (issue 25)."""
+    starts_at, ends_at, priority, displaceable, sites: [{endpoint_id, endpoint_name, endpoint_district}]}], in
+    time order, each sitting's sites by district then name: one row per busy meeting, its sites folded under it
+    (issue 25); priority and displaceable as the conflicts carry them (booking.priority)."""
     groups = {}
     for c in conflicts:
         key = (c["meeting_id"], c.get("occurrence_id"))
         group = groups.setdefault(key, {k: c.get(k) for k in ("meeting_id", "meeting_title", "occurrence_id",
-                                                              "starts_at", "ends_at")} | {"sites": []})
+                                                              "starts_at", "ends_at", "priority",
+                                                              "displaceable")} | {"sites": []})
         group["sites"].append({k: c.get(k, "") for k in ("endpoint_id", "endpoint_name", "endpoint_district")})
     for group in groups.values():
         group["sites"].sort(key=lambda site: (site["endpoint_district"] != "", fold(site["endpoint_district"]),

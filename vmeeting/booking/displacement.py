@@ -193,6 +193,22 @@ def _drop_sites(meeting, sitting):
     db.session.info.get(WRITTEN_SITES, {}).pop(meeting.id, None)
 
 
+def preview(busy):
+    """Return the busy sittings (conflicts.busy_meetings) a displacement would take sites from, each with
+    `is_series` and `cancels_sitting`: whether it would lose the whole sitting (its chair site is among
+    the sites, or every site), for the confirmation a page shows before anything is written."""
+    meetings = {row.id: row for row in db.session.execute(
+        sa.select(Meeting.id, Meeting.chair_endpoint_id, Meeting.endpoint_count, Meeting.recurrence)
+        .where(Meeting.id.in_({b["meeting_id"] for b in busy})))}
+    shown = []
+    for group in busy:
+        row = meetings.get(group["meeting_id"])
+        taken = {site["endpoint_id"] for site in group["sites"]}
+        whole = row is not None and (row.chair_endpoint_id in taken or len(taken) >= row.endpoint_count)
+        shown.append({**group, "cancels_sitting": whole, "is_series": bool(row is not None and row.recurrence)})
+    return shown
+
+
 def _announce(event, meeting, **details):
     for listener in change_listeners:
         listener(event, meeting, **details)

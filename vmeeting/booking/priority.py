@@ -108,7 +108,12 @@ def mark_displaceable(conflicts, priority):
     return conflicts
 
 
-def split_displaceable(conflicts, priority):
-    """Return (the conflicts this class may displace, the others)."""
+def split_displaceable(conflicts, priority, only=()):
+    """Return (the conflicts this class may displace, the others).
+
+    only: when not empty, the busy meetings' ids a person confirmed: another one is not displaced.
+    """
     mark_displaceable(conflicts, priority)
-    return [c for c in conflicts if c["displaceable"]], [c for c in conflicts if not c["displaceable"]]
+    allowed = {int(i) for i in only}
+    chosen = [c for c in conflicts if c["displaceable"] and (not allowed or c["meeting_id"] in allowed)]
+    return chosen, [c for c in conflicts if c not in chosen]

@@ -50,7 +50,9 @@ class BookingChoices:
     allow_non_working_time: book sittings on non-working days or outside working hours;
     skip_non_working / skip_conflicting: a series leaves out the sittings on non-working
     days / at which a chosen site is busy; skip_busy: book without the busy sites;
-    displace_lower_priority: take the busy sites from sittings of a lower class (booking.priority).
+    displace_lower_priority: take the busy sites from sittings of a lower class (booking.priority);
+    displace_meeting_ids: when not empty, the only meetings it may take them from (those the page
+    named in its confirmation: a busy meeting booked since is not displaced unseen, 409).
     """
 
     allow_non_working_time: bool = False
@@ -58,6 +60,7 @@ class BookingChoices:
     skip_conflicting: bool = False
     skip_busy: bool = False
     displace_lower_priority: bool = False
+    displace_meeting_ids: tuple = ()
 
 
 # -- a meeting's fields -------------------------------------------------------------------
