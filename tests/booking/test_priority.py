@@ -192,3 +192,38 @@ def test_the_displaced_meetings_history_says_who_took_what_and_why(client, peopl
     assert "Điểm cầu: 3 → 2 (thêm 0, bớt 1)" in text and c[1].name in text
     taker = client.get(f"/meetings/{high['id']}").get_data(as_text=True)
     assert "Lấy điểm cầu của 1 cuộc họp hạng thấp hơn: «Giao ban huyện»" in taker
+
+
+def test_a_patch_moving_a_higher_meeting_onto_a_lower_one_displaces_only_when_asked(client, people, sites):
+    start = next_monday(8)
+    c = sites["communes"]
+    low = client.post("/api/v1/meetings", headers=people["clerk"], json=body(c[0], c[:2], start)).json
+    high = client.post("/api/v1/meetings", headers=people["office"], json=body(
+        sites["hall"], [sites["hall"], c[1]], start + timedelta(hours=3), priority="province")).json
+    moved = {"starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=1)).isoformat()}
+    refused = client.patch(f"/api/v1/meetings/{high['id']}", headers=people["office"], json=moved)
+    assert refused.status_code == 409 and refused.json["error"]["displaceable"] is True
+    done = client.patch(f"/api/v1/meetings/{high['id']}", headers=people["office"],
+                        json={**moved, "displace_lower_priority": True})
+    assert done.status_code == 200, done.json
+    assert _reserved(low["id"]) == {c[0].id}
+    assert db.session.get(Meeting, low["id"]).sequence == 1
+
+
+def test_a_refusal_after_the_displacement_leaves_nothing_half_written(client, people, sites, make_bridge):
+    from vmeeting.outbox.models import OutboxMail
+
+    start = next_monday(8)
+    c = sites["communes"]
+    low = client.post("/api/v1/meetings", headers=people["clerk"], json=body(c[0], c[:2], start)).json
+    tiny = make_bridge(ports=1)  # two sites through one port: refused once the busy site is freed
+    response = client.post("/api/v1/meetings", headers=people["office"], json=body(
+        sites["hall"], [sites["hall"], c[1]], start, priority="province", displace_lower_priority=True,
+        bridge_id=tiny.id))
+    assert response.status_code == 409 and response.json["error"]["capacity"]["ports"] == 1
+    db.session.expire_all()
+    assert _reserved(low["id"]) == {c[0].id, c[1].id} and db.session.get(Meeting, low["id"]).sequence == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
+                             .where(AuditEvent.action == "displace")) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMail)
+                             .where(OutboxMail.meeting_id == low["id"])) == 0
