@@ -40,6 +40,9 @@ def test_a_meeting_is_local_unless_named_and_answers_its_class(client, people, s
     assert created.status_code == 201 and created.json["priority"] == "local"
     shown = client.get(f"/api/v1/meetings/{created.json['id']}", headers=people["clerk"])
     assert shown.json["priority"] == "local"
+    listed = client.get("/api/v1/meetings", headers=people["clerk"],
+                        query_string={"from": next_monday(7).isoformat(), "to": next_monday(12).isoformat()})
+    assert [item["priority"] for item in listed.json["items"]] == ["local"]
     internal = client.post("/api/v1/meetings", headers=people["clerk"], json=body(
         sites["communes"][1], sites["communes"][1:2], next_monday(8), priority="internal"))
     assert internal.status_code == 201 and internal.json["priority"] == "internal"

@@ -285,7 +285,7 @@ def list_occurrences():
             "starts_at": occurrence.starts_at.isoformat(), "ends_at": occurrence.ends_at.isoformat(),
             "status": "cancelled" if occurrence.is_cancelled else "scheduled",
             "is_recurring": bool(meeting.recurrence), "chair_endpoint_id": meeting.chair_endpoint_id,
-            "endpoint_count": meeting.endpoint_count,
+            "endpoint_count": meeting.endpoint_count, "priority": meeting.priority,
         }
 
     return paginated(query, item)

@@ -137,7 +137,7 @@ SCHEMAS = {
     "OccurrenceListItem": obj({
         "id": {**ID, "description": "the meeting's id"}, "occurrence_id": ID, "title": STRING,
         "starts_at": INSTANT, "ends_at": INSTANT, "status": {"type": "string", "enum": ["scheduled", "cancelled"]},
-        "is_recurring": BOOL, "chair_endpoint_id": ID, "endpoint_count": COUNT,
+        "is_recurring": BOOL, "chair_endpoint_id": ID, "endpoint_count": COUNT, "priority": PRIORITY,
     }, ["id", "occurrence_id", "title", "starts_at", "ends_at", "status", "is_recurring"], additional=True),
     "Slots": obj({
         "items": array(obj({"starts_at": INSTANT, "ends_at": INSTANT}, ["starts_at", "ends_at"])),
