@@ -42,10 +42,10 @@ def test_each_conflict_is_reported_in_full_in_order_of_its_start(app, make_endpo
     conflicts, capacity = find_conflicts([sitting(100, 130), sitting(330, 400)], [a, b])
     assert conflicts == [
         {"endpoint_id": b.id, "endpoint_name": "UBND xã Mai Sao", "meeting_id": early_meeting.id,
-         "meeting_title": "Giao ban sáng", "occurrence_id": early.id, "endpoint_district": "",
+         "meeting_title": "Giao ban sáng", "occurrence_id": early.id, "endpoint_district": "", "priority": "local",
          "starts_at": minute(60).isoformat(), "ends_at": minute(120).isoformat()},
         {"endpoint_id": a.id, "endpoint_name": "UBND xã Hòa Bình", "meeting_id": later_meeting.id,
-         "meeting_title": "Họp chiều", "occurrence_id": later.id, "endpoint_district": "",
+         "meeting_title": "Họp chiều", "occurrence_id": later.id, "endpoint_district": "", "priority": "local",
          "starts_at": minute(300).isoformat(), "ends_at": minute(360).isoformat()},
     ]
     assert capacity == []

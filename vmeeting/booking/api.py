@@ -20,7 +20,8 @@ bp = api_blueprint("booking_api", __name__)
 
 DEFAULT_WINDOW = timedelta(days=14)
 #: the body's booleans that are a BookingChoices
-CHOICE_FLAGS = ("allow_non_working_time", "skip_non_working", "skip_conflicting", "skip_busy")
+CHOICE_FLAGS = ("allow_non_working_time", "skip_non_working", "skip_conflicting", "skip_busy",
+                "displace_lower_priority")
 MAX_WINDOW = timedelta(days=400)
 
 
@@ -34,7 +35,7 @@ def meeting_json(meeting, endpoint_ids=None):
         endpoint_ids = service.endpoint_ids_of(meeting)
     body = {
         "id": meeting.id, "uid": meeting.uid, "title": meeting.title, "description": meeting.description,
-        "status": meeting.status, "sequence": meeting.sequence,
+        "status": meeting.status, "priority": meeting.priority, "sequence": meeting.sequence,
         "starts_at": meeting.starts_at.isoformat(), "ends_at": meeting.ends_at.isoformat(),
         "setup_minutes": meeting.setup_minutes, "recurrence": meeting.recurrence,
         "recurrence_text": service.recurrence_text(meeting) or None,
@@ -286,7 +287,7 @@ def list_occurrences():
             "starts_at": occurrence.starts_at.isoformat(), "ends_at": occurrence.ends_at.isoformat(),
             "status": "cancelled" if occurrence.is_cancelled else meeting.status,
             "is_recurring": bool(meeting.recurrence), "chair_endpoint_id": meeting.chair_endpoint_id,
-            "endpoint_count": meeting.endpoint_count,
+            "endpoint_count": meeting.endpoint_count, "priority": meeting.priority,
         }
 
     return paginated(query, item)

@@ -14,7 +14,17 @@ CONFLICT = obj({
     "endpoint_district": {**STRING, "description": "the district the site is shown under (its former district "
                           "for a 2025 commune-level unit), without «Huyện »; empty at province level"},
     "occurrence_id": ID, "starts_at": INSTANT, "ends_at": INSTANT,
+    "priority": {"type": "string", "enum": ["central", "province", "local", "internal"],
+                 "description": "the busy meeting's priority class"},
+    "displaceable": {"type": "boolean", "description": "whether this booking's class is strictly above the busy "
+                     "meeting's: `displace_lower_priority: true` would take the site from it"},
 }, ["endpoint_id", "meeting_id", "starts_at", "ends_at"], additional=True)
+
+PRIORITY = {"type": "string", "enum": ["central", "province", "local", "internal"], "default": "local",
+            "description": "the priority class, highest first: central (Trung ương), province (Tỉnh), local "
+                           "(Huyện, xã), internal (Nội bộ). An admin may set any; a scheduler of the province "
+                           "office (no home unit) up to province; any other scheduler local or internal: a class "
+                           "above the caller's is 403 with `fields.priority`, an unknown one 400"}
 
 CAPACITY = obj({
     "bridge_id": ID, "bridge_code": STRING, "ports": {"type": "integer"}, "in_use": {"type": "integer"},
@@ -46,6 +56,7 @@ MEETING = obj({
                               "it holds its sites, and no invite goes out until it is scheduled"},
     "approvals": array(ref("Approval"), description="one per approving unit; [] for a booking within scope "
                                                     "(the schema is the approvals' fragment's, vmeeting/approvals)"),
+    "priority": PRIORITY,
     "sequence": {"type": "integer", "minimum": 0, "description": "iCalendar SEQUENCE; every change that matters bumps it"},
     "starts_at": INSTANT, "ends_at": INSTANT,
     "setup_minutes": {"type": "integer", "minimum": 0, "maximum": 240},
@@ -82,6 +93,13 @@ MEETING_INPUT = {
                                "description": "book a sitting on a non-working day or outside working hours"},
     "skip_non_working": {"type": "boolean", "description": "with recurrence: leave out sittings on non-working days"},
     "skip_conflicting": {"type": "boolean", "description": "with recurrence: leave out sittings at which a site is busy"},
+    "priority": PRIORITY,
+    "displace_lower_priority": {"type": "boolean", "description": "take the busy sites from sittings of a strictly "
+                                "lower class, in the same transaction: a single meeting loses those sites (or is "
+                                "cancelled when its chair site is taken), a series' sitting loses them (or is "
+                                "cancelled); their people get a CANCEL, the others the updated REQUEST, the booker a "
+                                "mail with the next free slots, and both meetings' history records it. Any busy "
+                                "sitting of an equal or higher class: 409 as without it, nothing displaced"},
 }
 
 MEETING_ID = path_param("meeting_id", "the meeting")
@@ -124,7 +142,7 @@ SCHEMAS = {
         "id": {**ID, "description": "the meeting's id"}, "occurrence_id": ID, "title": STRING,
         "starts_at": INSTANT, "ends_at": INSTANT,
         "status": {"type": "string", "enum": ["scheduled", "pending", "cancelled"]},
-        "is_recurring": BOOL, "chair_endpoint_id": ID, "endpoint_count": COUNT,
+        "is_recurring": BOOL, "chair_endpoint_id": ID, "endpoint_count": COUNT, "priority": PRIORITY,
     }, ["id", "occurrence_id", "title", "starts_at", "ends_at", "status", "is_recurring"], additional=True),
     "Slots": obj({
         "items": array(obj({"starts_at": INSTANT, "ends_at": INSTANT}, ["starts_at", "ends_at"])),
@@ -151,7 +169,9 @@ PATHS = {
                         "pending` and `approvals`, no invite until every unit approved; a site no unit answers for "
                         "on the meeting's day: 400 `fields.endpoint_ids` naming it. "
                         "A sitting that starts in the past: 400 (`fields.starts_at`). Busy sites or a full bridge: "
-                        "409 with `conflicts` or `capacity`, nothing stored. A sitting on a non-working day or "
+                        "409 with `conflicts` (each with the busy meeting's `priority` and whether it is `displaceable`, and "
+                        "`error.displaceable`: whether `displace_lower_priority` would free them all) or `capacity`, "
+                        "nothing stored. A class above the caller's: 403 with `fields.priority`. A sitting on a non-working day or "
                         "outside working hours: 409 with `error.code = non_working_time`, unless "
                         "`allow_non_working_time`."),
     },

@@ -14,10 +14,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
 
 from vmeeting.audit import service as audit
+from vmeeting.booking import displacement
 from vmeeting.booking.conflicts import PlannedSitting, bridge_of, find_conflicts, lock_sites
 from vmeeting.booking.history import meeting_changes, sitting_times
 from vmeeting.booking.hooks import change_listeners, scope_gates
 from vmeeting.booking.models import Meeting, Occurrence, Reservation, meeting_endpoints
+from vmeeting.booking.priority import check_may_set, mark_displaceable, split_displaceable
 from vmeeting.booking.queries import WRITTEN_SITES
 from vmeeting.booking.series import expand_series
 from vmeeting.booking.validation import (
@@ -44,7 +46,8 @@ from vmeeting.core.timefmt import format_datetime, format_time, to_local
 # -- reserving ------------------------------------------------------------------------------
 
 
-def _check_and_reserve(meeting, sittings_by_occurrence, endpoints, *, skip_busy=False):
+def _check_and_reserve(meeting, sittings_by_occurrence, endpoints, *, skip_busy=False, displace=False, actor=None,
+                       displace_only=()):
     """Check every sitting, then write the reservations; return (endpoints reserved, endpoints dropped).
 
     The caller has taken `lock_sites` for these endpoints before writing anything.
@@ -53,25 +56,37 @@ def _check_and_reserve(meeting, sittings_by_occurrence, endpoints, *, skip_busy=
     are dropped from the meeting instead (the "book without the busy sites"
     choice; a busy chair still refuses): the first list holds the others, the
     second those dropped, and the caller makes the first the meeting's sites.
-    Without it, the first is `endpoints` and the second empty. Raises Conflict
-    (busy sites, a bridge short of ports, two sittings of the meeting
-    overlapping) and writes nothing.
+    Without it, the first is `endpoints` and the second empty. With displace
+    (BookingChoices.displace_lower_priority), the busy sittings of a lower
+    class give their sites up first (booking.displacement), when every busy
+    one may (or skip_busy drops the others); displace_only: the meeting ids
+    that may be displaced, when the person confirmed a list. Raises Conflict (busy sites,
+    each marked `displaceable`; a bridge short of ports; two sittings of the
+    meeting overlapping) and writes nothing.
     """
     sittings = list(sittings_by_occurrence.values())
     _refuse_overlapping_sittings(sittings)
     # The sittings being written have lost their reservations already; the meeting's other
     # sittings keep theirs and count like anyone's: a sitting may not be moved onto its sibling.
     conflicts, capacity = find_conflicts(sittings, endpoints, meeting.bridge_id)
+    displaced = []
+    if conflicts and displace:
+        victims, kept = split_displaceable(conflicts, meeting.priority, only=displace_only)
+        if victims and (not kept or skip_busy):
+            displaced = displacement.displace(meeting, victims, actor)
+            conflicts, capacity = find_conflicts(sittings, endpoints, meeting.bridge_id)
     dropped = []
     if conflicts and skip_busy:
         busy_ids = {c["endpoint_id"] for c in conflicts}
         if meeting.chair_endpoint_id in busy_ids:
-            raise Conflict(N_("Điểm cầu chủ tọa bận vào thời gian này."), conflicts=conflicts, capacity=capacity)
+            raise Conflict(N_("Điểm cầu chủ tọa bận vào thời gian này."), capacity=capacity,
+                           **_busy_details(conflicts, meeting))
         dropped = [e for e in endpoints if e.id in busy_ids]
         endpoints = [e for e in endpoints if e.id not in busy_ids]
         conflicts, capacity = find_conflicts(sittings, endpoints, meeting.bridge_id)
     if conflicts or capacity:
-        raise Conflict(conflict_message(conflicts, capacity), conflicts=conflicts, capacity=capacity[0] if capacity else None)
+        raise Conflict(conflict_message(conflicts, capacity), capacity=capacity[0] if capacity else None,
+                       **_busy_details(conflicts, meeting))
     rows = []
     for occurrence, sitting in sittings_by_occurrence.items():
         for endpoint in endpoints:
@@ -86,7 +101,16 @@ def _check_and_reserve(meeting, sittings_by_occurrence, endpoints, *, skip_busy=
             if "reservations_no_overlap" in str(exc.orig):
                 raise Conflict(N_("Điểm cầu vừa được đặt cho cuộc họp khác; hãy thử lại."), conflicts=[]) from exc
             raise
+    if displaced:
+        displacement.tell_bookers(meeting, displaced, actor)
     return endpoints, dropped
+
+
+def _busy_details(conflicts, meeting):
+    """A Conflict's details about busy sites: each conflict marked `displaceable` by the meeting's class, and
+    `displaceable`: whether displace_lower_priority would free them all (booking.priority)."""
+    mark_displaceable(conflicts, meeting.priority)
+    return {"conflicts": conflicts, "displaceable": bool(conflicts) and all(c["displaceable"] for c in conflicts)}
 
 
 def _refuse_overlapping_sittings(sittings):
@@ -115,6 +139,7 @@ def book_meeting(data, choice, actor=None, *, skip_busy=False, choices=None):
     """
     choices = choices or BookingChoices(skip_busy=skip_busy)
     values = validate_meeting(data)
+    check_may_set(actor, values["priority"])
     expanded = expand_series(values["starts_at"], values["ends_at"], values["recurrence"])
     values["starts_at"], values["ends_at"] = expanded[0][1], expanded[0][2]
     endpoints = _with_chair(choice.endpoints, values["chair_endpoint_id"])
@@ -125,12 +150,15 @@ def book_meeting(data, choice, actor=None, *, skip_busy=False, choices=None):
     db.session.flush()
     sittings = _create_occurrences(meeting, expanded)
     meeting.skipped = screen_sittings(meeting, sittings, endpoints, set(sittings), choices)
-    endpoints, dropped = _check_and_reserve(meeting, sittings, endpoints, skip_busy=choices.skip_busy)
+    endpoints, dropped = _check_and_reserve(meeting, sittings, endpoints, skip_busy=choices.skip_busy,
+                                            displace=choices.displace_lower_priority, actor=actor,
+                                            displace_only=choices.displace_meeting_ids)
     _write_sites(meeting, endpoints, before_ids=())
     db.session.flush()
     audit.record(actor, "create", "meeting", meeting.id, {
         "title": [None, meeting.title], "starts_at": [None, meeting.starts_at.isoformat()],
         "endpoints": [None, len(endpoints)], "recurrence": [None, meeting.recurrence],
+        "priority": [None, meeting.priority],
     }, f"Đặt lịch họp «{meeting.title}» ({len(endpoints)} điểm cầu)"
        + (f", bỏ {len(dropped)} điểm cầu bận" if dropped else "")
        + (f", bỏ {len(meeting.skipped)} buổi" if meeting.skipped else ""))
@@ -220,6 +248,7 @@ def update_meeting(meeting, data, choice=None, actor=None, *, skip_busy=False, c
     choices = choices or BookingChoices(skip_busy=skip_busy)
     before = _meeting_snapshot(meeting)
     values = validate_meeting(data, meeting)
+    check_may_set(actor, values["priority"], before=meeting.priority)
     if values["recurrence"] and (values["starts_at"], values["recurrence"]) != (meeting.starts_at, meeting.recurrence):
         first = expand_series(values["starts_at"], values["ends_at"], values["recurrence"])[0]
         values["starts_at"], values["ends_at"] = first[1], first[2]
@@ -290,10 +319,15 @@ def update_meeting(meeting, data, choice=None, actor=None, *, skip_busy=False, c
     meeting.skipped = screen_sittings(meeting, sittings, endpoints, touched, choices, keeps_start=extended)
     for occurrence in extended:
         _refuse_clash_of_extension(meeting, sittings[occurrence], endpoints)
-    endpoints, dropped = _check_and_reserve(meeting, sittings, endpoints, skip_busy=choices.skip_busy)
+    endpoints, dropped = _check_and_reserve(meeting, sittings, endpoints, skip_busy=choices.skip_busy,
+                                            displace=choices.displace_lower_priority, actor=actor,
+                                            displace_only=choices.displace_meeting_ids)
     _write_sites(meeting, endpoints, before_ids=before["endpoints"])
     changes = meeting_changes(before, _meeting_snapshot(meeting))
-    if changes:
+    if set(changes) == {"priority"}:
+        # the class matters to bookings, not to attendees: recorded, no new SEQUENCE and no mail
+        audit.record(actor, "update", "meeting", meeting.id, changes, f"Sửa hạng ưu tiên của «{meeting.title}»")
+    elif changes:
         meeting.sequence += 1
         db.session.flush()
         audit.record(actor, "update", "meeting", meeting.id, changes, f"Sửa cuộc họp «{meeting.title}»")

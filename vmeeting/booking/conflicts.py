@@ -49,7 +49,7 @@ def find_conflicts(sittings, endpoints, meeting_bridge_id=None, ignore_meeting_i
     """Return (conflicts, capacity) for booking endpoints at the sittings.
 
     conflicts: [{endpoint_id, endpoint_name, endpoint_district, meeting_id, meeting_title, occurrence_id,
-    starts_at, ends_at}]
+    starts_at, ends_at, priority}] (priority: the busy meeting's class, booking.priority)
     for every endpoint already reserved in an overlapping busy interval (touching
     intervals do not overlap). capacity: [{bridge_id, bridge_code, ports, in_use,
     requested, starts_at, ends_at}] for every bridge the sittings would overfill.
@@ -76,6 +76,7 @@ def find_conflicts(sittings, endpoints, meeting_bridge_id=None, ignore_meeting_i
                 "endpoint_name": by_id[reservation.endpoint_id].name,
                 "meeting_id": meeting.id,
                 "meeting_title": meeting.title,
+                "priority": meeting.priority,
                 "occurrence_id": occurrence.id,
                 "starts_at": occurrence.starts_at.isoformat(),
                 "ends_at": occurrence.ends_at.isoformat(),
@@ -141,13 +142,15 @@ def district_name(head):
 
 def busy_meetings(conflicts):
     """Group conflicts by the sitting that holds the sites: [{meeting_id, meeting_title, occurrence_id,
-    starts_at, ends_at, sites: [{endpoint_id, endpoint_name, endpoint_district}]}], in time order, each
-    sitting's sites by district then name: one row per busy meeting, its sites folded under it (issue 25)."""
+    starts_at, ends_at, priority, displaceable, sites: [{endpoint_id, endpoint_name, endpoint_district}]}], in
+    time order, each sitting's sites by district then name: one row per busy meeting, its sites folded under it
+    (issue 25); priority and displaceable as the conflicts carry them (booking.priority)."""
     groups = {}
     for c in conflicts:
         key = (c["meeting_id"], c.get("occurrence_id"))
         group = groups.setdefault(key, {k: c.get(k) for k in ("meeting_id", "meeting_title", "occurrence_id",
-                                                              "starts_at", "ends_at")} | {"sites": []})
+                                                              "starts_at", "ends_at", "priority",
+                                                              "displaceable")} | {"sites": []})
         group["sites"].append({k: c.get(k, "") for k in ("endpoint_id", "endpoint_name", "endpoint_district")})
     for group in groups.values():
         group["sites"].sort(key=lambda site: (site["endpoint_district"] != "", fold(site["endpoint_district"]),

@@ -23,6 +23,9 @@ from wtforms.validators import ValidationError as FieldError
 from vmeeting.core.database import utcnow
 from vmeeting.core.extensions import db
 from vmeeting.core.forms_i18n import DATE_FORMATS, DATE_INPUT, AppForm
+from vmeeting.booking.models import MEETING_PRIORITIES
+from vmeeting.booking.priority import DEFAULT_PRIORITY, allowed_priorities
+from vmeeting.booking.priority import LABELS as PRIORITY_LABELS
 from vmeeting.booking.service import BookingChoices
 from vmeeting.booking.sites import (
     PICKER_INLINE_SITES,
@@ -164,15 +167,26 @@ class MeetingForm(AppForm):
     skip_conflicting = BooleanField(_l("Bỏ các buổi có điểm cầu đã bận"), default=False)
     allow_non_working_time = BooleanField(_l("Tôi xác nhận họp ngoài giờ hoặc ngoài ngày làm việc"))
     skip_busy = BooleanField(_l("Bỏ các điểm cầu bận"))
+    #: the meeting's priority class (booking.priority): the classes the person may set are offered
+    priority = SelectField(_l("Hạng ưu tiên"), default=DEFAULT_PRIORITY)
+    #: the busy meetings a displacement's confirmation named (ids, comma-separated): only those give way
+    displace_meeting_ids = HiddenField()
     #: the meeting's version when the form was opened: a save over someone else's change is refused
     version = HiddenField()
     #: an edited series' rule as stored, and the repeat fields as first shown (see rrule)
     stored_rule = HiddenField()
     repeat_shown = HiddenField()
 
-    def __init__(self, *args, meeting=None, **kwargs):
-        """meeting: the meeting being edited; its sites stay on offer though no longer bookable."""
+    def __init__(self, *args, meeting=None, user=None, **kwargs):
+        """meeting: the meeting being edited; its sites stay on offer though no longer bookable.
+
+        user: who books; the priority classes offered are those they may set (and the meeting's own).
+        """
         super().__init__(*args, **kwargs)
+        offered = allowed_priorities(user)
+        if meeting is not None and meeting.priority not in offered:
+            offered = [name for name in MEETING_PRIORITIES if name in offered or name == meeting.priority]
+        self.priority.choices = [(name, _l(PRIORITY_LABELS[name])) for name in offered]
         own = {e.id for e in meeting.endpoints} | {meeting.chair_endpoint_id} if meeting is not None else set()
         #: whether the pickers search the server: the page then carries only the sites chosen (and the meeting's)
         #: how many sites a booking may name (the pickers' hint when they search the server)
@@ -304,7 +318,13 @@ class MeetingForm(AppForm):
         return BookingChoices(
             allow_non_working_time=bool(self.allow_non_working_time.data) or action == "book_non_working",
             skip_non_working=bool(self.skip_non_working.data), skip_conflicting=bool(self.skip_conflicting.data),
-            skip_busy=action == "skip_busy" or bool(self.skip_busy.data))
+            skip_busy=action == "skip_busy" or bool(self.skip_busy.data),
+            displace_lower_priority=action == "displace", displace_meeting_ids=self.confirmed_displacement())
+
+    def confirmed_displacement(self):
+        """The busy meetings' ids the displacement's confirmation named; (0,) when it named none (nothing gives way)."""
+        ids = tuple(int(part) for part in (self.displace_meeting_ids.data or "").split(",") if part.strip().isdigit())
+        return ids or (0,)
 
     def meeting_fields(self):
         """The fields booking.service.validate_meeting takes."""
@@ -314,6 +334,8 @@ class MeetingForm(AppForm):
             "ends_at": ends_at, "chair_endpoint_id": self.chair_endpoint_id.data, "bridge_id": self.bridge_id.data,
             "setup_minutes": self.setup_minutes.data, "recurrence": self.rrule(),
             "attendees": self.attendees.data or "",
+            # a post without the field (a script's) leaves an edited meeting's class as it is
+            **({"priority": self.priority.data} if self.priority.raw_data else {}),
         }
 
     def fill_from(self, meeting):
@@ -324,6 +346,7 @@ class MeetingForm(AppForm):
         self.end_time.data = to_local(meeting.ends_at).time()
         self.chair_endpoint_id.data, self.bridge_id.data = meeting.chair_endpoint_id, meeting.bridge_id
         self.setup_minutes.data = meeting.setup_minutes
+        self.priority.data = meeting.priority
         self.attendees.data = "\n".join(meeting.attendees or [])
         self.endpoint_ids.data = [e.id for e in meeting.endpoints]
         if self.sites_searched and len(self.endpoint_ids.data) > PICKER_INLINE_SITES:

@@ -13,6 +13,7 @@ language through `text.shown`.
 
 from datetime import datetime
 
+from vmeeting.booking.priority import LABELS as PRIORITY_LABELS
 from vmeeting.core.extensions import db
 from vmeeting.core.text import N_, say
 from vmeeting.core.timefmt import to_local
@@ -21,7 +22,8 @@ from vmeeting.registry.models import Bridge, Endpoint
 #: a field's label in a history line, in the order the lines come
 LABELS = {"title": N_("Tên"), "time": N_("Giờ"), "chair": N_("Chủ tọa"), "endpoints": N_("Điểm cầu"),
           "bridge": N_("Cầu MCU"), "recurrence": N_("Lặp lại"), "setup_minutes": N_("Thời gian chuẩn bị"),
-          "attendees": N_("Người dự khác"), "description": N_("Nội dung"), "status": N_("Trạng thái")}
+          "attendees": N_("Người dự khác"), "description": N_("Nội dung"), "status": N_("Trạng thái"),
+          "priority": N_("Hạng ưu tiên"), "displaced_by": N_("Nhường điểm cầu cho")}
 #: the words of a meeting's or a sitting's status
 STATUS_WORDS = {"scheduled": N_("Đã lên lịch"), "cancelled": N_("Đã hủy")}
 
@@ -111,6 +113,11 @@ def describe(changes):
         lines.append(_line("attendees", *[None if v is None else len(v) for v in changes["attendees"]]))
     if "description" in changes:
         lines.append(say("%(label)s: đã sửa", label=say(LABELS["description"])))
+    if "priority" in changes:
+        lines.append(_line("priority", *[None if v is None else say(PRIORITY_LABELS.get(v, v))
+                                         for v in changes["priority"]]))
+    if "displaced_by" in changes:
+        lines.append(_line("displaced_by", *changes["displaced_by"]))
     if "status" in changes:
         lines.append(_line("status", *[None if v is None else say(STATUS_WORDS.get(v, v)) for v in changes["status"]]))
     return lines

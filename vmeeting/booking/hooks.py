@@ -21,7 +21,9 @@ from vmeeting.core.timefmt import format_datetime
 #: callables `listener(event, meeting, **details)` that other capabilities (invites,
 #: readiness) connect from their init_app; called inside the booking's transaction, after its rows are flushed.
 #: events: booked, updated (removed_endpoint_ids), cancelled, occurrence_cancelled,
-#: occurrence_moved (occurrence)
+#: occurrence_moved (occurrence), sitting_sites_removed (occurrence, removed_endpoint_ids: a displacement took
+#: those sites off that one sitting of a series, booking.displacement), displaced (key, subject, text: the notice
+#: to the meeting's booker that a higher-priority booking took its sites, to be mailed once per key)
 change_listeners = Hook("booking.change_listeners")
 
 #: callables `gate(event, meeting, actor, **details)` called by every change before change_listeners hear it,

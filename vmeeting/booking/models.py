@@ -18,6 +18,8 @@ MEETING_STATUSES = ("scheduled", "pending", "cancelled")
 #: the statuses of a meeting that takes place (or may): its sittings hold their sites
 LIVE_STATUSES = ("scheduled", "pending")
 OCCURRENCE_STATUSES = ("scheduled", "cancelled")
+#: a meeting's priority classes, highest first (booking.priority names them and says who may set which)
+MEETING_PRIORITIES = ("central", "province", "local", "internal")
 
 meeting_endpoints = sa.Table(
     "meeting_endpoints",
@@ -47,6 +49,8 @@ class Meeting(db.Model):
     #: extra attendees' e-mail addresses, besides the sites' contacts and technicians
     attendees: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     status: Mapped[str] = mapped_column(sa.String(20), default="scheduled")
+    #: its priority class (MEETING_PRIORITIES, booking.priority): a higher class may displace a lower one's sittings
+    priority: Mapped[str] = mapped_column(sa.String(20), default="local", server_default="local")
     #: iCalendar SEQUENCE; every change that matters to attendees bumps it
     sequence: Mapped[int] = mapped_column(default=0)
     #: the RRULE of a series (without "RRULE:"), None for a single meeting
@@ -76,6 +80,7 @@ class Meeting(db.Model):
     )
 
     __table_args__ = (sa.CheckConstraint(sa.column("status").in_(MEETING_STATUSES), name="status"),
+                      sa.CheckConstraint(sa.column("priority").in_(MEETING_PRIORITIES), name="priority"),
                       # the meeting list's order: its first page read from the index, not by sorting them all
                       sa.Index("ix_meetings_starts_at", "starts_at", "id"))
 

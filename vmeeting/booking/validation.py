@@ -20,6 +20,7 @@ from flask import current_app
 from vmeeting.audit import service as audit
 from vmeeting.booking.conflicts import MAX_DURATION, MAX_SETUP_MINUTES, find_conflicts
 from vmeeting.booking.history import describe
+from vmeeting.booking.priority import clean_priority
 from vmeeting.booking.series import normalize_rrule
 from vmeeting.core.bounds import as_id
 from vmeeting.core.database import utcnow
@@ -31,7 +32,7 @@ from vmeeting.core.timefmt import format_datetime, to_local
 from vmeeting.working_time import service as working_time
 
 MEETING_FIELDS = ("title", "description", "starts_at", "ends_at", "chair_endpoint_id", "bridge_id",
-                  "recurrence", "attendees", "setup_minutes")
+                  "recurrence", "attendees", "setup_minutes", "priority")
 
 
 #: more extra attendees than this is a mailing list, not a meeting's guests
@@ -48,13 +49,18 @@ class BookingChoices:
 
     allow_non_working_time: book sittings on non-working days or outside working hours;
     skip_non_working / skip_conflicting: a series leaves out the sittings on non-working
-    days / at which a chosen site is busy; skip_busy: book without the busy sites.
+    days / at which a chosen site is busy; skip_busy: book without the busy sites;
+    displace_lower_priority: take the busy sites from sittings of a lower class (booking.priority);
+    displace_meeting_ids: when not empty, the only meetings it may take them from (those the page
+    named in its confirmation: a busy meeting booked since is not displaced unseen, 409).
     """
 
     allow_non_working_time: bool = False
     skip_non_working: bool = False
     skip_conflicting: bool = False
     skip_busy: bool = False
+    displace_lower_priority: bool = False
+    displace_meeting_ids: tuple = ()
 
 
 # -- a meeting's fields -------------------------------------------------------------------
@@ -172,12 +178,18 @@ def validate_meeting(data, meeting=None):
             # series.normalize_rrule's N_ or say message, kept as it is (str() would lose a Sentence's msgid)
             errors["recurrence"] = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
 
+    try:
+        priority = clean_priority(values.get("priority"))
+    except ValueError as exc:
+        errors["priority"] = exc.args[0]
+
     if errors:
         raise ValidationError(errors)
     return {
         "title": title, "description": description, "starts_at": starts_at, "ends_at": ends_at,
         "chair_endpoint_id": chair.id, "bridge_id": bridge_id, "recurrence": recurrence,
         "attendees": list(dict.fromkeys(attendees)), "setup_minutes": setup,
+        "priority": priority,
     }
 
 

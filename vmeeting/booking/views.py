@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from vmeeting.audit import service as audit
 from vmeeting.audit.models import AuditEvent
 from vmeeting.auth.guards import permission_required
-from vmeeting.booking import approvals, export, rehearsal, scopes, service, slots
+from vmeeting.booking import approvals, displacement, export, priority, rehearsal, scopes, service, slots
 from vmeeting.booking.conflicts import busy_meetings
 from vmeeting.booking.forms import MeetingForm
 from vmeeting.booking.history import describe
@@ -118,7 +118,7 @@ def _booking_form_page(form, meeting=None):
     context = {"form": form, "meeting": meeting, "choice": None, "conflict": None, "suggestions": [],
                "searched_slots": False, "plan": None, "non_working": None, "stale": None, "slot_review": None,
                "recurrence_text": service.recurrence_text(meeting) if meeting is not None else "",
-               "fold": fold, "tom_select_version": TOM_SELECT_VERSION}
+               "fold": fold, "tom_select_version": TOM_SELECT_VERSION, "priority_labels": priority.LABELS}
     if request.method != "POST":
         return render_template("booking/form.html", **context)
     # a suggested slot is reviewed before it is booked: the time asked, the slot, the people told
@@ -196,6 +196,10 @@ def _booking_form_page(form, meeting=None):
         meeting = context["meeting"]
         context["conflict"] = _said(exc)
         context["conflict"]["busy"] = busy_meetings(exc.details.get("conflicts") or [])
+        if exc.details.get("displaceable"):
+            # the way out that takes the sites: its confirmation names every sitting that gives way
+            context["conflict"]["displace"] = displacement.preview(context["conflict"]["busy"])
+            form.displace_meeting_ids.data = ",".join(str(b["meeting_id"]) for b in context["conflict"]["busy"])
         busy = {c["endpoint_id"] for c in exc.details.get("conflicts") or []}
         context["conflict"]["chair_busy"] = form.chair_endpoint_id.data in busy
         if context["choice"] is not None:
@@ -220,7 +224,7 @@ def _booking_form_page(form, meeting=None):
 @permission_required("meetings.book")
 def create():
     """Book a meeting across sites."""
-    form = MeetingForm()
+    form = MeetingForm(user=current_user)
     if request.method == "GET":
         form.setup_minutes.data = 30
         _prefill_time(form)
@@ -252,7 +256,7 @@ def edit(meeting_id):
     if meeting.is_cancelled:
         flash(_("Cuộc họp đã bị hủy, không thể sửa."), "warning")
         return redirect(url_for("booking.show", meeting_id=meeting.id))
-    form = MeetingForm(meeting=meeting)
+    form = MeetingForm(meeting=meeting, user=current_user)
     if request.method == "GET":
         form.fill_from(meeting)
         form.version.data = service.version_of(meeting)

@@ -98,6 +98,9 @@ def on_booking_change(event, meeting, **details):
     (`build_invites`). Nothing is queued while booking's invite holds keep the change back (a booking
     waiting for approval, booking.approvals): its invites go out when it is scheduled.
     """
+    if event == "displaced":  # the booker's notice (booking.displacement): a plain mail, once per key
+        _tell_booker(meeting, details["key"], details["subject"], details["text"])
+        return
     if booking_hooks.invites_held(event, meeting):
         return
     if event == "booked" and meeting.endpoint_count >= current_app.config["OUTBOX_FANOUT_SITES"]:
@@ -115,6 +118,9 @@ def on_booking_change(event, meeting, **details):
         return
     if event == "occurrence_cancelled":
         _queue_sitting_cancel(meeting, details["occurrence"], people)
+        return
+    if event == "sitting_sites_removed":
+        _queue_sites_left_sitting(meeting, details["occurrence"], details["removed_endpoint_ids"], people)
         return
     kind = "booked" if event == "booked" else "updated"
     _queue(meeting, "REQUEST", people, kind=kind, attendee_count=len(people))
@@ -158,6 +164,28 @@ def _queue_sitting_cancel(meeting, occurrence, people):
     _queue(meeting, "CANCEL", {e: p for e, p in people.items() if e not in awaiting}, kind="sitting",
            attendee_count=len(people), sitting=occurrence)
     outbox.supersede(meeting.id, meeting.sequence, methods=("REQUEST",))
+
+
+def _tell_booker(meeting, key, subject, text):
+    """Mail the meeting's booker a notice about it (no calendar part); nothing when they have no address."""
+    booker = meeting.organizer
+    if booker is None or not booker.email or not booker.is_enabled:
+        return
+    outbox.enqueue_plain(key, meeting.id, booker.email, booker.display_name, subject, text, sequence=meeting.sequence)
+
+
+def _queue_sites_left_sitting(meeting, occurrence, removed_ids, people):
+    """Tell the people of sites taken off one sitting of a series (booking.displacement) that they do not sit in it.
+
+    Each gets a CANCEL of that sitting (RECURRENCE-ID), as for a cancelled sitting; the
+    series' other sittings stay theirs. Who also sits at a site the sitting keeps, or is
+    one of the meeting's extra attendees, keeps it and is sent nothing.
+    """
+    removed = set(removed_ids)
+    extra = {address.strip().lower() for address in meeting.attendees or []}
+    gone = {email: person for email, person in people.items()
+            if person.site_ids and set(person.site_ids) <= removed and email not in extra}
+    _queue(meeting, "CANCEL", gone, kind="sitting", attendee_count=len(people), sitting=occurrence)
 
 
 def subject_for(meeting, method, kind, sitting=None):

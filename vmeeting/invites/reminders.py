@@ -238,13 +238,20 @@ def on_booking_change(event, meeting, **details):
                                         if o.status == "scheduled"})
         removed = details.get("removed_endpoint_ids")
         if removed:
-            for occurrence in occurrences:
-                endpoints = db.session.scalars(
-                    sa.select(Endpoint).join(Reservation, Reservation.endpoint_id == Endpoint.id)
-                    .where(Reservation.occurrence_id == occurrence.id)
-                    .options(selectinload(Endpoint.technician))).all()
-                still = set(people_of_sites(endpoints))
-                gone = set(people_of_sites(db.session.scalars(
-                    sa.select(Endpoint).where(Endpoint.id.in_(removed))
-                    .options(selectinload(Endpoint.technician))).all())) - still
-                supersede_reminders([occurrence.id], recipients=gone)
+            _supersede_for_sites_gone(occurrences, removed)
+    elif event == "sitting_sites_removed":  # a displacement took sites off one sitting (booking.displacement)
+        _supersede_for_sites_gone([details["occurrence"]], details["removed_endpoint_ids"])
+
+
+def _supersede_for_sites_gone(occurrences, removed):
+    """Supersede the waiting reminders, at each sitting, of the people of removed sites who sit there no more."""
+    for occurrence in occurrences:
+        endpoints = db.session.scalars(
+            sa.select(Endpoint).join(Reservation, Reservation.endpoint_id == Endpoint.id)
+            .where(Reservation.occurrence_id == occurrence.id)
+            .options(selectinload(Endpoint.technician))).all()
+        still = set(people_of_sites(endpoints))
+        gone = set(people_of_sites(db.session.scalars(
+            sa.select(Endpoint).where(Endpoint.id.in_(removed))
+            .options(selectinload(Endpoint.technician))).all())) - still
+        supersede_reminders([occurrence.id], recipients=gone)
