@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from tests.booking.test_calendar_browser import DESKTOP, box_of, grid_point, open_week
 from tests.conftest import browser_sign_in, sideways_overflow
-from tests.test_accessibility import violations
+from tests.test_page_walk import violations
 from vmeeting.booking.models import Meeting
 from vmeeting.core.extensions import db
 from vmeeting.core.timefmt import to_local
