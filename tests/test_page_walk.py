@@ -1,7 +1,7 @@
-"""Every page a role reaches from the menu, and the pages one click beyond, in one walk per role with four checks.
+"""Every page a role reaches from the menu, and the pages one click beyond, walked once per role with four checks.
 
-For each role the walk signs in three Chromium pages and takes each page of the
-menu and beyond through the ones it concerns:
+The walk signs in up to three Chromium pages and takes each page through the
+checks that concern it:
 
 - **axe** (Vietnamese, 1366×768): axe-core 4 (tests/vendor/axe-core, vendored for
   the tests only: the app never serves it) with the WCAG 2 A and AA rules, once the
@@ -12,22 +12,20 @@ menu and beyond through the ones it concerns:
 - **desktop width** (the same visit, and the English page's): the page does not
   scroll sideways at 1366×768.
 - **phone width** (Vietnamese, 390×844 with touch): the page does not scroll sideways.
-- **English** (after the footer's switch): no word with a Vietnamese letter in the
-  menu, content, titles and labels once the data — names of units, sites, people,
-  groups, meetings and incidents, as entered — is taken out.
+- **English** (after the footer's switch, in a session of its own): no word with a
+  Vietnamese letter in the menu, content, titles and labels once the data — names
+  of units, sites, people, groups, meetings and incidents, as entered — is taken out.
 
-The pages: the today board, every link of the role's menu, the calendar's other
-views (its toolbar's buttons), a meeting with its board, roll-call, print view,
-giấy mời and booking form, an endpoint and its network page, an incident, a unit,
-a group, a user, the account, the reports, the template, an error page (a role
-that may not open one sees the 403 page, which must pass too); and a busy week —
-a province-wide meeting with a long title, a second one, an incident with a long
-title — whose pages and dated calendar views must fit both screens. Each failure
-names the role, the check and the page.
-
-The Vietnamese desktop page visits every page of the lists and runs axe and the
-desktop width on each; the phone takes the menu and the busy week, the English page
-the menu and the pages one click beyond (also checked for the desktop width).
+The pages: the today board and every link of the role's menu (all four checks);
+the calendar's other views (its toolbar's buttons); a meeting with its board,
+roll-call, print view, giấy mời and booking form; an endpoint and its network page,
+an incident, a unit, a group, a user, the account, the reports, the template, an
+error page (a role that may not open one sees the 403 page, which must pass too) —
+axe, both languages at the desktop's width; and a busy week — a province-wide
+meeting with a long title, a second one, an incident with a long title — whose
+pages and dated calendar views get axe and must fit both screens. The walk is cut
+into these parts, a test each, so that xdist runs them beside one another; each
+failure names the role, the check and the page.
 """
 
 import re
@@ -174,39 +172,79 @@ def english_page(chromium, live_server):
     context.close()
 
 
-# -- the walk -----------------------------------------------------------------------------
+# -- the walk ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("role", ["admin", "scheduler", "technician", "viewer"])
-def test_every_page_of_the_role(page, phone_page, english_page, world, role):
-    """One walk per role: axe and the desktop width in Vietnamese, the phone's width, English text."""
-    user = world.users[role]
-    page.set_viewport_size(DESKTOP)
-    page.context.add_init_script(path=AXE)  # compiled once for the walk, not sent again with every page
-    browser_sign_in(page, user)
-    browser_sign_in(phone_page, user)
-    browser_sign_in(english_page, user)
-    english_page.get_by_role("button", name="English").click()
-    english_page.wait_for_url("**/")
-    data = data_strings()
+#: the walk's parts (each a test of its own, so that they overlap under xdist): the pages of each, and the
+#: pages of each that the phone and the English page take (None: the Vietnamese desktop page's own)
+PARTS = ["menu", "calendar", "meeting", "registry", "busy week"]
+_MEETING = ("/meetings/",)
+_CALENDAR = ("/calendar",)
+
+
+def _pages(part, world, menu_of):
+    """{"desktop": paths, "phone": paths, "English": paths} of the part; menu_of(check) reads a page's menu."""
     detail = [p.format(**world.ids) for p in DETAIL_PAGES]
+    if part == "menu":
+        return {check: ["/", *menu_of(check)] for check in ("desktop", "phone", "English")}
+    if part == "busy week":
+        return {"desktop": world.busy, "phone": world.busy, "English": []}
+    if part == "calendar":
+        mine = [p for p in detail if p.startswith(_CALENDAR)]
+        return {"desktop": [*CALENDAR_VIEWS, *mine], "phone": [], "English": mine}
+    if part == "meeting":
+        mine = [p for p in detail if p.startswith(_MEETING)]
+    else:  # registry, network, people, reports, documents, the error page
+        mine = [p for p in detail if not p.startswith(_MEETING + _CALENDAR)]
+    return {"desktop": mine, "phone": [], "English": mine}
 
+
+def _signed_in(request, fixture, user):
+    page = request.getfixturevalue(fixture)
+    if fixture == "page":
+        page.set_viewport_size(DESKTOP)
+        page.context.add_init_script(path=AXE)  # compiled once for the walk, not sent again with every page
+    browser_sign_in(page, user)
+    if fixture == "english_page":
+        page.get_by_role("button", name="English").click()
+        page.wait_for_url("**/")
+    return page
+
+
+@pytest.mark.parametrize("part", PARTS)
+@pytest.mark.parametrize("role", ["admin", "scheduler", "technician", "viewer"])
+def test_every_page_of_the_role(request, live_server, world, role, part):
+    """A part of the role's walk: axe and the desktop width in Vietnamese, the phone's width, English text."""
+    user = world.users[role]
+    pages = {}
+
+    def opened(name):  # the browser pages the part needs, signed in as it first needs each
+        if name not in pages:
+            pages[name] = _signed_in(request, {"desktop": "page", "phone": "phone_page",
+                                               "English": "english_page"}[name], user)
+        return pages[name]
+
+    paths = _pages(part, world, lambda name: menu(opened(name)))
     failures = []  # (check, path, what was found)
-    for path in dict.fromkeys(["/", *menu(page), *CALENDAR_VIEWS, *detail, *world.busy]):
+    for path in dict.fromkeys(paths["desktop"]):
+        page = opened("desktop")
         page.goto(path)
         settle(page)
         failures += [("axe", path, line) for line in violations(page)]
         if extra := sideways_overflow(page):
             failures.append(("desktop width", path, f"scrolls {extra} px sideways"))
-    for path in dict.fromkeys(["/", *menu(phone_page), *world.busy]):
-        phone_page.goto(path)
-        settle(phone_page)
-        if extra := sideways_overflow(phone_page):
+    for path in dict.fromkeys(paths["phone"]):
+        phone = opened("phone")
+        phone.goto(path)
+        settle(phone)
+        if extra := sideways_overflow(phone):
             failures.append(("phone width", path, f"scrolls {extra} px sideways"))
-    for path in dict.fromkeys(["/", *menu(english_page), *detail]):
-        english_page.goto(path)
-        settle(english_page)
-        if words := vietnamese_words(english_page, data):
+    data = data_strings() if paths["English"] else []
+    for path in dict.fromkeys(paths["English"]):
+        english = opened("English")
+        english.goto(path)
+        settle(english)
+        if words := vietnamese_words(english, data):
             failures.append(("English", path, "Vietnamese words: " + " ".join(words)))
-        if extra := sideways_overflow(english_page):
+        if extra := sideways_overflow(english):
             failures.append(("desktop width in English", path, f"scrolls {extra} px sideways"))
     assert failures == [], "\n".join(f"{role}, {check}, {path}: {found}" for check, path, found in failures)
