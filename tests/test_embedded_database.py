@@ -26,7 +26,6 @@ import sqlalchemy as sa
 
 from tests.invites.conftest import SmtpServer
 from tests.readiness.sip_peers import free_ports
-from vmeeting import demo
 from vmeeting.demo.meetings import DEMO_MEETINGS
 from vmeeting.auth import service as auth
 from vmeeting.booking.models import Meeting
@@ -98,9 +97,8 @@ def _wait_for(url, process, seconds=120):
 
 
 @pytest.mark.long
-def test_readers_an_editor_and_cli_writers_beside_the_embedded_worker_are_never_refused(app, database_url, tmp_path):
-    demo.load_demo()
-    db.session.commit()
+def test_readers_an_editor_and_cli_writers_beside_the_embedded_worker_are_never_refused(app, database_url, tmp_path,
+                                                                                        demo_province):
     users = {name: auth.get_user_by_name(name) for name in ("admin", "scheduler", "viewer", "technician")}
     tokens = {name: auth.issue_token(user) for name, user in users.items()}
     db.session.commit()

@@ -45,6 +45,8 @@ def test_a_clerk_books_across_districts_and_the_other_districts_approver_approve
     phone = phone_page
     browser_sign_in(phone, net["approver"])
     phone.get_by_role("button", name="Mở menu").click()
+    # the menu has finished opening (Bootstrap's "collapsing" becomes "show"): a tap meanwhile may land on nothing
+    expect(phone.locator("#mainnav")).to_have_class(re.compile(r"(^|\s)show(\s|$)"))
     link = phone.get_by_test_id("nav-approvals")
     expect(link.get_by_test_id("approvals-count")).to_have_text("1")
     link.click()

@@ -10,11 +10,11 @@ from playwright.sync_api import expect
 
 from tests.booking.test_calendar_browser import DESKTOP, box_of, grid_point, open_week
 from tests.conftest import browser_sign_in, sideways_overflow
-from tests.test_accessibility import violations
+from tests.test_page_walk import violations
 from vmeeting.booking.models import Meeting
 from vmeeting.core.extensions import db
 from vmeeting.core.timefmt import to_local
-from vmeeting.demo.loader import demo_logins, load_demo
+from vmeeting.demo.loader import demo_logins
 from vmeeting.outbox.models import OutboxMail
 
 pytestmark = pytest.mark.browser
@@ -24,10 +24,9 @@ TRAINING = "Tập huấn sử dụng hệ thống họp trực tuyến cho cán 
 
 
 @pytest.fixture
-def demo(app):
-    """The demo province as `make run` loads it: 213 sites, its users and its week of meetings."""
-    load_demo()
-    db.session.commit()
+def demo(demo_province):
+    """The demo province as `make run` loads it: 213 sites, its users and its week of meetings (loaded once
+    per process, then copied: tests/conftest.py `demo_province`)."""
 
 
 def sign_in(page, role):

@@ -28,7 +28,6 @@ from tests.conftest import LiveServer, _make_app
 from tests.invites.conftest import SmtpServer
 from vmeeting import jobs
 from vmeeting.auth import service as auth
-from vmeeting.demo.loader import load_demo
 from vmeeting.core.extensions import db
 from vmeeting.outbox.mail import message_id
 from vmeeting.outbox.models import OutboxMail
@@ -48,9 +47,9 @@ def smtp_server():
 
 
 @pytest.fixture
-def demo_province(app):
-    """The demo province with its own week of meetings (their invites queued), and an API token."""
-    load_demo()
+def demo_province(demo_province):
+    """The demo province with its own week of meetings (their invites queued; tests/conftest.py), and an API
+    token."""
     scheduler = auth.create_user("lich-dong-thoi", "scheduler", email="lich@example.vn", password="mat-khau-dai-1")
     token = auth.issue_token(scheduler)
     db.session.commit()
@@ -115,10 +114,22 @@ def _assert_each_mail_once(smtp_server):
     return len(received)
 
 
-@pytest.mark.long
-def test_sqlite_embedded_scheduler_beside_live_web_writers(app, database_url, smtp_server, demo_province):
+@pytest.fixture
+def on_sqlite(database_url):
+    """Skip on PostgreSQL, before the demo province is copied in."""
     if not database_url.startswith("sqlite"):
         pytest.skip("the embedded scheduler of `make run` on SQLite; PostgreSQL runs two worker processes")
+
+
+@pytest.fixture
+def on_postgresql(database_url):
+    """Skip on SQLite, before the demo province is copied in."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("two worker processes share the queue on PostgreSQL")
+
+
+@pytest.mark.long
+def test_sqlite_embedded_scheduler_beside_live_web_writers(app, database_url, on_sqlite, smtp_server, demo_province):
     served = _make_app(database_url, WTF_CSRF_SSL_STRICT=False, SMTP_URL=smtp_server.url)
     web = LiveServer(served)
     scheduler = jobs.start_embedded(served)  # as `make run` does: the worker in the web process
@@ -142,10 +153,8 @@ def test_sqlite_embedded_scheduler_beside_live_web_writers(app, database_url, sm
 
 
 @pytest.mark.long
-def test_postgresql_two_worker_processes_beside_live_web_writers(app, database_url, smtp_server, demo_province,
-                                                                 tmp_path):
-    if not database_url.startswith("postgresql"):
-        pytest.skip("two worker processes share the queue on PostgreSQL")
+def test_postgresql_two_worker_processes_beside_live_web_writers(app, database_url, on_postgresql, smtp_server,
+                                                                 demo_province, tmp_path):
     served = _make_app(database_url, WTF_CSRF_SSL_STRICT=False)
     web = LiveServer(served)
     env = {**os.environ, "DATABASE_URL": database_url, "SMTP_URL": smtp_server.url, "VMEETING_ENV": "development",

@@ -4,9 +4,11 @@ Real `flask --app wsgi scheduler run` processes deliver a booking's invites to
 a real SMTP server (aiosmtpd); the test kills one with SIGKILL (`kill -9`) at a
 moment it waits for (the server has received so many mails, the worker holds
 a change record), starts another, and counts Message-IDs at the server. The
-claims of the dead worker run out within service.CLAIM_LEASE (30 s): the new
-worker has taken them back within a minute of its start, and delivers the
-rest at the machine's pace.
+claims of the dead worker run out within service.CLAIM_LEASE (30 s) of its
+death, which the test checks in the table; then it moves them that much back,
+as the lease's 30 s passing would (the webhooks' kill test moves its clock the
+same way), so that the new worker takes them back at once rather than after
+half a minute of waiting, and delivers the rest at the machine's pace.
 """
 
 from datetime import timedelta
@@ -19,11 +21,12 @@ from tests.invites.conftest import SmtpServer
 from tests.outbox.processes import Gate, all_in, received, start_worker, stop, wait_for
 from vmeeting.core.database import utcnow
 from vmeeting.core.extensions import db
+from vmeeting.outbox import service as outbox
 from vmeeting.outbox.mail import message_id
 from vmeeting.outbox.models import OutboxMail
 from vmeeting.registry.models import Endpoint
 
-#: the new worker takes back what the dead one held within this of its start: the claims run out in 30 s
+#: the new worker takes back what the dead one held within this of its start (the claims run out already)
 TAKE_BACK_SECONDS = 60
 #: every invite delivered within this: a few hundred mails on a loaded 2-core machine (bench/drain.py)
 DRAIN_SECONDS = 300
@@ -83,9 +86,23 @@ def _held_by(worker):
                                                 OutboxMail.claimed_by.like(f"%:{worker.pid}:%")))
 
 
+def _run_out_claims_of(dead):
+    """Assert the dead worker's claims run out within CLAIM_LEASE of now; then move them CLAIM_LEASE back, as
+    that much time passing would: due at once for the next worker, exactly as after the lease's wait."""
+    claims = _read(sa.select(OutboxMail.id, OutboxMail.next_attempt_at).where(
+        OutboxMail.status == "pending", OutboxMail.claimed_by.like(f"%:{dead.pid}:%")))
+    latest = utcnow() + outbox.CLAIM_LEASE + timedelta(seconds=1)
+    assert claims and all(at <= latest for _id, at in claims), "the dead worker's claims outlast CLAIM_LEASE"
+    db.session.execute(sa.update(OutboxMail), [{"id": mail_id, "next_attempt_at": at - outbox.CLAIM_LEASE}
+                                               for mail_id, at in claims])
+    db.session.commit()
+
+
 def _take_back_and_deliver(dead, database_url, smtp, tmp_path, expected=None):
-    """Start a new worker; assert it takes back the dead one's claims within a minute, and wait for every
-    invite (expected, or the outbox's once taken back); stop it and return expected."""
+    """Run out the dead worker's claims (`_run_out_claims_of`); start a new worker; assert it takes them back
+    within a minute, and wait for every invite (expected, or the outbox's once taken back); stop it and
+    return expected."""
+    _run_out_claims_of(dead)
     second = start_worker(database_url, smtp, tmp_path, SMTP_CONNECTIONS=CONNECTIONS)
     try:
         wait_for(lambda: not _held_by(dead), TAKE_BACK_SECONDS, "the dead worker's claims were not taken back")
