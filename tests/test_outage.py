@@ -9,6 +9,7 @@ to it closed, as when a disk goes away.
 import contextlib
 import os
 import shutil
+import threading
 
 import pytest
 import sqlalchemy as sa
@@ -77,3 +78,52 @@ def test_an_outage_answers_503_and_the_app_recovers(app, client, database_url, s
     assert client.get("/healthz").get_json() == {"status": "ok", "database": "ok"}
     assert client.get("/api/v1/units", headers=signed_in).status_code == 200
     assert client.get("/calendar").status_code == 200
+
+
+def _real_deadlock(database_url):
+    """Deadlock two PostgreSQL transactions for real (advisory locks taken in opposite orders); return the
+    SQLAlchemy error of the one the server chose as its victim."""
+    engine = sa.create_engine(database_url)
+    both_hold_one = threading.Barrier(2)
+    errors = []
+
+    def take(first, second):
+        try:
+            with engine.begin() as conn:
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({first})")
+                both_hold_one.wait(timeout=10)
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({second})")
+        except sa.exc.DBAPIError as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=take, args=pair) for pair in ((91001, 91002), (91002, 91001))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    engine.dispose()
+    assert len(errors) == 1, errors
+    return errors[0]
+
+
+def test_a_transaction_refused_for_a_concurrent_one_is_409_to_retry_not_an_outage(app, client, database_url,
+                                                                                   signed_in):
+    """PostgreSQL refuses one of two transactions that wait on each other (a booking displacing a meeting while
+    someone edits it): the refused request wrote nothing and may be sent again, so it is 409
+    `transaction_conflict` with Retry-After, not the 503 of a database that is away."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite's one write lock serializes writers: no deadlock between them")
+    refused = _real_deadlock(database_url)
+    assert refused.orig.sqlstate == "40P01"
+
+    def deadlocked():
+        raise refused
+
+    app.add_url_rule("/api/v1/deadlocked", "deadlocked_api", deadlocked)
+    app.add_url_rule("/deadlocked", "deadlocked_page", deadlocked)
+    answer = client.get("/api/v1/deadlocked", headers=signed_in)
+    assert answer.status_code == 409 and answer.headers["Retry-After"] == "1"
+    assert answer.get_json()["error"]["code"] == "transaction_conflict"
+    page = client.get("/deadlocked")
+    assert page.status_code == 409 and "thử lại" in page.get_data(as_text=True)
+    assert client.get("/api/v1/units", headers=signed_in).status_code == 200  # nothing is away

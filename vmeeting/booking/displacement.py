@@ -23,8 +23,8 @@ records, under both meetings, who displaced what and why.
 
 Lock order: the new booking holds its sites' locks, then takes each displaced meeting's row lock
 (`hold_meeting`, in id order); an edit of a displaced meeting takes its row first, then its sites,
-so the two may deadlock on PostgreSQL, which refuses one of them (the person retries); they never
-both write.
+so the two may deadlock on PostgreSQL, which refuses one of them (409 `transaction_conflict`: the
+person sends it again, core.errorpages); they never both write.
 """
 
 from collections import defaultdict

@@ -54,6 +54,18 @@ def is_outage(exc):
         isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated)
 
 
+#: SQLSTATEs of a transaction the database chose to refuse because another ran at once (PostgreSQL's
+#: deadlock_detected and serialization_failure, Appendix A of its manual): nothing was written, and the
+#: same request sent again normally succeeds. Not an outage: the database answered.
+TRANSACTION_CONFLICTS = {"40P01", "40001"}
+
+
+def is_transaction_conflict(exc):
+    """Tell whether a database error is a transaction refused for another running at once (a deadlock's victim,
+    a serialization failure): 409, to be sent again, rather than the 503 of a database that is away."""
+    return getattr(getattr(exc, "orig", None), "sqlstate", None) in TRANSACTION_CONFLICTS
+
+
 def register(app):
     """Install the handlers on the app."""
 
@@ -113,6 +125,14 @@ def register(app):
         """503 while the database is away (the pool reconnects by itself once it is back); a 400 for a
         value the database cannot hold (a bounds check missed it: logged, so it gets one)."""
         _forget_session()
+        if is_transaction_conflict(exc):
+            log.warning("transaction refused for a concurrent one on %s %s: %s", request.method, request.path, exc.orig)
+            message = N_("Một thay đổi khác diễn ra cùng lúc nên thao tác này chưa được lưu. Hãy thử lại.")
+            if _is_api():
+                response, status = error_response(409, "transaction_conflict", message)
+            else:
+                response, status = render_template("errors/error.html", code=409, message=shown(message)), 409
+            return response, status, {"Retry-After": "1"}
         if is_outage(exc):
             # The page must not ask the database who is signed in while saying that it is away.
             g._login_user = AnonymousUserMixin()
