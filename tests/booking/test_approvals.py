@@ -278,3 +278,26 @@ def test_a_new_time_holds_the_update_until_approved_again_then_sends_it(client, 
     updates = [m for m in _mails("invite") if m.sequence == sequence]
     assert {m.recipient for m in updates} == {"chilang@langson.gov.vn", "minhson@langson.gov.vn"}
     assert all("Cập nhật" in m.subject for m in updates)
+
+
+def test_sites_taken_off_by_a_change_that_asks_again_are_told_at_once(client, net):
+    """A scheduled, invited meeting edited to drop one site and add another unit's: it waits for that unit's
+    approval, but the dropped site's people are out whatever the answer, so they get their CANCEL now; the
+    others' update waits for the approval."""
+    headers = _token(net["clerk"])
+    body = client.post("/api/v1/meetings", headers=headers,
+                       json=_body([net["own_hall"], net["own"]], next_monday(8))).get_json()
+    assert body["status"] == "scheduled"
+    invited = {m.recipient for m in _mails("invite")}
+    assert invited == {"chilang@langson.gov.vn", "quanglang@langson.gov.vn"}
+    changed = client.patch(f"/api/v1/meetings/{body['id']}", headers=headers,
+                           json={"endpoint_ids": [net["own_hall"].id, net["other"].id]})
+    assert changed.status_code == 200 and changed.get_json()["status"] == "pending"
+    cancels = [m for m in _mails("invite") if m.method == "CANCEL"]
+    assert [m.recipient for m in cancels] == ["quanglang@langson.gov.vn"]
+    assert not [m for m in _mails("invite") if m.recipient == "minhson@langson.gov.vn"]  # not before approval
+    path = f"/api/v1/meetings/{body['id']}/approvals/{net['huu_lung'].id}"
+    assert client.post(path, headers=_token(net["approver"]), json={"decision": "approve"}).status_code == 200
+    after = _mails("invite")
+    assert [m.recipient for m in after if m.method == "CANCEL"] == ["quanglang@langson.gov.vn"]  # once
+    assert "minhson@langson.gov.vn" in {m.recipient for m in after if m.method == "REQUEST"}

@@ -213,6 +213,14 @@ def supersede(meeting_id, sequence, methods=MAIL_METHODS):
     )
 
 
+def invited_recipients(meeting_id):
+    """Return the set of addresses that hold (or are about to get) an invite of the meeting: a REQUEST mail of it
+    sent or waiting."""
+    return set(db.session.scalars(sa.select(OutboxMail.recipient).where(
+        OutboxMail.meeting_id == meeting_id, OutboxMail.method == "REQUEST",
+        OutboxMail.status.in_(("pending", "sent")))))
+
+
 def pending_recipients(meeting_id, method):
     """Return the set of addresses with a pending mail of this method for the meeting."""
     return set(db.session.scalars(sa.select(OutboxMail.recipient).where(
