@@ -301,3 +301,18 @@ def test_sites_taken_off_by_a_change_that_asks_again_are_told_at_once(client, ne
     after = _mails("invite")
     assert [m.recipient for m in after if m.method == "CANCEL"] == ["quanglang@langson.gov.vn"]  # once
     assert "minhson@langson.gov.vn" in {m.recipient for m in after if m.method == "REQUEST"}
+
+
+def test_a_pending_booking_scheduled_by_an_edit_sends_invites_not_updates(client, net):
+    """Pending since its booking, never invited; the clerk takes the other unit's site off: the meeting is within
+    scope and scheduled, and its first mails are invitations («Mời họp»), not updates of what nobody received."""
+    headers = _token(net["clerk"])
+    body = client.post("/api/v1/meetings", headers=headers,
+                       json=_body([net["own_hall"], net["other"]], next_monday(8))).get_json()
+    assert body["status"] == "pending" and not _mails("invite")
+    changed = client.patch(f"/api/v1/meetings/{body['id']}", headers=headers,
+                           json={"endpoint_ids": [net["own_hall"].id, net["own"].id]})
+    assert changed.get_json()["status"] == "scheduled"
+    invites = _mails("invite")
+    assert {m.recipient for m in invites} == {"chilang@langson.gov.vn", "quanglang@langson.gov.vn"}
+    assert all(m.method == "REQUEST" and m.subject.startswith("Mời họp") for m in invites)

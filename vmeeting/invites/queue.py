@@ -102,7 +102,7 @@ def on_booking_change(event, meeting, **details):
         _tell_booker(meeting, details["key"], details["subject"], details["text"])
         return
     if booking_hooks.invites_held(event, meeting):
-        _cancel_taken_off(meeting, details.get("removed_endpoint_ids") or [], held=True)
+        _cancel_taken_off(meeting, details.get("removed_endpoint_ids") or [])
         return
     if event == "booked" and meeting.endpoint_count >= current_app.config["OUTBOX_FANOUT_SITES"]:
         # a national booking: one record now, the ~10,000 invite rows written by a worker (`expand_booking`)
@@ -123,27 +123,28 @@ def on_booking_change(event, meeting, **details):
     if event == "sitting_sites_removed":
         _queue_sites_left_sitting(meeting, details["occurrence"], details["removed_endpoint_ids"], people)
         return
-    kind = "booked" if event == "booked" else "updated"
+    # a meeting whose invites never went out (it waited for approval since its booking) is news to everyone
+    kind = "booked" if event == "booked" or not outbox.has_invited(meeting.id) else "updated"
     _queue(meeting, "REQUEST", people, kind=kind, attendee_count=len(people))
     _cancel_taken_off(meeting, details.get("removed_endpoint_ids") or [], people=people)
     if event != "booked":  # a new meeting has nothing older to supersede
         outbox.supersede(meeting.id, meeting.sequence)
 
 
-def _cancel_taken_off(meeting, removed_ids, *, people=None, held=False):
-    """Send a CANCEL to the people of the sites a change took off the meeting (and of none it keeps).
+def _cancel_taken_off(meeting, removed_ids, *, people=None):
+    """Send a CANCEL to the people of the sites a change took off the meeting (and of none it keeps) who hold an
+    invite of it (sent or waiting: outbox.invited_recipients); someone never invited is not told of a cancel.
 
-    held: the change's invites are held back (a change that made the meeting wait for approval,
-    booking.approvals): those people are out whatever the units answer, so the ones who hold an invite
-    are told now rather than when the approval settles (which sends the others their update).
+    Also when the change's invites are held back (it made the meeting wait for approval, booking.approvals):
+    those people are out whatever the units answer, so they are told now, not when the approval settles
+    (which sends the others their update).
     """
     if not removed_ids:
         return
     people = _invitees(meeting) if people is None else people
-    gone = {email: p for email, p in _invitees_of_sites(endpoint_ids=removed_ids).items() if email not in people}
-    if held:
-        invited = outbox.invited_recipients(meeting.id)
-        gone = {email: p for email, p in gone.items() if email in invited}
+    invited = outbox.invited_recipients(meeting.id)
+    gone = {email: p for email, p in _invitees_of_sites(endpoint_ids=removed_ids).items()
+            if email not in people and email in invited}
     _queue(meeting, "CANCEL", gone, kind="removed", attendee_count=len(gone))
 
 

@@ -221,6 +221,13 @@ def invited_recipients(meeting_id):
         OutboxMail.status.in_(("pending", "sent")))))
 
 
+def has_invited(meeting_id):
+    """Tell whether any invite of the meeting was sent or waits to be (one indexed look-up)."""
+    return db.session.scalar(sa.select(OutboxMail.id).where(
+        OutboxMail.meeting_id == meeting_id, OutboxMail.method == "REQUEST",
+        OutboxMail.status.in_(("pending", "sent"))).limit(1)) is not None
+
+
 def pending_recipients(meeting_id, method):
     """Return the set of addresses with a pending mail of this method for the meeting."""
     return set(db.session.scalars(sa.select(OutboxMail.recipient).where(
