@@ -14,6 +14,7 @@ import threading
 import pytest
 import sqlalchemy as sa
 
+from tests.conftest import _make_app
 from vmeeting.core.extensions import db
 
 
@@ -106,8 +107,7 @@ def _real_deadlock(database_url):
     return errors[0]
 
 
-def test_a_transaction_refused_for_a_concurrent_one_is_409_to_retry_not_an_outage(app, client, database_url,
-                                                                                   signed_in):
+def test_a_transaction_refused_for_a_concurrent_one_is_409_to_retry_not_an_outage(database_url, api_headers):
     """PostgreSQL refuses one of two transactions that wait on each other (a booking displacing a meeting while
     someone edits it): the refused request wrote nothing and may be sent again, so it is 409
     `transaction_conflict` with Retry-After, not the 503 of a database that is away."""
@@ -119,8 +119,11 @@ def test_a_transaction_refused_for_a_concurrent_one_is_409_to_retry_not_an_outag
     def deadlocked():
         raise refused
 
+    signed_in = api_headers("scheduler")
+    app = _make_app(database_url)  # an app of its own: the suite's may have served requests, and takes no new route
     app.add_url_rule("/api/v1/deadlocked", "deadlocked_api", deadlocked)
     app.add_url_rule("/deadlocked", "deadlocked_page", deadlocked)
+    client = app.test_client()
     answer = client.get("/api/v1/deadlocked", headers=signed_in)
     assert answer.status_code == 409 and answer.headers["Retry-After"] == "1"
     assert answer.get_json()["error"]["code"] == "transaction_conflict"

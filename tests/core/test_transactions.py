@@ -164,6 +164,6 @@ def test_every_cli_command_writes_unless_it_says_it_only_reads(app):
     writes = {f"{group.name} {name}": getattr(command.callback, "runs_writing", False)
               for group in app.cli.commands.values() if isinstance(group, Commands)
               for name, command in group.commands.items()}
-    assert writes == {"users create": True, "users token": True, "endpoints import": True,
+    assert writes == {"users create": True, "users update": True, "users token": True, "endpoints import": True,
                       "endpoints export": False, "demo load": True, "demo sip-simulator": False,
                       "scheduler run": False}
