@@ -11,14 +11,14 @@ page has no sideways scroll.
 """
 
 import os
-import socket
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import browser_sign_in, settled, sideways_overflow
-from vmeeting.demo.loader import demo_logins, load_demo
+from tests.demo_network import swept_demo
+from vmeeting.demo.loader import demo_logins
 from vmeeting.core.extensions import db
 from vmeeting.core.timefmt import to_local
 
@@ -43,27 +43,7 @@ def shoot(page, name, full_page=False):
 def _living_network(app):
     """The demo's sites at the SIP simulator, as `make run` points them (demo.simulator.plan: most answer, a
     few never, one comes and goes), swept for real until the network board has its verdicts."""
-    from vmeeting.demo.simulator import SipSimulator, plan
-    from vmeeting.network import service as network
-
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    load_demo(sip_simulator=f"127.0.0.1:{port}")
-    db.session.commit()
-    import sqlalchemy as sa
-
-    from vmeeting.registry.models import Endpoint
-
-    users = [uri[len("sip:"):].split("@", 1)[0] for uri in db.session.scalars(sa.select(Endpoint.sip_uri))]
-    silent, flaky = plan(users)
-    simulator = SipSimulator("127.0.0.1", port, silent=silent, flaky=flaky, period=3600, clock=lambda: 0.0).start()
-    app.config["PROBE_TIMEOUT_SECONDS"] = 1.0
-    try:
-        for _ in range(app.config["NETWORK_DOWN_AFTER"]):
-            network.sweep()
-    finally:
-        simulator.stop()
+    swept_demo(app)
     db.session.commit()
 
 

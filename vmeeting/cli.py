@@ -79,12 +79,17 @@ def users_create(name, role, email, full_name, agency, password, unit_id, approv
         home_unit.set_home_unit(user, unit_id)
         home_unit.set_approves(user, approves)
     except ValidationError as exc:
-        db.session.rollback()
-        for field, reason in exc.fields.items():
-            click.echo(f"{field}: {reason}", err=True)
-        raise SystemExit(1) from None
+        _refuse(exc)
     db.session.commit()
     click.echo(f"Created {user.username} ({user.role}).")
+
+
+def _refuse(exc):
+    """End a command refused by a ValidationError: nothing written, each field and its reason on stderr, exit 1."""
+    db.session.rollback()
+    for field, reason in exc.fields.items():
+        click.echo(f"{field}: {reason}", err=True)
+    raise SystemExit(1) from None
 
 
 @users_cli.command("update")
@@ -105,10 +110,7 @@ def users_update(name, unit_id, no_unit, approves):
         if approves is not None:
             home_unit.set_approves(user, approves)
     except ValidationError as exc:
-        db.session.rollback()
-        for field, reason in exc.fields.items():
-            click.echo(f"{field}: {reason}", err=True)
-        raise SystemExit(1) from None
+        _refuse(exc)
     db.session.commit()
     unit = user.home_unit.name if user.home_unit is not None else "—"
     click.echo(f"Updated {user.username}: unit {unit}, approves {'yes' if user.approves else 'no'}.")
