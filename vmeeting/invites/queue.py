@@ -102,7 +102,7 @@ def on_booking_change(event, meeting, **details):
         _tell_booker(meeting, details["key"], details["subject"], details["text"])
         return
     if booking_hooks.invites_held(event, meeting):
-        _cancel_taken_off(meeting, details.get("removed_endpoint_ids") or [])
+        _cancel_taken_off(meeting, details.get("removed_endpoint_ids") or [], only_invited=True)
         return
     if event == "booked" and meeting.endpoint_count >= current_app.config["OUTBOX_FANOUT_SITES"]:
         # a national booking: one record now, the ~10,000 invite rows written by a worker (`expand_booking`)
@@ -126,25 +126,26 @@ def on_booking_change(event, meeting, **details):
     # a meeting whose invites never went out (it waited for approval since its booking) is news to everyone
     kind = "booked" if event == "booked" or not outbox.has_invited(meeting.id) else "updated"
     _queue(meeting, "REQUEST", people, kind=kind, attendee_count=len(people))
-    _cancel_taken_off(meeting, details.get("removed_endpoint_ids") or [], people=people)
+    if kind == "updated":  # (nobody holds an invite of a meeting none was sent for: no CANCEL either)
+        _cancel_taken_off(meeting, details.get("removed_endpoint_ids") or [], people=people)
     if event != "booked":  # a new meeting has nothing older to supersede
         outbox.supersede(meeting.id, meeting.sequence)
 
 
-def _cancel_taken_off(meeting, removed_ids, *, people=None):
-    """Send a CANCEL to the people of the sites a change took off the meeting (and of none it keeps) who hold an
-    invite of it (sent or waiting: outbox.invited_recipients); someone never invited is not told of a cancel.
+def _cancel_taken_off(meeting, removed_ids, *, people=None, only_invited=False):
+    """Send a CANCEL to the people of the sites a change took off the meeting (and of none it keeps).
 
-    Also when the change's invites are held back (it made the meeting wait for approval, booking.approvals):
-    those people are out whatever the units answer, so they are told now, not when the approval settles
+    only_invited: the change's invites are held back (it made the meeting wait for approval,
+    booking.approvals); those people are out whatever the units answer, so the ones who hold an invite
+    of it (sent or waiting: outbox.invited_recipients) are told now, not when the approval settles
     (which sends the others their update).
     """
     if not removed_ids:
         return
     people = _invitees(meeting) if people is None else people
-    invited = outbox.invited_recipients(meeting.id)
+    invited = outbox.invited_recipients(meeting.id) if only_invited else None
     gone = {email: p for email, p in _invitees_of_sites(endpoint_ids=removed_ids).items()
-            if email not in people and email in invited}
+            if email not in people and (invited is None or email in invited)}
     _queue(meeting, "CANCEL", gone, kind="removed", attendee_count=len(gone))
 
 
