@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.booking.conftest import next_monday
-from tests.invites.conftest import SmtpServer
+from tests.invites.conftest import smtp  # noqa: F401 (fixture: the invites' real SMTP server)
 from vmeeting.approvals import jobs as approval_jobs
 from vmeeting.auth import service as auth
 from vmeeting.booking import approvals
@@ -20,15 +20,6 @@ from vmeeting.booking.models import Meeting, Reservation
 from vmeeting.core.extensions import db
 from vmeeting.outbox.delivery import deliver_outbox
 from vmeeting.outbox.models import OutboxMail
-
-
-@pytest.fixture
-def smtp(app):
-    server = SmtpServer()
-    server.start()
-    app.config["SMTP_URL"] = server.url
-    yield server
-    server.stop()
 
 
 @pytest.fixture
